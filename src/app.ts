@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import connectPgSimple from 'connect-pg-simple';
+import cookieParser from 'cookie-parser';
+import { doubleCsrf } from 'csrf-csrf';
+import express, { Express, NextFunction, Request, Response } from 'express';
+import session from 'express-session';
+import helmet from 'helmet';
+import pinoHttp from 'pino-http';
+import { RateLimiterPostgres } from 'rate-limiter-flexible';
+import type { AppDeps } from './container';
+import { poolOf } from './db/data-source';
+import { errorHandler, notFound } from './shared/error-handler';
+import { publicDir, viewsDir } from './shared/paths';
+import { createViewEngine } from './shared/views';
+import { authRoutes, loadSessionUser, usersRoutes } from './modules/auth';
+import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
+
+export const SESSION_COOKIE = 'td.sid';
+
+/** Builds the Express app. It never listens and starts no workers: `server.ts` does that. */
+export function createApp(deps: AppDeps): Express {
+  const { config, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy ? 1 : false);
+  const engine = createViewEngine();
+  app.engine('hbs', engine.engine);
+  app.set('view engine', 'hbs');
+  app.set('views', viewsDir);
+  if (config.env === 'production') app.enable('view cache');
+
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && /^[\w.-]{8,64}$/.test(given) ? given : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      // Paths only: query strings can carry status tokens and personal data.
+      serializers: {
+        req: (req) => ({ id: req.id, method: req.method, path: String(req.url).split('?')[0] }),
+        res: (res) => ({ statusCode: res.statusCode }),
+      },
+      autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(String(req.url)) },
+    }),
+  );
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:', 'https:'],
+          fontSrc: ["'self'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'none'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          frameSrc: ["'self'", 'https://www.youtube-nocookie.com', 'https://player.vimeo.com'],
+          ...(config.secureCookies ? { upgradeInsecureRequests: [] } : {}),
+        },
+      },
+      strictTransportSecurity: config.secureCookies,
+      referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
+      frameguard: { action: 'deny' },
+    }),
+  );
+  app.use(httpMetrics(deps));
+  app.use(opsRoutes(deps));
+  app.use('/static', express.static(publicDir, { maxAge: '1h', fallthrough: false, index: false }));
+
+  app.use(express.urlencoded({ extended: false, limit: '1mb', parameterLimit: 2000 }));
+  app.use(express.json({ limit: '1mb' }));
+  app.use((_req, res, next) => {
+    res.locals.baseUrl = config.publicBaseUrl;
+    next();
+  });
+
+  // ---- Staff side: sessions in PostgreSQL, CSRF on every form, rate-limited sign-in ----
+  const PgStore = connectPgSimple(session);
+  const store = new PgStore({ pool: poolOf(deps.db), tableName: 'sessions', createTableIfMissing: false, pruneSessionInterval: false });
+  const staffSession = session({
+    store,
+    name: SESSION_COOKIE,
+    secret: deps.sessionSecret,
+    resave: false,
+    saveUninitialized: false,
+    rolling: true,
+    proxy: config.trustProxy,
+    cookie: { httpOnly: true, sameSite: 'lax', secure: config.secureCookies, maxAge: 8 * 60 * 60 * 1000 },
+  });
+  const csrf = doubleCsrf({
+    getSecret: () => deps.sessionSecret,
+    getSessionIdentifier: (req) => req.sessionID ?? '',
+    // __Host- cookies need Secure, which never comes back over plain HTTP (local and tests).
+    cookieName: config.secureCookies ? '__Host-td.csrf' : 'td.csrf',
+    cookieOptions: { sameSite: 'strict', secure: config.secureCookies, path: '/', httpOnly: true },
+    getCsrfTokenFromRequest: (req) => (req.body && typeof req.body._csrf === 'string' ? req.body._csrf : req.headers['x-csrf-token']),
+  });
+  const loginLimiter = new RateLimiterPostgres({
+    storeClient: poolOf(deps.db),
+    storeType: 'pool',
+    tableName: 'rate_limits',
+    tableCreated: true,
+    keyPrefix: 'login',
+    points: 20,
+    duration: 15 * 60,
+  });
+
+  const staff = express.Router();
+  staff.use(cookieParser(), staffSession, loadSessionUser(deps.db), csrf.doubleCsrfProtection);
+  staff.use((req: Request, res: Response, next: NextFunction) => {
+    res.locals.csrfToken = csrf.generateCsrfToken(req, res);
+    if (req.session.flash) {
+      res.locals.flash = req.session.flash;
+      delete req.session.flash;
+    }
+    next();
+  });
+  staff.use(authRoutes(deps, loginLimiter));
+  staff.use(usersRoutes(deps));
+
+  app.get('/', (_req, res) => res.render('home', { title: 'Takedown Desk' }));
+  app.use(staff);
+
+  app.use(notFound);
+  app.use(errorHandler(logger));
+  return app;
+}

@@ -1,0 +1,110 @@
+import 'reflect-metadata';
+import { createInterface } from 'node:readline/promises';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from './config';
+import { Container, createContainer } from './container';
+import { withTransaction } from './db/transaction';
+import { sealAuditChain, verifyAuditChain } from './modules/audit';
+import { createApiToken, createUser, findByEmail, ROLES, type Role } from './modules/auth';
+
+const USAGE = `Takedown Desk command line: npm run cli -- <command> [options]
+
+  migrate                                          apply pending database migrations
+  create-user --email E --name N --role R [--password P]
+                                                   create a staff account (role: admin or moderator);
+                                                   without --password you are asked, or one is generated
+  create-token --email E [--name N]                create an API token for a staff member (printed once)
+  verify-audit                                     walk the audit hash chain; exit 1 naming the first bad event
+`;
+
+type Command = (c: Container, args: string[]) => Promise<number>;
+
+const CLI_ACTOR = { type: 'system' as const, label: 'cli' };
+
+const commands: Record<string, Command> = {
+  async migrate(c) {
+    const ran = await c.db.runMigrations({ transaction: 'each' });
+    console.log(ran.length ? `Applied ${ran.length} migration(s): ${ran.map((m) => m.name).join(', ')}` : 'The database is up to date.');
+    return 0;
+  },
+
+  async 'create-user'(c, args) {
+    const { values } = parseArgs({ args, options: { email: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, password: { type: 'string' } } });
+    if (!values.email || !values.name || !values.role) return usage('create-user needs --email, --name and --role');
+    if (!ROLES.includes(values.role as Role)) return usage(`--role must be one of: ${ROLES.join(', ')}`);
+    let password = values.password;
+    if (password === undefined && process.stdin.isTTY) {
+      const rl = createInterface({ input: process.stdin, output: process.stdout });
+      password = (await rl.question('Password (leave empty to generate one): ')).trim() || undefined;
+      rl.close();
+    }
+    const { user, generatedPassword } = await withTransaction(c.db, (tx) =>
+      createUser(tx, { actor: CLI_ACTOR, email: values.email!, name: values.name!, role: values.role as Role, password }),
+    );
+    console.log(`Created ${user.role} ${user.email}.`);
+    if (generatedPassword) console.log(`One-time password (change it at first sign-in): ${generatedPassword}`);
+    return 0;
+  },
+
+  async 'create-token'(c, args) {
+    const { values } = parseArgs({ args, options: { email: { type: 'string' }, name: { type: 'string' } } });
+    if (!values.email) return usage('create-token needs --email');
+    const user = await findByEmail(c.db.manager, values.email);
+    if (!user || !user.active) {
+      console.error(`No active staff account with the email ${values.email}.`);
+      return 1;
+    }
+    const { token } = await withTransaction(c.db, (tx) => createApiToken(tx, { actor: CLI_ACTOR, user, name: values.name ?? 'cli' }));
+    console.log(token);
+    console.error(`API token for ${user.email}. It is shown only now; send it as "Authorization: Bearer <token>".`);
+    return 0;
+  },
+
+  async 'verify-audit'(c) {
+    await sealAuditChain(c.db);
+    const r = await verifyAuditChain(c.db);
+    if (r.ok) {
+      console.log(`Audit chain OK: ${r.events} event(s) verified${r.unsealed ? `, ${r.unsealed} not yet sealed` : ''}.`);
+      return 0;
+    }
+    console.error(`Audit chain BROKEN at sequence ${r.firstBadSequence}: ${r.problem} (${r.events} event(s) verified before it).`);
+    return 1;
+  },
+};
+
+function usage(problem?: string): number {
+  if (problem) console.error(`${problem}\n`);
+  console.error(USAGE);
+  return 2;
+}
+
+async function main(): Promise<number> {
+  const [name, ...args] = process.argv.slice(2);
+  const command = name ? commands[name] : undefined;
+  if (!command) return usage(name && name !== '--help' ? `Unknown command: ${name}` : undefined);
+  let config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      return 78;
+    }
+    throw e;
+  }
+  const container = await createContainer(config, { migrate: name !== 'migrate', poolSize: 4 });
+  try {
+    return await command(container, args);
+  } finally {
+    await container.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    const e = err as { code?: string; message?: string; details?: { errors?: { message: string }[] } };
+    console.error(e.details?.errors?.map((x) => x.message).join('\n') ?? e.message ?? String(err));
+    process.exit(1);
+  },
+);

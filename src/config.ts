@@ -1,0 +1,194 @@
+import 'reflect-metadata';
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsBoolean, IsEmail, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync,
+} from 'class-validator';
+
+/**
+ * The only reader of the environment. Every key is validated at start; all bad keys are reported
+ * together, one line each, so an operator fixes them in one go.
+ */
+
+const toInt = ({ value }: { value: unknown }) =>
+  value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value).trim()) ? Number(value) : value;
+const toBool = ({ value }: { value: unknown }) => {
+  if (value === undefined || value === '') return undefined;
+  const v = String(value).trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  return value;
+};
+const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
+
+class EnvSchema {
+  @IsOptional() @IsIn(['development', 'production', 'test'])
+  NODE_ENV?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(0) @Max(65535)
+  PORT?: number;
+
+  @IsOptional() @Transform(emptyToUndefined) @IsString()
+  DATA_DIR?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @Matches(/^postgres(ql)?:\/\/.+/, { message: 'must be a postgres:// URL' })
+  DATABASE_URL?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @Matches(/^smtps?:\/\/[^\s]+$/, { message: 'must be an smtp:// or smtps:// URL' })
+  SMTP_URL?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @Matches(/^(?:[^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/, {
+    message: 'must be an email address, optionally as "Name <address>"',
+  })
+  MAIL_FROM?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @Matches(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, { message: 'must be an http(s) URL' })
+  PUBLIC_BASE_URL?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(32, { message: 'must be at least 32 characters' })
+  SESSION_SECRET?: string;
+
+  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL?: string;
+
+  @IsOptional() @Transform(toBool) @IsBoolean({ message: 'must be true or false' })
+  TRUST_PROXY?: boolean;
+
+  // Policy (SPEC §9)
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(24 * 90)
+  SLA_HOURS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(100)
+  STRIKE_LIMIT?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(365)
+  NEEDS_INFO_DAYS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(10, { message: 'must be between 10 and 14 (17 U.S.C. § 512(g)(2)(C))' }) @Max(14, { message: 'must be between 10 and 14 (17 U.S.C. § 512(g)(2)(C))' })
+  RESTORE_BUSINESS_DAYS?: number;
+
+  @IsOptional() @Transform(toBool) @IsBoolean({ message: 'must be true or false' })
+  REQUIRE_EMAIL_VERIFICATION?: boolean;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(10000)
+  SENDER_BURST?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(0) @Max(24 * 60)
+  MODERATOR_DIGEST_MINUTES?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(24 * 60)
+  FEED_INTERVAL_MINUTES?: number;
+
+  @IsOptional() @Transform(toBool) @IsBoolean({ message: 'must be true or false' })
+  ALLOW_PRIVATE_FEEDS?: boolean;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(50)
+  MAIL_MAX_ATTEMPTS?: number;
+
+  // Staff login protection
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(100)
+  LOGIN_MAX_FAILURES?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(24 * 60)
+  LOGIN_LOCK_MINUTES?: number;
+
+  // Designated agent (SPEC §9, the /dmca page)
+  @IsOptional() @IsString() DMCA_AGENT_NAME?: string;
+  @IsOptional() @IsString() DMCA_AGENT_ADDRESS?: string;
+  @IsOptional() @IsString() DMCA_AGENT_PHONE?: string;
+  @IsOptional() @Transform(emptyToUndefined) @IsEmail({}, { message: 'must be an email address' }) DMCA_AGENT_EMAIL?: string;
+}
+
+export interface Config {
+  readonly env: 'development' | 'production' | 'test';
+  readonly port: number;
+  readonly dataDir: string;
+  /** undefined: start the embedded PostgreSQL under dataDir. */
+  readonly databaseUrl?: string;
+  /** undefined: keep emails in the outbox (local store) instead of sending. */
+  readonly smtpUrl?: string;
+  readonly mailFrom: string;
+  readonly publicBaseUrl: string;
+  /** undefined: generated once and kept under dataDir (embedded default). */
+  readonly sessionSecret?: string;
+  readonly logLevel: string;
+  readonly trustProxy: boolean;
+  readonly secureCookies: boolean;
+  readonly policy: {
+    readonly slaHours: number;
+    readonly strikeLimit: number;
+    readonly needsInfoDays: number;
+    readonly restoreBusinessDays: number;
+    readonly requireEmailVerification: boolean;
+    readonly senderBurst: number;
+    readonly moderatorDigestMinutes: number;
+    readonly feedIntervalMinutes: number;
+    readonly allowPrivateFeeds: boolean;
+    readonly mailMaxAttempts: number;
+  };
+  readonly login: { readonly maxFailures: number; readonly lockMinutes: number };
+  readonly dmcaAgent: { readonly name: string; readonly address: string; readonly phone: string; readonly email: string };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw = plainToInstance(EnvSchema, { ...env });
+  const errors = validateSync(raw);
+  const extra: string[] = [];
+  if (raw.DATABASE_URL && raw.NODE_ENV === 'production' && !raw.SESSION_SECRET) {
+    extra.push('SESSION_SECRET: required with DATABASE_URL in production (every instance must share it)');
+  }
+  if (errors.length || extra.length) {
+    const problems = errors.map((e) => {
+      const shown = typeof e.value === 'string' && /SECRET|PASSWORD|URL/.test(e.property) ? '(hidden)' : JSON.stringify(e.value);
+      const msgs = Object.values(e.constraints ?? {}).join('; ');
+      return `${e.property}=${shown}: ${msgs}`;
+    });
+    throw new ConfigError([...problems, ...extra]);
+  }
+  const port = raw.PORT ?? 3000;
+  const publicBaseUrl = (raw.PUBLIC_BASE_URL ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  const config: Config = {
+    env: (raw.NODE_ENV as Config['env']) ?? 'development',
+    port,
+    dataDir: raw.DATA_DIR ?? './data',
+    databaseUrl: raw.DATABASE_URL,
+    smtpUrl: raw.SMTP_URL,
+    mailFrom: raw.MAIL_FROM ?? 'Takedown Desk <takedowns@localhost>',
+    publicBaseUrl,
+    sessionSecret: raw.SESSION_SECRET,
+    logLevel: raw.LOG_LEVEL ?? (raw.NODE_ENV === 'test' ? 'silent' : 'info'),
+    trustProxy: raw.TRUST_PROXY ?? false,
+    secureCookies: publicBaseUrl.startsWith('https://'),
+    policy: {
+      slaHours: raw.SLA_HOURS ?? 48,
+      strikeLimit: raw.STRIKE_LIMIT ?? 3,
+      needsInfoDays: raw.NEEDS_INFO_DAYS ?? 14,
+      restoreBusinessDays: raw.RESTORE_BUSINESS_DAYS ?? 10,
+      requireEmailVerification: raw.REQUIRE_EMAIL_VERIFICATION ?? false,
+      senderBurst: raw.SENDER_BURST ?? 10,
+      moderatorDigestMinutes: raw.MODERATOR_DIGEST_MINUTES ?? 0,
+      feedIntervalMinutes: raw.FEED_INTERVAL_MINUTES ?? 30,
+      allowPrivateFeeds: raw.ALLOW_PRIVATE_FEEDS ?? false,
+      mailMaxAttempts: raw.MAIL_MAX_ATTEMPTS ?? 8,
+    },
+    login: { maxFailures: raw.LOGIN_MAX_FAILURES ?? 5, lockMinutes: raw.LOGIN_LOCK_MINUTES ?? 15 },
+    dmcaAgent: {
+      name: raw.DMCA_AGENT_NAME ?? 'Copyright Agent, Takedown Desk',
+      address: raw.DMCA_AGENT_ADDRESS ?? '(set DMCA_AGENT_ADDRESS)',
+      phone: raw.DMCA_AGENT_PHONE ?? '(set DMCA_AGENT_PHONE)',
+      email: raw.DMCA_AGENT_EMAIL ?? 'dmca@localhost',
+    },
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T extends object>(o: T): T {
+  for (const v of Object.values(o)) if (v && typeof v === 'object') deepFreeze(v as object);
+  return Object.freeze(o);
+}

@@ -1,0 +1,6 @@
+import { AuditEvent } from '../modules/audit/audit-event.entity';
+import { ApiToken } from '../modules/auth/api-token.entity';
+import { User } from '../modules/auth/user.entity';
+
+/** Every TypeORM entity of the product; each module adds its own here. */
+export const entities = [User, ApiToken, AuditEvent];

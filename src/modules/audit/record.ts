@@ -1,0 +1,53 @@
+import { EntityManager } from 'typeorm';
+import type { ActorType } from './audit-event.entity';
+
+/** Who did it. A user carries a readable label (their email at the time) so the record stays readable. */
+export type Actor =
+  | { type: 'user'; id: string; label: string; role?: string }
+  | { type: 'public'; label?: string }
+  | { type: 'system'; label?: string };
+
+export const SYSTEM: Actor = { type: 'system' };
+export const PUBLIC: Actor = { type: 'public' };
+
+/** Where a request came from; carried into every event it causes. */
+export interface RequestContext {
+  ip?: string | null;
+  requestId?: string | null;
+}
+
+export interface AuditInput {
+  actor: Actor;
+  action: string;
+  subject?: { type: string; id: string } | null;
+  details?: Record<string, unknown>;
+  context?: RequestContext;
+  at?: Date;
+}
+
+/**
+ * Appends one event inside the caller's transaction. Nothing else writes to `audit_events`: the
+ * hash chain is sealed afterwards, in commit order, by `sealAuditChain`, so writers never queue on
+ * one lock.
+ */
+export async function record(tx: EntityManager, e: AuditInput): Promise<void> {
+  const actorType: ActorType = e.actor.type;
+  const actorId = e.actor.type === 'user' ? e.actor.id : null;
+  const actorLabel = e.actor.label ?? e.actor.type;
+  await tx.query(
+    `INSERT INTO audit_events (occurred_at, actor_type, actor_id, actor_label, action, subject_type, subject_id, details, ip, request_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    [
+      e.at ?? new Date(),
+      actorType,
+      actorId,
+      actorLabel.slice(0, 320),
+      e.action,
+      e.subject?.type ?? null,
+      e.subject ? String(e.subject.id).slice(0, 200) : null,
+      JSON.stringify(e.details ?? {}),
+      e.context?.ip?.slice(0, 64) ?? null,
+      e.context?.requestId?.slice(0, 64) ?? null,
+    ],
+  );
+}

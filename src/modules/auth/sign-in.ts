@@ -1,0 +1,72 @@
+import { DataSource } from 'typeorm';
+import type { Config } from '../../config';
+import type { Clock } from '../../shared/clock';
+import { AppError } from '../../shared/errors';
+import { withTransaction } from '../../db/transaction';
+import { PUBLIC, record, RequestContext } from '../audit';
+import { verifyDecoy, verifyPassword } from './passwords';
+import { User } from './user.entity';
+import { findByEmail } from './users.queries';
+
+export interface SignInDeps {
+  db: DataSource;
+  clock: Clock;
+  config: Pick<Config, 'login'>;
+}
+
+const BAD_CREDENTIALS = 'The email or password is not right.';
+
+/**
+ * Checks a staff member's email and password. Repeated failures lock the account for a while;
+ * every success, failure and lockout is audited. The password is checked outside any transaction
+ * (argon2 is slow on purpose); the counters are then changed atomically.
+ */
+export async function signIn(deps: SignInDeps, cmd: { email: string; password: string; context: RequestContext }): Promise<User> {
+  const now = deps.clock.now();
+  const user = await findByEmail(deps.db.manager, cmd.email.slice(0, 254), true);
+  const attempted = cmd.email.trim().toLowerCase().slice(0, 254);
+  if (!user || !user.active) {
+    await verifyDecoy(cmd.password);
+    await withTransaction(deps.db, (tx) =>
+      record(tx, { actor: PUBLIC, action: 'user.login_failed', details: { email: attempted, reason: user ? 'inactive' : 'unknown' }, context: cmd.context, at: now }),
+    );
+    throw new AppError('AUTH.BAD_CREDENTIALS', BAD_CREDENTIALS, 401);
+  }
+  if (user.lockedUntil && user.lockedUntil > now) {
+    await withTransaction(deps.db, (tx) =>
+      record(tx, { actor: PUBLIC, action: 'user.login_refused', subject: { type: 'user', id: user.id }, details: { email: user.email, reason: 'locked', lockedUntil: user.lockedUntil }, context: cmd.context, at: now }),
+    );
+    throw lockedError(user.lockedUntil, now);
+  }
+  const ok = await verifyPassword(user.passwordHash, cmd.password);
+  return withTransaction(deps.db, async (tx) => {
+    if (ok) {
+      await tx.query('UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $2 WHERE id = $1', [user.id, now]);
+      await record(tx, { actor: { type: 'user', id: user.id, label: user.email }, action: 'user.logged_in', subject: { type: 'user', id: user.id }, context: cmd.context, at: now });
+      return user;
+    }
+    const [{ failed_logins: failures }] = await tx.query(
+      'UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins',
+      [user.id],
+    );
+    await record(tx, { actor: PUBLIC, action: 'user.login_failed', subject: { type: 'user', id: user.id }, details: { email: user.email, reason: 'password', failures }, context: cmd.context, at: now });
+    if (failures >= deps.config.login.maxFailures) {
+      const until = new Date(now.getTime() + deps.config.login.lockMinutes * 60_000);
+      await tx.query('UPDATE users SET locked_until = $2, failed_logins = 0 WHERE id = $1', [user.id, until]);
+      await record(tx, { actor: { type: 'system' }, action: 'user.locked', subject: { type: 'user', id: user.id }, details: { email: user.email, failures, lockedUntil: until }, context: cmd.context, at: now });
+    }
+    return null;
+  }).then((signedIn) => {
+    if (!signedIn) throw new AppError('AUTH.BAD_CREDENTIALS', BAD_CREDENTIALS, 401);
+    return signedIn;
+  });
+}
+
+function lockedError(until: Date, now: Date) {
+  const minutes = Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 60_000));
+  return new AppError(
+    'AUTH.LOCKED',
+    `This account is locked after repeated failed sign-ins. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}, or ask an admin.`,
+    423,
+  );
+}

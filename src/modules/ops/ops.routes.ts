@@ -1,0 +1,62 @@
+import type { NextFunction, Request, Response } from 'express';
+import { Router } from 'express';
+import { Counter, Histogram } from 'prom-client';
+import type { AppDeps } from '../../container';
+
+/**
+ * Health and metrics, mounted before sessions so probes and scrapes never touch the session store.
+ * Modules add their own gauges to `deps.metrics` (one registry per app instance).
+ */
+export function opsRoutes(deps: AppDeps): Router {
+  const r = Router();
+
+  r.get('/healthz', (_req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({ status: 'ok' });
+  });
+
+  r.get('/readyz', async (_req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    try {
+      await deps.db.query('SELECT 1');
+      const pending = await deps.db.showMigrations();
+      if (pending) return res.status(503).json({ status: 'not ready', database: 'ok', migrations: 'pending' });
+      res.json({ status: 'ready', database: 'ok', migrations: 'applied' });
+    } catch {
+      res.status(503).json({ status: 'not ready', database: 'unreachable' });
+    }
+  });
+
+  r.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', deps.metrics.contentType);
+    res.setHeader('Cache-Control', 'no-store');
+    res.send(await deps.metrics.metrics());
+  });
+
+  return r;
+}
+
+/** Request counts and latencies by route pattern (not raw path: references and tokens stay out). */
+export function httpMetrics(deps: AppDeps) {
+  const duration = new Histogram({
+    name: 'takedown_http_request_duration_seconds',
+    help: 'HTTP request duration by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [deps.metrics],
+  });
+  const errors = new Counter({
+    name: 'takedown_http_server_errors_total',
+    help: 'Responses with a 5xx status',
+    registers: [deps.metrics],
+  });
+  return (req: Request, res: Response, next: NextFunction) => {
+    const end = duration.startTimer();
+    res.on('finish', () => {
+      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      end({ method: req.method, route, status: String(res.statusCode) });
+      if (res.statusCode >= 500) errors.inc();
+    });
+    next();
+  };
+}

@@ -1,0 +1,65 @@
+import 'reflect-metadata';
+import type { Server } from 'node:http';
+import { createApp } from './app';
+import { ConfigError, loadConfig } from './config';
+import { createContainer } from './container';
+import { startJobs } from './shared/jobs';
+import { bootstrapAdmin } from './modules/auth';
+import { sealAuditChain } from './modules/audit';
+
+/** Start: config → database (embedded or DATABASE_URL) → migrations → app → listen → workers. */
+async function main() {
+  const startedAt = Date.now();
+  let config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\nSee .env.example for every setting.\n`);
+      process.exit(78);
+    }
+    throw e;
+  }
+  const container = await createContainer(config, { migrate: true });
+  const { logger } = container;
+
+  const admin = await bootstrapAdmin(container.db);
+  if (admin) {
+    // Straight to the console, once: the logger never sees secrets.
+    process.stdout.write(
+      `\n  First start: an admin account was created.\n    email:    ${admin.email}\n    password: ${admin.password}\n` +
+        `  This password is shown only now; you will set a new one at first sign-in (${config.publicBaseUrl}/login).\n\n`,
+    );
+  }
+
+  const app = createApp(container);
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.port, () => resolve(s));
+    s.on('error', reject);
+  });
+  server.keepAliveTimeout = 65_000;
+  const jobs = startJobs([{ name: 'audit-seal', everyMs: 250, run: () => sealAuditChain(container.db) }], logger);
+  logger.info({ port: config.port, url: config.publicBaseUrl, ms: Date.now() - startedAt }, 'Takedown Desk is listening');
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 25_000);
+    force.unref();
+    server.close();
+    server.closeIdleConnections();
+    await jobs.stop();
+    await sealAuditChain(container.db).catch(() => undefined);
+    await container.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((err) => {
+  process.stderr.write(`Takedown Desk could not start: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});

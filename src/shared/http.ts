@@ -1,0 +1,66 @@
+import 'reflect-metadata';
+import { ClassConstructor, plainToInstance } from 'class-transformer';
+import { validate, ValidationError } from 'class-validator';
+import type { NextFunction, Request, Response } from 'express';
+import type { RequestContext } from '../modules/audit';
+import { AppError, FieldError } from './errors';
+
+/**
+ * Validation at the edge: one DTO class serves a form and the API. Unknown fields are refused.
+ * Returns the typed instance, or throws a 422 AppError with one message per field.
+ */
+export async function validateBody<T extends object>(cls: ClassConstructor<T>, body: unknown): Promise<T> {
+  const errors = await validationErrors(cls, body);
+  if (errors.length) throw AppError.validation(errors);
+  return plainToInstance(cls, body ?? {});
+}
+
+export async function validationErrors<T extends object>(cls: ClassConstructor<T>, body: unknown): Promise<FieldError[]> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    return [{ field: '_body', message: 'The request body must be an object.' }];
+  }
+  const instance = plainToInstance(cls, body);
+  const errors = await validate(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
+  return flatten(errors);
+}
+
+function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
+  return errors.flatMap((e) => {
+    const field = prefix ? `${prefix}.${e.property}` : e.property;
+    const own = Object.entries(e.constraints ?? {}).map(([rule, message]) => ({
+      field,
+      message: rule === 'whitelistValidation' ? `${e.property} is not an accepted field.` : message,
+    }));
+    // One message per field is clearer than a list of every rule it broke.
+    return [...own.slice(0, 1), ...flatten(e.children ?? [], field)];
+  });
+}
+
+/** Errors keyed by field, for templates: `{{#if errors.email}}`. */
+export function errorsByField(errors: FieldError[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of errors) if (!out[e.field]) out[e.field] = e.message;
+  return out;
+}
+
+export function requestContext(req: Request): RequestContext {
+  return { ip: req.ip ?? null, requestId: typeof req.id === 'string' ? req.id : String(req.id ?? '') || null };
+}
+
+/** Whether the client wants JSON rather than a page. */
+export function wantsJson(req: Request): boolean {
+  if (req.path.startsWith('/api/')) return true;
+  return req.accepts(['html', 'json']) === 'json';
+}
+
+/** A local path to go back to after login; anything else becomes the staff home. */
+export function safeNextPath(next: unknown, fallback = '/staff'): string {
+  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return fallback;
+  if (/[\r\n]/.test(next) || next.length > 500) return fallback;
+  return next;
+}
+
+export function noStore(_req: Request, res: Response, next: NextFunction) {
+  res.setHeader('Cache-Control', 'no-store');
+  next();
+}
