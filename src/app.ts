@@ -10,9 +10,11 @@ import { RateLimiterPostgres } from 'rate-limiter-flexible';
 import type { AppDeps } from './container';
 import { poolOf } from './db/data-source';
 import { errorHandler, notFound } from './shared/error-handler';
+import { AppError } from './shared/errors';
 import { publicDir, viewsDir } from './shared/paths';
 import { createViewEngine } from './shared/views';
-import { authRoutes, loadSessionUser, usersRoutes } from './modules/auth';
+import { auditApi, auditPages } from './modules/audit';
+import { authRoutes, loadSessionUser, meApi, usersRoutes } from './modules/auth';
 import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
 
 export const SESSION_COOKIE = 'td.sid';
@@ -124,7 +126,16 @@ export function createApp(deps: AppDeps): Express {
   staff.use(authRoutes(deps, loginLimiter));
   staff.use(usersRoutes(deps));
 
+  // ---- JSON API: bearer tokens for staff, no cookies, so no CSRF ----
+  const api = express.Router();
+  api.use(meApi(deps), auditApi(deps));
+  api.use((req: Request) => {
+    throw AppError.notFound(`API route ${req.method} ${req.baseUrl}${req.path}`, 'API.NOT_FOUND');
+  });
+  app.use('/api/v1', api);
+
   app.get('/', (_req, res) => res.render('home', { title: 'Takedown Desk' }));
+  staff.use(auditPages(deps));
   app.use(staff);
 
   app.use(notFound);

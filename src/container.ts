@@ -1,11 +1,12 @@
 import path from 'node:path';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import type { Config } from './config';
 import { createDataSource } from './db/data-source';
 import { EmbeddedDatabase, readOrCreateSecret, startEmbeddedPostgres } from './db/embedded';
 import { Clock, systemClock } from './shared/clock';
 import { createLogger, Logger } from './shared/logger';
+import { createMetricsRegistry } from './modules/ops/ops.routes';
 
 /** What the app and the workers are built from. Wired by hand here: no DI framework. */
 export interface AppDeps {
@@ -56,8 +57,7 @@ export async function createContainer(config: Config, opts: ContainerOptions = {
   (db.driver as unknown as { master: { on(e: string, f: (err: Error) => void): void } }).master.on('error', (err) =>
     logger.warn({ err: err.message }, 'database connection lost; the pool will reconnect'),
   );
-  const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics, prefix: 'takedown_' });
+  const metrics = createMetricsRegistry();
   return {
     config,
     logger,

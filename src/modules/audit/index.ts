@@ -4,3 +4,4 @@ export type { Actor, AuditInput, RequestContext } from './record';
 export { sealAuditChain } from './seal-chain';
 export { verifyAuditChain } from './verify-chain';
 export type { VerifyResult } from './verify-chain';
+export { auditPages, auditApi } from './audit.routes';

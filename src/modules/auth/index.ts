@@ -9,3 +9,4 @@ export { createUser } from './manage-users';
 export { createApiToken } from './api-tokens';
 export { findByEmail } from './users.queries';
 export { generatePassword } from './passwords';
+export { meApi } from './me.routes';

@@ -45,7 +45,8 @@ export async function signIn(deps: SignInDeps, cmd: { email: string; password: s
       await record(tx, { actor: { type: 'user', id: user.id, label: user.email }, action: 'user.logged_in', subject: { type: 'user', id: user.id }, context: cmd.context, at: now });
       return user;
     }
-    const [{ failed_logins: failures }] = await tx.query(
+    // TypeORM answers an UPDATE … RETURNING with [rows, affectedCount].
+    const [[{ failed_logins: failures }]] = await tx.query(
       'UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins',
       [user.id],
     );

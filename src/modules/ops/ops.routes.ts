@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { Router } from 'express';
-import { Counter, Histogram } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { AppDeps } from '../../container';
 
 /**
@@ -59,4 +59,11 @@ export function httpMetrics(deps: AppDeps) {
     });
     next();
   };
+}
+
+/** One registry per app instance, with the process's own metrics (memory, CPU, event loop). */
+export function createMetricsRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'takedown_' });
+  return registry;
 }
