@@ -1,0 +1,61 @@
+import 'reflect-metadata';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createDataSource } from '../src/db/data-source';
+import { startEmbeddedPostgres } from '../src/db/embedded';
+import type { BenchRow } from './lib';
+import { suites } from './suites';
+
+/**
+ * `npm run bench`: the built app against an embedded PostgreSQL with generated data. Prints one
+ * table and writes it to BENCHMARKS.md with the machine it ran on. `npm run bench -- name…` runs
+ * only the named suites.
+ */
+async function main() {
+  const only = process.argv.slice(2);
+  const chosen = only.length ? suites.filter((s) => only.includes(s.name)) : suites;
+  const pg = await startEmbeddedPostgres({
+    dataDir: process.env.BENCH_DATA_DIR ?? '/tmp/takedown-bench',
+    database: `bench_${Date.now()}`,
+    settings: { max_connections: '200', shared_buffers: '512MB' },
+  });
+  const db = createDataSource(pg.url, { poolSize: 2 });
+  await db.initialize();
+  await db.runMigrations({ transaction: 'each' });
+  await db.destroy();
+  const rows: BenchRow[] = [];
+  try {
+    for (const s of chosen) {
+      const started = Date.now();
+      console.error(`== ${s.name}`);
+      rows.push(...(await s.run({ databaseUrl: pg.url, log: (l) => console.error(`   ${l}`) })));
+      console.error(`   (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    }
+  } finally {
+    await pg.stop();
+  }
+  const table = render(rows);
+  console.log(table);
+  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
+  writeFileSync(
+    path.resolve(__dirname, '../../BENCHMARKS.md'),
+    `# Benchmarks\n\nMeasured with \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${machine}. The load generator runs on the same machine, so absolute figures are noisy; compare each figure with its baseline measured in the same run.\n\n${table}\n`,
+  );
+}
+
+function render(rows: BenchRow[]): string {
+  const lines = ['| measure | value | baseline (same run) | goal | met |', '| --- | --- | --- | --- | --- |'];
+  for (const r of rows) {
+    const base = r.baseline ? `${r.baseline.name}: ${fmt(r.baseline.value)} ${r.unit} (${Math.round((100 * r.value) / r.baseline.value)}%)` : '';
+    lines.push(`| ${r.name} | ${fmt(r.value)} ${r.unit} | ${base} | ${r.goal ?? ''} | ${r.ok === undefined ? '' : r.ok ? 'yes' : 'no'}${r.note ? ` (${r.note})` : ''} |`);
+  }
+  return lines.join('\n');
+}
+
+const fmt = (n: number) => (Number.isInteger(n) ? n.toLocaleString('en-US') : n.toFixed(1));
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,4 @@
+import type { BenchSuite } from './lib';
+
+/** Every benchmark suite, in the order they run. Each issue adds its own. */
+export const suites: BenchSuite[] = [];
