@@ -1,0 +1,39 @@
+import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { Notice } from './notice.entity';
+
+export type TargetOutcome = 'pending' | 'removed' | 'kept' | 'not_found' | 'restored';
+
+/** One URL named in a notice, and what became of it. */
+@Entity({ name: 'notice_targets' })
+@Check('notice_targets_outcome_check', `"outcome" IN ('pending', 'removed', 'kept', 'not_found', 'restored')`)
+@Index('notice_targets_notice_idx', ['noticeId', 'position'])
+@Index('notice_targets_normalised_idx', ['normalisedUrl'])
+@Index('notice_targets_item_idx', ['itemId'])
+export class NoticeTarget {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ name: 'notice_id', type: 'uuid' })
+  noticeId: string;
+
+  @ManyToOne(() => Notice, (n) => n.targets, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'notice_id' })
+  notice?: Notice;
+
+  /** Order as given in the notice. */
+  @Column({ type: 'int' })
+  position: number;
+
+  @Column({ type: 'varchar', length: 2048 })
+  url: string;
+
+  @Column({ name: 'normalised_url', type: 'varchar', length: 2048 })
+  normalisedUrl: string;
+
+  /** The matched item, or null (`not_found`). */
+  @Column({ name: 'item_id', type: 'uuid', nullable: true })
+  itemId: string | null;
+
+  @Column({ type: 'varchar', length: 20 })
+  outcome: TargetOutcome;
+}
