@@ -15,9 +15,10 @@ import { createMailTransport, describeSendError, isPermanentRejection, MailTrans
  *     never wait for, nor take, each other's rows), `attempts + 1` and `next_attempt_at` pushed a
  *     lease ahead; it commits at once, so no transaction is open while we talk to SMTP;
  *  2. send — render and hand to the transport, `concurrency` at a time (a pooled SMTP connection set);
- *  3. record — one transaction per email: `sent` + `email.sent` audit event, or a retry time, or
- *     `failed` + `email.failed`. The UPDATE matches the claimed `attempts`, so a worker whose lease
- *     ran out can never overwrite the outcome of a newer claim.
+ *  3. record — each email's outcome with its audit event in one transaction: `sent` + `email.sent`,
+ *     or a retry time, or `failed` + `email.failed`. Outcomes that finish while the previous write
+ *     commits share the next transaction (group commit). The UPDATE matches the claimed `attempts`,
+ *     so a worker whose lease ran out can never overwrite the outcome of a newer claim.
  *
  * Delivery is at-least-once: if the process dies after the SMTP server accepted an email but before
  * step 3 commits, the row is claimed again when its lease ends and sent again, with the same
@@ -143,22 +144,86 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
     attempts: row.attempts,
   });
 
-  /** Runs one state change on the claimed row; false when the claim is no longer ours. */
-  async function settle(row: ClaimedRow, sql: string, params: unknown[], audit?: { action: string; details: Record<string, unknown> }) {
+  type Outcome =
+    | { row: ClaimedRow; kind: 'sent'; at: Date; providerMessageId: string }
+    | { row: ClaimedRow; kind: 'retry'; at: Date; next: Date; error: string }
+    | { row: ClaimedRow; kind: 'failed'; at: Date; error: string; permanent: boolean };
+
+  /**
+   * Writes outcomes, each row's state change with its audit event in the same transaction. While one
+   * write commits, the outcomes that finish meanwhile wait and go together in the next one (group
+   * commit): one commit per email would cap the worker at the database's commit rate. Resolves with
+   * the ids whose change was applied (the others were no longer ours).
+   */
+  async function writeOutcomes(batch: Outcome[]): Promise<Set<string>> {
     return withTransaction(db, async (tx) => {
-      const [, count] = (await tx.query(`${sql} WHERE id = $1 AND status = 'queued' AND attempts = $2`, [row.id, row.attempts, ...params])) as [
-        unknown,
-        number,
-      ];
-      if (count !== 1) return false;
-      if (audit) await record(tx, { actor: WORKER_ACTOR, action: audit.action, subject: subject(row), details: audit.details });
-      return true;
+      const applied = new Set<string>();
+      const sent = batch.filter((o): o is Extract<Outcome, { kind: 'sent' }> => o.kind === 'sent');
+      if (sent.length) {
+        const [rows] = (await tx.query(
+          `UPDATE outbound_emails o
+              SET status = 'sent', sent_at = v.at, next_attempt_at = v.at, provider_message_id = v.pid, last_error = NULL
+             FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::text[]) AS v(id, attempts, at, pid)
+            WHERE o.id = v.id AND o.status = 'queued' AND o.attempts = v.attempts
+          RETURNING o.id`,
+          [sent.map((o) => o.row.id), sent.map((o) => o.row.attempts), sent.map((o) => o.at), sent.map((o) => o.providerMessageId)],
+        )) as [{ id: string }[], number];
+        for (const r of rows) applied.add(r.id);
+      }
+      for (const o of batch) {
+        if (o.kind === 'sent') continue;
+        const [, count] = (await tx.query(
+          o.kind === 'failed'
+            ? `UPDATE outbound_emails SET status = 'failed', last_error = $3 WHERE id = $1 AND status = 'queued' AND attempts = $2`
+            : `UPDATE outbound_emails SET next_attempt_at = $4, last_error = $3 WHERE id = $1 AND status = 'queued' AND attempts = $2`,
+          o.kind === 'failed' ? [o.row.id, o.row.attempts, o.error] : [o.row.id, o.row.attempts, o.error, o.next],
+        )) as [unknown, number];
+        if (count === 1) applied.add(o.row.id);
+      }
+      for (const o of batch) {
+        if (!applied.has(o.row.id) || o.kind === 'retry') continue;
+        await record(tx, {
+          actor: WORKER_ACTOR,
+          action: o.kind === 'sent' ? 'email.sent' : 'email.failed',
+          subject: subject(o.row),
+          details:
+            o.kind === 'sent'
+              ? { ...summary(o.row), providerMessageId: o.providerMessageId, transport: transport.kind }
+              : { ...summary(o.row), error: o.error, permanent: o.permanent },
+        });
+      }
+      return applied;
+    });
+  }
+
+  const waiting: { outcome: Outcome; done: (applied: boolean | Error) => void }[] = [];
+  let writing = false;
+  function settle(outcome: Outcome): Promise<boolean | Error> {
+    return new Promise((done) => {
+      waiting.push({ outcome, done });
+      if (writing) return;
+      writing = true;
+      void (async () => {
+        try {
+          while (waiting.length) {
+            const group = waiting.splice(0, 500);
+            try {
+              const applied = await writeOutcomes(group.map((g) => g.outcome));
+              for (const g of group) g.done(applied.has(g.outcome.row.id));
+            } catch (err) {
+              for (const g of group) g.done(err instanceof Error ? err : new Error(String(err)));
+            }
+          }
+        } finally {
+          writing = false; // synchronously after the last check: a new outcome starts a new writer
+        }
+      })();
     });
   }
 
   async function deliver(row: ClaimedRow): Promise<DrainResult> {
     const out = empty();
-    let outcome: { kind: 'sent'; providerMessageId: string } | { kind: 'retry' | 'failed'; error: string; permanent: boolean };
+    let outcome: Outcome;
     try {
       const rendered = renderer.render(row.template, row.data ?? {});
       const receipt = await transport.send({
@@ -169,77 +234,81 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
         text: rendered.text,
         messageId: messageIdFor(row.id, mailFrom),
       });
-      outcome = { kind: 'sent', providerMessageId: receipt.providerMessageId };
+      outcome = { row, kind: 'sent', at: clock.now(), providerMessageId: receipt.providerMessageId };
     } catch (err) {
       const isTemplateError = (err as { code?: string }).code?.startsWith('MAIL.TEMPLATE_') ?? false;
       const permanent = isTemplateError || isPermanentRejection(err);
       const error = isTemplateError ? (err as Error).message : describeSendError(err);
-      outcome = { kind: permanent || row.attempts >= maxAttempts ? 'failed' : 'retry', error, permanent };
+      const at = clock.now();
+      if (permanent || row.attempts >= maxAttempts) {
+        outcome = { row, kind: 'failed', at, error, permanent };
+        logger.warn({ emailId: row.id, template: row.template, attempts: row.attempts, error }, 'email failed');
+      } else {
+        const next = new Date(at.getTime() + retryDelayMs(row.attempts, retryBaseMs, retryMaxMs, random));
+        outcome = { row, kind: 'retry', at, next, error };
+        logger.info({ emailId: row.id, attempts: row.attempts, next, error }, 'email delivery failed; will retry');
+      }
     }
 
-    const now = clock.now();
-    try {
-      let ok: boolean;
-      if (outcome.kind === 'sent') {
-        ok = await settle(
-          row,
-          `UPDATE outbound_emails SET status = 'sent', sent_at = $3, next_attempt_at = $3, provider_message_id = $4, last_error = NULL`,
-          [now, outcome.providerMessageId],
-          { action: 'email.sent', details: { ...summary(row), providerMessageId: outcome.providerMessageId, transport: transport.kind } },
-        );
-        if (ok) out.sent++;
-      } else if (outcome.kind === 'failed') {
-        ok = await settle(row, `UPDATE outbound_emails SET status = 'failed', last_error = $3`, [outcome.error], {
-          action: 'email.failed',
-          details: { ...summary(row), error: outcome.error, permanent: outcome.permanent },
-        });
-        if (ok) out.failed++;
-        logger.warn({ emailId: row.id, template: row.template, attempts: row.attempts, error: outcome.error }, 'email failed');
-      } else {
-        const next = new Date(now.getTime() + retryDelayMs(row.attempts, retryBaseMs, retryMaxMs, random));
-        ok = await settle(row, `UPDATE outbound_emails SET next_attempt_at = $3, last_error = $4`, [next, outcome.error]);
-        if (ok) out.retried++;
-        logger.info({ emailId: row.id, attempts: row.attempts, next, error: outcome.error }, 'email delivery failed; will retry');
-      }
-      if (!ok) {
-        out.lost++;
-        logger.warn({ emailId: row.id, outcome: outcome.kind }, 'email outcome not recorded: another worker holds the row now');
-      }
-    } catch (err) {
-      // The database is unreachable: the row stays claimed and is picked up again when its lease ends.
+    const applied = await settle(outcome);
+    if (applied === true) {
+      out[outcome.kind === 'sent' ? 'sent' : outcome.kind === 'failed' ? 'failed' : 'retried']++;
+    } else if (applied === false) {
       out.lost++;
-      logger.error({ err, emailId: row.id, outcome: outcome.kind }, 'could not record the outcome of an email');
+      logger.warn({ emailId: row.id, outcome: outcome.kind }, 'email outcome not recorded: another worker holds the row now');
+    } else {
+      // The database refused or is unreachable: the row stays claimed and is taken again when its lease ends.
+      out.lost++;
+      logger.error({ err: applied, emailId: row.id, outcome: outcome.kind }, 'could not record the outcome of an email');
     }
     return out;
   }
 
-  async function runOnce(): Promise<DrainResult> {
-    const rows = await claim(clock.now());
-    let total = { ...empty(), claimed: rows.length };
-    let next = 0;
+  /**
+   * Sends claimed rows `concurrency` at a time. With `continuous`, the next batch is claimed while
+   * the current one is still being sent (when fewer than `concurrency` rows are left), so the SMTP
+   * connections never idle between rounds; it ends when a claim comes back short, or on `stop()`.
+   */
+  async function run(continuous: boolean): Promise<DrainResult> {
+    let total = empty();
+    const queue: ClaimedRow[] = [];
+    let exhausted = false;
+    let claiming: Promise<void> | undefined;
+    const refill = () => {
+      if (claiming || exhausted) return;
+      claiming = claim(clock.now())
+        .then((rows) => {
+          queue.push(...rows);
+          total.claimed += rows.length;
+          if (rows.length < batchSize || !continuous || stopping) exhausted = true;
+        })
+        .finally(() => {
+          claiming = undefined;
+        });
+    };
     const lane = async () => {
-      while (next < rows.length) {
-        const row = rows[next++];
+      for (;;) {
+        if (queue.length < concurrency) refill();
+        if (!queue.length) {
+          if (!claiming) return;
+          await claiming;
+          continue;
+        }
+        const row = queue.shift()!;
         const outcome = await deliver(row);
         total = add(total, outcome); // after the await: lanes must not read `total` before it
-
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, rows.length) }, lane));
+    refill();
+    await claiming;
+    await Promise.all(Array.from({ length: concurrency }, lane));
     return total;
   }
 
   return {
     transport: { kind: transport.kind, description: transport.description },
-    runOnce,
-    async drain() {
-      let total = empty();
-      for (;;) {
-        const r = await runOnce();
-        total = add(total, r);
-        if (r.claimed < batchSize || stopping) return total;
-      }
-    },
+    runOnce: () => run(false),
+    drain: () => run(true),
     stop() {
       stopping = true;
     },
