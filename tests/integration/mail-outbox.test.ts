@@ -126,6 +126,24 @@ describe('outbox page (/outbox) and the staff-account email', () => {
     expect(again.text).toContain('Only a failed email can be retried');
   });
 
+  it('when an admin retries all failed emails, then each is queued again and audited once', async () => {
+    const { agent } = await admin();
+    await withTransaction(t.db, async (tx) => {
+      for (const n of [1, 2, 3]) await enqueue(tx, 'no-such-template', `stuck${n}@example.org`, {});
+    });
+    expect(await drain()).toMatchObject({ failed: 3 });
+    const list = await agent.get('/outbox').expect(200);
+    expect(list.text).toContain('Retry all 3 failed');
+    const res = await agent.post('/outbox/retry-failed').type('form').send({ _csrf: csrfFrom(list.text) });
+    expect(res.status).toBe(303);
+    const [{ queued }] = await t.db.query(`SELECT count(*) FILTER (WHERE status = 'queued' AND attempts = 0)::int AS queued FROM outbound_emails WHERE "to" LIKE 'stuck%'`);
+    expect(queued).toBe(3);
+    const events = await t.db.query(`SELECT details FROM audit_events WHERE action = 'email.retried'`);
+    expect(events).toHaveLength(3);
+    expect(events[0].details).toMatchObject({ bulk: true, before: { status: 'failed', attempts: 1 } });
+    expect((await agent.get('/outbox?status=queued')).text).toContain('3 failed emails are queued again.');
+  });
+
   it('when /metrics is scraped, then it reports the outbox by status and the age of the oldest queued email', async () => {
     await withTransaction(t.db, async (tx) => {
       await enqueue(tx, 'staff-account-created', 'one@example.org', { name: 'One' });

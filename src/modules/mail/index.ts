@@ -9,6 +9,6 @@ export { createEmailRenderer, listTemplates, isTemplateName, emailTemplatesDir }
 export type { EmailRenderer, RenderedEmail, RendererOptions } from './render';
 export { createMailTransport, messageIdFor, LOCAL_STORE } from './transport';
 export type { MailTransport, OutgoingEmail, DeliveryReceipt } from './transport';
-export { retryEmail } from './retry-email';
+export { retryEmail, retryFailedEmails } from './retry-email';
 export { outboxRoutes } from './outbox.routes';
 export { registerMailMetrics } from './mail-metrics';

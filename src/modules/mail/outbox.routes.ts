@@ -8,7 +8,7 @@ import { requireRole, requireStaff } from '../auth';
 import { EMAIL_STATUSES, OutboundEmail } from './outbound-email.entity';
 import { countByStatus, findEmail, isEmailStatus, listEmails } from './outbox.queries';
 import { createEmailRenderer, EmailRenderer, RenderedEmail } from './render';
-import { retryEmail } from './retry-email';
+import { retryEmail, retryFailedEmails } from './retry-email';
 import { describeSmtpUrl, messageIdFor } from './transport';
 
 const actorOf = (req: Request): Actor => ({ type: 'user', id: req.user!.id, label: req.user!.email, role: req.user!.role });
@@ -81,6 +81,12 @@ export function outboxRoutes(deps: AppDeps, renderer?: EmailRenderer): Router {
     res.setHeader('Referrer-Policy', 'no-referrer');
     if (!rendered) return res.status(500).type('text/plain').send(`This email cannot be rendered: ${renderError}`);
     res.type('text/html; charset=utf-8').send(rendered.html);
+  });
+
+  r.post('/outbox/retry-failed', async (req, res) => {
+    const n = await withTransaction(deps.db, (tx) => retryFailedEmails(tx, { actor: actorOf(req), context: requestContext(req) }));
+    req.session.flash = { kind: 'ok', message: n ? `${n} failed email${n === 1 ? ' is' : 's are'} queued again.` : 'There is no failed email to retry.' };
+    res.redirect(303, '/outbox?status=queued');
   });
 
   r.post('/outbox/:id/retry', async (req, res) => {

@@ -27,3 +27,37 @@ export async function retryEmail(tx: EntityManager, cmd: { id: string; actor: Ac
   });
   return Object.assign(email, { status: 'queued', attempts: 0 });
 }
+
+/**
+ * After an outage longer than the retry schedule, many emails end `failed`: this queues up to
+ * `limit` of them again (oldest first), each its own `email.retried` event, in one transaction.
+ */
+export async function retryFailedEmails(
+  tx: EntityManager,
+  cmd: { actor: Actor; context?: RequestContext; limit?: number },
+): Promise<number> {
+  const rows: { id: string; template: string; to: string; notice_id: string | null; attempts: number; last_error: string | null }[] = await tx.query(
+    `SELECT id, template, "to", notice_id, attempts, last_error FROM outbound_emails
+      WHERE status = 'failed' ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+    [cmd.limit ?? 1000],
+  );
+  if (!rows.length) return 0;
+  await tx.query(`UPDATE outbound_emails SET status = 'queued', attempts = 0, next_attempt_at = now() WHERE id = ANY($1::uuid[])`, [rows.map((r) => r.id)]);
+  for (const r of rows) {
+    await record(tx, {
+      actor: cmd.actor,
+      action: 'email.retried',
+      subject: { type: 'email', id: r.id },
+      details: {
+        template: r.template,
+        to: r.to,
+        noticeId: r.notice_id,
+        bulk: true,
+        before: { status: 'failed', attempts: r.attempts, lastError: r.last_error },
+        after: { status: 'queued', attempts: 0 },
+      },
+      context: cmd.context,
+    });
+  }
+  return rows.length;
+}
