@@ -92,6 +92,12 @@ export function retryDelayMs(attempt: number, baseMs: number, maxMs: number, ran
   return Math.round(full / 2 + (random() * full) / 2);
 }
 
+/** "ESOCKET/ECONNREFUSED", "EENVELOPE 550": what kind of failure, without the server's text. */
+function errorKind(err: unknown): string {
+  const e = err as { code?: string; originalCode?: string; responseCode?: number };
+  return [e?.code, e?.originalCode, e?.responseCode].filter((x) => x !== undefined && x !== null).join(' ') || 'error';
+}
+
 const empty = (): DrainResult => ({ claimed: 0, sent: 0, retried: 0, failed: 0, lost: 0 });
 const add = (a: DrainResult, b: DrainResult): DrainResult => ({
   claimed: a.claimed + b.claimed,
@@ -196,6 +202,23 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
     });
   }
 
+  /**
+   * A brief database blip must not make us send these emails again (their lease would end and they
+   * would be claimed anew): try the write a few times. A write that committed but whose reply was
+   * lost is harmless to repeat: the attempts fence matches nothing the second time.
+   */
+  async function writeWithRetries(batch: Outcome[]): Promise<Set<string>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await writeOutcomes(batch);
+      } catch (err) {
+        if (attempt >= 3) throw err;
+        logger.warn({ err: String(err), attempt }, 'recording email outcomes failed; trying again');
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+      }
+    }
+  }
+
   const waiting: { outcome: Outcome; done: (applied: boolean | Error) => void }[] = [];
   let writing = false;
   function settle(outcome: Outcome): Promise<boolean | Error> {
@@ -208,7 +231,7 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
           while (waiting.length) {
             const group = waiting.splice(0, 500);
             try {
-              const applied = await writeOutcomes(group.map((g) => g.outcome));
+              const applied = await writeWithRetries(group.map((g) => g.outcome));
               for (const g of group) g.done(applied.has(g.outcome.row.id));
             } catch (err) {
               for (const g of group) g.done(err instanceof Error ? err : new Error(String(err)));
@@ -240,13 +263,16 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
       const permanent = isTemplateError || isPermanentRejection(err);
       const error = isTemplateError ? (err as Error).message : describeSendError(err);
       const at = clock.now();
+      // Logs get the kind of failure only: SMTP replies often quote the recipient's address (personal
+      // data stays out of logs); the full text is in last_error, shown to admins at /outbox.
+      const reason = isTemplateError ? (err as { code: string }).code : errorKind(err);
       if (permanent || row.attempts >= maxAttempts) {
         outcome = { row, kind: 'failed', at, error, permanent };
-        logger.warn({ emailId: row.id, template: row.template, attempts: row.attempts, error }, 'email failed');
+        logger.warn({ emailId: row.id, template: row.template, attempts: row.attempts, reason }, 'email failed');
       } else {
         const next = new Date(at.getTime() + retryDelayMs(row.attempts, retryBaseMs, retryMaxMs, random));
         outcome = { row, kind: 'retry', at, next, error };
-        logger.info({ emailId: row.id, attempts: row.attempts, next, error }, 'email delivery failed; will retry');
+        logger.info({ emailId: row.id, attempts: row.attempts, next, reason }, 'email delivery failed; will retry');
       }
     }
 
