@@ -10,7 +10,7 @@ import { createMailTransport, describeSendError, isPermanentRejection, MailTrans
 /**
  * The mail worker: drains the outbox. Safe with any number of instances running it at once.
  *
- * One round:
+ * The flow (`drain()` keeps it going until a claim comes back short; `runOnce()` does one batch):
  *  1. claim — one short statement: up to `batchSize` due rows, `FOR UPDATE SKIP LOCKED` (instances
  *     never wait for, nor take, each other's rows), `attempts + 1` and `next_attempt_at` pushed a
  *     lease ahead; it commits at once, so no transaction is open while we talk to SMTP;
@@ -68,7 +68,7 @@ export interface MailWorker {
   drain(): Promise<DrainResult>;
   /** One round: claim one batch, send it, record the outcomes. */
   runOnce(): Promise<DrainResult>;
-  /** Ends `drain()` after the round in progress. */
+  /** Ends `drain()` once the emails already claimed are sent; nothing more is claimed. */
   stop(): void;
   /** Stops and closes the transport (after `drain()` has returned). */
   close(): Promise<void>;
@@ -300,14 +300,26 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
     const queue: ClaimedRow[] = [];
     let exhausted = false;
     let claiming: Promise<void> | undefined;
+    let claimError: unknown;
     const refill = () => {
       if (claiming || exhausted) return;
+      if (stopping) {
+        exhausted = true; // shutting down: finish what is claimed, claim nothing more
+        return;
+      }
       claiming = claim(clock.now())
-        .then((rows) => {
-          queue.push(...rows);
-          total.claimed += rows.length;
-          if (rows.length < batchSize || !continuous || stopping) exhausted = true;
-        })
+        .then(
+          (rows) => {
+            queue.push(...rows);
+            total.claimed += rows.length;
+            if (rows.length < batchSize || !continuous) exhausted = true;
+          },
+          (err) => {
+            // Never an unhandled rejection: the emails already claimed are still sent and recorded.
+            claimError = err;
+            exhausted = true;
+          },
+        )
         .finally(() => {
           claiming = undefined;
         });
@@ -328,6 +340,10 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
     refill();
     await claiming;
     await Promise.all(Array.from({ length: concurrency }, lane));
+    if (claimError !== undefined) {
+      if (total.claimed === 0) throw claimError; // the job runner logs it and tries again next tick
+      logger.error({ err: claimError }, 'claiming more emails failed; the next run tries again');
+    }
     return total;
   }
 
