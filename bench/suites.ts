@@ -1,4 +1,5 @@
 import type { BenchSuite } from './lib';
+import { mailSuite } from './mail';
 
 /** Every benchmark suite, in the order they run. Each issue adds its own. */
-export const suites: BenchSuite[] = [];
+export const suites: BenchSuite[] = [mailSuite];

@@ -15,6 +15,7 @@ import { publicDir, viewsDir } from './shared/paths';
 import { createViewEngine } from './shared/views';
 import { auditApi, auditPages } from './modules/audit';
 import { authRoutes, loadSessionUser, meApi, usersRoutes } from './modules/auth';
+import { outboxRoutes, registerMailMetrics } from './modules/mail';
 import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
 
 export const SESSION_COOKIE = 'td.sid';
@@ -72,6 +73,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use(httpMetrics(deps));
+  registerMailMetrics(deps);
   app.use(opsRoutes(deps));
   app.use('/static', express.static(publicDir, { maxAge: '1h', fallthrough: false, index: false }));
 
@@ -125,6 +127,7 @@ export function createApp(deps: AppDeps): Express {
   });
   staff.use(authRoutes(deps, loginLimiter));
   staff.use(usersRoutes(deps));
+  staff.use(outboxRoutes(deps));
 
   // ---- JSON API: bearer tokens for staff, no cookies, so no CSRF ----
   const api = express.Router();

@@ -6,6 +6,7 @@ import { createContainer } from './container';
 import { startJobs } from './shared/jobs';
 import { bootstrapAdmin } from './modules/auth';
 import { sealAuditChain } from './modules/audit';
+import { createMailWorker } from './modules/mail';
 
 /** Start: config → database (embedded or DATABASE_URL) → migrations → app → listen → workers. */
 async function main() {
@@ -38,7 +39,16 @@ async function main() {
     s.on('error', reject);
   });
   server.keepAliveTimeout = 65_000;
-  const jobs = startJobs([{ name: 'audit-seal', everyMs: 250, run: () => sealAuditChain(container.db) }], logger);
+  // The outbox worker: every instance runs one; SKIP LOCKED claims keep each email to one sender.
+  const mail = createMailWorker(container);
+  logger.info({ transport: mail.transport.kind, via: mail.transport.description }, 'mail worker started');
+  const jobs = startJobs(
+    [
+      { name: 'audit-seal', everyMs: 250, run: () => sealAuditChain(container.db) },
+      { name: 'mail', everyMs: 1_000, run: () => mail.drain() },
+    ],
+    logger,
+  );
   logger.info({ port: config.port, url: config.publicBaseUrl, ms: Date.now() - startedAt }, 'Takedown Desk is listening');
 
   let closing = false;
@@ -50,7 +60,9 @@ async function main() {
     force.unref();
     server.close();
     server.closeIdleConnections();
+    mail.stop(); // finish the round in progress, claim no more
     await jobs.stop();
+    await mail.close();
     await sealAuditChain(container.db).catch(() => undefined);
     await container.close();
     process.exit(0);

@@ -15,7 +15,7 @@ export async function bootstrapAdmin(db: DataSource, email = 'admin@localhost'):
     await tx.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK]);
     const [{ n }] = await tx.query('SELECT count(*)::int AS n FROM users');
     if (n > 0) return null;
-    const { user, generatedPassword } = await createUser(tx, { actor: SYSTEM, email, name: 'Administrator', role: 'admin' });
+    const { user, generatedPassword } = await createUser(tx, { actor: SYSTEM, email, name: 'Administrator', role: 'admin', notify: false });
     return { email: user.email, password: generatedPassword! };
   });
 }

@@ -1,6 +1,7 @@
 import { EntityManager } from 'typeorm';
 import { AppError } from '../../shared/errors';
 import { Actor, record, RequestContext } from '../audit';
+import { enqueue } from '../mail';
 import { generatePassword, hashPassword, passwordProblem, verifyPassword } from './passwords';
 import { Role, User } from './user.entity';
 import { findByEmail, lockUser, normaliseEmail } from './users.queries';
@@ -14,11 +15,12 @@ const snapshot = (u: User) => ({ email: u.email, name: u.name, role: u.role, act
 
 /**
  * Creates a staff account. Without a password one is generated, returned once, and must be
- * changed at first sign-in.
+ * changed at first sign-in. The new member is emailed that the account exists (never the
+ * password), unless `notify: false` (the first admin, whose password is printed on the console).
  */
 export async function createUser(
   tx: EntityManager,
-  cmd: Ctx & { email: string; name: string; role: Role; password?: string },
+  cmd: Ctx & { email: string; name: string; role: Role; password?: string; notify?: boolean },
 ): Promise<{ user: User; generatedPassword?: string }> {
   const email = normaliseEmail(cmd.email);
   if (await findByEmail(tx, email)) {
@@ -39,6 +41,15 @@ export async function createUser(
     }),
   );
   await record(tx, { actor: cmd.actor, action: 'user.created', subject: { type: 'user', id: user.id }, details: { after: snapshot(user) }, context: cmd.context });
+  if (cmd.notify !== false) {
+    await enqueue(
+      tx,
+      'staff-account-created',
+      user.email,
+      { name: user.name, email: user.email, role: user.role, createdBy: cmd.actor.type === 'user' ? cmd.actor.label : null },
+      { dedupeKey: `staff-account-created:${user.id}` },
+    );
+  }
   return { user, generatedPassword: generated };
 }
 

@@ -1,0 +1,68 @@
+import { isEmail } from 'class-validator';
+import { EntityManager } from 'typeorm';
+import { AppError } from '../../shared/errors';
+import { isTemplateName } from './render';
+
+export interface EnqueueOptions {
+  /** The notice the email is about (shown with the notice, filtered on at /outbox). */
+  noticeId?: string | null;
+  /** Makes the email idempotent: a second enqueue with the same key does nothing. */
+  dedupeKey?: string | null;
+  /** Where a reply should reach (the other party). From is always MAIL_FROM. */
+  replyTo?: string | null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_DATA_BYTES = 256 * 1024;
+
+/**
+ * A single recipient address and nothing else: no display name, no list, no CR/LF (a line break
+ * in an address is a header injection: `victim@x\r\nBcc: everyone@y`).
+ */
+export function isDeliverableAddress(s: unknown): s is string {
+  return (
+    typeof s === 'string' &&
+    s.length <= 254 &&
+    !/[\u0000-\u001f\u007f\s,;<>"()\\]/.test(s) &&
+    isEmail(s, { require_tld: false, allow_display_name: false, allow_ip_domain: false, allow_utf8_local_part: true })
+  );
+}
+
+/**
+ * Queues one email inside the caller's transaction; it is sent by the mail worker after the
+ * transaction commits (and never if it rolls back). Nothing is sent or rendered here.
+ *
+ * Returns the new row's id, or `null` when `dedupeKey` was already used (nothing inserted).
+ * Throws AppError `MAIL.INVALID` for a bad template name, recipient, reply-to or data.
+ */
+export async function enqueue(
+  tx: EntityManager,
+  template: string,
+  to: string,
+  data: Record<string, unknown> = {},
+  opts: EnqueueOptions = {},
+): Promise<string | null> {
+  if (!isTemplateName(template)) throw invalid('template', 'The email template name must be kebab-case, e.g. "notice-received".');
+  if (!isDeliverableAddress(to)) throw invalid('to', 'The recipient is not a single valid email address.');
+  if (opts.replyTo != null && !isDeliverableAddress(opts.replyTo)) throw invalid('replyTo', 'Reply-To is not a single valid email address.');
+  if (opts.noticeId != null && !UUID.test(opts.noticeId)) throw invalid('noticeId', 'The notice id must be a uuid.');
+  if (opts.dedupeKey != null && (opts.dedupeKey.length === 0 || opts.dedupeKey.length > 200)) {
+    throw invalid('dedupeKey', 'The dedupe key must be 1 to 200 characters.');
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw invalid('data', 'The email data must be an object.');
+  const json = JSON.stringify(data);
+  if (Buffer.byteLength(json) > MAX_DATA_BYTES) throw invalid('data', 'The email data is too large (at most 256 KB).');
+
+  const rows: { id: string }[] = await tx.query(
+    `INSERT INTO outbound_emails ("to", template, data, notice_id, dedupe_key, reply_to)
+     VALUES ($1, $2, $3::jsonb, $4, $5, $6)
+     ON CONFLICT (dedupe_key) DO NOTHING
+     RETURNING id`,
+    [to, template, json, opts.noticeId ?? null, opts.dedupeKey ?? null, opts.replyTo ?? null],
+  );
+  return rows.length ? rows[0].id : null;
+}
+
+function invalid(field: string, message: string) {
+  return new AppError('MAIL.INVALID', message, 422, { errors: [{ field, message }] });
+}

@@ -1,0 +1,14 @@
+/** The mail module's only export surface: the outbox (SPEC §8). */
+export { OutboundEmail, EMAIL_STATUSES } from './outbound-email.entity';
+export type { EmailStatus } from './outbound-email.entity';
+export { enqueue, isDeliverableAddress } from './enqueue';
+export type { EnqueueOptions } from './enqueue';
+export { createMailWorker, retryDelayMs } from './mail-worker';
+export type { MailWorker, MailWorkerDeps, MailWorkerOptions, DrainResult } from './mail-worker';
+export { createEmailRenderer, listTemplates, isTemplateName, emailTemplatesDir } from './render';
+export type { EmailRenderer, RenderedEmail, RendererOptions } from './render';
+export { createMailTransport, messageIdFor, LOCAL_STORE } from './transport';
+export type { MailTransport, OutgoingEmail, DeliveryReceipt } from './transport';
+export { retryEmail, retryFailedEmails } from './retry-email';
+export { outboxRoutes } from './outbox.routes';
+export { registerMailMetrics } from './mail-metrics';

@@ -1,0 +1,362 @@
+import type { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import type { Config } from '../../config';
+import { withTransaction } from '../../db/transaction';
+import type { Clock } from '../../shared/clock';
+import { record } from '../audit';
+import { createEmailRenderer, EmailRenderer } from './render';
+import { createMailTransport, describeSendError, isPermanentRejection, MailTransport, messageIdFor } from './transport';
+
+/**
+ * The mail worker: drains the outbox. Safe with any number of instances running it at once.
+ *
+ * The flow (`drain()` keeps it going until a claim comes back short; `runOnce()` does one batch):
+ *  1. claim — one short statement: up to `batchSize` due rows, `FOR UPDATE SKIP LOCKED` (instances
+ *     never wait for, nor take, each other's rows), `attempts + 1` and `next_attempt_at` pushed a
+ *     lease ahead; it commits at once, so no transaction is open while we talk to SMTP;
+ *  2. send — render and hand to the transport, `concurrency` at a time (a pooled SMTP connection set);
+ *  3. record — each email's outcome with its audit event in one transaction: `sent` + `email.sent`,
+ *     or a retry time, or `failed` + `email.failed`. Outcomes that finish while the previous write
+ *     commits share the next transaction (group commit). The UPDATE matches the claimed `attempts`,
+ *     so a worker whose lease ran out can never overwrite the outcome of a newer claim.
+ *
+ * Delivery is at-least-once: if the process dies after the SMTP server accepted an email but before
+ * step 3 commits, the row is claimed again when its lease ends and sent again, with the same
+ * Message-ID (derived from the row id) so the copy is recognisable. Otherwise each email is sent once.
+ */
+
+export interface MailWorkerDeps {
+  db: DataSource;
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  /** Default: from SMTP_URL (pooled SMTP), or the local store without it. */
+  transport?: MailTransport;
+  /** Default: the templates in views/emails. */
+  renderer?: EmailRenderer;
+}
+
+export interface MailWorkerOptions {
+  /** Rows claimed per round (default 100). */
+  batchSize?: number;
+  /** Emails in flight at once per worker (default 16). */
+  concurrency?: number;
+  /** How long a claimed row is left alone by other workers (default 5 minutes; longer than a send can take). */
+  leaseMs?: number;
+  /** First retry delay (default 1 minute), doubled each attempt, capped at `retryMaxMs` (default 4 hours). */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** Attempts before `failed` (default MAIL_MAX_ATTEMPTS). */
+  maxAttempts?: number;
+  /** Source of jitter, 0 ≤ x < 1 (tests pin it). */
+  random?: () => number;
+}
+
+export interface DrainResult {
+  claimed: number;
+  sent: number;
+  retried: number;
+  failed: number;
+  /** Outcomes not recorded because the lease was lost or the database refused (the row is retried). */
+  lost: number;
+}
+
+export interface MailWorker {
+  /** What the worker sends through (for the start-up log): never the SMTP credentials. */
+  readonly transport: { kind: MailTransport['kind']; description: string };
+  /** Sends every email due now, round after round, until none is left (or `stop()`). */
+  drain(): Promise<DrainResult>;
+  /** One round: claim one batch, send it, record the outcomes. */
+  runOnce(): Promise<DrainResult>;
+  /** Ends `drain()` once the emails already claimed are sent; nothing more is claimed. */
+  stop(): void;
+  /** Stops and closes the transport (after `drain()` has returned). */
+  close(): Promise<void>;
+}
+
+interface ClaimedRow {
+  id: string;
+  to: string;
+  template: string;
+  data: Record<string, unknown>;
+  attempts: number;
+  reply_to: string | null;
+  notice_id: string | null;
+}
+
+const WORKER_ACTOR = { type: 'system' as const, label: 'mail-worker' };
+
+/** Exponential back-off with "equal jitter": between half and all of base·2^(attempt−1), capped. */
+export function retryDelayMs(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+  const full = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(full / 2 + (random() * full) / 2);
+}
+
+/** "ESOCKET/ECONNREFUSED", "EENVELOPE 550": what kind of failure, without the server's text. */
+function errorKind(err: unknown): string {
+  const e = err as { code?: string; originalCode?: string; responseCode?: number };
+  return [e?.code, e?.originalCode, e?.responseCode].filter((x) => x !== undefined && x !== null).join(' ') || 'error';
+}
+
+const empty = (): DrainResult => ({ claimed: 0, sent: 0, retried: 0, failed: 0, lost: 0 });
+const add = (a: DrainResult, b: DrainResult): DrainResult => ({
+  claimed: a.claimed + b.claimed,
+  sent: a.sent + b.sent,
+  retried: a.retried + b.retried,
+  failed: a.failed + b.failed,
+  lost: a.lost + b.lost,
+});
+
+export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions = {}): MailWorker {
+  const { db, logger, clock } = deps;
+  const transport = deps.transport ?? createMailTransport(deps.config);
+  const renderer = deps.renderer ?? createEmailRenderer({ baseUrl: deps.config.publicBaseUrl, cache: true });
+  const batchSize = opts.batchSize ?? 100;
+  const concurrency = opts.concurrency ?? 16;
+  const leaseMs = opts.leaseMs ?? 5 * 60_000;
+  const retryBaseMs = opts.retryBaseMs ?? 60_000;
+  const retryMaxMs = opts.retryMaxMs ?? 4 * 60 * 60_000;
+  const maxAttempts = opts.maxAttempts ?? deps.config.policy.mailMaxAttempts;
+  const random = opts.random ?? Math.random;
+  const mailFrom = deps.config.mailFrom;
+  let stopping = false;
+
+  async function claim(now: Date): Promise<ClaimedRow[]> {
+    // TypeORM answers an UPDATE with [rows, rowCount].
+    const [rows] = (await db.query(
+      `WITH due AS (
+         SELECT id FROM outbound_emails
+          WHERE status = 'queued' AND next_attempt_at <= $1
+          ORDER BY next_attempt_at
+          LIMIT $2
+          FOR UPDATE SKIP LOCKED
+       )
+       UPDATE outbound_emails o
+          SET attempts = o.attempts + 1, next_attempt_at = $3
+         FROM due
+        WHERE o.id = due.id
+      RETURNING o.id, o."to", o.template, o.data, o.attempts, o.reply_to, o.notice_id`,
+      [now, batchSize, new Date(now.getTime() + leaseMs)],
+    )) as [ClaimedRow[], number];
+    return rows;
+  }
+
+  const subject = (row: ClaimedRow) => ({ type: 'email', id: row.id });
+  const summary = (row: ClaimedRow) => ({
+    template: row.template,
+    to: row.to,
+    noticeId: row.notice_id,
+    messageId: messageIdFor(row.id, mailFrom),
+    attempts: row.attempts,
+  });
+
+  type Outcome =
+    | { row: ClaimedRow; kind: 'sent'; at: Date; providerMessageId: string }
+    | { row: ClaimedRow; kind: 'retry'; at: Date; next: Date; error: string }
+    | { row: ClaimedRow; kind: 'failed'; at: Date; error: string; permanent: boolean };
+
+  /**
+   * Writes outcomes, each row's state change with its audit event in the same transaction. While one
+   * write commits, the outcomes that finish meanwhile wait and go together in the next one (group
+   * commit): one commit per email would cap the worker at the database's commit rate. Resolves with
+   * the ids whose change was applied (the others were no longer ours).
+   */
+  async function writeOutcomes(batch: Outcome[]): Promise<Set<string>> {
+    return withTransaction(db, async (tx) => {
+      const applied = new Set<string>();
+      const sent = batch.filter((o): o is Extract<Outcome, { kind: 'sent' }> => o.kind === 'sent');
+      if (sent.length) {
+        const [rows] = (await tx.query(
+          `UPDATE outbound_emails o
+              SET status = 'sent', sent_at = v.at, next_attempt_at = v.at, provider_message_id = v.pid, last_error = NULL
+             FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::text[]) AS v(id, attempts, at, pid)
+            WHERE o.id = v.id AND o.status = 'queued' AND o.attempts = v.attempts
+          RETURNING o.id`,
+          [sent.map((o) => o.row.id), sent.map((o) => o.row.attempts), sent.map((o) => o.at), sent.map((o) => o.providerMessageId)],
+        )) as [{ id: string }[], number];
+        for (const r of rows) applied.add(r.id);
+      }
+      for (const o of batch) {
+        if (o.kind === 'sent') continue;
+        const [, count] = (await tx.query(
+          o.kind === 'failed'
+            ? `UPDATE outbound_emails SET status = 'failed', last_error = $3 WHERE id = $1 AND status = 'queued' AND attempts = $2`
+            : `UPDATE outbound_emails SET next_attempt_at = $4, last_error = $3 WHERE id = $1 AND status = 'queued' AND attempts = $2`,
+          o.kind === 'failed' ? [o.row.id, o.row.attempts, o.error] : [o.row.id, o.row.attempts, o.error, o.next],
+        )) as [unknown, number];
+        if (count === 1) applied.add(o.row.id);
+      }
+      for (const o of batch) {
+        if (!applied.has(o.row.id) || o.kind === 'retry') continue;
+        await record(tx, {
+          actor: WORKER_ACTOR,
+          action: o.kind === 'sent' ? 'email.sent' : 'email.failed',
+          subject: subject(o.row),
+          details:
+            o.kind === 'sent'
+              ? { ...summary(o.row), providerMessageId: o.providerMessageId, transport: transport.kind }
+              : { ...summary(o.row), error: o.error, permanent: o.permanent },
+        });
+      }
+      return applied;
+    });
+  }
+
+  /**
+   * A brief database blip must not make us send these emails again (their lease would end and they
+   * would be claimed anew): try the write a few times. A write that committed but whose reply was
+   * lost is harmless to repeat: the attempts fence matches nothing the second time.
+   */
+  async function writeWithRetries(batch: Outcome[]): Promise<Set<string>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await writeOutcomes(batch);
+      } catch (err) {
+        if (attempt >= 3) throw err;
+        logger.warn({ err: String(err), attempt }, 'recording email outcomes failed; trying again');
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+      }
+    }
+  }
+
+  const waiting: { outcome: Outcome; done: (applied: boolean | Error) => void }[] = [];
+  let writing = false;
+  function settle(outcome: Outcome): Promise<boolean | Error> {
+    return new Promise((done) => {
+      waiting.push({ outcome, done });
+      if (writing) return;
+      writing = true;
+      void (async () => {
+        try {
+          while (waiting.length) {
+            const group = waiting.splice(0, 500);
+            try {
+              const applied = await writeWithRetries(group.map((g) => g.outcome));
+              for (const g of group) g.done(applied.has(g.outcome.row.id));
+            } catch (err) {
+              for (const g of group) g.done(err instanceof Error ? err : new Error(String(err)));
+            }
+          }
+        } finally {
+          writing = false; // synchronously after the last check: a new outcome starts a new writer
+        }
+      })();
+    });
+  }
+
+  async function deliver(row: ClaimedRow): Promise<DrainResult> {
+    const out = empty();
+    let outcome: Outcome;
+    try {
+      const rendered = renderer.render(row.template, row.data ?? {});
+      const receipt = await transport.send({
+        to: row.to,
+        replyTo: row.reply_to,
+        subject: rendered.subject,
+        html: rendered.html,
+        text: rendered.text,
+        messageId: messageIdFor(row.id, mailFrom),
+      });
+      outcome = { row, kind: 'sent', at: clock.now(), providerMessageId: receipt.providerMessageId };
+    } catch (err) {
+      const isTemplateError = (err as { code?: string }).code?.startsWith('MAIL.TEMPLATE_') ?? false;
+      const permanent = isTemplateError || isPermanentRejection(err);
+      const error = isTemplateError ? (err as Error).message : describeSendError(err);
+      const at = clock.now();
+      // Logs get the kind of failure only: SMTP replies often quote the recipient's address (personal
+      // data stays out of logs); the full text is in last_error, shown to admins at /outbox.
+      const reason = isTemplateError ? (err as { code: string }).code : errorKind(err);
+      if (permanent || row.attempts >= maxAttempts) {
+        outcome = { row, kind: 'failed', at, error, permanent };
+        logger.warn({ emailId: row.id, template: row.template, attempts: row.attempts, reason }, 'email failed');
+      } else {
+        const next = new Date(at.getTime() + retryDelayMs(row.attempts, retryBaseMs, retryMaxMs, random));
+        outcome = { row, kind: 'retry', at, next, error };
+        logger.info({ emailId: row.id, attempts: row.attempts, next, reason }, 'email delivery failed; will retry');
+      }
+    }
+
+    const applied = await settle(outcome);
+    if (applied === true) {
+      out[outcome.kind === 'sent' ? 'sent' : outcome.kind === 'failed' ? 'failed' : 'retried']++;
+    } else if (applied === false) {
+      out.lost++;
+      logger.warn({ emailId: row.id, outcome: outcome.kind }, 'email outcome not recorded: another worker holds the row now');
+    } else {
+      // The database refused or is unreachable: the row stays claimed and is taken again when its lease ends.
+      out.lost++;
+      logger.error({ err: applied, emailId: row.id, outcome: outcome.kind }, 'could not record the outcome of an email');
+    }
+    return out;
+  }
+
+  /**
+   * Sends claimed rows `concurrency` at a time. With `continuous`, the next batch is claimed while
+   * the current one is still being sent (when fewer than `concurrency` rows are left), so the SMTP
+   * connections never idle between rounds; it ends when a claim comes back short, or on `stop()`.
+   */
+  async function run(continuous: boolean): Promise<DrainResult> {
+    let total = empty();
+    const queue: ClaimedRow[] = [];
+    let exhausted = false;
+    let claiming: Promise<void> | undefined;
+    let claimError: unknown;
+    const refill = () => {
+      if (claiming || exhausted) return;
+      if (stopping) {
+        exhausted = true; // shutting down: finish what is claimed, claim nothing more
+        return;
+      }
+      claiming = claim(clock.now())
+        .then(
+          (rows) => {
+            queue.push(...rows);
+            total.claimed += rows.length;
+            if (rows.length < batchSize || !continuous) exhausted = true;
+          },
+          (err) => {
+            // Never an unhandled rejection: the emails already claimed are still sent and recorded.
+            claimError = err;
+            exhausted = true;
+          },
+        )
+        .finally(() => {
+          claiming = undefined;
+        });
+    };
+    const lane = async () => {
+      for (;;) {
+        if (queue.length < concurrency) refill();
+        if (!queue.length) {
+          if (!claiming) return;
+          await claiming;
+          continue;
+        }
+        const row = queue.shift()!;
+        const outcome = await deliver(row);
+        total = add(total, outcome); // after the await: lanes must not read `total` before it
+      }
+    };
+    refill();
+    await claiming;
+    await Promise.all(Array.from({ length: concurrency }, lane));
+    if (claimError !== undefined) {
+      if (total.claimed === 0) throw claimError; // the job runner logs it and tries again next tick
+      logger.error({ err: claimError }, 'claiming more emails failed; the next run tries again');
+    }
+    return total;
+  }
+
+  return {
+    transport: { kind: transport.kind, description: transport.description },
+    runOnce: () => run(false),
+    drain: () => run(true),
+    stop() {
+      stopping = true;
+    },
+    async close() {
+      stopping = true;
+      await transport.close();
+    },
+  };
+}
