@@ -1,6 +1,8 @@
 import { AuditEvent } from '../modules/audit/audit-event.entity';
 import { ApiToken } from '../modules/auth/api-token.entity';
 import { User } from '../modules/auth/user.entity';
+import { Item } from '../modules/items/item.entity';
+import { Source } from '../modules/items/source.entity';
 
 /** Every TypeORM entity of the product; each module adds its own here. */
-export const entities = [User, ApiToken, AuditEvent];
+export const entities = [User, ApiToken, AuditEvent, Source, Item];
