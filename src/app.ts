@@ -15,6 +15,7 @@ import { publicDir, viewsDir } from './shared/paths';
 import { createViewEngine } from './shared/views';
 import { auditApi, auditPages } from './modules/audit';
 import { authRoutes, loadSessionUser, meApi, usersRoutes } from './modules/auth';
+import { itemsAdminRoutes, itemsApi, publicItemRoutes, sourcesRoutes } from './modules/items';
 import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
 
 export const SESSION_COOKIE = 'td.sid';
@@ -82,6 +83,9 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
 
+  // ---- Public site: before the staff router, so these pages never touch the session store ----
+  app.use(publicItemRoutes(deps));
+
   // ---- Staff side: sessions in PostgreSQL, CSRF on every form, rate-limited sign-in ----
   const PgStore = connectPgSimple(session);
   const store = new PgStore({ pool: poolOf(deps.db), tableName: 'sessions', createTableIfMissing: false, pruneSessionInterval: false });
@@ -125,16 +129,16 @@ export function createApp(deps: AppDeps): Express {
   });
   staff.use(authRoutes(deps, loginLimiter));
   staff.use(usersRoutes(deps));
+  staff.use(sourcesRoutes(deps), itemsAdminRoutes(deps));
 
   // ---- JSON API: bearer tokens for staff, no cookies, so no CSRF ----
   const api = express.Router();
-  api.use(meApi(deps), auditApi(deps));
+  api.use(meApi(deps), auditApi(deps), itemsApi(deps));
   api.use((req: Request) => {
     throw AppError.notFound(`API route ${req.method} ${req.baseUrl}${req.path}`, 'API.NOT_FOUND');
   });
   app.use('/api/v1', api);
 
-  app.get('/', (_req, res) => res.render('home', { title: 'Takedown Desk' }));
   staff.use(auditPages(deps));
   app.use(staff);
 

@@ -6,6 +6,7 @@ import { createContainer } from './container';
 import { startJobs } from './shared/jobs';
 import { bootstrapAdmin } from './modules/auth';
 import { sealAuditChain } from './modules/audit';
+import { importDueSources, seedDemoIfEmpty, startPageCacheListener } from './modules/items';
 
 /** Start: config → database (embedded or DATABASE_URL) → migrations → app → listen → workers. */
 async function main() {
@@ -32,13 +33,29 @@ async function main() {
     );
   }
 
+  // A newcomer sees a real-looking site; production databases are never filled with demo content.
+  if (config.env !== 'production') {
+    const seeded = await seedDemoIfEmpty(container);
+    if (seeded) logger.info(seeded, 'empty database: demo sources and items created');
+  }
+
+  // Item pages are cached in memory; this connection LISTENs for changes from every instance.
+  const cacheListener = startPageCacheListener(container);
   const app = createApp(container);
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, () => resolve(s));
     s.on('error', reject);
   });
   server.keepAliveTimeout = 65_000;
-  const jobs = startJobs([{ name: 'audit-seal', everyMs: 250, run: () => sealAuditChain(container.db) }], logger);
+  let stopping = false;
+  const jobs = startJobs(
+    [
+      { name: 'audit-seal', everyMs: 250, run: () => sealAuditChain(container.db) },
+      // Every minute, import the sources that are due (each every FEED_INTERVAL_MINUTES), one at a time.
+      { name: 'feed-import', everyMs: 60_000, run: () => importDueSources(container, { shouldStop: () => stopping }) },
+    ],
+    logger,
+  );
   logger.info({ port: config.port, url: config.publicBaseUrl, ms: Date.now() - startedAt }, 'Takedown Desk is listening');
 
   let closing = false;
@@ -48,9 +65,11 @@ async function main() {
     logger.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 25_000);
     force.unref();
+    stopping = true;
     server.close();
     server.closeIdleConnections();
     await jobs.stop();
+    await cacheListener.stop();
     await sealAuditChain(container.db).catch(() => undefined);
     await container.close();
     process.exit(0);
