@@ -87,8 +87,10 @@ function buildTree(xml: string): Node {
       onclosetag(name, isImplied) {
         const node = stack.pop();
         if (!node || node === root) return;
-        if (isImplied && !problem) problem = `the element <${name}> is never closed (the feed is truncated or not well-formed XML)`;
-        node.innerEnd = isImplied ? parser.startIndex : parser.startIndex;
+        // htmlparser2 reports a self-closing element (<link/>) as implied too: tell them apart.
+        const selfClosing = parser.startIndex === node.start && xml[parser.endIndex - 1] === '/';
+        if (isImplied && !selfClosing && !problem) problem = `the element <${name}> is never closed (the feed is truncated or not well-formed XML)`;
+        node.innerEnd = parser.startIndex;
         node.end = parser.endIndex + 1;
         if (node.innerEnd < node.innerStart) node.innerEnd = node.innerStart; // <self-closing/>
       },
@@ -167,7 +169,7 @@ function compact(r: RightsSignals): RightsSignals {
 }
 
 export function parseFeed(xml: string, feedUrl?: string): ParsedFeed {
-  if (!/^\s*(<\?xml|<!--|<!DOCTYPE|<[A-Za-z])/.test(xml.slice(0, 1024).replace(/^\uFEFF/, ''))) {
+  if (!/^\s*(<\?xml|<!--|<!DOCTYPE|<[A-Za-z])/i.test(xml.slice(0, 1024).replace(/^\uFEFF/, ''))) {
     throw new FeedParseError('the response is not XML');
   }
   const doc = buildTree(xml);

@@ -65,7 +65,8 @@ function options(baseUrl: string | undefined): sanitizeHtml.IOptions {
         return { tagName, attribs: out };
       },
     },
-    exclusiveFilter: (frame) => frame.tag === 'img' && !frame.attribs.src,
+    // An image or iframe whose src was refused is dropped whole.
+    exclusiveFilter: (frame) => (frame.tag === 'img' || frame.tag === 'iframe') && !frame.attribs.src,
   };
 }
 
