@@ -47,7 +47,7 @@ describe('feed import', () => {
     const source = await addSource('/rss');
     const first = await importFeedNow(t, source.id);
     expect(first).toMatchObject({ ok: true, entries: 4, created: 2, updated: 0, unchanged: 0 });
-    expect(first.skipped).toEqual({ 'duplicate entry in the feed': 1, 'no link and no guid': 1 });
+    expect(first.skipped).toEqual({ 'duplicate entry in the same import': 1, 'no link and no guid': 1 });
     const rows = await items();
     expect(rows.map((r) => r.title)).toEqual(['Alpha', 'Beta']);
     expect(rows[0]).toMatchObject({

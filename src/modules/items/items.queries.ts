@@ -33,7 +33,7 @@ export interface UpsertResult {
 export const SKIP = {
   noKey: 'no link and no guid',
   badLink: 'link is not an http(s) URL',
-  duplicateInFeed: 'duplicate entry in the feed',
+  duplicateInFeed: 'duplicate entry in the same import',
   urlTaken: 'original URL already belongs to another item',
   notPublished: 'not updated: removed or withdrawn',
   conflict: 'conflict with a concurrent import',
