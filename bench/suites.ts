@@ -1,4 +1,5 @@
+import { itemsSuite } from './items';
 import type { BenchSuite } from './lib';
 
 /** Every benchmark suite, in the order they run. Each issue adds its own. */
-export const suites: BenchSuite[] = [];
+export const suites: BenchSuite[] = [itemsSuite];

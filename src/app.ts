@@ -76,15 +76,18 @@ export function createApp(deps: AppDeps): Express {
   app.use(opsRoutes(deps));
   app.use('/static', express.static(publicDir, { maxAge: '1h', fallthrough: false, index: false }));
 
+  app.locals.baseUrl = config.publicBaseUrl;
+
+  // ---- Public site (GET only): before the body parsers and the staff router, so these pages never
+  // touch the session store and do no work they do not need ----
+  app.use(publicItemRoutes(deps));
+
   app.use(express.urlencoded({ extended: false, limit: '1mb', parameterLimit: 2000 }));
   app.use(express.json({ limit: '1mb' }));
   app.use((_req, res, next) => {
     res.locals.baseUrl = config.publicBaseUrl;
     next();
   });
-
-  // ---- Public site: before the staff router, so these pages never touch the session store ----
-  app.use(publicItemRoutes(deps));
 
   // ---- Staff side: sessions in PostgreSQL, CSRF on every form, rate-limited sign-in ----
   const PgStore = connectPgSimple(session);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { decodeFeed, FeedParseError, parseFeed } from '../../src/modules/items/parse-feed';
-import { excerptOf, htmlToText, sanitiseContent } from '../../src/modules/items/sanitise';
+import { excerptOf, excerptOfSanitised, htmlToText, sanitiseContent } from '../../src/modules/items/sanitise';
 import { rss, rssItem } from '../support/feed-server';
 
 describe('feed parsing', () => {
@@ -106,5 +106,8 @@ describe('content sanitising', () => {
     const ex = excerptOf(`<p>${'word '.repeat(100)}</p>`, 50);
     expect(ex.length).toBeLessThanOrEqual(50);
     expect(ex.endsWith('…')).toBe(true);
+    // From sanitised HTML the excerpt is read without a second parse; a quoted ">" is no tag end.
+    const clean = sanitiseContent('<p title="a>b">Tom &amp; <a title="x>y" href="/q">Jerry</a> 1 &lt; 2</p>', 'https://e.example/');
+    expect(excerptOfSanitised(clean)).toBe('Tom & Jerry 1 < 2');
   });
 });

@@ -28,7 +28,6 @@ export interface ImportOptions {
 
 /** How long an import may hold a source before another instance may take it over. */
 const LEASE_MS = 10 * 60_000;
-const BATCH = 500;
 
 export function entryToInput(e: FeedEntry): ItemInput {
   return {
@@ -119,14 +118,11 @@ async function runImport(deps: ImportDeps, source: Source, opts: ImportOptions):
     const r = result;
     // One transaction: every item change of this import and its audit event commit together.
     await withTransaction(deps.db, async (tx) => {
-      for (let i = 0; i < inputs.length; i += BATCH) {
-        const part = await upsertItems(tx, { source, inputs: inputs.slice(i, i + BATCH), now, feedUrl });
-        r.created! += part.created;
-        r.updated! += part.updated;
-        r.unchanged! += part.unchanged;
-        for (const [k, n] of Object.entries(part.skipped)) r.skipped![k] = (r.skipped![k] ?? 0) + n;
-        opts.onProgress?.(Math.min(i + BATCH, inputs.length), inputs.length);
-      }
+      const part = await upsertItems(tx, { source, inputs, now, feedUrl, onProgress: opts.onProgress });
+      r.created = part.created;
+      r.updated = part.updated;
+      r.unchanged = part.unchanged;
+      r.skipped = part.skipped;
       r.ms = Date.now() - started;
       await saveResult(tx, source, r, { etag: fetched.etag, lastModified: fetched.lastModified }, now, { actor, context: opts.context });
     });

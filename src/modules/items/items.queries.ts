@@ -3,7 +3,7 @@ import { EntityManager } from 'typeorm';
 import { normaliseUrl } from '../../shared/url';
 import { Item, ItemStatus, RightsSignals } from './item.entity';
 import { notifyItemsChanged } from './page-cache';
-import { excerptOf, htmlToText, sanitiseContent } from './sanitise';
+import { excerptOfSanitised, htmlToText, sanitiseContent } from './sanitise';
 import { Source } from './source.entity';
 
 /** One item to create or update, from a feed entry, the API or a JSON Lines file (unsanitised). */
@@ -79,24 +79,37 @@ interface Prepared {
   excerpt: string;
 }
 
-function prepare(source: Source, input: ItemInput, now: Date): Prepared | keyof typeof SKIP {
+interface Keyed {
+  input: ItemInput;
+  guid: string;
+  normalised: string;
+}
+
+/** Cheap checks first (a key and an http(s) link): nothing is sanitised for entries that are skipped. */
+function keyOf(input: ItemInput): Keyed | keyof typeof SKIP {
   const guid = guidKey(input.guid || input.originalUrl || '');
   if (!guid) return 'noKey';
   const normalised = normaliseUrl(input.originalUrl ?? '');
   if (!normalised || normalised.length > 2048 || input.originalUrl.length > 2048) return 'badLink';
+  return { input, guid, normalised };
+}
+
+/** The expensive part (sanitising), only for entries that will be written. */
+function prepare(source: Source, k: Keyed, now: Date): Prepared {
+  const { input } = k;
   const content = sanitiseContent(input.contentHtml ?? '', input.originalUrl);
-  const excerpt = excerptOf(content);
+  const excerpt = excerptOfSanitised(content);
   let title = (input.titleIsHtml ? htmlToText(input.title) : input.title.replace(/\s+/g, ' ').trim()).slice(0, 500);
-  if (!title) title = excerptOf(content, 80) || '(untitled)';
+  if (!title) title = excerptOfSanitised(content, 80) || '(untitled)';
   const published = input.publishedAt && !Number.isNaN(input.publishedAt.getTime()) ? input.publishedAt : null;
   const listed = published && published < now ? published : now;
   return {
-    guid,
-    slug: slugFor(source.id, guid, title),
+    guid: k.guid,
+    slug: slugFor(source.id, k.guid, title),
     title,
     author: input.author ? input.author.replace(/\s+/g, ' ').trim().slice(0, 200) || null : null,
     original_url: input.originalUrl.trim(),
-    original_url_normalised: normalised,
+    original_url_normalised: k.normalised,
     source_published_at: published?.toISOString() ?? null,
     listed_at: listed.toISOString(),
     raw_sha256: input.rawSha256,
@@ -106,36 +119,40 @@ function prepare(source: Source, input: ItemInput, now: Date): Prepared | keyof 
   };
 }
 
+const WRITE_CHUNK = 500;
+
 /**
- * Creates and updates the items of one source in a handful of statements, however many inputs
- * (feed import's speed depends on it): keyed by (source, guid), so importing the same entries again
- * changes nothing; an entry whose raw SHA-256 changed updates its item unless the item is removed
- * or withdrawn; an original URL that already belongs to another item is skipped, never duplicated.
- * Runs in the caller's transaction; changed pages are evicted from every instance's page cache.
+ * Creates and updates the items of one source in a few statements, however many inputs (feed
+ * import's speed depends on it): keyed by (source, guid), so importing the same entries again
+ * changes nothing (and sanitises nothing: unchanged entries are recognised by the SHA-256 of their
+ * raw XML); an entry whose raw SHA-256 changed updates its item unless the item is removed or
+ * withdrawn; an original URL that already belongs to another item is skipped, never duplicated.
+ * Writes go in chunks of 500, and the next chunk is sanitised while the database writes the current
+ * one. Runs in the caller's transaction; changed pages are evicted from every instance's page cache.
  */
 export async function upsertItems(
   tx: EntityManager,
-  cmd: { source: Source; inputs: ItemInput[]; now: Date; feedUrl: string | null },
+  cmd: { source: Source; inputs: ItemInput[]; now: Date; feedUrl: string | null; onProgress?: (done: number, total: number) => void },
 ): Promise<UpsertResult> {
   const result: UpsertResult = { created: 0, updated: 0, unchanged: 0, skipped: {}, createdIds: [], updatedIds: [] };
   const skip = (why: keyof typeof SKIP, n = 1) => {
     result.skipped[SKIP[why]] = (result.skipped[SKIP[why]] ?? 0) + n;
   };
-  const byGuid = new Map<string, Prepared>();
+  const byGuid = new Map<string, Keyed>();
   const byUrl = new Map<string, string>();
   for (const input of cmd.inputs) {
-    const p = prepare(cmd.source, input, cmd.now);
-    if (typeof p === 'string') {
-      skip(p);
+    const k = keyOf(input);
+    if (typeof k === 'string') {
+      skip(k);
       continue;
     }
-    const urlOwner = byUrl.get(p.original_url_normalised);
-    if (byGuid.has(p.guid) || (urlOwner !== undefined && urlOwner !== p.guid)) {
+    const urlOwner = byUrl.get(k.normalised);
+    if (byGuid.has(k.guid) || (urlOwner !== undefined && urlOwner !== k.guid)) {
       skip('duplicateInFeed');
       continue;
     }
-    byGuid.set(p.guid, p);
-    byUrl.set(p.original_url_normalised, p.guid);
+    byGuid.set(k.guid, k);
+    byUrl.set(k.normalised, k.guid);
   }
   if (!byGuid.size) return result;
 
@@ -148,60 +165,87 @@ export async function upsertItems(
     [[...byUrl.keys()]],
   );
   const ownerOfUrl = new Map(urlOwners.map((r) => [r.original_url_normalised, r.id]));
-  const toUpdate: (Prepared & { id: string; keep_url: boolean })[] = [];
+  type Write = { kind: 'update'; k: Keyed; id: string; keepUrl: boolean } | { kind: 'insert'; k: Keyed };
+  const writes: Write[] = [];
   const changedSlugs: string[] = [];
   for (const row of existing) {
-    const p = byGuid.get(row.guid)!;
+    const k = byGuid.get(row.guid)!;
     byGuid.delete(row.guid);
-    if (row.raw_sha256 === p.raw_sha256) result.unchanged++;
+    if (row.raw_sha256 === k.input.rawSha256) result.unchanged++;
     else if (row.status !== 'published') skip('notPublished');
     else {
-      const owner = ownerOfUrl.get(p.original_url_normalised);
-      toUpdate.push({ ...p, id: row.id, keep_url: owner !== undefined && owner !== row.id });
+      const owner = ownerOfUrl.get(k.normalised);
+      writes.push({ kind: 'update', k, id: row.id, keepUrl: owner !== undefined && owner !== row.id });
       changedSlugs.push(row.slug);
     }
   }
-  const toInsert: Prepared[] = [];
-  for (const p of byGuid.values()) {
-    if (ownerOfUrl.has(p.original_url_normalised)) skip('urlTaken');
-    else toInsert.push(p);
+  for (const k of byGuid.values()) {
+    if (ownerOfUrl.has(k.normalised)) skip('urlTaken');
+    else writes.push({ kind: 'insert', k });
   }
+  const total = cmd.inputs.length;
+  let done = total - writes.length;
+  cmd.onProgress?.(done, total);
 
   const now = cmd.now.toISOString();
-  if (toUpdate.length) {
-    // The slug, first-fetched time and status never change on update.
-    // (TypeORM answers an UPDATE with [rows, count].)
-    const [rows]: [{ id: string }[], number] = await tx.query(
-      `UPDATE items i SET
-         title = v.title, author = v.author,
-         original_url = CASE WHEN v.keep_url THEN i.original_url ELSE v.original_url END,
-         original_url_normalised = CASE WHEN v.keep_url THEN i.original_url_normalised ELSE v.original_url_normalised END,
-         source_published_at = v.source_published_at, raw_sha256 = v.raw_sha256, rights = v.rights,
-         content = v.content, excerpt = v.excerpt, last_fetched_at = $2, updated_at = $2
-       FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, title text, author text, original_url text, original_url_normalised text,
-         keep_url boolean, source_published_at timestamptz, raw_sha256 text, rights jsonb, content text, excerpt text)
-       WHERE i.id = v.id AND i.status = 'published'
-       RETURNING i.id`,
-      [JSON.stringify(toUpdate), now],
-    );
-    result.updated = rows.length;
-    result.updatedIds = rows.map((r) => r.id);
-  }
-  if (toInsert.length) {
-    const rows: { id: string }[] = await tx.query(
-      `INSERT INTO items (source_id, slug, title, author, original_url, original_url_normalised, guid, feed_url,
-         source_published_at, first_fetched_at, last_fetched_at, listed_at, raw_sha256, rights, content, excerpt, status)
-       SELECT $2, v.slug, v.title, v.author, v.original_url, v.original_url_normalised, v.guid, $3,
-         v.source_published_at, $4, $4, v.listed_at, v.raw_sha256, v.rights, v.content, v.excerpt, 'published'
-       FROM jsonb_to_recordset($1::jsonb) AS v(slug text, title text, author text, original_url text, original_url_normalised text,
-         guid text, source_published_at timestamptz, listed_at timestamptz, raw_sha256 text, rights jsonb, content text, excerpt text)
-       ON CONFLICT DO NOTHING
-       RETURNING id`,
-      [JSON.stringify(toInsert), cmd.source.id, cmd.feedUrl, now],
-    );
-    result.created = rows.length;
-    result.createdIds = rows.map((r) => r.id);
-    if (rows.length < toInsert.length) skip('conflict', toInsert.length - rows.length);
+  const prepareChunk = (from: number) => {
+    const updates: (Prepared & { id: string; keep_url: boolean })[] = [];
+    const inserts: Prepared[] = [];
+    for (const w of writes.slice(from, from + WRITE_CHUNK)) {
+      const p = prepare(cmd.source, w.k, cmd.now);
+      if (w.kind === 'update') updates.push({ ...p, id: w.id, keep_url: w.keepUrl });
+      else inserts.push(p);
+    }
+    return { updates, inserts };
+  };
+  const writeChunk = async ({ updates, inserts }: ReturnType<typeof prepareChunk>) => {
+    if (updates.length) {
+      // The slug, first-fetched time and status never change on update. (TypeORM answers an UPDATE with [rows, count].)
+      const [rows]: [{ id: string }[], number] = await tx.query(
+        `UPDATE items i SET
+           title = v.title, author = v.author,
+           original_url = CASE WHEN v.keep_url THEN i.original_url ELSE v.original_url END,
+           original_url_normalised = CASE WHEN v.keep_url THEN i.original_url_normalised ELSE v.original_url_normalised END,
+           source_published_at = v.source_published_at, raw_sha256 = v.raw_sha256, rights = v.rights,
+           content = v.content, excerpt = v.excerpt, last_fetched_at = $2, updated_at = $2
+         FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, title text, author text, original_url text, original_url_normalised text,
+           keep_url boolean, source_published_at timestamptz, raw_sha256 text, rights jsonb, content text, excerpt text)
+         WHERE i.id = v.id AND i.status = 'published'
+         RETURNING i.id`,
+        [JSON.stringify(updates), now],
+      );
+      result.updated += rows.length;
+      result.updatedIds.push(...rows.map((r) => r.id));
+    }
+    if (inserts.length) {
+      const rows: { id: string }[] = await tx.query(
+        `INSERT INTO items (source_id, slug, title, author, original_url, original_url_normalised, guid, feed_url,
+           source_published_at, first_fetched_at, last_fetched_at, listed_at, raw_sha256, rights, content, excerpt, status)
+         SELECT $2, v.slug, v.title, v.author, v.original_url, v.original_url_normalised, v.guid, $3,
+           v.source_published_at, $4, $4, v.listed_at, v.raw_sha256, v.rights, v.content, v.excerpt, 'published'
+         FROM jsonb_to_recordset($1::jsonb) AS v(slug text, title text, author text, original_url text, original_url_normalised text,
+           guid text, source_published_at timestamptz, listed_at timestamptz, raw_sha256 text, rights jsonb, content text, excerpt text)
+         ON CONFLICT DO NOTHING
+         RETURNING id`,
+        [JSON.stringify(inserts), cmd.source.id, cmd.feedUrl, now],
+      );
+      result.created += rows.length;
+      result.createdIds.push(...rows.map((r) => r.id));
+      if (rows.length < inserts.length) skip('conflict', inserts.length - rows.length);
+    }
+  };
+  // A pipeline: while PostgreSQL writes chunk n, this process sanitises chunk n + 1.
+  let next = writes.length ? prepareChunk(0) : null;
+  for (let from = 0; next; from += WRITE_CHUNK) {
+    const chunk = next;
+    const writing = writeChunk(chunk);
+    writing.catch(() => undefined); // handled by the await below; never an unhandled rejection meanwhile
+    // Let the query leave (TypeORM sends it a few microtasks later) before the CPU work starts.
+    await new Promise((r) => setImmediate(r));
+    next = from + WRITE_CHUNK < writes.length ? prepareChunk(from + WRITE_CHUNK) : null;
+    await writing;
+    done += chunk.updates.length + chunk.inserts.length;
+    cmd.onProgress?.(done, total);
   }
   if (changedSlugs.length) await notifyItemsChanged(tx, changedSlugs);
   return result;
@@ -213,7 +257,6 @@ const LIST_COLUMNS = [
   'firstFetchedAt', 'lastFetchedAt', 'listedAt', 'rawSha256', 'rights', 'excerpt', 'status', 'removedAt', 'removedByNoticeId',
   'removal', 'withdrawnAt', 'createdAt', 'updatedAt',
 ] as const;
-const SOURCE_COLUMNS = ['id', 'name', 'domains', 'status', 'contactEmail', 'feedUrl', 'strikeCount'] as const;
 
 /** Where this site's item pages live, from PUBLIC_BASE_URL: host (normal form) and path prefix. */
 function siteOf(baseUrl: string): { host: string; prefix: string } | null {
@@ -223,24 +266,12 @@ function siteOf(baseUrl: string): { host: string; prefix: string } | null {
   return { host: u.host, prefix: u.pathname === '/' ? '' : u.pathname };
 }
 
-/** The slug when `url` is one of this site's item pages (absolute on our host, or relative), else null. */
-export function slugOfPageUrl(url: string, baseUrl: string): string | null {
-  const site = siteOf(baseUrl);
-  if (!site) return null;
-  const raw = url.trim();
-  let path: string;
-  if (raw.startsWith('/') && !raw.startsWith('//')) {
-    path = raw;
-  } else {
-    const n = normaliseUrl(raw);
-    if (!n) return null;
-    const u = new URL(n);
-    if (u.host !== site.host) return null;
-    path = u.pathname;
-  }
-  path = path.split(/[?#]/)[0];
-  if (site.prefix && path.startsWith(site.prefix + '/')) path = path.slice(site.prefix.length);
-  const m = /^\/items\/([^/]+)\/*$/.exec(path);
+const ITEM_PATH = /^\/items\/([^/?#]+)\/*(?:[?#]|$)/;
+
+function slugFromPath(path: string, site: { prefix: string }): string | null {
+  let p = path;
+  if (site.prefix && (p === site.prefix || p.startsWith(site.prefix + '/'))) p = p.slice(site.prefix.length);
+  const m = ITEM_PATH.exec(p);
   if (!m) return null;
   try {
     return decodeURIComponent(m[1]).toLowerCase();
@@ -249,37 +280,82 @@ export function slugOfPageUrl(url: string, baseUrl: string): string | null {
   }
 }
 
+/** The slug when `url` is one of this site's item pages (absolute on our host, or relative), else null. */
+export function slugOfPageUrl(url: string, baseUrl: string): string | null {
+  const site = siteOf(baseUrl);
+  if (!site) return null;
+  const raw = url.trim();
+  if (raw.startsWith('/') && !raw.startsWith('//')) return slugFromPath(raw, site);
+  const n = normaliseUrl(raw);
+  return n ? slugOfNormalised(n, site) : null;
+}
+
+/** `https://host[:port]/path…` (a normal form) → the slug when it is on our host. */
+function slugOfNormalised(n: string, site: { host: string; prefix: string }): string | null {
+  const afterScheme = n.indexOf('//') + 2;
+  const slash = n.indexOf('/', afterScheme);
+  const q = n.indexOf('?', afterScheme);
+  const hostEnd = slash === -1 ? (q === -1 ? n.length : q) : q !== -1 && q < slash ? q : slash;
+  if (n.slice(afterScheme, hostEnd) !== site.host) return null;
+  return slugFromPath(n.slice(hostEnd) || '/', site);
+}
+
+const ITEM_SQL_COLUMNS = `i.id, i.source_id, i.slug, i.title, i.author, i.original_url, i.original_url_normalised, i.guid, i.feed_url,
+  i.source_published_at, i.first_fetched_at, i.last_fetched_at, i.listed_at, i.raw_sha256, i.rights, i.excerpt, i.status,
+  i.removed_at, i.removed_by_notice_id, i.removal, i.withdrawn_at, i.created_at, i.updated_at,
+  s.name AS s_name, s.domains AS s_domains, s.status AS s_status, s.contact_email AS s_contact_email, s.feed_url AS s_feed_url,
+  s.strike_count AS s_strike_count`;
+
+/** A row of ITEM_SQL_COLUMNS as an Item with its Source (everything but the content). */
+function itemFromRow(r: Record<string, any>): Item {
+  const source = Object.assign(new Source(), {
+    id: r.source_id, name: r.s_name, domains: r.s_domains, status: r.s_status, contactEmail: r.s_contact_email, feedUrl: r.s_feed_url,
+    strikeCount: r.s_strike_count,
+  });
+  return Object.assign(new Item(), {
+    id: r.id, sourceId: r.source_id, source, slug: r.slug, title: r.title, author: r.author, originalUrl: r.original_url,
+    originalUrlNormalised: r.original_url_normalised, guid: r.guid, feedUrl: r.feed_url, sourcePublishedAt: r.source_published_at,
+    firstFetchedAt: r.first_fetched_at, lastFetchedAt: r.last_fetched_at, listedAt: r.listed_at, rawSha256: r.raw_sha256, rights: r.rights,
+    excerpt: r.excerpt, status: r.status, removedAt: r.removed_at, removedByNoticeId: r.removed_by_notice_id, removal: r.removal,
+    withdrawnAt: r.withdrawn_at, createdAt: r.created_at, updatedAt: r.updated_at,
+  });
+}
+
 /**
  * Finds the items named by a list of URLs (up to a few thousand): each URL may be one of this
  * site's item pages — `/items/<slug>`, absolute (with or without `www.`, http or https, tracking
  * parameters, a trailing slash) or relative — or the item's original URL in any equivalent
- * spelling. One indexed query (slug = ANY, original_url_normalised = ANY), never a scan.
+ * spelling. One indexed query (slug = ANY, original_url_normalised = ANY: a BitmapOr of the two
+ * unique indexes), never a scan, and no ORM hydration (1,000 URLs among 1,000,000 items in tens of ms).
  * Returns a map from each URL as given to its item (with `source` loaded, without `content`);
  * URLs that match nothing are absent.
  */
 export async function findItemsByUrls(tx: EntityManager, urls: string[], opts: { baseUrl: string }): Promise<Map<string, Item>> {
+  const site = siteOf(opts.baseUrl);
   const slugOf = new Map<string, string>();
   const normOf = new Map<string, string>();
   for (const url of urls) {
-    if (typeof url !== 'string') continue;
-    const slug = slugOfPageUrl(url, opts.baseUrl);
+    if (typeof url !== 'string' || slugOf.has(url) || normOf.has(url)) continue;
+    const raw = url.trim();
+    if (raw.startsWith('/') && !raw.startsWith('//')) {
+      const slug = site && slugFromPath(raw, site);
+      if (slug) slugOf.set(url, slug);
+      continue;
+    }
+    const n = normaliseUrl(raw);
+    if (!n) continue;
+    normOf.set(url, n);
+    const slug = site && slugOfNormalised(n, site);
     if (slug) slugOf.set(url, slug);
-    const n = normaliseUrl(url);
-    if (n) normOf.set(url, n);
   }
   const out = new Map<string, Item>();
   if (!slugOf.size && !normOf.size) return out;
-  const items = await tx
-    .getRepository(Item)
-    .createQueryBuilder('i')
-    .select(LIST_COLUMNS.map((c) => `i.${c}`))
-    .leftJoin('i.source', 's')
-    .addSelect(SOURCE_COLUMNS.map((c) => `s.${c}`))
-    .where('i.slug = ANY(:slugs) OR i.original_url_normalised = ANY(:urls)', {
-      slugs: [...new Set(slugOf.values())],
-      urls: [...new Set(normOf.values())],
-    })
-    .getMany();
+  const rows: Record<string, unknown>[] = await tx.query(
+    `SELECT ${ITEM_SQL_COLUMNS} FROM items i JOIN sources s ON s.id = i.source_id
+     WHERE i.slug = ANY($1::text[]) OR i.original_url_normalised = ANY($2::text[])`,
+    [[...new Set(slugOf.values())], [...new Set(normOf.values())]],
+  );
+  const items = rows.map(itemFromRow);
   const bySlug = new Map(items.map((i) => [i.slug, i]));
   const byNorm = new Map(items.map((i) => [i.originalUrlNormalised, i]));
   for (const url of urls) {

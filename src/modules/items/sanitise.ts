@@ -101,6 +101,18 @@ export function excerptOf(html: string, max = 280): string {
   return `${(space > max / 2 ? cut.slice(0, space) : cut).replace(/[\s,.;:]+$/, '')}…`;
 }
 
+/**
+ * The excerpt of HTML that `sanitiseContent` produced, without parsing it again: its output quotes
+ * and escapes every attribute value and text, so a `>` only ever ends a tag.
+ */
+export function excerptOfSanitised(html: string, max = 280): string {
+  const text = decodeEntities(html.slice(0, max * 5).replace(/<[^>]*>/g, ' ')).replace(/\s+/g, ' ').trim();
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max - 1);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > max / 2 ? cut.slice(0, space) : cut).replace(/[\s,.;:]+$/, '')}…`;
+}
+
 const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
 
 /** sanitize-html keeps text entity-encoded; text that is escaped again at output wants it decoded. */
