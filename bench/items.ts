@@ -144,6 +144,16 @@ export const itemsSuite: BenchSuite = {
         goal: '≥ 50% of hello world',
         ok: ratio >= 0.5,
       });
+      // The same server's cheapest route, through the same middleware (logging, security headers,
+      // metrics) and no page at all: the ceiling any page of this app can reach in this run.
+      const floor = await load({ url: `${app.url}/healthz`, duration: 10 });
+      rows.push({
+        name: 'GET /healthz on the same server (same middleware, no page): the ceiling',
+        value: floor.rps,
+        unit: 'req/s',
+        baseline: { name: 'Express hello world', value: hello },
+        note: `item page = ${Math.round((100 * page.rps) / floor.rps)}% of it`,
+      });
       const coldPath = () => `/items/bench-item-${1 + Math.floor(Math.random() * ITEMS)}`;
       const cold = await load({ url: app.url, duration: 10, requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, path: coldPath() }) }] as never });
       rows.push({

@@ -70,6 +70,41 @@ describe('feed import', () => {
     expect(fetched[0].details).toMatchObject({ created: 2, entries: 4 });
   });
 
+  it('when an Atom feed is imported, then entries are keyed by their id, linked to their alternate link, with Atom rights', async () => {
+    feeds.routes.set(
+      '/atom',
+      xmlRoute(
+        `<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Atom Pub</title><link href="https://atom.example/"/><rights>© Atom Pub</rights>
+  <entry><id>urn:uuid:1</id><title type="html">One &amp;amp; only</title><link rel="alternate" href="https://atom.example/one"/>
+    <published>2026-04-01T09:00:00Z</published><author><name>Ann</name></author>
+    <content type="html">&lt;p&gt;Body &lt;a href="two"&gt;next&lt;/a&gt;&lt;/p&gt;&lt;script&gt;x()&lt;/script&gt;</content></entry>
+</feed>`,
+        'application/atom+xml',
+      ),
+    );
+    const source = await addSource('/atom');
+    expect(await importFeedNow(t, source.id)).toMatchObject({ ok: true, created: 1 });
+    const [row] = await items();
+    expect(row).toMatchObject({
+      guid: 'urn:uuid:1',
+      title: 'One & only',
+      author: 'Ann',
+      original_url: 'https://atom.example/one',
+      rights: { atomRights: '© Atom Pub' },
+      content: '<p>Body <a rel="nofollow noopener ugc" href="https://atom.example/two">next</a></p>',
+    });
+  });
+
+  it('when two instances run the scheduler at the same time, then each due source is imported exactly once', async () => {
+    for (const n of [1, 2, 3]) feeds.routes.set(`/s${n}`, xmlRoute(rss([rssItem({ guid: `s${n}`, link: `https://publisher.example/s${n}`, title: `S${n}` })])));
+    for (const n of [1, 2, 3]) await addSource(`/s${n}`, `Source ${n}`);
+    const [a, b] = await Promise.all([importDueSources(t), importDueSources(t)]);
+    expect(a + b).toBe(3);
+    expect([1, 2, 3].map((n) => feeds.hits.get(`/s${n}`))).toEqual([1, 1, 1]);
+    expect(await events('source.fetched')).toHaveLength(3);
+  });
+
   it('when the feed answers 304 to the validators of the last import, then nothing is read and the result says so', async () => {
     feeds.routes.set('/etag', xmlWithEtag(() => rss([rssItem({ guid: 'e1', link: 'https://publisher.example/e1', title: 'E1' })]), () => '"v1"'));
     const source = await addSource('/etag');
