@@ -15,6 +15,7 @@ import { publicDir, viewsDir } from './shared/paths';
 import { createViewEngine } from './shared/views';
 import { auditApi, auditPages } from './modules/audit';
 import { authRoutes, loadSessionUser, meApi, usersRoutes } from './modules/auth';
+import { itemsAdminRoutes, itemsApi, publicItemRoutes, sourcesRoutes } from './modules/items';
 import { outboxRoutes, registerMailMetrics } from './modules/mail';
 import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
 
@@ -77,6 +78,12 @@ export function createApp(deps: AppDeps): Express {
   app.use(opsRoutes(deps));
   app.use('/static', express.static(publicDir, { maxAge: '1h', fallthrough: false, index: false }));
 
+  app.locals.baseUrl = config.publicBaseUrl;
+
+  // ---- Public site (GET only): before the body parsers and the staff router, so these pages never
+  // touch the session store and do no work they do not need ----
+  app.use(publicItemRoutes(deps));
+
   app.use(express.urlencoded({ extended: false, limit: '1mb', parameterLimit: 2000 }));
   app.use(express.json({ limit: '1mb' }));
   app.use((_req, res, next) => {
@@ -128,16 +135,16 @@ export function createApp(deps: AppDeps): Express {
   staff.use(authRoutes(deps, loginLimiter));
   staff.use(usersRoutes(deps));
   staff.use(outboxRoutes(deps));
+  staff.use(sourcesRoutes(deps), itemsAdminRoutes(deps));
 
   // ---- JSON API: bearer tokens for staff, no cookies, so no CSRF ----
   const api = express.Router();
-  api.use(meApi(deps), auditApi(deps));
+  api.use(meApi(deps), auditApi(deps), itemsApi(deps));
   api.use((req: Request) => {
     throw AppError.notFound(`API route ${req.method} ${req.baseUrl}${req.path}`, 'API.NOT_FOUND');
   });
   app.use('/api/v1', api);
 
-  app.get('/', (_req, res) => res.render('home', { title: 'Takedown Desk' }));
   staff.use(auditPages(deps));
   app.use(staff);
 

@@ -6,6 +6,7 @@ import { Container, createContainer } from './container';
 import { withTransaction } from './db/transaction';
 import { sealAuditChain, verifyAuditChain } from './modules/audit';
 import { createApiToken, createUser, findByEmail, ROLES, type Role } from './modules/auth';
+import { describeResult, importFeedNow, importItemsFile, seedDemo } from './modules/items';
 
 const USAGE = `Takedown Desk command line: npm run cli -- <command> [options]
 
@@ -15,6 +16,9 @@ const USAGE = `Takedown Desk command line: npm run cli -- <command> [options]
                                                    without --password you are asked, or one is generated
   create-token --email E [--name N]                create an API token for a staff member (printed once)
   verify-audit                                     walk the audit hash chain; exit 1 naming the first bad event
+  import-feed --source ID                          import one source's feed now; prints created/updated/skipped
+  import-items FILE                                add items from a JSON Lines file (one POST /api/v1/items body a line)
+  seed-demo                                        add the demo sources and items (skips those already there)
 `;
 
 type Command = (c: Container, args: string[]) => Promise<number>;
@@ -60,6 +64,31 @@ const commands: Record<string, Command> = {
     return 0;
   },
 
+  async 'import-feed'(c, args) {
+    const { values } = parseArgs({ args, options: { source: { type: 'string' } } });
+    if (!values.source) return usage('import-feed needs --source <id> (the ids are on /sources and in GET /api/v1/sources)');
+    const result = await importFeedNow(c, values.source, { actor: CLI_ACTOR, onProgress: progress('entries') });
+    console.log(`${result.ok ? 'Imported' : 'Import failed'}: ${describeResult(result)}${result.ms !== undefined ? ` in ${(result.ms / 1000).toFixed(1)} s` : ''}.`);
+    return result.ok ? 0 : 1;
+  },
+
+  async 'import-items'(c, args) {
+    const file = args[0];
+    if (!file) return usage('import-items needs a FILE (JSON Lines)');
+    const r = await importItemsFile(c, file, { actor: CLI_ACTOR, now: () => c.clock.now(), onProgress: progress('lines') });
+    for (const bad of r.invalid.slice(0, 50)) console.error(`  line ${bad.line}: ${bad.errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; ')}`);
+    if (r.invalid.length > 50) console.error(`  … and ${r.invalid.length - 50} more invalid lines`);
+    const skipped = Object.entries(r.skipped).map(([k, n]) => `${k}: ${n}`).join('; ');
+    console.log(`${r.lines} line(s): ${r.created} new, ${r.updated} updated, ${r.unchanged} unchanged, ${r.invalid.length} invalid${skipped ? `, skipped (${skipped})` : ''}.`);
+    return r.invalid.length ? 1 : 0;
+  },
+
+  async 'seed-demo'(c) {
+    const r = await seedDemo(c, c.clock.now());
+    console.log(r.sources ? `Added ${r.sources} demo source(s) with ${r.items} item(s).` : 'The demo sources are already there.');
+    return 0;
+  },
+
   async 'verify-audit'(c) {
     await sealAuditChain(c.db);
     const r = await verifyAuditChain(c.db);
@@ -71,6 +100,23 @@ const commands: Record<string, Command> = {
     return 1;
   },
 };
+
+/** Progress on stderr: rewritten in place on a terminal, a line every 10% otherwise. */
+function progress(label: string) {
+  let lastShown = -1;
+  return (done: number, total?: number) => {
+    if (process.stderr.isTTY) {
+      process.stderr.write(`\r  ${label}: ${done}${total ? ` / ${total}` : ''}   `);
+      if (total && done >= total) process.stderr.write('\n');
+      return;
+    }
+    const pct = total ? Math.floor((10 * done) / total) : Math.floor(done / 10_000);
+    if (pct !== lastShown) {
+      lastShown = pct;
+      process.stderr.write(`  ${label}: ${done}${total ? ` / ${total}` : ''}\n`);
+    }
+  };
+}
 
 function usage(problem?: string): number {
   if (problem) console.error(`${problem}\n`);

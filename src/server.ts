@@ -6,6 +6,7 @@ import { createContainer } from './container';
 import { startJobs } from './shared/jobs';
 import { bootstrapAdmin } from './modules/auth';
 import { sealAuditChain } from './modules/audit';
+import { importDueSources, seedDemoIfEmpty, startPageCacheListener } from './modules/items';
 import { createMailWorker } from './modules/mail';
 
 /** Start: config → database (embedded or DATABASE_URL) → migrations → app → listen → workers. */
@@ -33,6 +34,14 @@ async function main() {
     );
   }
 
+  // A newcomer sees a real-looking site; production databases are never filled with demo content.
+  if (config.env !== 'production') {
+    const seeded = await seedDemoIfEmpty(container);
+    if (seeded) logger.info(seeded, 'empty database: demo sources and items created');
+  }
+
+  // Item pages are cached in memory; this connection LISTENs for changes from every instance.
+  const cacheListener = startPageCacheListener(container);
   const app = createApp(container);
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, () => resolve(s));
@@ -42,10 +51,13 @@ async function main() {
   // The outbox worker: every instance runs one; SKIP LOCKED claims keep each email to one sender.
   const mail = createMailWorker(container);
   logger.info({ transport: mail.transport.kind, via: mail.transport.description }, 'mail worker started');
+  let stopping = false;
   const jobs = startJobs(
     [
       { name: 'audit-seal', everyMs: 250, run: () => sealAuditChain(container.db) },
       { name: 'mail', everyMs: 1_000, run: () => mail.drain() },
+      // Every minute, import the sources that are due (each every FEED_INTERVAL_MINUTES), one at a time.
+      { name: 'feed-import', everyMs: 60_000, run: () => importDueSources(container, { shouldStop: () => stopping }) },
     ],
     logger,
   );
@@ -58,11 +70,13 @@ async function main() {
     logger.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 25_000);
     force.unref();
+    stopping = true;
     server.close();
     server.closeIdleConnections();
     mail.stop(); // finish the round in progress, claim no more
     await jobs.stop();
     await mail.close();
+    await cacheListener.stop();
     await sealAuditChain(container.db).catch(() => undefined);
     await container.close();
     process.exit(0);

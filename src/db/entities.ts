@@ -1,7 +1,9 @@
 import { AuditEvent } from '../modules/audit/audit-event.entity';
 import { ApiToken } from '../modules/auth/api-token.entity';
 import { User } from '../modules/auth/user.entity';
+import { Item } from '../modules/items/item.entity';
+import { Source } from '../modules/items/source.entity';
 import { OutboundEmail } from '../modules/mail/outbound-email.entity';
 
 /** Every TypeORM entity of the product; each module adds its own here. */
-export const entities = [User, ApiToken, AuditEvent, OutboundEmail];
+export const entities = [User, ApiToken, AuditEvent, OutboundEmail, Source, Item];

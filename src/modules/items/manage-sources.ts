@@ -1,0 +1,81 @@
+import { EntityManager } from 'typeorm';
+import { AppError } from '../../shared/errors';
+import { normaliseDomain } from '../../shared/url';
+import { Actor, record, RequestContext } from '../audit';
+import { ALL, notifyItemsChanged } from './page-cache';
+import { Source, SourceStatus } from './source.entity';
+
+export interface CreateSource {
+  name: string;
+  domains: string[];
+  feedUrl?: string | null;
+  contactEmail?: string | null;
+  actor: Actor;
+  context?: RequestContext;
+}
+
+export async function createSource(tx: EntityManager, cmd: CreateSource): Promise<Source> {
+  const domains = [...new Set(cmd.domains.map((d) => normaliseDomain(d)).filter((d): d is string => !!d))];
+  if (!domains.length) throw AppError.validation([{ field: 'domains', message: 'List at least one homepage domain.' }]);
+  const repo = tx.getRepository(Source);
+  const source = await repo.save(
+    repo.create({
+      name: cmd.name.trim(),
+      domains,
+      feedUrl: cmd.feedUrl?.trim() || null,
+      contactEmail: cmd.contactEmail?.trim().toLowerCase() || null,
+      status: 'active',
+      nextFetchAt: null,
+    }),
+  );
+  await record(tx, {
+    actor: cmd.actor,
+    action: 'source.created',
+    subject: { type: 'source', id: source.id },
+    details: { name: source.name, domains, feedUrl: source.feedUrl, after: 'active' },
+    context: cmd.context,
+  });
+  return source;
+}
+
+const ACTIONS: Record<'pause' | 'block' | 'activate', { to: SourceStatus; action: string }> = {
+  pause: { to: 'paused', action: 'source.paused' },
+  block: { to: 'blocked', action: 'source.blocked' },
+  activate: { to: 'active', action: 'source.activated' },
+};
+
+/** Pause (no imports; strikes do this too), block (no imports, by an admin) or re-activate a source. */
+export async function setSourceStatus(
+  tx: EntityManager,
+  cmd: { sourceId: string; change: keyof typeof ACTIONS; reason?: string; actor: Actor; context?: RequestContext },
+): Promise<Source> {
+  const source = await tx.getRepository(Source).findOne({ where: { id: cmd.sourceId }, lock: { mode: 'pessimistic_write' } });
+  if (!source) throw AppError.notFound('Source', 'SOURCE.NOT_FOUND');
+  const { to, action } = ACTIONS[cmd.change];
+  if (source.status === to) throw AppError.conflict('SOURCE.UNCHANGED', `${source.name} is already ${to}.`);
+  const before = source.status;
+  source.status = to;
+  // Re-activated: import at the next scheduler run.
+  if (to === 'active') source.nextFetchAt = null;
+  await tx.getRepository(Source).save(source);
+  await record(tx, {
+    actor: cmd.actor,
+    action,
+    subject: { type: 'source', id: source.id },
+    details: { name: source.name, before, after: to, reason: cmd.reason },
+    context: cmd.context,
+  });
+  return source;
+}
+
+/** A rename changes the attribution footer of every item of the source: pages are re-rendered. */
+export async function renameSource(tx: EntityManager, cmd: { sourceId: string; name: string; actor: Actor; context?: RequestContext }) {
+  const source = await tx.getRepository(Source).findOne({ where: { id: cmd.sourceId }, lock: { mode: 'pessimistic_write' } });
+  if (!source) throw AppError.notFound('Source', 'SOURCE.NOT_FOUND');
+  const before = source.name;
+  source.name = cmd.name.trim();
+  await tx.getRepository(Source).save(source);
+  await record(tx, { actor: cmd.actor, action: 'source.renamed', subject: { type: 'source', id: source.id }, details: { before, after: source.name }, context: cmd.context });
+  await notifyItemsChanged(tx, ALL);
+  return source;
+}

@@ -1,0 +1,263 @@
+import { Parser } from 'htmlparser2';
+import type { RightsSignals } from './item.entity';
+import { htmlToText } from './sanitise';
+
+/**
+ * RSS 2.0 (and 0.9x / 1.0 RDF) and Atom 1.0, read with htmlparser2 in XML mode. htmlparser2 gives
+ * the source offsets of every element, so each entry's raw XML is kept exactly as it was in the
+ * feed (its SHA-256 is provenance), and it notices unclosed elements, so a truncated or broken
+ * document is refused instead of half-imported. It never expands DTD entities (no billion laughs,
+ * no external entities).
+ */
+
+export class FeedParseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FeedParseError';
+  }
+}
+
+export interface FeedEntry {
+  /** RSS `<guid>`, Atom `<id>`, or null. */
+  guid: string | null;
+  /** The original article's URL (absolute), or null. */
+  link: string | null;
+  title: string;
+  /** Whether `title` is HTML (Atom `type="html"`/`"xhtml"`) rather than plain text. */
+  titleIsHtml: boolean;
+  author: string | null;
+  publishedAt: Date | null;
+  /** The fullest content HTML the entry has (content:encoded, Atom content, description, summary). */
+  contentHtml: string;
+  rights: RightsSignals;
+  /** The entry's XML exactly as it appeared in the feed. */
+  raw: string;
+}
+
+export interface ParsedFeed {
+  format: 'rss' | 'atom' | 'rdf';
+  title: string;
+  link: string | null;
+  entries: FeedEntry[];
+}
+
+interface Node {
+  name: string;
+  attrs: Record<string, string>;
+  children: (Node | string)[];
+  start: number;
+  end: number;
+  innerStart: number;
+  innerEnd: number;
+}
+
+/** Decodes the bytes of a feed: BOM, then the XML declaration's encoding, then the HTTP charset, else UTF-8. */
+export function decodeFeed(bytes: Buffer, contentType?: string | null): string {
+  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return bytes.subarray(3).toString('utf8');
+  if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) return new TextDecoder('utf-16le').decode(bytes.subarray(2));
+  if (bytes.length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff) return new TextDecoder('utf-16be').decode(bytes.subarray(2));
+  const head = bytes.subarray(0, 200).toString('latin1');
+  const declared = /^\s*<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']/.exec(head)?.[1];
+  const fromHeader = contentType ? /charset\s*=\s*"?([A-Za-z0-9._-]+)/i.exec(contentType)?.[1] : undefined;
+  for (const label of [declared, fromHeader]) {
+    if (!label) continue;
+    try {
+      return new TextDecoder(label.toLowerCase()).decode(bytes);
+    } catch {
+      // unknown label: try the next one
+    }
+  }
+  return bytes.toString('utf8');
+}
+
+/** Builds the element tree with source offsets; refuses a document whose elements do not close. */
+function buildTree(xml: string): Node {
+  const root: Node = { name: '#document', attrs: {}, children: [], start: 0, end: xml.length, innerStart: 0, innerEnd: xml.length };
+  const stack: Node[] = [root];
+  let problem: string | null = null;
+  let parser: Parser;
+  // eslint-disable-next-line prefer-const
+  parser = new Parser(
+    {
+      onopentag(name, attrs) {
+        const node: Node = { name: name.toLowerCase(), attrs, children: [], start: parser.startIndex, end: -1, innerStart: parser.endIndex + 1, innerEnd: -1 };
+        stack[stack.length - 1].children.push(node);
+        stack.push(node);
+      },
+      onclosetag(name, isImplied) {
+        const node = stack.pop();
+        if (!node || node === root) return;
+        // htmlparser2 reports a self-closing element (<link/>) as implied too: tell them apart.
+        const selfClosing = parser.startIndex === node.start && xml[parser.endIndex - 1] === '/';
+        if (isImplied && !selfClosing && !problem) problem = `the element <${name}> is never closed (the feed is truncated or not well-formed XML)`;
+        node.innerEnd = parser.startIndex;
+        node.end = parser.endIndex + 1;
+        if (node.innerEnd < node.innerStart) node.innerEnd = node.innerStart; // <self-closing/>
+      },
+      ontext(text) {
+        stack[stack.length - 1].children.push(text);
+      },
+      onerror(err) {
+        problem ??= err.message;
+      },
+    },
+    { xmlMode: true, decodeEntities: true },
+  );
+  parser.end(xml);
+  if (stack.length > 1 && !problem) problem = `the element <${stack[stack.length - 1].name}> is never closed (the feed is truncated)`;
+  if (problem) throw new FeedParseError(problem);
+  return root;
+}
+
+const elements = (n: Node) => n.children.filter((c): c is Node => typeof c !== 'string');
+const child = (n: Node, ...names: string[]) => elements(n).find((c) => names.includes(c.name));
+const childrenNamed = (n: Node, ...names: string[]) => elements(n).filter((c) => names.includes(c.name));
+function textOf(n: Node | undefined): string {
+  if (!n) return '';
+  let s = '';
+  for (const c of n.children) s += typeof c === 'string' ? c : textOf(c);
+  return s;
+}
+const clean = (s: string) => s.replace(/\s+/g, ' ').trim();
+
+function resolve(href: string | null | undefined, base: string | null | undefined): string | null {
+  if (!href) return null;
+  try {
+    const u = base ? new URL(href.trim(), base) : new URL(href.trim());
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.toString() : null;
+  } catch {
+    return null;
+  }
+}
+
+function parseDate(s: string): Date | null {
+  const t = clean(s);
+  if (!t) return null;
+  const d = new Date(t);
+  if (!Number.isNaN(d.getTime())) return d;
+  // RFC 822 with a named zone Date() does not know ("EDT" works, "CEST" does not): drop it.
+  const d2 = new Date(t.replace(/\s+[A-Z]{3,5}$/, ' +0000'));
+  return Number.isNaN(d2.getTime()) ? null : d2;
+}
+
+/** Atom text constructs: text, html (escaped HTML), xhtml (inline markup: taken raw from the feed). */
+function atomText(n: Node | undefined, xml: string): { value: string; html: boolean } {
+  if (!n) return { value: '', html: false };
+  const type = (n.attrs.type ?? 'text').toLowerCase();
+  if (type === 'xhtml') return { value: xml.slice(n.innerStart, n.innerEnd).trim(), html: true };
+  if (type === 'html' || type === 'text/html') return { value: textOf(n), html: true };
+  return { value: textOf(n), html: false };
+}
+
+const plain = (t: { value: string; html: boolean }) => (t.html ? htmlToText(t.value) : t.value);
+
+function escapeText(s: string) {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function licenceOf(n: Node): string | undefined {
+  const cc = child(n, 'creativecommons:license', 'cc:license');
+  if (cc) return clean(textOf(cc)) || cc.attrs['rdf:resource'] || undefined;
+  const rel = childrenNamed(n, 'link', 'atom:link').find((l) => (l.attrs.rel ?? '').toLowerCase() === 'license');
+  return rel?.attrs.href || undefined;
+}
+
+function compact(r: RightsSignals): RightsSignals {
+  const out: RightsSignals = {};
+  for (const [k, v] of Object.entries(r)) if (typeof v === 'string' && v.trim()) out[k as keyof RightsSignals] = clean(v).slice(0, 1000);
+  return out;
+}
+
+export function parseFeed(xml: string, feedUrl?: string): ParsedFeed {
+  if (!/^\s*(<\?xml|<!--|<!DOCTYPE|<[A-Za-z])/i.test(xml.slice(0, 1024).replace(/^\uFEFF/, ''))) {
+    throw new FeedParseError('the response is not XML');
+  }
+  const doc = buildTree(xml);
+  const top = elements(doc)[0];
+  if (!top) throw new FeedParseError('the response is not XML');
+  if (top.name === 'rss' || top.name === 'rdf:rdf') return parseRss(top, xml, feedUrl);
+  if (top.name === 'feed') return parseAtom(top, xml, feedUrl);
+  throw new FeedParseError(`not an RSS or Atom feed (the document is <${top.name.slice(0, 40)}>)`);
+}
+
+function parseRss(top: Node, xml: string, feedUrl?: string): ParsedFeed {
+  const channel = child(top, 'channel');
+  if (!channel) throw new FeedParseError('an RSS document without a <channel>');
+  const channelLink = resolve(clean(textOf(child(channel, 'link'))), feedUrl) ?? feedUrl ?? null;
+  const channelRights = compact({
+    copyright: textOf(child(channel, 'copyright')),
+    dcRights: textOf(child(channel, 'dc:rights')),
+    creativeCommons: licenceOf(channel),
+  });
+  // RSS 1.0 puts items beside the channel, RSS 2.0 inside it.
+  const items = top.name === 'rdf:rdf' ? childrenNamed(top, 'item') : childrenNamed(channel, 'item');
+  const entries = items.map((it): FeedEntry => {
+    const guidNode = child(it, 'guid');
+    const guid = clean(textOf(guidNode)) || (it.attrs['rdf:about'] ?? '').trim() || null;
+    let link = resolve(clean(textOf(child(it, 'link'))), channelLink);
+    const permalink = guidNode && (guidNode.attrs.ispermalink ?? guidNode.attrs.isPermaLink ?? 'true').toLowerCase() !== 'false';
+    if (!link && guid && permalink) link = resolve(guid, null);
+    const encoded = textOf(child(it, 'content:encoded'));
+    const description = textOf(child(it, 'description'));
+    return {
+      guid,
+      link,
+      title: clean(textOf(child(it, 'title'))),
+      titleIsHtml: false,
+      author: clean(textOf(child(it, 'dc:creator')) || textOf(child(it, 'author'))) || null,
+      publishedAt: parseDate(textOf(child(it, 'pubdate', 'dc:date'))),
+      contentHtml: encoded.trim() ? encoded : description,
+      rights: compact({
+        copyright: channelRights.copyright,
+        dcRights: textOf(child(it, 'dc:rights')) || channelRights.dcRights,
+        creativeCommons: licenceOf(it) ?? channelRights.creativeCommons,
+      }),
+      raw: xml.slice(it.start, it.end),
+    };
+  });
+  return { format: top.name === 'rss' ? 'rss' : 'rdf', title: clean(textOf(child(channel, 'title'))), link: channelLink, entries };
+}
+
+function atomLink(n: Node, base: string | null | undefined): string | null {
+  const links = childrenNamed(n, 'link');
+  const alt = links.find((l) => !l.attrs.rel || l.attrs.rel.toLowerCase() === 'alternate') ?? null;
+  return resolve(alt?.attrs.href, base);
+}
+
+function parseAtom(top: Node, xml: string, feedUrl?: string): ParsedFeed {
+  const feedBase = resolve(top.attrs['xml:base'], feedUrl) ?? feedUrl ?? null;
+  const feedLink = atomLink(top, feedBase) ?? feedBase;
+  const feedRights = atomText(child(top, 'rights'), xml);
+  const feedLicence = licenceOf(top);
+  const feedAuthor = clean(textOf(child(child(top, 'author') ?? top, 'name')));
+  const entries = childrenNamed(top, 'entry').map((e): FeedEntry => {
+    const base = resolve(e.attrs['xml:base'], feedBase) ?? feedBase;
+    const title = atomText(child(e, 'title'), xml);
+    const content = child(e, 'content');
+    const summary = atomText(child(e, 'summary'), xml);
+    let contentHtml = '';
+    if (content && !content.attrs.src) {
+      const c = atomText(content, xml);
+      contentHtml = c.html ? c.value : escapeText(c.value).replace(/\n/g, '<br>');
+    }
+    if (!contentHtml.trim()) contentHtml = summary.html ? summary.value : escapeText(summary.value);
+    const rights = atomText(child(e, 'rights'), xml);
+    const authorNode = child(e, 'author');
+    return {
+      guid: clean(textOf(child(e, 'id'))) || null,
+      link: atomLink(e, base),
+      title: clean(title.value),
+      titleIsHtml: title.html,
+      author: clean(textOf(authorNode ? child(authorNode, 'name') : undefined)) || feedAuthor || null,
+      publishedAt: parseDate(textOf(child(e, 'published', 'issued')) || textOf(child(e, 'updated', 'modified'))),
+      contentHtml,
+      rights: compact({
+        atomRights: plain(rights) || plain(feedRights),
+        dcRights: textOf(child(e, 'dc:rights')),
+        creativeCommons: licenceOf(e) ?? feedLicence,
+      }),
+      raw: xml.slice(e.start, e.end),
+    };
+  });
+  return { format: 'atom', title: clean(atomText(child(top, 'title'), xml).value), link: feedLink, entries };
+}
