@@ -17,6 +17,7 @@ import { auditApi, auditPages } from './modules/audit';
 import { authRoutes, loadSessionUser, meApi, usersRoutes } from './modules/auth';
 import { itemsAdminRoutes, itemsApi, publicItemRoutes, sourcesRoutes } from './modules/items';
 import { outboxRoutes, registerMailMetrics } from './modules/mail';
+import { noticePages, noticesPublicApi } from './modules/notices';
 import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
 
 export const SESSION_COOKIE = 'td.sid';
@@ -91,6 +92,9 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
 
+  // ---- Public intake (form, status page): no session; the status token is the credential ----
+  app.use(noticePages(deps));
+
   // ---- Staff side: sessions in PostgreSQL, CSRF on every form, rate-limited sign-in ----
   const PgStore = connectPgSimple(session);
   const store = new PgStore({ pool: poolOf(deps.db), tableName: 'sessions', createTableIfMissing: false, pruneSessionInterval: false });
@@ -139,6 +143,7 @@ export function createApp(deps: AppDeps): Express {
 
   // ---- JSON API: bearer tokens for staff, no cookies, so no CSRF ----
   const api = express.Router();
+  api.use(noticesPublicApi(deps));
   api.use(meApi(deps), auditApi(deps), itemsApi(deps));
   api.use((req: Request) => {
     throw AppError.notFound(`API route ${req.method} ${req.baseUrl}${req.path}`, 'API.NOT_FOUND');

@@ -84,6 +84,9 @@ class EnvSchema {
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(50)
   MAIL_MAX_ATTEMPTS?: number;
 
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(1_000_000)
+  INTAKE_PER_HOUR?: number;
+
   // Staff login protection
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(100)
   LOGIN_MAX_FAILURES?: number;
@@ -124,6 +127,8 @@ export interface Config {
     readonly feedIntervalMinutes: number;
     readonly allowPrivateFeeds: boolean;
     readonly mailMaxAttempts: number;
+    /** Notices one IP may submit per hour (form and API together, per endpoint). */
+    readonly intakePerHour: number;
   };
   readonly login: { readonly maxFailures: number; readonly lockMinutes: number };
   readonly dmcaAgent: { readonly name: string; readonly address: string; readonly phone: string; readonly email: string };
@@ -176,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       feedIntervalMinutes: raw.FEED_INTERVAL_MINUTES ?? 30,
       allowPrivateFeeds: raw.ALLOW_PRIVATE_FEEDS ?? false,
       mailMaxAttempts: raw.MAIL_MAX_ATTEMPTS ?? 8,
+      intakePerHour: raw.INTAKE_PER_HOUR ?? 60,
     },
     login: { maxFailures: raw.LOGIN_MAX_FAILURES ?? 5, lockMinutes: raw.LOGIN_LOCK_MINUTES ?? 15 },
     dmcaAgent: {

@@ -8,6 +8,8 @@ import { bootstrapAdmin } from './modules/auth';
 import { sealAuditChain } from './modules/audit';
 import { importDueSources, seedDemoIfEmpty, startPageCacheListener } from './modules/items';
 import { createMailWorker } from './modules/mail';
+import { expireUnverifiedNotices, purgeIdempotencyKeys, sendModeratorDigest } from './modules/notices';
+import { withTransaction } from './db/transaction';
 
 /** Start: config → database (embedded or DATABASE_URL) → migrations → app → listen → workers. */
 async function main() {
@@ -58,6 +60,10 @@ async function main() {
       { name: 'mail', everyMs: 1_000, run: () => mail.drain() },
       // Every minute, import the sources that are due (each every FEED_INTERVAL_MINUTES), one at a time.
       { name: 'feed-import', everyMs: 60_000, run: () => importDueSources(container, { shouldStop: () => stopping }) },
+      // Notices: unconfirmed ones expire after 7 days; moderators' digest when configured; old idempotency keys go.
+      { name: 'notice-expiry', everyMs: 15 * 60_000, run: () => expireUnverifiedNotices(container) },
+      { name: 'moderator-digest', everyMs: 60_000, run: () => withTransaction(container.db, (tx) => sendModeratorDigest(tx, container)) },
+      { name: 'idempotency-purge', everyMs: 60 * 60_000, run: () => purgeIdempotencyKeys(container) },
     ],
     logger,
   );

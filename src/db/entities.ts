@@ -4,6 +4,8 @@ import { User } from '../modules/auth/user.entity';
 import { Item } from '../modules/items/item.entity';
 import { Source } from '../modules/items/source.entity';
 import { OutboundEmail } from '../modules/mail/outbound-email.entity';
+import { NoticeTarget } from '../modules/notices/notice-target.entity';
+import { Notice } from '../modules/notices/notice.entity';
 
 /** Every TypeORM entity of the product; each module adds its own here. */
-export const entities = [User, ApiToken, AuditEvent, OutboundEmail, Source, Item];
+export const entities = [User, ApiToken, AuditEvent, OutboundEmail, Source, Item, Notice, NoticeTarget];

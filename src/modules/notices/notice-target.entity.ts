@@ -1,4 +1,5 @@
-import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, type Relation } from 'typeorm';
+import { Item } from '../items/item.entity';
 import { Notice } from './notice.entity';
 
 export type TargetOutcome = 'pending' | 'removed' | 'kept' | 'not_found' | 'restored';
@@ -18,7 +19,7 @@ export class NoticeTarget {
 
   @ManyToOne(() => Notice, (n) => n.targets, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'notice_id' })
-  notice?: Notice;
+  notice?: Relation<Notice>;
 
   /** Order as given in the notice. */
   @Column({ type: 'int' })
@@ -33,6 +34,10 @@ export class NoticeTarget {
   /** The matched item, or null (`not_found`). */
   @Column({ name: 'item_id', type: 'uuid', nullable: true })
   itemId: string | null;
+
+  @ManyToOne(() => Item, { onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'item_id' })
+  item?: Relation<Item> | null;
 
   @Column({ type: 'varchar', length: 20 })
   outcome: TargetOutcome;

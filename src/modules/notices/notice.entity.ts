@@ -1,4 +1,4 @@
-import { Check, Column, CreateDateColumn, Entity, Index, OneToMany, PrimaryGeneratedColumn, UpdateDateColumn, VersionColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, Index, OneToMany, PrimaryGeneratedColumn, type Relation, UpdateDateColumn, VersionColumn } from 'typeorm';
 import type { ClaimType, ComplainantRole } from './notice.dto';
 import { NoticeStatus, STATUS_CHECK_SQL } from './notice-state';
 import { NoticeTarget } from './notice-target.entity';
@@ -150,5 +150,5 @@ export class Notice {
   updatedAt: Date;
 
   @OneToMany(() => NoticeTarget, (t) => t.notice)
-  targets?: NoticeTarget[];
+  targets?: Relation<NoticeTarget>[];
 }

@@ -1,0 +1,108 @@
+import { EntityManager } from 'typeorm';
+import type { AppDeps } from '../../container';
+import { withTransaction } from '../../db/transaction';
+import { AppError } from '../../shared/errors';
+import { PUBLIC, record, RequestContext, SYSTEM } from '../audit';
+import { enqueue } from '../mail';
+import { Notice } from './notice.entity';
+import { transition } from './notice-state';
+import { findForComplainant, lockByReference } from './notices.queries';
+import { notifyModerators } from './notify-moderators';
+
+type Deps = Pick<AppDeps, 'db' | 'clock' | 'config'>;
+
+interface ComplainantCmd {
+  reference: string;
+  token: unknown;
+  context: RequestContext;
+}
+
+/** Locks the notice and checks the complainant's token (same 404 for a bad token and an unknown notice). */
+async function lockForComplainant(tx: EntityManager, cmd: ComplainantCmd): Promise<Notice> {
+  const notice = await findForComplainant(tx, cmd.reference, cmd.token);
+  return lockByReference(tx, notice.reference);
+}
+
+/** The complainant withdraws their notice (unverified, pending or needs_info). */
+export function withdrawNotice(deps: Deps, cmd: ComplainantCmd): Promise<Notice> {
+  return withTransaction(deps.db, async (tx) => {
+    const notice = await lockForComplainant(tx, cmd);
+    const from = notice.status;
+    notice.status = transition(notice.status, 'withdraw');
+    notice.decision = 'withdrawn';
+    notice.decidedAt = deps.clock.now();
+    notice.dueAt = null;
+    await tx.getRepository(Notice).save(notice);
+    await tx.query(`UPDATE notice_targets SET outcome = 'kept' WHERE notice_id = $1 AND outcome = 'pending'`, [notice.id]);
+    await record(tx, { actor: PUBLIC, action: 'notice.withdrawn', subject: { type: 'notice', id: notice.reference }, details: { before: { status: from }, after: { status: notice.status } }, context: cmd.context });
+    await enqueue(tx, 'notice-withdrawn', notice.email, { reference: notice.reference, name: notice.name }, { noticeId: notice.id, dedupeKey: `notice-withdrawn:${notice.id}` });
+    return notice;
+  });
+}
+
+/** The complainant confirms their email address: an unverified notice enters the queue. */
+export function verifyNoticeEmail(deps: Deps, cmd: ComplainantCmd): Promise<Notice> {
+  return withTransaction(deps.db, async (tx) => {
+    const notice = await lockForComplainant(tx, cmd);
+    if (notice.status !== 'unverified') return notice; // following the link twice is harmless
+    const now = deps.clock.now();
+    notice.status = transition(notice.status, 'verify');
+    notice.emailVerifiedAt = now;
+    notice.queuedAt = now;
+    notice.dueAt = new Date(now.getTime() + deps.config.policy.slaHours * 3_600_000);
+    await tx.getRepository(Notice).save(notice);
+    await record(tx, { actor: PUBLIC, action: 'notice.verified', subject: { type: 'notice', id: notice.reference }, details: { before: { status: 'unverified' }, after: { status: notice.status } }, context: cmd.context });
+    const [{ urls, matched }] = await tx.query(`SELECT count(*)::int AS urls, count(item_id)::int AS matched FROM notice_targets WHERE notice_id = $1`, [notice.id]);
+    await notifyModerators(tx, deps, notice, urls, matched);
+    return notice;
+  });
+}
+
+/** The complainant answers the moderators' question: the notice returns to the queue. */
+export function answerQuestion(deps: Deps, cmd: ComplainantCmd & { answer: string }): Promise<Notice> {
+  const answer = cmd.answer.trim();
+  if (!answer || answer.length > 5000) {
+    throw AppError.validation([{ field: 'answer', message: 'Write your answer (at most 5,000 characters).' }]);
+  }
+  return withTransaction(deps.db, async (tx) => {
+    const notice = await lockForComplainant(tx, cmd);
+    const now = deps.clock.now();
+    notice.status = transition(notice.status, 'answer');
+    notice.infoRequest = { ...notice.infoRequest!, answer, answeredAt: now.toISOString() };
+    notice.queuedAt = now;
+    notice.dueAt = new Date(now.getTime() + deps.config.policy.slaHours * 3_600_000);
+    notice.assigneeId = null;
+    await tx.getRepository(Notice).save(notice);
+    await record(tx, { actor: PUBLIC, action: 'notice.answered', subject: { type: 'notice', id: notice.reference }, details: { before: { status: 'needs_info' }, after: { status: notice.status }, answer }, context: cmd.context });
+    const [{ urls, matched }] = await tx.query(`SELECT count(*)::int AS urls, count(item_id)::int AS matched FROM notice_targets WHERE notice_id = $1`, [notice.id]);
+    await notifyModerators(tx, deps, notice, urls, matched);
+    return notice;
+  });
+}
+
+const UNVERIFIED_DAYS = 7;
+
+/**
+ * Scheduled: notices whose email was never confirmed expire after 7 days (they end `withdrawn`,
+ * audited as `system`). Rows are taken with SKIP LOCKED so several instances share the work.
+ */
+export async function expireUnverifiedNotices(deps: Deps): Promise<number> {
+  const cutoff = new Date(deps.clock.now().getTime() - UNVERIFIED_DAYS * 86_400_000);
+  return withTransaction(deps.db, async (tx) => {
+    const rows: { id: string }[] = await tx.query(
+      `SELECT id FROM notices WHERE status = 'unverified' AND submitted_at < $1 ORDER BY submitted_at LIMIT 200 FOR UPDATE SKIP LOCKED`,
+      [cutoff],
+    );
+    for (const { id } of rows) {
+      const notice = await tx.getRepository(Notice).findOneByOrFail({ id });
+      notice.status = transition(notice.status, 'expire');
+      notice.decision = 'expired';
+      notice.decisionReason = `The email address was not confirmed within ${UNVERIFIED_DAYS} days, so the notice expired.`;
+      notice.decidedAt = deps.clock.now();
+      await tx.getRepository(Notice).save(notice);
+      await tx.query(`UPDATE notice_targets SET outcome = 'kept' WHERE notice_id = $1 AND outcome = 'pending'`, [notice.id]);
+      await record(tx, { actor: SYSTEM, action: 'notice.expired', subject: { type: 'notice', id: notice.reference }, details: { before: { status: 'unverified' }, after: { status: notice.status } } });
+    }
+    return rows.length;
+  });
+}

@@ -1,0 +1,14 @@
+export { Notice } from './notice.entity';
+export type { TriageFlag, NoticeChannel } from './notice.entity';
+export { NoticeTarget } from './notice-target.entity';
+export type { TargetOutcome } from './notice-target.entity';
+export * from './notice-state';
+export { NoticeDto, CLAIM_TYPES, GOOD_FAITH_STATEMENT, ACCURACY_STATEMENT } from './notice.dto';
+export { submitNotice, purgeIdempotencyKeys } from './submit-notice';
+export type { SubmitAnswer } from './submit-notice';
+export { withdrawNotice, answerQuestion, verifyNoticeEmail, expireUnverifiedNotices } from './complainant-actions';
+export { sendModeratorDigest } from './notify-moderators';
+export { lockByReference, findByReference, targetsOf } from './notices.queries';
+export { noticePages } from './notices.routes';
+export { noticesPublicApi } from './notices.api';
+export { rateLimit } from './intake-limiter';

@@ -1,0 +1,116 @@
+import { Request, Response, Router } from 'express';
+import type { AppDeps } from '../../container';
+import { AppError } from '../../shared/errors';
+import { errorsByField, requestContext, validationErrors } from '../../shared/http';
+import { findItemsByUrls } from '../items';
+import { answerQuestion, verifyNoticeEmail, withdrawNotice } from './complainant-actions';
+import { COUNTRIES } from './countries';
+import { rateLimit } from './intake-limiter';
+import { ACCURACY_STATEMENT, CLAIM_TYPES, GOOD_FAITH_STATEMENT, NoticeDto } from './notice.dto';
+import { findForComplainant } from './notices.queries';
+import { complainantView } from './status-view';
+import { submitNotice } from './submit-notice';
+
+const CLAIM_LABELS: Record<string, string> = {
+  copyright: 'Copyright (DMCA notice)', trademark: 'Trademark', defamation: 'Defamation', privacy: 'Privacy', other: 'Something else',
+};
+
+const lines = (v: unknown): string[] =>
+  typeof v === 'string' ? v.split(/\r?\n/).map((l) => l.trim()).filter(Boolean) : Array.isArray(v) ? v.map(String) : [];
+
+/** The HTML form's fields as the API's JSON: textareas become lists, checkboxes booleans. */
+export function formToNotice(body: Record<string, unknown>): Record<string, unknown> {
+  const { goodFaith, accuracy, infringingUrls, originalUrls, ...rest } = body;
+  const original = lines(originalUrls);
+  return {
+    ...rest,
+    infringingUrls: lines(infringingUrls),
+    ...(original.length ? { originalUrls: original } : {}),
+    goodFaith: goodFaith === 'true' || goodFaith === 'on',
+    accuracy: accuracy === 'true' || accuracy === 'on',
+  };
+}
+
+function renderForm(res: Response, status: number, values: Record<string, unknown>, errors: { field: string; message: string }[] = []) {
+  res.status(status).render('notices/form', {
+    title: 'Submit a DMCA takedown request',
+    values,
+    errors: errorsByField(errors),
+    errorList: errors.map((e) => ({ field: e.field === '_body' ? 'name' : e.field, message: e.message })),
+    countries: COUNTRIES,
+    claimTypes: CLAIM_TYPES.map((value) => ({ value, label: CLAIM_LABELS[value] })),
+    statements: { goodFaith: GOOD_FAITH_STATEMENT, accuracy: ACCURACY_STATEMENT },
+  });
+}
+
+/** The public intake: form, status page and complainant actions. No session, no cookies. */
+export function noticePages(deps: AppDeps): Router {
+  const r = Router();
+  const intakeLimit = rateLimit(deps, 'intake', deps.config.policy.intakePerHour, 3600);
+  const checkLimit = rateLimit(deps, 'url-check', 120, 60);
+  r.use('/takedown', (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.locals.robotsNoindex = true;
+    next();
+  });
+
+  r.get('/takedown', (req, res) => {
+    const url = typeof req.query.url === 'string' ? req.query.url.slice(0, 2048) : '';
+    renderForm(res, 200, { infringingUrls: url, role: 'owner', claimType: 'copyright' });
+  });
+
+  r.post('/takedown', intakeLimit, async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const values = { ...body, goodFaith: body.goodFaith === 'true', accuracy: body.accuracy === 'true' };
+    if (typeof body.website === 'string' && body.website.trim()) {
+      throw AppError.badRequest('Your notice could not be accepted. If you are a person, reload the form and try again.');
+    }
+    const dto = formToNotice(body);
+    const errors = await validationErrors(NoticeDto, dto);
+    if (errors.length) return renderForm(res, 422, values, errors);
+    const { answer } = await submitNotice(deps, { dto: dto as unknown as NoticeDto, channel: 'form', context: requestContext(req) });
+    res.redirect(303, answer.statusUrl.slice(deps.config.publicBaseUrl.length));
+  });
+
+  /** Progressive enhancement: per-URL match status while the form is filled in. */
+  r.get('/takedown/check', checkLimit, async (req, res) => {
+    const urls = lines(req.query.url).slice(0, 20).filter((u) => u.length <= 2048);
+    const found = await findItemsByUrls(deps.db.manager, urls, { baseUrl: deps.config.publicBaseUrl });
+    res.json({ targets: urls.map((url) => ({ url, matched: found.has(url), itemId: found.get(url)?.id ?? null, title: found.get(url)?.title ?? null })) });
+  });
+
+  r.get('/takedown/:reference', async (req, res) => {
+    const notice = await findForComplainant(deps.db.manager, req.params.reference, req.query.token);
+    const view = await complainantView(deps.db.manager, notice);
+    res.render('notices/status', { title: `Notice ${notice.reference}`, ...view, token: req.query.token });
+  });
+
+  r.get('/takedown/:reference/verify', async (req, res) => {
+    const notice = await verifyNoticeEmail(deps, { reference: req.params.reference, token: req.query.token, context: requestContext(req) });
+    res.redirect(303, `/takedown/${notice.reference}?token=${encodeURIComponent(String(req.query.token))}`);
+  });
+
+  r.post('/takedown/:reference/withdraw', async (req: Request, res) => {
+    const token = req.body?.token;
+    const notice = await withdrawNotice(deps, { reference: req.params.reference as string, token, context: requestContext(req) });
+    res.redirect(303, `/takedown/${notice.reference}?token=${encodeURIComponent(String(token))}`);
+  });
+
+  r.post('/takedown/:reference/answer', async (req: Request, res) => {
+    const token = req.body?.token;
+    const reference = req.params.reference as string;
+    try {
+      await answerQuestion(deps, { reference, token, answer: String(req.body?.answer ?? ''), context: requestContext(req) });
+    } catch (e) {
+      if (!(e instanceof AppError) || e.code !== 'VALIDATION.FAILED') throw e;
+      const notice = await findForComplainant(deps.db.manager, reference, token);
+      const view = await complainantView(deps.db.manager, notice);
+      return res.status(422).render('notices/status', {
+        title: `Notice ${notice.reference}`, ...view, token, values: { answer: req.body?.answer }, errors: errorsByField(e.details.errors ?? []),
+      });
+    }
+    res.redirect(303, `/takedown/${reference.toUpperCase()}?token=${encodeURIComponent(String(token))}`);
+  });
+
+  return r;
+}

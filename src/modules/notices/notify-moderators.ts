@@ -1,0 +1,70 @@
+import { EntityManager } from 'typeorm';
+import type { AppDeps } from '../../container';
+import { enqueue } from '../mail';
+import type { Notice } from './notice.entity';
+
+/** Active staff who receive queue notifications. */
+async function moderatorEmails(tx: EntityManager): Promise<string[]> {
+  const rows: { email: string }[] = await tx.query(`SELECT email FROM users WHERE active ORDER BY email`);
+  return rows.map((r) => r.email);
+}
+
+/**
+ * "New notice" to every moderator, in the caller's transaction — unless moderators asked for a
+ * digest (MODERATOR_DIGEST_MINUTES > 0): then the digest job sends one email per period instead.
+ */
+export async function notifyModerators(
+  tx: EntityManager,
+  deps: Pick<AppDeps, 'config'>,
+  notice: Notice,
+  urls: number,
+  matched: number,
+): Promise<void> {
+  if (deps.config.policy.moderatorDigestMinutes > 0) return;
+  for (const to of await moderatorEmails(tx)) {
+    await enqueue(tx, 'notice-new', to, {
+      reference: notice.reference,
+      claimType: notice.claimType,
+      organization: notice.organization,
+      urls,
+      matched,
+      flags: notice.flags.map((f) => f.reason),
+      dueAt: notice.dueAt?.toISOString() ?? null,
+      noticeUrl: `${deps.config.publicBaseUrl}/notices/${notice.reference}`,
+    }, { noticeId: notice.id, dedupeKey: `notice-new:${notice.id}:${to}` });
+  }
+}
+
+/**
+ * The digest: one email per moderator listing the notices that entered the queue in the last
+ * complete period. Safe with several instances: the dedupe key names the period.
+ */
+export async function sendModeratorDigest(tx: EntityManager, deps: Pick<AppDeps, 'config' | 'clock'>): Promise<number> {
+  const minutes = deps.config.policy.moderatorDigestMinutes;
+  if (minutes <= 0) return 0;
+  const period = minutes * 60_000;
+  const end = Math.floor(deps.clock.now().getTime() / period) * period;
+  const start = end - period;
+  const notices: { reference: string; claim_type: string; organization: string | null; flags: { reason: string }[] }[] = await tx.query(
+    `SELECT reference, claim_type, organization, flags FROM notices WHERE queued_at >= $1 AND queued_at < $2 ORDER BY queued_at`,
+    [new Date(start), new Date(end)],
+  );
+  if (!notices.length) return 0;
+  const recipients = await moderatorEmails(tx);
+  for (const to of recipients) {
+    await enqueue(tx, 'notice-digest', to, {
+      from: new Date(start).toISOString(),
+      to: new Date(end).toISOString(),
+      count: notices.length,
+      notices: notices.map((n) => ({
+        reference: n.reference,
+        claimType: n.claim_type,
+        organization: n.organization,
+        flags: n.flags.map((f) => f.reason),
+        noticeUrl: `${deps.config.publicBaseUrl}/notices/${n.reference}`,
+      })),
+      queueUrl: `${deps.config.publicBaseUrl}/queue`,
+    }, { dedupeKey: `notice-digest:${start}:${to}` });
+  }
+  return recipients.length;
+}
