@@ -68,7 +68,7 @@ const commands: Record<string, Command> = {
     const { values } = parseArgs({ args, options: { source: { type: 'string' } } });
     if (!values.source) return usage('import-feed needs --source <id> (the ids are on /sources and in GET /api/v1/sources)');
     const result = await importFeedNow(c, values.source, { actor: CLI_ACTOR, onProgress: progress('entries') });
-    console.log(`${result.ok ? 'Imported' : 'Import failed'}: ${describeResult(result)}${result.ms !== undefined ? ` in ${(result.ms / 1000).toFixed(1)} s` : ''}.`);
+    console.log(`${result.ok ? `Imported: ${describeResult(result)}` : `Import failed: ${result.reason}`}${result.ms !== undefined ? ` in ${(result.ms / 1000).toFixed(1)} s` : ''}.`);
     return result.ok ? 0 : 1;
   },
 

@@ -137,6 +137,26 @@ describe('the public site', () => {
     expect(res.text).toContain('TD-000077');
   });
 
+  it('when the LISTEN connection is cut, then the cache switches off, reconnects by itself and starts empty', async () => {
+    const [item] = await allItems();
+    const cache = pageCacheFor(t.db);
+    await request(t.app).get(`/items/${item.slug}`).expect(200);
+    expect(cache.size).toBeGreaterThan(0);
+    const until = async (what: () => boolean) => {
+      for (let i = 0; i < 200 && !what(); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(what()).toBe(true);
+    };
+    await t.db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'takedown-desk-cache' AND datname = current_database()`);
+    await until(() => !cache.enabled);
+    // A change made while nobody listens is never served from an old cached page.
+    await t.db.query(`UPDATE items SET title = 'Changed while disconnected' WHERE id = $1`, [item.id]);
+    await until(() => cache.enabled);
+    expect(cache.size).toBe(0);
+    const res = await request(t.app).get(`/items/${item.slug}`).expect(200);
+    expect(res.text).toContain('Changed while disconnected');
+    await listener.sync();
+  });
+
   it('when a source is withdrawn, then its items answer 410 with a link to the original and leave every list', async () => {
     const items = await allItems();
     const item = items[0];

@@ -60,10 +60,10 @@ export class RightsDto {
 
 /** An item added without a feed: `POST /api/v1/items` and each line of `import-items FILE`. */
 export class CreateItemDto {
-  @IsUUID('all', { message: 'sourceId must be the id of a source.' })
+  @IsUUID('all', { message: 'Use the id of a source (see GET /api/v1/sources).' })
   sourceId: string;
 
-  @Transform(trim) @IsString() @Length(1, 500, { message: 'title: 1 to 500 characters.' })
+  @Transform(trim) @IsString() @Length(1, 500, { message: 'Enter a title (1 to 500 characters).' })
   title: string;
 
   @Validate(HttpUrl)
@@ -76,11 +76,11 @@ export class CreateItemDto {
   @IsOptional() @Transform(emptyToUndefined) @IsString() @MaxLength(200)
   author?: string;
 
-  @IsOptional() @IsDateString({}, { message: 'publishedAt must be an ISO 8601 date-time.' })
+  @IsOptional() @IsDateString({}, { message: 'Use an ISO 8601 date-time, e.g. 2026-03-01T09:00:00Z.' })
   publishedAt?: string;
 
   /** HTML; sanitised before it is stored. */
-  @IsOptional() @IsString() @MaxLength(500_000, { message: 'content: at most 500,000 characters.' })
+  @IsOptional() @IsString() @MaxLength(500_000, { message: 'At most 500,000 characters.' })
   content?: string;
 
   @IsOptional() @IsObject() @ValidateNested() @Type(() => RightsDto)

@@ -78,17 +78,32 @@ export function publicItemRoutes(deps: AppDeps): Router {
     res.render('home', { title: 'Latest articles', items, next, paged: !!before });
   });
 
+  // Concurrent misses of one page share one read and render (a popular page just invalidated must
+  // not send every waiting reader to the database at once). A render is shared only with requests
+  // that arrived before any later invalidation, so nobody is handed a page older than their request.
+  const inflight = new Map<string, { epoch: number; page: Promise<CachedPage | null> }>();
+  const renderFresh = (app: Express, slug: string): Promise<CachedPage | null> => {
+    const epoch = cache.epoch;
+    const shared = inflight.get(slug);
+    if (shared && shared.epoch === epoch) return shared.page;
+    const page = (async () => {
+      const item = await findItemBySlug(deps.db.manager, slug);
+      if (!item) return null;
+      const rendered = await renderItemPage(app, deps, item);
+      cache.set(slug, rendered, epoch);
+      return rendered;
+    })().finally(() => {
+      if (inflight.get(slug)?.page === page) inflight.delete(slug);
+    });
+    inflight.set(slug, { epoch, page });
+    return page;
+  };
+
   r.get('/items/:slug', async (req, res) => {
     const slug = String(req.params.slug).toLowerCase();
     if (!SLUG.test(slug)) throw AppError.notFound('Item', 'ITEM.NOT_FOUND');
-    let page = cache.get(slug);
-    if (!page) {
-      const epoch = cache.epoch;
-      const item = await findItemBySlug(deps.db.manager, slug);
-      if (!item) throw AppError.notFound('Item', 'ITEM.NOT_FOUND');
-      page = await renderItemPage(req.app as Express, deps, item);
-      cache.set(slug, page, epoch);
-    }
+    const page = cache.get(slug) ?? (await renderFresh(req.app as Express, slug));
+    if (!page) throw AppError.notFound('Item', 'ITEM.NOT_FOUND');
     send(req, res, page);
   });
 

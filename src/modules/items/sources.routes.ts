@@ -62,7 +62,7 @@ export function sourcesRoutes(deps: AppDeps): Router {
     await validateBody(SourceActionDto, req.body);
     try {
       const result = await importFeedNow(deps, String(req.params.id), { actor: actorOf(req), context: requestContext(req) });
-      req.session.flash = { kind: result.ok ? 'ok' : 'error', message: `Import ${result.ok ? 'done' : 'failed'}: ${describeResult(result)}.` };
+      req.session.flash = { kind: result.ok ? 'ok' : 'error', message: result.ok ? `Import done: ${describeResult(result)}.` : `Import failed: ${result.reason}.` };
     } catch (e) {
       if (!(e instanceof AppError) || e.status !== 409) throw e;
       req.session.flash = { kind: 'error', message: e.message };
