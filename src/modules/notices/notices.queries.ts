@@ -50,30 +50,36 @@ export async function insertTargets(
   );
 }
 
-/** References of open notices that already name one of these URLs or items. */
+/**
+ * References of open notices that already name one of these URLs or items. Bounded: a popular
+ * URL named by thousands of notices costs no more than the first few rows.
+ */
 export async function openNoticesNaming(tx: EntityManager, normalisedUrls: string[], itemIds: string[]): Promise<string[]> {
   if (!normalisedUrls.length && !itemIds.length) return [];
   const rows: { reference: string }[] = await tx.query(
-    `SELECT DISTINCT n.reference FROM notice_targets t JOIN notices n ON n.id = t.notice_id
+    `SELECT n.reference FROM notice_targets t JOIN notices n ON n.id = t.notice_id
       WHERE n.status IN ('unverified', 'pending', 'in_review', 'needs_info')
         AND (t.normalised_url = ANY($1::text[]) OR t.item_id = ANY($2::uuid[]))
-      LIMIT 20`,
+      LIMIT 50`,
     [normalisedUrls, itemIds],
   );
-  return rows.map((r) => r.reference);
+  return [...new Set(rows.map((r) => r.reference))];
 }
 
-export async function countRecentFromSender(tx: EntityManager, email: string, ip: string | null | undefined, since: Date): Promise<number> {
+/**
+ * Other notices from the same email or IP since `since`, counted only up to `cap` (all that the
+ * burst flag needs), so a busy sender does not make every later intake slower.
+ */
+export async function countRecentFromSender(tx: EntityManager, email: string, ip: string | null | undefined, since: Date, cap: number): Promise<number> {
   const [{ n }] = await tx.query(
-    `SELECT count(*)::int AS n FROM notices WHERE submitted_at > $3 AND (email = $1 OR ($2::text IS NOT NULL AND submitter_ip = $2))`,
-    [email, ip ?? null, since],
+    `SELECT count(*)::int AS n FROM (
+       (SELECT id FROM notices WHERE email = $1 AND submitted_at > $3 LIMIT $4)
+       UNION
+       (SELECT id FROM notices WHERE $2::text IS NOT NULL AND submitter_ip = $2 AND submitted_at > $3 LIMIT $4)
+       LIMIT $4
+     ) s`,
+    [email, ip ?? null, since, cap],
   );
   return n;
 }
 
-/** Name and domains of the sources of matched items, for triage. */
-export async function sourcesByIds(tx: EntityManager, ids: string[]): Promise<Map<string, { name: string; domains: string[] }>> {
-  if (!ids.length) return new Map();
-  const rows: { id: string; name: string; domains: string[] }[] = await tx.query(`SELECT id, name, domains FROM sources WHERE id = ANY($1::uuid[])`, [ids]);
-  return new Map(rows.map((r) => [r.id, { name: r.name, domains: r.domains }]));
-}

@@ -9,9 +9,15 @@ async function moderatorEmails(tx: EntityManager): Promise<string[]> {
   return rows.map((r) => r.email);
 }
 
+/** Who gets a "new notice" email now: nobody when moderators take a digest instead. */
+export async function moderatorsToNotify(tx: EntityManager, config: AppDeps['config']): Promise<string[]> {
+  return config.policy.moderatorDigestMinutes > 0 ? [] : moderatorEmails(tx);
+}
+
 /**
  * "New notice" to every moderator, in the caller's transaction — unless moderators asked for a
  * digest (MODERATOR_DIGEST_MINUTES > 0): then the digest job sends one email per period instead.
+ * `recipients` may be looked up beforehand, outside the transaction.
  */
 export async function notifyModerators(
   tx: EntityManager,
@@ -19,9 +25,9 @@ export async function notifyModerators(
   notice: Notice,
   urls: number,
   matched: number,
+  recipients?: string[],
 ): Promise<void> {
-  if (deps.config.policy.moderatorDigestMinutes > 0) return;
-  for (const to of await moderatorEmails(tx)) {
+  for (const to of recipients ?? (await moderatorsToNotify(tx, deps.config))) {
     await enqueue(tx, 'notice-new', to, {
       reference: notice.reference,
       claimType: notice.claimType,

@@ -12,8 +12,8 @@ import { enqueue } from '../mail';
 import { ACCURACY_STATEMENT, GOOD_FAITH_STATEMENT, NoticeDto } from './notice.dto';
 import { Notice, NoticeChannel } from './notice.entity';
 import { NoticeTarget } from './notice-target.entity';
-import { countRecentFromSender, insertTargets, nextReference, openNoticesNaming, sourcesByIds, targetsOf } from './notices.queries';
-import { notifyModerators } from './notify-moderators';
+import { countRecentFromSender, insertTargets, nextReference, openNoticesNaming, targetsOf } from './notices.queries';
+import { moderatorsToNotify, notifyModerators } from './notify-moderators';
 import { newStatusToken } from './status-token';
 import { computeFlags, TriageTarget } from './triage';
 
@@ -60,48 +60,56 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
   }
   const originalUrls = [...new Set((dto.originalUrls ?? []).map((u) => u.trim()))];
   const fingerprint = cmd.idempotencyKey ? createHash('sha256').update(canonicalJson(dto)).digest('hex') : undefined;
-  const box = secretBox(deps.sessionSecret, 'idempotency');
+  const box = cmd.idempotencyKey ? secretBox(deps.sessionSecret, 'idempotency') : undefined;
+  const verify = config.policy.requireEmailVerification;
+
+  // Reads that need no lock run first, side by side on the pool, so the transaction below is
+  // short. (Triage flags are advice: two notices racing past each other's duplicate check is
+  // harmless.) The reference comes from a sequence, which is outside transactions anyway.
+  const pool = deps.db.manager;
+  const [matches, recentFromSender, reference, moderators] = await Promise.all([
+    findItemsByUrls(pool, targets.map((t) => t.url), { baseUrl: config.publicBaseUrl }),
+    countRecentFromSender(pool, email, cmd.context.ip, new Date(now.getTime() - 3_600_000), config.policy.senderBurst),
+    nextReference(pool),
+    verify ? Promise.resolve([]) : moderatorsToNotify(pool, config),
+  ]);
+  const items = targets.map((t) => matches.get(t.url) ?? null);
+  const duplicateOf = await openNoticesNaming(pool, targets.map((t) => t.normalisedUrl), items.filter((i) => i).map((i) => i!.id));
+  const triageTargets: TriageTarget[] = targets.map((t, i) => {
+    const item = items[i];
+    return {
+      url: t.url,
+      item: item && {
+        status: item.status,
+        originalUrl: item.originalUrl,
+        sourceName: item.source?.name ?? 'its source',
+        sourceDomains: item.source?.domains ?? [],
+        firstFetchedAt: item.firstFetchedAt,
+      },
+    };
+  });
+  const flags = computeFlags({
+    claimType: dto.claimType ?? 'copyright',
+    email,
+    originalUrls,
+    workPublishedAt: dto.workPublishedAt,
+    targets: triageTargets,
+    duplicateOf,
+    recentFromSender,
+    senderBurst: config.policy.senderBurst,
+  });
 
   return withTransaction(deps.db, async (tx) => {
     if (cmd.idempotencyKey) {
       const earlier = await claimIdempotencyKey(tx, cmd.idempotencyKey, fingerprint!, now);
-      if (earlier) return { answer: JSON.parse(box.open(earlier)) as SubmitAnswer, replayed: true };
+      if (earlier) return { answer: JSON.parse(box!.open(earlier)) as SubmitAnswer, replayed: true };
     }
 
-    const matches = await findItemsByUrls(tx, targets.map((t) => t.url), { baseUrl: config.publicBaseUrl });
-    const items = targets.map((t) => matches.get(t.url) ?? null);
-    const sources = await sourcesByIds(tx, [...new Set(items.filter((i) => i).map((i) => i!.sourceId))]);
-    const triageTargets: TriageTarget[] = targets.map((t, i) => {
-      const item = items[i];
-      const source = item ? sources.get(item.sourceId) : undefined;
-      return {
-        url: t.url,
-        item: item && {
-          status: item.status,
-          originalUrl: item.originalUrl,
-          sourceName: source?.name ?? 'its source',
-          sourceDomains: source?.domains ?? [],
-          firstFetchedAt: item.firstFetchedAt,
-        },
-      };
-    });
-    const flags = computeFlags({
-      claimType: dto.claimType ?? 'copyright',
-      email,
-      originalUrls,
-      workPublishedAt: dto.workPublishedAt,
-      targets: triageTargets,
-      duplicateOf: await openNoticesNaming(tx, targets.map((t) => t.normalisedUrl), items.filter((i) => i).map((i) => i!.id)),
-      recentFromSender: await countRecentFromSender(tx, email, cmd.context.ip, new Date(now.getTime() - 3_600_000)),
-      senderBurst: config.policy.senderBurst,
-    });
-
-    const verify = config.policy.requireEmailVerification;
     const { token, hash } = newStatusToken();
     const repo = tx.getRepository(Notice);
     const notice = await repo.save(
       repo.create({
-        reference: await nextReference(tx),
+        reference,
         status: verify ? 'unverified' : 'pending',
         claimType: dto.claimType ?? 'copyright',
         name: dto.name.trim(),
@@ -158,7 +166,7 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
       signature: notice.signature,
       submittedAt: now.toISOString(),
     }, { noticeId: notice.id, dedupeKey: `notice-received:${notice.id}` });
-    if (!verify) await notifyModerators(tx, deps, notice, targets.length, matched);
+    await notifyModerators(tx, deps, notice, targets.length, matched, moderators);
 
     const answer: SubmitAnswer = {
       reference: notice.reference,
@@ -166,7 +174,7 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
       statusUrl,
       targets: targets.map((t, i) => ({ url: t.url, matched: !!items[i], itemId: items[i]?.id ?? null })),
     };
-    if (cmd.idempotencyKey) await storeIdempotentAnswer(tx, cmd.idempotencyKey, box.seal(JSON.stringify(answer)));
+    if (cmd.idempotencyKey) await storeIdempotentAnswer(tx, cmd.idempotencyKey, box!.seal(JSON.stringify(answer)));
     return { answer, replayed: false };
   });
 }
