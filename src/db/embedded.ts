@@ -151,7 +151,8 @@ async function reapOrphan(pgDir: string, log?: (l: string) => void) {
   if (alive(pid)) process.kill(pid, 'SIGKILL');
 }
 
-function alive(pid: number) {
+/** Whether a process with this pid is running. */
+export function alive(pid: number) {
   try {
     process.kill(pid, 0);
     return true;

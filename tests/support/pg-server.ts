@@ -1,6 +1,6 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, chmodSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { EmbeddedDatabase, freePort, startEmbeddedPostgres } from '../../src/db/embedded';
+import { alive, EmbeddedDatabase, freePort, startEmbeddedPostgres } from '../../src/db/embedded';
 
 /**
  * One embedded PostgreSQL per test run, in its own data dir and port, so a running dev server and
@@ -75,11 +75,3 @@ async function reapDeadRuns() {
   }
 }
 
-function alive(pid: number) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
