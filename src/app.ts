@@ -19,6 +19,7 @@ import { authRoutes, loadSessionUser, meApi, usersRoutes } from './modules/auth'
 import { itemsAdminRoutes, itemsApi, publicItemRoutes, sourcesRoutes } from './modules/items';
 import { outboxRoutes, registerMailMetrics } from './modules/mail';
 import { noticePages, noticesPublicApi } from './modules/notices';
+import { optOutPages } from './modules/opt-out';
 import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
 
 export const SESSION_COOKIE = 'td.sid';
@@ -97,6 +98,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(noticePages(deps));
   // ---- Counter-notices (§ 512(g)): anyone may send one; no session either ----
   app.use(counterNoticePages(deps));
+  // ---- Publisher opt-out: the emailed link is the credential ----
+  app.use(optOutPages(deps));
 
   // ---- Staff side: sessions in PostgreSQL, CSRF on every form, rate-limited sign-in ----
   const PgStore = connectPgSimple(session);
