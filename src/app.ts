@@ -20,6 +20,7 @@ import { itemsAdminRoutes, itemsApi, publicItemRoutes, sourcesRoutes } from './m
 import { outboxRoutes, registerMailMetrics } from './modules/mail';
 import { noticePages, noticesPublicApi } from './modules/notices';
 import { optOutPages } from './modules/opt-out';
+import { policyPages } from './modules/policy';
 import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
 
 export const SESSION_COOKIE = 'td.sid';
@@ -100,6 +101,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(counterNoticePages(deps));
   // ---- Publisher opt-out: the emailed link is the credential ----
   app.use(optOutPages(deps));
+  app.use(policyPages(deps));
 
   // ---- Staff side: sessions in PostgreSQL, CSRF on every form, rate-limited sign-in ----
   const PgStore = connectPgSimple(session);
