@@ -135,6 +135,8 @@ describe('counter-notices and restoration', () => {
 
     it('when the form is opened from a notice, then its removed URLs are pre-filled and every element of § 512(g)(3) is asked for', async () => {
       const { reference } = await approvedNotice(t.app, t.db, ['https://harbourgazette.example/2026/05/tides'], clock.now());
+      const removedPage = await request(t.app).get(`/items/${item.slug}`).expect(451);
+      expect(removedPage.text).toContain(`href="/counter-notice?notice=${reference}"`);
       const page = await request(t.app).get(`/counter-notice?notice=${reference}`).expect(200);
       expect(page.text).toContain(`${pageUrl}</textarea>`);
       for (const field of ['notice', 'name', 'email', 'phone', 'address', 'country', 'removedUrls', 'mistake', 'consent', 'signature']) {
