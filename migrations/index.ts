@@ -2,6 +2,8 @@ import { CreateStaffAndAudit1796011105754 } from './1796011105754-CreateStaffAnd
 import { CreateOutboundEmails1796012015825 } from './1796012015825-CreateOutboundEmails';
 import { CreateSourcesAndItems1796012162044 } from './1796012162044-CreateSourcesAndItems';
 import { CreateNotices1796014294589 } from './1796014294589-CreateNotices';
+import { CreateCounterNotices1796014748164 } from './1796014748164-CreateCounterNotices';
+import { CreateOptOutRequests1796015169615 } from './1796015169615-CreateOptOutRequests';
 
 /** Every migration, in order. A new migration file is added here too. */
 export const allMigrations: Function[] = [
@@ -9,4 +11,6 @@ export const allMigrations: Function[] = [
   CreateOutboundEmails1796012015825,
   CreateSourcesAndItems1796012162044,
   CreateNotices1796014294589,
+  CreateCounterNotices1796014748164,
+  CreateOptOutRequests1796015169615,
 ];

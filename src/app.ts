@@ -14,10 +14,13 @@ import { AppError } from './shared/errors';
 import { publicDir, viewsDir } from './shared/paths';
 import { createViewEngine } from './shared/views';
 import { auditApi, auditPages } from './modules/audit';
+import { counterNoticePages, counterNoticesApi, counterNoticesStaffRoutes } from './modules/counter-notices';
 import { authRoutes, loadSessionUser, meApi, usersRoutes } from './modules/auth';
 import { itemsAdminRoutes, itemsApi, publicItemRoutes, sourcesRoutes } from './modules/items';
 import { outboxRoutes, registerMailMetrics } from './modules/mail';
 import { noticePages, noticesPublicApi } from './modules/notices';
+import { optOutPages } from './modules/opt-out';
+import { policyPages } from './modules/policy';
 import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
 
 export const SESSION_COOKIE = 'td.sid';
@@ -94,6 +97,11 @@ export function createApp(deps: AppDeps): Express {
 
   // ---- Public intake (form, status page): no session; the status token is the credential ----
   app.use(noticePages(deps));
+  // ---- Counter-notices (§ 512(g)): anyone may send one; no session either ----
+  app.use(counterNoticePages(deps));
+  // ---- Publisher opt-out: the emailed link is the credential ----
+  app.use(optOutPages(deps));
+  app.use(policyPages(deps));
 
   // ---- Staff side: sessions in PostgreSQL, CSRF on every form, rate-limited sign-in ----
   const PgStore = connectPgSimple(session);
@@ -140,10 +148,11 @@ export function createApp(deps: AppDeps): Express {
   staff.use(usersRoutes(deps));
   staff.use(outboxRoutes(deps));
   staff.use(sourcesRoutes(deps), itemsAdminRoutes(deps));
+  staff.use(counterNoticesStaffRoutes(deps));
 
   // ---- JSON API: bearer tokens for staff, no cookies, so no CSRF ----
   const api = express.Router();
-  api.use(noticesPublicApi(deps));
+  api.use(noticesPublicApi(deps), counterNoticesApi(deps));
   api.use(meApi(deps), auditApi(deps), itemsApi(deps));
   api.use((req: Request) => {
     throw AppError.notFound(`API route ${req.method} ${req.baseUrl}${req.path}`, 'API.NOT_FOUND');

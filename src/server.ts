@@ -8,6 +8,7 @@ import { bootstrapAdmin } from './modules/auth';
 import { sealAuditChain } from './modules/audit';
 import { importDueSources, seedDemoIfEmpty, startPageCacheListener } from './modules/items';
 import { createMailWorker } from './modules/mail';
+import { restoreDueCounterNotices } from './modules/counter-notices';
 import { expireUnverifiedNotices, purgeIdempotencyKeys, sendModeratorDigest } from './modules/notices';
 import { withTransaction } from './db/transaction';
 
@@ -63,6 +64,8 @@ async function main() {
       // Notices: unconfirmed ones expire after 7 days; moderators' digest when configured; old idempotency keys go.
       { name: 'notice-expiry', everyMs: 15 * 60_000, run: () => expireUnverifiedNotices(container) },
       { name: 'moderator-digest', everyMs: 60_000, run: () => withTransaction(container.db, (tx) => sendModeratorDigest(tx, container)) },
+      // Counter-notices whose waiting period ended without a court action: restore (SKIP LOCKED, any instance).
+      { name: 'counter-notice-restore', everyMs: 60_000, run: () => restoreDueCounterNotices(container) },
       { name: 'idempotency-purge', everyMs: 60 * 60_000, run: () => purgeIdempotencyKeys(container) },
     ],
     logger,

@@ -4,6 +4,9 @@ export { NoticeTarget } from './notice-target.entity';
 export type { TargetOutcome } from './notice-target.entity';
 export * from './notice-state';
 export { NoticeDto, CLAIM_TYPES, GOOD_FAITH_STATEMENT, ACCURACY_STATEMENT } from './notice.dto';
+// Shared with the counter-notice form: the same URL-list and signature rules, the same country list.
+export { IsUrlList, MatchesName, foldName, MAX_INFRINGING_URLS } from './notice.dto';
+export { COUNTRIES } from './countries';
 export { submitNotice, purgeIdempotencyKeys } from './submit-notice';
 export type { SubmitAnswer } from './submit-notice';
 export { withdrawNotice, answerQuestion, verifyNoticeEmail, expireUnverifiedNotices } from './complainant-actions';

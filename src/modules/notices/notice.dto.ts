@@ -28,7 +28,7 @@ export function foldName(s: string): string {
 }
 
 /** Checks every entry of a URL list and names the first bad line. */
-function IsUrlList(opts: { allowRelative: boolean }, validationOptions?: ValidationOptions) {
+export function IsUrlList(opts: { allowRelative: boolean }, validationOptions?: ValidationOptions) {
   return (object: object, propertyName: string) =>
     registerDecorator({
       name: 'isUrlList',
@@ -69,7 +69,7 @@ export function urlListProblem(value: unknown, allowRelative: boolean): string |
 }
 
 /** The signature (§ 512(c)(3)(A)(i)) must be the complainant's own name. */
-function MatchesName(validationOptions?: ValidationOptions) {
+export function MatchesName(validationOptions?: ValidationOptions) {
   return (object: object, propertyName: string) =>
     registerDecorator({
       name: 'matchesName',

@@ -1,0 +1,82 @@
+import { EntityManager } from 'typeorm';
+import { AppError } from '../../shared/errors';
+import { Notice } from '../notices';
+import { CounterNotice } from './counter-notice.entity';
+
+/** The items a notice removed (targets with outcome `removed`), with their page slug and title. */
+export async function removedItemsOf(tx: EntityManager, noticeId: string): Promise<{ itemId: string; slug: string; title: string; url: string }[]> {
+  const rows: { item_id: string; slug: string; title: string; url: string }[] = await tx.query(
+    `SELECT DISTINCT ON (t.item_id) t.item_id, i.slug, i.title, t.url
+       FROM notice_targets t JOIN items i ON i.id = t.item_id
+      WHERE t.notice_id = $1 AND t.outcome = 'removed'
+      ORDER BY t.item_id, t.position`,
+    [noticeId],
+  );
+  return rows.map((r) => ({ itemId: r.item_id, slug: r.slug, title: r.title, url: r.url }));
+}
+
+/** The counter-notice, locked for the rest of the transaction (SELECT … FOR UPDATE). */
+export async function lockCounterNotice(tx: EntityManager, id: string): Promise<CounterNotice> {
+  const found = /^[0-9a-f-]{36}$/i.test(id)
+    ? await tx.getRepository(CounterNotice).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } })
+    : null;
+  if (!found) throw AppError.notFound('Counter-notice', 'COUNTER_NOTICE.NOT_FOUND');
+  return found;
+}
+
+export async function lockNoticeById(tx: EntityManager, id: string): Promise<Notice> {
+  const notice = await tx.getRepository(Notice).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+  if (!notice) throw AppError.notFound('Notice', 'NOTICE.NOT_FOUND');
+  return notice;
+}
+
+/** Contact addresses of the sources of these items (the publishers), for the emails. */
+export async function sourceContactsOf(tx: EntityManager, itemIds: string[]): Promise<{ email: string; name: string }[]> {
+  if (!itemIds.length) return [];
+  const rows: { email: string; name: string }[] = await tx.query(
+    `SELECT DISTINCT lower(s.contact_email) AS email, s.name FROM items i JOIN sources s ON s.id = i.source_id
+      WHERE i.id = ANY($1::uuid[]) AND s.contact_email IS NOT NULL ORDER BY 1`,
+    [itemIds],
+  );
+  return rows;
+}
+
+/** Titles and page slugs of items, in a stable order, for emails. */
+export async function itemsForMail(tx: EntityManager, itemIds: string[]): Promise<{ id: string; slug: string; title: string }[]> {
+  if (!itemIds.length) return [];
+  return tx.query(`SELECT id, slug, title FROM items WHERE id = ANY($1::uuid[]) ORDER BY title, id`, [itemIds]);
+}
+
+export async function staffEmails(tx: EntityManager): Promise<string[]> {
+  const rows: { email: string }[] = await tx.query(`SELECT email FROM users WHERE active ORDER BY email`);
+  return rows.map((r) => r.email);
+}
+
+export interface CounterNoticeRow {
+  id: string;
+  reference: string;
+  noticeStatus: string;
+  status: string;
+  name: string;
+  email: string;
+  urls: string[];
+  receivedAt: Date;
+  restoreAfter: Date;
+  restoredAt: Date | null;
+  courtAction: CounterNotice['courtAction'];
+}
+
+/** Staff list: open ones first (soonest restoration first), then the rest, newest first. */
+export async function listCounterNotices(tx: EntityManager, limit = 200): Promise<CounterNoticeRow[]> {
+  const rows = await tx.query(
+    `SELECT c.id, n.reference, n.status AS notice_status, c.status, c.name, c.email, c.urls, c.received_at, c.restore_after, c.restored_at, c.court_action
+       FROM counter_notices c JOIN notices n ON n.id = c.notice_id
+      ORDER BY (c.status = 'received') DESC, CASE WHEN c.status = 'received' THEN c.restore_after END ASC, c.received_at DESC
+      LIMIT $1`,
+    [limit],
+  );
+  return rows.map((r: Record<string, any>) => ({
+    id: r.id, reference: r.reference, noticeStatus: r.notice_status, status: r.status, name: r.name, email: r.email, urls: r.urls,
+    receivedAt: r.received_at, restoreAfter: r.restore_after, restoredAt: r.restored_at, courtAction: r.court_action,
+  }));
+}

@@ -1,0 +1,137 @@
+import { plainToInstance } from 'class-transformer';
+import { Request, Response, Router } from 'express';
+import type { AppDeps } from '../../container';
+import { AppError } from '../../shared/errors';
+import { errorsByField, noStore, requestContext, validateBody, validationErrors } from '../../shared/http';
+import type { Actor } from '../audit';
+import { requireBearer, requireRole, requireStaff } from '../auth';
+import { itemPageUrl } from '../items';
+import { COUNTRIES, findByReference, rateLimit } from '../notices';
+import { CONSENT_STATEMENT_FORM, CounterNoticeDto, MISTAKE_STATEMENT } from './counter-notice.dto';
+import { listCounterNotices, removedItemsOf } from './counter-notices.queries';
+import { recordCourtAction } from './restore-counter-noticed';
+import { submitCounterNotice, unknownNotice, whyNotCounterable } from './submit-counter-notice';
+
+const lines = (v: unknown): string[] =>
+  typeof v === 'string' ? v.split(/\r?\n/).map((l) => l.trim()).filter(Boolean) : Array.isArray(v) ? v.map(String) : [];
+
+/** The HTML form's fields as the API's JSON: the textarea becomes a list, checkboxes booleans. */
+export function formToCounterNotice(body: Record<string, unknown>): Record<string, unknown> {
+  const { mistake, consent, removedUrls, ...rest } = body;
+  return { ...rest, removedUrls: lines(removedUrls), mistake: mistake === 'true' || mistake === 'on', consent: consent === 'true' || consent === 'on' };
+}
+
+const actorOf = (req: Request): Actor => ({ type: 'user', id: req.user!.id, label: req.user!.email, role: req.user!.role });
+
+function renderForm(res: Response, status: number, values: Record<string, unknown>, errors: { field: string; message: string }[] = [], extra: Record<string, unknown> = {}) {
+  res.status(status).render('counter-notices/form', {
+    title: 'Send a counter-notice',
+    values,
+    errors: errorsByField(errors),
+    errorList: errors.map((e) => ({ field: e.field === '_body' ? 'notice' : e.field, message: e.message })),
+    countries: COUNTRIES,
+    statements: { mistake: MISTAKE_STATEMENT, consent: CONSENT_STATEMENT_FORM },
+    ...extra,
+  });
+}
+
+/** The public counter-notice form (SPEC §5). Anyone may send one: the source, the author. */
+export function counterNoticePages(deps: AppDeps): Router {
+  const r = Router();
+  const limit = rateLimit(deps, 'counter-notice', deps.config.policy.intakePerHour, 3600);
+  r.use('/counter-notice', (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.locals.robotsNoindex = true;
+    next();
+  });
+
+  r.get('/counter-notice', async (req, res) => {
+    const ref = typeof req.query.notice === 'string' ? req.query.notice.trim().toUpperCase().slice(0, 20) : '';
+    const values: Record<string, unknown> = { notice: ref, removedUrls: '' };
+    if (!ref) return renderForm(res, 200, values);
+    const notice = await findByReference(deps.db.manager, ref);
+    if (!notice) return renderForm(res, 404, values, unknownNotice(ref).details.errors);
+    const removed = await removedItemsOf(deps.db.manager, notice.id);
+    const why = whyNotCounterable(notice, removed.length);
+    if (why) return renderForm(res, 409, values, [{ field: 'notice', message: why }]);
+    values.removedUrls = removed.map((i) => itemPageUrl(deps.config.publicBaseUrl, i.slug)).join('\n');
+    renderForm(res, 200, values, [], { removed: removed.map((i) => ({ title: i.title, url: itemPageUrl(deps.config.publicBaseUrl, i.slug) })) });
+  });
+
+  r.post('/counter-notice', limit, async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const values = { ...body, mistake: body.mistake === 'true', consent: body.consent === 'true' };
+    if (typeof body.website === 'string' && body.website.trim()) {
+      throw AppError.badRequest('Your counter-notice could not be accepted. If you are a person, reload the form and try again.');
+    }
+    const dto = formToCounterNotice(body);
+    const errors = await validationErrors(CounterNoticeDto, dto);
+    if (errors.length) return renderForm(res, 422, values, errors);
+    try {
+      const answer = await submitCounterNotice(deps, { dto: plainToInstance(CounterNoticeDto, dto), channel: 'form', context: requestContext(req) });
+      res.redirect(303, `/counter-notice/received?notice=${answer.notice}&restore=${answer.restoreAfter.slice(0, 10)}`);
+    } catch (e) {
+      if (!(e instanceof AppError) || !e.details.errors?.length || (e.status !== 422 && e.status !== 409)) throw e;
+      renderForm(res, e.status, values, e.details.errors);
+    }
+  });
+
+  r.get('/counter-notice/received', (req, res) => {
+    const ref = typeof req.query.notice === 'string' && /^TD-\d{6,12}$/.test(req.query.notice) ? req.query.notice : null;
+    const restore = typeof req.query.restore === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(req.query.restore) ? req.query.restore : null;
+    res.render('counter-notices/received', { title: 'Counter-notice received', reference: ref, restoreAfter: restore, agentEmail: deps.config.dmcaAgent.email });
+  });
+
+  return r;
+}
+
+/** `POST /api/v1/counter-notices` (public) and the staff twin of the court-action button (bearer). */
+export function counterNoticesApi(deps: AppDeps): Router {
+  const r = Router();
+  const limit = rateLimit(deps, 'counter-notice', deps.config.policy.intakePerHour, 3600);
+  r.post('/counter-notices', limit, async (req, res) => {
+    const dto = await validateBody(CounterNoticeDto, req.body);
+    if (dto.website) throw AppError.validation([{ field: 'website', message: 'Leave this field empty.' }]);
+    const answer = await submitCounterNotice(deps, { dto, channel: 'api', context: requestContext(req) });
+    res.status(201).json(answer);
+  });
+  r.post('/counter-notices/:id/court-action', requireBearer(deps.db), requireRole('moderator', 'admin'), async (req, res) => {
+    const { counterNotice, notice } = await recordCourtAction(deps, {
+      counterNoticeId: String(req.params.id), note: String(req.body?.note ?? ''), actor: actorOf(req), context: requestContext(req),
+    });
+    res.json({ id: counterNotice.id, notice: notice.reference, status: counterNotice.status, noticeStatus: notice.status, courtAction: counterNotice.courtAction });
+  });
+  return r;
+}
+
+/** Staff: the counter-notices and the court-action button. */
+export function counterNoticesStaffRoutes(deps: AppDeps): Router {
+  const r = Router();
+  r.use('/counter-notices', noStore, requireStaff);
+
+  const page = async (extra: Record<string, unknown> = {}) => ({
+    title: 'Counter-notices',
+    counterNotices: (await listCounterNotices(deps.db.manager)).map((c) => ({ ...c, open: c.status === 'received' })),
+    ...extra,
+  });
+
+  r.get('/counter-notices', async (_req, res) => {
+    res.render('counter-notices/index', await page());
+  });
+
+  r.post('/counter-notices/:id/court-action', requireRole('moderator', 'admin'), async (req, res) => {
+    const id = String(req.params.id);
+    try {
+      const { notice } = await recordCourtAction(deps, { counterNoticeId: id, note: String(req.body?.note ?? ''), actor: actorOf(req), context: requestContext(req) });
+      req.session.flash = { kind: 'ok', message: `Court action recorded: the removal under ${notice.reference} is upheld and every party is being emailed.` };
+    } catch (e) {
+      if (e instanceof AppError && e.status === 422) {
+        return res.status(422).render('counter-notices/index', await page({ errorFor: id, errors: errorsByField(e.details.errors ?? []), values: { note: req.body?.note } }));
+      }
+      if (!(e instanceof AppError) || e.status !== 409) throw e;
+      req.session.flash = { kind: 'error', message: e.message };
+    }
+    res.redirect(303, '/counter-notices');
+  });
+  return r;
+}

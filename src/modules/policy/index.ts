@@ -1,0 +1,2 @@
+/** Public policy pages. */
+export { policyPages } from './policy.routes';
