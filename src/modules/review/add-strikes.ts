@@ -21,7 +21,8 @@ export async function addStrikes(tx: EntityManager, deps: ReviewDeps, notice: No
       [sourceId, notice.id, at],
     );
     const [{ n }] = await tx.query(`SELECT count(*)::int AS n FROM source_strikes WHERE source_id = $1 AND at > $2`, [sourceId, new Date(at.getTime() - YEAR_MS)]);
-    const [source] = await tx.query(`UPDATE sources SET strike_count = $2, updated_at = $3 WHERE id = $1 RETURNING name, status`, [sourceId, n, at]);
+    // An UPDATE … RETURNING answers [rows, count] through TypeORM.
+    const [[source]]: [{ name: string; status: string }[], number] = await tx.query(`UPDATE sources SET strike_count = $2, updated_at = $3 WHERE id = $1 RETURNING name, status`, [sourceId, n, at]);
     if (inserted.length) {
       await record(tx, { actor: SYSTEM, action: 'source.struck', subject: { type: 'source', id: sourceId }, details: { notice: notice.reference, strikesIn12Months: n, limit }, at });
     }
