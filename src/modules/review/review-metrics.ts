@@ -1,20 +1,15 @@
 import { Gauge } from 'prom-client';
 import type { AppDeps } from '../../container';
-import { queueCounts } from './queue.queries';
+import { queueCountsCache } from './queue-counts-cache';
 
 /** Queue gauges on /metrics, read at scrape time: notices per queue status, and overdue ones (SLA). */
-export function registerReviewMetrics(deps: Pick<AppDeps, 'db' | 'metrics' | 'logger' | 'clock'>): void {
-  let last: Promise<Awaited<ReturnType<typeof queueCounts>> | null> | null = null;
-  // Both gauges are collected in one scrape: one query serves them.
-  const counts = () => {
-    last ??= queueCounts(deps.db.manager, deps.clock.now()).catch((err) => {
-      deps.logger.warn({ err: String(err) }, 'queue metrics: database not reachable');
-      return null;
-    });
-    const p = last;
-    setImmediate(() => (last = null));
-    return p;
-  };
+export function registerReviewMetrics(deps: Pick<AppDeps, 'db' | 'metrics' | 'logger' | 'clock' | 'config'>): void {
+  // Both gauges are collected in one scrape: one (shared, briefly cached) query serves them.
+  const cached = queueCountsCache(deps);
+  const counts = () => cached().catch((err) => {
+    deps.logger.warn({ err: String(err) }, 'queue metrics: database not reachable');
+    return null;
+  });
   new Gauge({
     name: 'takedown_queue_notices',
     help: 'Notices in the review queue by status',

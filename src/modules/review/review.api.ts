@@ -5,7 +5,8 @@ import { requireBearer, requireRole } from '../auth';
 import type { Notice } from '../notices';
 import { claimNotice } from './claim-notice';
 import { decide } from './decide';
-import { listQueue, noticeDetail, queueCounts } from './queue.queries';
+import { listQueue, noticeDetail } from './queue.queries';
+import { queueCountsCache } from './queue-counts-cache';
 import { releaseNotice } from './release-notice';
 import { DecisionDto, VersionDto } from './review.dto';
 import { staffActor } from './review.routes';
@@ -16,7 +17,7 @@ const brief = (n: Notice) => ({
 });
 
 /** The staff review API (SPEC §7), for moderators and admins with a bearer token. */
-export function reviewApi(deps: AppDeps): Router {
+export function reviewApi(deps: AppDeps, counts = queueCountsCache(deps)): Router {
   const r = Router();
   const guard = [requireBearer(deps.db), requireRole('admin', 'moderator')];
   const q = (req: Request, k: string) => (typeof req.query[k] === 'string' && req.query[k] ? String(req.query[k]) : undefined);
@@ -26,9 +27,8 @@ export function reviewApi(deps: AppDeps): Router {
     const page = await listQueue(deps.db.manager, {
       status: q(req, 'status'), assignee: q(req, 'assignee'), source: q(req, 'source'), claimType: q(req, 'claimType'), flag: q(req, 'flag'), cursor: q(req, 'cursor'),
     }, req.user!.id, now);
-    const counts = await queueCounts(deps.db.manager, now);
     res.setHeader('Cache-Control', 'no-store');
-    res.json({ notices: page.rows, nextCursor: page.nextCursor, counts: { ...counts.byStatus, overdue: counts.overdue } });
+    res.json({ notices: page.rows, nextCursor: page.nextCursor, counts: await counts().then((c) => ({ ...c.byStatus, overdue: c.overdue })) });
   });
 
   r.get('/notices/:reference', ...guard, async (req, res) => {

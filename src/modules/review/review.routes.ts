@@ -10,7 +10,8 @@ import { assignNotice } from './assign-notice';
 import { CANNED_REJECT_REASONS } from './canned-reasons';
 import { claimNotice } from './claim-notice';
 import { markSpam } from './mark-spam';
-import { listQueue, noticeDetail, QUEUE_STATUSES, queueCounts } from './queue.queries';
+import { listQueue, noticeDetail, QUEUE_STATUSES } from './queue.queries';
+import { queueCountsCache } from './queue-counts-cache';
 import { rejectNotice } from './reject-notice';
 import { releaseNotice } from './release-notice';
 import { requestInfo } from './request-info';
@@ -28,7 +29,7 @@ function versionOf(body: Record<string, unknown> | undefined): number | undefine
 }
 
 /** Staff pages of the review queue (SPEC §6): the queue, a notice, its actions, bulk actions. */
-export function reviewPages(deps: AppDeps): Router {
+export function reviewPages(deps: AppDeps, countsOf = queueCountsCache(deps)): Router {
   const r = Router();
   r.use(['/queue', '/notices'], noStore, requireStaff, requireRole('admin', 'moderator'));
 
@@ -38,7 +39,7 @@ export function reviewPages(deps: AppDeps): Router {
     const now = deps.clock.now();
     const [page, counts, staff, sources] = await Promise.all([
       listQueue(deps.db.manager, filter, req.user!.id, now),
-      queueCounts(deps.db.manager, now),
+      countsOf(),
       deps.db.query(`SELECT id, email, name FROM users WHERE active ORDER BY name, email`),
       deps.db.query(`SELECT id, name FROM sources ORDER BY name LIMIT 500`),
     ]);
