@@ -2,6 +2,7 @@ import { intakeSuite } from './intake';
 import { itemsSuite } from './items';
 import type { BenchSuite } from './lib';
 import { mailSuite } from './mail';
+import { reviewSuite } from './review';
 
 /** Every benchmark suite, in the order they run. Each issue adds its own. */
-export const suites: BenchSuite[] = [itemsSuite, intakeSuite, mailSuite];
+export const suites: BenchSuite[] = [itemsSuite, intakeSuite, reviewSuite, mailSuite];

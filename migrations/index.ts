@@ -2,6 +2,7 @@ import { CreateStaffAndAudit1796011105754 } from './1796011105754-CreateStaffAnd
 import { CreateOutboundEmails1796012015825 } from './1796012015825-CreateOutboundEmails';
 import { CreateSourcesAndItems1796012162044 } from './1796012162044-CreateSourcesAndItems';
 import { CreateNotices1796014294589 } from './1796014294589-CreateNotices';
+import { CreateSourceStrikesAndQueueIndex1796014706059 } from './1796014706059-CreateSourceStrikesAndQueueIndex';
 import { CreateCounterNotices1796014748164 } from './1796014748164-CreateCounterNotices';
 import { CreateOptOutRequests1796015169615 } from './1796015169615-CreateOptOutRequests';
 
@@ -11,6 +12,7 @@ export const allMigrations: Function[] = [
   CreateOutboundEmails1796012015825,
   CreateSourcesAndItems1796012162044,
   CreateNotices1796014294589,
+  CreateSourceStrikesAndQueueIndex1796014706059,
   CreateCounterNotices1796014748164,
   CreateOptOutRequests1796015169615,
 ];

@@ -21,6 +21,8 @@ import { outboxRoutes, registerMailMetrics } from './modules/mail';
 import { noticePages, noticesPublicApi } from './modules/notices';
 import { optOutPages } from './modules/opt-out';
 import { policyPages } from './modules/policy';
+import { registerReviewMetrics, reviewApi, reviewPages } from './modules/review';
+import { openApiRoutes } from './modules/ops/openapi';
 import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
 
 export const SESSION_COOKIE = 'td.sid';
@@ -79,6 +81,7 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use(httpMetrics(deps));
   registerMailMetrics(deps);
+  registerReviewMetrics(deps);
   app.use(opsRoutes(deps));
   app.use('/static', express.static(publicDir, { maxAge: '1h', fallthrough: false, index: false }));
 
@@ -149,10 +152,14 @@ export function createApp(deps: AppDeps): Express {
   staff.use(outboxRoutes(deps));
   staff.use(sourcesRoutes(deps), itemsAdminRoutes(deps));
   staff.use(counterNoticesStaffRoutes(deps));
+  staff.use(reviewPages(deps));
 
   // ---- JSON API: bearer tokens for staff, no cookies, so no CSRF ----
   const api = express.Router();
+  api.use(openApiRoutes(deps));
   api.use(noticesPublicApi(deps), counterNoticesApi(deps));
+  // After the public notice API: its GET /notices/:reference hands a token-less, authorised request on.
+  api.use(reviewApi(deps));
   api.use(meApi(deps), auditApi(deps), itemsApi(deps));
   api.use((req: Request) => {
     throw AppError.notFound(`API route ${req.method} ${req.baseUrl}${req.path}`, 'API.NOT_FOUND');

@@ -11,6 +11,7 @@ import { createMailWorker } from './modules/mail';
 import { restoreDueCounterNotices } from './modules/counter-notices';
 import { expireUnverifiedNotices, purgeIdempotencyKeys, sendModeratorDigest } from './modules/notices';
 import { withTransaction } from './db/transaction';
+import { rejectUnansweredNotices } from './modules/review';
 
 /** Start: config → database (embedded or DATABASE_URL) → migrations → app → listen → workers. */
 async function main() {
@@ -64,6 +65,8 @@ async function main() {
       // Notices: unconfirmed ones expire after 7 days; moderators' digest when configured; old idempotency keys go.
       { name: 'notice-expiry', everyMs: 15 * 60_000, run: () => expireUnverifiedNotices(container) },
       { name: 'moderator-digest', everyMs: 60_000, run: () => withTransaction(container.db, (tx) => sendModeratorDigest(tx, container)) },
+      // Review: needs_info notices unanswered past NEEDS_INFO_DAYS are rejected (SKIP LOCKED: one instance per notice).
+      { name: 'needs-info-expiry', everyMs: 5 * 60_000, run: () => rejectUnansweredNotices(container) },
       // Counter-notices whose waiting period ended without a court action: restore (SKIP LOCKED, any instance).
       { name: 'counter-notice-restore', everyMs: 60_000, run: () => restoreDueCounterNotices(container) },
       { name: 'idempotency-purge', everyMs: 60 * 60_000, run: () => purgeIdempotencyKeys(container) },

@@ -8,6 +8,7 @@ import { Source } from '../modules/items/source.entity';
 import { OutboundEmail } from '../modules/mail/outbound-email.entity';
 import { NoticeTarget } from '../modules/notices/notice-target.entity';
 import { Notice } from '../modules/notices/notice.entity';
+import { SourceStrike } from '../modules/review/source-strike.entity';
 
 /** Every TypeORM entity of the product; each module adds its own here. */
-export const entities = [User, ApiToken, AuditEvent, OutboundEmail, Source, Item, Notice, NoticeTarget, CounterNotice, OptOutRequest];
+export const entities = [User, ApiToken, AuditEvent, OutboundEmail, Source, Item, Notice, NoticeTarget, SourceStrike, CounterNotice, OptOutRequest];

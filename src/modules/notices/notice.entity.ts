@@ -18,6 +18,8 @@ export interface TriageFlag {
 @Check('notices_role_check', `"role" IN ('owner', 'agent')`)
 @Check('notices_claim_type_check', `"claim_type" IN ('copyright', 'trademark', 'defamation', 'privacy', 'other')`)
 @Index('notices_queue_idx', ['status', 'dueAt', 'submittedAt', 'id'])
+// The default queue (every open status) in its sort order, so a keyset page reads 50 index entries.
+@Index('notices_open_queue_idx', ['dueAt', 'submittedAt', 'id'], { where: `"status" IN ('pending', 'in_review', 'needs_info')` })
 @Index('notices_email_submitted_idx', ['email', 'submittedAt'])
 @Index('notices_ip_submitted_idx', ['submitterIp', 'submittedAt'])
 @Index('notices_assignee_idx', ['assigneeId', 'status'])

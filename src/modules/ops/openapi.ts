@@ -1,0 +1,145 @@
+import { Router } from 'express';
+import type { AppDeps } from '../../container';
+
+/**
+ * `GET /api/v1/openapi.json`: every `/api/v1` route of the product (SPEC §7). A test walks the
+ * Express router stack and fails when a registered route is missing here, so a module that adds
+ * an API route adds its entry too.
+ */
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: object, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
+const errors = (description: string) => json(ref('Errors'), description);
+const bearer = [{ bearer: [] as string[] }];
+const pathParam = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
+const queryParam = (name: string, description: string, schema: object = { type: 'string' }) => ({ name, in: 'query', required: false, description, schema });
+const body = (schema: object, required = true) => ({ required, content: { 'application/json': { schema } } });
+const staffErrors = { 401: errors('No or invalid API token'), 403: errors('Wrong role') };
+
+export function openApiDocument(baseUrl: string) {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Takedown Desk API', version: '1', description: 'Takedown notices (public) and the staff API. Errors are {"errors":[{"field","message"}]}.' },
+    servers: [{ url: `${baseUrl}/api/v1` }],
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A staff API token (create one on /users or with `npm run cli -- create-token`).' } },
+      schemas: {
+        Errors: { type: 'object', properties: { errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } }, code: { type: 'string' } } },
+        NoticeInput: {
+          type: 'object',
+          required: ['name', 'email', 'address', 'country', 'role', 'workDescription', 'infringingUrls', 'goodFaith', 'accuracy', 'signature'],
+          properties: {
+            name: { type: 'string' }, organization: { type: 'string' }, email: { type: 'string', format: 'email' }, phone: { type: 'string' },
+            address: { type: 'string' }, country: { type: 'string', description: 'ISO 3166-1 alpha-2' }, role: { enum: ['owner', 'agent'] },
+            rightsOwner: { type: 'string' }, workDescription: { type: 'string' }, originalUrls: { type: 'array', items: { type: 'string', format: 'uri' } },
+            infringingUrls: { type: 'array', items: { type: 'string', format: 'uri' }, maxItems: 1000 }, goodFaith: { const: true }, accuracy: { const: true },
+            signature: { type: 'string' }, claimType: { enum: ['copyright', 'trademark', 'defamation', 'privacy', 'other'] }, workPublishedAt: { type: 'string', format: 'date' },
+          },
+        },
+        SubmitAnswer: {
+          type: 'object',
+          properties: { reference: { type: 'string' }, status: { type: 'string' }, statusUrl: { type: 'string' }, targets: { type: 'array', items: { type: 'object', properties: { url: { type: 'string' }, matched: { type: 'boolean' }, itemId: { type: ['string', 'null'] } } } } },
+        },
+        NoticeBrief: {
+          type: 'object',
+          properties: { reference: { type: 'string' }, status: { type: 'string' }, assigneeId: { type: ['string', 'null'] }, decision: { type: ['string', 'null'] }, decisionReason: { type: ['string', 'null'] }, decidedAt: { type: ['string', 'null'] }, dueAt: { type: ['string', 'null'] }, version: { type: 'integer' } },
+        },
+        Decision: {
+          type: 'object',
+          required: ['action'],
+          properties: {
+            action: { enum: ['approve', 'reject', 'request_info', 'spam'] },
+            reason: { type: 'string', description: 'Required for reject (shown to the complainant) and request_info (the question).' },
+            targets: { type: 'array', items: { type: 'string' }, description: 'approve only: remove only these URLs of the notice; the other matched ones are kept.' },
+            version: { type: 'integer', description: 'The notice version you saw; a different current version answers 409.' },
+          },
+        },
+        Queue: { type: 'object', properties: { notices: { type: 'array', items: { type: 'object' } }, nextCursor: { type: ['string', 'null'] }, counts: { type: 'object' } } },
+        Item: { type: 'object' },
+        Source: { type: 'object' },
+      },
+    },
+    paths: {
+      '/openapi.json': { get: { summary: 'This document', responses: { 200: json({ type: 'object' }) } } },
+      '/notices': {
+        post: {
+          summary: 'Submit a takedown notice (public)', parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' } }],
+          requestBody: body(ref('NoticeInput')), responses: { 201: json(ref('SubmitAnswer'), 'Accepted'), 422: errors('Invalid notice'), 429: errors('Too many notices') },
+        },
+        get: {
+          summary: 'The review queue (staff)', security: bearer,
+          parameters: [
+            queryParam('status', 'pending, in_review or needs_info (default: all three)'), queryParam('cursor', 'nextCursor of the previous page'),
+            queryParam('assignee', 'mine, unassigned or a user id'), queryParam('source', 'a source id'), queryParam('claimType', 'claim type'), queryParam('flag', 'a triage flag code'),
+          ],
+          responses: { 200: json(ref('Queue')), 400: errors('Bad cursor'), 422: errors('Bad filter'), ...staffErrors },
+        },
+      },
+      '/notices/{reference}': {
+        get: {
+          summary: 'A notice: with ?token= what the complainant sees; with a bearer token the full staff view',
+          parameters: [pathParam('reference', 'TD-000123'), queryParam('token', 'the complainant status token')],
+          responses: { 200: json({ type: 'object' }), 404: errors('Unknown notice or wrong token'), 401: errors('Invalid API token') },
+        },
+      },
+      '/counter-notices': {
+        post: {
+          summary: 'Submit a counter-notice against a removal (public, 17 U.S.C. § 512(g)(3))',
+          requestBody: body({
+            type: 'object',
+            required: ['notice', 'name', 'email', 'phone', 'address', 'country', 'removedUrls', 'mistake', 'consent', 'signature'],
+            properties: {
+              notice: { type: 'string', example: 'TD-000123' }, name: { type: 'string' }, email: { type: 'string', format: 'email' },
+              phone: { type: 'string' }, address: { type: 'string' }, country: { type: 'string', minLength: 2, maxLength: 2 },
+              removedUrls: { type: 'array', items: { type: 'string', format: 'uri' } }, explanation: { type: 'string' },
+              mistake: { type: 'boolean', enum: [true] }, consent: { type: 'boolean', enum: [true] }, signature: { type: 'string' },
+            },
+          }),
+          responses: { 201: json({ type: 'object' }, 'Received; the notice is countered and a restore date set'), 409: errors('The notice cannot be countered'), 422: errors('Invalid counter-notice'), 429: errors('Too many requests') },
+        },
+      },
+      '/counter-notices/{id}/court-action': {
+        post: {
+          summary: 'Record that the complainant reported a court action: the removal is upheld (staff)', security: bearer,
+          parameters: [pathParam('id', 'the counter-notice id')],
+          requestBody: body({ type: 'object', properties: { note: { type: 'string' } } }, false),
+          responses: { 200: json({ type: 'object' }), 404: errors('Unknown counter-notice'), 409: errors('Already restored or upheld'), ...staffErrors },
+        },
+      },
+      '/notices/{reference}/claim': {
+        post: { summary: 'Claim a pending notice (staff)', security: bearer, parameters: [pathParam('reference', 'TD-000123')], requestBody: body({ type: 'object', properties: { version: { type: 'integer' } } }, false), responses: { 200: json(ref('NoticeBrief')), 404: errors('Unknown notice'), 409: errors('Not pending, or claimed by someone else'), ...staffErrors } },
+      },
+      '/notices/{reference}/release': {
+        post: { summary: 'Release a claimed notice to the queue (staff)', security: bearer, parameters: [pathParam('reference', 'TD-000123')], requestBody: body({ type: 'object', properties: { version: { type: 'integer' } } }, false), responses: { 200: json(ref('NoticeBrief')), 404: errors('Unknown notice'), 409: errors('Not in review, or held by someone else'), ...staffErrors } },
+      },
+      '/notices/{reference}/decision': {
+        post: {
+          summary: 'Decide a notice you hold: approve, reject, request_info or spam (staff)', security: bearer, parameters: [pathParam('reference', 'TD-000123')],
+          requestBody: body(ref('Decision')),
+          responses: { 200: json(ref('NoticeBrief')), 404: errors('Unknown notice'), 409: errors('Refused transition, held by someone else, or lost race (names who acted)'), 422: errors('Missing reason or question, or a target URL not in the notice'), ...staffErrors },
+        },
+      },
+      '/items': {
+        get: { summary: 'List items (staff)', security: bearer, parameters: [queryParam('q', 'title search'), queryParam('status', 'item status'), queryParam('source', 'source id'), queryParam('cursor', 'next page')], responses: { 200: json({ type: 'object' }), ...staffErrors } },
+        post: { summary: 'Add an item (staff)', security: bearer, requestBody: body(ref('Item')), responses: { 201: json(ref('Item')), 422: errors('Invalid item'), ...staffErrors } },
+      },
+      '/items/{id}': { get: { summary: 'One item (staff)', security: bearer, parameters: [pathParam('id', 'item uuid')], responses: { 200: json(ref('Item')), 404: errors('Unknown item'), ...staffErrors } } },
+      '/sources': {
+        get: { summary: 'List sources (staff)', security: bearer, responses: { 200: json({ type: 'array', items: ref('Source') }), ...staffErrors } },
+        post: { summary: 'Create a source (admin)', security: bearer, requestBody: body(ref('Source')), responses: { 201: json(ref('Source')), 422: errors('Invalid source'), ...staffErrors } },
+      },
+      '/sources/{id}/fetch': { post: { summary: 'Import a source feed now (staff)', security: bearer, parameters: [pathParam('id', 'source uuid')], responses: { 200: json({ type: 'object' }), 404: errors('Unknown source'), 409: errors('Import in progress'), ...staffErrors } } },
+      '/audit/verify': { get: { summary: 'Verify the audit hash chain (admin)', security: bearer, responses: { 200: json({ type: 'object', properties: { ok: { type: 'boolean' }, events: { type: 'integer' }, firstBadSequence: { type: ['integer', 'null'] } } }), ...staffErrors } } },
+      '/me': { get: { summary: 'The token owner (staff)', security: bearer, responses: { 200: json({ type: 'object' }), 401: errors('No or invalid API token') } } },
+    },
+  };
+}
+
+export function openApiRoutes(deps: Pick<AppDeps, 'config'>): Router {
+  const r = Router();
+  const doc = openApiDocument(deps.config.publicBaseUrl);
+  r.get('/openapi.json', (_req, res) => {
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.json(doc);
+  });
+  return r;
+}

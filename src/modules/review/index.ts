@@ -1,0 +1,24 @@
+/** The review module (issue 6): queue, claim/release, decisions, notes, strikes, SLA. */
+export { SourceStrike } from './source-strike.entity';
+export { claimNotice } from './claim-notice';
+export { releaseNotice } from './release-notice';
+export { approveNotice } from './approve-notice';
+export type { ApproveNotice } from './approve-notice';
+export { rejectNotice } from './reject-notice';
+export { requestInfo } from './request-info';
+export { markSpam } from './mark-spam';
+export { addNote } from './add-note';
+export { assignNotice } from './assign-notice';
+export { decide } from './decide';
+export { addStrikes } from './add-strikes';
+export { rejectUnansweredNotices } from './reject-unanswered';
+export { listQueue, queueCounts, noticeDetail, dueText, QUEUE_STATUSES } from './queue.queries';
+export type { QueueFilter, QueueRow, NoticeDetail } from './queue.queries';
+export { CANNED_REJECT_REASONS } from './canned-reasons';
+export { DecisionDto, DECISION_ACTIONS } from './review.dto';
+export type { DecisionAction } from './review.dto';
+export type { StaffActor, ReviewCmd, ReviewDeps } from './review-support';
+export { statementOfReasons, legalBasisOf } from './review-support';
+export { registerReviewMetrics } from './review-metrics';
+export { reviewPages } from './review.routes';
+export { reviewApi } from './review.api';
