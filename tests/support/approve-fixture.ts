@@ -1,28 +1,20 @@
 import request from 'supertest';
 import type { Express } from 'express';
 import { DataSource } from 'typeorm';
-import { withTransaction } from '../../src/db/transaction';
-import { SYSTEM } from '../../src/modules/audit';
-import { removeItems } from '../../src/modules/items';
-import { lockByReference, targetsOf } from '../../src/modules/notices';
+import { approveNotice, claimNotice } from '../../src/modules/review';
+import { testConfig } from './context';
+import { createStaff } from './staff';
 
 /**
- * A FIXTURE, not the product's approval: the review issue builds `approveNotice`. Until then, tests
- * that need an approved notice lock it and, in one transaction, remove its matched items through
- * the registry's `removeItems`, mark those targets `removed` and set the status `approved` —
- * the same rows the real approval leaves behind.
+ * An approved notice through the product's own review use cases: a moderator claims it and
+ * approves every matched URL at `at` (the registry removes the items, targets become `removed`).
  */
 export async function approveForTest(db: DataSource, reference: string, at: Date): Promise<void> {
-  await withTransaction(db, async (tx) => {
-    const notice = await lockByReference(tx, reference);
-    const itemIds = (await targetsOf(tx, notice.id)).filter((t) => t.itemId).map((t) => t.itemId!);
-    await removeItems(tx, {
-      itemIds, noticeId: notice.id, reference: notice.reference, claimant: notice.organization,
-      legalBasis: '17 U.S.C. § 512(c) (copyright)', actor: SYSTEM, at,
-    });
-    await tx.query(`UPDATE notice_targets SET outcome = 'removed' WHERE notice_id = $1 AND item_id IS NOT NULL`, [notice.id]);
-    await tx.query(`UPDATE notices SET status = 'approved', decision = 'approve', decided_at = $2 WHERE id = $1`, [notice.id, at]);
-  });
+  const mod = await createStaff(db, { role: 'moderator' });
+  const deps = { db, clock: { now: () => at }, config: testConfig() };
+  const actor = { id: mod.id, email: mod.email, role: 'moderator' as const };
+  await claimNotice(deps, { reference, actor });
+  await approveNotice(deps, { reference, actor, reason: 'The URLs copy the complainant\'s article.' });
 }
 
 export const COMPLAINANT = {
@@ -45,7 +37,7 @@ export async function submitNoticeFor(app: Express, infringingUrls: string[]): P
   return { reference: res.body.reference, statusUrl: res.body.statusUrl };
 }
 
-/** Submitted through the API, then approved by the fixture above. */
+/** Submitted through the API, then claimed and approved by a moderator. */
 export async function approvedNotice(app: Express, db: DataSource, infringingUrls: string[], at: Date) {
   const n = await submitNoticeFor(app, infringingUrls);
   await approveForTest(db, n.reference, at);
