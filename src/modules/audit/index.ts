@@ -11,3 +11,6 @@ export { summariseDetails } from './audit.routes';
 export { exportAuditEvents, recordExport, AUDIT_CSV_COLUMNS } from './export-audit';
 export { exportLumenNotices, exportDsaStatements, publicClaimant, PRIVATE } from './export-notices';
 export { csvCell, csvRow } from './csv';
+export { transparencyRoutes } from './transparency.routes';
+export { transparencyReport, publicNoticeRecord } from './transparency';
+export type { MonthFigures } from './transparency';
