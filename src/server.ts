@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from './config';
 import { createContainer } from './container';
 import { startJobs } from './shared/jobs';
 import { bootstrapAdmin } from './modules/auth';
-import { sealAuditChain } from './modules/audit';
+import { redactExpiredPersonalData, sealAuditChain } from './modules/audit';
 import { importDueSources, seedDemoIfEmpty, startPageCacheListener } from './modules/items';
 import { createMailWorker } from './modules/mail';
 import { expireUnverifiedNotices, purgeIdempotencyKeys, sendModeratorDigest } from './modules/notices';
@@ -64,6 +64,8 @@ async function main() {
       { name: 'notice-expiry', everyMs: 15 * 60_000, run: () => expireUnverifiedNotices(container) },
       { name: 'moderator-digest', everyMs: 60_000, run: () => withTransaction(container.db, (tx) => sendModeratorDigest(tx, container)) },
       { name: 'idempotency-purge', everyMs: 60 * 60_000, run: () => purgeIdempotencyKeys(container) },
+      // Retention: personal data of rejected/spam/withdrawn notices is redacted after PERSONAL_DATA_RETENTION_DAYS.
+      { name: 'personal-data-retention', everyMs: 60 * 60_000, run: () => redactExpiredPersonalData(container) },
     ],
     logger,
   );

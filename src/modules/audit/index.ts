@@ -14,3 +14,4 @@ export { csvCell, csvRow } from './csv';
 export { transparencyRoutes } from './transparency.routes';
 export { transparencyReport, publicNoticeRecord } from './transparency';
 export type { MonthFigures } from './transparency';
+export { redactExpiredPersonalData, REDACTED, REDACTED_EMAIL, RETAINED_STATUSES } from './redact-personal-data';
