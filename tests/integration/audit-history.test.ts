@@ -173,6 +173,26 @@ describe('audit history, API and exports', () => {
     });
   });
 
+  describe('coverage', () => {
+    it('when a staff member signs in and an admin creates a user over HTTP, then each event carries actor, subject, before/after and the request id', async () => {
+      const agent = request.agent(t.app);
+      const login = await agent.get('/login').expect(200);
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(login.text)![1];
+      await agent.post('/login').set('X-Request-Id', 'coverage-login-0001').type('form')
+        .send({ _csrf: csrf, email: admin.email, password: 'a-long-enough-test-password', next: '/staff' }).expect(303);
+      const users = await agent.get('/users').expect(200);
+      const csrf2 = /name="_csrf" value="([^"]+)"/.exec(users.text)![1];
+      await agent.post('/users').set('X-Request-Id', 'coverage-create-0002').type('form')
+        .send({ _csrf: csrf2, email: 'new@desk.example', name: 'New Person', role: 'moderator' });
+      const events = (await api('/api/v1/audit?q=&action=user.*').expect(200)).body.events;
+      const login1 = events.find((e: { requestId: string }) => e.requestId === 'coverage-login-0001');
+      expect(login1).toMatchObject({ action: 'user.logged_in', actorId: admin.id, subjectType: 'user', subjectId: admin.id });
+      expect(login1.ip).toBeTruthy();
+      const created = events.find((e: { requestId: string }) => e.requestId === 'coverage-create-0002');
+      expect(created).toMatchObject({ action: 'user.created', actorId: admin.id, subjectType: 'user', details: { after: { email: 'new@desk.example', role: 'moderator' } } });
+    });
+  });
+
   describe('access', () => {
     it('when a moderator opens the audit pages, API or exports, then the answer is 403', async () => {
       const agent = await signedInAgent(t.app, moderator.email);
