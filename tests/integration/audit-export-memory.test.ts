@@ -40,6 +40,7 @@ describe('audit export at scale', () => {
     await new Promise((r) => server.once('listening', r));
   }, 400_000);
   afterAll(async () => {
+    server.closeAllConnections();
     await new Promise((r) => server.close(r));
     await t.close();
   });
@@ -58,7 +59,7 @@ describe('audit export at scale', () => {
     let chunks = 0;
     return new Promise((resolve, reject) => {
       http
-        .get({ host: '127.0.0.1', port, path, headers: { Authorization: `Bearer ${token}` } }, (res) => {
+        .get({ host: '127.0.0.1', port, path, agent: false, headers: { Authorization: `Bearer ${token}` } }, (res) => {
           res.on('data', (chunk: Buffer) => {
             bytes += chunk.length;
             for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
