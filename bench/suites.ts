@@ -1,3 +1,4 @@
+import { auditSuite } from './audit';
 import { intakeSuite } from './intake';
 import { itemsSuite } from './items';
 import type { BenchSuite } from './lib';
@@ -5,4 +6,4 @@ import { mailSuite } from './mail';
 import { reviewSuite } from './review';
 
 /** Every benchmark suite, in the order they run. Each issue adds its own. */
-export const suites: BenchSuite[] = [itemsSuite, intakeSuite, reviewSuite, mailSuite];
+export const suites: BenchSuite[] = [itemsSuite, intakeSuite, reviewSuite, mailSuite, auditSuite];

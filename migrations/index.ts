@@ -5,6 +5,7 @@ import { CreateNotices1796014294589 } from './1796014294589-CreateNotices';
 import { CreateSourceStrikesAndQueueIndex1796014706059 } from './1796014706059-CreateSourceStrikesAndQueueIndex';
 import { CreateCounterNotices1796014748164 } from './1796014748164-CreateCounterNotices';
 import { CreateOptOutRequests1796015169615 } from './1796015169615-CreateOptOutRequests';
+import { AddNoticePersonalDataRedactedAt1796020000000 } from './1796020000000-AddNoticePersonalDataRedactedAt';
 
 /** Every migration, in order. A new migration file is added here too. */
 export const allMigrations: Function[] = [
@@ -15,4 +16,5 @@ export const allMigrations: Function[] = [
   CreateSourceStrikesAndQueueIndex1796014706059,
   CreateCounterNotices1796014748164,
   CreateOptOutRequests1796015169615,
+  AddNoticePersonalDataRedactedAt1796020000000,
 ];

@@ -13,7 +13,7 @@ import { errorHandler, notFound } from './shared/error-handler';
 import { AppError } from './shared/errors';
 import { publicDir, viewsDir } from './shared/paths';
 import { createViewEngine } from './shared/views';
-import { auditApi, auditPages } from './modules/audit';
+import { auditApi, auditPages, transparencyRoutes } from './modules/audit';
 import { counterNoticePages, counterNoticesApi, counterNoticesStaffRoutes } from './modules/counter-notices';
 import { authRoutes, loadSessionUser, meApi, usersRoutes } from './modules/auth';
 import { itemsAdminRoutes, itemsApi, publicItemRoutes, sourcesRoutes } from './modules/items';
@@ -90,6 +90,7 @@ export function createApp(deps: AppDeps): Express {
   // ---- Public site (GET only): before the body parsers and the staff router, so these pages never
   // touch the session store and do no work they do not need ----
   app.use(publicItemRoutes(deps));
+  app.use(transparencyRoutes(deps));
 
   app.use(express.urlencoded({ extended: false, limit: '1mb', parameterLimit: 2000 }));
   app.use(express.json({ limit: '1mb' }));

@@ -87,6 +87,9 @@ class EnvSchema {
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(1_000_000)
   INTAKE_PER_HOUR?: number;
 
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1, { message: 'must be at least 1 (day)' }) @Max(3650, { message: 'must be at most 3650 (ten years)' })
+  PERSONAL_DATA_RETENTION_DAYS?: number;
+
   // Staff login protection
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(100)
   LOGIN_MAX_FAILURES?: number;
@@ -129,6 +132,8 @@ export interface Config {
     readonly mailMaxAttempts: number;
     /** Notices one IP may submit per hour (form and API together, per endpoint). */
     readonly intakePerHour: number;
+    /** Days the complainant's personal data of a rejected/spam/withdrawn notice is kept before it is redacted. */
+    readonly personalDataRetentionDays: number;
   };
   readonly login: { readonly maxFailures: number; readonly lockMinutes: number };
   readonly dmcaAgent: { readonly name: string; readonly address: string; readonly phone: string; readonly email: string };
@@ -182,6 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       allowPrivateFeeds: raw.ALLOW_PRIVATE_FEEDS ?? false,
       mailMaxAttempts: raw.MAIL_MAX_ATTEMPTS ?? 8,
       intakePerHour: raw.INTAKE_PER_HOUR ?? 60,
+      personalDataRetentionDays: raw.PERSONAL_DATA_RETENTION_DAYS ?? 365,
     },
     login: { maxFailures: raw.LOGIN_MAX_FAILURES ?? 5, lockMinutes: raw.LOGIN_LOCK_MINUTES ?? 15 },
     dmcaAgent: {

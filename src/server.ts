@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from './config';
 import { createContainer } from './container';
 import { startJobs } from './shared/jobs';
 import { bootstrapAdmin } from './modules/auth';
-import { sealAuditChain } from './modules/audit';
+import { redactExpiredPersonalData, sealAuditChain } from './modules/audit';
 import { importDueSources, seedDemoIfEmpty, startPageCacheListener } from './modules/items';
 import { createMailWorker } from './modules/mail';
 import { restoreDueCounterNotices } from './modules/counter-notices';
@@ -70,6 +70,8 @@ async function main() {
       // Counter-notices whose waiting period ended without a court action: restore (SKIP LOCKED, any instance).
       { name: 'counter-notice-restore', everyMs: 60_000, run: () => restoreDueCounterNotices(container) },
       { name: 'idempotency-purge', everyMs: 60 * 60_000, run: () => purgeIdempotencyKeys(container) },
+      // Retention: personal data of rejected/spam/withdrawn notices is redacted after PERSONAL_DATA_RETENTION_DAYS.
+      { name: 'personal-data-retention', everyMs: 60 * 60_000, run: () => redactExpiredPersonalData(container) },
     ],
     logger,
   );

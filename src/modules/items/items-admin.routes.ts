@@ -3,6 +3,7 @@ import type { AppDeps } from '../../container';
 import { AppError } from '../../shared/errors';
 import { noStore, validateBody } from '../../shared/http';
 import { requireStaff } from '../auth';
+import { historyOf, subjectLink } from '../audit';
 import { ItemSearchDto, ITEM_STATUS_FILTER } from './items.dto';
 import { decodeCursor, findItemById, itemPageUrl, listSources, searchItems } from './items.queries';
 
@@ -40,18 +41,18 @@ export function itemsAdminRoutes(deps: AppDeps): Router {
   r.get('/items/:id/admin', async (req, res) => {
     const item = await findItemById(deps.db.manager, String(req.params.id));
     if (!item) throw AppError.notFound('Item', 'ITEM.NOT_FOUND');
-    const history = await deps.db.query(
-      `SELECT occurred_at, actor_label, actor_type, action, details FROM audit_events
-       WHERE subject_type = 'item' AND subject_id = $1 ORDER BY id DESC LIMIT 200`,
-      [item.id],
-    );
+    const history = (await historyOf(deps.db.manager, { type: 'item', id: item.id }, 200)).map((e) => ({
+      ...e,
+      link: subjectLink(e.subjectType, e.subjectId),
+      summary: summarise(e.details),
+    }));
     res.render('items/admin-show', {
       title: item.title,
       item,
       source: item.source,
       pageUrl: itemPageUrl(deps.config.publicBaseUrl, item.slug),
       rights: Object.entries(item.rights ?? {}).map(([k, v]) => ({ label: RIGHTS_LABELS[k] ?? k, value: v })),
-      history: history.map((h: { details: Record<string, unknown> }) => ({ ...h, summary: summarise(h.details) })),
+      history,
     });
   });
   return r;

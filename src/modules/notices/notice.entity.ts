@@ -142,6 +142,10 @@ export class Notice {
   @Column({ name: 'internal_notes', type: 'jsonb', default: () => "'[]'" })
   internalNotes: { at: string; by: string; text: string }[];
 
+  /** When the retention job redacted the complainant's personal data (PERSONAL_DATA_RETENTION_DAYS). */
+  @Column({ name: 'personal_data_redacted_at', type: 'timestamptz', nullable: true })
+  personalDataRedactedAt: Date | null;
+
   @VersionColumn()
   version: number;
 

@@ -128,6 +128,39 @@ export function openApiDocument(baseUrl: string) {
         post: { summary: 'Create a source (admin)', security: bearer, requestBody: body(ref('Source')), responses: { 201: json(ref('Source')), 422: errors('Invalid source'), ...staffErrors } },
       },
       '/sources/{id}/fetch': { post: { summary: 'Import a source feed now (staff)', security: bearer, parameters: [pathParam('id', 'source uuid')], responses: { 200: json({ type: 'object' }), 404: errors('Unknown source'), 409: errors('Import in progress'), ...staffErrors } } },
+      '/audit': {
+        get: {
+          summary: 'Audit history, newest first, keyset paging (admin)', security: bearer,
+          parameters: [
+            queryParam('actor', 'user id, recorded email, system or public'), queryParam('action', 'notice.approved, or a prefix notice.*'),
+            queryParam('subject', 'TD-000123, an item/source/user id, a staff email, or type:id'), queryParam('from', 'YYYY-MM-DD or ISO time'),
+            queryParam('to', 'YYYY-MM-DD (inclusive) or ISO time'), queryParam('q', 'text in the details'), queryParam('after', 'the last id of the previous page'),
+            queryParam('limit', '1 to 200'),
+          ],
+          responses: { 200: json({ type: 'object', properties: { events: { type: 'array', items: { type: 'object' } }, next: { type: ['string', 'null'] } } }), 400: errors('A malformed filter, named'), ...staffErrors },
+        },
+      },
+      '/audit/export': {
+        get: {
+          summary: 'Audit events as CSV or JSON Lines, streamed (admin; the export is itself audited)', security: bearer,
+          parameters: [queryParam('format', 'csv or jsonl'), queryParam('action', 'as /audit'), queryParam('subject', 'as /audit'), queryParam('from', 'as /audit'), queryParam('to', 'as /audit')],
+          responses: { 200: { description: 'text/csv or application/x-ndjson' }, 400: errors('A malformed filter, named'), ...staffErrors },
+        },
+      },
+      '/audit/exports/notices': {
+        get: {
+          summary: 'Notices as Lumen-style JSON; personal data redacted unless full=true (admin, audited)', security: bearer,
+          parameters: [queryParam('from', 'YYYY-MM-DD'), queryParam('to', 'YYYY-MM-DD'), queryParam('full', 'true for the full record')],
+          responses: { 200: json({ type: 'array', items: { type: 'object' } }), 400: errors('A malformed filter, named'), ...staffErrors },
+        },
+      },
+      '/audit/exports/decisions': {
+        get: {
+          summary: 'Decisions as DSA Transparency Database statements of reasons (admin, audited)', security: bearer,
+          parameters: [queryParam('from', 'YYYY-MM-DD'), queryParam('to', 'YYYY-MM-DD'), queryParam('full', 'true for the full record')],
+          responses: { 200: json({ type: 'array', items: { type: 'object' } }), 400: errors('A malformed filter, named'), ...staffErrors },
+        },
+      },
       '/audit/verify': { get: { summary: 'Verify the audit hash chain (admin)', security: bearer, responses: { 200: json({ type: 'object', properties: { ok: { type: 'boolean' }, events: { type: 'integer' }, firstBadSequence: { type: ['integer', 'null'] } } }), ...staffErrors } } },
       '/me': { get: { summary: 'The token owner (staff)', security: bearer, responses: { 200: json({ type: 'object' }), 401: errors('No or invalid API token') } } },
     },
