@@ -137,8 +137,18 @@ export async function openTab(browser: Browser, name: string, options: BrowserCo
   const page = await context.newPage();
   const problems: Problem[] = [];
   page.on('pageerror', (e: Error) => problems.push({ kind: 'pageerror', text: e.message, url: page.url() }));
+  // Republished content hotlinks to its publishers' images; those hosts are out of reach here and
+  // not this site's fault, so only failures on our own origin count.
+  const foreign = (url: string) => {
+    try {
+      return !/^(about|data|blob):/.test(url) && new URL(url).origin !== new URL(page.url()).origin;
+    } catch {
+      return false;
+    }
+  };
   page.on('console', (m: ConsoleMessage) => {
     if (m.type() !== 'error' || FAILED_LOAD.test(m.text())) return;
+    if (m.text().startsWith('Failed to load resource') && foreign(m.location().url)) return;
     problems.push({ kind: 'console', text: m.text(), url: m.location().url });
   });
   page.on('dialog', (d: Dialog) => {
@@ -147,11 +157,11 @@ export async function openTab(browser: Browser, name: string, options: BrowserCo
   });
   page.on('response', (r) => {
     const type = r.request().resourceType();
-    if (type !== 'document' && r.status() >= 400) problems.push({ kind: 'subresource', text: `${r.status()} ${type}`, url: r.url() });
+    if (type !== 'document' && r.status() >= 400 && !foreign(r.url())) problems.push({ kind: 'subresource', text: `${r.status()} ${type}`, url: r.url() });
   });
   page.on('requestfailed', (r) => {
     // A navigation that replaces the page aborts its pending fetches: not a fault of the page.
-    if (r.failure()?.errorText === 'net::ERR_ABORTED') return;
+    if (r.failure()?.errorText === 'net::ERR_ABORTED' || foreign(r.url())) return;
     problems.push({ kind: 'requestfailed', text: `${r.resourceType()}: ${r.failure()?.errorText ?? 'failed'}`, url: r.url() });
   });
 
