@@ -118,6 +118,14 @@ describe('takedown intake', () => {
       expect(String(mails[0].parsed.html).replace(/&#x3D;/g, '=')).toContain(`href="${BASE}${link}"`);
     });
 
+    it('when a browser sends every field, the optional ones empty (found by the browser journey: a 500), then 303 and the empty ones stored as null', async () => {
+      const body = { ...form(), website: '', organization: '', phone: '', rightsOwner: '', originalUrls: '', workPublishedAt: '', claimType: 'copyright' };
+      const res = await request(t.app).post('/takedown').type('form').send(body);
+      expect(res.status).toBe(303);
+      const [row] = await t.db.query('SELECT organization, phone, rights_owner, work_published_at FROM notices');
+      expect(row).toEqual({ organization: null, phone: null, rights_owner: null, work_published_at: null });
+    });
+
     it('when the honeypot is filled, then nothing is stored', async () => {
       const res = await request(t.app).post('/takedown').type('form').send({ ...form(), website: 'http://spam.example' });
       expect(res.status).toBe(400);

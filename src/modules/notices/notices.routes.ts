@@ -1,3 +1,4 @@
+import { plainToInstance } from 'class-transformer';
 import { Request, Response, Router } from 'express';
 import type { AppDeps } from '../../container';
 import { AppError } from '../../shared/errors';
@@ -68,7 +69,10 @@ export function noticePages(deps: AppDeps): Router {
     const dto = formToNotice(body);
     const errors = await validationErrors(NoticeDto, dto);
     if (errors.length) return renderForm(res, 422, values, errors);
-    const { answer } = await submitNotice(deps, { dto: dto as unknown as NoticeDto, channel: 'form', context: requestContext(req) });
+    // The validated instance, as the API uses it: its transforms turn a browser's empty optional
+    // fields ("" for an untouched date input) into undefined, which the raw body would not.
+    const notice = plainToInstance(NoticeDto, dto);
+    const { answer } = await submitNotice(deps, { dto: notice, channel: 'form', context: requestContext(req) });
     res.redirect(303, answer.statusUrl.slice(deps.config.publicBaseUrl.length));
   });
 
