@@ -19,7 +19,7 @@ const ACTIONS = ['notice.submitted', 'notice.claimed', 'notice.approved', 'item.
  * not what this suite measures.
  */
 async function writeSealedEvents(db: DataSource, n: number, log: (l: string) => void) {
-  const [last] = await db.query('SELECT sequence::text AS sequence, hash FROM audit_events WHERE sequence IS NOT NULL ORDER BY sequence DESC LIMIT 1');
+  const [last] = await db.query('SELECT sequence::text AS sequence, hash FROM audit_events WHERE sequence IS NOT NULL ORDER BY audit_events.sequence DESC LIMIT 1');
   let seq = last ? BigInt(last.sequence) : 0n;
   let prev: string = last?.hash ?? GENESIS_HASH;
   const start = Date.now() - n * 1000;
