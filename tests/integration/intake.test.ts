@@ -6,7 +6,7 @@ import { expireUnverifiedNotices } from '../../src/modules/notices';
 import { ManualClock } from '../../src/shared/clock';
 import { createTestContext, TestContext, truncateAll } from '../support/context';
 import { makeItem, makeSource } from '../support/factories';
-import { createStaff } from '../support/staff';
+import { createStaff, signedInAgent } from '../support/staff';
 import { SmtpSink, startSmtpSink } from '../support/smtp-sink';
 
 const BASE = 'http://localhost:3000';
@@ -330,6 +330,15 @@ describe('takedown intake', () => {
     expect(await count(t, 'notice_targets')).toBe(0);
     expect(await count(t, `audit_events WHERE action = 'notice.submitted'`)).toBe(0);
     expect(await count(t, 'outbound_emails')).toBe(0);
+  });
+
+  it('when a notice names an item, then the item\'s staff page lists the notice and what became of the URL', async () => {
+    const res = await request(t.app).post('/api/v1/notices').send(notice({ infringingUrls: [`/items/${item.slug}`] })).expect(201);
+    const admin = await createStaff(t.db, { role: 'admin' });
+    const agent = await signedInAgent(t.app, admin.email);
+    const page = await agent.get(`/items/${item.id}/admin`).expect(200);
+    expect(page.text).toContain(`<a href="/notices/${res.body.reference}">${res.body.reference}</a>`);
+    expect(page.text).toContain(`/items/${item.slug}</td><td>pending</td>`);
   });
 
   it('when moderators exist, then each is told about a new notice', async () => {

@@ -5,7 +5,7 @@ import { noStore, validateBody } from '../../shared/http';
 import { requireStaff } from '../auth';
 import { historyOf, subjectLink } from '../audit';
 import { ItemSearchDto, ITEM_STATUS_FILTER } from './items.dto';
-import { decodeCursor, findItemById, itemPageUrl, listSources, searchItems } from './items.queries';
+import { decodeCursor, findItemById, itemPageUrl, listSources, noticesNamingItem, searchItems } from './items.queries';
 
 /** Staff pages for items: search and filter the registry; one item's provenance and history. */
 export function itemsAdminRoutes(deps: AppDeps): Router {
@@ -52,6 +52,7 @@ export function itemsAdminRoutes(deps: AppDeps): Router {
       source: item.source,
       pageUrl: itemPageUrl(deps.config.publicBaseUrl, item.slug),
       rights: Object.entries(item.rights ?? {}).map(([k, v]) => ({ label: RIGHTS_LABELS[k] ?? k, value: v })),
+      notices: await noticesNamingItem(deps.db.manager, item.id),
       history,
     });
   });

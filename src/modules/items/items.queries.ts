@@ -467,3 +467,19 @@ export function findSourceById(tx: EntityManager, id: string): Promise<Source | 
 export function findSourcesByDomain(tx: EntityManager, domain: string): Promise<Source[]> {
   return tx.getRepository(Source).createQueryBuilder('s').where(':d = ANY(s.domains)', { d: domain }).getMany();
 }
+
+/** The notices that named an item (newest first), for its staff page. Read through the targets' item index. */
+export async function noticesNamingItem(
+  tx: EntityManager,
+  itemId: string,
+): Promise<{ reference: string; status: string; submittedAt: Date; url: string; outcome: string }[]> {
+  const rows: { reference: string; status: string; submitted_at: Date; url: string; outcome: string }[] = await tx.query(
+    `SELECT n.reference, n.status, n.submitted_at, t.url, t.outcome
+       FROM notice_targets t JOIN notices n ON n.id = t.notice_id
+      WHERE t.item_id = $1
+      ORDER BY n.submitted_at DESC
+      LIMIT 200`,
+    [itemId],
+  );
+  return rows.map((r) => ({ reference: r.reference, status: r.status, submittedAt: r.submitted_at, url: r.url, outcome: r.outcome }));
+}
