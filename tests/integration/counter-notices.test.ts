@@ -1,13 +1,13 @@
 import request from 'supertest';
-import { createMailWorker, MailWorker } from '../../src/modules/mail';
+import type { MailWorker } from '../../src/modules/mail';
 import { Item, Source } from '../../src/modules/items';
 import { restoreDueCounterNotices } from '../../src/modules/counter-notices';
 import { ManualClock, systemClock } from '../../src/shared/clock';
-import { createLogger } from '../../src/shared/logger';
 import { approvedNotice, COMPLAINANT, submitNoticeFor } from '../support/approve-fixture';
-import { createTestContext, TestContext, truncateAll } from '../support/context';
+import type { TestContext } from '../support/context';
 import { makeItem, makeSource } from '../support/factories';
-import { SmtpSink, startSmtpSink } from '../support/smtp-sink';
+import { createMailingContext, MailingContext } from '../support/mailing';
+import type { SmtpSink } from '../support/smtp-sink';
 import { createStaff, csrfOf, signedInAgent, tokenFor } from '../support/staff';
 
 const BASE = 'http://localhost:3000';
@@ -58,20 +58,15 @@ describe('counter-notices and restoration', () => {
     return m.parsed.text ?? '';
   };
 
+  let mailing: MailingContext;
   beforeAll(async () => {
-    sink = await startSmtpSink();
-    t = await createTestContext({ env: { SMTP_URL: sink.url, INTAKE_PER_HOUR: '1000', DMCA_AGENT_EMAIL: 'dmca@desk.example' }, clock });
     // Outbox rows are due by the database's clock: the worker runs on real time.
-    worker = createMailWorker({ db: t.db, config: t.config, logger: createLogger('silent'), clock: systemClock });
+    mailing = await createMailingContext({ clock, workerClock: systemClock, env: { INTAKE_PER_HOUR: '1000', DMCA_AGENT_EMAIL: 'dmca@desk.example' } });
+    ({ t, sink, worker } = mailing);
   });
-  afterAll(async () => {
-    await worker.close();
-    await sink.stop();
-    await t.close();
-  });
+  afterAll(() => mailing.close());
   beforeEach(async () => {
-    await truncateAll(t.db);
-    sink.clear();
+    await mailing.reset();
     clock.set(WEDNESDAY_BEFORE_THANKSGIVING);
     source = await makeSource(t.db, { name: 'Harbour Gazette', domains: ['harbourgazette.example'], contactEmail: 'editor@harbourgazette.example' });
     item = await makeItem(t.db, source, { title: 'Tides', originalUrl: 'https://harbourgazette.example/2026/05/tides' });

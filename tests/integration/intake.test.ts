@@ -1,13 +1,13 @@
 import request from 'supertest';
-import { createMailWorker, MailWorker } from '../../src/modules/mail';
-import { createLogger } from '../../src/shared/logger';
+import type { MailWorker } from '../../src/modules/mail';
 import { Item, Source } from '../../src/modules/items';
 import { expireUnverifiedNotices } from '../../src/modules/notices';
 import { ManualClock } from '../../src/shared/clock';
 import { createTestContext, TestContext, truncateAll } from '../support/context';
 import { makeItem, makeSource } from '../support/factories';
 import { createStaff, signedInAgent } from '../support/staff';
-import { SmtpSink, startSmtpSink } from '../support/smtp-sink';
+import { createMailingContext, MailingContext } from '../support/mailing';
+import type { SmtpSink } from '../support/smtp-sink';
 
 const BASE = 'http://localhost:3000';
 
@@ -49,19 +49,14 @@ describe('takedown intake', () => {
   let source: Source;
   let item: Item;
 
+  let mailing: MailingContext;
   beforeAll(async () => {
-    sink = await startSmtpSink();
-    t = await createTestContext({ env: { SMTP_URL: sink.url, INTAKE_PER_HOUR: '1000', SENDER_BURST: '3' } });
-    worker = createMailWorker({ db: t.db, config: t.config, logger: createLogger('silent'), clock: t.clock });
+    mailing = await createMailingContext({ env: { INTAKE_PER_HOUR: '1000', SENDER_BURST: '3' } });
+    ({ t, sink, worker } = mailing);
   });
-  afterAll(async () => {
-    await worker.close();
-    await sink.stop();
-    await t.close();
-  });
+  afterAll(() => mailing.close());
   beforeEach(async () => {
-    await truncateAll(t.db);
-    sink.clear();
+    await mailing.reset();
     source = await makeSource(t.db, { name: 'Harbour Gazette', domains: ['harbourgazette.example'] });
     item = await makeItem(t.db, source, { title: 'Tides', originalUrl: 'https://harbourgazette.example/2026/05/tides' });
   });

@@ -1,11 +1,11 @@
 import request from 'supertest';
-import { createMailWorker, MailWorker } from '../../src/modules/mail';
+import type { MailWorker } from '../../src/modules/mail';
 import { Item, Source } from '../../src/modules/items';
 import { ManualClock, systemClock } from '../../src/shared/clock';
-import { createLogger } from '../../src/shared/logger';
-import { createTestContext, TestContext, truncateAll } from '../support/context';
+import type { TestContext } from '../support/context';
 import { makeItem, makeSource } from '../support/factories';
-import { SmtpSink, startSmtpSink } from '../support/smtp-sink';
+import { createMailingContext, MailingContext } from '../support/mailing';
+import type { SmtpSink } from '../support/smtp-sink';
 import { createStaff } from '../support/staff';
 
 const BASE = 'http://localhost:3000';
@@ -32,19 +32,15 @@ describe('publisher opt-out', () => {
   };
   const tokenOf = (path: string) => new URL(path, BASE).searchParams.get('token')!;
 
+  let mailing: MailingContext;
   beforeAll(async () => {
-    sink = await startSmtpSink();
-    t = await createTestContext({ env: { SMTP_URL: sink.url }, clock });
-    worker = createMailWorker({ db: t.db, config: t.config, logger: createLogger('silent'), clock: systemClock });
+    // Outbox rows are due by the database's clock: the worker runs on real time.
+    mailing = await createMailingContext({ clock, workerClock: systemClock });
+    ({ t, sink, worker } = mailing);
   });
-  afterAll(async () => {
-    await worker.close();
-    await sink.stop();
-    await t.close();
-  });
+  afterAll(() => mailing.close());
   beforeEach(async () => {
-    await truncateAll(t.db);
-    sink.clear();
+    await mailing.reset();
     clock.set(new Date('2026-11-30T10:00:00Z'));
     source = await makeSource(t.db, { name: 'Harbour Gazette', domains: ['harbourgazette.example'], contactEmail: 'tips@gazette-mail.example' });
     items = [await makeItem(t.db, source, { title: 'Tides' }), await makeItem(t.db, source, { title: 'Currents' })];

@@ -1,16 +1,16 @@
 import request from 'supertest';
 import type { Express } from 'express';
-import { createMailWorker, MailWorker } from '../../src/modules/mail';
+import type { MailWorker } from '../../src/modules/mail';
 import { Item, Source } from '../../src/modules/items';
 import { can, NoticeEvent, NoticeStatus } from '../../src/modules/notices';
 import { rejectUnansweredNotices } from '../../src/modules/review';
 import { openApiDocument } from '../../src/modules/ops/openapi';
 import { ManualClock } from '../../src/shared/clock';
-import { createLogger } from '../../src/shared/logger';
-import { createTestContext, TestContext, truncateAll } from '../support/context';
+import type { TestContext } from '../support/context';
 import { makeItem, makeSource } from '../support/factories';
 import { createStaff, csrfOf, signedInAgent, tokenFor } from '../support/staff';
-import { SmtpSink, startSmtpSink } from '../support/smtp-sink';
+import { createMailingContext, MailingContext } from '../support/mailing';
+import type { SmtpSink } from '../support/smtp-sink';
 import type { User } from '../../src/modules/auth';
 
 const BASE = 'http://localhost:3000';
@@ -35,20 +35,15 @@ describe('review queue and decisions', () => {
   let mod2Token: string;
   let adminToken: string;
 
+  let mailing: MailingContext;
   beforeAll(async () => {
-    sink = await startSmtpSink();
     clock = new ManualClock(new Date());
-    t = await createTestContext({ clock, env: { SMTP_URL: sink.url, INTAKE_PER_HOUR: '100000', SENDER_BURST: '10000', STRIKE_LIMIT: '2' } });
-    worker = createMailWorker({ db: t.db, config: t.config, logger: createLogger('silent'), clock: t.clock });
+    mailing = await createMailingContext({ clock, env: { INTAKE_PER_HOUR: '100000', SENDER_BURST: '10000', STRIKE_LIMIT: '2' } });
+    ({ t, sink, worker } = mailing);
   });
-  afterAll(async () => {
-    await worker.close();
-    await sink.stop();
-    await t.close();
-  });
+  afterAll(() => mailing.close());
   beforeEach(async () => {
-    await truncateAll(t.db);
-    sink.clear();
+    await mailing.reset();
     clock.set(new Date());
     source = await makeSource(t.db, { name: 'Harbour Gazette', domains: ['harbourgazette.example'], contactEmail: 'editor@harbourgazette.example' });
     items = [];
