@@ -1,5 +1,6 @@
 import { EntityManager } from 'typeorm';
 import { publicClaimant } from './export-notices';
+import { OUTCOME_LABELS, type TargetOutcome } from '../notices';
 
 export const CLAIM_TYPES = ['copyright', 'trademark', 'defamation', 'privacy', 'other'] as const;
 export const OUTCOMES = ['removed', 'partly_removed', 'restored', 'rejected', 'withdrawn', 'spam', 'open'] as const;
@@ -114,10 +115,6 @@ const PUBLIC_STATUS: Record<string, string> = {
   upheld: 'removal upheld after a court action',
 };
 
-const PUBLIC_OUTCOME: Record<string, string> = {
-  pending: 'waiting for a decision', removed: 'removed', kept: 'not removed', not_found: 'not on this site', restored: 'restored',
-};
-
 const PUBLIC_EVENTS: Record<string, string> = {
   'notice.submitted': 'Notice received',
   'notice.approved': 'Decision: content removed',
@@ -159,7 +156,7 @@ export async function publicNoticeRecord(tx: EntityManager, reference: string) {
     originalUrls: n.original_urls as string[],
     submittedAt: n.submitted_at as Date,
     decidedAt: n.decided_at as Date | null,
-    targets: (targets as { url: string; outcome: string }[]).map((t) => ({ url: t.url, outcome: t.outcome, outcomeLabel: PUBLIC_OUTCOME[t.outcome] ?? t.outcome })),
+    targets: (targets as { url: string; outcome: TargetOutcome }[]).map((t) => ({ url: t.url, outcome: t.outcome, outcomeLabel: OUTCOME_LABELS[t.outcome] })),
     timeline: (events as { occurred_at: Date; action: string }[]).map((e) => ({ at: e.occurred_at, text: PUBLIC_EVENTS[e.action] })),
   };
 }

@@ -6,7 +6,7 @@ import { PUBLIC, record, RequestContext, SYSTEM } from '../audit';
 import { enqueue } from '../mail';
 import { Notice } from './notice.entity';
 import { transition } from './notice-state';
-import { findForComplainant, lockByReference } from './notices.queries';
+import { findForComplainant, keepPendingTargets, lockByReference } from './notices.queries';
 import { notifyModerators } from './notify-moderators';
 
 type Deps = Pick<AppDeps, 'db' | 'clock' | 'config'>;
@@ -33,7 +33,7 @@ export function withdrawNotice(deps: Deps, cmd: ComplainantCmd): Promise<Notice>
     notice.decidedAt = deps.clock.now();
     notice.dueAt = null;
     await tx.getRepository(Notice).save(notice);
-    await tx.query(`UPDATE notice_targets SET outcome = 'kept' WHERE notice_id = $1 AND outcome = 'pending'`, [notice.id]);
+    await keepPendingTargets(tx, notice.id);
     await record(tx, { actor: PUBLIC, action: 'notice.withdrawn', subject: { type: 'notice', id: notice.reference }, details: { before: { status: from }, after: { status: notice.status } }, context: cmd.context });
     await enqueue(tx, 'notice-withdrawn', notice.email, { reference: notice.reference, name: notice.name }, { noticeId: notice.id, dedupeKey: `notice-withdrawn:${notice.id}` });
     return notice;
@@ -100,7 +100,7 @@ export async function expireUnverifiedNotices(deps: Deps): Promise<number> {
       notice.decisionReason = `The email address was not confirmed within ${UNVERIFIED_DAYS} days, so the notice expired.`;
       notice.decidedAt = deps.clock.now();
       await tx.getRepository(Notice).save(notice);
-      await tx.query(`UPDATE notice_targets SET outcome = 'kept' WHERE notice_id = $1 AND outcome = 'pending'`, [notice.id]);
+      await keepPendingTargets(tx, notice.id);
       await record(tx, { actor: SYSTEM, action: 'notice.expired', subject: { type: 'notice', id: notice.reference }, details: { before: { status: 'unverified' }, after: { status: notice.status } } });
     }
     return rows.length;

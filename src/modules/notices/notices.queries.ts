@@ -83,3 +83,8 @@ export async function countRecentFromSender(tx: EntityManager, email: string, ip
   return n;
 }
 
+
+/** A notice closed without removal: every target still waiting becomes `kept`. */
+export async function keepPendingTargets(tx: EntityManager, noticeId: string): Promise<void> {
+  await tx.query(`UPDATE notice_targets SET outcome = 'kept' WHERE notice_id = $1 AND outcome = 'pending'`, [noticeId]);
+}

@@ -18,7 +18,8 @@ const STATUS: Record<NoticeStatus, [string, string]> = {
   upheld: ['removal upheld', 'You reported a court action, so the content stays removed.'],
 };
 
-const OUTCOME: Record<NoticeTarget['outcome'], string> = {
+/** How each target outcome reads on public pages (status page, transparency record). */
+export const OUTCOME_LABELS: Record<NoticeTarget['outcome'], string> = {
   pending: 'waiting for a decision', removed: 'removed', kept: 'not removed', not_found: 'not on this site', restored: 'restored',
 };
 
@@ -55,7 +56,7 @@ export async function complainantView(tx: EntityManager, notice: Notice) {
     notice,
     statusLabel: label,
     statusExplanation: explanation,
-    targets: targets.map((t) => ({ url: t.url, itemId: t.itemId, outcome: t.outcome, outcomeLabel: OUTCOME[t.outcome] })),
+    targets: targets.map((t) => ({ url: t.url, itemId: t.itemId, outcome: t.outcome, outcomeLabel: OUTCOME_LABELS[t.outcome] })),
     noneOnSite: targets.length > 0 && targets.every((t) => !t.itemId),
     timeline: await timelineOf(tx, notice.reference),
     canAnswer: notice.status === 'needs_info' && !!notice.infoRequest,

@@ -1,6 +1,6 @@
 import { withTransaction } from '../../db/transaction';
 import { record } from '../audit';
-import type { Notice } from '../notices';
+import { keepPendingTargets, type Notice } from '../notices';
 import { auditActor, lockForReview, ReviewCmd, ReviewDeps, saveNotice, statementOfReasons } from './review-support';
 
 /** Close a notice as spam (from `pending` or `in_review`): nothing removed, no email (it would feed the sender). */
@@ -18,7 +18,7 @@ export async function markSpam(deps: ReviewDeps, cmd: ReviewCmd & { reason?: str
     notice.dueAt = null;
     notice.statementOfReasons = statementOfReasons(deps, notice, { decision: 'spam', facts: `Notice ${notice.reference} was judged not to be a genuine notice.`, explanation: reason, at: now });
     await saveNotice(tx, notice);
-    await tx.query(`UPDATE notice_targets SET outcome = 'kept' WHERE notice_id = $1 AND outcome = 'pending'`, [notice.id]);
+    await keepPendingTargets(tx, notice.id);
     await record(tx, {
       actor: auditActor(cmd.actor), action: 'notice.spam', subject: { type: 'notice', id: notice.reference },
       details: { before: { status: from }, after: { status: next }, reason, ...(override ? { override: true } : {}) }, context: cmd.context, at: now,

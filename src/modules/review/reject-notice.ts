@@ -1,7 +1,7 @@
 import { withTransaction } from '../../db/transaction';
 import { record } from '../audit';
 import { enqueue } from '../mail';
-import type { Notice } from '../notices';
+import { keepPendingTargets, type Notice } from '../notices';
 import { auditActor, lockForReview, outcomesOf, requireText, ReviewCmd, ReviewDeps, saveNotice, statementOfReasons, statusPageUrl } from './review-support';
 
 /** Reject: nothing is removed; the reason (required) is shown to the complainant and emailed. */
@@ -19,7 +19,7 @@ export async function rejectNotice(deps: ReviewDeps, cmd: ReviewCmd & { reason: 
     notice.dueAt = null;
     notice.statementOfReasons = statementOfReasons(deps, notice, { decision: 'rejected', facts: `Notice ${notice.reference} was reviewed by a moderator.`, explanation: reason, at: now });
     await saveNotice(tx, notice);
-    await tx.query(`UPDATE notice_targets SET outcome = 'kept' WHERE notice_id = $1 AND outcome = 'pending'`, [notice.id]);
+    await keepPendingTargets(tx, notice.id);
     await record(tx, {
       actor: auditActor(cmd.actor), action: 'notice.rejected', subject: { type: 'notice', id: notice.reference },
       details: { before: { status: from }, after: { status: next }, reason, ...(override ? { override: true } : {}) }, context: cmd.context, at: now,

@@ -1,7 +1,7 @@
 import { withTransaction } from '../../db/transaction';
 import { record, SYSTEM } from '../audit';
 import { enqueue } from '../mail';
-import { Notice, transition } from '../notices';
+import { keepPendingTargets, Notice, transition } from '../notices';
 import { outcomesOf, ReviewDeps, statementOfReasons, statusPageUrl } from './review-support';
 
 /**
@@ -27,7 +27,7 @@ export async function rejectUnansweredNotices(deps: ReviewDeps): Promise<number>
       notice.dueAt = null;
       notice.statementOfReasons = statementOfReasons(deps, notice, { decision: 'rejected', facts: 'The complainant did not answer the question asked by the deadline.', explanation: reason, automated: true, at: now });
       await tx.getRepository(Notice).save(notice);
-      await tx.query(`UPDATE notice_targets SET outcome = 'kept' WHERE notice_id = $1 AND outcome = 'pending'`, [notice.id]);
+      await keepPendingTargets(tx, notice.id);
       await record(tx, {
         actor: SYSTEM, action: 'notice.rejected', subject: { type: 'notice', id: notice.reference },
         details: { before: { status: 'needs_info' }, after: { status: notice.status }, reason, automatic: true, deadline: notice.infoRequest?.deadline }, at: now,
