@@ -71,7 +71,7 @@ export const intakeSuite: BenchSuite = {
     const rows: BenchRow[] = [];
     const urls = await ensureItems(ctx);
     const baseline = await startBaseline(ctx.databaseUrl);
-    const app = await startServer({ DATABASE_URL: ctx.databaseUrl, SESSION_SECRET: 'bench-session-secret-0123456789-0123456789', INTAKE_PER_HOUR: '1000000', SENDER_BURST: '10000' });
+    const app = await startServer({ DATABASE_URL: ctx.databaseUrl, SESSION_SECRET: 'bench-session-secret-0123456789-0123456789', INTAKE_PER_HOUR: '1000000' });
     try {
       const single = body([urls[0]]);
       for (const connections of [10, 50]) {

@@ -1,7 +1,8 @@
 import request from 'supertest';
 import type { MailWorker } from '../../src/modules/mail';
 import { Item, Source } from '../../src/modules/items';
-import { expireUnverifiedNotices } from '../../src/modules/notices';
+import { expireUnverifiedNotices, sendModeratorDigest } from '../../src/modules/notices';
+import { withTransaction } from '../../src/db/transaction';
 import { ManualClock } from '../../src/shared/clock';
 import { createTestContext, TestContext, truncateAll } from '../support/context';
 import { makeItem, makeSource } from '../support/factories';
@@ -386,5 +387,49 @@ describe('intake with email verification and limits', () => {
     expect(api.headers['retry-after']).toBeDefined();
     expect(api.body.errors[0].message).toMatch(/Too many requests/);
     expect(await count(t, 'notices')).toBe(3);
+  });
+});
+
+describe('moderator notifications', () => {
+  let t: TestContext;
+  const clock = new ManualClock(new Date('2026-11-30T12:10:00Z'));
+  const newNoticeEmails = async () =>
+    (await t.db.query(`SELECT "to", data->>'reference' AS reference FROM outbound_emails WHERE template = 'notice-new' ORDER BY "to"`)) as { to: string; reference: string }[];
+
+  afterEach(() => t.close());
+
+  it('when a notice arrives, then every active staff member gets one "new notice" email, queued with the acknowledgement', async () => {
+    t = await createTestContext({ clock, env: { INTAKE_PER_HOUR: '1000' } });
+    const a = await createStaff(t.db, { role: 'moderator', email: 'a-mod@desk.example' });
+    const b = await createStaff(t.db, { role: 'admin', email: 'b-admin@desk.example' });
+    const gone = await createStaff(t.db, { role: 'moderator', email: 'c-gone@desk.example' });
+    await t.db.query('UPDATE users SET active = false WHERE id = $1', [gone.id]);
+    const res = await request(t.app).post('/api/v1/notices').send(notice()).expect(201);
+    expect(await newNoticeEmails()).toEqual([
+      { to: a.email, reference: res.body.reference },
+      { to: b.email, reference: res.body.reference },
+    ]);
+    const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM outbound_emails WHERE template = 'notice-received'`);
+    expect(n).toBe(1);
+  });
+
+  it('when moderators take a digest, then no email per notice, and one digest per period lists the notices of that period', async () => {
+    t = await createTestContext({ clock, env: { INTAKE_PER_HOUR: '1000', MODERATOR_DIGEST_MINUTES: '60' } });
+    const mod = await createStaff(t.db, { role: 'moderator', email: 'a-mod@desk.example' });
+    const first = await request(t.app).post('/api/v1/notices').send(notice()).expect(201);
+    const second = await request(t.app).post('/api/v1/notices').send(notice({ email: 'grace@navy.example' })).expect(201);
+    expect(await newNoticeEmails()).toEqual([]);
+
+    // 12:10 is inside the 12:00–13:00 period, which is not complete yet: nothing to send.
+    expect(await withTransaction(t.db, (tx) => sendModeratorDigest(tx, t))).toBe(0);
+    clock.advance(3_600_000);
+    expect(await withTransaction(t.db, (tx) => sendModeratorDigest(tx, t))).toBe(1);
+    // A second run in the same period (another instance, a restart) sends nothing new.
+    await withTransaction(t.db, (tx) => sendModeratorDigest(tx, t));
+    const digests = await t.db.query(`SELECT "to", data FROM outbound_emails WHERE template = 'notice-digest'`);
+    expect(digests).toHaveLength(1);
+    expect(digests[0].to).toBe(mod.email);
+    expect(digests[0].data.count).toBe(2);
+    expect(digests[0].data.notices.map((n: { reference: string }) => n.reference)).toEqual([first.body.reference, second.body.reference]);
   });
 });

@@ -28,6 +28,14 @@ export function isDeliverableAddress(s: unknown): s is string {
   );
 }
 
+/** One email to queue: what `enqueue` takes, as a value (for `enqueueMany`). */
+export interface QueuedEmail {
+  template: string;
+  to: string;
+  data?: Record<string, unknown>;
+  opts?: EnqueueOptions;
+}
+
 /**
  * Queues one email inside the caller's transaction; it is sent by the mail worker after the
  * transaction commits (and never if it rolls back). Nothing is sent or rendered here.
@@ -42,6 +50,34 @@ export async function enqueue(
   data: Record<string, unknown> = {},
   opts: EnqueueOptions = {},
 ): Promise<string | null> {
+  const [id] = await insertEmails(tx, [{ template, to, data, opts }]);
+  return id ?? null;
+}
+
+/**
+ * Queues several emails in the caller's transaction with ONE statement (a hot path such as the
+ * intake sends the acknowledgement and every moderator's notification at once). Each email is
+ * checked as `enqueue` checks it, all before anything is written. Returns the ids inserted; an
+ * email whose `dedupeKey` was already used is skipped.
+ */
+export async function enqueueMany(tx: EntityManager, emails: QueuedEmail[]): Promise<string[]> {
+  return emails.length ? insertEmails(tx, emails) : [];
+}
+
+async function insertEmails(tx: EntityManager, emails: QueuedEmail[]): Promise<string[]> {
+  const rows = emails.map(checked);
+  const rowsOut: { id: string }[] = await tx.query(
+    `INSERT INTO outbound_emails ("to", template, data, notice_id, dedupe_key, reply_to)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::uuid[], $5::text[], $6::text[])
+     ON CONFLICT (dedupe_key) DO NOTHING
+     RETURNING id`,
+    [0, 1, 2, 3, 4, 5].map((col) => rows.map((r) => r[col])),
+  );
+  return rowsOut.map((r) => r.id);
+}
+
+/** The email as the row's values, or AppError `MAIL.INVALID` naming what is wrong. */
+function checked({ template, to, data = {}, opts = {} }: QueuedEmail): (string | null)[] {
   if (!isTemplateName(template)) throw invalid('template', 'The email template name must be kebab-case, e.g. "notice-received".');
   if (!isDeliverableAddress(to)) throw invalid('to', 'The recipient is not a single valid email address.');
   if (opts.replyTo != null && !isDeliverableAddress(opts.replyTo)) throw invalid('replyTo', 'Reply-To is not a single valid email address.');
@@ -52,15 +88,7 @@ export async function enqueue(
   if (data === null || typeof data !== 'object' || Array.isArray(data)) throw invalid('data', 'The email data must be an object.');
   const json = JSON.stringify(data);
   if (Buffer.byteLength(json) > MAX_DATA_BYTES) throw invalid('data', 'The email data is too large (at most 256 KB).');
-
-  const rows: { id: string }[] = await tx.query(
-    `INSERT INTO outbound_emails ("to", template, data, notice_id, dedupe_key, reply_to)
-     VALUES ($1, $2, $3::jsonb, $4, $5, $6)
-     ON CONFLICT (dedupe_key) DO NOTHING
-     RETURNING id`,
-    [to, template, json, opts.noticeId ?? null, opts.dedupeKey ?? null, opts.replyTo ?? null],
-  );
-  return rows.length ? rows[0].id : null;
+  return [to, template, json, opts.noticeId ?? null, opts.dedupeKey ?? null, opts.replyTo ?? null];
 }
 
 function invalid(field: string, message: string) {

@@ -1,8 +1,8 @@
 /** The mail module's only export surface: the outbox (SPEC §8). */
 export { OutboundEmail, EMAIL_STATUSES } from './outbound-email.entity';
 export type { EmailStatus } from './outbound-email.entity';
-export { enqueue, isDeliverableAddress } from './enqueue';
-export type { EnqueueOptions } from './enqueue';
+export { enqueue, enqueueMany, isDeliverableAddress } from './enqueue';
+export type { EnqueueOptions, QueuedEmail } from './enqueue';
 export { createMailWorker, retryDelayMs } from './mail-worker';
 export type { MailWorker, MailWorkerDeps, MailWorkerOptions, DrainResult } from './mail-worker';
 export { createEmailRenderer, listTemplates, isTemplateName, emailTemplatesDir } from './render';

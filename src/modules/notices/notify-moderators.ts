@@ -1,6 +1,6 @@
 import { EntityManager } from 'typeorm';
 import type { AppDeps } from '../../container';
-import { enqueue } from '../mail';
+import { enqueueMany, QueuedEmail } from '../mail';
 import type { Notice } from './notice.entity';
 
 /** Active staff who receive queue notifications. */
@@ -27,18 +27,23 @@ export async function notifyModerators(
   matched: number,
   recipients?: string[],
 ): Promise<void> {
-  for (const to of recipients ?? (await moderatorsToNotify(tx, deps.config))) {
-    await enqueue(tx, 'notice-new', to, {
-      reference: notice.reference,
-      claimType: notice.claimType,
-      organization: notice.organization,
-      urls,
-      matched,
-      flags: notice.flags.map((f) => f.reason),
-      dueAt: notice.dueAt?.toISOString() ?? null,
-      noticeUrl: `${deps.config.publicBaseUrl}/notices/${notice.reference}`,
-    }, { noticeId: notice.id, dedupeKey: `notice-new:${notice.id}:${to}` });
-  }
+  const to = recipients ?? (await moderatorsToNotify(tx, deps.config));
+  await enqueueMany(tx, moderatorNotifications(deps, notice, urls, matched, to));
+}
+
+/** The "new notice" emails themselves, for a caller that queues them with its own emails. */
+export function moderatorNotifications(deps: Pick<AppDeps, 'config'>, notice: Notice, urls: number, matched: number, recipients: string[]): QueuedEmail[] {
+  const data = {
+    reference: notice.reference,
+    claimType: notice.claimType,
+    organization: notice.organization,
+    urls,
+    matched,
+    flags: notice.flags.map((f) => f.reason),
+    dueAt: notice.dueAt?.toISOString() ?? null,
+    noticeUrl: `${deps.config.publicBaseUrl}/notices/${notice.reference}`,
+  };
+  return recipients.map((to) => ({ template: 'notice-new', to, data, opts: { noticeId: notice.id, dedupeKey: `notice-new:${notice.id}:${to}` } }));
 }
 
 /**
@@ -52,25 +57,24 @@ export async function sendModeratorDigest(tx: EntityManager, deps: Pick<AppDeps,
   const end = Math.floor(deps.clock.now().getTime() / period) * period;
   const start = end - period;
   const notices: { reference: string; claim_type: string; organization: string | null; flags: { reason: string }[] }[] = await tx.query(
-    `SELECT reference, claim_type, organization, flags FROM notices WHERE queued_at >= $1 AND queued_at < $2 ORDER BY queued_at`,
+    `SELECT reference, claim_type, organization, flags FROM notices WHERE queued_at >= $1 AND queued_at < $2 ORDER BY queued_at, reference`,
     [new Date(start), new Date(end)],
   );
   if (!notices.length) return 0;
   const recipients = await moderatorEmails(tx);
-  for (const to of recipients) {
-    await enqueue(tx, 'notice-digest', to, {
-      from: new Date(start).toISOString(),
-      to: new Date(end).toISOString(),
-      count: notices.length,
-      notices: notices.map((n) => ({
-        reference: n.reference,
-        claimType: n.claim_type,
-        organization: n.organization,
-        flags: n.flags.map((f) => f.reason),
-        noticeUrl: `${deps.config.publicBaseUrl}/notices/${n.reference}`,
-      })),
-      queueUrl: `${deps.config.publicBaseUrl}/queue`,
-    }, { dedupeKey: `notice-digest:${start}:${to}` });
-  }
+  const data = {
+    from: new Date(start).toISOString(),
+    to: new Date(end).toISOString(),
+    count: notices.length,
+    notices: notices.map((n) => ({
+      reference: n.reference,
+      claimType: n.claim_type,
+      organization: n.organization,
+      flags: n.flags.map((f) => f.reason),
+      noticeUrl: `${deps.config.publicBaseUrl}/notices/${n.reference}`,
+    })),
+    queueUrl: `${deps.config.publicBaseUrl}/queue`,
+  };
+  await enqueueMany(tx, recipients.map((to) => ({ template: 'notice-digest', to, data, opts: { dedupeKey: `notice-digest:${start}:${to}` } })));
   return recipients.length;
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import type { AppDeps } from '../../container';
 import { withTransaction } from '../../db/transaction';
@@ -8,12 +8,12 @@ import { normaliseUrl } from '../../shared/url';
 import { canonicalJson } from '../audit/hash-chain';
 import { PUBLIC, record, RequestContext } from '../audit';
 import { findItemsByUrls } from '../items';
-import { enqueue } from '../mail';
+import { enqueueMany } from '../mail';
 import { ACCURACY_STATEMENT, GOOD_FAITH_STATEMENT, NoticeDto } from './notice.dto';
 import { Notice, NoticeChannel } from './notice.entity';
 import { NoticeTarget } from './notice-target.entity';
-import { countRecentFromSender, insertTargets, nextReference, openNoticesNaming, targetsOf } from './notices.queries';
-import { moderatorsToNotify, notifyModerators } from './notify-moderators';
+import { insertNoticeWithTargets, intakeFacts, targetsOf } from './notices.queries';
+import { moderatorNotifications } from './notify-moderators';
 import { newStatusToken } from './status-token';
 import { computeFlags, TriageTarget } from './triage';
 
@@ -63,18 +63,21 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
   const box = cmd.idempotencyKey ? secretBox(deps.sessionSecret, 'idempotency') : undefined;
   const verify = config.policy.requireEmailVerification;
 
-  // Reads that need no lock run first, side by side on the pool, so the transaction below is
-  // short. (Triage flags are advice: two notices racing past each other's duplicate check is
-  // harmless.) The reference comes from a sequence, which is outside transactions anyway.
+  // Reads that need no lock run first, so the transaction below is short: the registry match,
+  // then one statement for the rest (sender, duplicates, reference, moderators). Triage flags are
+  // advice: two notices racing past each other's duplicate check is harmless.
   const pool = deps.db.manager;
-  const [matches, recentFromSender, reference, moderators] = await Promise.all([
-    findItemsByUrls(pool, targets.map((t) => t.url), { baseUrl: config.publicBaseUrl }),
-    countRecentFromSender(pool, email, cmd.context.ip, new Date(now.getTime() - 3_600_000), config.policy.senderBurst),
-    nextReference(pool),
-    verify ? Promise.resolve([]) : moderatorsToNotify(pool, config),
-  ]);
+  const matches = await findItemsByUrls(pool, targets.map((t) => t.url), { baseUrl: config.publicBaseUrl });
   const items = targets.map((t) => matches.get(t.url) ?? null);
-  const duplicateOf = await openNoticesNaming(pool, targets.map((t) => t.normalisedUrl), items.filter((i) => i).map((i) => i!.id));
+  const { reference, recentFromSender, duplicateOf, moderators } = await intakeFacts(pool, {
+    email,
+    ip: cmd.context.ip,
+    since: new Date(now.getTime() - 3_600_000),
+    cap: config.policy.senderBurst,
+    normalisedUrls: targets.map((t) => t.normalisedUrl),
+    itemIds: items.filter((i) => i).map((i) => i!.id),
+    withModerators: !verify && config.policy.moderatorDigestMinutes === 0,
+  });
   const triageTargets: TriageTarget[] = targets.map((t, i) => {
     const item = items[i];
     return {
@@ -106,39 +109,37 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
     }
 
     const { token, hash } = newStatusToken();
-    const repo = tx.getRepository(Notice);
-    const notice = await repo.save(
-      repo.create({
-        reference,
-        status: verify ? 'unverified' : 'pending',
-        claimType: dto.claimType ?? 'copyright',
-        name: dto.name.trim(),
-        organization: dto.organization?.trim() || null,
-        email,
-        phone: dto.phone?.trim() || null,
-        address: dto.address.trim(),
-        country: dto.country.toUpperCase(),
-        role: dto.role,
-        rightsOwner: dto.role === 'agent' ? dto.rightsOwner!.trim() : null,
-        workDescription: dto.workDescription.trim(),
-        originalUrls,
-        workPublishedAt: dto.workPublishedAt ?? null,
-        goodFaithStatement: GOOD_FAITH_STATEMENT,
-        accuracyStatement: ACCURACY_STATEMENT,
-        statementsAt: now,
-        signature: dto.signature.trim(),
-        submittedAt: now,
-        channel: cmd.channel,
-        submitterIp: cmd.context.ip ?? null,
-        statusTokenHash: hash,
-        flags,
-        queuedAt: verify ? null : now,
-        dueAt: verify ? null : new Date(now.getTime() + config.policy.slaHours * 3_600_000),
-      }),
-    );
-    await insertTargets(
+    const notice = tx.getRepository(Notice).create({
+      id: randomUUID(),
+      reference,
+      status: verify ? 'unverified' : 'pending',
+      claimType: dto.claimType ?? 'copyright',
+      name: dto.name.trim(),
+      organization: dto.organization?.trim() || null,
+      email,
+      phone: dto.phone?.trim() || null,
+      address: dto.address.trim(),
+      country: dto.country.toUpperCase(),
+      role: dto.role,
+      rightsOwner: dto.role === 'agent' ? dto.rightsOwner!.trim() : null,
+      workDescription: dto.workDescription.trim(),
+      originalUrls,
+      workPublishedAt: dto.workPublishedAt ?? null,
+      goodFaithStatement: GOOD_FAITH_STATEMENT,
+      accuracyStatement: ACCURACY_STATEMENT,
+      statementsAt: now,
+      signature: dto.signature.trim(),
+      submittedAt: now,
+      channel: cmd.channel,
+      submitterIp: cmd.context.ip ?? null,
+      statusTokenHash: hash,
+      flags,
+      queuedAt: verify ? null : now,
+      dueAt: verify ? null : new Date(now.getTime() + config.policy.slaHours * 3_600_000),
+    });
+    await insertNoticeWithTargets(
       tx,
-      notice.id,
+      notice,
       targets.map((t, i) => ({ ...t, itemId: items[i]?.id ?? null, outcome: items[i] ? 'pending' : 'not_found' })),
     );
     const matched = items.filter((i) => i).length;
@@ -151,22 +152,30 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
       at: now,
     });
 
+    // The acknowledgement (with the status link) and the moderators' notifications: one statement.
     const statusPath = `/takedown/${notice.reference}?token=${token}`;
     const statusUrl = `${config.publicBaseUrl}${statusPath}`;
-    await enqueue(tx, 'notice-received', notice.email, {
-      reference: notice.reference,
-      name: notice.name,
-      statusUrl,
-      verifyUrl: verify ? `${config.publicBaseUrl}/takedown/${notice.reference}/verify?token=${token}` : null,
-      claimType: notice.claimType,
-      targets: targets.map((t, i) => ({ url: t.url, matched: !!items[i] })),
-      noneOnSite: matched === 0,
-      goodFaithStatement: GOOD_FAITH_STATEMENT,
-      accuracyStatement: ACCURACY_STATEMENT,
-      signature: notice.signature,
-      submittedAt: now.toISOString(),
-    }, { noticeId: notice.id, dedupeKey: `notice-received:${notice.id}` });
-    await notifyModerators(tx, deps, notice, targets.length, matched, moderators);
+    await enqueueMany(tx, [
+      {
+        template: 'notice-received',
+        to: notice.email,
+        data: {
+          reference: notice.reference,
+          name: notice.name,
+          statusUrl,
+          verifyUrl: verify ? `${config.publicBaseUrl}/takedown/${notice.reference}/verify?token=${token}` : null,
+          claimType: notice.claimType,
+          targets: targets.map((t, i) => ({ url: t.url, matched: !!items[i] })),
+          noneOnSite: matched === 0,
+          goodFaithStatement: GOOD_FAITH_STATEMENT,
+          accuracyStatement: ACCURACY_STATEMENT,
+          signature: notice.signature,
+          submittedAt: now.toISOString(),
+        },
+        opts: { noticeId: notice.id, dedupeKey: `notice-received:${notice.id}` },
+      },
+      ...moderatorNotifications(deps, notice, targets.length, matched, moderators),
+    ]);
 
     const answer: SubmitAnswer = {
       reference: notice.reference,
