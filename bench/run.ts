@@ -10,7 +10,7 @@ import { suites } from './suites';
 /**
  * `npm run bench`: the built app against an embedded PostgreSQL with generated data. Prints one
  * table and writes it to BENCHMARKS.md with the machine it ran on. `npm run bench -- name…` runs
- * only the named suites.
+ * only the named suites and only prints their table.
  */
 async function main() {
   const only = process.argv.slice(2);
@@ -38,6 +38,11 @@ async function main() {
   const table = render(rows);
   console.log(table);
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
+  // Only a full run replaces BENCHMARKS.md: a partial run would drop the other suites' figures.
+  if (only.length) {
+    console.error('(partial run: BENCHMARKS.md left as it was)');
+    return;
+  }
   writeFileSync(
     path.resolve(__dirname, '../../BENCHMARKS.md'),
     `# Benchmarks\n\nMeasured with \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${machine}. The load generator runs on the same machine, so absolute figures are noisy; compare each figure with its baseline measured in the same run.\n\n${table}\n`,
