@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { withTransaction } from '../../src/db/transaction';
-import { record, sealAuditChain, AUDIT_CSV_COLUMNS } from '../../src/modules/audit';
+import { record, sealAuditChain, SYSTEM, AUDIT_CSV_COLUMNS } from '../../src/modules/audit';
 import type { User } from '../../src/modules/auth';
 import { createTestContext, TestContext, truncateAll } from '../support/context';
 import { makeItem, makeSource } from '../support/factories';
@@ -243,6 +243,29 @@ describe('audit history, API and exports', () => {
       expect(lines.pop()).toBe('');
       expect(lines.map((l) => JSON.parse(l).details.v)).toEqual(hostile);
       expect(JSON.parse(lines[0])).toMatchObject({ action: 'test.hostile', actorType: 'system', ip: '203.0.113.9', requestId: 'req-12345678' });
+    });
+
+    it('when filter values hold quotes, backslashes and SQL, then the export (whose filter is inlined into COPY) finds exactly those events', async () => {
+      // An actor filter is an email address (or id); this one holds a quote and a backslash.
+      const label = (i: number) => `o'b\\${i}'--@example.org`;
+      const tricky = ["O'Brien \\ co", "x'); DROP TABLE audit_events; --", 'back\\slash\\\'', '100% _match_', 'naïve 🙂 "q"'];
+      await withTransaction(t.db, async (tx) => {
+        for (const [i, v] of tricky.entries()) {
+          await record(tx, { actor: { type: 'user', id: admin.id, label: label(i) }, action: 'test.tricky', subject: { type: 'notice', id: v }, details: { v } });
+        }
+        await record(tx, { actor: SYSTEM, action: 'test.tricky', subject: { type: 'notice', id: 'other' }, details: { v: 'other' } });
+      });
+      await sealAuditChain(t.db);
+      for (const [i, v] of tricky.entries()) {
+        for (const qs of [`subject=${encodeURIComponent(`notice:${v}`)}`, `actor=${encodeURIComponent(label(i))}`, `q=${encodeURIComponent(v.slice(0, 4))}`]) {
+          const res = await api(`/api/v1/audit/export?format=jsonl&action=test.tricky&${qs}`).buffer(true).parse(textParser).expect(200);
+          const values = (res.body as string).split('\n').filter(Boolean).map((l) => JSON.parse(l).details.v);
+          expect(values).toContain(v);
+          expect(values).not.toContain('other');
+        }
+      }
+      const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM audit_events WHERE action = 'test.tricky'`);
+      expect(n).toBe(tricky.length + 1);
     });
 
     it('when the range is empty, then the CSV is its header alone and the JSON Lines file is empty', async () => {

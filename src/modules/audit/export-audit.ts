@@ -4,7 +4,7 @@ import { poolOf } from '../../db/data-source';
 import { withTransaction } from '../../db/transaction';
 import { AuditFilter, filterSql } from './audit.queries';
 import { csvRow } from './csv';
-import { streamCursor } from './cursor-stream';
+import { CsvLineEndings, inlineParams, streamCopy } from './copy-stream';
 import { Actor, record, RequestContext } from './record';
 
 export type AuditExportFormat = 'csv' | 'jsonl';
@@ -35,45 +35,42 @@ export async function recordExport(db: DataSource, e: { actor: Actor; what: stri
   );
 }
 
+/** `col` with a `'` before a value a spreadsheet would run as a formula (as csv.ts does in code). */
+const safe = (col: string) => `CASE WHEN left(${col}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') THEN '''' || ${col} ELSE ${col} END`;
+
+const ISO = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
+
 /**
  * Streams the events matching `filter`, oldest first, as CSV (header always, so an empty range is
- * a file with its header) or JSON Lines. PostgreSQL renders timestamps and JSON to text so the
- * process only concatenates strings.
+ * a file with its header) or JSON Lines. PostgreSQL formats every row itself through
+ * `COPY … TO STDOUT` (see copy-stream.ts): the process forwards buffers and holds none.
  */
 export async function exportAuditEvents(db: DataSource, filter: AuditFilter, format: AuditExportFormat, out: Writable) {
   const { where, params } = filterSql(filter);
+  const rows = inlineParams(`FROM audit_events WHERE ${where} ORDER BY audit_events.id`, params);
   if (format === 'csv') {
     out.write(csvRow(AUDIT_CSV_COLUMNS));
-    return streamCursor<(string | null)[]>(
+    return streamCopy(
       poolOf(db),
-      `SELECT id::text, sequence::text, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-              actor_type, actor_id::text, actor_label, action, subject_type, subject_id, details::text, ip, request_id, prev_hash::text, hash::text
-         FROM audit_events WHERE ${where} ORDER BY audit_events.id`,
-      params,
+      `COPY (SELECT id, sequence, to_char(occurred_at AT TIME ZONE 'UTC', ${ISO}),
+                    ${safe('actor_type')}, actor_id, ${safe('actor_label')}, ${safe('action')}, ${safe('subject_type')}, ${safe('subject_id')},
+                    details::text, ${safe('ip')}, ${safe('request_id')}, prev_hash, hash
+               ${rows}) TO STDOUT WITH (FORMAT csv)`,
       out,
-      (rows) => {
-        let s = '';
-        for (const r of rows) s += csvRow(r);
-        return s;
-      },
-      { rowMode: 'array' },
+      new CsvLineEndings(),
     );
   }
-  return streamCursor<{ j: string }>(
+  // One JSON object per line. CSV format with a delimiter and a quote character that JSON text
+  // never holds raw (PostgreSQL escapes every control character in JSON) writes each line as it
+  // is; text format would double its backslashes.
+  return streamCopy(
     poolOf(db),
-    `SELECT json_build_object(
-              'id', id::text, 'sequence', sequence::text,
-              'occurredAt', to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+    `COPY (SELECT json_build_object(
+              'id', id::text, 'sequence', sequence::text, 'occurredAt', to_char(occurred_at AT TIME ZONE 'UTC', ${ISO}),
               'actorType', actor_type, 'actorId', actor_id, 'actorLabel', actor_label, 'action', action,
               'subjectType', subject_type, 'subjectId', subject_id, 'details', details, 'ip', ip,
-              'requestId', request_id, 'prevHash', prev_hash, 'hash', hash)::text AS j
-       FROM audit_events WHERE ${where} ORDER BY audit_events.id`,
-    params,
+              'requestId', request_id, 'prevHash', prev_hash, 'hash', hash)
+           ${rows}) TO STDOUT WITH (FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')`,
     out,
-    (rows) => {
-      let s = '';
-      for (const r of rows) s += `${r.j}\n`;
-      return s;
-    },
   );
 }
