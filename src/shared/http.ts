@@ -64,3 +64,28 @@ export function noStore(_req: Request, res: Response, next: NextFunction) {
   res.setHeader('Cache-Control', 'no-store');
   next();
 }
+
+/** The first place a NUL character hides in a parsed query or body, as a field path, or null. */
+function nulField(value: unknown, path: string, depth = 0): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (depth > 8 || value === null || typeof value !== 'object') return null;
+  for (const [k, v] of Object.entries(value)) {
+    const found = k.includes('\u0000') ? k.replace(/\u0000/g, '') || '?' : nulField(v, path ? `${path}.${k}` : k, depth + 1);
+    if (found) return found;
+  }
+  return null;
+}
+
+/**
+ * PostgreSQL text cannot hold a NUL character: one in a query value, a path or a body would reach
+ * the database as an "invalid byte sequence" error (a 500). No legitimate input carries one, so it
+ * is refused at the edge with a 400 naming the field.
+ */
+export function refuseNulBytes(req: Request, _res: Response, next: NextFunction) {
+  if (/%00/.test(req.path) || req.path.includes('\u0000')) {
+    throw AppError.badRequest('The address contains a NUL character.', [{ field: 'path', message: 'The address must not contain a NUL character (%00).' }]);
+  }
+  const field = nulField(req.query, '') ?? nulField(req.body, '');
+  if (field) throw AppError.badRequest('The request contains a NUL character.', [{ field, message: `${field} must not contain a NUL character.` }]);
+  next();
+}

@@ -179,7 +179,9 @@ export const LEAK_PATTERNS: RegExp[] = [
   /\/src\/[\w/-]+\.ts/,
   /QueryFailedError|TypeORMError|EntityNotFound|pg-protocol|DatabaseError/,
   /syntax error at or near/i,
-  /\b(SELECT|INSERT|UPDATE|DELETE)\b[\s\S]{0,80}\b(FROM|INTO|SET|WHERE)\b/,
+  // A query as a driver or the ORM would quote it: a table of ours followed by a clause.
+  /\b(FROM|INTO|UPDATE|JOIN)\s+"?(notices|notice_targets|items|sources|users|api_tokens|audit_events|outbound_emails|counter_notices|sessions)"?\s+("?\w+"?\s+)?(WHERE|SET|JOIN|ORDER|LIMIT|VALUES|AS|ON)\b/i,
+  /\$\d+\b[^\n<]{0,40}\b(AND|OR|WHERE|LIMIT)\b/,
   /invalid input syntax for/i,
   /out of range for type/i,
   /unterminated quoted string/i,
