@@ -81,10 +81,10 @@ const MATRIX: Record<string, Policy> = {
   'POST /notices/:reference/note': 'staff',
   'GET /audit': 'admin',
   'GET /audit/verify': 'admin',
-  'GET /audit/export': 'admin',
+  'POST /audit/export': 'admin',
   'GET /audit/exports': 'admin',
-  'GET /audit/exports/notices': 'admin',
-  'GET /audit/exports/decisions': 'admin',
+  'POST /audit/exports/notices': 'admin',
+  'POST /audit/exports/decisions': 'admin',
   // ---- JSON API ----
   'GET /api/v1/openapi.json': 'public',
   'POST /api/v1/notices': 'public',
