@@ -153,6 +153,9 @@ describe('cookies, security headers and error bodies', () => {
       apiErrors('JSON array', await post().set('Content-Type', 'application/json').send('[1,2]'), [400, 422]);
       apiErrors('JSON string', await post().set('Content-Type', 'application/json').send('"x"'), [400, 422]);
       apiErrors('JSON null', await post().set('Content-Type', 'application/json').send('null'), [400, 422]);
+      // Used to overflow class-transformer's recursion: a 500.
+      apiErrors('deep nesting', await post().set('Content-Type', 'application/json').send(`${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`), 400);
+      apiErrors('deep array', await post().set('Content-Type', 'application/json').send(`{"name":${'['.repeat(5000)}1${']'.repeat(5000)}}`), 400);
       apiErrors('prototype pollution', await post().set('Content-Type', 'application/json').send('{"__proto__": {"isAdmin": true}, "constructor": {"prototype": {"isAdmin": true}}}'), 422);
       expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
       apiErrors('wrong field types', await post().send({ name: ['a'], email: { $ne: '' }, infringingUrls: 'x', goodFaith: 'yes' }), 422);
