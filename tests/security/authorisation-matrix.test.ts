@@ -201,9 +201,9 @@ describe('authorisation matrix: every route × every kind of caller', () => {
 
     it('when nobody is signed in (also with a valid CSRF token, a staff API token, or a deactivated account\'s session), then every staff route asks to sign in', async () => {
       for (const r of list()) {
-        expectSignInRequired(`anonymous ${r.key}`, r, await staffCall(r, anon));
-        expectSignInRequired(`bearer token only ${r.key}`, r, await staffCall(r, anon, w.adminToken));
-        const res = await staffCall(r, gone);
+        const [a, b, res] = await Promise.all([staffCall(r, anon), staffCall(r, anon, w.adminToken), staffCall(r, gone)]);
+        expectSignInRequired(`anonymous ${r.key}`, r, a);
+        expectSignInRequired(`bearer token only ${r.key}`, r, b);
         // Deactivation deletes the account's sessions, so its form token no longer matches any
         // session either: a form POST is refused as CSRF (403) before it could ask to sign in.
         if (isWrite(r.method)) expect([401, 403]).toContain(res.status);
@@ -229,11 +229,12 @@ describe('authorisation matrix: every route × every kind of caller', () => {
 
     it('when no, a wrong, a revoked or a deactivated user\'s token is sent, then every staff API route is 401 with errors[]', async () => {
       for (const r of list().filter((x) => ['staff', 'admin'].includes(MATRIX[x.key]))) {
-        for (const [label, token] of [['no token', undefined], ['wrong token', 'tdk_not-a-real-token'], ['garbage', '<script>'], ['revoked token', w.revokedToken], ['deactivated user token', w.deactivatedToken]] as const) {
-          const res = await apiCall(r, token);
-          expectStatus(`${label} ${r.key}`, res, 401);
+        const callers = [['no token', undefined], ['wrong token', 'tdk_not-a-real-token'], ['garbage', '<script>'], ['revoked token', w.revokedToken], ['deactivated user token', w.deactivatedToken]] as const;
+        const answers = await Promise.all(callers.map(([, token]) => apiCall(r, token)));
+        answers.forEach((res, i) => {
+          expectStatus(`${callers[i][0]} ${r.key}`, res, 401);
           expect(Array.isArray(res.body.errors)).toBe(true);
-        }
+        });
         // The API does not take session cookies: an admin's session is no credential there.
         expectStatus(`admin session cookie ${r.key}`, await apiCall(r, undefined, admin.agent), 401);
       }

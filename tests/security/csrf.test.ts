@@ -46,8 +46,8 @@ describe('CSRF on every staff form', () => {
     ['from another session', (_s: { csrf: string }) => other.csrf],
     ['given twice', (s: { csrf: string }) => [s.csrf, s.csrf] as unknown as string],
   ])('when the CSRF token is %s, then every staff POST is 403 and nothing changes', async (_label, tokenOf) => {
+    const before = await fingerprint(t.db);
     for (const r of writes) {
-      const before = await fingerprint(t.db);
       const token = tokenOf(admin);
       const body = { ...bodyFor(r), ...(token !== undefined ? { _csrf: token } : {}) };
       const res = await admin.agent.post(fillPath(r.path, w)).type('form').send(body).redirects(0);
@@ -59,8 +59,8 @@ describe('CSRF on every staff form', () => {
   });
 
   it('when a JSON body or the header carries a wrong token, then it is refused the same way', async () => {
+    const before = await fingerprint(t.db);
     for (const r of writes) {
-      const before = await fingerprint(t.db);
       const res = await admin.agent.post(fillPath(r.path, w)).set('Accept', 'application/json').set('X-CSRF-Token', other.csrf).send(bodyFor(r)).redirects(0);
       expect([r.key, res.status, res.body.code]).toEqual([r.key, 403, 'CSRF.INVALID']);
       expect(await fingerprint(t.db)).toEqual(before);

@@ -164,11 +164,10 @@ export async function fingerprint(db: DataSource): Promise<Record<string, string
   const tables: { tablename: string }[] = await db.query(
     `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT IN ('sessions', 'rate_limits', 'typeorm_migrations') ORDER BY tablename`,
   );
+  const sql = tables.map(({ tablename }) => `SELECT '${tablename}' AS t, md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS d FROM "${tablename}" x`).join(' UNION ALL ');
+  const rows: { t: string; d: string }[] = await db.query(sql);
   const out: Record<string, string> = {};
-  for (const { tablename } of tables) {
-    const [{ d }] = await db.query(`SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS d FROM "${tablename}" t`);
-    out[tablename] = d;
-  }
+  for (const r of rows) out[r.t] = r.d;
   return out;
 }
 
