@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { SESSION_COOKIE } from '../../src/app';
+import { loadConfig } from '../../src/config';
 import { createTestContext, TestContext } from '../support/context';
 import { createStaff, csrfFrom, PASSWORD } from '../support/staff';
 import { Agent, appRoutes, buildWorld, fillPath, isWrite, leaks, RouteInfo, staffSession, World } from './support';
@@ -76,6 +77,22 @@ describe('cookies, security headers and error bodies', () => {
       } finally {
         await https.close();
       }
+    });
+
+    it('when PUBLIC_BASE_URL is https but the proxy is not trusted, then no session cookie is ever set (why production refuses that configuration)', async () => {
+      const https = await createTestContext({ env: { PUBLIC_BASE_URL: 'https://desk.example' } });
+      try {
+        const user = await createStaff(https.db, { role: 'admin' });
+        const login = await request(https.app).get('/login').set('X-Forwarded-Proto', 'https').expect(200);
+        expect(cookieNamed(login, SESSION_COOKIE)).toBeUndefined();
+        const cookie = setCookies(login).map((c) => c.split(';')[0]).join('; ');
+        const res = await request(https.app).post('/login').set('X-Forwarded-Proto', 'https').set('Cookie', cookie).type('form')
+          .send({ _csrf: csrfFrom(login.text), email: user.email, password: PASSWORD });
+        expect(res.status).toBe(403);
+      } finally {
+        await https.close();
+      }
+      expect(() => loadConfig({ NODE_ENV: 'production', PUBLIC_BASE_URL: 'https://desk.example', SESSION_SECRET: 'x'.repeat(40) })).toThrow(/TRUST_PROXY/);
     });
 
     it('when a client fakes X-Forwarded-Proto without TRUST_PROXY, then the app does not believe it', async () => {
