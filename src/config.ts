@@ -153,6 +153,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (raw.DATABASE_URL && raw.NODE_ENV === 'production' && !raw.SESSION_SECRET) {
     extra.push('SESSION_SECRET: required with DATABASE_URL in production (every instance must share it)');
   }
+  // The app listens on plain HTTP: an https address means a TLS proxy in front. Without trusting it,
+  // express-session sees an insecure request, never sets the Secure session cookie, and every
+  // sign-in fails (as an expired form: the CSRF token is bound to a session that was never kept).
+  if (raw.NODE_ENV === 'production' && /^https:\/\//i.test(raw.PUBLIC_BASE_URL ?? '') && !raw.TRUST_PROXY) {
+    extra.push('TRUST_PROXY: must be true when PUBLIC_BASE_URL is https (the app serves plain HTTP behind a TLS proxy that sends X-Forwarded-Proto; without it no one can sign in)');
+  }
   if (errors.length || extra.length) {
     const problems = errors.map((e) => {
       const shown = typeof e.value === 'string' && /SECRET|PASSWORD|URL/.test(e.property) ? '(hidden)' : JSON.stringify(e.value);

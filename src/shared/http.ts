@@ -64,3 +64,53 @@ export function noStore(_req: Request, res: Response, next: NextFunction) {
   res.setHeader('Cache-Control', 'no-store');
   next();
 }
+
+/** The first place a NUL character hides in a parsed query or body, as a field path, or null. */
+function nulField(value: unknown, path: string, depth = 0): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (depth > MAX_BODY_DEPTH || value === null || typeof value !== 'object') return null;
+  for (const [k, v] of Object.entries(value)) {
+    const found = k.includes('\u0000') ? k.replace(/\u0000/g, '') || '?' : nulField(v, path ? `${path}.${k}` : k, depth + 1);
+    if (found) return found;
+  }
+  return null;
+}
+
+/**
+ * PostgreSQL text cannot hold a NUL character: one in a query value, a path or a body would reach
+ * the database as an "invalid byte sequence" error (a 500). No legitimate input carries one, so it
+ * is refused at the edge with a 400 naming the field.
+ */
+export function refuseNulBytes(req: Request, _res: Response, next: NextFunction) {
+  if (/%00/.test(req.path) || req.path.includes('\u0000')) {
+    throw AppError.badRequest('The address contains a NUL character.', [{ field: 'path', message: 'The address must not contain a NUL character (%00).' }]);
+  }
+  const field = nulField(req.query, '') ?? nulField(req.body, '');
+  if (field) throw AppError.badRequest('The request contains a NUL character.', [{ field, message: `${field} must not contain a NUL character.` }]);
+  next();
+}
+
+/** No form or API body of ours nests deeper than a few levels; this is far beyond any of them. */
+const MAX_BODY_DEPTH = 32;
+
+function deeperThan(root: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[root, 0]];
+  while (stack.length) {
+    const [value, depth] = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth >= max) return true;
+    for (const v of Object.values(value)) stack.push([v, depth + 1]);
+  }
+  return false;
+}
+
+/**
+ * A JSON body nested thousands of levels deep parses fine but overflows the stack of the recursive
+ * validation that follows (class-transformer): a 500. It is refused at the edge with a 400.
+ */
+export function refuseDeepBodies(req: Request, _res: Response, next: NextFunction) {
+  if (deeperThan(req.body, MAX_BODY_DEPTH)) {
+    throw AppError.badRequest('The request body is nested too deeply.', [{ field: '_body', message: `The body must not nest more than ${MAX_BODY_DEPTH} levels.` }]);
+  }
+  next();
+}

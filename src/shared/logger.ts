@@ -4,8 +4,8 @@ import pino, { Logger } from 'pino';
  * Operators' log. Personal data and secrets never go here: request bodies are not logged, and the
  * fields below are censored wherever they appear.
  */
-export function createLogger(level: string): Logger {
-  return pino({
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     level,
     redact: {
       paths: [
@@ -26,7 +26,9 @@ export function createLogger(level: string): Logger {
       ],
       censor: '[redacted]',
     },
-  });
+  };
+  // A destination is for tests that read what would be logged; the app logs to stdout.
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export type { Logger };

@@ -4,7 +4,7 @@ import { record, sealAuditChain, SYSTEM, AUDIT_CSV_COLUMNS } from '../../src/mod
 import type { User } from '../../src/modules/auth';
 import { createTestContext, TestContext, truncateAll } from '../support/context';
 import { makeItem, makeSource } from '../support/factories';
-import { createStaff, signedInAgent, tokenFor } from '../support/staff';
+import { createStaff, csrfOf, signedInAgent, tokenFor } from '../support/staff';
 
 /** Parses RFC 4180 CSV (quoted fields, doubled quotes, CRLF inside quotes). */
 function parseCsv(text: string): string[][] {
@@ -149,7 +149,11 @@ describe('audit history, API and exports', () => {
       const page = await agent.get('/audit?subject=TD-000777').expect(200);
       expect(page.text).toContain('href="/notices/TD-000777"');
       expect(page.text).not.toContain('<b>bold</b>');
-      expect(page.text.replace(/&#x3D;/g, '=')).toContain('href="/audit/export?format=csv&amp;subject=TD-000777"');
+      // The export is a POST form carrying the page's filters (an export is audited: no GET link).
+      expect(page.text).toContain('<form method="post" action="/audit/export">');
+      expect(page.text).toContain('<input type="hidden" name="subject" value="TD-000777">');
+      expect(page.text).toContain('name="format" value="csv"');
+      expect(page.text).not.toMatch(/href="\/audit\/export\?/);
       const bad = await agent.get('/audit?from=31.12.2026').expect(400);
       expect(bad.text).toContain('from must be a date');
     });
@@ -196,8 +200,12 @@ describe('audit history, API and exports', () => {
   describe('access', () => {
     it('when a moderator opens the audit pages, API or exports, then the answer is 403', async () => {
       const agent = await signedInAgent(t.app, moderator.email);
-      for (const path of ['/audit', '/audit/verify', '/audit/export?format=csv', '/audit/exports', '/audit/exports/notices']) {
+      for (const path of ['/audit', '/audit/verify', '/audit/exports']) {
         await agent.get(path).expect(403);
+      }
+      const csrf = await csrfOf(agent);
+      for (const path of ['/audit/export', '/audit/exports/notices', '/audit/exports/decisions']) {
+        await agent.post(path).type('form').send({ _csrf: csrf, format: 'csv' }).expect(403);
       }
       for (const path of ['/api/v1/audit', '/api/v1/audit/verify', '/api/v1/audit/export?format=jsonl', '/api/v1/audit/exports/decisions']) {
         await api(path, modToken).expect(403);
@@ -275,10 +283,20 @@ describe('audit history, API and exports', () => {
       expect(jsonl.body).toBe('');
     });
 
+    it('when a staff export is asked for by GET (a link, an <img>, a prefetch) or posted without the CSRF token, then nothing is exported or recorded', async () => {
+      const agent = await signedInAgent(t.app, admin.email);
+      for (const path of ['/audit/export?format=csv', '/audit/exports/notices?full=true', '/audit/exports/decisions?full=true']) {
+        await agent.get(path).expect(404);
+        await agent.post(path.split('?')[0]).type('form').send({ format: 'csv', full: 'true' }).expect(403);
+      }
+      expect(await t.db.query(`SELECT id FROM audit_events WHERE action = 'audit.exported'`)).toEqual([]);
+    });
+
     it('when an admin exports, then the export itself is an audit event with who, what and the filter', async () => {
       await api('/api/v1/audit/export?format=csv&action=notice.*&from=2026-01-01').buffer(true).parse(textParser).expect(200);
       const agent = await signedInAgent(t.app, admin.email);
-      await agent.get('/audit/export?format=jsonl').buffer(true).parse(textParser).expect(200);
+      const csrf = await csrfOf(agent, '/audit');
+      await agent.post('/audit/export').type('form').send({ _csrf: csrf, format: 'jsonl' }).buffer(true).parse(textParser).expect(200);
       const rows = await t.db.query(`SELECT actor_id, details, request_id FROM audit_events WHERE action = 'audit.exported' ORDER BY id`);
       expect(rows).toHaveLength(2);
       expect(rows[0]).toMatchObject({ actor_id: admin.id, details: { what: 'audit_events', format: 'csv', filter: { action: 'notice.*', from: '2026-01-01T00:00:00.000Z' } } });

@@ -5,7 +5,7 @@ import { record } from '../../src/modules/audit';
 import { ManualClock } from '../../src/shared/clock';
 import { createTestContext, TestContext, truncateAll } from '../support/context';
 import { makeItem, makeSource } from '../support/factories';
-import { createStaff, signedInAgent, tokenFor } from '../support/staff';
+import { createStaff, csrfOf, signedInAgent, tokenFor } from '../support/staff';
 
 const H = 3_600_000;
 
@@ -177,7 +177,8 @@ describe('transparency report and public notice records', () => {
       expect(list[1].parties[0].name).toBe('Press Corp');
 
       const agent = await signedInAgent(t.app, admin.email);
-      const full = await agent.get('/audit/exports/notices?full=true').expect(200);
+      const csrf = await csrfOf(agent, '/audit/exports');
+      const full = await agent.post('/audit/exports/notices').type('form').send({ _csrf: csrf, full: 'true' }).expect(200);
       expect(full.text).toContain('grace@private.example');
       expect(full.text).toContain('42 Secret Lane');
 

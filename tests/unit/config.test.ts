@@ -43,6 +43,12 @@ describe('configuration', () => {
     expect(c.secureCookies).toBe(true);
   });
 
+  it('when production has an https address but does not trust its TLS proxy, then the start is refused naming TRUST_PROXY', () => {
+    const env = { NODE_ENV: 'production', PUBLIC_BASE_URL: 'https://desk.example.org', SESSION_SECRET: 'x'.repeat(40), DATABASE_URL: 'postgres://u:p@db/takedown' };
+    expect(() => loadConfig(env)).toThrow(/TRUST_PROXY: must be true when PUBLIC_BASE_URL is https/);
+    expect(loadConfig({ ...env, TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+  });
+
   it('when values are given, then they are typed', () => {
     const c = loadConfig({ PORT: '8080', ALLOW_PRIVATE_FEEDS: 'true', STRIKE_LIMIT: '5', SMTP_URL: 'smtps://u:p@mail.example.org:465' });
     expect(c.port).toBe(8080);

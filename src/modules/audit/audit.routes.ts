@@ -46,7 +46,7 @@ function parseNoticeExport(query: Record<string, unknown>): { range: NoticeRange
     } else if (k === 'full') {
       if (!['1', 'true', 'on', '0', 'false'].includes(v)) errors.push({ field: 'full', message: 'full must be true or false.' });
       else full = ['1', 'true', 'on'].includes(v);
-    } else if (k !== 'format') errors.push({ field: k, message: `${k} is not a parameter of this export.` });
+    } else if (k !== 'format' && k !== '_csrf') errors.push({ field: k, message: `${k} is not a parameter of this export.` });
   }
   if (errors.length) throw AppError.badRequest('The export parameters are not valid.', errors);
   return { range, full };
@@ -66,8 +66,8 @@ function startDownload(res: Response, type: string, filename: string) {
  * Every export: parse (400 before anything is written), audit it (committed before the first
  * byte), then stream. A failure after the headers went out can only cut the stream short.
  */
-async function auditEventsExport(deps: AppDeps, req: Request, res: Response, format: AuditExportFormat) {
-  const filter = await parseAuditQuery(deps.db.manager, req.query as Record<string, unknown>, ['format']);
+async function auditEventsExport(deps: AppDeps, req: Request, res: Response, format: AuditExportFormat, params: Record<string, unknown>) {
+  const filter = await parseAuditQuery(deps.db.manager, params, ['format', '_csrf']);
   await recordExport(deps.db, { actor: actorOf(req), what: 'audit_events', format, filter: describeFilter(filter), context: requestContext(req) });
   if (format === 'csv') startDownload(res, 'text/csv; charset=utf-8; header=present', `audit-events-${stamp()}.csv`);
   else startDownload(res, 'application/x-ndjson; charset=utf-8', `audit-events-${stamp()}.jsonl`);
@@ -75,8 +75,8 @@ async function auditEventsExport(deps: AppDeps, req: Request, res: Response, for
   res.end();
 }
 
-async function noticesExport(deps: AppDeps, req: Request, res: Response, kind: 'lumen' | 'dsa') {
-  const { range, full } = parseNoticeExport(req.query as Record<string, unknown>);
+async function noticesExport(deps: AppDeps, req: Request, res: Response, kind: 'lumen' | 'dsa', params: Record<string, unknown>) {
+  const { range, full } = parseNoticeExport(params);
   await recordExport(deps.db, {
     actor: actorOf(req),
     what: kind === 'lumen' ? 'notices' : 'decisions',
@@ -115,7 +115,6 @@ export function auditPages(deps: AppDeps): Router {
       const v = query[k];
       if (typeof v === 'string' && v.trim()) keep.set(k, v.trim());
     }
-    const filterQs = keep.toString();
     const nextQs = new URLSearchParams(keep);
     if (next) nextQs.set('after', next);
     res.render('audit/index', {
@@ -124,8 +123,9 @@ export function auditPages(deps: AppDeps): Router {
       events: events.map((e) => ({ ...e, link: subjectLink(e.subjectType, e.subjectId), summary: summariseDetails(e.details) })),
       nextUrl: next ? `/audit?${nextQs.toString()}` : null,
       paged: !!q.after,
-      csvUrl: `/audit/export?format=csv${filterQs ? `&${filterQs}` : ''}`,
-      jsonlUrl: `/audit/export?format=jsonl${filterQs ? `&${filterQs}` : ''}`,
+      // The export form posts the same filters back (hidden fields): an export is audited, so it
+      // is a CSRF-protected POST, never a link a third-party page could make an admin follow.
+      exportFilters: [...keep.entries()].map(([name, value]) => ({ name, value })),
     });
   });
 
@@ -133,10 +133,14 @@ export function auditPages(deps: AppDeps): Router {
     res.render('audit/verify', { title: 'Audit chain verification', result: await verifyNow(deps) });
   });
 
-  r.get('/audit/export', (req, res) => auditEventsExport(deps, req, res, exportFormat(req.query.format)));
+  // Exports change something (each is recorded as `audit.exported`, and the full record carries
+  // personal data), so on the staff side they are POST forms with the CSRF token: a link, an
+  // <img> or a prefetch from another site can never start one with an admin's session cookie.
+  const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
+  r.post('/audit/export', (req, res) => auditEventsExport(deps, req, res, exportFormat(body(req).format), body(req)));
   r.get('/audit/exports', (_req, res) => res.render('audit/exports', { title: 'Exports' }));
-  r.get('/audit/exports/notices', (req, res) => noticesExport(deps, req, res, 'lumen'));
-  r.get('/audit/exports/decisions', (req, res) => noticesExport(deps, req, res, 'dsa'));
+  r.post('/audit/exports/notices', (req, res) => noticesExport(deps, req, res, 'lumen', body(req)));
+  r.post('/audit/exports/decisions', (req, res) => noticesExport(deps, req, res, 'dsa', body(req)));
   return r;
 }
 
@@ -156,8 +160,11 @@ export function auditApi(deps: AppDeps): Router {
     res.json({ ok, events, firstBadSequence, problem, unsealed });
   });
 
-  r.get('/audit/export', (req, res) => auditEventsExport(deps, req, res, exportFormat(req.query.format)));
-  r.get('/audit/exports/notices', (req, res) => noticesExport(deps, req, res, 'lumen'));
-  r.get('/audit/exports/decisions', (req, res) => noticesExport(deps, req, res, 'dsa'));
+  // The API takes no cookies (bearer tokens only), so no other site can make a client call these:
+  // they stay GET with query parameters, as clients already use them.
+  const query = (req: Request) => req.query as Record<string, unknown>;
+  r.get('/audit/export', (req, res) => auditEventsExport(deps, req, res, exportFormat(req.query.format), query(req)));
+  r.get('/audit/exports/notices', (req, res) => noticesExport(deps, req, res, 'lumen', query(req)));
+  r.get('/audit/exports/decisions', (req, res) => noticesExport(deps, req, res, 'dsa', query(req)));
   return r;
 }

@@ -9,6 +9,7 @@ import { FeedFetchError, fetchFeed, FetchFeedOptions } from './fetch-feed';
 import { ItemInput, sha256, upsertItems } from './items.queries';
 import { decodeFeed, FeedEntry, FeedParseError, parseFeed } from './parse-feed';
 import { FetchResult, Source } from './source.entity';
+import { lockSource } from './manage-sources';
 
 export interface ImportDeps {
   db: DataSource;
@@ -50,8 +51,7 @@ export function entryToInput(e: FeedEntry): ItemInput {
 export async function importFeedNow(deps: ImportDeps, sourceId: string, opts: ImportOptions = {}): Promise<FetchResult> {
   const now = deps.clock.now();
   const source = await withTransaction(deps.db, async (tx) => {
-    const s = await tx.getRepository(Source).findOne({ where: { id: sourceId }, lock: { mode: 'pessimistic_write' } });
-    if (!s) throw AppError.notFound('Source', 'SOURCE.NOT_FOUND');
+    const s = await lockSource(tx, sourceId);
     if (!s.feedUrl) throw AppError.conflict('SOURCE.NO_FEED', `${s.name} has no feed URL: its items are added through the API or a file.`);
     if (s.status !== 'active') throw AppError.conflict('SOURCE.NOT_ACTIVE', `${s.name} is ${s.status}: activate it before importing.`);
     if (s.fetchingUntil && s.fetchingUntil > now) throw AppError.conflict('SOURCE.FETCHING', `${s.name} is being imported right now; try again in a moment.`);

@@ -5,6 +5,18 @@ import { Actor, record, RequestContext } from '../audit';
 import { ALL, notifyItemsChanged } from './page-cache';
 import { Source, SourceStatus } from './source.entity';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The source, locked for update, or a 404. An id that is not a uuid is unknown too: handed to
+ * PostgreSQL it would be an "invalid input syntax for type uuid" error, a 500.
+ */
+export async function lockSource(tx: EntityManager, id: string): Promise<Source> {
+  const source = UUID.test(id) ? await tx.getRepository(Source).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } }) : null;
+  if (!source) throw AppError.notFound('Source', 'SOURCE.NOT_FOUND');
+  return source;
+}
+
 export interface CreateSource {
   name: string;
   domains: string[];
@@ -49,8 +61,7 @@ export async function setSourceStatus(
   tx: EntityManager,
   cmd: { sourceId: string; change: keyof typeof ACTIONS; reason?: string; actor: Actor; context?: RequestContext },
 ): Promise<Source> {
-  const source = await tx.getRepository(Source).findOne({ where: { id: cmd.sourceId }, lock: { mode: 'pessimistic_write' } });
-  if (!source) throw AppError.notFound('Source', 'SOURCE.NOT_FOUND');
+  const source = await lockSource(tx, cmd.sourceId);
   const { to, action } = ACTIONS[cmd.change];
   if (source.status === to) throw AppError.conflict('SOURCE.UNCHANGED', `${source.name} is already ${to}.`);
   const before = source.status;
@@ -70,8 +81,7 @@ export async function setSourceStatus(
 
 /** A rename changes the attribution footer of every item of the source: pages are re-rendered. */
 export async function renameSource(tx: EntityManager, cmd: { sourceId: string; name: string; actor: Actor; context?: RequestContext }) {
-  const source = await tx.getRepository(Source).findOne({ where: { id: cmd.sourceId }, lock: { mode: 'pessimistic_write' } });
-  if (!source) throw AppError.notFound('Source', 'SOURCE.NOT_FOUND');
+  const source = await lockSource(tx, cmd.sourceId);
   const before = source.name;
   source.name = cmd.name.trim();
   await tx.getRepository(Source).save(source);

@@ -1,0 +1,269 @@
+import request from 'supertest';
+import { withTransaction } from '../../src/db/transaction';
+import { setActive } from '../../src/modules/auth/manage-users';
+import { createTestContext, TestContext } from '../support/context';
+import { createStaff } from '../support/staff';
+import { Agent, anonymousSession, appRoutes, buildWorld, fillPath, isWrite, RouteInfo, staffSession, World } from './support';
+
+/**
+ * Who may call what. Every route registered in the app (read from the Express router) must have a
+ * line here: a new route without one fails the first test, and each route is then called as every
+ * kind of caller.
+ *
+ * - `public`: anyone; never 401/403, never sent to the login page.
+ * - `staff`: any signed-in moderator or admin (staff router: session; API: bearer token).
+ * - `admin`: admins only; a moderator gets 403.
+ * - `status-or-staff`: `GET /api/v1/notices/:reference`, the complainant's status token or a staff
+ *   bearer token (a bad bearer token is a 401; no credential at all is the 404 of a wrong token).
+ */
+type Policy = 'public' | 'staff' | 'admin' | 'status-or-staff';
+
+const MATRIX: Record<string, Policy> = {
+  // ---- public site, intake, ops (no session) ----
+  'GET /healthz': 'public',
+  'GET /readyz': 'public',
+  'GET /metrics': 'public',
+  'GET /': 'public',
+  'GET /items/:slug': 'public',
+  'GET /feed.xml': 'public',
+  'GET /sitemap.xml': 'public',
+  'GET /transparency': 'public',
+  'GET /transparency/notices/:reference': 'public',
+  'GET /takedown': 'public',
+  'POST /takedown': 'public',
+  'GET /takedown/check': 'public',
+  'GET /takedown/:reference': 'public',
+  'GET /takedown/:reference/verify': 'public',
+  'POST /takedown/:reference/withdraw': 'public',
+  'POST /takedown/:reference/answer': 'public',
+  'GET /counter-notice': 'public',
+  'POST /counter-notice': 'public',
+  'GET /counter-notice/received': 'public',
+  'GET /opt-out': 'public',
+  'POST /opt-out': 'public',
+  'GET /opt-out/confirm': 'public',
+  'POST /opt-out/confirm': 'public',
+  'GET /dmca': 'public',
+  // ---- staff router (session + CSRF) ----
+  'GET /login': 'public',
+  'POST /login': 'public',
+  'POST /logout': 'public',
+  'GET /account/password': 'staff',
+  'POST /account/password': 'staff',
+  'GET /staff': 'staff',
+  'GET /users': 'admin',
+  'POST /users': 'admin',
+  'POST /users/action': 'admin',
+  'GET /outbox': 'admin',
+  'GET /outbox/:id': 'admin',
+  'GET /outbox/:id/html': 'admin',
+  'POST /outbox/retry-failed': 'admin',
+  'POST /outbox/:id/retry': 'admin',
+  'GET /sources': 'staff',
+  'POST /sources': 'admin',
+  'POST /sources/:id/fetch': 'staff',
+  'POST /sources/:id/pause': 'admin',
+  'POST /sources/:id/block': 'admin',
+  'POST /sources/:id/activate': 'admin',
+  'GET /items': 'staff',
+  'GET /items/:id/admin': 'staff',
+  'GET /counter-notices': 'staff',
+  'POST /counter-notices/:id/court-action': 'staff',
+  'GET /queue': 'staff',
+  'POST /queue/bulk': 'staff',
+  'GET /notices/:reference': 'staff',
+  'POST /notices/:reference/claim': 'staff',
+  'POST /notices/:reference/release': 'staff',
+  'POST /notices/:reference/approve': 'staff',
+  'POST /notices/:reference/reject': 'staff',
+  'POST /notices/:reference/request-info': 'staff',
+  'POST /notices/:reference/spam': 'staff',
+  'POST /notices/:reference/note': 'staff',
+  'GET /audit': 'admin',
+  'GET /audit/verify': 'admin',
+  'POST /audit/export': 'admin',
+  'GET /audit/exports': 'admin',
+  'POST /audit/exports/notices': 'admin',
+  'POST /audit/exports/decisions': 'admin',
+  // ---- JSON API ----
+  'GET /api/v1/openapi.json': 'public',
+  'POST /api/v1/notices': 'public',
+  'GET /api/v1/notices/:reference': 'status-or-staff',
+  'POST /api/v1/counter-notices': 'public',
+  'POST /api/v1/counter-notices/:id/court-action': 'staff',
+  'GET /api/v1/notices': 'staff',
+  'POST /api/v1/notices/:reference/claim': 'staff',
+  'POST /api/v1/notices/:reference/release': 'staff',
+  'POST /api/v1/notices/:reference/decision': 'staff',
+  'GET /api/v1/me': 'staff',
+  'GET /api/v1/audit': 'admin',
+  'GET /api/v1/audit/verify': 'admin',
+  'GET /api/v1/audit/export': 'admin',
+  'GET /api/v1/audit/exports/notices': 'admin',
+  'GET /api/v1/audit/exports/decisions': 'admin',
+  'GET /api/v1/items': 'staff',
+  'GET /api/v1/items/:id': 'staff',
+  'POST /api/v1/items': 'staff',
+  'GET /api/v1/sources': 'staff',
+  'POST /api/v1/sources': 'admin',
+  'POST /api/v1/sources/:id/fetch': 'staff',
+};
+
+function unique(routes: RouteInfo[]): RouteInfo[] {
+  const seen = new Map<string, RouteInfo>();
+  for (const r of routes) if (!seen.has(r.key)) seen.set(r.key, r);
+  return [...seen.values()];
+}
+
+describe('authorisation matrix: every route × every kind of caller', () => {
+  let t: TestContext;
+  let w: World;
+  let routes: RouteInfo[];
+  let anon: { agent: Agent; csrf: string };
+  let mod: { agent: Agent; csrf: string };
+  let admin: { agent: Agent; csrf: string };
+  let gone: { agent: Agent; csrf: string };
+
+  beforeAll(async () => {
+    t = await createTestContext({ env: { INTAKE_PER_HOUR: '10000' } });
+    routes = unique(appRoutes(t.app));
+    w = await buildWorld(t.app, t.db);
+    anon = await anonymousSession(t.app);
+    mod = await staffSession(t.app, w.moderator);
+    admin = await staffSession(t.app, w.admin);
+    // A session of someone deactivated since: from then on it is worth nothing.
+    const leaver = await createStaff(t.db, { role: 'admin' });
+    gone = await staffSession(t.app, leaver);
+    await withTransaction(t.db, (tx) => setActive(tx, { actor: { type: 'system' }, userId: leaver.id, active: false }));
+  });
+  afterAll(() => t.close());
+
+  it('when the router is walked, then every route has an entry in the matrix and every entry is a real route', () => {
+    const keys = routes.map((r) => r.key);
+    expect(keys.filter((k) => !(k in MATRIX))).toEqual([]);
+    expect(Object.keys(MATRIX).filter((k) => !keys.includes(k))).toEqual([]);
+    expect(routes.filter((r) => r.area === 'staff').length).toBeGreaterThan(30);
+    expect(routes.filter((r) => r.area === 'api').length).toBeGreaterThan(15);
+  });
+
+  /** Through the staff router: a session agent (or none), its CSRF token always valid. */
+  const staffCall = (r: RouteInfo, who: { agent: Agent; csrf: string } | null, bearer?: string) => {
+    const path = fillPath(r.path, w);
+    const agent = who?.agent ?? request(t.app);
+    const req = isWrite(r.method) ? agent.post(path).type('form').send(who ? { _csrf: who.csrf } : {}) : agent.get(path);
+    if (bearer) req.set('Authorization', `Bearer ${bearer}`);
+    return req.redirects(0);
+  };
+  const apiCall = (r: RouteInfo, bearer?: string, agent?: Agent) => {
+    const path = fillPath(r.path, w);
+    const a = agent ?? request(t.app);
+    const req = isWrite(r.method) ? a.post(path).send({}) : a.get(path);
+    req.set('Accept', 'application/json');
+    if (bearer) req.set('Authorization', `Bearer ${bearer}`);
+    return req.redirects(0);
+  };
+
+  const describeRes = (label: string, res: request.Response) => `${label}: ${res.status} ${res.headers.location ?? ''} ${(/<main[\s\S]*?<\/main>/.exec(res.text)?.[0] ?? res.text).replace(/\s+/g, ' ').slice(0, 400)}`;
+  /** Let through: not refused, not sent to sign in, no server error. */
+  const expectAllowed = (label: string, res: request.Response) => {
+    const ok = ![401, 403].includes(res.status) && res.status < 500 && !(res.status === 303 && /^\/login/.test(res.headers.location ?? ''));
+    if (!ok) throw new Error(`expected ${label} to be let through; got ${describeRes(label, res)}`);
+  };
+  const expectStatus = (label: string, res: request.Response, status: number) => {
+    if (res.status !== status) throw new Error(`expected ${label} → ${status}; got ${describeRes(label, res)}`);
+  };
+  /** Not signed in on a staff route: a page is a 303 to the login page, a form POST a 401. */
+  const expectSignInRequired = (label: string, r: RouteInfo, res: request.Response) => {
+    if (isWrite(r.method)) return expectStatus(label, res, 401);
+    expectStatus(label, res, 303);
+    if (!(res.headers.location ?? '').startsWith('/login?next=')) throw new Error(`${label}: redirected to ${res.headers.location}, not the login page`);
+  };
+
+  describe('public routes', () => {
+    const list = () => routes.filter((r) => MATRIX[r.key] === 'public' && r.area !== 'api');
+    it('when anyone calls a public page or form, then it is never refused nor sent to sign in', async () => {
+      expect(list().length).toBeGreaterThan(20);
+      for (const r of list()) {
+        if (r.key === 'POST /logout') {
+          // Signing out ends the session (so it gets one of its own) and lands on the login page by design.
+          const res = await staffCall(r, await anonymousSession(t.app));
+          expectStatus(`anonymous ${r.key}`, res, 303);
+          continue;
+        }
+        const res = r.area === 'staff' ? await staffCall(r, anon) : await staffCall(r, null);
+        expectAllowed(`anonymous ${r.key}`, res);
+      }
+    });
+  });
+
+  describe('staff router', () => {
+    const list = () => routes.filter((r) => r.area === 'staff' && MATRIX[r.key] !== 'public');
+
+    it('when nobody is signed in (also with a valid CSRF token, a staff API token, or a deactivated account\'s session), then every staff route asks to sign in', async () => {
+      for (const r of list()) {
+        const [a, b, res] = await Promise.all([staffCall(r, anon), staffCall(r, anon, w.adminToken), staffCall(r, gone)]);
+        expectSignInRequired(`anonymous ${r.key}`, r, a);
+        expectSignInRequired(`bearer token only ${r.key}`, r, b);
+        // Deactivation deletes the account's sessions, so its form token no longer matches any
+        // session either: a form POST is refused as CSRF (403) before it could ask to sign in.
+        if (isWrite(r.method)) expect([401, 403]).toContain(res.status);
+        else expectSignInRequired(`deactivated session ${r.key}`, r, res);
+      }
+    });
+
+    it('when a moderator calls an admin route, then it is 403; a staff route is let through', async () => {
+      for (const r of list()) {
+        const res = await staffCall(r, mod);
+        if (MATRIX[r.key] === 'admin') expectStatus(`moderator ${r.key}`, res, 403);
+        else expectAllowed(`moderator ${r.key}`, res);
+      }
+    });
+
+    it('when an admin calls any staff route, then it is let through', async () => {
+      for (const r of list()) expectAllowed(`admin ${r.key}`, await staffCall(r, admin));
+    });
+  });
+
+  describe('JSON API', () => {
+    const list = () => routes.filter((r) => r.area === 'api');
+
+    it('when no, a wrong, a revoked or a deactivated user\'s token is sent, then every staff API route is 401 with errors[]', async () => {
+      for (const r of list().filter((x) => ['staff', 'admin'].includes(MATRIX[x.key]))) {
+        const callers = [['no token', undefined], ['wrong token', 'tdk_not-a-real-token'], ['garbage', '<script>'], ['revoked token', w.revokedToken], ['deactivated user token', w.deactivatedToken]] as const;
+        const answers = await Promise.all(callers.map(([, token]) => apiCall(r, token)));
+        answers.forEach((res, i) => {
+          expectStatus(`${callers[i][0]} ${r.key}`, res, 401);
+          expect(Array.isArray(res.body.errors)).toBe(true);
+        });
+        // The API does not take session cookies: an admin's session is no credential there.
+        expectStatus(`admin session cookie ${r.key}`, await apiCall(r, undefined, admin.agent), 401);
+      }
+    });
+
+    it('when a moderator token calls an admin API route, then it is 403; a staff API route is let through', async () => {
+      for (const r of list().filter((x) => ['staff', 'admin'].includes(MATRIX[x.key]))) {
+        const res = await apiCall(r, w.moderatorToken);
+        if (MATRIX[r.key] === 'admin') expectStatus(`moderator token ${r.key}`, res, 403);
+        else expectAllowed(`moderator token ${r.key}`, res);
+      }
+    });
+
+    it('when an admin token calls any API route, then it is let through', async () => {
+      for (const r of list()) expectAllowed(`admin token ${r.key}`, await apiCall(r, w.adminToken));
+    });
+
+    it('when a public API route is called without a token, then it is never refused', async () => {
+      for (const r of list().filter((x) => MATRIX[x.key] === 'public')) expectAllowed(`no token ${r.key}`, await apiCall(r));
+    });
+
+    it('when the notice is asked for without any credential, then it is the 404 of a wrong token; a bad bearer token is 401', async () => {
+      for (const r of list().filter((x) => MATRIX[x.key] === 'status-or-staff')) {
+        expectStatus(`no credential ${r.key}`, await apiCall(r), 404);
+        expectStatus(`wrong status token ${r.key}`, await request(t.app).get(`${fillPath(r.path, w)}?token=nope`), 404);
+        expectStatus(`status token ${r.key}`, await request(t.app).get(`${fillPath(r.path, w)}?token=${w.statusToken}`), 200);
+        for (const token of ['tdk_wrong', w.revokedToken, w.deactivatedToken]) expectStatus(`bad bearer ${r.key}`, await apiCall(r, token), 401);
+        expectStatus(`moderator token ${r.key}`, await apiCall(r, w.moderatorToken), 200);
+      }
+    });
+  });
+});

@@ -1,0 +1,193 @@
+import request from 'supertest';
+import type { Express } from 'express';
+import { DataSource } from 'typeorm';
+import { withTransaction } from '../../src/db/transaction';
+import { createApiToken, User } from '../../src/modules/auth';
+import { revokeApiTokens } from '../../src/modules/auth/api-tokens';
+import { setActive } from '../../src/modules/auth/manage-users';
+import { approveForTest, COMPLAINANT } from '../support/approve-fixture';
+import { makeItem, makeSource } from '../support/factories';
+import { createStaff, csrfFrom, signedInAgent, tokenFor } from '../support/staff';
+
+/**
+ * Shared pieces of the security sweep (tests/security): the app's routes read from the Express
+ * router itself (so a route added tomorrow is in every sweep without anyone listing it), a small
+ * world with one of each thing a route can name, and a fingerprint of the database.
+ */
+
+export type Area = 'public' | 'staff' | 'api';
+export interface RouteInfo {
+  area: Area;
+  method: string;
+  /** The path as registered, with `:params`. */
+  path: string;
+  key: string;
+}
+
+type Layer = {
+  name?: string;
+  rawPath?: string;
+  route?: { path: string; methods: Record<string, boolean> };
+  handle: { name?: string; stack?: Layer[] };
+};
+
+/**
+ * Every route registered in the app. A router is the staff router when it runs csrf-csrf's
+ * `doubleCsrfProtection` (the session and CSRF middleware of `createApp`); a router mounted at
+ * `/api/v1` is the API; everything else is public.
+ */
+export function appRoutes(app: Express): RouteInfo[] {
+  const out: RouteInfo[] = [];
+  const walk = (stack: Layer[], prefix: string, area: Area) => {
+    for (const l of stack) {
+      if (l.route) {
+        for (const m of Object.keys(l.route.methods)) {
+          if (m === '_all') continue;
+          const method = m.toUpperCase();
+          const path = `${prefix}${l.route.path}`;
+          out.push({ area, method, path, key: `${method} ${path}` });
+        }
+      } else if (l.handle?.stack) {
+        const mount = l.rawPath && l.rawPath !== '/' ? l.rawPath : '';
+        const sub = l.handle.stack;
+        const next: Area = mount === '/api/v1' || prefix.startsWith('/api/v1') ? 'api' : sub.some((s) => s.name === 'doubleCsrfProtection') ? 'staff' : area;
+        walk(sub, prefix + mount, next);
+      }
+    }
+  };
+  walk((app as unknown as { router: { stack: Layer[] } }).router.stack, '', 'public');
+  if (!out.some((r) => r.area === 'staff')) throw new Error('no staff router found: did createApp change how it mounts CSRF?');
+  if (!out.some((r) => r.area === 'api')) throw new Error('no /api/v1 router found');
+  return out;
+}
+
+export const isWrite = (method: string) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method);
+
+/** One of everything a route's path can name, all made through the product's own use cases. */
+export interface World {
+  admin: User;
+  moderator: User;
+  adminToken: string;
+  moderatorToken: string;
+  revokedToken: string;
+  /** The token of a staff member who was deactivated afterwards. */
+  deactivatedToken: string;
+  sourceId: string;
+  itemId: string;
+  itemSlug: string;
+  /** A pending notice on another item. */
+  reference: string;
+  statusToken: string;
+  /** The approved notice that removed `removedItemId`, countered. */
+  approvedReference: string;
+  counterNoticeId: string;
+  outboxId: string;
+}
+
+export async function buildWorld(app: Express, db: DataSource): Promise<World> {
+  const admin = await createStaff(db, { role: 'admin' });
+  const moderator = await createStaff(db, { role: 'moderator' });
+  const adminToken = await tokenFor(db, admin);
+  const moderatorToken = await tokenFor(db, moderator);
+  const system = { type: 'system' } as const;
+  const { token: revokedToken, apiToken } = await withTransaction(db, (tx) => createApiToken(tx, { actor: system, user: admin, name: 'revoked' }));
+  await withTransaction(db, (tx) => revokeApiTokens(tx, { actor: system, user: admin, tokenId: apiToken.id }));
+  const leaver = await createStaff(db, { role: 'admin' });
+  const { token: deactivatedToken } = await withTransaction(db, (tx) => createApiToken(tx, { actor: system, user: leaver, name: 'leaver' }));
+  await withTransaction(db, (tx) => setActive(tx, { actor: system, userId: leaver.id, active: false }));
+
+  const source = await makeSource(db, { name: 'Harbour Gazette', domains: ['harbourgazette.example'] });
+  const item = await makeItem(db, source);
+  const removed = await makeItem(db, source);
+  const pageUrl = (slug: string) => `http://localhost:3000/items/${slug}`;
+
+  const approved = await request(app).post('/api/v1/notices').send({ ...COMPLAINANT, infringingUrls: [pageUrl(removed.slug)] }).expect(201);
+  await approveForTest(db, approved.body.reference, new Date());
+  const counter = await request(app)
+    .post('/api/v1/counter-notices')
+    .send({
+      notice: approved.body.reference, name: 'Grace Hopper', email: 'grace@harbourgazette.example', phone: '+1 202 555 0142',
+      address: '1 Harbour Street, Annapolis, MD 21401', country: 'US', removedUrls: [pageUrl(removed.slug)], mistake: true, consent: true, signature: 'Grace Hopper',
+    })
+    .expect(201);
+
+  const pending = await request(app).post('/api/v1/notices').send({ ...COMPLAINANT, infringingUrls: [pageUrl(item.slug)] }).expect(201);
+  const [{ id: outboxId }] = await db.query(`SELECT id FROM outbound_emails ORDER BY created_at LIMIT 1`);
+  return {
+    admin, moderator, adminToken, moderatorToken, revokedToken, deactivatedToken,
+    sourceId: source.id, itemId: item.id, itemSlug: item.slug,
+    reference: pending.body.reference,
+    statusToken: new URL(pending.body.statusUrl).searchParams.get('token')!,
+    approvedReference: approved.body.reference,
+    counterNoticeId: counter.body.id,
+    outboxId: String(outboxId),
+  };
+}
+
+/** A registered path with its parameters filled from the world. */
+export function fillPath(path: string, w: World): string {
+  return path.replace(/:(\w+)/g, (_m, name: string) => {
+    if (name === 'reference') return w.reference;
+    if (name === 'slug') return w.itemSlug;
+    if (name === 'id') {
+      if (path.includes('/sources/')) return w.sourceId;
+      if (path.includes('/items/')) return w.itemId;
+      if (path.includes('/counter-notices/')) return w.counterNoticeId;
+      if (path.includes('/outbox/')) return w.outboxId;
+    }
+    throw new Error(`no value for :${name} in ${path}: teach fillPath about it`);
+  });
+}
+
+export type Agent = ReturnType<typeof request.agent>;
+
+/** A signed-in agent and a CSRF token valid for its session. */
+export async function staffSession(app: Express, user: User): Promise<{ agent: Agent; csrf: string }> {
+  const agent = await signedInAgent(app, user.email);
+  const page = await agent.get('/staff').expect(200);
+  return { agent, csrf: csrfFrom(page.text) };
+}
+
+/** A cookie-keeping anonymous client with a CSRF token bound to its (anonymous) session. */
+export async function anonymousSession(app: Express): Promise<{ agent: Agent; csrf: string }> {
+  const agent = request.agent(app);
+  const page = await agent.get('/login').expect(200);
+  return { agent, csrf: csrfFrom(page.text) };
+}
+
+/**
+ * A digest of every table's content except the session store and the rate-limit counters (which a
+ * request may touch without changing anything the product owns). Equal before and after = nothing
+ * changed.
+ */
+export async function fingerprint(db: DataSource): Promise<Record<string, string>> {
+  const tables: { tablename: string }[] = await db.query(
+    `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT IN ('sessions', 'rate_limits', 'typeorm_migrations') ORDER BY tablename`,
+  );
+  const sql = tables.map(({ tablename }) => `SELECT '${tablename}' AS t, md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS d FROM "${tablename}" x`).join(' UNION ALL ');
+  const rows: { t: string; d: string }[] = await db.query(sql);
+  const out: Record<string, string> = {};
+  for (const r of rows) out[r.t] = r.d;
+  return out;
+}
+
+/** Text that must never reach a client: stack frames, SQL, driver and ORM error names. */
+export const LEAK_PATTERNS: RegExp[] = [
+  /\bat [\w.<>]+ \(.*:\d+:\d+\)/, // a stack frame
+  /node_modules/,
+  /\/src\/[\w/-]+\.ts/,
+  /QueryFailedError|TypeORMError|EntityNotFound|pg-protocol|DatabaseError/,
+  /syntax error at or near/i,
+  // A query as a driver or the ORM would quote it: a table of ours followed by a clause.
+  /\b(FROM|INTO|UPDATE|JOIN)\s+"?(notices|notice_targets|items|sources|users|api_tokens|audit_events|outbound_emails|counter_notices|sessions)"?\s+("?\w+"?\s+)?(WHERE|SET|JOIN|ORDER|LIMIT|VALUES|AS|ON)\b/i,
+  /\$\d+\b[^\n<]{0,40}\b(AND|OR|WHERE|LIMIT)\b/,
+  /invalid input syntax for/i,
+  /out of range for type/i,
+  /unterminated quoted string/i,
+  /relation "\w+" does not exist/i,
+  /TypeError|ReferenceError|RangeError|SyntaxError: Unexpected/,
+];
+
+export function leaks(body: string): string[] {
+  return LEAK_PATTERNS.filter((p) => p.test(body)).map(String);
+}
