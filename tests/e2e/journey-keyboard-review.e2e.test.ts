@@ -9,7 +9,8 @@ import { COMPLAINANT, describeFocus, focused, linkIn, mailTo, submitNotice, tabT
 /**
  * Journey 2: a moderator works the queue with the keyboard alone — reaches the notice, opens it,
  * claims it, approves it — then the item answers 451 in the browser, and the complainant's status
- * page (the link in their acknowledgement email) shows the outcome.
+ * page (the link in their acknowledgement email) shows the outcome; the keyless address in the
+ * decision email says how to open it.
  */
 describe('journey 2: a moderator approves a notice with the keyboard', () => {
   let site: Site;
@@ -90,6 +91,14 @@ describe('journey 2: a moderator approves a notice with the keyboard', () => {
     const decided = await mailTo(site, COMPLAINANT.email, /content removed/);
     expect(decided.parsed.subject).toContain(reference);
     const complainant = await openTab(browser, 'journey-2-complainant');
+    // The decision email names the notice's page without its key (only its hash is kept): following
+    // it says how to open the page, instead of a bare "not found".
+    const keyless = linkIn(site, decided, `/takedown/${reference}`);
+    expect(new URL(keyless).search).toBe('');
+    expect((await complainant.page.goto(keyless))?.status()).toBe(404);
+    expect(await complainant.page.getByRole('heading', { level: 1 }).textContent()).toBe('Open your notice with your private link');
+    expect(await complainant.page.locator('main').textContent()).toContain(`We received your notice ${reference}`);
+    a11y.push(...(await seriousViolations(complainant.page)));
     const statusRes = await complainant.page.goto(statusLink);
     expect(statusRes?.status()).toBe(200);
     expect(await complainant.page.getByRole('heading', { level: 1 }).textContent()).toBe(`Your notice ${reference}`);
