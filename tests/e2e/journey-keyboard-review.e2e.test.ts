@@ -59,18 +59,23 @@ describe('journey 2: a moderator approves a notice with the keyboard', () => {
     await Promise.all([page.waitForURL((u) => u.pathname === `/notices/${reference}`), page.waitForEvent('load'), page.keyboard.press('Enter')]);
     await page.getByRole('status').getByText(`${reference}: claimed`).waitFor();
     expect(await page.locator('h1 .tag').textContent()).toBe('in_review');
+    // Focus lands on the message saying what happened (so it is read out), not back at the top of the page.
+    await page.locator('.flash:focus').waitFor();
+    expect((await focused(page)).text).toBe(`${reference}: claimed; it is yours to decide.`);
     a11y.push(...(await seriousViolations(page)));
 
     // Approve: the item's checkbox (ticked) and the note come first, then the button, pressed with Space.
     const toApprove = await tabTo(page, (f) => f.tag === 'BUTTON' && f.text === 'Approve and remove');
     const inForm = toApprove.map(describeFocus);
     expect(inForm).toContain('textarea#approve-reason');
+    expect(inForm).not.toContain('a "Skip to content"');
     const box = toApprove.find((f) => f.tag === 'INPUT' && f.type === 'checkbox');
     expect(box).toBeDefined();
     expect(await page.locator(`#${box!.id}`).isChecked()).toBe(true);
     expect(await page.locator(`label[for="${box!.id}"]`).textContent()).toBe(itemUrl);
     await Promise.all([page.waitForURL((u) => u.pathname === `/notices/${reference}`), page.waitForEvent('load'), page.keyboard.press('Space')]);
     await page.getByRole('status').getByText(`${reference}: approved`).waitFor();
+    await page.locator('.flash:focus').waitFor();
     expect(await page.locator('h1 .tag').textContent()).toBe('approved');
     expect(await page.getByRole('row').filter({ hasText: itemUrl }).getByRole('cell').last().textContent()).toBe('removed');
     a11y.push(...(await seriousViolations(page)));
