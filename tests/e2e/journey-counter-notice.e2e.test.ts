@@ -78,6 +78,7 @@ describe('journey 3: a counter-notice through its form', () => {
     expect(await page.getByLabel('Country').inputValue()).toBe('US');
     expect(await page.locator('#mistake').isChecked()).toBe(true);
     expect(await page.locator('#consent').isChecked()).toBe(true);
+    expect(await page.locator('main').getByText('Notes on the Engine').count()).toBe(1);
     a11y.push(...(await seriousViolations(page)));
     await tab.screenshot('error');
 
