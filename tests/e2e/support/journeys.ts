@@ -2,27 +2,18 @@ import type { Page } from 'playwright-core';
 import request from 'supertest';
 import { approveNotice, claimNotice } from '../../../src/modules/review';
 import type { User } from '../../../src/modules/auth';
+import { COMPLAINANT } from '../../support/approve-fixture';
 import type { ReceivedEmail } from '../../support/smtp-sink';
 import type { Site } from './browser';
 
 /**
- * Helpers the journeys share: a notice through the real public API, an approval through the
- * review use cases (with the site's own config, so emailed links point at the site under test),
+ * Helpers the journeys share: a notice through the real public API (the integration tests'
+ * complainant), an approval through the review use cases (with the site's own config, so emailed
+ * links point at the site under test, which approve-fixture's `approveForTest` does not),
  * links out of received emails, and keyboard focus.
  */
 
-export const COMPLAINANT = {
-  name: 'Ada Lovelace',
-  organization: 'Analytical Press Ltd',
-  email: 'ada@analytical.example',
-  address: '12 Marylebone Road, London, United Kingdom',
-  country: 'GB',
-  role: 'owner',
-  workDescription: 'My article "Notes on the Engine", first published on our site.',
-  goodFaith: true,
-  accuracy: true,
-  signature: 'Ada Lovelace',
-};
+export { COMPLAINANT };
 
 export async function submitNotice(site: Site, infringingUrls: string[], over: Partial<typeof COMPLAINANT> = {}): Promise<{ reference: string; statusUrl: string }> {
   const res = await request(site.t.app).post('/api/v1/notices').send({ ...COMPLAINANT, ...over, infringingUrls });
