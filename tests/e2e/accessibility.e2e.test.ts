@@ -70,6 +70,27 @@ describe('accessibility', () => {
     await tab.context.close();
   });
 
+  it('when a page has low-contrast text, then the check finds it (color-contrast is serious, so it is not filtered out)', async () => {
+    const tab = await openTab(browser, 'a11y-self-check-contrast');
+    await tab.page.goto(site.url('/'));
+    // A planted style="color:…" attribute proves nothing here: the CSP (style-src 'self') blocks
+    // inline style attributes, so the text keeps the stylesheet's dark ink and axe rightly passes it.
+    await tab.page.evaluate(`document.querySelector('main').insertAdjacentHTML('beforeend', '<p id="blocked" style="color:#ccc">Planted pale text</p>')`);
+    expect(await tab.page.evaluate(`getComputedStyle(document.getElementById('blocked')).color`)).toBe('rgb(27, 31, 36)');
+    expect(tab.problems.splice(0).map((p) => p.text)).toEqual([expect.stringContaining("violates the following Content Security Policy directive 'style-src 'self''")]);
+    // Styles set through the CSSOM are not inline markup, so the CSP lets them apply: now the text is pale.
+    await tab.page.evaluate(`(() => {
+      const p = document.createElement('p');
+      p.id = 'pale';
+      p.textContent = 'Planted pale text that nobody can read';
+      p.style.color = '#cccccc';
+      document.querySelector('main').appendChild(p);
+    })()`);
+    const found = await seriousViolations(tab.page);
+    expect(found).toEqual([expect.stringMatching(/^\/: color-contrast \(serious\) .* at #pale$/)]);
+    await tab.context.close();
+  });
+
   it('when every public page is checked with axe, then none has a serious or critical violation', async () => {
     const tab = await openTab(browser, 'a11y-public');
     const found = await audit(tab.page, [

@@ -175,6 +175,18 @@ describe('counter-notices and restoration', () => {
       expect(await count('counter_notices')).toBe(0);
     });
 
+    it('when the form comes back with an error, then it still lists what was removed under the notice, as when it was opened', async () => {
+      const { reference } = await approvedNotice(t.app, t.db, [pageUrl], clock.now());
+      const opened = await request(t.app).get(`/counter-notice?notice=${reference}`).expect(200);
+      const listed = /<p>Removed under this notice:<\/p>\s*<ul>[\s\S]*?<\/ul>/.exec(opened.text)![0];
+      expect(listed).toContain('Tides');
+      const res = await request(t.app).post('/counter-notice').type('form').send(form(reference, [pageUrl], { signature: 'Someone Else' })).expect(422);
+      expect(res.text).toContain(listed);
+      // A reference that names no counterable notice lists nothing.
+      const unknown = await request(t.app).post('/counter-notice').type('form').send(form('TD-999999', [pageUrl])).expect(422);
+      expect(unknown.text).not.toContain('Removed under this notice');
+    });
+
     it.each(missing)('when %s is missing or malformed in the API, then 422 with errors[] naming it and nothing changed', async (field, over) => {
       const { reference } = await approvedNotice(t.app, t.db, [pageUrl], clock.now());
       const res = await request(t.app).post('/api/v1/counter-notices').send(counter(reference, [pageUrl], over)).expect(422);

@@ -282,6 +282,23 @@ describe('takedown intake', () => {
       expect(JSON.stringify(api.body)).not.toContain('flags');
     });
 
+    it('when the status page is opened without its key (the address printed in decision emails), then a 404 says to use the acknowledgement email\'s private link, the same for any reference', async () => {
+      const res = await request(t.app).post('/api/v1/notices').send(notice()).expect(201);
+      const ref = res.body.reference;
+      const keyless = await request(t.app).get(`/takedown/${ref}`).expect(404);
+      expect(keyless.headers['cache-control']).toBe('no-store');
+      expect(keyless.text).toContain(`We received your notice ${ref}`);
+      expect(keyless.text).toContain('private link');
+      expect(keyless.text).toContain(t.config.dmcaAgent.email);
+      expect(keyless.text).not.toContain('Notice not found');
+      // Nothing tells a stranger whether the reference exists.
+      const unknown = await request(t.app).get('/takedown/TD-999999').expect(404);
+      expect(unknown.text.replace(/TD-999999/g, ref)).toBe(keyless.text);
+      // A wrong key is still the plain not-found answer, the same as an unknown reference.
+      const wrong = await request(t.app).get(`/takedown/${ref}?token=${'A'.repeat(43)}`).expect(404);
+      expect(wrong.text).toContain('Notice not found');
+    });
+
     it('when markup is sent in any field, then it is stored as text and escaped on the status page and in email', async () => {
       const hostile = '<script>alert(1)</script><img src=x onerror=alert(2)>';
       const res = await request(t.app).post('/api/v1/notices').send(notice({ name: `Ada ${hostile}`, signature: `Ada ${hostile}`, workDescription: `Work ${hostile}` })).expect(201);

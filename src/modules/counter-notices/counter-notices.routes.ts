@@ -38,6 +38,15 @@ function renderForm(res: Response, status: number, values: Record<string, unknow
 /** The public counter-notice form (SPEC §5). Anyone may send one: the source, the author. */
 export function counterNoticePages(deps: AppDeps): Router {
   const r = Router();
+  const listOf = (items: { title: string; slug: string }[]) => items.map((i) => ({ title: i.title, url: itemPageUrl(deps.config.publicBaseUrl, i.slug) }));
+  /** What the form lists as removed under `ref`, when that is a notice a counter-notice may answer. */
+  const removedUnder = async (ref: unknown) => {
+    if (typeof ref !== 'string' || !/^TD-\d{6,12}$/i.test(ref.trim())) return [];
+    const notice = await findByReference(deps.db.manager, ref.trim().toUpperCase());
+    if (!notice) return [];
+    const removed = await removedItemsOf(deps.db.manager, notice.id);
+    return whyNotCounterable(notice, removed.length) ? [] : listOf(removed);
+  };
   const limit = rateLimit(deps, 'counter-notice', deps.config.policy.intakePerHour, 3600);
   r.use('/counter-notice', (_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
@@ -55,7 +64,7 @@ export function counterNoticePages(deps: AppDeps): Router {
     const why = whyNotCounterable(notice, removed.length);
     if (why) return renderForm(res, 409, values, [{ field: 'notice', message: why }]);
     values.removedUrls = removed.map((i) => itemPageUrl(deps.config.publicBaseUrl, i.slug)).join('\n');
-    renderForm(res, 200, values, [], { removed: removed.map((i) => ({ title: i.title, url: itemPageUrl(deps.config.publicBaseUrl, i.slug) })) });
+    renderForm(res, 200, values, [], { removed: listOf(removed) });
   });
 
   r.post('/counter-notice', limit, async (req, res) => {
@@ -66,13 +75,14 @@ export function counterNoticePages(deps: AppDeps): Router {
     }
     const dto = formToCounterNotice(body);
     const errors = await validationErrors(CounterNoticeDto, dto);
-    if (errors.length) return renderForm(res, 422, values, errors);
+    // A form sent back with errors lists the removed material again, as it did when it was opened.
+    if (errors.length) return renderForm(res, 422, values, errors, { removed: await removedUnder(body.notice) });
     try {
       const answer = await submitCounterNotice(deps, { dto: plainToInstance(CounterNoticeDto, dto), channel: 'form', context: requestContext(req) });
       res.redirect(303, `/counter-notice/received?notice=${answer.notice}&restore=${answer.restoreAfter.slice(0, 10)}`);
     } catch (e) {
       if (!(e instanceof AppError) || !e.details.errors?.length || (e.status !== 422 && e.status !== 409)) throw e;
-      renderForm(res, e.status, values, e.details.errors);
+      renderForm(res, e.status, values, e.details.errors, { removed: await removedUnder(body.notice) });
     }
   });
 

@@ -84,6 +84,13 @@ export function noticePages(deps: AppDeps): Router {
   });
 
   r.get('/takedown/:reference', async (req, res) => {
+    // The decision and question emails print this page's address without the key (we keep only its
+    // hash): say how to open it rather than "not found". The same page for any reference, so it
+    // tells nobody whether a notice exists.
+    if (req.query.token === undefined) {
+      const reference = /^TD-\d{6,12}$/i.test(req.params.reference) ? req.params.reference.toUpperCase() : 'TD-…';
+      return res.status(404).render('notices/needs-link', { title: 'Open your notice with your private link', reference, agentEmail: deps.config.dmcaAgent.email });
+    }
     const notice = await findForComplainant(deps.db.manager, req.params.reference, req.query.token);
     const view = await complainantView(deps.db.manager, notice);
     res.render('notices/status', { title: `Notice ${notice.reference}`, ...view, token: req.query.token });
