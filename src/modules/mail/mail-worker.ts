@@ -43,7 +43,7 @@ export interface MailWorkerOptions {
   concurrency?: number;
   /** How long a claimed row is left alone by other workers (default 5 minutes; longer than a send can take). */
   leaseMs?: number;
-  /** First retry delay (default 1 minute), doubled each attempt, capped at `retryMaxMs` (default 4 hours). */
+  /** First retry delay (default MAIL_RETRY_BASE_SECONDS, 1 minute), doubled each attempt, capped at `retryMaxMs` (default 4 hours). */
   retryBaseMs?: number;
   retryMaxMs?: number;
   /** Attempts before `failed` (default MAIL_MAX_ATTEMPTS). */
@@ -114,7 +114,7 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
   const batchSize = opts.batchSize ?? 100;
   const concurrency = opts.concurrency ?? 16;
   const leaseMs = opts.leaseMs ?? 5 * 60_000;
-  const retryBaseMs = opts.retryBaseMs ?? 60_000;
+  const retryBaseMs = opts.retryBaseMs ?? deps.config.policy.mailRetryBaseSeconds * 1000;
   const retryMaxMs = opts.retryMaxMs ?? 4 * 60 * 60_000;
   const maxAttempts = opts.maxAttempts ?? deps.config.policy.mailMaxAttempts;
   const random = opts.random ?? Math.random;
