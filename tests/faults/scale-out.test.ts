@@ -3,7 +3,11 @@ import { SYSTEM } from '../../src/modules/audit';
 import { createSource, Item } from '../../src/modules/items';
 import { enqueue } from '../../src/modules/mail';
 import { messageIdFor } from '../../src/modules/mail/transport';
-import { createTestDatabase } from '../support/context';
+import { plainToInstance } from 'class-transformer';
+import { submitNotice } from '../../src/modules/notices/submit-notice';
+import { NoticeDto } from '../../src/modules/notices/notice.dto';
+import { systemClock } from '../../src/shared/clock';
+import { createTestDatabase, testConfig } from '../support/context';
 import { makeItem, makeSource } from '../support/factories';
 import { rss, rssItem, startFeedServer, xmlRoute } from '../support/feed-server';
 import { startSmtpSink, SmtpSink } from '../support/smtp-sink';
@@ -23,6 +27,7 @@ const MAIL_FROM = 'Takedown Desk <desk@scale.test>';
 const APPROVALS = 5;
 const BULK_EMAILS = 200;
 const POLL_MS = 50;
+const STALE_UNVERIFIED = 10;
 
 describe('when two instances run on one PostgreSQL', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -49,6 +54,14 @@ describe('when two instances run on one PostgreSQL', () => {
     feedSourceId = feedSource.id;
     moderatorToken = await tokenFor(database.db, await createStaff(database.db, { role: 'moderator' }));
     adminToken = await tokenFor(database.db, await createStaff(database.db, { role: 'admin' }));
+    // Notices never confirmed by their senders, 8 days old: the notice-expiry job of each instance
+    // finds them due at its first run.
+    const verifying = { db: database.db, clock: systemClock, config: testConfig({ REQUIRE_EMAIL_VERIFICATION: 'true' }), sessionSecret: 'x'.repeat(48) };
+    for (let i = 0; i < STALE_UNVERIFIED; i++) {
+      const dto = plainToInstance(NoticeDto, noticeBody(`stale${i}`, ['https://elsewhere.example/stale']));
+      await submitNotice(verifying, { dto, channel: 'api', context: { ip: '127.0.0.1' } });
+    }
+    await database.db.query(`UPDATE notices SET submitted_at = now() - interval '8 days' WHERE status = 'unverified'`);
     // Both at once: their first job runs (feed import, sealer, mail) race each other.
     const env = { DATABASE_URL: database.url, SMTP_URL: sink.url, MAIL_FROM };
     [a, b] = await Promise.all([startApp(env), startApp(env)]);
@@ -118,7 +131,13 @@ describe('when two instances run on one PostgreSQL', () => {
     expect(sentEvents).toBe(rows.length);
   });
 
-  it('then the scheduled feed import ran once and the two sealers built one chain', async () => {
+  it('then the scheduled feed import ran once, each stale notice expired once, and the two sealers built one chain', async () => {
+    const expired: { n: number; notices: number }[] = await database.db.query(
+      `SELECT count(*)::int AS n, count(DISTINCT subject_id)::int AS notices FROM audit_events WHERE action = 'notice.expired'`,
+    );
+    expect(expired[0]).toEqual({ n: STALE_UNVERIFIED, notices: STALE_UNVERIFIED });
+    const [{ n: stillUnverified }] = await database.db.query(`SELECT count(*)::int AS n FROM notices WHERE status = 'unverified'`);
+    expect(stillUnverified).toBe(0);
     const [source] = await database.db.query(`SELECT last_fetch_result AS result FROM sources WHERE id = $1`, [feedSourceId]);
     expect(source.result).toMatchObject({ ok: true, created: 3 });
     expect(feeds.hits.get('/scale.xml')).toBe(1);
