@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { createDataSource } from '../../src/db/data-source';
+import { messageIdFor } from '../../src/modules/mail/transport';
 import { makeItem, makeSource } from '../support/factories';
 import { startSmtpSink, SmtpSink } from '../support/smtp-sink';
 import { createStaff, tokenFor } from '../support/staff';
@@ -11,11 +12,13 @@ import { OwnPostgres, startOwnPostgres } from './support/own-postgres';
  * Scenario 3: PostgreSQL restarts (fast shutdown, a few seconds down, start) while clients keep
  * sending requests. During the outage answers are 503 with Retry-After — never a 500, never a hang
  * (every request has a 15 s deadline); afterwards the same process serves 200/201 again by itself,
- * its background jobs resume (the audit sealer catches up) and the audit chain verifies.
+ * its background jobs resume (the audit sealer catches up, the outbox drains with each email
+ * delivered once) and the audit chain verifies.
  */
 const CLIENTS = 6;
 const OUTAGE_MS = 4_000;
 const REQUEST_DEADLINE_MS = 15_000;
+const MAIL_FROM = 'Takedown Desk <desk@restart.test>';
 
 type Phase = 'before' | 'outage' | 'recovering' | 'after';
 interface Outcome {
@@ -45,7 +48,7 @@ describe('when PostgreSQL restarts under load', () => {
   });
 
   it('then requests during the outage get 503 with Retry-After and the app recovers by itself', async () => {
-    app = await startApp({ DATABASE_URL: pg.url, SMTP_URL: sink.url, MAIL_RETRY_BASE_SECONDS: '2' });
+    app = await startApp({ DATABASE_URL: pg.url, SMTP_URL: sink.url, MAIL_FROM, MAIL_RETRY_BASE_SECONDS: '2' });
     db = createDataSource(pg.url, { poolSize: 2 });
     await db.initialize();
     const source = await makeSource(db);
@@ -131,6 +134,16 @@ describe('when PostgreSQL restarts under load', () => {
       return res.status === 200 && res.body.unsealed === 0 ? res : undefined;
     }, 60_000, 250);
     expect(verify.body).toMatchObject({ ok: true, firstBadSequence: null, unsealed: 0 });
+
+    // The mail worker came back too, and no email whose delivery was cut by the outage is left
+    // waiting for its lease (it would be sent twice then): the outbox drains, each email once.
+    await waitFor('the outbox to drain', async () => {
+      const [row] = await db.query(`SELECT count(*)::int AS n FROM outbound_emails WHERE status = 'queued'`);
+      return row.n === 0;
+    }, 60_000, 250);
+    const emails: { id: string; status: string }[] = await db.query(`SELECT id, status FROM outbound_emails`);
+    expect(emails.filter((e) => e.status !== 'sent')).toEqual([]);
+    expect(sink.messages.map((m) => m.parsed.messageId).sort()).toEqual(emails.map((e) => messageIdFor(e.id, MAIL_FROM)).sort());
     expect(app.running).toBe(true);
   });
 });
