@@ -11,7 +11,7 @@ import { createTestDatabase, testConfig } from '../support/context';
 import { makeItem, makeSource } from '../support/factories';
 import { rss, rssItem, startFeedServer, xmlRoute } from '../support/feed-server';
 import { startSmtpSink, SmtpSink } from '../support/smtp-sink';
-import { createStaff, tokenFor } from '../support/staff';
+import { createStaff, csrfFrom, PASSWORD, tokenFor } from '../support/staff';
 import { AppProcess, sleep, startApp, waitFor } from './support/app-process';
 import { call, noticeBody } from './support/http';
 
@@ -39,6 +39,7 @@ describe('when two instances run on one PostgreSQL', () => {
   let adminToken: string;
   let items: Item[];
   let feedSourceId: string;
+  let moderatorEmail: string;
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -52,7 +53,9 @@ describe('when two instances run on one PostgreSQL', () => {
       createSource(tx, { name: 'Scale feed', domains: ['scale.example'], feedUrl: `${feeds.url}/scale.xml`, actor: SYSTEM }),
     );
     feedSourceId = feedSource.id;
-    moderatorToken = await tokenFor(database.db, await createStaff(database.db, { role: 'moderator' }));
+    const moderator = await createStaff(database.db, { role: 'moderator' });
+    moderatorEmail = moderator.email;
+    moderatorToken = await tokenFor(database.db, moderator);
     adminToken = await tokenFor(database.db, await createStaff(database.db, { role: 'admin' }));
     // Notices never confirmed by their senders, 8 days old: the notice-expiry job of each instance
     // finds them due at its first run.
@@ -110,6 +113,46 @@ describe('when two instances run on one PostgreSQL', () => {
     }
     process.stdout.write(`scale-out: approval on A → first 451 on B after ${delays.join(', ')} ms (poll every ${POLL_MS} ms)\n`);
     for (const d of delays) expect(d).toBeLessThan(1_000);
+  });
+
+  it('then a moderator signed in on A works on B: the session and CSRF token of one instance hold on the other', async () => {
+    const jar = new Map<string, string>();
+    const browse = async (base: string, path: string, form?: Record<string, string>) => {
+      const res = await fetch(`${base}${path}`, {
+        method: form ? 'POST' : 'GET',
+        headers: {
+          Accept: 'text/html',
+          Cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '),
+          ...(form ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {}),
+        },
+        body: form ? new URLSearchParams(form).toString() : undefined,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(15_000),
+      });
+      for (const c of res.headers.getSetCookie()) {
+        const [pair] = c.split(';');
+        const i = pair.indexOf('=');
+        jar.set(pair.slice(0, i), pair.slice(i + 1));
+      }
+      return { status: res.status, text: await res.text(), location: res.headers.get('location') };
+    };
+    const login = await browse(a.url, '/login');
+    expect(login.status).toBe(200);
+    const signedIn = await browse(a.url, '/login', { _csrf: csrfFrom(login.text), email: moderatorEmail, password: PASSWORD, next: '/queue' });
+    expect(signedIn.status).toBe(303);
+
+    const submitted = await call(a.url, 'POST', '/api/v1/notices', { body: noticeBody('session', ['https://elsewhere.example/session']) });
+    expect(submitted.status).toBe(201);
+    const reference = submitted.body.reference as string;
+    // The page (and its CSRF token) comes from A, the form is posted to B.
+    const page = await browse(a.url, `/notices/${reference}`);
+    expect(page.status).toBe(200);
+    const queueOnB = await browse(b.url, '/queue');
+    expect(queueOnB.status).toBe(200);
+    const claimOnB = await browse(b.url, `/notices/${reference}/claim`, { _csrf: csrfFrom(page.text), version: /name="version" value="(\d+)"/.exec(page.text)?.[1] ?? '' });
+    expect(claimOnB.status).toBe(303);
+    const [notice] = await database.db.query(`SELECT status FROM notices WHERE reference = $1`, [reference]);
+    expect(notice.status).toBe('in_review');
   });
 
   it('then every queued email is delivered once, though both instances run a mail worker', async () => {
