@@ -15,7 +15,8 @@ module.exports = {
   moduleFileExtensions: ['ts', 'js', 'json'],
   roots: ['<rootDir>/tests'],
   testMatch: ['**/*.test.ts'],
-  testPathIgnorePatterns: process.env.TD_E2E ? [] : ['/tests/e2e/'],
+  // tests/faults run the built app as child processes (npm run test:faults), never in `npm test`.
+  testPathIgnorePatterns: ['/tests/faults/', ...(process.env.TD_E2E ? [] : ['/tests/e2e/'])],
   globalSetup: '<rootDir>/tests/support/global-setup.ts',
   globalTeardown: '<rootDir>/tests/support/global-teardown.ts',
   setupFiles: ['reflect-metadata'],

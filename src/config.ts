@@ -84,6 +84,9 @@ class EnvSchema {
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(50)
   MAIL_MAX_ATTEMPTS?: number;
 
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(3600)
+  MAIL_RETRY_BASE_SECONDS?: number;
+
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(1_000_000)
   INTAKE_PER_HOUR?: number;
 
@@ -130,6 +133,8 @@ export interface Config {
     readonly feedIntervalMinutes: number;
     readonly allowPrivateFeeds: boolean;
     readonly mailMaxAttempts: number;
+    /** First retry delay of an email after a transient failure; doubled each attempt (capped at 4 h). */
+    readonly mailRetryBaseSeconds: number;
     /** Notices one IP may submit per hour (form and API together, per endpoint). */
     readonly intakePerHour: number;
     /** Days the complainant's personal data of a rejected/spam/withdrawn notice is kept before it is redacted. */
@@ -192,6 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       feedIntervalMinutes: raw.FEED_INTERVAL_MINUTES ?? 30,
       allowPrivateFeeds: raw.ALLOW_PRIVATE_FEEDS ?? false,
       mailMaxAttempts: raw.MAIL_MAX_ATTEMPTS ?? 8,
+      mailRetryBaseSeconds: raw.MAIL_RETRY_BASE_SECONDS ?? 60,
       intakePerHour: raw.INTAKE_PER_HOUR ?? 60,
       personalDataRetentionDays: raw.PERSONAL_DATA_RETENTION_DAYS ?? 365,
     },

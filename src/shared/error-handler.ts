@@ -19,8 +19,13 @@ const TITLES: Record<number, string> = {
 
 /** Database is down or restarting: the client should retry, this is not a bug. */
 function isDatabaseUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
+  const e = err as { code?: string; message?: string; name?: string };
   const code = e?.code ?? '';
+  // TypeORM releases a transaction's query runner when its connection emits an error (the server
+  // went away between two queries: a restart, a failover); the next query through the runner or its
+  // EntityManager then throws one of these. Our runners are released only by db.transaction() after
+  // the work, so during a request they mean a lost connection.
+  if (e?.name === 'QueryRunnerAlreadyReleasedError' || e?.name === 'QueryRunnerProviderAlreadyReleasedError') return true;
   return (
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300', '08006', '08001', '08003'].includes(code) ||
     /timeout exceeded when trying to connect|Connection terminated|connection is closed|Client has encountered a connection error/i.test(e?.message ?? '')

@@ -56,4 +56,10 @@ describe('configuration', () => {
     expect(c.policy.strikeLimit).toBe(5);
     expect(c.smtpUrl).toBe('smtps://u:p@mail.example.org:465');
   });
+
+  it('when MAIL_RETRY_BASE_SECONDS is set, then the mail worker retries after that, else after a minute', () => {
+    expect(loadConfig({}).policy.mailRetryBaseSeconds).toBe(60);
+    expect(loadConfig({ MAIL_RETRY_BASE_SECONDS: '2' }).policy.mailRetryBaseSeconds).toBe(2);
+    expect(() => loadConfig({ MAIL_RETRY_BASE_SECONDS: '0' })).toThrow(/MAIL_RETRY_BASE_SECONDS=/);
+  });
 });

@@ -43,7 +43,7 @@ export interface MailWorkerOptions {
   concurrency?: number;
   /** How long a claimed row is left alone by other workers (default 5 minutes; longer than a send can take). */
   leaseMs?: number;
-  /** First retry delay (default 1 minute), doubled each attempt, capped at `retryMaxMs` (default 4 hours). */
+  /** First retry delay (default MAIL_RETRY_BASE_SECONDS, 1 minute), doubled each attempt, capped at `retryMaxMs` (default 4 hours). */
   retryBaseMs?: number;
   retryMaxMs?: number;
   /** Attempts before `failed` (default MAIL_MAX_ATTEMPTS). */
@@ -82,6 +82,8 @@ interface ClaimedRow {
   attempts: number;
   reply_to: string | null;
   notice_id: string | null;
+  /** When our lease on the row ends (another worker may claim it then); set at claim, not a column. */
+  leaseEndsAt: Date;
 }
 
 const WORKER_ACTOR = { type: 'system' as const, label: 'mail-worker' };
@@ -114,7 +116,7 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
   const batchSize = opts.batchSize ?? 100;
   const concurrency = opts.concurrency ?? 16;
   const leaseMs = opts.leaseMs ?? 5 * 60_000;
-  const retryBaseMs = opts.retryBaseMs ?? 60_000;
+  const retryBaseMs = opts.retryBaseMs ?? deps.config.policy.mailRetryBaseSeconds * 1000;
   const retryMaxMs = opts.retryMaxMs ?? 4 * 60 * 60_000;
   const maxAttempts = opts.maxAttempts ?? deps.config.policy.mailMaxAttempts;
   const random = opts.random ?? Math.random;
@@ -138,6 +140,8 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
       RETURNING o.id, o."to", o.template, o.data, o.attempts, o.reply_to, o.notice_id`,
       [now, batchSize, new Date(now.getTime() + leaseMs)],
     )) as [ClaimedRow[], number];
+    const leaseEndsAt = new Date(now.getTime() + leaseMs);
+    for (const r of rows) r.leaseEndsAt = leaseEndsAt;
     return rows;
   }
 
@@ -203,18 +207,26 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
   }
 
   /**
-   * A brief database blip must not make us send these emails again (their lease would end and they
-   * would be claimed anew): try the write a few times. A write that committed but whose reply was
-   * lost is harmless to repeat: the attempts fence matches nothing the second time.
+   * The database going away (a restart, a failover) must not make us send these emails again: if
+   * the outcome is not written, the row is claimed anew when its lease ends and sent a second time.
+   * So the write is retried, with back-off, for as long as our lease on every row of the batch
+   * lasts (later, another worker may hold it and the attempts fence would refuse us anyway); when
+   * shutting down, for a few seconds only. A write that committed but whose reply was lost is
+   * harmless to repeat: the attempts fence matches nothing the second time.
    */
   async function writeWithRetries(batch: Outcome[]): Promise<Set<string>> {
+    const leaseEnds = Math.min(...batch.map((o) => o.row.leaseEndsAt.getTime()));
+    const startedAt = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
         return await writeOutcomes(batch);
       } catch (err) {
-        if (attempt >= 3) throw err;
+        const wait = Math.min(500 * attempt, 5_000);
+        const outOfLease = clock.now().getTime() + wait >= leaseEnds;
+        const outOfTime = stopping && Date.now() - startedAt + wait > 10_000;
+        if (outOfLease || outOfTime) throw err;
         logger.warn({ err: String(err), attempt }, 'recording email outcomes failed; trying again');
-        await new Promise((r) => setTimeout(r, 500 * attempt));
+        await new Promise((r) => setTimeout(r, wait));
       }
     }
   }

@@ -1,0 +1,18 @@
+/**
+ * Fault-injection and scale-out tests (tests/faults): the built app (`dist/src/server.js`, so
+ * `npm run test:faults` builds first) runs as child processes that the tests kill, restart and run
+ * two at a time, against real PostgreSQL servers and an in-process SMTP sink. One worker: the
+ * scenarios start several processes each and the machine has 2 cores.
+ * `npm test` (jest.config.js) leaves these out.
+ */
+/** @type {import('jest').Config} */
+const base = require('./jest.config.js');
+
+module.exports = {
+  ...base,
+  roots: ['<rootDir>/tests/faults'],
+  testMatch: ['**/*.test.ts'],
+  testPathIgnorePatterns: [],
+  maxWorkers: 1,
+  testTimeout: 180000,
+};
