@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../../../src/db/embedded';
 
@@ -27,7 +27,7 @@ export interface AppProcess {
   kill(signal: NodeJS.Signals): Promise<void>;
   /** Starts it again with the same port and environment and waits until it is ready. */
   restart(): Promise<void>;
-  /** SIGTERM (graceful shutdown), SIGKILL when it does not exit in 30 s. */
+  /** SIGTERM (graceful shutdown), SIGKILL when it does not exit in 30 s; removes its DATA_DIR. */
   stop(): Promise<void>;
 }
 
@@ -114,10 +114,12 @@ export async function startApp(env: Record<string, string>, opts: StartOptions =
     restart: launch,
     async stop() {
       const c = child;
-      if (!c) return;
-      const timer = setTimeout(() => c.kill('SIGKILL'), 30_000);
-      await kill('SIGTERM');
-      clearTimeout(timer);
+      if (c) {
+        const timer = setTimeout(() => c.kill('SIGKILL'), 30_000);
+        await kill('SIGTERM');
+        clearTimeout(timer);
+      }
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
