@@ -379,6 +379,17 @@ describe('intake with email verification and limits', () => {
     expect(row.data.verifyUrl).toMatch(/\/verify\?token=/);
     const verifyPath = row.data.verifyUrl.slice(BASE.length);
     await request(t.app).get(verifyPath.replace(/token=[^&]+/, 'token=bad-bad-bad-bad-bad-bad-bad')).expect(404);
+    // Opening the link (a person, or a mail scanner) only shows the button; nothing changes yet.
+    const page = await request(t.app).get(verifyPath).expect(200);
+    const token = new URL(row.data.verifyUrl).searchParams.get('token')!;
+    expect(page.text).toContain(`action="/takedown/${res.body.reference}/verify"`);
+    expect(page.text).toContain(`name="token" value="${token}"`);
+    expect((await t.db.query('SELECT status FROM notices'))[0].status).toBe('unverified');
+    await request(t.app).post(`/takedown/${res.body.reference}/verify`).type('form').send({ token: 'bad-bad-bad-bad-bad-bad-bad' }).expect(404);
+    expect((await t.db.query('SELECT status FROM notices'))[0].status).toBe('unverified');
+    const done = await request(t.app).post(`/takedown/${res.body.reference}/verify`).type('form').send({ token }).expect(303);
+    expect(done.headers.location).toBe(`/takedown/${res.body.reference}?token=${token}`);
+    // The link opened again after confirming leads to the status page.
     await request(t.app).get(verifyPath).expect(303);
     const [n] = await t.db.query('SELECT status, email_verified_at, due_at FROM notices');
     expect(n.status).toBe('pending');

@@ -34,6 +34,7 @@ const MATRIX: Record<string, Policy> = {
   'GET /takedown/check': 'public',
   'GET /takedown/:reference': 'public',
   'GET /takedown/:reference/verify': 'public',
+  'POST /takedown/:reference/verify': 'public',
   'POST /takedown/:reference/withdraw': 'public',
   'POST /takedown/:reference/answer': 'public',
   'GET /counter-notice': 'public',

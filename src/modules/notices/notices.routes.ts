@@ -96,9 +96,20 @@ export function noticePages(deps: AppDeps): Router {
     res.render('notices/status', { title: `Notice ${notice.reference}`, ...view, token: req.query.token });
   });
 
+  // The emailed verification link: its GET only shows a button (mail scanners and link previews
+  // open links; they must not confirm anything), the button's POST confirms.
   r.get('/takedown/:reference/verify', async (req, res) => {
-    const notice = await verifyNoticeEmail(deps, { reference: req.params.reference, token: req.query.token, context: requestContext(req) });
-    res.redirect(303, `/takedown/${notice.reference}?token=${encodeURIComponent(String(req.query.token))}`);
+    const notice = await findForComplainant(deps.db.manager, req.params.reference, req.query.token);
+    const statusUrl = `/takedown/${notice.reference}?token=${encodeURIComponent(String(req.query.token))}`;
+    if (notice.status !== 'unverified') return res.redirect(303, statusUrl);
+    res.setHeader('Cache-Control', 'no-store');
+    res.render('notices/verify', { title: `Confirm your email for notice ${notice.reference}`, reference: notice.reference, token: req.query.token });
+  });
+
+  r.post('/takedown/:reference/verify', async (req: Request, res) => {
+    const token = req.body?.token;
+    const notice = await verifyNoticeEmail(deps, { reference: req.params.reference as string, token, context: requestContext(req) });
+    res.redirect(303, `/takedown/${notice.reference}?token=${encodeURIComponent(String(token))}`);
   });
 
   r.post('/takedown/:reference/withdraw', async (req: Request, res) => {
