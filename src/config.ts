@@ -27,6 +27,10 @@ class EnvSchema {
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(0) @Max(65535)
   PORT?: number;
 
+  /** The address to listen on: an IPv4/IPv6 literal or a host name. */
+  @IsOptional() @Transform(emptyToUndefined) @Matches(/^(?:[0-9a-f:.]+|[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?)$/i, { message: 'must be an IP address or host name, e.g. 127.0.0.1' })
+  HOST?: string;
+
   @IsOptional() @Transform(emptyToUndefined) @IsString()
   DATA_DIR?: string;
 
@@ -110,6 +114,8 @@ class EnvSchema {
 export interface Config {
   readonly env: 'development' | 'production' | 'test';
   readonly port: number;
+  /** undefined: every interface (Node's default). */
+  readonly host?: string;
   readonly dataDir: string;
   /** undefined: start the embedded PostgreSQL under dataDir. */
   readonly databaseUrl?: string;
@@ -177,6 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config: Config = {
     env: (raw.NODE_ENV as Config['env']) ?? 'development',
     port,
+    host: raw.HOST,
     dataDir: raw.DATA_DIR ?? './data',
     databaseUrl: raw.DATABASE_URL,
     smtpUrl: raw.SMTP_URL,

@@ -48,7 +48,7 @@ async function main() {
   const cacheListener = startPageCacheListener(container);
   const app = createApp(container);
   const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, () => resolve(s));
+    const s = config.host ? app.listen(config.port, config.host, () => resolve(s)) : app.listen(config.port, () => resolve(s));
     s.on('error', reject);
   });
   server.keepAliveTimeout = 65_000;

@@ -57,6 +57,15 @@ describe('configuration', () => {
     expect(c.smtpUrl).toBe('smtps://u:p@mail.example.org:465');
   });
 
+  it('when HOST is set, then the server listens there; otherwise on every interface; a URL or list is refused', () => {
+    expect(loadConfig({}).host).toBeUndefined();
+    expect(loadConfig({ HOST: '127.0.0.1' }).host).toBe('127.0.0.1');
+    expect(loadConfig({ HOST: '::1' }).host).toBe('::1');
+    expect(loadConfig({ HOST: 'app.internal' }).host).toBe('app.internal');
+    expect(() => loadConfig({ HOST: 'http://127.0.0.1' })).toThrow(/HOST=/);
+    expect(() => loadConfig({ HOST: '127.0.0.1 10.0.0.1' })).toThrow(/HOST=/);
+  });
+
   it('when MAIL_RETRY_BASE_SECONDS is set, then the mail worker retries after that, else after a minute', () => {
     expect(loadConfig({}).policy.mailRetryBaseSeconds).toBe(60);
     expect(loadConfig({ MAIL_RETRY_BASE_SECONDS: '2' }).policy.mailRetryBaseSeconds).toBe(2);

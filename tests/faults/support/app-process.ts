@@ -49,6 +49,7 @@ export async function startApp(env: Record<string, string>, opts: StartOptions =
     // production: no demo content, and SESSION_SECRET is required as it is for real instances.
     NODE_ENV: 'production',
     PORT: String(port),
+    HOST: '127.0.0.1',
     PUBLIC_BASE_URL: url,
     SESSION_SECRET,
     DATA_DIR: dataDir,
