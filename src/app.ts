@@ -11,7 +11,7 @@ import type { AppDeps } from './container';
 import { poolOf } from './db/data-source';
 import { errorHandler, notFound } from './shared/error-handler';
 import { AppError } from './shared/errors';
-import { refuseDeepBodies, refuseNulBytes } from './shared/http';
+import { refuseDeepBodies, refuseNulInAddress, refuseNulInBody } from './shared/http';
 import { publicDir, viewsDir } from './shared/paths';
 import { createViewEngine } from './shared/views';
 import { auditApi, auditPages, transparencyRoutes } from './modules/audit';
@@ -81,7 +81,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use(httpMetrics(deps));
-  app.use(refuseNulBytes);
+  app.use(refuseNulInAddress);
   registerMailMetrics(deps);
   registerReviewMetrics(deps);
   app.use(opsRoutes(deps));
@@ -96,7 +96,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(express.urlencoded({ extended: false, limit: '1mb', parameterLimit: 2000 }));
   app.use(express.json({ limit: '1mb' }));
-  app.use(refuseDeepBodies, refuseNulBytes); // again, now that the body is parsed
+  app.use(refuseDeepBodies, refuseNulInBody);
   app.use((_req, res, next) => {
     res.locals.baseUrl = config.publicBaseUrl;
     next();

@@ -79,15 +79,25 @@ function nulField(value: unknown, path: string, depth = 0): string | null {
 /**
  * PostgreSQL text cannot hold a NUL character: one in a query value, a path or a body would reach
  * the database as an "invalid byte sequence" error (a 500). No legitimate input carries one, so it
- * is refused at the edge with a 400 naming the field.
+ * is refused at the edge with a 400 naming the field: the address first (before anything else
+ * runs), the body once it is parsed.
  */
-export function refuseNulBytes(req: Request, _res: Response, next: NextFunction) {
+export function refuseNulInAddress(req: Request, _res: Response, next: NextFunction) {
   if (/%00/.test(req.path) || req.path.includes('\u0000')) {
     throw AppError.badRequest('The address contains a NUL character.', [{ field: 'path', message: 'The address must not contain a NUL character (%00).' }]);
   }
-  const field = nulField(req.query, '') ?? nulField(req.body, '');
-  if (field) throw AppError.badRequest('The request contains a NUL character.', [{ field, message: `${field} must not contain a NUL character.` }]);
+  refuseNulIn(req.query);
   next();
+}
+
+export function refuseNulInBody(req: Request, _res: Response, next: NextFunction) {
+  refuseNulIn(req.body);
+  next();
+}
+
+function refuseNulIn(value: unknown) {
+  const field = nulField(value, '');
+  if (field) throw AppError.badRequest('The request contains a NUL character.', [{ field, message: `${field} must not contain a NUL character.` }]);
 }
 
 /** No form or API body of ours nests deeper than a few levels; this is far beyond any of them. */

@@ -62,7 +62,7 @@ export interface IntakeFacts {
   recentFromSender: number;
   /** References of open notices that already name one of the URLs or items. */
   duplicateOf: string[];
-  /** Active staff to notify of the new notice (empty unless `withModerators`). */
+  /** Active staff to notify of the new notice (empty unless `withModerators`); the same list as notify-moderators' `moderatorEmails`. */
   moderators: string[];
 }
 

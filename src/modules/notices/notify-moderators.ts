@@ -9,9 +9,14 @@ async function moderatorEmails(tx: EntityManager): Promise<string[]> {
   return rows.map((r) => r.email);
 }
 
+/** Whether each new notice is emailed to the moderators at once (otherwise the digest job does it). */
+export function notifiesEachNotice(config: AppDeps['config']): boolean {
+  return config.policy.moderatorDigestMinutes <= 0;
+}
+
 /** Who gets a "new notice" email now: nobody when moderators take a digest instead. */
 export async function moderatorsToNotify(tx: EntityManager, config: AppDeps['config']): Promise<string[]> {
-  return config.policy.moderatorDigestMinutes > 0 ? [] : moderatorEmails(tx);
+  return notifiesEachNotice(config) ? moderatorEmails(tx) : [];
 }
 
 /**

@@ -13,7 +13,7 @@ import { ACCURACY_STATEMENT, GOOD_FAITH_STATEMENT, NoticeDto } from './notice.dt
 import { Notice, NoticeChannel } from './notice.entity';
 import { NoticeTarget } from './notice-target.entity';
 import { insertNoticeWithTargets, intakeFacts, targetsOf } from './notices.queries';
-import { moderatorNotifications } from './notify-moderators';
+import { moderatorNotifications, notifiesEachNotice } from './notify-moderators';
 import { newStatusToken } from './status-token';
 import { computeFlags, TriageTarget } from './triage';
 
@@ -76,7 +76,7 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
     cap: config.policy.senderBurst,
     normalisedUrls: targets.map((t) => t.normalisedUrl),
     itemIds: items.filter((i) => i).map((i) => i!.id),
-    withModerators: !verify && config.policy.moderatorDigestMinutes === 0,
+    withModerators: !verify && notifiesEachNotice(config),
   });
   const triageTargets: TriageTarget[] = targets.map((t, i) => {
     const item = items[i];
