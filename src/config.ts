@@ -104,6 +104,40 @@ class EnvSchema {
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(24 * 60)
   LOGIN_LOCK_MINUTES?: number;
 
+  // Public pages behind HTTP caches and CDNs (SPEC §16)
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(0) @Max(31_536_000)
+  PUBLIC_MAX_AGE?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(0) @Max(31_536_000)
+  EDGE_MAX_AGE?: number;
+
+  @IsOptional() @Transform(emptyToUndefined) @Matches(/^\s*https?:\/\/[^\s,]+(\s*,\s*https?:\/\/[^\s,]+)*\s*$/, { message: 'must be a comma-separated list of http(s) URLs' })
+  PURGE_URLS?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @IsIn(['PURGE', 'BAN'], { message: 'must be PURGE or BAN' })
+  PURGE_METHOD?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @Matches(/^[A-Za-z0-9]{1,64}$/, { message: 'must be a Fastly service id (letters and digits)' })
+  FASTLY_SERVICE_ID?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(8, { message: 'must be at least 8 characters' })
+  FASTLY_API_TOKEN?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @Matches(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, { message: 'must be an http(s) URL' })
+  FASTLY_API_URL?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @Matches(/^[a-f0-9]{32}$/i, { message: 'must be a Cloudflare zone id (32 hex digits)' })
+  CLOUDFLARE_ZONE_ID?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(8, { message: 'must be at least 8 characters' })
+  CLOUDFLARE_API_TOKEN?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @Matches(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, { message: 'must be an http(s) URL' })
+  CLOUDFLARE_API_URL?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(100)
+  PURGE_MAX_ATTEMPTS?: number;
+
   // Designated agent (SPEC §9, the /dmca page)
   @IsOptional() @IsString() DMCA_AGENT_NAME?: string;
   @IsOptional() @IsString() DMCA_AGENT_ADDRESS?: string;
@@ -146,6 +180,20 @@ export interface Config {
     /** Days the complainant's personal data of a rejected/spam/withdrawn notice is kept before it is redacted. */
     readonly personalDataRetentionDays: number;
   };
+  /** HTTP caching of public pages and edge purges (SPEC §16). */
+  readonly edge: {
+    /** Seconds browsers may keep a public page (`max-age`). */
+    readonly publicMaxAge: number;
+    /** Seconds shared caches (Varnish, CDN) may keep it (`s-maxage`); removals purge them at once. */
+    readonly edgeMaxAge: number;
+    /** Varnish-style purge endpoints. */
+    readonly purgeUrls: readonly string[];
+    readonly purgeMethod: 'PURGE' | 'BAN';
+    readonly fastly?: { readonly serviceId: string; readonly apiToken: string; readonly apiUrl: string };
+    readonly cloudflare?: { readonly zoneId: string; readonly apiToken: string; readonly apiUrl: string };
+    /** Attempts per target before a purge is marked failed. */
+    readonly maxAttempts: number;
+  };
   readonly login: { readonly maxFailures: number; readonly lockMinutes: number };
   readonly dmcaAgent: { readonly name: string; readonly address: string; readonly phone: string; readonly email: string };
 }
@@ -170,9 +218,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (raw.NODE_ENV === 'production' && /^https:\/\//i.test(raw.PUBLIC_BASE_URL ?? '') && !raw.TRUST_PROXY) {
     extra.push('TRUST_PROXY: must be true when PUBLIC_BASE_URL is https (the app serves plain HTTP behind a TLS proxy that sends X-Forwarded-Proto; without it no one can sign in)');
   }
+  if (!!raw.FASTLY_SERVICE_ID !== !!raw.FASTLY_API_TOKEN) {
+    extra.push('FASTLY_SERVICE_ID, FASTLY_API_TOKEN: set both or neither');
+  }
+  if (!!raw.CLOUDFLARE_ZONE_ID !== !!raw.CLOUDFLARE_API_TOKEN) {
+    extra.push('CLOUDFLARE_ZONE_ID, CLOUDFLARE_API_TOKEN: set both or neither');
+  }
   if (errors.length || extra.length) {
     const problems = errors.map((e) => {
-      const shown = typeof e.value === 'string' && /SECRET|PASSWORD|URL/.test(e.property) ? '(hidden)' : JSON.stringify(e.value);
+      const shown = typeof e.value === 'string' && /SECRET|PASSWORD|URL|TOKEN/.test(e.property) ? '(hidden)' : JSON.stringify(e.value);
       const msgs = Object.values(e.constraints ?? {}).join('; ');
       return `${e.property}=${shown}: ${msgs}`;
     });
@@ -207,6 +261,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       mailRetryBaseSeconds: raw.MAIL_RETRY_BASE_SECONDS ?? 60,
       intakePerHour: raw.INTAKE_PER_HOUR ?? 60,
       personalDataRetentionDays: raw.PERSONAL_DATA_RETENTION_DAYS ?? 365,
+    },
+    edge: {
+      publicMaxAge: raw.PUBLIC_MAX_AGE ?? 60,
+      edgeMaxAge: raw.EDGE_MAX_AGE ?? 86_400,
+      purgeUrls: (raw.PURGE_URLS ?? '').split(',').map((u) => u.trim()).filter(Boolean),
+      purgeMethod: (raw.PURGE_METHOD as 'PURGE' | 'BAN' | undefined) ?? 'PURGE',
+      fastly: raw.FASTLY_SERVICE_ID && raw.FASTLY_API_TOKEN
+        ? { serviceId: raw.FASTLY_SERVICE_ID, apiToken: raw.FASTLY_API_TOKEN, apiUrl: (raw.FASTLY_API_URL ?? 'https://api.fastly.com').replace(/\/+$/, '') }
+        : undefined,
+      cloudflare: raw.CLOUDFLARE_ZONE_ID && raw.CLOUDFLARE_API_TOKEN
+        ? { zoneId: raw.CLOUDFLARE_ZONE_ID, apiToken: raw.CLOUDFLARE_API_TOKEN, apiUrl: (raw.CLOUDFLARE_API_URL ?? 'https://api.cloudflare.com/client/v4').replace(/\/+$/, '') }
+        : undefined,
+      maxAttempts: raw.PURGE_MAX_ATTEMPTS ?? 20,
     },
     login: { maxFailures: raw.LOGIN_MAX_FAILURES ?? 5, lockMinutes: raw.LOGIN_LOCK_MINUTES ?? 15 },
     dmcaAgent: {

@@ -8,6 +8,7 @@ import { bootstrapAdmin } from './modules/auth';
 import { redactExpiredPersonalData, sealAuditChain } from './modules/audit';
 import { importDueSources, seedDemoIfEmpty, startPageCacheListener } from './modules/items';
 import { createMailWorker } from './modules/mail';
+import { createPurgeWorker, pruneEdgePurges } from './modules/edge';
 import { restoreDueCounterNotices } from './modules/counter-notices';
 import { expireUnverifiedNotices, purgeIdempotencyKeys, sendModeratorDigest } from './modules/notices';
 import { withTransaction } from './db/transaction';
@@ -55,11 +56,17 @@ async function main() {
   // The outbox worker: every instance runs one; SKIP LOCKED claims keep each email to one sender.
   const mail = createMailWorker(container);
   logger.info({ transport: mail.transport.kind, via: mail.transport.description }, 'mail worker started');
+  // Edge purges (SPEC §16): woken by NOTIFY at the commit of a change, polled every second besides.
+  const purge = createPurgeWorker(container);
+  await purge.listen();
+  if (purge.targets.length) logger.info({ targets: purge.targets }, 'edge purge worker started');
   let stopping = false;
   const jobs = startJobs(
     [
       { name: 'audit-seal', everyMs: 250, run: () => sealAuditChain(container.db) },
       { name: 'mail', everyMs: 1_000, run: () => mail.drain() },
+      { name: 'edge-purge', everyMs: 1_000, run: () => purge.drain() },
+      { name: 'edge-purge-prune', everyMs: 60 * 60_000, run: () => pruneEdgePurges(container.db, new Date(container.clock.now().getTime() - 7 * 86_400_000)) },
       // Every minute, import the sources that are due (each every FEED_INTERVAL_MINUTES), one at a time.
       { name: 'feed-import', everyMs: 60_000, run: () => importDueSources(container, { shouldStop: () => stopping }) },
       // Notices: unconfirmed ones expire after 7 days; moderators' digest when configured; old idempotency keys go.
@@ -90,6 +97,7 @@ async function main() {
     mail.stop(); // finish the round in progress, claim no more
     await jobs.stop();
     await mail.close();
+    await purge.stop();
     await cacheListener.stop();
     await sealAuditChain(container.db).catch(() => undefined);
     await container.close();

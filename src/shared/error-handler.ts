@@ -66,6 +66,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
 
 function sendError(req: Request, res: Response, shown: Shown) {
   res.status(shown.status);
+  // No cache, shared or private, keeps an error (a 404 of a page about to exist, a passing 503).
+  res.setHeader('Cache-Control', 'no-store');
   if (wantsJson(req)) {
     const errors = shown.errors?.length ? shown.errors : [{ field: '', message: shown.message }];
     return res.json({ errors, code: shown.code, ...(shown.details ? { details: shown.details } : {}) });

@@ -35,7 +35,7 @@ describe('the public site', () => {
   it('when a reader opens the front page, then the latest published items are listed, newest first, with keyset pages', async () => {
     const items = await allItems();
     const res = await request(t.app).get('/').expect(200);
-    expect(res.headers['cache-control']).toBe('public, max-age=0, must-revalidate');
+    expect(res.headers['cache-control']).toBe('public, max-age=60, s-maxage=86400');
     expect(res.headers.etag).toBeTruthy();
     expect(res.headers['set-cookie']).toBeUndefined();
     const order = items.map((i) => res.text.indexOf(`/items/${i.slug}"`));
@@ -47,7 +47,7 @@ describe('the public site', () => {
   it('when a reader opens an item, then it shows the attribution footer and the takedown link with this page\'s absolute URL', async () => {
     const [item] = await allItems();
     const res = await request(t.app).get(`/items/${item.slug}`).expect(200);
-    expect(res.headers['cache-control']).toBe('public, max-age=0, must-revalidate');
+    expect(res.headers['cache-control']).toBe('public, max-age=60, s-maxage=86400');
     expect(res.text).toContain(`<h1>${item.title}</h1>`);
     expect(res.text).toMatch(new RegExp(`republished from a publicly-available RSS feed found on\\s+<a href="${item.originalUrl}" rel="nofollow noopener">${item.source!.name.replace('&', '&amp;')}</a>`));
     const pageUrl = `http://localhost:3000/items/${item.slug}`;

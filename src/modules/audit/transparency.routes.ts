@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { AppDeps } from '../../container';
 import { AppError } from '../../shared/errors';
+import { LIST_KEYS, publicCacheHeaders } from '../../shared/http-cache';
 import { barChart } from './svg-chart';
 import { CLAIM_TYPES, MonthFigures, OUTCOMES, publicNoticeRecord, transparencyReport } from './transparency';
 
@@ -54,11 +55,11 @@ export function transparencyRoutes(deps: AppDeps): Router {
 
   r.get('/transparency', async (req, res) => {
     const figures = await transparencyReport(deps.db.manager, { now: deps.clock.now() });
-    if (req.accepts(['html', 'json']) === 'json') {
-      res.setHeader('Cache-Control', 'public, max-age=300');
-      return res.json({ months: figures });
-    }
-    res.setHeader('Cache-Control', 'public, max-age=300');
+    // Removals and restorations purge it at once (key `transparency`); other decisions (a rejection)
+    // change only its counts, which shared caches may show up to 5 minutes late.
+    res.set(publicCacheHeaders(deps.config.edge, [LIST_KEYS.transparency], { edgeMaxAge: Math.min(deps.config.edge.edgeMaxAge, 300) }));
+    res.vary('Accept');
+    if (req.accepts(['html', 'json']) === 'json') return res.json({ months: figures });
     res.render('transparency/index', {
       title: 'Transparency report',
       months: figures.map((m) => ({

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { normaliseUrl } from '../../shared/url';
 import { Item, ItemStatus, RightsSignals } from './item.entity';
+import { ITEM_LISTS, itemKey, queuePurge, sourceKey } from '../edge';
 import { notifyItemsChanged } from './page-cache';
 import { excerptOfSanitised, htmlToText, sanitiseContent } from './sanitise';
 import { Source } from './source.entity';
@@ -248,6 +249,12 @@ export async function upsertItems(
     cmd.onProgress?.(done, total);
   }
   if (changedSlugs.length) await notifyItemsChanged(tx, changedSlugs);
+  // Edge caches: changed pages, and the lists new or changed items appear in. Many pages at once
+  // (a big feed update): the source's key covers them all in one purge.
+  if (result.createdIds.length || result.updatedIds.length) {
+    const pages = result.updatedIds.length > 200 ? [sourceKey(cmd.source.id)] : result.updatedIds.map(itemKey);
+    await queuePurge(tx, [...pages, ...ITEM_LISTS], cmd.now);
+  }
   return result;
 }
 

@@ -3,6 +3,7 @@ import type { Express, Request, Response } from 'express';
 import { Router } from 'express';
 import type { AppDeps } from '../../container';
 import { AppError } from '../../shared/errors';
+import { itemKey, LIST_KEYS, NO_STORE, publicCacheHeaders, sourceKey } from '../../shared/http-cache';
 import { Item } from './item.entity';
 import { decodeCursor, findItemBySlug, itemPageUrl, latestPublished } from './items.queries';
 import { CachedPage, pageCacheFor } from './page-cache';
@@ -11,9 +12,12 @@ import { CachedPage, pageCacheFor } from './page-cache';
  * The public site (SPEC §5): the front page, item pages with the attribution footer, our RSS feed
  * and the sitemap. Mounted before the staff router, so no request here touches the session store.
  * Item pages are served from the rendered-page cache (page-cache.ts) whenever it is live.
+ *
+ * HTTP caching (SPEC §16, shared/http-cache.ts): every page may be kept by shared caches for
+ * EDGE_MAX_AGE and names its surrogate keys; every change queues an edge purge of them (modules/edge).
+ * Item pages carry `Last-Modified` (the item's or its source's last change, whichever is later);
+ * lists carry a strong `ETag` only: a removal makes a list *older*, so no date of it is a safe validator.
  */
-
-const PUBLISHED_CACHE = 'public, max-age=0, must-revalidate';
 const SLUG = /^[a-z0-9][a-z0-9-]{0,119}$/;
 
 function render(app: Express, view: string, locals: Record<string, unknown>): Promise<string> {
@@ -32,7 +36,7 @@ export async function renderItemPage(app: Express, deps: AppDeps, item: Item): P
   const headers: Record<string, string> = { 'Content-Type': 'text/html; charset=utf-8' };
   if (item.status === 'removed' && item.removal) {
     status = 451;
-    headers['Cache-Control'] = 'no-store';
+    Object.assign(headers, NO_STORE);
     // RFC 7725: the party that implements the block.
     headers.Link = `<${base}>; rel="blocked-by"`;
     html = await render(app, 'items/removed', {
@@ -42,12 +46,14 @@ export async function renderItemPage(app: Express, deps: AppDeps, item: Item): P
       recordUrl: `/transparency/notices/${encodeURIComponent(item.removal.reference)}`,
       robotsNoindex: true,
     });
-  } else if (item.status === 'withdrawn' || item.status === 'removed') {
+  } else if (item.status !== 'published') {
+    // Withdrawn (and any state not published, e.g. held): 410, kept nowhere.
     status = 410;
-    headers['Cache-Control'] = 'no-store';
+    Object.assign(headers, NO_STORE);
     html = await render(app, 'items/withdrawn', { ...common, title: 'This item is no longer here', robotsNoindex: true });
   } else {
-    headers['Cache-Control'] = PUBLISHED_CACHE;
+    const updated = Math.max(item.updatedAt.getTime(), item.source?.updatedAt?.getTime() ?? 0);
+    Object.assign(headers, publicCacheHeaders(deps.config.edge, [itemKey(item.id), sourceKey(item.sourceId)], { lastModified: new Date(updated) }));
     html = await render(app, 'items/show', {
       ...common,
       title: item.title,
@@ -74,7 +80,7 @@ export function publicItemRoutes(deps: AppDeps): Router {
   r.get('/', async (req, res) => {
     const before = decodeCursor(req.query.before);
     const { items, next } = await latestPublished(deps.db.manager, { before, limit: 20 });
-    res.set('Cache-Control', PUBLISHED_CACHE);
+    res.set(publicCacheHeaders(deps.config.edge, [LIST_KEYS.front]));
     res.render('home', { title: 'Latest articles', items, next, paged: !!before });
   });
 
@@ -130,7 +136,7 @@ export function publicItemRoutes(deps: AppDeps): Router {
       );
     }
     parts.push('</channel>\n</rss>\n');
-    res.set('Cache-Control', PUBLISHED_CACHE);
+    res.set(publicCacheHeaders(deps.config.edge, [LIST_KEYS.feed]));
     res.type('application/rss+xml; charset=utf-8').send(parts.join(''));
   });
 
@@ -152,7 +158,7 @@ export function publicItemRoutes(deps: AppDeps): Router {
       before = { at: last.listed_at, id: last.id };
     }
     parts.push('</urlset>\n');
-    res.set('Cache-Control', PUBLISHED_CACHE);
+    res.set(publicCacheHeaders(deps.config.edge, [LIST_KEYS.sitemap]));
     res.type('application/xml; charset=utf-8').send(parts.join(''));
   });
 

@@ -2,6 +2,7 @@ import { EntityManager } from 'typeorm';
 import { AppError } from '../../shared/errors';
 import { normaliseDomain } from '../../shared/url';
 import { Actor, record, RequestContext } from '../audit';
+import { ITEM_LISTS, queuePurge, sourceKey } from '../edge';
 import { ALL, notifyItemsChanged } from './page-cache';
 import { Source, SourceStatus } from './source.entity';
 
@@ -80,12 +81,13 @@ export async function setSourceStatus(
 }
 
 /** A rename changes the attribution footer of every item of the source: pages are re-rendered. */
-export async function renameSource(tx: EntityManager, cmd: { sourceId: string; name: string; actor: Actor; context?: RequestContext }) {
+export async function renameSource(tx: EntityManager, cmd: { sourceId: string; name: string; actor: Actor; context?: RequestContext; at?: Date }) {
   const source = await lockSource(tx, cmd.sourceId);
   const before = source.name;
   source.name = cmd.name.trim();
   await tx.getRepository(Source).save(source);
   await record(tx, { actor: cmd.actor, action: 'source.renamed', subject: { type: 'source', id: source.id }, details: { before, after: source.name }, context: cmd.context });
   await notifyItemsChanged(tx, ALL);
+  await queuePurge(tx, [sourceKey(source.id), ...ITEM_LISTS], cmd.at ?? new Date());
   return source;
 }

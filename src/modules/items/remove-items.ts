@@ -1,6 +1,7 @@
 import { EntityManager, In } from 'typeorm';
 import { AppError } from '../../shared/errors';
 import { Actor, record, RequestContext } from '../audit';
+import { ITEM_LISTS, itemKey, LIST_KEYS, queuePurge, sourceKey } from '../edge';
 import { Item } from './item.entity';
 import { ALL, notifyItemsChanged } from './page-cache';
 import { Source } from './source.entity';
@@ -77,6 +78,7 @@ export async function removeItems(tx: EntityManager, cmd: RemoveItems): Promise<
       });
     }
     await notifyItemsChanged(tx, out.changed.map((i) => i.slug));
+    await queuePurge(tx, [...out.changed.map((i) => itemKey(i.id)), ...ITEM_LISTS, LIST_KEYS.transparency], cmd.at);
   }
   return out;
 }
@@ -126,7 +128,10 @@ export async function restoreItems(tx: EntityManager, cmd: RestoreItems): Promis
     });
     out.changed.push(item);
   }
-  if (out.changed.length) await notifyItemsChanged(tx, out.changed.map((i) => i.slug));
+  if (out.changed.length) {
+    await notifyItemsChanged(tx, out.changed.map((i) => i.slug));
+    await queuePurge(tx, [...out.changed.map((i) => itemKey(i.id)), ...ITEM_LISTS, LIST_KEYS.transparency], cmd.at);
+  }
   return out;
 }
 
@@ -165,5 +170,6 @@ export async function withdrawSource(tx: EntityManager, cmd: WithdrawSource): Pr
     at: cmd.at,
   });
   await notifyItemsChanged(tx, ALL);
+  await queuePurge(tx, [sourceKey(source.id), ...ITEM_LISTS], cmd.at);
   return { source, withdrawn };
 }

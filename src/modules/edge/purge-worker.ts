@@ -1,0 +1,271 @@
+import { Client } from 'pg';
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import type { Config } from '../../config';
+import { withTransaction } from '../../db/transaction';
+import type { Clock } from '../../shared/clock';
+import { record } from '../audit';
+import { PURGE_CHANNEL } from './queue-purge';
+import { PurgeTarget, purgeTargets, sendPurge } from './purge-targets';
+
+/**
+ * The purge worker: drains the edge purge outbox. Safe with any number of instances running it.
+ * The mail worker's cycle (claim → send → record; see mail-worker.ts), for purges:
+ *  1. claim — one short statement: up to `batchSize` due rows, `FOR UPDATE SKIP LOCKED`,
+ *     `attempts + 1` and `next_attempt_at` pushed a lease ahead; it commits at once, so no
+ *     transaction is open while we talk to the edges. (The mail worker's claim, copied: the shared
+ *     short-lease/heartbeat claim of issue 21/22 was not on main when this was written.)
+ *  2. send — per target, the keys of every claimed row that target has not acknowledged yet, merged
+ *     into as few requests as its limit allows, all targets in parallel;
+ *  3. record — one transaction: a row every configured target acknowledged becomes `sent` with its
+ *     `cache.purged` audit event; a row with a failed target keeps the targets that succeeded in
+ *     `done_targets` and waits (exponential back-off, jittered), or becomes `failed` with
+ *     `cache.purge_failed` after PURGE_MAX_ATTEMPTS. The UPDATE matches the claimed `attempts`,
+ *     so a worker whose lease ran out can never overwrite a newer claim's outcome.
+ * Delivery is at-least-once: a purge repeated after a crash is harmless.
+ *
+ * Latency: `queuePurge` NOTIFYs at commit; `listen()` wakes the worker at once, so a removal reaches
+ * every endpoint in one round trip per target. Polling (the job runner, every second) is the
+ * fallback while the LISTEN connection is down, and the clock for retries.
+ */
+
+export interface PurgeWorkerDeps {
+  db: DataSource;
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+}
+
+export interface PurgeWorkerOptions {
+  batchSize?: number;
+  /** Default 30 s: longer than a round of requests (each times out after `timeoutMs`). */
+  leaseMs?: number;
+  timeoutMs?: number;
+  /** First retry delay (default 1 s), doubled each attempt, capped at `retryMaxMs` (default 5 min). */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  random?: () => number;
+  /** Default: from the configuration. */
+  targets?: PurgeTarget[];
+}
+
+export interface PurgeResult {
+  claimed: number;
+  sent: number;
+  retried: number;
+  failed: number;
+  lost: number;
+}
+
+export interface PurgeWorker {
+  readonly targets: string[];
+  /** Sends everything due, round after round, until a claim comes back empty. */
+  drain(): Promise<PurgeResult>;
+  /** Wakes `drain()` on every committed `queuePurge` (a dedicated LISTEN connection, reconnecting). */
+  listen(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface ClaimedRow {
+  id: string;
+  keys: string[];
+  attempts: number;
+  done_targets: string[];
+  created_at: Date;
+}
+
+const WORKER_ACTOR = { type: 'system' as const, label: 'purge-worker' };
+
+export function retryDelayMs(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+  const full = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(full / 2 + (random() * full) / 2);
+}
+
+export function createPurgeWorker(deps: PurgeWorkerDeps, opts: PurgeWorkerOptions = {}): PurgeWorker {
+  const { db, logger, clock } = deps;
+  const targets = opts.targets ?? purgeTargets(deps.config);
+  const batchSize = opts.batchSize ?? 200;
+  const leaseMs = opts.leaseMs ?? 30_000;
+  const timeoutMs = opts.timeoutMs ?? 5_000;
+  const retryBaseMs = opts.retryBaseMs ?? 1_000;
+  const retryMaxMs = opts.retryMaxMs ?? 5 * 60_000;
+  const maxAttempts = deps.config.edge.maxAttempts;
+  const random = opts.random ?? Math.random;
+  let stopped = false;
+
+  async function claim(now: Date): Promise<ClaimedRow[]> {
+    const [rows] = (await db.query(
+      `WITH due AS (
+         SELECT id FROM edge_purges
+          WHERE status = 'queued' AND next_attempt_at <= $1
+          ORDER BY next_attempt_at
+          LIMIT $2
+          FOR UPDATE SKIP LOCKED
+       )
+       UPDATE edge_purges p
+          SET attempts = p.attempts + 1, next_attempt_at = $3
+         FROM due
+        WHERE p.id = due.id
+      RETURNING p.id, p.keys, p.attempts, p.done_targets, p.created_at`,
+      [now, batchSize, new Date(now.getTime() + leaseMs)],
+    )) as [ClaimedRow[], number];
+    return rows;
+  }
+
+  /** Per target: which rows it acknowledged in this round, and the error of the ones it did not. */
+  async function send(rows: ClaimedRow[]): Promise<Map<string, { ok: Set<string>; error?: string }>> {
+    const out = new Map<string, { ok: Set<string>; error?: string }>();
+    await Promise.all(
+      targets.map(async (t) => {
+        const result = { ok: new Set<string>(), error: undefined as string | undefined };
+        out.set(t.name, result);
+        const pending = rows.filter((r) => !r.done_targets.includes(t.name));
+        // Rows are packed whole into requests of at most maxKeys keys, so a failed request fails exactly its rows.
+        const requests: { rows: ClaimedRow[]; keys: Set<string> }[] = [];
+        for (const row of pending) {
+          let req = requests[requests.length - 1];
+          const merged = req ? new Set([...req.keys, ...row.keys]) : null;
+          if (!req || !merged || merged.size > t.maxKeys) {
+            req = { rows: [], keys: new Set() };
+            requests.push(req);
+          }
+          req.rows.push(row);
+          for (const k of row.keys) req.keys.add(k);
+        }
+        await Promise.all(
+          requests.map(async (req) => {
+            const keys = [...req.keys];
+            try {
+              for (let i = 0; i < keys.length; i += t.maxKeys) await sendPurge(t.request(keys.slice(i, i + t.maxKeys)), timeoutMs);
+              for (const r of req.rows) result.ok.add(r.id);
+            } catch (err) {
+              result.error = `${t.name}: ${err instanceof Error ? err.message : String(err)}`;
+            }
+          }),
+        );
+      }),
+    );
+    return out;
+  }
+
+  async function recordOutcomes(rows: ClaimedRow[], sent: Map<string, { ok: Set<string>; error?: string }>): Promise<PurgeResult> {
+    const at = clock.now();
+    const res: PurgeResult = { claimed: rows.length, sent: 0, retried: 0, failed: 0, lost: 0 };
+    await withTransaction(db, async (tx) => {
+      for (const row of rows) {
+        const done = [...new Set([...row.done_targets, ...targets.filter((t) => sent.get(t.name)?.ok.has(row.id)).map((t) => t.name)])];
+        const missing = targets.filter((t) => !done.includes(t.name));
+        const error = missing.map((t) => sent.get(t.name)?.error ?? `${t.name}: not sent`).join('; ') || null;
+        const kind = !missing.length ? 'sent' : row.attempts >= maxAttempts ? 'failed' : 'retry';
+        const next = kind === 'retry' ? new Date(at.getTime() + retryDelayMs(row.attempts, retryBaseMs, retryMaxMs, random)) : at;
+        const [, count] = (await tx.query(
+          `UPDATE edge_purges SET status = $3, done_targets = $4::text[], last_error = $5, next_attempt_at = $6, sent_at = $7
+            WHERE id = $1 AND status = 'queued' AND attempts = $2`,
+          [row.id, row.attempts, kind === 'retry' ? 'queued' : kind, done, error, next, kind === 'sent' ? at : null],
+        )) as [unknown, number];
+        if (count !== 1) {
+          res.lost++;
+          continue;
+        }
+        if (kind === 'retry') {
+          res.retried++;
+          continue;
+        }
+        res[kind === 'sent' ? 'sent' : 'failed']++;
+        if (!targets.length) continue; // nothing configured: nothing to record
+        await record(tx, {
+          actor: WORKER_ACTOR,
+          action: kind === 'sent' ? 'cache.purged' : 'cache.purge_failed',
+          subject: { type: 'edge_purge', id: row.id },
+          details: { keys: row.keys, targets: done, attempts: row.attempts, latencyMs: at.getTime() - new Date(row.created_at).getTime(), ...(error ? { error, missing: missing.map((t) => t.name) } : {}) },
+          at,
+        });
+      }
+    });
+    for (const [name, r] of sent) if (r.error) logger.warn({ target: name.replace(/\/\/[^@/]*@/, '//'), error: r.error.slice(0, 200) }, 'edge purge failed; will retry');
+    return res;
+  }
+
+  let running: Promise<PurgeResult> | null = null;
+  let again = false;
+  async function drainLoop(): Promise<PurgeResult> {
+    const total: PurgeResult = { claimed: 0, sent: 0, retried: 0, failed: 0, lost: 0 };
+    do {
+      again = false;
+      for (;;) {
+        if (stopped) return total;
+        const rows = await claim(clock.now());
+        if (!rows.length) break;
+        const outcome = await recordOutcomes(rows, await send(rows));
+        for (const k of Object.keys(total) as (keyof PurgeResult)[]) total[k] += outcome[k];
+        if (rows.length < batchSize) break;
+      }
+    } while (again && !stopped);
+    return total;
+  }
+  /** One drain at a time in this process; a wake-up during a drain makes it go round once more. */
+  function drain(): Promise<PurgeResult> {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = drainLoop().finally(() => {
+      running = null;
+    });
+    return running;
+  }
+
+  let client: Client | null = null;
+  let retry: NodeJS.Timeout | null = null;
+  let delay = 250;
+  async function listen(): Promise<void> {
+    const url = (db.options as { url?: string }).url;
+    if (!url || stopped) return;
+    const c = new Client({ connectionString: url, application_name: 'takedown-desk-purge', keepAlive: true });
+    client = c;
+    const lost = (err?: Error) => {
+      if (client !== c) return;
+      client = null;
+      c.end().catch(() => undefined);
+      if (stopped) return;
+      logger.warn({ err: err?.message }, 'purge worker: LISTEN connection lost; polling until it is back');
+      retry = setTimeout(() => void listen(), delay);
+      retry.unref();
+      delay = Math.min(delay * 2, 10_000);
+    };
+    c.on('notification', (msg) => {
+      if (msg.channel === PURGE_CHANNEL) drain().catch((err) => logger.error({ err }, 'edge purge round failed'));
+    });
+    c.on('error', lost);
+    c.on('end', () => lost());
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${PURGE_CHANNEL}`);
+      delay = 250;
+      // Anything committed while we were not listening.
+      void drain().catch((err) => logger.error({ err }, 'edge purge round failed'));
+    } catch (err) {
+      lost(err as Error);
+    }
+  }
+
+  return {
+    targets: targets.map((t) => t.name),
+    drain,
+    listen,
+    async stop() {
+      stopped = true;
+      if (retry) clearTimeout(retry);
+      const c = client;
+      client = null;
+      if (c) await c.end().catch(() => undefined);
+      await running?.catch(() => undefined);
+    },
+  };
+}
+
+/** Sent and failed purges older than `before` go (the audit trail keeps the record). */
+export async function pruneEdgePurges(db: DataSource, before: Date): Promise<number> {
+  const [, count] = (await db.query(`DELETE FROM edge_purges WHERE status <> 'queued' AND created_at < $1`, [before])) as [unknown, number];
+  return count;
+}
