@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import connectPgSimple from 'connect-pg-simple';
 import cookieParser from 'cookie-parser';
 import { doubleCsrf } from 'csrf-csrf';
@@ -14,6 +15,7 @@ import { AppError } from './shared/errors';
 import { refuseDeepBodies, refuseNulInAddress, refuseNulInBody } from './shared/http';
 import { publicDir, viewsDir } from './shared/paths';
 import { createViewEngine } from './shared/views';
+import { leanPublicPath, precomputedHeaders } from './shared/lean-public';
 import { auditApi, auditPages, transparencyRoutes } from './modules/audit';
 import { counterNoticePages, counterNoticesApi, counterNoticesStaffRoutes } from './modules/counter-notices';
 import { authRoutes, loadSessionUser, meApi, usersRoutes } from './modules/auth';
@@ -38,17 +40,58 @@ export function createApp(deps: AppDeps): Express {
   app.engine('hbs', engine.engine);
   app.set('view engine', 'hbs');
   app.set('views', viewsDir);
-  if (config.env === 'production') app.enable('view cache');
+  // Compiled templates are kept in every mode (a cold page must not re-read and recompile them);
+  // VIEW_RELOAD=true re-reads them on every render, for someone editing views/.
+  if (!config.viewReload) app.enable('view cache');
+
+  const requestId = (req: IncomingMessage, res: ServerResponse) => {
+    const given = req.headers['x-request-id'];
+    const id = typeof given === 'string' && /^[\w.-]{8,64}$/.test(given) ? given : randomUUID();
+    res.setHeader('X-Request-Id', id);
+    return id;
+  };
+  const securityHeaders = helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:', 'https:'],
+        fontSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        frameSrc: ["'self'", 'https://www.youtube-nocookie.com', 'https://player.vimeo.com'],
+        ...(config.secureCookies ? { upgradeInsecureRequests: [] } : {}),
+      },
+    },
+    strictTransportSecurity: config.secureCookies,
+    referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
+    frameguard: { action: 'deny' },
+  });
+  const metrics = httpMetrics(deps);
+  registerMailMetrics(deps);
+  registerReviewMetrics(deps);
+  app.locals.baseUrl = config.publicBaseUrl;
+
+  app.use(metrics);
+  app.use(refuseNulInAddress);
+  // ---- Public pages and health probes (GET/HEAD): the lean path, before the request logger ----
+  app.use(
+    leanPublicPath({
+      headers: precomputedHeaders(securityHeaders),
+      requestId,
+      before: [],
+      routers: [opsRoutes(deps), publicItemRoutes(deps), transparencyRoutes(deps)],
+    }),
+  );
 
   app.use(
     pinoHttp({
       logger,
-      genReqId: (req, res) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && /^[\w.-]{8,64}$/.test(given) ? given : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
+      genReqId: requestId,
       // Paths only: query strings can carry status tokens and personal data.
       serializers: {
         req: (req) => ({ id: req.id, method: req.method, path: String(req.url).split('?')[0] }),
@@ -57,37 +100,9 @@ export function createApp(deps: AppDeps): Express {
       autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(String(req.url)) },
     }),
   );
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: {
-          defaultSrc: ["'self'"],
-          scriptSrc: ["'self'"],
-          styleSrc: ["'self'"],
-          imgSrc: ["'self'", 'data:', 'https:'],
-          fontSrc: ["'self'"],
-          objectSrc: ["'none'"],
-          baseUri: ["'none'"],
-          formAction: ["'self'"],
-          frameAncestors: ["'none'"],
-          frameSrc: ["'self'", 'https://www.youtube-nocookie.com', 'https://player.vimeo.com'],
-          ...(config.secureCookies ? { upgradeInsecureRequests: [] } : {}),
-        },
-      },
-      strictTransportSecurity: config.secureCookies,
-      referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
-      frameguard: { action: 'deny' },
-    }),
-  );
-  app.use(httpMetrics(deps));
-  app.use(refuseNulInAddress);
-  registerMailMetrics(deps);
-  registerReviewMetrics(deps);
+  app.use(securityHeaders);
   app.use(opsRoutes(deps));
   app.use('/static', express.static(publicDir, { maxAge: '1h', fallthrough: false, index: false }));
-
-  app.locals.baseUrl = config.publicBaseUrl;
 
   // ---- Public site (GET only): before the body parsers and the staff router, so these pages never
   // touch the session store and do no work they do not need ----

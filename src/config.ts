@@ -104,6 +104,9 @@ class EnvSchema {
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(24 * 60)
   LOGIN_LOCK_MINUTES?: number;
 
+  @IsOptional() @Transform(toBool) @IsBoolean({ message: 'must be true or false' })
+  VIEW_RELOAD?: boolean;
+
   // Public pages behind HTTP caches and CDNs (SPEC §16)
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(0) @Max(31_536_000)
   PUBLIC_MAX_AGE?: number;
@@ -161,6 +164,8 @@ export interface Config {
   readonly sessionSecret?: string;
   readonly logLevel: string;
   readonly trustProxy: boolean;
+  /** Re-read and recompile templates on every render (editing views); otherwise compiled once. */
+  readonly viewReload: boolean;
   readonly secureCookies: boolean;
   readonly policy: {
     readonly slaHours: number;
@@ -246,6 +251,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionSecret: raw.SESSION_SECRET,
     logLevel: raw.LOG_LEVEL ?? (raw.NODE_ENV === 'test' ? 'silent' : 'info'),
     trustProxy: raw.TRUST_PROXY ?? false,
+    viewReload: raw.VIEW_RELOAD ?? false,
     secureCookies: publicBaseUrl.startsWith('https://'),
     policy: {
       slaHours: raw.SLA_HOURS ?? 48,

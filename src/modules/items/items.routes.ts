@@ -4,8 +4,8 @@ import { Router } from 'express';
 import type { AppDeps } from '../../container';
 import { AppError } from '../../shared/errors';
 import { itemKey, LIST_KEYS, NO_STORE, publicCacheHeaders, sourceKey } from '../../shared/http-cache';
-import { Item } from './item.entity';
-import { decodeCursor, findItemBySlug, itemPageUrl, latestPublished } from './items.queries';
+import { poolOf } from '../../db/data-source';
+import { decodeCursor, findItemPage, ItemPage, itemPageUrl, latestPublished } from './items.queries';
 import { CachedPage, pageCacheFor } from './page-cache';
 
 /**
@@ -27,7 +27,7 @@ function render(app: Express, view: string, locals: Record<string, unknown>): Pr
 const etagOf = (body: Buffer) => `"${createHash('sha1').update(body).digest('base64url')}"`;
 
 /** Renders one item's page in the state it is in: 200, 451 (removed) or 410 (withdrawn). */
-export async function renderItemPage(app: Express, deps: AppDeps, item: Item): Promise<CachedPage> {
+export async function renderItemPage(app: Express, deps: AppDeps, item: ItemPage): Promise<CachedPage> {
   const base = deps.config.publicBaseUrl;
   const pageUrl = itemPageUrl(base, item.slug);
   const common = { baseUrl: base, item, source: item.source, pageUrl };
@@ -52,7 +52,7 @@ export async function renderItemPage(app: Express, deps: AppDeps, item: Item): P
     Object.assign(headers, NO_STORE);
     html = await render(app, 'items/withdrawn', { ...common, title: 'This item is no longer here', robotsNoindex: true });
   } else {
-    const updated = Math.max(item.updatedAt.getTime(), item.source?.updatedAt?.getTime() ?? 0);
+    const updated = Math.max(item.updatedAt.getTime(), item.source.updatedAt.getTime());
     Object.assign(headers, publicCacheHeaders(deps.config.edge, [itemKey(item.id), sourceKey(item.sourceId)], { lastModified: new Date(updated) }));
     html = await render(app, 'items/show', {
       ...common,
@@ -76,6 +76,7 @@ function send(req: Request, res: Response, page: CachedPage) {
 export function publicItemRoutes(deps: AppDeps): Router {
   const r = Router();
   const cache = pageCacheFor(deps.db);
+  const pool = poolOf(deps.db);
 
   r.get('/', async (req, res) => {
     const before = decodeCursor(req.query.before);
@@ -93,7 +94,7 @@ export function publicItemRoutes(deps: AppDeps): Router {
     const shared = inflight.get(slug);
     if (shared && shared.epoch === epoch) return shared.page;
     const page = (async () => {
-      const item = await findItemBySlug(deps.db.manager, slug);
+      const item = await findItemPage(pool, slug);
       if (!item) return null;
       const rendered = await renderItemPage(app, deps, item);
       cache.set(slug, rendered, epoch);
