@@ -260,3 +260,48 @@ describe('HTTP caching of public pages and edge purges (SPEC §16)', () => {
     await expect(withTransaction(t.db, (tx) => queuePurge(tx, ['a,b'], t.clock.now()))).rejects.toThrow('not a surrogate key');
   });
 });
+
+describe('the sitemap past 50,000 URLs (SPEC §16)', () => {
+  let t: TestContext;
+  beforeAll(async () => {
+    t = await createTestContext();
+  });
+  afterAll(() => t.close());
+
+  it('when more than 49,999 items are published, then /sitemap.xml is an index with lastmod, and each part lists at most 50,000 URLs and carries its keys', async () => {
+    await truncateAll(t.db);
+    const [{ id: sourceId }] = await t.db.query(`INSERT INTO sources (name, domains) VALUES ('Many', '{many.example}') RETURNING id`);
+    const total = 49_999 + 2;
+    await t.db.query(
+      `INSERT INTO items (source_id, slug, title, original_url, original_url_normalised, guid, first_fetched_at, last_fetched_at, listed_at, raw_sha256, content, excerpt, updated_at)
+       SELECT $1, 'many-' || g, 'Many ' || g, 'https://many.example/' || g, 'https://many.example/' || g, 'g' || g, now(), now(),
+              timestamptz '2026-01-01' + g * interval '1 second', md5(g::text) || md5(g::text), '<p>x</p>', 'x', timestamptz '2026-06-01' + g * interval '1 second'
+       FROM generate_series(1, $2::int) g`,
+      [sourceId, total],
+    );
+    const index = await request(t.app).get('/sitemap.xml').expect(200);
+    expect(index.text).toContain('<sitemapindex');
+    const entries = [...index.text.matchAll(/<sitemap><loc>([^<]+)<\/loc><lastmod>([^<]+)<\/lastmod><\/sitemap>/g)].map((m) => [m[1], m[2]]);
+    // Oldest first in parts of 49,999: part n's lastmod is its newest change.
+    expect(entries).toEqual([
+      ['http://localhost:3000/sitemap-1.xml', new Date(Date.parse('2026-06-01T00:00:00Z') + 49_999_000).toISOString()],
+      ['http://localhost:3000/sitemap-2.xml', new Date(Date.parse('2026-06-01T00:00:00Z') + total * 1000).toISOString()],
+    ]);
+    expect(index.headers['surrogate-key']).toBe('sitemap');
+
+    const seen = new Set<string>();
+    for (const n of [1, 2]) {
+      const part = await request(t.app).get(`/sitemap-${n}.xml`).expect(200);
+      expect(part.headers['surrogate-key']).toBe(`sitemap sitemap-${n}`);
+      expect(part.headers['cache-control']).toBe('public, max-age=60, s-maxage=86400');
+      expect(part.headers['last-modified']).toBe(new Date(entries[n - 1][1]).toUTCString());
+      const locs = [...part.text.matchAll(/<loc>([^<]+)<\/loc>/g)].map((m) => m[1]);
+      expect(locs.length).toBeLessThanOrEqual(50_000);
+      for (const l of locs) seen.add(l);
+    }
+    expect(seen.size).toBe(total + 1); // every item once, and the front page
+    expect(seen.has('http://localhost:3000/')).toBe(true);
+    await request(t.app).get('/sitemap-3.xml').expect(404);
+    await request(t.app).get('/sitemap-0.xml').expect(404);
+  }, 180_000);
+});

@@ -27,6 +27,7 @@ const MATRIX: Record<string, Policy> = {
   'GET /items/:slug': 'public',
   'GET /feed.xml': 'public',
   'GET /sitemap.xml': 'public',
+  'GET /sitemap-:part.xml': 'public',
   'GET /transparency': 'public',
   'GET /transparency/notices/:reference': 'public',
   'GET /takedown': 'public',

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Express, Request, Response } from 'express';
 import { Router } from 'express';
+import type { Pool } from 'pg';
 import type { AppDeps } from '../../container';
 import { AppError } from '../../shared/errors';
-import { itemKey, LIST_KEYS, NO_STORE, publicCacheHeaders, sourceKey } from '../../shared/http-cache';
+import { itemKey, LIST_KEYS, NO_STORE, publicCacheHeaders, sitemapPartKey, sourceKey } from '../../shared/http-cache';
 import { poolOf } from '../../db/data-source';
 import { decodeCursor, findItemPage, ItemPage, itemPageUrl, latestPublished } from './items.queries';
 import { CachedPage, pageCacheFor } from './page-cache';
@@ -141,29 +142,80 @@ export function publicItemRoutes(deps: AppDeps): Router {
     res.type('application/rss+xml; charset=utf-8').send(parts.join(''));
   });
 
-  /** Published items only, newest first; a sitemap holds at most 50,000 URLs (the newest are listed). */
+  /**
+   * Published items. Up to 49,999 of them: one sitemap (with the front page). Past that, a sitemap
+   * index (with each part's lastmod) of parts /sitemap-<n>.xml of 49,999 items each (part 1 also
+   * lists the front page, so no part exceeds the protocol's 50,000 URLs), oldest first, so new
+   * items fill the last part and earlier parts keep their lastmod. Every part carries the keys
+   * `sitemap` and `sitemap-<n>`: a change to the lists purges them all, like the pages.
+   */
   r.get('/sitemap.xml', async (_req, res) => {
     const base = deps.config.publicBaseUrl;
-    const parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n', `<url><loc>${xml(base + '/')}</loc></url>\n`];
-    let before: { at: Date; id: string } | null = null;
-    for (let n = 0; n < 49_999; ) {
-      const rows: { slug: string; updated_at: Date; listed_at: Date; id: string }[] = await deps.db.query(
-        `SELECT slug, updated_at, listed_at, id FROM items WHERE status = 'published' ${before ? 'AND (listed_at, id) < ($2, $3)' : ''}
-         ORDER BY listed_at DESC, id DESC LIMIT $1`,
-        before ? [Math.min(5000, 49_999 - n), before.at, before.id] : [Math.min(5000, 49_999 - n)],
-      );
-      for (const row of rows) parts.push(`<url><loc>${xml(itemPageUrl(base, row.slug))}</loc><lastmod>${row.updated_at.toISOString()}</lastmod></url>\n`);
-      n += rows.length;
-      if (rows.length < 5000) break;
-      const last = rows[rows.length - 1];
-      before = { at: last.listed_at, id: last.id };
+    const parts = await sitemapParts(pool);
+    if (parts.length > 1) {
+      const out = ['<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'];
+      for (const p of parts) out.push(`<sitemap><loc>${xml(`${base}/sitemap-${p.part}.xml`)}</loc><lastmod>${p.lastmod.toISOString()}</lastmod></sitemap>\n`);
+      out.push('</sitemapindex>\n');
+      res.set(publicCacheHeaders(deps.config.edge, [LIST_KEYS.sitemap]));
+      return res.type('application/xml; charset=utf-8').send(out.join(''));
     }
-    parts.push('</urlset>\n');
     res.set(publicCacheHeaders(deps.config.edge, [LIST_KEYS.sitemap]));
-    res.type('application/xml; charset=utf-8').send(parts.join(''));
+    res.type('application/xml; charset=utf-8').send(await sitemapUrlset(pool, base, 1));
+  });
+
+  r.get('/sitemap-:part.xml', async (req, res) => {
+    const part = /^[1-9]\d{0,5}$/.test(String(req.params.part)) ? Number(req.params.part) : 0;
+    const parts = part ? await sitemapParts(pool) : [];
+    if (parts.length < 2 || part > parts.length) throw AppError.notFound('Sitemap', 'SITEMAP.NOT_FOUND');
+    res.set(publicCacheHeaders(deps.config.edge, [LIST_KEYS.sitemap, sitemapPartKey(part)], { lastModified: parts[part - 1].lastmod }));
+    res.type('application/xml; charset=utf-8').send(await sitemapUrlset(pool, deps.config.publicBaseUrl, part));
   });
 
   return r;
+}
+
+export const SITEMAP_PART_SIZE = 49_999;
+
+/** Published items in parts of SITEMAP_PART_SIZE, oldest first, with each part's last change. */
+async function sitemapParts(pool: Pool): Promise<{ part: number; lastmod: Date }[]> {
+  const { rows } = await pool.query(
+    `SELECT (rn - 1) / $1 + 1 AS part, max(updated_at) AS lastmod
+       FROM (SELECT updated_at, row_number() OVER (ORDER BY listed_at, id) AS rn FROM items WHERE status = 'published') x
+      GROUP BY 1 ORDER BY 1`,
+    [SITEMAP_PART_SIZE],
+  );
+  return rows.map((r: { part: string; lastmod: Date }) => ({ part: Number(r.part), lastmod: r.lastmod }));
+}
+
+/** One part as a urlset (part 1 also lists the front page), read in keyset batches of 5,000. */
+async function sitemapUrlset(pool: Pool, base: string, part: number): Promise<string> {
+  const out = ['<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'];
+  if (part === 1) out.push(`<url><loc>${xml(base + '/')}</loc></url>\n`);
+  // The first row of the part by OFFSET on the partial index, then keyset from there.
+  let after: { at: Date; id: string } | null = null;
+  if (part > 1) {
+    const { rows } = await pool.query(
+      `SELECT listed_at, id FROM items WHERE status = 'published' ORDER BY listed_at, id OFFSET $1 LIMIT 1`,
+      [(part - 1) * SITEMAP_PART_SIZE - 1],
+    );
+    if (!rows[0]) return out.concat('</urlset>\n').join('');
+    after = { at: rows[0].listed_at, id: rows[0].id };
+  }
+  for (let n = 0; n < SITEMAP_PART_SIZE; ) {
+    const limit = Math.min(5000, SITEMAP_PART_SIZE - n);
+    const { rows } = await pool.query(
+      `SELECT slug, updated_at, listed_at, id FROM items WHERE status = 'published' ${after ? 'AND (listed_at, id) > ($2, $3)' : ''}
+        ORDER BY listed_at, id LIMIT $1`,
+      after ? [limit, after.at, after.id] : [limit],
+    );
+    for (const row of rows) out.push(`<url><loc>${xml(itemPageUrl(base, row.slug))}</loc><lastmod>${row.updated_at.toISOString()}</lastmod></url>\n`);
+    n += rows.length;
+    if (rows.length < limit) break;
+    const last = rows[rows.length - 1];
+    after = { at: last.listed_at, id: last.id };
+  }
+  out.push('</urlset>\n');
+  return out.join('');
 }
 
 /** XML text and attribute escaping; characters XML 1.0 forbids are dropped. */
