@@ -8,7 +8,7 @@ import session from 'express-session';
 import helmet from 'helmet';
 import pinoHttp from 'pino-http';
 import { RateLimiterPostgres } from 'rate-limiter-flexible';
-import type { AppDeps } from './container';
+import type { AppDeps } from './deps';
 import { poolOf } from './db/data-source';
 import { errorHandler, notFound } from './shared/error-handler';
 import { AppError } from './shared/errors';
@@ -16,17 +16,29 @@ import { refuseDeepBodies, refuseNulInAddress, refuseNulInBody } from './shared/
 import { publicDir, viewsDir } from './shared/paths';
 import { createViewEngine } from './shared/views';
 import { leanPublicPath, precomputedHeaders } from './shared/lean-public';
-import { auditApi, auditPages, transparencyRoutes } from './modules/audit';
-import { counterNoticePages, counterNoticesApi, counterNoticesStaffRoutes } from './modules/counter-notices';
-import { authRoutes, loadSessionUser, meApi, usersRoutes } from './modules/auth';
-import { itemsAdminRoutes, itemsApi, publicItemRoutes, sourcesRoutes } from './modules/items';
-import { outboxRoutes, registerMailMetrics } from './modules/mail';
-import { noticePages, noticesPublicApi } from './modules/notices';
-import { optOutPages } from './modules/opt-out';
-import { policyPages } from './modules/policy';
-import { registerReviewMetrics, reviewApi, reviewPages } from './modules/review';
-import { openApiRoutes } from './modules/ops/openapi';
+import { loadSessionUser } from './http/guards';
+import { registerMailMetrics } from './modules/mail';
+import { registerReviewMetrics } from './modules/review';
+// Routers are mounted here from their modules' *.routes.ts / *.api.ts files; no module index exports one.
+import { auditApi, auditPages } from './modules/audit/audit.routes';
+import { authRoutes } from './modules/auth/auth.routes';
+import { meApi } from './modules/auth/me.routes';
+import { usersRoutes } from './modules/auth/users.routes';
+import { counterNoticePages, counterNoticesApi, counterNoticesStaffRoutes } from './modules/counter-notices/counter-notices.routes';
+import { itemsAdminRoutes } from './modules/items/items-admin.routes';
+import { itemsApi } from './modules/items/items.api';
+import { publicItemRoutes } from './modules/items/items.routes';
+import { sourcesRoutes } from './modules/items/sources.routes';
+import { outboxRoutes } from './modules/mail/outbox.routes';
+import { noticesPublicApi } from './modules/notices/notices.api';
+import { noticePages } from './modules/notices/notices.routes';
+import { openApiRoutes } from './modules/ops/openapi.routes';
 import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
+import { optOutPages } from './modules/opt-out/opt-out.routes';
+import { policyPages } from './modules/policy/policy.routes';
+import { reviewApi } from './modules/review/review.api';
+import { reviewPages } from './modules/review/review.routes';
+import { transparencyRoutes } from './modules/reports/transparency.routes';
 
 export const SESSION_COOKIE = 'td.sid';
 

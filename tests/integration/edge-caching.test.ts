@@ -3,7 +3,8 @@ import request from 'supertest';
 import { withTransaction } from '../../src/db/transaction';
 import { createLogger } from '../../src/shared/logger';
 import { createPurgeWorker, PurgeWorker, queuePurge } from '../../src/modules/edge';
-import { Item, removeItems, restoreItems, seedDemo, withdrawSource } from '../../src/modules/items';
+import { seedDemo } from '../../src/demo/seed-demo';
+import { Item, removeItems, restoreItems, withdrawSource } from '../../src/modules/items';
 import { createTestContext, TestContext, testConfig, truncateAll } from '../support/context';
 import { startPurgeSink } from '../support/purge-sink';
 

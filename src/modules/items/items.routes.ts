@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Express, Request, Response } from 'express';
 import { Router } from 'express';
 import type { Pool } from 'pg';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { AppError } from '../../shared/errors';
 import { itemKey, LIST_KEYS, NO_STORE, publicCacheHeaders, sitemapPartKey, sourceKey } from '../../shared/http-cache';
 import { poolOf } from '../../db/data-source';
