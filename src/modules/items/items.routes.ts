@@ -221,7 +221,6 @@ async function sitemapUrlset(pool: Pool, base: string, part: number): Promise<st
 /** XML text and attribute escaping; characters XML 1.0 forbids are dropped. */
 export function xml(s: string): string {
   return String(s)
-    // eslint-disable-next-line no-control-regex
     .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
