@@ -425,7 +425,7 @@ export async function findItemPage(pool: Queryable, slug: string): Promise<ItemP
   };
 }
 interface Queryable {
-  query(sql: string, params: unknown[]): Promise<{ rows: Record<string, any>[] }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  query(sql: string, params: unknown[]): Promise<{ rows: Record<string, any>[] }>;
 }
 
 /** Keyset cursors: "<ISO time>|<uuid>" in base64url. */
