@@ -49,6 +49,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     onLog: () => undefined,
     onError: (m) => opts.log?.(`postgres: ${m instanceof Error ? m.message : String(m)}`.trim()),
   });
+  ownProcessGroup(pg);
   if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
     if (existsSync(pgDir)) rmSync(pgDir, { recursive: true, force: true }); // a half-done initdb
     await withTimeout(pg.initialise(), timeoutMs, 'initdb');
@@ -95,6 +96,19 @@ function loadEmbeddedPostgres(): typeof EmbeddedPostgresType {
     }
   }
   return mod.default;
+}
+
+/**
+ * Ctrl-C in a terminal sends SIGINT to the whole foreground process group. PostgreSQL in our group
+ * would get it too and shut down at once (a fast shutdown ends every connection) while the app is
+ * still finishing its jobs: every stop logged "database connection lost". Spawned `detached`, it
+ * is in a group of its own, so only our shutdown stops it: after the pool is closed. The package
+ * passes what `getUidAndGid()` returns as the spawn options, which is where `detached` goes.
+ */
+function ownProcessGroup(pg: EmbeddedPostgresType) {
+  const inner = pg as unknown as { getUidAndGid(): Promise<Record<string, unknown>> };
+  const getIds = inner.getUidAndGid.bind(pg);
+  inner.getUidAndGid = async () => ({ ...(await getIds()), detached: true });
 }
 
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
