@@ -33,7 +33,8 @@ export interface ContainerOptions {
 }
 
 export async function createContainer(config: Config, opts: ContainerOptions = {}): Promise<Container> {
-  const logger = opts.logger ?? createLogger(config.logLevel);
+  const pretty = Boolean(process.stdout.isTTY) && config.env !== 'production';
+  const logger = opts.logger ?? createLogger(config.logLevel, undefined, { pretty });
   let embedded: EmbeddedDatabase | undefined;
   let url = config.databaseUrl;
   if (!url) {
