@@ -23,6 +23,7 @@ import { noticePages, noticesPublicApi } from './modules/notices';
 import { optOutPages } from './modules/opt-out';
 import { policyPages } from './modules/policy';
 import { registerReviewMetrics, reviewApi, reviewPages } from './modules/review';
+import { apiDocsRoutes } from './modules/ops/api-docs.routes';
 import { openApiRoutes } from './modules/ops/openapi';
 import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
 
@@ -93,6 +94,7 @@ export function createApp(deps: AppDeps): Express {
   // touch the session store and do no work they do not need ----
   app.use(publicItemRoutes(deps));
   app.use(transparencyRoutes(deps));
+  app.use(apiDocsRoutes());
 
   app.use(express.urlencoded({ extended: false, limit: '1mb', parameterLimit: 2000 }));
   app.use(express.json({ limit: '1mb' }));
