@@ -20,7 +20,7 @@ import { freePort } from '../src/db/embedded';
 import { withTransaction } from '../src/db/transaction';
 import { seedDemoNotices } from '../src/demo/seed-demo-notices';
 import { createUser } from '../src/modules/auth';
-import { seedDemo } from '../src/modules/items';
+import { seedDemo } from '../src/demo/seed-demo';
 import { createMailWorker } from '../src/modules/mail';
 import { createLogger } from '../src/shared/logger';
 

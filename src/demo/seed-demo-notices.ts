@@ -1,4 +1,4 @@
-import type { AppDeps } from '../container';
+import type { AppDeps } from '../deps';
 import { validateBody } from '../shared/http';
 import { CounterNoticeDto, submitCounterNotice } from '../modules/counter-notices';
 import { itemPageUrl } from '../modules/items';

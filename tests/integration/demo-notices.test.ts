@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { seedDemoNotices } from '../../src/demo/seed-demo-notices';
-import { seedDemo } from '../../src/modules/items';
+import { seedDemo } from '../../src/demo/seed-demo';
 import { createTestContext, TestContext } from '../support/context';
 import { createStaff } from '../support/staff';
 

@@ -1,4 +1,4 @@
-import { barChart } from '../../src/modules/audit/svg-chart';
+import { barChart } from '../../src/modules/reports/svg-chart';
 
 /** The tick labels of the y axis: the text elements anchored at the end (right-aligned to the axis). */
 function ticks(svg: string): string[] {
