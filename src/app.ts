@@ -30,7 +30,7 @@ import { sourcesRoutes } from './modules/items/sources.routes';
 import { outboxRoutes } from './modules/mail/outbox.routes';
 import { noticesPublicApi } from './modules/notices/notices.api';
 import { noticePages } from './modules/notices/notices.routes';
-import { apiDocsRoutes } from './modules/ops/api-docs.routes';
+import { apiDocsAssets, apiDocsRoutes } from './modules/ops/api-docs.routes';
 import { openApiRoutes } from './modules/ops/openapi.routes';
 import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
 import { optOutPages } from './modules/opt-out/opt-out.routes';
@@ -98,6 +98,7 @@ export function createApp(deps: AppDeps): Express {
   registerMailMetrics(deps);
   registerReviewMetrics(deps);
   app.use(opsRoutes(deps));
+  app.use('/static/swagger-ui', apiDocsAssets());
   app.use('/static', express.static(publicDir, { maxAge: '1h', fallthrough: false, index: false }));
 
   app.locals.baseUrl = config.publicBaseUrl;

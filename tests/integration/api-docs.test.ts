@@ -14,7 +14,7 @@ describe('GET /api/docs: the OpenAPI document as a page', () => {
     expect(res.headers['content-security-policy']).toContain("script-src 'self'");
     const html = res.text;
     const srcs = [...html.matchAll(/<(?:script|link)[^>]+(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
-    expect(srcs).toEqual(expect.arrayContaining(['/api/docs/swagger-ui.css', '/api/docs/swagger-ui-bundle.js', '/static/api-docs.js']));
+    expect(srcs).toEqual(expect.arrayContaining(['/static/swagger-ui/swagger-ui.css', '/static/swagger-ui/swagger-ui-bundle.js', '/static/api-docs.js']));
     for (const s of srcs) expect(s).toMatch(/^\//); // nothing from another origin (no CDN)
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/); // every script is a file
     expect(html).not.toMatch(/\sstyle="/);
@@ -22,9 +22,9 @@ describe('GET /api/docs: the OpenAPI document as a page', () => {
   });
 
   it('when the page asks for its assets, then the renderer and the document it draws are served', async () => {
-    const css = await request(t.app).get('/api/docs/swagger-ui.css').expect(200);
+    const css = await request(t.app).get('/static/swagger-ui/swagger-ui.css').expect(200);
     expect(css.headers['content-type']).toMatch(/text\/css/);
-    const js = await request(t.app).get('/api/docs/swagger-ui-bundle.js').expect(200);
+    const js = await request(t.app).get('/static/swagger-ui/swagger-ui-bundle.js').expect(200);
     expect(js.headers['content-type']).toMatch(/javascript/);
     expect(js.text).toContain('SwaggerUIBundle');
     const init = await request(t.app).get('/static/api-docs.js').expect(200);
@@ -34,7 +34,8 @@ describe('GET /api/docs: the OpenAPI document as a page', () => {
   });
 
   it('when another file of the renderer package is asked for, then it is not served', async () => {
-    await request(t.app).get('/api/docs/index.html').expect(404);
-    await request(t.app).get('/api/docs/swagger-initializer.js').expect(404);
+    await request(t.app).get('/static/swagger-ui/index.html').expect(404);
+    await request(t.app).get('/static/swagger-ui/swagger-initializer.js').expect(404);
+    await request(t.app).get('/static/swagger-ui/../package.json').expect(404);
   });
 });

@@ -28,8 +28,6 @@ const MATRIX: Record<string, Policy> = {
   'GET /feed.xml': 'public',
   'GET /sitemap.xml': 'public',
   'GET /api/docs': 'public',
-  'GET /api/docs/swagger-ui.css': 'public',
-  'GET /api/docs/swagger-ui-bundle.js': 'public',
   'GET /transparency': 'public',
   'GET /transparency/notices/:reference': 'public',
   'GET /takedown': 'public',
