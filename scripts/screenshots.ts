@@ -38,7 +38,7 @@ async function main() {
   const browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
   try {
     for (const [role, email, name] of [['admin', 'admin@desk.example', 'Ada Admin'], ['moderator', 'mo@desk.example', 'Mo Moderator']] as const) {
-      await withTransaction(container.db, (tx) => createUser(tx, { actor: { type: 'system' }, email, name, role, password: PASSWORD, notify: false }));
+      await withTransaction(container.db, (tx) => createUser(tx, { at: container.clock.now(), actor: { type: 'system' }, email, name, role, password: PASSWORD, notify: false }));
     }
     await seedDemo(container);
     const demo = await seedDemoNotices(container);
