@@ -26,19 +26,40 @@ import { createLogger } from '../src/shared/logger';
 
 const OUT = path.resolve(__dirname, '../../docs/screenshots');
 const PASSWORD = 'screenshot-tour-password-1';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
 
 async function main() {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'takedown-screenshots-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const config = loadConfig({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', PUBLIC_BASE_URL: base, LOG_LEVEL: 'warn', NODE_ENV: 'development' });
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_BASE_URL: base,
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'development',
+  });
   const container = await createContainer(config, { migrate: true, logger: createLogger('warn') });
   let server: Server | undefined;
   const browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
   try {
-    for (const [role, email, name] of [['admin', 'admin@desk.example', 'Ada Admin'], ['moderator', 'mo@desk.example', 'Mo Moderator']] as const) {
-      await withTransaction(container.db, (tx) => createUser(tx, { at: container.clock.now(), actor: { type: 'system' }, email, name, role, password: PASSWORD, notify: false }));
+    for (const [role, email, name] of [
+      ['admin', 'admin@desk.example', 'Ada Admin'],
+      ['moderator', 'mo@desk.example', 'Mo Moderator'],
+    ] as const) {
+      await withTransaction(container.db, (tx) =>
+        createUser(tx, { at: container.clock.now(), actor: { type: 'system' }, email, name, role, password: PASSWORD, notify: false }),
+      );
     }
     await seedDemo(container);
     const demo = await seedDemoNotices(container);
@@ -69,7 +90,10 @@ async function main() {
     await page.goto(`${base}/`);
     await page.locator('main a[href^="/items/"]').first().click();
     await shot('1-item-page');
-    await page.locator('#main').getByRole('link', { name: /takedown request/i }).click();
+    await page
+      .locator('#main')
+      .getByRole('link', { name: /takedown request/i })
+      .click();
     await page.fill('#name', 'Jo Example');
     await shot('2-takedown-form');
     const status = await submitNotice(page);
@@ -90,7 +114,10 @@ async function main() {
     await shot('6-notice-review');
     await page.goto(`${base}/counter-notices`);
     await shot('7-counter-notices');
-    await page.getByRole('button', { name: /sign out/i }).first().click();
+    await page
+      .getByRole('button', { name: /sign out/i })
+      .first()
+      .click();
 
     // ---- Admin: the audit trail, the outbox, the transparency report, the API reference ----
     await signIn(page, base, 'admin@desk.example');

@@ -36,7 +36,14 @@ interface DemoItem {
 }
 
 const COMPLAINANTS = [
-  { name: 'Rosa Lindqvist', organization: 'Northlight Media Rights AB', email: 'claims@northlight-rights.example', country: 'SE', role: 'agent', rightsOwner: 'Northlight Press' },
+  {
+    name: 'Rosa Lindqvist',
+    organization: 'Northlight Media Rights AB',
+    email: 'claims@northlight-rights.example',
+    country: 'SE',
+    role: 'agent',
+    rightsOwner: 'Northlight Press',
+  },
   { name: 'Daniel Okafor', organization: '', email: 'daniel.okafor@mail.example', country: 'GB', role: 'owner' },
   { name: 'Claire Fontaine', organization: 'Éditions du Quai', email: 'droits@editions-quai.example', country: 'FR', role: 'owner' },
   { name: 'Sam Whitaker', organization: 'Whitaker Photo & Text LLC', email: 'legal@whitaker-photo.example', country: 'US', role: 'owner' },
@@ -59,7 +66,12 @@ export async function seedDemoNotices(deps: DemoDeps): Promise<DemoNotices | nul
   await claimNotice(deps, { reference: inReview, actor, context: SYSTEM_CONTEXT });
   for (const reference of [approved, countered]) {
     await claimNotice(deps, { reference, actor, context: SYSTEM_CONTEXT });
-    await approveNotice(deps, { reference, actor, reason: 'The page reproduces the complainant\'s article in full without a licence.', context: SYSTEM_CONTEXT });
+    await approveNotice(deps, {
+      reference,
+      actor,
+      reason: "The page reproduces the complainant's article in full without a licence.",
+      context: SYSTEM_CONTEXT,
+    });
   }
   await counterNotify(deps, countered, items[3]);
   return { pending, inReview, approved, countered };

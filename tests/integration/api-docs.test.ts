@@ -14,7 +14,9 @@ describe('GET /api/docs: the OpenAPI document as a page', () => {
     expect(res.headers['content-security-policy']).toContain("script-src 'self'");
     const html = res.text;
     const srcs = [...html.matchAll(/<(?:script|link)[^>]+(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
-    expect(srcs).toEqual(expect.arrayContaining(['/static/swagger-ui/swagger-ui.css', '/static/swagger-ui/swagger-ui-bundle.js', '/static/api-docs.js']));
+    expect(srcs).toEqual(
+      expect.arrayContaining(['/static/swagger-ui/swagger-ui.css', '/static/swagger-ui/swagger-ui-bundle.js', '/static/api-docs.js']),
+    );
     for (const s of srcs) expect(s).toMatch(/^\//); // nothing from another origin (no CDN)
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/); // every script is a file
     expect(html).not.toMatch(/\sstyle="/);

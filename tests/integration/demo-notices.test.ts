@@ -38,7 +38,9 @@ describe('demo notices on a first start', () => {
       `SELECT i.slug FROM items i JOIN notices n ON n.id = i.removed_by_notice_id WHERE n.reference = $1`,
       [refs.approved],
     );
-    const page = await request(t.app).get(`/items/${encodeURIComponent(removed.slug)}`).expect(451);
+    const page = await request(t.app)
+      .get(`/items/${encodeURIComponent(removed.slug)}`)
+      .expect(451);
     expect(page.text).toContain(refs.approved);
 
     // The countered notice has its counter-notice with a restoration date.
@@ -53,7 +55,13 @@ describe('demo notices on a first start', () => {
       `SELECT action, count(*)::int AS n FROM audit_events WHERE action LIKE 'notice.%' OR action LIKE 'counter_notice.%' GROUP BY action`,
     );
     const count = Object.fromEntries(actions.map((a) => [a.action, a.n]));
-    expect(count).toMatchObject({ 'notice.submitted': 4, 'notice.claimed': 3, 'notice.approved': 2, 'notice.countered': 1, 'counter_notice.received': 1 });
+    expect(count).toMatchObject({
+      'notice.submitted': 4,
+      'notice.claimed': 3,
+      'notice.approved': 2,
+      'notice.countered': 1,
+      'counter_notice.received': 1,
+    });
     const [{ n: acks }] = await t.db.query(`SELECT count(*)::int AS n FROM outbound_emails WHERE template = 'notice-received'`);
     expect(acks).toBe(4);
   });

@@ -6,7 +6,13 @@ function ticks(svg: string): string[] {
 }
 
 const chart = (values: number[]) =>
-  barChart({ id: 'c', title: 't', description: 'd', labels: values.map((_, i) => `m${i}`), series: [{ name: 'n', color: '#1f6feb', values }] });
+  barChart({
+    id: 'c',
+    title: 't',
+    description: 'd',
+    labels: values.map((_, i) => `m${i}`),
+    series: [{ name: 'n', color: '#1f6feb', values }],
+  });
 
 describe('barChart axis', () => {
   it.each([[[0]], [[1]], [[2, 1]], [[3]], [[0, 7]], [[13, 2]], [[99]], [[1234]]])(
