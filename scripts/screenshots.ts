@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, Page } from 'playwright-core';
+import { Browser, chromium, Page } from 'playwright-core';
 import { createApp } from '../src/app';
 import { loadConfig } from '../src/config';
 import { createContainer } from '../src/container';
@@ -51,8 +51,10 @@ async function main() {
   });
   const container = await createContainer(config, { migrate: true, logger: createLogger('warn') });
   let server: Server | undefined;
-  const browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+  let browser: Browser | undefined;
   try {
+    // Inside the try: a browser that fails to start must still stop the database started above.
+    browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
     for (const [role, email, name] of [
       ['admin', 'admin@desk.example', 'Ada Admin'],
       ['moderator', 'mo@desk.example', 'Mo Moderator'],
@@ -133,7 +135,7 @@ async function main() {
 
     if (errors.length) throw new Error(`console errors:\n${errors.join('\n')}`);
   } finally {
-    await browser.close();
+    await browser?.close();
     await new Promise((r) => (server ? server.close(r) : r(undefined)));
     await container.close();
     rmSync(dataDir, { recursive: true, force: true });
