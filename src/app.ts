@@ -32,6 +32,7 @@ import { sourcesRoutes } from './modules/items/sources.routes';
 import { outboxRoutes } from './modules/mail/outbox.routes';
 import { noticesPublicApi } from './modules/notices/notices.api';
 import { noticePages } from './modules/notices/notices.routes';
+import { apiDocsAssets, apiDocsRoutes } from './modules/ops/api-docs.routes';
 import { openApiRoutes } from './modules/ops/openapi.routes';
 import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
 import { optOutPages } from './modules/opt-out/opt-out.routes';
@@ -114,12 +115,14 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use(securityHeaders);
   app.use(opsRoutes(deps));
+  app.use('/static/swagger-ui', apiDocsAssets());
   app.use('/static', express.static(publicDir, { maxAge: '1h', fallthrough: false, index: false }));
 
   // ---- Public site (GET only): before the body parsers and the staff router, so these pages never
   // touch the session store and do no work they do not need ----
   app.use(publicItemRoutes(deps));
   app.use(transparencyRoutes(deps));
+  app.use(apiDocsRoutes());
 
   app.use(express.urlencoded({ extended: false, limit: '1mb', parameterLimit: 2000 }));
   app.use(express.json({ limit: '1mb' }));

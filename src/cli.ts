@@ -7,6 +7,7 @@ import { withTransaction } from './db/transaction';
 import { sealAuditChain, verifyAuditChain } from './modules/audit';
 import { createApiToken, createUser, findByEmail, ROLES, type Role } from './modules/auth';
 import { seedDemo } from './demo/seed-demo';
+import { seedDemoNotices } from './demo/seed-demo-notices';
 import { describeResult, importFeedNow } from './modules/feeds';
 import { importItemsFile } from './modules/items';
 
@@ -88,6 +89,8 @@ const commands: Record<string, Command> = {
   async 'seed-demo'(c) {
     const r = await seedDemo(c, c.clock.now());
     console.log(r.sources ? `Added ${r.sources} demo source(s) with ${r.items} item(s).` : 'The demo sources are already there.');
+    const notices = await seedDemoNotices(c);
+    console.log(notices ? `Added demo notices: ${Object.entries(notices).map(([k, v]) => `${v} (${k})`).join(', ')}.` : 'Demo notices: none added (notices exist already, no active admin, or fewer than four published items).');
     return 0;
   },
 

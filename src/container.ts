@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Config } from './config';
-import { createDataSource } from './db/data-source';
+import type { Pool } from 'pg';
+import { createDataSource, poolOf } from './db/data-source';
 import { EmbeddedDatabase, readOrCreateSecret, startEmbeddedPostgres } from './db/embedded';
 import { Clock, systemClock } from './shared/clock';
 import { createLogger, Logger } from './shared/logger';
@@ -23,7 +24,8 @@ export interface ContainerOptions {
 }
 
 export async function createContainer(config: Config, opts: ContainerOptions = {}): Promise<Container> {
-  const logger = opts.logger ?? createLogger(config.logLevel);
+  const pretty = Boolean(process.stdout.isTTY) && config.env !== 'production';
+  const logger = opts.logger ?? createLogger(config.logLevel, undefined, { pretty });
   let embedded: EmbeddedDatabase | undefined;
   let url = config.databaseUrl;
   if (!url) {
@@ -48,6 +50,7 @@ export async function createContainer(config: Config, opts: ContainerOptions = {
   (db.driver as unknown as { master: { on(e: string, f: (err: Error) => void): void } }).master.on('error', (err) =>
     logger.warn({ err: err.message }, 'database connection lost; the pool will reconnect'),
   );
+  const connections = trackConnections(poolOf(db));
   const metrics = createMetricsRegistry();
   return {
     config,
@@ -59,7 +62,25 @@ export async function createContainer(config: Config, opts: ContainerOptions = {
     embedded,
     async close() {
       await db.destroy().catch((e) => logger.warn({ err: String(e) }, 'closing the database pool failed'));
+      // pool.end() returns once it has asked each connection to close, not once they are closed:
+      // PostgreSQL stopped at that moment would still end them itself ("database connection lost").
+      await connections.allClosed(5_000);
       await embedded?.stop();
+    },
+  };
+}
+
+/** The pool's open connections, so shutdown can wait until each has really closed. */
+function trackConnections(pool: Pool) {
+  const open = new Set<object>();
+  pool.on('connect', (client) => {
+    open.add(client);
+    client.once('end', () => open.delete(client));
+  });
+  return {
+    async allClosed(timeoutMs: number) {
+      const deadline = Date.now() + timeoutMs;
+      while (open.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     },
   };
 }

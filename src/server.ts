@@ -14,6 +14,7 @@ import { createPurgeWorker, pruneEdgePurges } from './modules/edge';
 import { restoreDueCounterNotices } from './modules/counter-notices';
 import { expireUnverifiedNotices, purgeIdempotencyKeys, redactExpiredPersonalData, sendModeratorDigest } from './modules/notices';
 import { withTransaction } from './db/transaction';
+import { seedDemoNotices } from './demo/seed-demo-notices';
 import { rejectUnansweredNotices } from './modules/review';
 
 /** Start: config → database (embedded or DATABASE_URL) → migrations → app → listen → workers. */
@@ -44,7 +45,12 @@ async function main() {
   // A newcomer sees a real-looking site; production databases are never filled with demo content.
   if (config.env !== 'production') {
     const seeded = await seedDemoIfEmpty(container);
-    if (seeded) logger.info(seeded, 'empty database: demo sources and items created');
+    if (seeded) {
+      logger.info(seeded, 'empty database: demo sources and items created');
+      // …and a few notices in different states, so the queue and the registry show a living desk.
+      const notices = await seedDemoNotices(container).catch((err) => logger.warn({ err: String(err) }, 'demo notices not created'));
+      if (notices) logger.info(notices, 'demo notices created (pending, in review, approved, countered)');
+    }
   }
 
   // Item pages are cached in memory; this connection LISTENs for changes from every instance.

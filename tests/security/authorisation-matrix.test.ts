@@ -28,6 +28,7 @@ const MATRIX: Record<string, Policy> = {
   'GET /feed.xml': 'public',
   'GET /sitemap.xml': 'public',
   'GET /sitemap-:part.xml': 'public',
+  'GET /api/docs': 'public',
   'GET /transparency': 'public',
   'GET /transparency/notices/:reference': 'public',
   'GET /takedown': 'public',

@@ -39,6 +39,17 @@ function niceMax(v: number): number {
   return 10 * p;
 }
 
+/**
+ * The axis top for counts: four whole-number steps (1, 2, 2.5 × 10ⁿ…, never below 1), so no tick
+ * reads "0.5 notices".
+ */
+function niceWholeMax(v: number): number {
+  const raw = Math.max(1, v / 4);
+  const p = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= raw && Number.isInteger(m * p)) return 4 * m * p;
+  return 40 * p;
+}
+
 const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
 
 export function barChart(c: BarChart): string {
@@ -48,7 +59,9 @@ export function barChart(c: BarChart): string {
   const totals = c.labels.map((_, i) =>
     stacked ? c.series.reduce((a, s) => a + (s.values[i] ?? 0), 0) : Math.max(0, ...c.series.map((s) => s.values[i] ?? 0)),
   );
-  const max = niceMax(Math.max(0, ...totals));
+  // Counts (every value whole) get whole-number ticks; measures such as hours keep fractions.
+  const counts = c.series.every((s) => s.values.every((v) => Number.isInteger(v)));
+  const max = (counts ? niceWholeMax : niceMax)(Math.max(0, ...totals));
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
   const slot = n ? plotW / n : plotW;
