@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import type { Config } from './config';
 import { createDataSource } from './db/data-source';
 import { EmbeddedDatabase, readOrCreateSecret, startEmbeddedPostgres } from './db/embedded';
+import { createLeaseHolder, LeaseHolder } from './db/leases';
 import { Clock, systemClock } from './shared/clock';
 import { createLogger, Logger } from './shared/logger';
 import { createMetricsRegistry } from './modules/ops/ops.routes';
@@ -20,6 +21,8 @@ export interface AppDeps {
 
 export interface Container extends AppDeps {
   embedded?: EmbeddedDatabase;
+  /** This process's claims (src/db/leases.ts), shared by every claim-based worker; registers on first claim. */
+  leases: LeaseHolder;
   close(): Promise<void>;
 }
 
@@ -58,6 +61,7 @@ export async function createContainer(config: Config, opts: ContainerOptions = {
     logger.warn({ err: err.message }, 'database connection lost; the pool will reconnect'),
   );
   const metrics = createMetricsRegistry();
+  const leases = createLeaseHolder(db, { leaseMs: config.claimLeaseSeconds * 1000, logger, name: 'app' });
   return {
     config,
     logger,
@@ -66,7 +70,9 @@ export async function createContainer(config: Config, opts: ContainerOptions = {
     metrics,
     sessionSecret,
     embedded,
+    leases,
     async close() {
+      await leases.stop(); // hands this process's claims back at once (a no-op if it never claimed)
       await db.destroy().catch((e) => logger.warn({ err: String(e) }, 'closing the database pool failed'));
       await embedded?.stop();
     },
