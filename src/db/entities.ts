@@ -4,6 +4,7 @@ import { AuditEvent } from '../modules/audit/audit-event.entity';
 import { ApiToken } from '../modules/auth/api-token.entity';
 import { User } from '../modules/auth/user.entity';
 import { Item } from '../modules/items/item.entity';
+import { ItemAlias } from '../modules/items/item-alias.entity';
 import { Source } from '../modules/items/source.entity';
 import { OutboundEmail } from '../modules/mail/outbound-email.entity';
 import { NoticeTarget } from '../modules/notices/notice-target.entity';
@@ -12,4 +13,4 @@ import { SourceStrike } from '../modules/review/source-strike.entity';
 import { WorkerInstance } from './worker-instance.entity';
 
 /** Every TypeORM entity of the product; each module adds its own here. */
-export const entities = [User, ApiToken, AuditEvent, OutboundEmail, Source, Item, Notice, NoticeTarget, SourceStrike, CounterNotice, OptOutRequest, WorkerInstance];
+export const entities = [User, ApiToken, AuditEvent, OutboundEmail, Source, Item, Notice, NoticeTarget, SourceStrike, CounterNotice, OptOutRequest, WorkerInstance, ItemAlias];
