@@ -6,7 +6,9 @@ import { Container, createContainer } from './container';
 import { withTransaction } from './db/transaction';
 import { sealAuditChain, verifyAuditChain } from './modules/audit';
 import { createApiToken, createUser, findByEmail, ROLES, type Role } from './modules/auth';
-import { describeResult, importFeedNow, importItemsFile, seedDemo } from './modules/items';
+import { seedDemo } from './demo/seed-demo';
+import { describeResult, importFeedNow } from './modules/feeds';
+import { importItemsFile } from './modules/items';
 
 const USAGE = `Takedown Desk command line: npm run cli -- <command> [options]
 

@@ -6,11 +6,13 @@ import { createContainer } from './container';
 import { createHttpServer, listen } from './shared/http-server';
 import { startJobs } from './shared/jobs';
 import { bootstrapAdmin } from './modules/auth';
-import { redactExpiredPersonalData, sealAuditChain } from './modules/audit';
-import { importDueSources, seedDemoIfEmpty, startPageCacheListener } from './modules/items';
+import { sealAuditChain } from './modules/audit';
+import { seedDemoIfEmpty } from './demo/seed-demo';
+import { importDueSources } from './modules/feeds';
+import { startPageCacheListener } from './modules/items';
 import { createMailWorker } from './modules/mail';
 import { restoreDueCounterNotices } from './modules/counter-notices';
-import { expireUnverifiedNotices, purgeIdempotencyKeys, sendModeratorDigest } from './modules/notices';
+import { expireUnverifiedNotices, purgeIdempotencyKeys, redactExpiredPersonalData, sendModeratorDigest } from './modules/notices';
 import { withTransaction } from './db/transaction';
 import { rejectUnansweredNotices } from './modules/review';
 

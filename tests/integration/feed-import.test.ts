@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { withTransaction } from '../../src/db/transaction';
-import { createSource, importDueSources, importFeedNow, removeItems, Source } from '../../src/modules/items';
-import { fetchFeed } from '../../src/modules/items/fetch-feed';
+import { fetchFeed, importDueSources, importFeedNow } from '../../src/modules/feeds';
+import { createSource, removeItems, Source } from '../../src/modules/items';
 import { createTestContext, TestContext, truncateAll } from '../support/context';
 import { rss, rssItem, startFeedServer, xmlRoute, xmlWithEtag } from '../support/feed-server';
 import { createStaff, csrfOf, signedInAgent } from '../support/staff';

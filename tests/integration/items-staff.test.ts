@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { withTransaction } from '../../src/db/transaction';
-import { createSource, importItemsFile, Item, removeItems, seedDemo } from '../../src/modules/items';
+import { seedDemo } from '../../src/demo/seed-demo';
+import { createSource, importItemsFile, Item, removeItems } from '../../src/modules/items';
 import { createTestContext, TestContext, truncateAll } from '../support/context';
 import { createStaff, csrfOf, signedInAgent, tokenFor } from '../support/staff';
 

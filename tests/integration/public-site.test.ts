@@ -1,8 +1,7 @@
 import request from 'supertest';
 import { withTransaction } from '../../src/db/transaction';
-import {
-  CacheListener, createSource, findItemsByUrls, Item, pageCacheFor, removeItems, restoreItems, seedDemo, startPageCacheListener, withdrawSource,
-} from '../../src/modules/items';
+import { seedDemo } from '../../src/demo/seed-demo';
+import { CacheListener, createSource, findItemsByUrls, Item, pageCacheFor, removeItems, restoreItems, startPageCacheListener, withdrawSource } from '../../src/modules/items';
 import { createTestContext, TestContext, truncateAll } from '../support/context';
 
 const SYSTEM = { type: 'system' as const };

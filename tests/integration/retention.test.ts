@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { withTransaction } from '../../src/db/transaction';
-import { record, redactExpiredPersonalData, REDACTED, REDACTED_EMAIL, sealAuditChain, verifyAuditChain } from '../../src/modules/audit';
+import { record, sealAuditChain, verifyAuditChain } from '../../src/modules/audit';
+import { redactExpiredPersonalData, REDACTED, REDACTED_EMAIL } from '../../src/modules/notices';
 import { loadConfig } from '../../src/config';
 import { ManualClock } from '../../src/shared/clock';
 import { createTestContext, TestContext, truncateAll } from '../support/context';

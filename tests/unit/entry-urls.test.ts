@@ -1,5 +1,5 @@
-import { canonicalLinksIn, chooseOriginal, isRedirectProxy } from '../../src/modules/items/entry-urls';
-import { parseFeed } from '../../src/modules/items/parse-feed';
+import { canonicalLinksIn, chooseOriginal, isRedirectProxy } from '../../src/modules/feeds/entry-urls';
+import { parseFeed } from '../../src/modules/feeds/parse-feed';
 
 describe('entry URLs: the publisher’s own address', () => {
   it.each([

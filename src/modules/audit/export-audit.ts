@@ -3,8 +3,8 @@ import { DataSource } from 'typeorm';
 import { poolOf } from '../../db/data-source';
 import { withTransaction } from '../../db/transaction';
 import { AuditFilter, filterSql } from './audit.queries';
-import { csvRow } from './csv';
-import { CsvLineEndings, inlineParams, streamCopy } from './copy-stream';
+import { csvRow } from '../../shared/csv';
+import { CsvLineEndings, inlineParams, streamCopy } from '../../db/copy-stream';
 import { Actor, record, RequestContext } from './record';
 
 export type AuditExportFormat = 'csv' | 'jsonl';

@@ -10,11 +10,9 @@ export type Actor =
 export const SYSTEM: Actor = { type: 'system' };
 export const PUBLIC: Actor = { type: 'public' };
 
-/** Where a request came from; carried into every event it causes. */
-export interface RequestContext {
-  ip?: string | null;
-  requestId?: string | null;
-}
+import type { RequestContext } from '../../shared/request-context';
+
+export type { RequestContext };
 
 export interface AuditInput {
   actor: Actor;

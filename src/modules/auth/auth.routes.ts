@@ -1,14 +1,15 @@
 import { Router } from 'express';
 import { RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { errorsByField, noStore, requestContext, safeNextPath, validationErrors } from '../../shared/http';
 import { record } from '../audit';
-import { requireStaff } from './auth.middleware';
+
 import { changePassword } from './manage-users';
 import { signIn } from './sign-in';
 import { ChangePasswordDto, LoginDto } from './user.dto';
+import { requireStaff } from '../../http/guards';
 
 /** Sign in, sign out, change password, and the staff home page. */
 export function authRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract): Router {

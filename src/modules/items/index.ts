@@ -15,19 +15,16 @@ export type { RemoveItems, RestoreItems, WithdrawSource, ContentChange } from '.
 export { createSource, setSourceStatus, renameSource } from './manage-sources';
 export { addItem, importItemsFile } from './add-items';
 
-// Feed import and the scheduler.
-export { importFeedNow, importDueSources } from './import-feed';
-export type { ImportDeps, ImportOptions } from './import-feed';
 
 // The page cache's cross-instance invalidation (server.ts starts the listener).
 export { startPageCacheListener, pageCacheFor, notifyItemsChanged } from './page-cache';
 export type { CacheListener } from './page-cache';
 
-// Demo data.
-export { seedDemo, seedDemoIfEmpty } from './seed-demo';
-
-// HTTP.
-export { publicItemRoutes } from './items.routes';
-export { sourcesRoutes, describeResult } from './sources.routes';
-export { itemsAdminRoutes } from './items-admin.routes';
-export { itemsApi } from './items.api';
+// For the feeds module: the registry's upsert (it sanitises every way in: feeds, API, files) and source locks.
+export { upsertItems, sha256, SKIP } from './items.queries';
+export type { ItemInput, UpsertResult } from './items.queries';
+// Item aliases (issue 21): every address an item is known by; feeds name them, the registry keeps them.
+export { ItemAlias, ALIAS_KINDS } from './item-alias.entity';
+export type { AliasKind, ItemAddress } from './item-alias.entity';
+export { lockSource } from './manage-sources';
+export { htmlToText, sanitiseContent } from './sanitise';

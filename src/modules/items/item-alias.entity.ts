@@ -2,6 +2,13 @@ import { Check, Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, 
 import { Item } from './item.entity';
 
 export const ALIAS_KINDS = ['original', 'orig_link', 'guid', 'alternate', 'link', 'proxy', 'canonical'] as const;
+export type AliasKind = (typeof ALIAS_KINDS)[number];
+
+/** One address of an item and where it came from (the feed's origLink, guid, alternate or entry link, a proxy, a canonical link). */
+export interface ItemAddress {
+  url: string;
+  kind: AliasKind;
+}
 
 /**
  * Every address an item is known by (issue 21), normalised (shared/url.ts) and unique across items:
@@ -26,7 +33,7 @@ export class ItemAlias {
   item?: Relation<Item>;
 
   @Column({ type: 'varchar', length: 20 })
-  kind: (typeof ALIAS_KINDS)[number];
+  kind: AliasKind;
 
   /** The address as the feed gave it (absolute). */
   @Column({ type: 'text' })

@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { normaliseUrl } from '../../shared/url';
-import type { AliasKind } from './entry-urls';
+import type { AliasKind } from './item-alias.entity';
 
 /**
  * Writes item aliases (table `item_aliases`, one row per normalised address, unique across items).

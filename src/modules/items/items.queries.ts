@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { normaliseUrl } from '../../shared/url';
-import type { EntryUrl } from './entry-urls';
+import type { ItemAddress } from './item-alias.entity';
 import { saveAliases } from './item-aliases.queries';
 import { Item, ItemStatus, RightsSignals } from './item.entity';
 import { notifyItemsChanged } from './page-cache';
@@ -22,7 +22,7 @@ export interface ItemInput {
   /** SHA-256 (hex) of the raw entry. */
   rawSha256: string;
   /** Every other address the entry gives for the article (feed proxy, entry link, guid…): kept as item aliases. */
-  aliases?: EntryUrl[];
+  aliases?: ItemAddress[];
 }
 
 export interface UpsertResult {

@@ -1,5 +1,5 @@
 import { EntityManager } from 'typeorm';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { PUBLIC, record, RequestContext, SYSTEM } from '../audit';

@@ -13,6 +13,5 @@ export { withdrawNotice, answerQuestion, verifyNoticeEmail, expireUnverifiedNoti
 export { sendModeratorDigest } from './notify-moderators';
 export { lockByReference, findByReference, targetsOf, keepPendingTargets } from './notices.queries';
 export { OUTCOME_LABELS } from './status-view';
-export { noticePages } from './notices.routes';
-export { noticesPublicApi } from './notices.api';
 export { rateLimit } from './intake-limiter';
+export { redactExpiredPersonalData, REDACTED, REDACTED_EMAIL, RETAINED_STATUSES } from './redact-personal-data';

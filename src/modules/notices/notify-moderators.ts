@@ -1,5 +1,5 @@
 import { EntityManager } from 'typeorm';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { enqueueMany, QueuedEmail } from '../mail';
 import type { Notice } from './notice.entity';
 

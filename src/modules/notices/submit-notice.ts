@@ -1,11 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { secretBox } from '../../shared/secret-box';
 import { normaliseUrl } from '../../shared/url';
-import { canonicalJson } from '../audit/hash-chain';
+import { canonicalJson } from '../audit';
 import { PUBLIC, record, RequestContext } from '../audit';
 import { findItemsByUrls } from '../items';
 import { enqueueMany } from '../mail';

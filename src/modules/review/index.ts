@@ -20,5 +20,3 @@ export type { DecisionAction } from './review.dto';
 export type { StaffActor, ReviewCmd, ReviewDeps } from './review-support';
 export { statementOfReasons, legalBasisOf } from './review-support';
 export { registerReviewMetrics } from './review-metrics';
-export { reviewPages } from './review.routes';
-export { reviewApi } from './review.api';

@@ -1,5 +1,5 @@
 import { EntityManager } from 'typeorm';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { AppError } from '../../shared/errors';
 import type { Actor, RequestContext } from '../audit';
 import { lockByReference, Notice, NoticeEvent, transition } from '../notices';

@@ -7,12 +7,10 @@
  * match the item, and the backdating and domain checks must see the publisher's host.
  */
 
-export type AliasKind = 'original' | 'orig_link' | 'guid' | 'alternate' | 'link' | 'proxy' | 'canonical';
+import type { ItemAddress } from '../items';
 
-export interface EntryUrl {
-  url: string;
-  kind: AliasKind;
-}
+/** An address of an entry and where it came from (the registry keeps it as an item alias). */
+export type EntryUrl = ItemAddress;
 
 /** Hosts that only redirect (feed proxies, click trackers): never an item's original when something better is known. */
 const REDIRECT_HOSTS = new Set(['feedproxy.google.com', 'feeds.feedburner.com', 'feedburner.google.com', 'feeds.feedblitz.com', 'rss.feedsportal.com']);
