@@ -378,16 +378,16 @@ export async function findItemsByUrls(tx: EntityManager, urls: string[], opts: {
   // Also any other address the item is known by (item_aliases: the publisher's URL, the feed proxy's,
   // the entry link…), in the same round trip: the alias primary key is one more index lookup per URL.
   const rows: Record<string, unknown>[] = await tx.query(
-    `WITH al AS (SELECT url_normalised, item_id FROM item_aliases WHERE url_normalised = ANY($2::text[]))
-     SELECT ${ITEM_SQL_COLUMNS}, ARRAY(SELECT al.url_normalised FROM al WHERE al.item_id = i.id) AS alias_hits
-       FROM items i JOIN sources s ON s.id = i.source_id
-      WHERE i.slug = ANY($1::text[]) OR i.original_url_normalised = ANY($2::text[]) OR i.id IN (SELECT item_id FROM al)`,
+    `WITH al AS (SELECT item_id, array_agg(url_normalised) AS urls FROM item_aliases WHERE url_normalised = ANY($2::text[]) GROUP BY item_id)
+     SELECT ${ITEM_SQL_COLUMNS}, al.urls AS alias_hits
+       FROM items i JOIN sources s ON s.id = i.source_id LEFT JOIN al ON al.item_id = i.id
+      WHERE i.slug = ANY($1::text[]) OR i.original_url_normalised = ANY($2::text[]) OR i.id = ANY(ARRAY(SELECT item_id FROM al))`,
     [[...new Set(slugOf.values())], [...new Set(normOf.values())]],
   );
   const items = rows.map(itemFromRow);
   const bySlug = new Map(items.map((i) => [i.slug, i]));
   const byNorm = new Map<string, Item>();
-  rows.forEach((r, n) => (r.alias_hits as string[]).forEach((a) => byNorm.set(a, items[n])));
+  rows.forEach((r, n) => ((r.alias_hits as string[] | null) ?? []).forEach((a) => byNorm.set(a, items[n])));
   for (const i of items) byNorm.set(i.originalUrlNormalised, i); // an item's own original URL wins over another's alias
   for (const url of urls) {
     const hit = (slugOf.has(url) && bySlug.get(slugOf.get(url)!)) || (normOf.has(url) && byNorm.get(normOf.get(url)!));
