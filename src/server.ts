@@ -32,7 +32,7 @@ async function main() {
   const container = await createContainer(config, { migrate: true });
   const { logger } = container;
 
-  const admin = await bootstrapAdmin(container.db);
+  const admin = await bootstrapAdmin(container);
   if (admin) {
     // Straight to the console, once: the logger never sees secrets.
     process.stdout.write(

@@ -170,6 +170,7 @@ export async function seedDemo(deps: { db: DataSource }, now = new Date()): Prom
         action: 'source.created',
         subject: { type: 'source', id: source.id },
         details: { name: source.name, domains: source.domains, demo: true, items: r.created },
+        at: now,
       });
     }
   });

@@ -68,7 +68,7 @@ function startDownload(res: Response, type: string, filename: string) {
  */
 async function auditEventsExport(deps: AppDeps, req: Request, res: Response, format: AuditExportFormat, params: Record<string, unknown>) {
   const filter = await parseAuditQuery(deps.db.manager, params, ['format', '_csrf']);
-  await recordExport(deps.db, { actor: actorFrom(req), what: 'audit_events', format, filter: describeFilter(filter), context: requestContext(req) });
+  await recordExport(deps.db, { actor: actorFrom(req), what: 'audit_events', format, filter: describeFilter(filter), context: requestContext(req), at: deps.clock.now() });
   if (format === 'csv') startDownload(res, 'text/csv; charset=utf-8; header=present', `audit-events-${stamp()}.csv`);
   else startDownload(res, 'application/x-ndjson; charset=utf-8', `audit-events-${stamp()}.jsonl`);
   await exportAuditEvents(deps.db, filter, format, res);
@@ -83,7 +83,7 @@ async function noticesExport(deps: AppDeps, req: Request, res: Response, kind: '
     format: kind,
     filter: { from: range.from?.toISOString(), to: range.to?.toISOString() },
     full,
-    context: requestContext(req),
+    context: requestContext(req), at: deps.clock.now(),
   });
   const site = new URL(deps.config.publicBaseUrl).host;
   if (kind === 'lumen') {

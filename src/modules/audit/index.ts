@@ -8,3 +8,5 @@ export { parseAuditQuery, searchAudit, historyOf, subjectLink } from './audit.qu
 export type { AuditFilter, AuditRow } from './audit.queries';
 export { exportAuditEvents, recordExport, AUDIT_CSV_COLUMNS } from './export-audit';
 export { canonicalJson } from './hash-chain';
+export { AUDIT_ACTIONS } from './actions';
+export type { AuditAction } from './actions';

@@ -50,7 +50,7 @@ export function authRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract): Ro
     if (req.user) {
       const user = req.user;
       await withTransaction(deps.db, (tx) =>
-        record(tx, { actor: { type: 'user', id: user.id, label: user.email }, action: 'user.logged_out', subject: { type: 'user', id: user.id }, context: requestContext(req) }),
+        record(tx, { actor: { type: 'user', id: user.id, label: user.email }, action: 'user.logged_out', subject: { type: 'user', id: user.id }, context: requestContext(req), at: deps.clock.now() }),
       );
     }
     await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
@@ -74,7 +74,7 @@ export function authRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract): Ro
       await withTransaction(deps.db, (tx) =>
         changePassword(tx, {
           actor: { type: 'user', id: user.id, label: user.email },
-          context: requestContext(req),
+          context: requestContext(req), at: deps.clock.now(),
           userId: user.id,
           currentPassword: req.body.currentPassword,
           newPassword: req.body.newPassword,

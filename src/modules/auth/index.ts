@@ -4,6 +4,6 @@ export { ApiToken } from './api-token.entity';
 export { bootstrapAdmin } from './bootstrap-admin';
 export { createUser } from './manage-users';
 export { createApiToken } from './api-tokens';
-export { findByEmail } from './users.queries';
+export { findByEmail, staffEmails } from './users.queries';
 export { generatePassword } from './passwords';
 export { userForToken } from './api-tokens';

@@ -44,7 +44,7 @@ export function usersRoutes(deps: AppDeps): Router {
     const dto = await validateBody(CreateUserDto, req.body);
     try {
       const { user, generatedPassword } = await withTransaction(deps.db, (tx) =>
-        createUser(tx, { actor: actorFrom(req), context: requestContext(req), email: dto.email, name: dto.name, role: dto.role, password: dto.password || undefined }),
+        createUser(tx, { actor: actorFrom(req), context: requestContext(req), at: deps.clock.now(), email: dto.email, name: dto.name, role: dto.role, password: dto.password || undefined }),
       );
       req.session.flash = generatedPassword
         ? { kind: 'ok', message: `Created ${user.email}. Give them this one-time password; they must change it at first sign-in:`, secret: generatedPassword }
@@ -58,7 +58,7 @@ export function usersRoutes(deps: AppDeps): Router {
 
   r.post('/users/action', async (req, res) => {
     const dto = await validateBody(UserActionDto, req.body);
-    const ctx = { actor: actorFrom(req), context: requestContext(req) };
+    const ctx = { actor: actorFrom(req), context: requestContext(req), at: deps.clock.now() };
     let flash: NonNullable<typeof req.session.flash>;
     try {
       flash = await withTransaction(deps.db, async (tx) => {

@@ -4,15 +4,15 @@ export type { SourceStatus, FetchResult } from './source.entity';
 export { Item, ITEM_STATUSES } from './item.entity';
 export type { ItemStatus, ItemRemoval, RightsSignals } from './item.entity';
 
-// Lookups (issue 5 matches notice URLs with findItemsByUrls).
+// Lookups (notices match their URLs with findItemsByUrls).
 export {
-  findItemsByUrls, findItemById, findItemBySlug, findSourceById, findSourcesByDomain, itemPageUrl, slugOfPageUrl,
+  findItemsByUrls, findItemById, findItemBySlug, findSourcesByDomain, itemPageUrl, slugOfPageUrl, sourceContactsOf,
 } from './items.queries';
 
-// Content changes for the review, counter-notice and opt-out issues.
+// Content changes: removal and restoration (review, counter-notices), withdrawal (opt-out).
 export { removeItems, restoreItems, withdrawSource } from './remove-items';
 export type { RemoveItems, RestoreItems, WithdrawSource, ContentChange } from './remove-items';
-export { createSource, setSourceStatus, renameSource } from './manage-sources';
+export { createSource, setSourceStatus, setStrikeCount } from './manage-sources';
 export { addItem, importItemsFile } from './add-items';
 
 

@@ -94,7 +94,7 @@ export function itemsApi(deps: AppDeps): Router {
 
   r.post('/sources', auth, requireRole('admin'), async (req, res) => {
     const dto = await validateBody(CreateSourceDto, req.body);
-    const source = await withTransaction(deps.db, (tx) => createSource(tx, { ...dto, actor: actorFrom(req), context: requestContext(req) }));
+    const source = await withTransaction(deps.db, (tx) => createSource(tx, { ...dto, actor: actorFrom(req), context: requestContext(req), at: deps.clock.now() }));
     res.status(201).json(sourceJson(source));
   });
 

@@ -41,7 +41,7 @@ export function sourcesRoutes(deps: AppDeps): Router {
     }
     const dto = await validateBody(CreateSourceDto, req.body);
     const source = await withTransaction(deps.db, (tx) =>
-      createSource(tx, { ...dto, actor: actorFrom(req), context: requestContext(req) }),
+      createSource(tx, { ...dto, actor: actorFrom(req), context: requestContext(req), at: deps.clock.now() }),
     );
     req.session.flash = { kind: 'ok', message: `Added ${source.name}.${source.feedUrl ? ' Its feed will be imported within a minute, or use "Import now".' : ''}` };
     res.redirect(303, '/sources');
@@ -64,7 +64,7 @@ export function sourcesRoutes(deps: AppDeps): Router {
       await validateBody(SourceActionDto, req.body);
       try {
         const s = await withTransaction(deps.db, (tx) =>
-          setSourceStatus(tx, { sourceId: String(req.params.id), change, actor: actorFrom(req), context: requestContext(req) }),
+          setSourceStatus(tx, { sourceId: String(req.params.id), change, actor: actorFrom(req), context: requestContext(req), at: deps.clock.now() }),
         );
         req.session.flash = { kind: 'ok', message: `${s.name} is now ${s.status}.` };
       } catch (e) {

@@ -84,14 +84,14 @@ export function outboxRoutes(deps: AppDeps, renderer?: EmailRenderer): Router {
   });
 
   r.post('/outbox/retry-failed', async (req, res) => {
-    const n = await withTransaction(deps.db, (tx) => retryFailedEmails(tx, { actor: actorFrom(req), context: requestContext(req) }));
+    const n = await withTransaction(deps.db, (tx) => retryFailedEmails(tx, { actor: actorFrom(req), context: requestContext(req), at: deps.clock.now() }));
     req.session.flash = { kind: 'ok', message: n ? `${n} failed email${n === 1 ? ' is' : 's are'} queued again.` : 'There is no failed email to retry.' };
     res.redirect(303, '/outbox?status=queued');
   });
 
   r.post('/outbox/:id/retry', async (req, res) => {
     const email = await withTransaction(deps.db, (tx) =>
-      retryEmail(tx, { id: String(req.params.id), actor: actorFrom(req), context: requestContext(req) }),
+      retryEmail(tx, { id: String(req.params.id), actor: actorFrom(req), context: requestContext(req), at: deps.clock.now() }),
     );
     req.session.flash = { kind: 'ok', message: `The email to ${email.to} is queued again; the worker sends it within seconds.` };
     res.redirect(303, `/outbox/${email.id}`);

@@ -216,15 +216,6 @@ async function storeIdempotentAnswer(tx: EntityManager, key: string, sealed: str
   await tx.query(`UPDATE idempotency_keys SET response = $2 WHERE scope = 'notice' AND key = $1`, [key, sealed]);
 }
 
-export async function noticeAnswer(tx: EntityManager, notice: Notice, statusUrl: string): Promise<SubmitAnswer> {
-  const targets: NoticeTarget[] = await targetsOf(tx, notice.id);
-  return {
-    reference: notice.reference,
-    status: notice.status,
-    statusUrl,
-    targets: targets.map((t) => ({ url: t.url, matched: !!t.itemId, itemId: t.itemId })),
-  };
-}
 
 /** Scheduled: idempotency keys older than 24 hours are of no use any more. */
 export async function purgeIdempotencyKeys(deps: Pick<AppDeps, 'db' | 'clock'>): Promise<number> {
