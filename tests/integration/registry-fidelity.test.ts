@@ -54,7 +54,7 @@ describe('registry fidelity on real-world feed shapes', () => {
 
   const importFixture = async (file: string, domains: string[], type?: string) => {
     feeds.routes.set(`/${file}`, xmlRoute(fixture(file), type));
-    const source = await withTransaction(t.db, (tx) => createSource(tx, { name: file, domains, feedUrl: `${feeds.url}/${file}`, actor: SYSTEM }));
+    const source = await withTransaction(t.db, (tx) => createSource(tx, { name: file, domains, feedUrl: `${feeds.url}/${file}`, at: new Date(), actor: SYSTEM }));
     const result = await importFeedNow(t, source.id);
     expect(result).toMatchObject({ ok: true });
     return { source, result };
