@@ -12,7 +12,7 @@ import { listQueue, noticeDetail, QUEUE_STATUSES } from './queue.queries';
 import { queueCountsCache } from './queue-counts-cache';
 import { releaseNotice } from './release-notice';
 import { DecisionAction, DecisionDto } from './review.dto';
-import type { ReviewCmd, StaffActor } from './review-support';
+import type { ReviewCmd } from './review-support';
 import { requireRole, requireStaff } from '../../http/guards';
 import { staffActorFrom } from '../../http/actor';
 
