@@ -14,7 +14,9 @@ export class CreateWorkerInstancesAndEmailClaims1796600000000 implements Migrati
     );
     await queryRunner.query(`ALTER TABLE "outbound_emails" ADD "claimed_by" uuid`);
     await queryRunner.query(`ALTER TABLE "outbound_emails" ADD "claimed_at" TIMESTAMP WITH TIME ZONE`);
-    await queryRunner.query(`CREATE INDEX "outbound_emails_claimed_by_idx" ON "outbound_emails" ("claimed_by") WHERE "claimed_by" IS NOT NULL`);
+    await queryRunner.query(
+      `CREATE INDEX "outbound_emails_claimed_by_idx" ON "outbound_emails" ("claimed_by") WHERE "claimed_by" IS NOT NULL`,
+    );
   }
 
   public async down(queryRunner: QueryRunner): Promise<void> {

@@ -55,7 +55,7 @@ import type { DataSource } from 'typeorm';
 
 /** Anything with TypeORM's `query` (a DataSource or a transaction's EntityManager). */
 export interface Queryable {
-  query(sql: string, params?: unknown[]): Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  query(sql: string, params?: unknown[]): Promise<any>;
 }
 
 export interface ClaimSpec {

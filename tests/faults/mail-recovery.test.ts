@@ -38,7 +38,8 @@ describe('when the mail worker holds claimed emails', () => {
     await database?.drop();
   });
 
-  const emails = async (): Promise<EmailRow[]> => database.db.query(`SELECT id, status, attempts, claimed_by FROM outbound_emails ORDER BY created_at`);
+  const emails = async (): Promise<EmailRow[]> =>
+    database.db.query(`SELECT id, status, attempts, claimed_by FROM outbound_emails ORDER BY created_at`);
   const start = async () => {
     const app = await startApp({ DATABASE_URL: database.url, SMTP_URL: sink.url, MAIL_FROM });
     apps.push(app);
@@ -49,7 +50,10 @@ describe('when the mail worker holds claimed emails', () => {
     const source = await makeSource(database.db);
     const item = await makeItem(database.db, source);
     const statuses = await Promise.all(
-      Array.from({ length: n }, async (_, i) => (await call(app.url, 'POST', '/api/v1/notices', { body: noticeBody(`${tag}${i}`, [item.originalUrl]) })).status),
+      Array.from(
+        { length: n },
+        async (_, i) => (await call(app.url, 'POST', '/api/v1/notices', { body: noticeBody(`${tag}${i}`, [item.originalUrl]) })).status,
+      ),
     ).catch((e) => {
       throw new Error(`${String(e)}; the app said:\n${app.output().slice(-3000)}`);
     });
@@ -66,10 +70,15 @@ describe('when the mail worker holds claimed emails', () => {
     sink.setDelay(1_000); // 5 pooled connections: about 5 emails a second, so the worker holds claims for a while
     const app = await start();
     await submit(app, 40, 'crash');
-    await waitFor('claimed emails in flight and some delivered', async () => {
-      const rows = await emails();
-      return sink.messages.length >= 3 && rows.filter((r) => r.claimed_by !== null).length >= 10;
-    }, 60_000, 50);
+    await waitFor(
+      'claimed emails in flight and some delivered',
+      async () => {
+        const rows = await emails();
+        return sink.messages.length >= 3 && rows.filter((r) => r.claimed_by !== null).length >= 10;
+      },
+      60_000,
+      50,
+    );
     await app.kill('SIGKILL');
     const killedAt = Date.now();
     const atKill = await emails();
@@ -114,10 +123,15 @@ describe('when the mail worker holds claimed emails', () => {
     sink.setDelay(500);
     const app = await start();
     await submit(app, 30, 'term');
-    await waitFor('claimed emails in flight and some delivered', async () => {
-      const rows = await emails();
-      return sink.messages.length >= 3 && rows.filter((r) => r.claimed_by !== null && r.status === 'queued').length >= 5;
-    }, 60_000, 50);
+    await waitFor(
+      'claimed emails in flight and some delivered',
+      async () => {
+        const rows = await emails();
+        return sink.messages.length >= 3 && rows.filter((r) => r.claimed_by !== null && r.status === 'queued').length >= 5;
+      },
+      60_000,
+      50,
+    );
     const termAt = Date.now();
     await app.kill('SIGTERM');
     const exitMs = Date.now() - termAt;
@@ -151,16 +165,24 @@ describe('when the mail worker holds claimed emails', () => {
     const b = await start();
     sink.setDelay(40_000);
     await submit(a, 1, 'slow');
-    const claimed = await waitFor('the emails to arrive at the server', async () => {
-      const rows = await emails();
-      return rows.length > 0 && sink.messages.length === rows.length && rows.every((r) => r.claimed_by) ? rows : undefined;
-    }, 30_000, 50);
+    const claimed = await waitFor(
+      'the emails to arrive at the server',
+      async () => {
+        const rows = await emails();
+        return rows.length > 0 && sink.messages.length === rows.length && rows.every((r) => r.claimed_by) ? rows : undefined;
+      },
+      30_000,
+      50,
+    );
     const started = Date.now();
     // Past the 30 s lease, while the SMTP server is still holding its answers: the claims are unchanged.
     await sleep(35_000);
     expect(await emails()).toEqual(claimed.map((r) => ({ ...r, status: 'queued', attempts: 1 })));
     const holders = [...new Set(claimed.map((r) => r.claimed_by))];
-    const live = await database.db.query(`SELECT count(*)::int AS n FROM worker_instances WHERE id = ANY($1::uuid[]) AND expires_at > now()`, [holders]);
+    const live = await database.db.query(
+      `SELECT count(*)::int AS n FROM worker_instances WHERE id = ANY($1::uuid[]) AND expires_at > now()`,
+      [holders],
+    );
     expect(live[0].n).toBe(holders.length);
     await waitFor('the slow sends to be recorded', async () => (await emails()).every((r) => r.status === 'sent'), 30_000, 100);
     const recordedAfter = Date.now() - started;
@@ -169,6 +191,8 @@ describe('when the mail worker holds claimed emails', () => {
     expect(sink.messages).toHaveLength(claimed.length);
     expect(await emails()).toEqual(claimed.map((r) => ({ ...r, status: 'sent', attempts: 1, claimed_by: null })));
     expect(b.running && a.running).toBe(true);
-    process.stdout.write(`mail-recovery (40 s SMTP): ${claimed.length} emails kept by their claimant ${Math.round(recordedAfter / 1000)} s past arrival (lease 30 s), sent once each, doubled: 0\n`);
+    process.stdout.write(
+      `mail-recovery (40 s SMTP): ${claimed.length} emails kept by their claimant ${Math.round(recordedAfter / 1000)} s past arrival (lease 30 s), sent once each, doubled: 0\n`,
+    );
   }, 150_000);
 });

@@ -27,31 +27,33 @@ describe('when 20 clients send their request headers one byte a second', () => {
     const headers = `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ${'a'.repeat(200)}\r\n\r\n`;
     const closedAfter: number[] = [];
     const sockets: Socket[] = [];
-    const slow = Array.from({ length: SLOW_CLIENTS }, () =>
-      new Promise<void>((resolve, reject) => {
-        const socket = connect(app.port, '127.0.0.1');
-        sockets.push(socket);
-        let openedAt = 0;
-        let i = 0;
-        let timer: NodeJS.Timeout | undefined;
-        socket.on('connect', () => {
-          openedAt = Date.now();
-          const drip = () => {
-            if (socket.destroyed || i >= headers.length) return;
-            socket.write(headers[i++]);
-            timer = setTimeout(drip, 1_000);
-          };
-          drip();
-        });
-        socket.on('data', () => undefined); // Node answers 408 before closing
-        socket.on('error', () => undefined);
-        socket.on('close', () => {
-          clearTimeout(timer);
-          if (!openedAt) return reject(new Error('never connected'));
-          closedAfter.push(Date.now() - openedAt);
-          resolve();
-        });
-      }),
+    const slow = Array.from(
+      { length: SLOW_CLIENTS },
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const socket = connect(app.port, '127.0.0.1');
+          sockets.push(socket);
+          let openedAt = 0;
+          let i = 0;
+          let timer: NodeJS.Timeout | undefined;
+          socket.on('connect', () => {
+            openedAt = Date.now();
+            const drip = () => {
+              if (socket.destroyed || i >= headers.length) return;
+              socket.write(headers[i++]);
+              timer = setTimeout(drip, 1_000);
+            };
+            drip();
+          });
+          socket.on('data', () => undefined); // Node answers 408 before closing
+          socket.on('error', () => undefined);
+          socket.on('close', () => {
+            clearTimeout(timer);
+            if (!openedAt) return reject(new Error('never connected'));
+            closedAfter.push(Date.now() - openedAt);
+            resolve();
+          });
+        }),
     );
 
     // Normal requests every 250 ms while the slow clients hang on.

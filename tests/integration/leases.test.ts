@@ -24,12 +24,16 @@ describe('claims with leases', () => {
   };
   const queue = (n: number) =>
     withTransaction(db, async (tx) => {
-      for (let i = 0; i < n; i++) await enqueue(tx, 'staff-account-created', `r${i}@example.org`, { name: `R${i}`, role: 'moderator', email: `r${i}@example.org` });
+      for (let i = 0; i < n; i++)
+        await enqueue(tx, 'staff-account-created', `r${i}@example.org`, { name: `R${i}`, role: 'moderator', email: `r${i}@example.org` });
     });
   const claimEmails = (h: LeaseHolder, limit = 100) =>
     h.claim<{ id: string }>({ table: 'outbound_emails', where: `t.status = 'queued'`, limit, returning: 't.id', orderBy: 't.created_at' });
   const claimedBy = async () =>
-    (await db.query(`SELECT claimed_by, count(*)::int AS n FROM outbound_emails GROUP BY claimed_by`)) as { claimed_by: string | null; n: number }[];
+    (await db.query(`SELECT claimed_by, count(*)::int AS n FROM outbound_emails GROUP BY claimed_by`)) as {
+      claimed_by: string | null;
+      n: number;
+    }[];
 
   beforeAll(async () => {
     t = await createTestDatabase();
@@ -85,7 +89,9 @@ describe('claims with leases', () => {
   });
 
   it('when a claim names something that is not a plain identifier, then it is refused before reaching SQL', async () => {
-    await expect(holder(500).claim({ table: 'outbound_emails; DROP TABLE users', where: 'true', limit: 1, returning: 't.id' })).rejects.toThrow(/identifier/);
+    await expect(
+      holder(500).claim({ table: 'outbound_emails; DROP TABLE users', where: 'true', limit: 1, returning: 't.id' }),
+    ).rejects.toThrow(/identifier/);
   });
 
   describe('the mail worker on it', () => {
@@ -102,7 +108,10 @@ describe('claims with leases', () => {
       sink.clear();
       sink.setDelay(300);
       const config = testConfig({ SMTP_URL: sink.url, MAIL_FROM: 'Takedown Desk <desk@takedown.test>' });
-      const w1 = createMailWorker({ db, config, logger: createLogger('silent'), clock: { now: () => new Date() } }, { concurrency: 2, batchSize: 12 });
+      const w1 = createMailWorker(
+        { db, config, logger: createLogger('silent'), clock: { now: () => new Date() } },
+        { concurrency: 2, batchSize: 12 },
+      );
       const run = w1.drain();
       await sleep(450); // two sends answered, two in flight
       w1.stop();
@@ -111,7 +120,9 @@ describe('claims with leases', () => {
       expect(r1.claimed).toBe(12);
       expect(r1.sent).toBeGreaterThanOrEqual(2);
       expect(r1.sent).toBeLessThan(12);
-      const rows: { status: string; attempts: number; claimed_by: string | null }[] = await db.query(`SELECT status, attempts, claimed_by FROM outbound_emails`);
+      const rows: { status: string; attempts: number; claimed_by: string | null }[] = await db.query(
+        `SELECT status, attempts, claimed_by FROM outbound_emails`,
+      );
       expect(rows.filter((r) => r.claimed_by !== null)).toEqual([]);
       expect(rows.filter((r) => r.status === 'queued').every((r) => r.attempts === 0)).toBe(true);
       expect(rows.filter((r) => r.status === 'sent').every((r) => r.attempts === 1)).toBe(true);

@@ -54,14 +54,19 @@ describe('registry fidelity on real-world feed shapes', () => {
 
   const importFixture = async (file: string, domains: string[], type?: string) => {
     feeds.routes.set(`/${file}`, xmlRoute(fixture(file), type));
-    const source = await withTransaction(t.db, (tx) => createSource(tx, { name: file, domains, feedUrl: `${feeds.url}/${file}`, at: new Date(), actor: SYSTEM }));
+    const source = await withTransaction(t.db, (tx) =>
+      createSource(tx, { name: file, domains, feedUrl: `${feeds.url}/${file}`, at: new Date(), actor: SYSTEM }),
+    );
     const result = await importFeedNow(t, source.id);
     expect(result).toMatchObject({ ok: true });
     return { source, result };
   };
   const item = async (title: string) => (await t.db.query(`SELECT * FROM items WHERE title = $1`, [title]))[0] as Record<string, any>;
   const aliases = async (itemId: string) =>
-    ((await t.db.query(`SELECT kind, url_normalised FROM item_aliases WHERE item_id = $1 ORDER BY kind, url_normalised`, [itemId])) as { kind: string; url_normalised: string }[]);
+    (await t.db.query(`SELECT kind, url_normalised FROM item_aliases WHERE item_id = $1 ORDER BY kind, url_normalised`, [itemId])) as {
+      kind: string;
+      url_normalised: string;
+    }[];
   const matches = async (urls: string[]) => {
     const res = await request(t.app).post('/api/v1/notices').send(notice(urls)).expect(201);
     return res.body.targets as { url: string; matched: boolean; itemId: string | null }[];
@@ -71,7 +76,8 @@ describe('registry fidelity on real-world feed shapes', () => {
     await importFixture('feedburner-rss.xml', ['dailyplanet.example']);
     const bridge = await item('Council approves new harbour bridge');
     expect(bridge).toMatchObject({
-      original_url: 'https://www.dailyplanet.example/news/2026/11/council-approves-harbour-bridge/?utm_source=feedburner&utm_medium=feed&utm_campaign=Feed%3A+dailyplanet%2Fnews',
+      original_url:
+        'https://www.dailyplanet.example/news/2026/11/council-approves-harbour-bridge/?utm_source=feedburner&utm_medium=feed&utm_campaign=Feed%3A+dailyplanet%2Fnews',
       original_url_normalised: 'https://dailyplanet.example/news/2026/11/council-approves-harbour-bridge',
       author: 'Lois Lane',
     });
@@ -101,7 +107,10 @@ describe('registry fidelity on real-world feed shapes', () => {
     expect((await aliases(birds.id)).map((a) => a.url_normalised)).toEqual(['https://blog.example/2026/11/birds-of-the-estuary.html']); // self/edit/replies are not the article
     const fossils = await item('Fossils after the storm');
     expect(fossils.original_url).toBe('https://blog.example/2026/11/fossils-after-the-storm.html');
-    const targets = await matches(['http://feedproxy.google.com/~r/FieldNotes/~3/QwErTy/fossils-after-the-storm.html', 'https://blog.example/2026/11/fossils-after-the-storm.html']);
+    const targets = await matches([
+      'http://feedproxy.google.com/~r/FieldNotes/~3/QwErTy/fossils-after-the-storm.html',
+      'https://blog.example/2026/11/fossils-after-the-storm.html',
+    ]);
     expect(targets.map((x) => x.itemId)).toEqual([fossils.id, fossils.id]);
   });
 
@@ -151,7 +160,11 @@ describe('registry fidelity on real-world feed shapes', () => {
     const again = await importFeedNow(t, source.id);
     expect(again).toMatchObject({ ok: true, created: 0, updated: 1, unchanged: 1 });
     const now = (await t.db.query(`SELECT * FROM items WHERE id = $1`, [bridge.id]))[0];
-    expect(now).toMatchObject({ original_url_normalised: 'https://dailyplanet.example/news/2026/11/council-approves-harbour-bridge', title: 'Council approves new harbour bridge', slug: bridge.slug });
+    expect(now).toMatchObject({
+      original_url_normalised: 'https://dailyplanet.example/news/2026/11/council-approves-harbour-bridge',
+      title: 'Council approves new harbour bridge',
+      slug: bridge.slug,
+    });
     expect((await aliases(bridge.id)).map((a) => a.kind)).toEqual(['original', 'proxy']);
     const third = await importFeedNow(t, source.id);
     expect(third).toMatchObject({ ok: true, created: 0, updated: 0, unchanged: 2 });

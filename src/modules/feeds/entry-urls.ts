@@ -13,7 +13,13 @@ import type { ItemAddress } from '../items';
 export type EntryUrl = ItemAddress;
 
 /** Hosts that only redirect (feed proxies, click trackers): never an item's original when something better is known. */
-const REDIRECT_HOSTS = new Set(['feedproxy.google.com', 'feeds.feedburner.com', 'feedburner.google.com', 'feeds.feedblitz.com', 'rss.feedsportal.com']);
+const REDIRECT_HOSTS = new Set([
+  'feedproxy.google.com',
+  'feeds.feedburner.com',
+  'feedburner.google.com',
+  'feeds.feedblitz.com',
+  'rss.feedsportal.com',
+]);
 
 /** True for a known proxy or tracking redirect: the hosts above, `*.feedsportal.com`, and FeedBurner's `/~r/` paths on any host (`feeds.<publisher>/~r/…`). */
 export function isRedirectProxy(url: string): boolean {
@@ -43,7 +49,8 @@ export function chooseOriginal(candidates: EntryUrl[]): { original: string | nul
     seen.add(c.url);
     all.push({ url: c.url, kind: isRedirectProxy(c.url) ? 'proxy' : c.kind });
   }
-  const original = (all.find((c) => c.kind !== 'proxy' && c.kind !== 'canonical') ?? all.find((c) => c.kind !== 'canonical') ?? all[0])?.url ?? null;
+  const original =
+    (all.find((c) => c.kind !== 'proxy' && c.kind !== 'canonical') ?? all.find((c) => c.kind !== 'canonical') ?? all[0])?.url ?? null;
   return { original, all };
 }
 
