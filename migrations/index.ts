@@ -7,6 +7,8 @@ import { CreateCounterNotices1796014748164 } from './1796014748164-CreateCounter
 import { CreateOptOutRequests1796015169615 } from './1796015169615-CreateOptOutRequests';
 import { AddNoticePersonalDataRedactedAt1796020000000 } from './1796020000000-AddNoticePersonalDataRedactedAt';
 import { CreateEdgePurges1796400000000 } from './1796400000000-CreateEdgePurges';
+import { CreateWorkerInstancesAndEmailClaims1796600000000 } from './1796600000000-CreateWorkerInstancesAndEmailClaims';
+import { CreateItemAliases1796600000001 } from './1796600000001-CreateItemAliases';
 
 /** Every migration, in order. A new migration file is added here too. */
 export const allMigrations: Function[] = [
@@ -19,4 +21,6 @@ export const allMigrations: Function[] = [
   CreateOptOutRequests1796015169615,
   AddNoticePersonalDataRedactedAt1796020000000,
   CreateEdgePurges1796400000000,
+  CreateWorkerInstancesAndEmailClaims1796600000000,
+  CreateItemAliases1796600000001,
 ];

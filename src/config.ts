@@ -57,6 +57,23 @@ class EnvSchema {
   @IsOptional() @Transform(toBool) @IsBoolean({ message: 'must be true or false' })
   TRUST_PROXY?: boolean;
 
+  // HTTP server limits (issue 22): slow or idle clients cannot hold sockets.
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(600)
+  HTTP_HEADERS_TIMEOUT_SECONDS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(3600)
+  HTTP_REQUEST_TIMEOUT_SECONDS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(600)
+  HTTP_KEEP_ALIVE_TIMEOUT_SECONDS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number (0: no cap)' }) @Min(0) @Max(100_000)
+  HTTP_MAX_CONNECTIONS_PER_ADDRESS?: number;
+
+  // Claims (issue 22): a crashed process's claimed work is free this long after its last heartbeat.
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(3) @Max(600)
+  CLAIM_LEASE_SECONDS?: number;
+
   // Policy (SPEC §9)
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(24 * 90)
   SLA_HOURS?: number;
@@ -167,6 +184,15 @@ export interface Config {
   /** Re-read and recompile templates on every render (editing views); otherwise compiled once. */
   readonly viewReload: boolean;
   readonly secureCookies: boolean;
+  /** Node's HTTP server limits, in ms; `maxConnectionsPerAddress` 0 means no cap. */
+  readonly http: {
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+    readonly keepAliveTimeoutMs: number;
+    readonly maxConnectionsPerAddress: number;
+  };
+  /** A process's claims (src/db/leases.ts) are free this long after its last heartbeat (renewed every third of it). */
+  readonly claimLeaseSeconds: number;
   readonly policy: {
     readonly slaHours: number;
     readonly strikeLimit: number;
@@ -229,6 +255,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!!raw.CLOUDFLARE_ZONE_ID !== !!raw.CLOUDFLARE_API_TOKEN) {
     extra.push('CLOUDFLARE_ZONE_ID, CLOUDFLARE_API_TOKEN: set both or neither');
   }
+  // Node refuses a header timeout longer than the whole-request timeout.
+  if ((raw.HTTP_HEADERS_TIMEOUT_SECONDS ?? 10) > (raw.HTTP_REQUEST_TIMEOUT_SECONDS ?? 30)) {
+    extra.push('HTTP_HEADERS_TIMEOUT_SECONDS: must not be longer than HTTP_REQUEST_TIMEOUT_SECONDS (headers are part of the request)');
+  }
   if (errors.length || extra.length) {
     const problems = errors.map((e) => {
       const shown = typeof e.value === 'string' && /SECRET|PASSWORD|URL|TOKEN/.test(e.property) ? '(hidden)' : JSON.stringify(e.value);
@@ -253,6 +283,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: raw.TRUST_PROXY ?? false,
     viewReload: raw.VIEW_RELOAD ?? false,
     secureCookies: publicBaseUrl.startsWith('https://'),
+    http: {
+      headersTimeoutMs: (raw.HTTP_HEADERS_TIMEOUT_SECONDS ?? 10) * 1000,
+      requestTimeoutMs: (raw.HTTP_REQUEST_TIMEOUT_SECONDS ?? 30) * 1000,
+      keepAliveTimeoutMs: (raw.HTTP_KEEP_ALIVE_TIMEOUT_SECONDS ?? 5) * 1000,
+      maxConnectionsPerAddress: raw.HTTP_MAX_CONNECTIONS_PER_ADDRESS ?? 256,
+    },
+    claimLeaseSeconds: raw.CLAIM_LEASE_SECONDS ?? 30,
     policy: {
       slaHours: raw.SLA_HOURS ?? 48,
       strikeLimit: raw.STRIKE_LIMIT ?? 3,

@@ -3,6 +3,7 @@ import type { Config } from './config';
 import type { Pool } from 'pg';
 import { createDataSource, poolOf } from './db/data-source';
 import { EmbeddedDatabase, readOrCreateSecret, startEmbeddedPostgres } from './db/embedded';
+import { createLeaseHolder, LeaseHolder } from './db/leases';
 import { Clock, systemClock } from './shared/clock';
 import { createLogger, Logger } from './shared/logger';
 import { createMetricsRegistry } from './shared/metrics';
@@ -12,6 +13,8 @@ export type { AppDeps } from './deps';
 
 export interface Container extends AppDeps {
   embedded?: EmbeddedDatabase;
+  /** This process's claims (src/db/leases.ts), shared by every claim-based worker; registers on first claim. */
+  leases: LeaseHolder;
   close(): Promise<void>;
 }
 
@@ -52,6 +55,7 @@ export async function createContainer(config: Config, opts: ContainerOptions = {
   );
   const connections = trackConnections(poolOf(db));
   const metrics = createMetricsRegistry();
+  const leases = createLeaseHolder(db, { leaseMs: config.claimLeaseSeconds * 1000, logger, name: 'app' });
   return {
     config,
     logger,
@@ -60,7 +64,9 @@ export async function createContainer(config: Config, opts: ContainerOptions = {
     metrics,
     sessionSecret,
     embedded,
+    leases,
     async close() {
+      await leases.stop(); // hands this process's claims back at once (a no-op if it never claimed)
       await db.destroy().catch((e) => logger.warn({ err: String(e) }, 'closing the database pool failed'));
       // pool.end() returns once it has asked each connection to close, not once they are closed:
       // PostgreSQL stopped at that moment would still end them itself ("database connection lost").

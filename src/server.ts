@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { createApp } from './app';
 import { ConfigError, loadConfig } from './config';
 import { createContainer } from './container';
+import { createHttpServer, listen } from './shared/http-server';
 import { startJobs } from './shared/jobs';
 import { bootstrapAdmin } from './modules/auth';
 import { sealAuditChain } from './modules/audit';
@@ -56,12 +57,10 @@ async function main() {
   // Item pages are cached in memory; this connection LISTENs for changes from every instance.
   const cacheListener = startPageCacheListener(container);
   const app = createApp(container);
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = config.host ? app.listen(config.port, config.host, () => resolve(s)) : app.listen(config.port, () => resolve(s));
-    s.on('error', reject);
-  });
-  server.keepAliveTimeout = 65_000;
-  // The outbox worker: every instance runs one; SKIP LOCKED claims keep each email to one sender.
+  // Header, request and keep-alive timeouts and a per-address connection cap (HTTP_* settings).
+  const server: Server = await listen(createHttpServer(app, config.http), config.port, config.host);
+  // The outbox worker: every instance runs one; SKIP LOCKED claims under this process's lease
+  // (container.leases, heartbeat in PostgreSQL) keep each email to one sender.
   const mail = createMailWorker(container);
   logger.info({ transport: mail.transport.kind, via: mail.transport.description }, 'mail worker started');
   // Edge purges (SPEC §16): woken by NOTIFY at the commit of a change, polled every second besides.
@@ -102,10 +101,12 @@ async function main() {
     stopping = true;
     server.close();
     server.closeIdleConnections();
-    mail.stop(); // finish the round in progress, claim no more
+    mail.stop(); // finish the sends in progress, hand back the rest, claim no more
     await jobs.stop();
     await mail.close();
     await purge.stop();
+    // Every claim of this process goes back now, so another instance takes it at once (no lease wait).
+    await container.leases.stop();
     await cacheListener.stop();
     await sealAuditChain(container.db).catch(() => undefined);
     await container.close();

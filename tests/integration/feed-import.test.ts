@@ -156,10 +156,13 @@ describe('feed import', () => {
     const [row] = await items();
     expect(row.original_url).toBe('https://publisher.example/posts/h1');
     expect(row.content).toBe('<p>Read <a rel="nofollow noopener ugc" href="https://publisher.example/posts/more">more</a><img src="https://publisher.example/i.png" loading="lazy" /></p>');
-    // The title is text: shown escaped on every page.
+    // The title is reduced to text (issue 21: RSS titles carry HTML in the wild): the script and its
+    // text are gone, not merely escaped; what is left is shown escaped on every page.
+    expect(row.title).toBe('Hostile');
     const page = await request(t.app).get(`/items/${row.slug}`).expect(200);
     expect(page.text).not.toContain('<script>alert(1)');
-    expect(page.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt;Hostile');
+    expect(page.text).not.toContain('alert(1)');
+    expect(page.text).toContain('<h1>Hostile</h1>');
   });
 
   it('when feeds are broken, then each import fails with its reason, recorded and audited, and other sources go on', async () => {

@@ -11,6 +11,11 @@ import { freePort } from '../../src/db/embedded';
  *   const sink = await startSmtpSink();            // SMTP_URL: sink.url
  *   await sink.stop(); await sink.start();         // an outage, then the same port again
  *   sink.rejectRecipients(['gone@example.org']);   // 550 at RCPT TO, permanently
+ *   sink.setDelay(40_000);                         // a slow server: the 250 comes 40 s after the data
+ *
+ * With a delay, a message is in `messages` (with `receivedAt`) as soon as its data has arrived and
+ * been parsed, and the 250 answer follows after the delay: a client cut off meanwhile (a killed
+ * worker) left a message the server has, which the client cannot know it delivered.
  */
 export interface ReceivedEmail {
   /** SMTP envelope, as the client gave it. */
@@ -18,6 +23,8 @@ export interface ReceivedEmail {
   parsed: ParsedMail;
   /** The raw message as it arrived. */
   raw: string;
+  /** Date.now() when its data had arrived and was parsed (before any answer delay). */
+  receivedAt: number;
 }
 
 export interface SmtpSink {
@@ -28,6 +35,8 @@ export interface SmtpSink {
   readonly running: boolean;
   /** Answers 550 5.1.1 at RCPT TO for these addresses (case-insensitive). */
   rejectRecipients(addresses: string[]): void;
+  /** Waits this long after each message's data before answering 250 (0: at once). */
+  setDelay(ms: number): void;
   /** Messages whose Message-ID is this one (a duplicate delivery shows up as more than one). */
   byMessageId(id: string): ReceivedEmail[];
   /** Messages for one recipient (envelope). */
@@ -39,7 +48,8 @@ export interface SmtpSink {
   stop(): Promise<void>;
 }
 
-export async function startSmtpSink(opts: { port?: number; rejectRecipients?: string[] } = {}): Promise<SmtpSink> {
+export async function startSmtpSink(opts: { port?: number; rejectRecipients?: string[]; delayMs?: number } = {}): Promise<SmtpSink> {
+  let delayMs = opts.delayMs ?? 0;
   const port = opts.port ?? (await freePort());
   const messages: ReceivedEmail[] = [];
   let rejected = new Set((opts.rejectRecipients ?? []).map((a) => a.toLowerCase()));
@@ -73,8 +83,11 @@ export async function startSmtpSink(opts: { port?: number; rejectRecipients?: st
                 envelope: { from: session.envelope.mailFrom ? session.envelope.mailFrom.address : false, to: session.envelope.rcptTo.map((r) => r.address) },
                 parsed,
                 raw: raw.toString('utf8'),
+                receivedAt: Date.now(),
               });
-              callback(null, `Ok: queued as sink-${messages.length}`);
+              const answer = `Ok: queued as sink-${messages.length}`;
+              if (delayMs > 0) setTimeout(() => callback(null, answer), delayMs);
+              else callback(null, answer);
             })
             .catch(callback);
         });
@@ -87,6 +100,9 @@ export async function startSmtpSink(opts: { port?: number; rejectRecipients?: st
     messages,
     get running() {
       return server !== undefined;
+    },
+    setDelay(ms) {
+      delayMs = ms;
     },
     rejectRecipients(addresses) {
       rejected = new Set(addresses.map((a) => a.toLowerCase()));

@@ -71,4 +71,16 @@ describe('configuration', () => {
     expect(loadConfig({ MAIL_RETRY_BASE_SECONDS: '2' }).policy.mailRetryBaseSeconds).toBe(2);
     expect(() => loadConfig({ MAIL_RETRY_BASE_SECONDS: '0' })).toThrow(/MAIL_RETRY_BASE_SECONDS=/);
   });
+
+  it('when the HTTP limits and the claim lease are not set, then the defaults are 10 s / 30 s / 5 s, 256 connections per address, a 30 s lease; bad ones are refused', () => {
+    const c = loadConfig({});
+    expect(c.http).toEqual({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, maxConnectionsPerAddress: 256 });
+    expect(c.claimLeaseSeconds).toBe(30);
+    expect(loadConfig({ HTTP_HEADERS_TIMEOUT_SECONDS: '5', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '0', CLAIM_LEASE_SECONDS: '12' })).toMatchObject({
+      http: { headersTimeoutMs: 5_000, maxConnectionsPerAddress: 0 },
+      claimLeaseSeconds: 12,
+    });
+    expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_SECONDS: '40' })).toThrow(/HTTP_HEADERS_TIMEOUT_SECONDS: must not be longer than HTTP_REQUEST_TIMEOUT_SECONDS/);
+    expect(() => loadConfig({ HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: '0', CLAIM_LEASE_SECONDS: 'soon' })).toThrow(/HTTP_KEEP_ALIVE_TIMEOUT_SECONDS=0[\s\S]*CLAIM_LEASE_SECONDS="soon"/);
+  });
 });

@@ -39,6 +39,7 @@ export function entryToInput(e: FeedEntry): ItemInput {
     contentHtml: e.contentHtml,
     rights: e.rights,
     rawSha256: sha256(e.raw),
+    aliases: e.urls,
   };
 }
 

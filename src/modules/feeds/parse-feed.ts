@@ -1,5 +1,6 @@
 import { Parser } from 'htmlparser2';
 import { htmlToText, type RightsSignals } from '../items';
+import { canonicalLinksIn, chooseOriginal, EntryUrl } from './entry-urls';
 
 /**
  * RSS 2.0 (and 0.9x / 1.0 RDF) and Atom 1.0, read with htmlparser2 in XML mode. htmlparser2 gives
@@ -19,10 +20,12 @@ export class FeedParseError extends Error {
 export interface FeedEntry {
   /** RSS `<guid>`, Atom `<id>`, or null. */
   guid: string | null;
-  /** The original article's URL (absolute), or null. */
+  /** The original article's URL (absolute): the publisher's own address, never a feed proxy's when the entry has better (entry-urls.ts); or null. */
   link: string | null;
+  /** Every address the entry gives for the article (the original included), with where it came from. */
+  urls: EntryUrl[];
   title: string;
-  /** Whether `title` is HTML (Atom `type="html"`/`"xhtml"`) rather than plain text. */
+  /** Whether `title` is HTML (RSS titles in the wild, Atom `type="html"`/`"xhtml"`) rather than plain text. */
   titleIsHtml: boolean;
   author: string | null;
   publishedAt: Date | null;
@@ -193,17 +196,26 @@ function parseRss(top: Node, xml: string, feedUrl?: string): ParsedFeed {
   const entries = items.map((it): FeedEntry => {
     const guidNode = child(it, 'guid');
     const guid = clean(textOf(guidNode)) || (it.attrs['rdf:about'] ?? '').trim() || null;
-    let link = resolve(clean(textOf(child(it, 'link'))), channelLink);
     const permalink = guidNode && (guidNode.attrs.ispermalink ?? guidNode.attrs.isPermaLink ?? 'true').toLowerCase() !== 'false';
-    if (!link && guid && permalink) link = resolve(guid, null);
     const encoded = textOf(child(it, 'content:encoded'));
     const description = textOf(child(it, 'description'));
+    const entryLink = resolve(clean(textOf(child(it, 'link'))), channelLink);
+    const alternate = childrenNamed(it, 'atom:link').find((l) => (l.attrs.rel ?? 'alternate').toLowerCase() === 'alternate');
+    const { original, all } = chooseOriginal([
+      { url: resolve(clean(textOf(child(it, 'feedburner:origlink'))), channelLink) ?? '', kind: 'orig_link' },
+      { url: (guid && permalink && resolve(guid, null)) || '', kind: 'guid' },
+      { url: resolve(alternate?.attrs.href, channelLink) ?? '', kind: 'alternate' },
+      { url: entryLink ?? '', kind: 'link' },
+      ...canonicalLinksIn(encoded || description, entryLink ?? channelLink).map((url) => ({ url, kind: 'canonical' as const })),
+    ]);
     return {
       guid,
-      link,
+      link: original,
+      urls: all,
+      // RSS says text, feeds send HTML (CDATA with <sup>, numeric entities): reduced to text on import.
       title: clean(textOf(child(it, 'title'))),
-      titleIsHtml: false,
-      author: clean(textOf(child(it, 'dc:creator')) || textOf(child(it, 'author'))) || null,
+      titleIsHtml: true,
+      author: clean(htmlToText(textOf(child(it, 'dc:creator')) || textOf(child(it, 'author')))) || null,
       publishedAt: parseDate(textOf(child(it, 'pubdate', 'dc:date'))),
       contentHtml: encoded.trim() ? encoded : description,
       rights: compact({
@@ -222,6 +234,9 @@ function atomLink(n: Node, base: string | null | undefined): string | null {
   const alt = links.find((l) => !l.attrs.rel || l.attrs.rel.toLowerCase() === 'alternate') ?? null;
   return resolve(alt?.attrs.href, base);
 }
+
+/** Links of an entry that are not the article: the entry document itself, its editing and comment feeds, files. */
+const NOT_THE_ARTICLE = new Set(['self', 'edit', 'edit-media', 'replies', 'enclosure', 'license', 'via', 'related', 'payment', 'hub']);
 
 function parseAtom(top: Node, xml: string, feedUrl?: string): ParsedFeed {
   const feedBase = resolve(top.attrs['xml:base'], feedUrl) ?? feedUrl ?? null;
@@ -242,12 +257,21 @@ function parseAtom(top: Node, xml: string, feedUrl?: string): ParsedFeed {
     if (!contentHtml.trim()) contentHtml = summary.html ? summary.value : escapeText(summary.value);
     const rights = atomText(child(e, 'rights'), xml);
     const authorNode = child(e, 'author');
+    const otherLinks = childrenNamed(e, 'link').filter((l) => !NOT_THE_ARTICLE.has((l.attrs.rel ?? 'alternate').toLowerCase()));
+    const alternate = atomLink(e, base);
+    const { original, all } = chooseOriginal([
+      { url: resolve(clean(textOf(child(e, 'feedburner:origlink'))), base) ?? '', kind: 'orig_link' },
+      { url: alternate ?? '', kind: 'alternate' },
+      ...otherLinks.map((l) => ({ url: resolve(l.attrs.href, base) ?? '', kind: 'link' as const })),
+      ...canonicalLinksIn(contentHtml, alternate ?? base).map((url) => ({ url, kind: 'canonical' as const })),
+    ]);
     return {
       guid: clean(textOf(child(e, 'id'))) || null,
-      link: atomLink(e, base),
+      link: original,
+      urls: all,
       title: clean(title.value),
       titleIsHtml: title.html,
-      author: clean(textOf(authorNode ? child(authorNode, 'name') : undefined)) || feedAuthor || null,
+      author: clean(htmlToText(textOf(authorNode ? child(authorNode, 'name') : undefined))) || feedAuthor || null,
       publishedAt: parseDate(textOf(child(e, 'published', 'issued')) || textOf(child(e, 'updated', 'modified'))),
       contentHtml,
       rights: compact({

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { normaliseUrl } from '../../shared/url';
-import { Item, ItemRemoval, ItemStatus, RightsSignals } from './item.entity';
 import { ITEM_LISTS, itemKey, queuePurge, sourceKey } from '../edge';
+import type { ItemAddress } from './item-alias.entity';
+import { saveAliases } from './item-aliases.queries';
+import { Item, ItemRemoval, ItemStatus, RightsSignals } from './item.entity';
 import { notifyItemsChanged } from './page-cache';
 import { excerptOfSanitised, htmlToText, sanitiseContent } from './sanitise';
 import { Source } from './source.entity';
@@ -20,6 +22,8 @@ export interface ItemInput {
   rights: RightsSignals;
   /** SHA-256 (hex) of the raw entry. */
   rawSha256: string;
+  /** Every other address the entry gives for the article (feed proxy, entry link, guid…): kept as item aliases. */
+  aliases?: ItemAddress[];
 }
 
 export interface UpsertResult {
@@ -100,8 +104,7 @@ function prepare(source: Source, k: Keyed, now: Date): Prepared {
   const { input } = k;
   const content = sanitiseContent(input.contentHtml ?? '', input.originalUrl);
   const excerpt = excerptOfSanitised(content);
-  let title = (input.titleIsHtml ? htmlToText(input.title) : input.title.replace(/\s+/g, ' ').trim()).slice(0, 500);
-  if (!title) title = excerptOfSanitised(content, 80) || '(untitled)';
+  const title = titleText(input) || excerptOfSanitised(content, 80) || '(untitled)';
   const published = input.publishedAt && !Number.isNaN(input.publishedAt.getTime()) ? input.publishedAt : null;
   const listed = published && published < now ? published : now;
   return {
@@ -118,6 +121,11 @@ function prepare(source: Source, k: Keyed, now: Date): Prepared {
     content,
     excerpt,
   };
+}
+
+/** The title as text: HTML titles (RSS in the wild, Atom type="html") lose their tags, entities decoded once, whitespace folded. */
+function titleText(input: ItemInput): string {
+  return (input.titleIsHtml ? htmlToText(input.title) : input.title.replace(/\s+/g, ' ').trim()).slice(0, 500);
 }
 
 const WRITE_CHUNK = 500;
@@ -157,8 +165,8 @@ export async function upsertItems(
   }
   if (!byGuid.size) return result;
 
-  const existing: { id: string; guid: string; raw_sha256: string; status: ItemStatus; slug: string }[] = await tx.query(
-    `SELECT id, guid, raw_sha256, status, slug FROM items WHERE source_id = $1 AND guid = ANY($2::text[])`,
+  const existing: { id: string; guid: string; raw_sha256: string; status: ItemStatus; slug: string; original_url_normalised: string; title: string }[] = await tx.query(
+    `SELECT id, guid, raw_sha256, status, slug, original_url_normalised, title FROM items WHERE source_id = $1 AND guid = ANY($2::text[])`,
     [cmd.source.id, [...byGuid.keys()]],
   );
   const urlOwners: { id: string; original_url_normalised: string }[] = await tx.query(
@@ -172,11 +180,15 @@ export async function upsertItems(
   for (const row of existing) {
     const k = byGuid.get(row.guid)!;
     byGuid.delete(row.guid);
-    if (row.raw_sha256 === k.input.rawSha256) result.unchanged++;
+    const owner = ownerOfUrl.get(k.normalised);
+    const keepUrl = owner !== undefined && owner !== row.id;
+    // An unchanged entry still updates an item imported before the publisher's URL or text titles were
+    // read from it (issue 21): its original URL moves off a feed proxy, its title loses its markup.
+    const stale = (!keepUrl && row.original_url_normalised !== k.normalised) || (k.input.titleIsHtml && titleText(k.input) !== row.title && titleText(k.input) !== '');
+    if (row.raw_sha256 === k.input.rawSha256 && !stale) result.unchanged++;
     else if (row.status !== 'published') skip('notPublished');
     else {
-      const owner = ownerOfUrl.get(k.normalised);
-      writes.push({ kind: 'update', k, id: row.id, keepUrl: owner !== undefined && owner !== row.id });
+      writes.push({ kind: 'update', k, id: row.id, keepUrl });
       changedSlugs.push(row.slug);
     }
   }
@@ -184,6 +196,8 @@ export async function upsertItems(
     if (ownerOfUrl.has(k.normalised)) skip('urlTaken');
     else writes.push({ kind: 'insert', k });
   }
+  const written: { id: string; guid: string }[] = [];
+  const inputOf = new Map(writes.map((w) => [w.k.guid, w.k]));
   const total = cmd.inputs.length;
   let done = total - writes.length;
   cmd.onProgress?.(done, total);
@@ -217,6 +231,8 @@ export async function upsertItems(
       );
       result.updated += rows.length;
       result.updatedIds.push(...rows.map((r) => r.id));
+      const guidOf = new Map(updates.map((u) => [u.id, u.guid]));
+      for (const r of rows) written.push({ id: r.id, guid: guidOf.get(r.id)! });
     }
     if (inserts.length) {
       const rows: { id: string }[] = await tx.query(
@@ -227,9 +243,10 @@ export async function upsertItems(
          FROM jsonb_to_recordset($1::jsonb) AS v(slug text, title text, author text, original_url text, original_url_normalised text,
            guid text, source_published_at timestamptz, listed_at timestamptz, raw_sha256 text, rights jsonb, content text, excerpt text)
          ON CONFLICT DO NOTHING
-         RETURNING id`,
+         RETURNING id, guid`,
         [JSON.stringify(inserts), cmd.source.id, cmd.feedUrl, now],
       );
+      for (const r of rows as { id: string; guid: string }[]) written.push({ id: r.id, guid: r.guid });
       result.created += rows.length;
       result.createdIds.push(...rows.map((r) => r.id));
       if (rows.length < inserts.length) skip('conflict', inserts.length - rows.length);
@@ -255,6 +272,14 @@ export async function upsertItems(
     const pages = result.updatedIds.length > 200 ? [sourceKey(cmd.source.id)] : result.updatedIds.map(itemKey);
     await queuePurge(tx, [...pages, ...ITEM_LISTS], cmd.now);
   }
+  // Every address of each written item, so a notice naming any of them matches it.
+  await saveAliases(
+    tx,
+    written.flatMap(({ id, guid }) => {
+      const { input } = inputOf.get(guid)!;
+      return [{ url: input.originalUrl, kind: 'original' as const }, ...(input.aliases ?? [])].map((a) => ({ itemId: id, ...a }));
+    }),
+  );
   return result;
 }
 
@@ -357,14 +382,20 @@ export async function findItemsByUrls(tx: EntityManager, urls: string[], opts: {
   }
   const out = new Map<string, Item>();
   if (!slugOf.size && !normOf.size) return out;
+  // Also any other address the item is known by (item_aliases: the publisher's URL, the feed proxy's,
+  // the entry link…), in the same round trip: the alias primary key is one more index lookup per URL.
   const rows: Record<string, unknown>[] = await tx.query(
-    `SELECT ${ITEM_SQL_COLUMNS} FROM items i JOIN sources s ON s.id = i.source_id
-     WHERE i.slug = ANY($1::text[]) OR i.original_url_normalised = ANY($2::text[])`,
+    `WITH al AS (SELECT item_id, array_agg(url_normalised) AS urls FROM item_aliases WHERE url_normalised = ANY($2::text[]) GROUP BY item_id)
+     SELECT ${ITEM_SQL_COLUMNS}, al.urls AS alias_hits
+       FROM items i JOIN sources s ON s.id = i.source_id LEFT JOIN al ON al.item_id = i.id
+      WHERE i.slug = ANY($1::text[]) OR i.original_url_normalised = ANY($2::text[]) OR i.id = ANY(ARRAY(SELECT item_id FROM al))`,
     [[...new Set(slugOf.values())], [...new Set(normOf.values())]],
   );
   const items = rows.map(itemFromRow);
   const bySlug = new Map(items.map((i) => [i.slug, i]));
-  const byNorm = new Map(items.map((i) => [i.originalUrlNormalised, i]));
+  const byNorm = new Map<string, Item>();
+  rows.forEach((r, n) => ((r.alias_hits as string[] | null) ?? []).forEach((a) => byNorm.set(a, items[n])));
+  for (const i of items) byNorm.set(i.originalUrlNormalised, i); // an item's own original URL wins over another's alias
   for (const url of urls) {
     const hit = (slugOf.has(url) && bySlug.get(slugOf.get(url)!)) || (normOf.has(url) && byNorm.get(normOf.get(url)!));
     if (hit) out.set(url, hit);

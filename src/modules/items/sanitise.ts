@@ -88,6 +88,8 @@ export function sanitiseContent(html: string, baseUrl?: string): string {
 /** Plain text of some HTML (titles given as HTML, excerpts): every tag dropped, entities decoded. */
 export function htmlToText(html: string): string {
   if (!html) return '';
+  // No tag and no entity: nothing to parse (most titles and names; the feed import calls this per entry).
+  if (!/[<&]/.test(html)) return html.replace(/\s+/g, ' ').trim();
   const text = sanitizeHtml(html, { allowedTags: [], allowedAttributes: {}, nonTextTags: ['script', 'style', 'textarea', 'noscript', 'iframe'] });
   return decodeEntities(text).replace(/\s+/g, ' ').trim();
 }

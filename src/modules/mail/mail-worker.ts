@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import type { Config } from '../../config';
+import { createLeaseHolder, LeaseHolder } from '../../db/leases';
 import { withTransaction } from '../../db/transaction';
 import type { Clock } from '../../shared/clock';
 import { record } from '../audit';
@@ -11,14 +12,22 @@ import { createMailTransport, describeSendError, isPermanentRejection, MailTrans
  * The mail worker: drains the outbox. Safe with any number of instances running it at once.
  *
  * The flow (`drain()` keeps it going until a claim comes back short; `runOnce()` does one batch):
- *  1. claim — one short statement: up to `batchSize` due rows, `FOR UPDATE SKIP LOCKED` (instances
- *     never wait for, nor take, each other's rows), `attempts + 1` and `next_attempt_at` pushed a
- *     lease ahead; it commits at once, so no transaction is open while we talk to SMTP;
+ *  1. claim — one short statement through the shared claims (`src/db/leases.ts`): up to `batchSize`
+ *     due rows, `FOR UPDATE SKIP LOCKED` (instances never wait for, nor take, each other's rows),
+ *     `claimed_by` = this process, `attempts + 1`; it commits at once, so no transaction is open while
+ *     we talk to SMTP. The process's heartbeat keeps the claim however long SMTP takes; if the
+ *     process dies, its claims are free `CLAIM_LEASE_SECONDS` (30 s) after its last heartbeat.
+ *     (`next_attempt_at` is still pushed 5 minutes ahead, so an instance of the previous version
+ *     running during a rolling deploy does not take the row; this version ignores it for claimed rows.)
  *  2. send — render and hand to the transport, `concurrency` at a time (a pooled SMTP connection set);
+ *     a row is not started once our lease may have run out (`leases.holds`): someone else may have it.
  *  3. record — each email's outcome with its audit event in one transaction: `sent` + `email.sent`,
- *     or a retry time, or `failed` + `email.failed`. Outcomes that finish while the previous write
- *     commits share the next transaction (group commit). The UPDATE matches the claimed `attempts`,
- *     so a worker whose lease ran out can never overwrite the outcome of a newer claim.
+ *     or a retry time, or `failed` + `email.failed`; `claimed_by` is cleared. Outcomes that finish
+ *     while the previous write commits share the next transaction (group commit). The UPDATE matches
+ *     the claimant and the claimed `attempts`, so a worker that lost its lease can never overwrite
+ *     the outcome of a newer claim.
+ *  On `stop()` (SIGTERM) the emails claimed but not started are handed back at once (attempts
+ *  restored), so another instance sends them without waiting for any lease.
  *
  * Delivery is at-least-once: if the process dies after the SMTP server accepted an email but before
  * step 3 commits, the row is claimed again when its lease ends and sent again, with the same
@@ -34,6 +43,8 @@ export interface MailWorkerDeps {
   transport?: MailTransport;
   /** Default: the templates in views/emails. */
   renderer?: EmailRenderer;
+  /** The process's claims (server.ts passes `container.leases`); default: the worker registers its own. */
+  leases?: LeaseHolder;
 }
 
 export interface MailWorkerOptions {
@@ -41,8 +52,10 @@ export interface MailWorkerOptions {
   batchSize?: number;
   /** Emails in flight at once per worker (default 16). */
   concurrency?: number;
-  /** How long a claimed row is left alone by other workers (default 5 minutes; longer than a send can take). */
+  /** With its own claims only (no `deps.leases`): their lease (default CLAIM_LEASE_SECONDS). */
   leaseMs?: number;
+  /** How long recording an outcome is retried while the database is away (default 5 minutes). */
+  outcomeRetryMs?: number;
   /** First retry delay (default MAIL_RETRY_BASE_SECONDS, 1 minute), doubled each attempt, capped at `retryMaxMs` (default 4 hours). */
   retryBaseMs?: number;
   retryMaxMs?: number;
@@ -82,9 +95,12 @@ interface ClaimedRow {
   attempts: number;
   reply_to: string | null;
   notice_id: string | null;
-  /** When our lease on the row ends (another worker may claim it then); set at claim, not a column. */
-  leaseEndsAt: Date;
+  /** The registration of this process that claimed it (the fence of the outcome write). */
+  claimed_by: string;
 }
+
+/** A row still claimed in the old way (before claimed_by) stays untouched this long. */
+const LEGACY_LEASE_MS = 5 * 60_000;
 
 const WORKER_ACTOR = { type: 'system' as const, label: 'mail-worker' };
 
@@ -115,7 +131,12 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
   const renderer = deps.renderer ?? createEmailRenderer({ baseUrl: deps.config.publicBaseUrl, cache: true });
   const batchSize = opts.batchSize ?? 100;
   const concurrency = opts.concurrency ?? 16;
-  const leaseMs = opts.leaseMs ?? 5 * 60_000;
+  const ownLeases = !deps.leases;
+  const leases =
+    deps.leases ?? createLeaseHolder(db, { leaseMs: opts.leaseMs ?? deps.config.claimLeaseSeconds * 1000, logger, name: 'mail-worker' });
+  const outcomeRetryMs = opts.outcomeRetryMs ?? 5 * 60_000;
+  /** Claimed rows this worker will not send (not started at shutdown, lease lost, outcome unwritable): handed back. */
+  const toRelease = new Map<string, boolean>(); // id → restore the attempt (true: never tried)
   const retryBaseMs = opts.retryBaseMs ?? deps.config.policy.mailRetryBaseSeconds * 1000;
   const retryMaxMs = opts.retryMaxMs ?? 4 * 60 * 60_000;
   const maxAttempts = opts.maxAttempts ?? deps.config.policy.mailMaxAttempts;
@@ -123,26 +144,33 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
   const mailFrom = deps.config.mailFrom;
   let stopping = false;
 
-  async function claim(now: Date): Promise<ClaimedRow[]> {
-    // TypeORM answers an UPDATE with [rows, rowCount].
-    const [rows] = (await db.query(
-      `WITH due AS (
-         SELECT id FROM outbound_emails
-          WHERE status = 'queued' AND next_attempt_at <= $1
-          ORDER BY next_attempt_at
-          LIMIT $2
-          FOR UPDATE SKIP LOCKED
-       )
-       UPDATE outbound_emails o
-          SET attempts = o.attempts + 1, next_attempt_at = $3
-         FROM due
-        WHERE o.id = due.id
-      RETURNING o.id, o."to", o.template, o.data, o.attempts, o.reply_to, o.notice_id`,
-      [now, batchSize, new Date(now.getTime() + leaseMs)],
-    )) as [ClaimedRow[], number];
-    const leaseEndsAt = new Date(now.getTime() + leaseMs);
-    for (const r of rows) r.leaseEndsAt = leaseEndsAt;
-    return rows;
+  function claim(now: Date): Promise<ClaimedRow[]> {
+    // Due: its time has come, or a claimant (now dead: leases.ts checks) holds it whatever its time.
+    return leases.claim<ClaimedRow>({
+      table: 'outbound_emails',
+      where: `t.status = 'queued' AND (t.next_attempt_at <= $1 OR t.claimed_by IS NOT NULL)`,
+      params: [now, new Date(now.getTime() + LEGACY_LEASE_MS)],
+      orderBy: 't.next_attempt_at',
+      limit: batchSize,
+      set: 'attempts = t.attempts + 1, next_attempt_at = $2',
+      returning: 't.id, t."to", t.template, t.data, t.attempts, t.reply_to, t.notice_id',
+    });
+  }
+
+  /** Hands back the rows in `toRelease` (if the database refuses, the next run tries again; shutdown releases all anyway). */
+  async function releasePending(): Promise<void> {
+    if (!toRelease.size) return;
+    const untried = [...toRelease].filter(([, restore]) => restore).map(([id]) => id);
+    const tried = [...toRelease].filter(([, restore]) => !restore).map(([id]) => id);
+    try {
+      // Untried: the claim's attempt is given back and the row is due at once.
+      if (untried.length) await leases.release('outbound_emails', { ids: untried, set: 'attempts = t.attempts - 1, next_attempt_at = now()' });
+      if (tried.length) await leases.release('outbound_emails', { ids: tried, set: 'next_attempt_at = now()' });
+      for (const id of [...untried, ...tried]) toRelease.delete(id);
+      logger.info({ untried: untried.length, tried: tried.length }, 'claimed emails handed back');
+    } catch (err) {
+      logger.warn({ err: String(err) }, 'handing claimed emails back failed; trying again later');
+    }
   }
 
   const subject = (row: ClaimedRow) => ({ type: 'email', id: row.id });
@@ -172,11 +200,18 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
       if (sent.length) {
         const [rows] = (await tx.query(
           `UPDATE outbound_emails o
-              SET status = 'sent', sent_at = v.at, next_attempt_at = v.at, provider_message_id = v.pid, last_error = NULL
-             FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::text[]) AS v(id, attempts, at, pid)
-            WHERE o.id = v.id AND o.status = 'queued' AND o.attempts = v.attempts
+              SET status = 'sent', sent_at = v.at, next_attempt_at = v.at, provider_message_id = v.pid, last_error = NULL,
+                  claimed_by = NULL, claimed_at = NULL
+             FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::text[], $5::uuid[]) AS v(id, attempts, at, pid, claimed_by)
+            WHERE o.id = v.id AND o.status = 'queued' AND o.attempts = v.attempts AND o.claimed_by = v.claimed_by
           RETURNING o.id`,
-          [sent.map((o) => o.row.id), sent.map((o) => o.row.attempts), sent.map((o) => o.at), sent.map((o) => o.providerMessageId)],
+          [
+            sent.map((o) => o.row.id),
+            sent.map((o) => o.row.attempts),
+            sent.map((o) => o.at),
+            sent.map((o) => o.providerMessageId),
+            sent.map((o) => o.row.claimed_by),
+          ],
         )) as [{ id: string }[], number];
         for (const r of rows) applied.add(r.id);
       }
@@ -184,9 +219,11 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
         if (o.kind === 'sent') continue;
         const [, count] = (await tx.query(
           o.kind === 'failed'
-            ? `UPDATE outbound_emails SET status = 'failed', last_error = $3 WHERE id = $1 AND status = 'queued' AND attempts = $2`
-            : `UPDATE outbound_emails SET next_attempt_at = $4, last_error = $3 WHERE id = $1 AND status = 'queued' AND attempts = $2`,
-          o.kind === 'failed' ? [o.row.id, o.row.attempts, o.error] : [o.row.id, o.row.attempts, o.error, o.next],
+            ? `UPDATE outbound_emails SET status = 'failed', last_error = $3, claimed_by = NULL, claimed_at = NULL
+                WHERE id = $1 AND status = 'queued' AND attempts = $2 AND claimed_by = $4`
+            : `UPDATE outbound_emails SET next_attempt_at = $5, last_error = $3, claimed_by = NULL, claimed_at = NULL
+                WHERE id = $1 AND status = 'queued' AND attempts = $2 AND claimed_by = $4`,
+          o.kind === 'failed' ? [o.row.id, o.row.attempts, o.error, o.row.claimed_by] : [o.row.id, o.row.attempts, o.error, o.row.claimed_by, o.next],
         )) as [unknown, number];
         if (count === 1) applied.add(o.row.id);
       }
@@ -209,21 +246,19 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
 
   /**
    * The database going away (a restart, a failover) must not make us send these emails again: if
-   * the outcome is not written, the row is claimed anew when its lease ends and sent a second time.
-   * So the write is retried, with back-off, for as long as our lease on every row of the batch
-   * lasts (later, another worker may hold it and the attempts fence would refuse us anyway); when
-   * shutting down, for a few seconds only. A write that committed but whose reply was lost is
-   * harmless to repeat: the attempts fence matches nothing the second time.
+   * the outcome is not written, the row is claimed anew and sent a second time. So the write is
+   * retried, with back-off, for up to `outcomeRetryMs` (5 minutes); when shutting down, for a few
+   * seconds only. It is always safe to try: the claimant and attempts fence match nothing once
+   * another worker has taken the row, and nothing the second time after a write whose reply was lost.
    */
   async function writeWithRetries(batch: Outcome[]): Promise<Set<string>> {
-    const leaseEnds = Math.min(...batch.map((o) => o.row.leaseEndsAt.getTime()));
     const startedAt = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
         return await writeOutcomes(batch);
       } catch (err) {
         const wait = Math.min(500 * attempt, 5_000);
-        const outOfLease = clock.now().getTime() + wait >= leaseEnds;
+        const outOfLease = Date.now() - startedAt + wait > outcomeRetryMs;
         const outOfTime = stopping && Date.now() - startedAt + wait > 10_000;
         if (outOfLease || outOfTime) throw err;
         logger.warn({ err: String(err), attempt }, 'recording email outcomes failed; trying again');
@@ -259,6 +294,13 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
 
   async function deliver(row: ClaimedRow): Promise<DrainResult> {
     const out = empty();
+    if (!leases.holds(row.claimed_by)) {
+      // Our heartbeat has not been confirmed for a lease's length: another instance may hold the row.
+      out.lost++;
+      toRelease.set(row.id, true);
+      logger.warn({ emailId: row.id }, 'email not sent: this instance could not renew its claims; handing it back');
+      return out;
+    }
     let outcome: Outcome;
     try {
       const rendered = renderer.render(row.template, row.data ?? {});
@@ -296,8 +338,9 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
       out.lost++;
       logger.warn({ emailId: row.id, outcome: outcome.kind }, 'email outcome not recorded: another worker holds the row now');
     } else {
-      // The database refused or is unreachable: the row stays claimed and is taken again when its lease ends.
+      // The database refused or is unreachable: the row is handed back later and sent again (same Message-ID).
       out.lost++;
+      toRelease.set(row.id, false);
       logger.error({ err: applied, emailId: row.id, outcome: outcome.kind }, 'could not record the outcome of an email');
     }
     return out;
@@ -339,6 +382,7 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
     };
     const lane = async () => {
       for (;;) {
+        if (stopping) return; // the rest of the queue is handed back below
         if (queue.length < concurrency) refill();
         if (!queue.length) {
           if (!claiming) return;
@@ -350,9 +394,15 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
         total = add(total, outcome); // after the await: lanes must not read `total` before it
       }
     };
+    await releasePending();
     refill();
     await claiming;
     await Promise.all(Array.from({ length: concurrency }, lane));
+    await claiming;
+    if (queue.length) {
+      for (const row of queue.splice(0)) toRelease.set(row.id, true);
+      await releasePending();
+    }
     if (claimError !== undefined) {
       if (total.claimed === 0) throw claimError; // the job runner logs it and tries again next tick
       logger.error({ err: claimError }, 'claiming more emails failed; the next run tries again');
@@ -369,6 +419,8 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
     },
     async close() {
       stopping = true;
+      await releasePending();
+      if (ownLeases) await leases.stop();
       await transport.close();
     },
   };

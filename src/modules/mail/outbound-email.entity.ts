@@ -11,8 +11,9 @@ export type EmailStatus = (typeof EMAIL_STATUSES)[number];
  *     │  ╲──(5xx, or attempts ≥ MAIL_MAX_ATTEMPTS)──▶ failed ──(retry from /outbox)──▶ queued
  *     └── transient failure: stays queued, next_attempt_at pushed back (exponential, jittered)
  *
- * While a worker sends it, a row stays `queued` with `next_attempt_at` set a lease ahead, and
- * `attempts` (incremented at the claim) fences the result: a worker whose lease ran out cannot
+ * While a worker sends it, a row stays `queued` and `claimed_by` names the worker's process
+ * (`src/db/leases.ts`: free again once that process stops heartbeating); `claimed_by` and
+ * `attempts` (incremented at the claim) fence the result: a worker whose lease ran out cannot
  * overwrite the outcome of a later claim.
  */
 @Entity({ name: 'outbound_emails' })
@@ -21,6 +22,7 @@ export type EmailStatus = (typeof EMAIL_STATUSES)[number];
 // The /outbox page: newest first, optionally by status; and the age of the oldest queued email.
 @Index('outbound_emails_status_created_idx', ['status', 'createdAt', 'id'])
 @Index('outbound_emails_created_idx', ['createdAt', 'id'])
+@Index('outbound_emails_claimed_by_idx', ['claimedBy'], { where: `"claimed_by" IS NOT NULL` })
 @Index('outbound_emails_notice_idx', ['noticeId'], { where: `"notice_id" IS NOT NULL` })
 @Check('outbound_emails_status_check', `"status" IN ('queued', 'sent', 'failed')`)
 @Check('outbound_emails_attempts_check', `"attempts" >= 0`)
@@ -74,6 +76,13 @@ export class OutboundEmail {
   /** Where a reply should go (the other party); From is always MAIL_FROM. */
   @Column({ name: 'reply_to', type: 'varchar', length: 254, nullable: true })
   replyTo: string | null;
+
+  /** The process (`worker_instances.id`) sending it now; NULL when no one is. */
+  @Column({ name: 'claimed_by', type: 'uuid', nullable: true })
+  claimedBy: string | null;
+
+  @Column({ name: 'claimed_at', type: 'timestamptz', nullable: true })
+  claimedAt: Date | null;
 
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt: Date;
