@@ -75,11 +75,11 @@ const commands: Record<string, Command> = {
   async 'import-items'(c, args) {
     const file = args[0];
     if (!file) return usage('import-items needs a FILE (JSON Lines)');
-    const r = await importItemsFile(c, file, { actor: CLI_ACTOR, now: () => c.clock.now(), onProgress: progress('lines') });
+    const r = await importItemsFile(c, file, { actor: CLI_ACTOR, now: () => c.clock.now(), onProgress: progress('lines'), staydownSimilarity: c.config.policy.staydownSimilarity });
     for (const bad of r.invalid.slice(0, 50)) console.error(`  line ${bad.line}: ${bad.errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; ')}`);
     if (r.invalid.length > 50) console.error(`  … and ${r.invalid.length - 50} more invalid lines`);
     const skipped = Object.entries(r.skipped).map(([k, n]) => `${k}: ${n}`).join('; ');
-    console.log(`${r.lines} line(s): ${r.created} new, ${r.updated} updated, ${r.unchanged} unchanged, ${r.invalid.length} invalid${skipped ? `, skipped (${skipped})` : ''}.`);
+    console.log(`${r.lines} line(s): ${r.created} new, ${r.updated} updated, ${r.unchanged} unchanged, ${r.invalid.length} invalid${r.held ? `, ${r.held} held (match removed content)` : ''}${skipped ? `, skipped (${skipped})` : ''}.`);
     return r.invalid.length ? 1 : 0;
   },
 

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
-  IsBoolean, IsEmail, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync,
+  IsBoolean, IsEmail, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync,
 } from 'class-validator';
 
 /**
@@ -18,6 +18,8 @@ const toBool = ({ value }: { value: unknown }) => {
   if (['0', 'false', 'no', 'off'].includes(v)) return false;
   return value;
 };
+const toNumber = ({ value }: { value: unknown }) =>
+  value === undefined || value === '' ? undefined : /^\d*\.?\d+$/.test(String(value).trim()) ? Number(value) : value;
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
 
 class EnvSchema {
@@ -97,6 +99,10 @@ class EnvSchema {
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1, { message: 'must be at least 1 (day)' }) @Max(3650, { message: 'must be at most 3650 (ten years)' })
   PERSONAL_DATA_RETENTION_DAYS?: number;
 
+  // Staydown (SPEC §13): containment similarity at which an imported entry is held.
+  @IsOptional() @Transform(toNumber) @IsNumber({}, { message: 'must be a number between 0.5 and 1' }) @Min(0.5, { message: 'must be between 0.5 and 1' }) @Max(1, { message: 'must be between 0.5 and 1' })
+  STAYDOWN_SIMILARITY?: number;
+
   // Staff login protection
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(100)
   LOGIN_MAX_FAILURES?: number;
@@ -145,6 +151,8 @@ export interface Config {
     readonly intakePerHour: number;
     /** Days the complainant's personal data of a rejected/spam/withdrawn notice is kept before it is redacted. */
     readonly personalDataRetentionDays: number;
+    /** Containment (0.5–1) at which an imported entry matching the fingerprint bank is held. */
+    readonly staydownSimilarity: number;
   };
   readonly login: { readonly maxFailures: number; readonly lockMinutes: number };
   readonly dmcaAgent: { readonly name: string; readonly address: string; readonly phone: string; readonly email: string };
@@ -207,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       mailRetryBaseSeconds: raw.MAIL_RETRY_BASE_SECONDS ?? 60,
       intakePerHour: raw.INTAKE_PER_HOUR ?? 60,
       personalDataRetentionDays: raw.PERSONAL_DATA_RETENTION_DAYS ?? 365,
+      staydownSimilarity: raw.STAYDOWN_SIMILARITY ?? 0.8,
     },
     login: { maxFailures: raw.LOGIN_MAX_FAILURES ?? 5, lockMinutes: raw.LOGIN_LOCK_MINUTES ?? 15 },
     dmcaAgent: {

@@ -2,7 +2,7 @@
 export { Source, SOURCE_STATUSES } from './source.entity';
 export type { SourceStatus, FetchResult } from './source.entity';
 export { Item, ITEM_STATUSES } from './item.entity';
-export type { ItemStatus, ItemRemoval, RightsSignals } from './item.entity';
+export type { ItemStatus, ItemRemoval, ItemHold, RightsSignals } from './item.entity';
 
 // Lookups (issue 5 matches notice URLs with findItemsByUrls).
 export {
@@ -12,6 +12,7 @@ export {
 // Content changes for the review, counter-notice and opt-out issues.
 export { removeItems, restoreItems, withdrawSource } from './remove-items';
 export type { RemoveItems, RestoreItems, WithdrawSource, ContentChange } from './remove-items';
+export { releaseHeldItem, releaseHeldOn, countHeld } from './held-items';
 export { createSource, setSourceStatus, renameSource } from './manage-sources';
 export { addItem, importItemsFile } from './add-items';
 

@@ -82,7 +82,7 @@ export function itemsApi(deps: AppDeps): Router {
   r.post('/items', auth, async (req, res) => {
     const dto = await validateBody(CreateItemDto, req.body);
     const { item, outcome } = await withTransaction(deps.db, (tx) =>
-      addItem(tx, { dto, actor: actorOf(req), context: requestContext(req), now: deps.clock.now() }),
+      addItem(tx, { dto, actor: actorOf(req), context: requestContext(req), now: deps.clock.now(), staydownSimilarity: deps.config.policy.staydownSimilarity }),
     );
     res.status(outcome === 'created' ? 201 : 200).json({ outcome, item: itemJson(item, base, true) });
   });

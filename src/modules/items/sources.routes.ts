@@ -22,6 +22,7 @@ export function describeResult(r: FetchResult | null): string {
   const nSkipped = skipped.reduce((n, [, v]) => n + v, 0);
   return (
     `${r.created ?? 0} new, ${r.updated ?? 0} updated, ${r.unchanged ?? 0} unchanged, ${nSkipped} skipped` +
+    (r.held ? `, ${r.held} held (copies of removed content, waiting in /items?status=held)` : '') +
     (nSkipped ? ` (${skipped.map(([k, v]) => `${k}: ${v}`).join('; ')})` : '')
   );
 }
