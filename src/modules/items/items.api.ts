@@ -35,6 +35,9 @@ export function itemJson(item: Item, baseUrl: string, withContent = false) {
     ...(withContent ? { content: item.content } : {}),
     removedAt: item.removedAt,
     removal: item.removal,
+    ...(item.status === 'held' && item.held
+      ? { heldBecause: { noticeReference: item.held.noticeReference, matchedItemId: item.held.matchedItemId, similarity: item.held.similarity } }
+      : {}),
     withdrawnAt: item.withdrawnAt,
     createdAt: item.createdAt,
     updatedAt: item.updatedAt,

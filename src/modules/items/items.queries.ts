@@ -311,7 +311,7 @@ export async function upsertItems(
 const LIST_COLUMNS = [
   'id', 'sourceId', 'slug', 'title', 'author', 'originalUrl', 'originalUrlNormalised', 'guid', 'feedUrl', 'sourcePublishedAt',
   'firstFetchedAt', 'lastFetchedAt', 'listedAt', 'rawSha256', 'rights', 'excerpt', 'status', 'removedAt', 'removedByNoticeId',
-  'removal', 'withdrawnAt', 'createdAt', 'updatedAt',
+  'removal', 'held', 'withdrawnAt', 'createdAt', 'updatedAt',
 ] as const;
 
 /** Where this site's item pages live, from PUBLIC_BASE_URL: host (normal form) and path prefix. */

@@ -30,7 +30,11 @@ export async function renderItemPage(app: Express, deps: AppDeps, item: Item): P
   let status = 200;
   let html: string;
   const headers: Record<string, string> = { 'Content-Type': 'text/html; charset=utf-8' };
-  if (item.status === 'removed' && item.removal) {
+  // A held copy (SPEC §13) answers like the removed original it matched, naming the same notice.
+  const removal = item.status === 'removed' ? item.removal : item.status === 'held' && item.held
+    ? { noticeId: item.held.noticeId, reference: item.held.noticeReference, claimant: item.held.claimant, legalBasis: item.held.legalBasis }
+    : null;
+  if (removal) {
     status = 451;
     headers['Cache-Control'] = 'no-store';
     // RFC 7725: the party that implements the block.
@@ -38,11 +42,11 @@ export async function renderItemPage(app: Express, deps: AppDeps, item: Item): P
     html = await render(app, 'items/removed', {
       ...common,
       title: 'Unavailable for legal reasons',
-      removal: item.removal,
-      recordUrl: `/transparency/notices/${encodeURIComponent(item.removal.reference)}`,
+      removal,
+      recordUrl: `/transparency/notices/${encodeURIComponent(removal.reference)}`,
       robotsNoindex: true,
     });
-  } else if (item.status === 'withdrawn' || item.status === 'removed') {
+  } else if (item.status === 'withdrawn' || item.status === 'removed' || item.status === 'held') {
     status = 410;
     headers['Cache-Control'] = 'no-store';
     html = await render(app, 'items/withdrawn', { ...common, title: 'This item is no longer here', robotsNoindex: true });
