@@ -228,7 +228,8 @@ export function markDifferences(a: { title: string; html: string }, b: { title: 
   const setB = shingles(normaliseText(b.title, b.html));
   const mark = (list: string[], other: Int32Array) =>
     list.map((text) => {
-      const own = shingles(normaliseText('', text));
+      // Every word of the passage, boilerplate too: an added "originally appeared on…" is a difference to show.
+      const own = shingles(foldParagraph(text).replace(/[()]/g, ' ').split(/\s+/).filter(Boolean));
       const shared = own.length ? intersectionSize(own, other) / own.length : 1;
       return { text, differs: shared < 0.5 };
     });
