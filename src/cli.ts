@@ -7,6 +7,7 @@ import { withTransaction } from './db/transaction';
 import { sealAuditChain, verifyAuditChain } from './modules/audit';
 import { createApiToken, createUser, findByEmail, ROLES, type Role } from './modules/auth';
 import { describeResult, importFeedNow, importItemsFile, seedDemo } from './modules/items';
+import { backfillFingerprints } from './modules/staydown';
 
 const USAGE = `Takedown Desk command line: npm run cli -- <command> [options]
 
@@ -19,6 +20,8 @@ const USAGE = `Takedown Desk command line: npm run cli -- <command> [options]
   import-feed --source ID                          import one source's feed now; prints created/updated/skipped
   import-items FILE                                add items from a JSON Lines file (one POST /api/v1/items body a line)
   seed-demo                                        add the demo sources and items (skips those already there)
+  fingerprint-backfill [--batch N]                 add items removed before staydown to the fingerprint bank
+                                                   (batched, resumable: run it again after an interruption)
 `;
 
 type Command = (c: Container, args: string[]) => Promise<number>;
@@ -81,6 +84,15 @@ const commands: Record<string, Command> = {
     const skipped = Object.entries(r.skipped).map(([k, n]) => `${k}: ${n}`).join('; ');
     console.log(`${r.lines} line(s): ${r.created} new, ${r.updated} updated, ${r.unchanged} unchanged, ${r.invalid.length} invalid${r.held ? `, ${r.held} held (match removed content)` : ''}${skipped ? `, skipped (${skipped})` : ''}.`);
     return r.invalid.length ? 1 : 0;
+  },
+
+  async 'fingerprint-backfill'(c, args) {
+    const { values } = parseArgs({ args, options: { batch: { type: 'string' } } });
+    const batch = values.batch === undefined ? 200 : Number(values.batch);
+    if (!Number.isInteger(batch) || batch < 1 || batch > 5000) return usage('--batch must be a whole number from 1 to 5000');
+    const r = await backfillFingerprints(c, { actor: CLI_ACTOR, batch, onProgress: (done, total) => console.error(`  ${done} of ${total} removed item(s) fingerprinted`) });
+    console.log(r.total ? `Added ${r.added} fingerprint(s) to the staydown bank.` : 'Every removed item is already in the staydown bank.');
+    return 0;
   },
 
   async 'seed-demo'(c) {

@@ -3,7 +3,7 @@ import { withTransaction } from '../../src/db/transaction';
 import { SYSTEM } from '../../src/modules/audit';
 import { restoreDueCounterNotices } from '../../src/modules/counter-notices';
 import { createSource, importFeedNow, Source } from '../../src/modules/items';
-import { findMatches, signatureOf } from '../../src/modules/staydown';
+import { backfillFingerprints, findMatches, signatureOf } from '../../src/modules/staydown';
 import { ManualClock, systemClock } from '../../src/shared/clock';
 import { approvedNotice, COMPLAINANT } from '../support/approve-fixture';
 import type { TestContext } from '../support/context';
@@ -168,6 +168,21 @@ describe('staydown: removed content stays down', () => {
     expect(await count(`items WHERE status = 'published'`)).toBe(2);
     expect(await count(`audit_events WHERE action = 'item.held'`)).toBe(0);
     for (let i = 0; i < SAME_EVENT.length; i++) await request(t.app).get(`/items/${(await itemAt(`https://coastaldigest.example/news/independent-${i}`)).slug}`).expect(200);
+  });
+
+  it('when items were removed before staydown existed, then fingerprint-backfill adds them in batches with progress, a second run adds nothing, and copies are then held', async () => {
+    await t.db.query(`DELETE FROM content_fingerprints`); // as before this feature: a removed item, an empty bank
+    expect(await count(`content_fingerprint_bands`)).toBe(0);
+    const progress: [number, number][] = [];
+    const first = await backfillFingerprints(t, { actor: { type: 'system', label: 'cli' }, batch: 1, onProgress: (d, n) => progress.push([d, n]) });
+    expect(first).toEqual({ added: 1, total: 1 });
+    expect(progress).toEqual([[0, 1], [1, 1]]);
+    expect(await count(`content_fingerprints WHERE removal->>'reference' = $1`, [reference])).toBe(1);
+    expect(await count(`content_fingerprint_bands`)).toBe(20);
+    expect(await count(`audit_events WHERE action = 'staydown.backfilled'`)).toBe(1);
+    expect(await backfillFingerprints(t, { actor: { type: 'system', label: 'cli' } })).toEqual({ added: 0, total: 0 });
+    serve('/partner.xml', [{ guid: 'copy-1', link: 'https://coastaldigest.example/news/bridge', title: TITLE, body: html(PARAS) }]);
+    expect(await importFeedNow(t, partner.id)).toMatchObject({ held: 1 });
   });
 
   describe('with a held copy', () => {

@@ -5,5 +5,6 @@ export {
   addFingerprints, bankStats, DEFAULT_STAYDOWN_SIMILARITY, findMatches, insertBands, recordException, removedWithoutFingerprint, retireFingerprints,
 } from './bank';
 export type { BankEntry, BankMatch, Candidate } from './bank';
+export { backfillFingerprints } from './backfill';
 export { markDifferences, signatureOf, similarityOf } from './signature';
 export type { Signature } from './signature';
