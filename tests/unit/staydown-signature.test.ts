@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import {
-  containment, lshBands, minhash, MIN_SHINGLES, normaliseText, shingles, signatureOf, similarityOf, SHINGLE_WORDS, markDifferences,
+  containment, lshBands, minhash, MIN_SHINGLES, normaliseText, shingles, signatureOf, similarityOf, SHINGLE_WORDS, markDifferences, wordHash,
+  wordHashesOf,
 } from '../../src/modules/staydown/signature';
 
 const VOCAB = ['river', 'council', 'budget', 'school', 'vote', 'mayor', 'bridge', 'rain', 'harbour', 'festival', 'train', 'museum',
@@ -53,6 +54,18 @@ describe('staydown signature: normalisation', () => {
         if (sa.shingles.length >= MIN_SHINGLES) expect(containment(sa.shingles, sb.shingles)).toBe(1);
       }),
       { numRuns: 150 },
+    );
+  });
+
+  it('when the fast path hashes words without building strings, then it agrees with normaliseText word for word', () => {
+    const any = fc.array(fc.oneof(word, fc.constantFrom('Read more', 'Subscribe now!', '&amp;', '&#233;t&eacute;', '<b>x</b>', ' ', '\n\n', '<p>', '(c)', '©', 'ÄÖÜ', 'x-y_z')), { maxLength: 120 });
+    fc.assert(
+      fc.property(any, any, (t, b) => {
+        const title = t.join(' ');
+        const html = b.join(' ');
+        expect(Array.from(wordHashesOf(title, html))).toEqual(normaliseText(title, html).map(wordHash));
+      }),
+      { numRuns: 300 },
     );
   });
 

@@ -103,17 +103,25 @@ export async function findMatches(tx: EntityManager, candidates: Candidate[], th
   const out = new Map<number, BankMatch>();
   if (!candidates.length) return out;
   const bands = candidates.flatMap((c) => c.signature.bands);
-  const hits: FingerprintHit[] = await tx.query(
-    `WITH hits AS (SELECT band, fingerprint_id FROM content_fingerprint_bands WHERE band = ANY($3::bigint[])),
-          ids AS (SELECT fingerprint_id AS id FROM hits
-                  UNION SELECT id FROM content_fingerprints WHERE retired_at IS NULL AND raw_sha256 = ANY($1::text[])
-                  UNION SELECT id FROM content_fingerprints WHERE retired_at IS NULL AND original_url_normalised = ANY($2::text[]))
-     SELECT f.id, f.item_id, f.notice_id, f.removal, f.raw_sha256, f.original_url_normalised, f.shingles,
-            (SELECT array_agg(h.band::text) FROM hits h WHERE h.fingerprint_id = f.id) AS bands
-       FROM ids JOIN content_fingerprints f ON f.id = ids.id
+  // One round trip, each branch on its own index: the band primary key, and the partial indexes on
+  // the raw hash (char(64): compared as char, or the index could not be used) and the URL.
+  const rows: FingerprintHit[] = await tx.query(
+    `SELECT f.id, f.item_id, f.notice_id, f.removal, f.raw_sha256, f.original_url_normalised, f.shingles, h.bands
+       FROM (SELECT fingerprint_id AS id, array_agg(band::text) AS bands FROM content_fingerprint_bands
+              WHERE band = ANY($3::bigint[]) GROUP BY fingerprint_id
+             UNION ALL SELECT id, NULL FROM content_fingerprints WHERE retired_at IS NULL AND raw_sha256 = ANY($1::char(64)[])
+             UNION ALL SELECT id, NULL FROM content_fingerprints WHERE retired_at IS NULL AND original_url_normalised = ANY($2::varchar[])) h
+       JOIN content_fingerprints f ON f.id = h.id
       WHERE f.retired_at IS NULL`,
     [candidates.map((c) => c.rawSha256), candidates.map((c) => c.originalUrlNormalised), bands],
   );
+  const byId = new Map<string, FingerprintHit>();
+  for (const r of rows) {
+    const seen = byId.get(r.id);
+    if (!seen) byId.set(r.id, r);
+    else if (r.bands) seen.bands = [...(seen.bands ?? []), ...r.bands];
+  }
+  const hits = [...byId.values()];
   if (!hits.length) return out;
   const withItem = candidates.filter((c) => c.itemId).map((c) => c.itemId!);
   const released = new Set<string>();

@@ -58,7 +58,11 @@ const BOILERPLATE = [
   /^(?:\(c\)|copyright\b|photo:|image:|credit:|advertisement\b|sponsored\b)/,
 ];
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** Lower case, accents and punctuation folded to single spaces (parentheses kept for "(c)"). */
 function foldParagraph(p: string): string {
+  if (!NON_ASCII.test(p)) return p.toLowerCase().replace(/[^a-z0-9()]+/g, ' ').trim();
   return p
     .replace(/©/g, '(c)')
     .normalize('NFKD')
@@ -69,25 +73,72 @@ function foldParagraph(p: string): string {
 }
 
 function isBoilerplate(folded: string): boolean {
-  const words = folded.split(' ').length;
+  let words = 1;
+  for (let i = 0; i < folded.length && words <= 40; i++) if (folded.charCodeAt(i) === 32) words++;
   return words <= 40 && BOILERPLATE.some((re) => re.test(folded));
 }
 
-/** The words of an article's title and HTML body after normalisation (see above). */
-export function normaliseText(title: string, html: string): string[] {
+/** The article's paragraphs as plain text: markup dropped, entities decoded (the title first). */
+function paragraphsOf(title: string, html: string): string[] {
   const body = String(html ?? '')
     .replace(/<!--[\s\S]*?-->/g, ' ')
     .replace(/<(script|style|noscript|template)\b[\s\S]*?<\/\1\s*>/gi, ' ')
     .replace(BLOCK_TAGS, '\n\n')
     .replace(/<[^>]*>/g, '');
-  const paragraphs = [decodeEntities(String(title ?? '').replace(/<[^>]*>/g, '')), ...decodeEntities(body).split(/\n\s*\n/)];
+  return [decodeEntities(String(title ?? '').replace(/<[^>]*>/g, '')), ...decodeEntities(body).split(/\n\s*\n/)];
+}
+
+/** The words of an article's title and HTML body after normalisation (see above). */
+export function normaliseText(title: string, html: string): string[] {
   const words: string[] = [];
-  for (const p of paragraphs) {
-    const folded = foldParagraph(p).replace(/[()]/g, ' ').replace(/\s+/g, ' ').trim();
-    if (!folded || isBoilerplate(foldParagraph(p))) continue;
-    for (const w of folded.split(' ')) if (w) words.push(w);
+  for (const p of paragraphsOf(title, html)) {
+    const folded = foldParagraph(p);
+    if (!folded || isBoilerplate(folded)) continue;
+    for (const w of folded.split(/[\s()]+/)) if (w) words.push(w);
   }
   return words;
+}
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/**
+ * `normaliseText(…).map(wordHash)` without building the strings (the import's hot path): ASCII
+ * paragraphs are lower-cased and hashed in one pass; any other goes through `foldParagraph`.
+ */
+export function wordHashesOf(title: string, html: string): Uint32Array {
+  const out: number[] = [];
+  for (const p of paragraphsOf(title, html)) {
+    const start = out.length;
+    let h = FNV_OFFSET;
+    let len = 0;
+    let ascii = true;
+    for (let i = 0; i < p.length; i++) {
+      let c = p.charCodeAt(i);
+      if (c >= 128) {
+        ascii = false;
+        break;
+      }
+      if (c >= 65 && c <= 90) c += 32;
+      if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) {
+        h = Math.imul(h ^ c, FNV_PRIME);
+        len++;
+      } else if (len) {
+        out.push(h >>> 0);
+        h = FNV_OFFSET;
+        len = 0;
+      }
+    }
+    if (ascii && len) out.push(h >>> 0);
+    if (!ascii || out.length - start <= 40) {
+      // Short (possible boilerplate) or non-ASCII paragraphs: the string path decides.
+      out.length = start;
+      const folded = foldParagraph(p);
+      if (!folded || isBoilerplate(folded)) continue;
+      for (const w of folded.split(/[\s()]+/)) if (w) out.push(wordHash(w));
+    }
+  }
+  return Uint32Array.from(out);
 }
 
 /** murmur3's 32-bit finaliser: a cheap, well-mixed hash of a 32-bit value. */
@@ -100,22 +151,29 @@ function fmix32(h: number): number {
   return h >>> 0;
 }
 
-function wordHash(w: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), 0x01000193);
+export function wordHash(w: string): number {
+  let h = FNV_OFFSET;
+  for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), FNV_PRIME);
   return h >>> 0;
 }
 
 /** The sorted, de-duplicated 32-bit (signed, for PostgreSQL `int4[]`) hashes of the word shingles. */
 export function shingles(words: string[]): Int32Array {
-  if (!words.length) return new Int32Array(0);
-  const hashes = words.map(wordHash);
+  const hashes = new Uint32Array(words.length);
+  for (let i = 0; i < words.length; i++) hashes[i] = wordHash(words[i]);
+  return shinglesOfHashes(hashes);
+}
+
+/** The same from word hashes (`wordHashesOf`). */
+export function shinglesOfHashes(hashes: Uint32Array): Int32Array {
+  if (!hashes.length) return new Int32Array(0);
   const n = Math.max(1, hashes.length - SHINGLE_WORDS + 1);
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     let h = 0x9747b28c;
-    for (let j = i; j < Math.min(i + SHINGLE_WORDS, hashes.length); j++) h = fmix32(Math.imul(h ^ hashes[j], 0x5bd1e995));
-    out[i] = h | 0;
+    const end = Math.min(i + SHINGLE_WORDS, hashes.length);
+    for (let j = i; j < end; j++) h = Math.imul((h ^ hashes[j]) + 0x7f4a7c15, 0x5bd1e995) ^ (h >>> 15);
+    out[i] = fmix32(h) | 0;
   }
   out.sort();
   let k = 0;
@@ -203,7 +261,7 @@ export interface Signature {
 
 /** Everything the bank stores or looks up for one article. */
 export function signatureOf(title: string, html: string): Signature {
-  const set = shingles(normaliseText(title, html));
+  const set = shinglesOfHashes(wordHashesOf(title, html));
   return { shingles: set, bands: set.length >= MIN_SHINGLES ? lshBands(minhash(set)) : [] };
 }
 
@@ -229,7 +287,7 @@ export function markDifferences(a: { title: string; html: string }, b: { title: 
   const mark = (list: string[], other: Int32Array) =>
     list.map((text) => {
       // Every word of the passage, boilerplate too: an added "originally appeared on…" is a difference to show.
-      const own = shingles(foldParagraph(text).replace(/[()]/g, ' ').split(/\s+/).filter(Boolean));
+      const own = shingles(foldParagraph(text).split(/[\s()]+/).filter(Boolean));
       const shared = own.length ? intersectionSize(own, other) / own.length : 1;
       return { text, differs: shared < 0.5 };
     });
