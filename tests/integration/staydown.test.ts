@@ -1,8 +1,9 @@
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { withTransaction } from '../../src/db/transaction';
 import { SYSTEM } from '../../src/modules/audit';
 import { restoreDueCounterNotices } from '../../src/modules/counter-notices';
-import { createSource, importFeedNow, Source } from '../../src/modules/items';
+import { createSource, importFeedNow, seedDemo, Source } from '../../src/modules/items';
 import { backfillFingerprints, findMatches, signatureOf } from '../../src/modules/staydown';
 import { ManualClock, systemClock } from '../../src/shared/clock';
 import { approvedNotice, COMPLAINANT } from '../support/approve-fixture';
@@ -183,6 +184,25 @@ describe('staydown: removed content stays down', () => {
     expect(await backfillFingerprints(t, { actor: { type: 'system', label: 'cli' } })).toEqual({ added: 0, total: 0 });
     serve('/partner.xml', [{ guid: 'copy-1', link: 'https://coastaldigest.example/news/bridge', title: TITLE, body: html(PARAS) }]);
     expect(await importFeedNow(t, partner.id)).toMatchObject({ held: 1 });
+  });
+
+  it('when the demo is followed (docs/staydown.md: remove the demo ferry article, import the demo syndication feed), then the copy is held and the unrelated entry published', async () => {
+    await seedDemo(t, NOW);
+    const ferry = await itemAt('https://harbourlight.example/2026/03/ferry-timetable-winter');
+    const { reference: ref } = await approvedNotice(t.app, t.db, [`${BASE}/items/${ferry.slug}`], NOW);
+    const server = t.app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const demoFeed = `http://127.0.0.1:${(server.address() as AddressInfo).port}/static/demo/syndicated-copy.xml`;
+      const digest = await withTransaction(t.db, (tx) => createSource(tx, { name: 'Coast Digest', domains: ['coastdigest.example'], feedUrl: demoFeed, actor: SYSTEM }));
+      expect(await importFeedNow(t, digest.id)).toMatchObject({ ok: true, created: 2, held: 1 });
+    } finally {
+      server.close();
+    }
+    const copy = await itemAt('https://coastdigest.example/2026/11/island-ferry-changes');
+    expect(copy).toMatchObject({ status: 'held', held: { noticeReference: ref, matchedItemId: ferry.id } });
+    await request(t.app).get(`/items/${copy.slug}`).expect(451);
+    expect((await itemAt('https://coastdigest.example/2026/11/railway-cycle-lane')).status).toBe('published');
   });
 
   describe('with a held copy', () => {
