@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { DataSource } from 'typeorm';
 import { loadConfig } from '../src/config';
 import { createDataSource } from '../src/db/data-source';
-import { importFeedNow } from '../src/modules/items';
+import { importFeedNow } from '../src/modules/feeds';
 import { bankStats, Candidate, findMatches, insertBands, signatureOf } from '../src/modules/staydown';
 import { normaliseText, shingles } from '../src/modules/staydown/signature';
 import { systemClock } from '../src/shared/clock';

@@ -3,7 +3,9 @@ import request from 'supertest';
 import { withTransaction } from '../../src/db/transaction';
 import { SYSTEM } from '../../src/modules/audit';
 import { restoreDueCounterNotices } from '../../src/modules/counter-notices';
-import { createSource, importFeedNow, seedDemo, Source } from '../../src/modules/items';
+import { seedDemo } from '../../src/demo/seed-demo';
+import { importFeedNow } from '../../src/modules/feeds';
+import { createSource, Source } from '../../src/modules/items';
 import { backfillFingerprints, findMatches, signatureOf } from '../../src/modules/staydown';
 import { ManualClock, systemClock } from '../../src/shared/clock';
 import { approvedNotice, COMPLAINANT } from '../support/approve-fixture';
@@ -86,7 +88,7 @@ describe('staydown: removed content stays down', () => {
     rss(entries.map((e) => rssItem({ guid: e.guid, link: e.link, title: e.title.replace(/&/g, '&amp;'), encoded: e.body })));
   const serve = (path: string, entries: { guid: string; link: string; title: string; body: string }[]) => feeds.routes.set(path, xmlRoute(feedOf(entries)));
   const source = (name: string, path: string, domain: string, contactEmail: string) =>
-    withTransaction(t.db, (tx) => createSource(tx, { name, domains: [domain], feedUrl: feeds.url + path, contactEmail, actor: SYSTEM }));
+    withTransaction(t.db, (tx) => createSource(tx, { name, domains: [domain], feedUrl: feeds.url + path, contactEmail, actor: SYSTEM, at: NOW }));
 
   beforeAll(async () => {
     feeds = await startFeedServer();
@@ -194,7 +196,7 @@ describe('staydown: removed content stays down', () => {
     await new Promise((r) => server.once('listening', r));
     try {
       const demoFeed = `http://127.0.0.1:${(server.address() as AddressInfo).port}/static/demo/syndicated-copy.xml`;
-      const digest = await withTransaction(t.db, (tx) => createSource(tx, { name: 'Coast Digest', domains: ['coastdigest.example'], feedUrl: demoFeed, actor: SYSTEM }));
+      const digest = await withTransaction(t.db, (tx) => createSource(tx, { name: 'Coast Digest', domains: ['coastdigest.example'], feedUrl: demoFeed, actor: SYSTEM, at: NOW }));
       expect(await importFeedNow(t, digest.id)).toMatchObject({ ok: true, created: 2, held: 1 });
     } finally {
       server.close();

@@ -1,8 +1,7 @@
 import { Request, Response, Router } from 'express';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { AppError, FieldError } from '../../shared/errors';
 import { errorsByField, noStore, requestContext } from '../../shared/http';
-import { requireRole, requireStaff } from '../auth';
 import { countHeld } from '../items';
 import { CLAIM_TYPES } from '../notices';
 import { addNote } from './add-note';
@@ -17,8 +16,8 @@ import { rejectNotice } from './reject-notice';
 import { releaseNotice } from './release-notice';
 import { requestInfo } from './request-info';
 import type { ReviewCmd, StaffActor } from './review-support';
-
-export const staffActor = (req: Request): StaffActor => ({ id: req.user!.id, email: req.user!.email, name: req.user!.name, role: req.user!.role as StaffActor['role'] });
+import { requireRole, requireStaff } from '../../http/guards';
+import { staffActorFrom } from '../../http/actor';
 
 const FLAG_CODES = ['not_on_site', 'already_removed', 'duplicate', 'source_mismatch', 'backdated', 'email_domain_unrelated', 'sender_burst', 'non_copyright'];
 const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
@@ -78,7 +77,7 @@ export function reviewPages(deps: AppDeps, countsOf = queueCountsCache(deps)): R
     if (errors.length) throw AppError.validation(errors, 'The bulk action needs an action and at least one notice.');
     const results = [];
     for (const reference of refs) {
-      const cmd: ReviewCmd = { reference, actor: staffActor(req), context: requestContext(req) };
+      const cmd: ReviewCmd = { reference, actor: staffActorFrom(req), context: requestContext(req) };
       try {
         const n = action === 'spam' ? await markSpam(deps, cmd) : await assignNotice(deps, { ...cmd, assigneeId: String(req.body.assignee) });
         results.push({ reference: n.reference, ok: true, message: action === 'spam' ? 'marked as spam' : `assigned (${n.status.replace('_', ' ')})` });
@@ -119,7 +118,7 @@ export function reviewPages(deps: AppDeps, countsOf = queueCountsCache(deps)): R
   const action = (name: string, run: (req: Request, cmd: ReviewCmd) => Promise<unknown>, done: string) =>
     r.post(`/notices/:reference/${name}`, async (req, res) => {
       const reference = String(req.params.reference).toUpperCase();
-      const cmd: ReviewCmd = { reference, actor: staffActor(req), version: versionOf(req.body), context: requestContext(req) };
+      const cmd: ReviewCmd = { reference, actor: staffActorFrom(req), version: versionOf(req.body), context: requestContext(req) };
       try {
         await run(req, cmd);
       } catch (e) {

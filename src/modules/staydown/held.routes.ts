@@ -1,10 +1,11 @@
 import { Request, Response, Router } from 'express';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { noStore, requestContext } from '../../shared/http';
-import { requireBearer, requireRole, requireStaff } from '../auth';
+import { actorFrom, staffActorFrom } from '../../http/actor';
+import { requireBearer, requireRole, requireStaff } from '../../http/guards';
 import { countHeld, findItemById, Item, itemPageUrl, releaseHeldItem } from '../items';
-import { confirmHeldItem, StaffActor } from '../review';
+import { confirmHeldItem } from '../review';
 import { markDifferences } from './signature';
 
 /**
@@ -12,11 +13,6 @@ import { markDifferences } from './signature';
  * and the two decisions, release and confirm, as staff forms (CSRF by the staff router) and API calls.
  */
 
-const staffActor = (req: Request): StaffActor => ({ id: req.user!.id, email: req.user!.email, name: req.user!.name, role: req.user!.role as StaffActor['role'] });
-const actorOf = (req: Request) => {
-  const a = staffActor(req);
-  return { type: 'user' as const, id: a.id, label: a.email, role: a.role };
-};
 
 /** Held items, oldest first (the order they wait in), with the original each matched. */
 async function heldPage(deps: AppDeps, after: string | null, limit: number) {
@@ -59,14 +55,14 @@ export function heldItemsPages(deps: AppDeps): Router {
 
   r.post('/items/:id/release', ...guard, async (req, res) => {
     const item = await withTransaction(deps.db, (tx) =>
-      releaseHeldItem(tx, { itemId: String(req.params.id), actor: actorOf(req), context: requestContext(req), at: deps.clock.now() }),
+      releaseHeldItem(tx, { itemId: String(req.params.id), actor: actorFrom(req), context: requestContext(req), at: deps.clock.now() }),
     );
     req.session.flash = { kind: 'ok', message: `Released: "${item.title}" is ${item.status} and will not be held again for this match.` };
     res.redirect(303, '/items?status=held');
   });
 
   r.post('/items/:id/confirm', ...guard, async (req, res) => {
-    const { item, notice } = await confirmHeldItem(deps, { itemId: String(req.params.id), actor: staffActor(req), context: requestContext(req) });
+    const { item, notice } = await confirmHeldItem(deps, { itemId: String(req.params.id), actor: staffActorFrom(req), context: requestContext(req) });
     req.session.flash = { kind: 'ok', message: `Confirmed: "${item.title}" is removed under ${notice.reference}; its source was emailed.` };
     res.redirect(303, '/items?status=held');
   });
@@ -85,13 +81,13 @@ export function heldItemsApi(deps: AppDeps): Router {
 
   r.post('/items/:id/release', ...guard, async (req, res) => {
     const item = await withTransaction(deps.db, (tx) =>
-      releaseHeldItem(tx, { itemId: String(req.params.id), actor: actorOf(req), context: requestContext(req), at: deps.clock.now() }),
+      releaseHeldItem(tx, { itemId: String(req.params.id), actor: actorFrom(req), context: requestContext(req), at: deps.clock.now() }),
     );
     res.json(heldJson(item));
   });
 
   r.post('/items/:id/confirm', ...guard, async (req, res) => {
-    const { item, notice } = await confirmHeldItem(deps, { itemId: String(req.params.id), actor: staffActor(req), context: requestContext(req) });
+    const { item, notice } = await confirmHeldItem(deps, { itemId: String(req.params.id), actor: staffActorFrom(req), context: requestContext(req) });
     res.json({ ...heldJson(item), noticeReference: notice.reference });
   });
   return r;
