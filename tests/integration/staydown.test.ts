@@ -242,6 +242,9 @@ describe('staydown: removed content stays down', () => {
       expect(page.text).toContain(reference);
       expect(page.text).toMatch(/<mark title="not in the removed original">This article originally appeared/);
       expect(page.text).toContain(`action="/items/${copy.id}/release"`);
+      const own = await agent.get(`/items/${copy.id}/admin`).expect(200);
+      expect(own.text).toContain('Held (staydown)');
+      expect(own.text).toContain(`/notices/${reference}`);
     });
 
     it('when a moderator releases it, then it is published, audited, and the same match never holds it again', async () => {
