@@ -215,18 +215,47 @@ export const staydownSuite: BenchSuite = {
     const db = createDataSource(ctx.databaseUrl, { poolSize: 4 });
     await db.initialize();
     try {
-      // Warm-up import (JIT, connections), then the import with an empty bank.
+      // Warm-up import (JIT, connections). The machine is shared, so the two conditions are measured
+      // interleaved after the bank is filled (full, empty, full, empty): the empty bank is the same
+      // tables swapped for empty copies (RENAME + CREATE … LIKE … INCLUDING ALL), then swapped back.
       await importRate(ctx, db, 5_000_000, 'warm-up');
-      const without = await importRate(ctx, db, 6_000_000, 'empty bank');
-
       const idOf = await fillBank(ctx, db);
-      const withBank = await importRate(ctx, db, 7_000_000, `${BANK.toLocaleString('en-US')} fingerprints`);
+      const swap = async (empty: boolean) => {
+        if (empty) {
+          await db.query(`ALTER TABLE content_fingerprint_bands RENAME TO bench_saved_bands`);
+          await db.query(`ALTER TABLE content_fingerprints RENAME TO bench_saved_fingerprints`);
+          await db.query(`CREATE TABLE content_fingerprints (LIKE bench_saved_fingerprints INCLUDING ALL)`);
+          await db.query(`CREATE TABLE content_fingerprint_bands (LIKE bench_saved_bands INCLUDING ALL)`);
+        } else {
+          await db.query(`DROP TABLE content_fingerprint_bands; DROP TABLE content_fingerprints`);
+          await db.query(`ALTER TABLE bench_saved_fingerprints RENAME TO content_fingerprints`);
+          await db.query(`ALTER TABLE bench_saved_bands RENAME TO content_fingerprint_bands`);
+        }
+      };
+      const full: number[] = [];
+      const empty: number[] = [];
+      for (let round = 0; round < 2; round++) {
+        full.push(await importRate(ctx, db, 7_000_000 + round * 100_000, `${BANK.toLocaleString('en-US')} fingerprints`));
+        await swap(true);
+        try {
+          empty.push(await importRate(ctx, db, 6_000_000 + round * 100_000, 'empty bank'));
+        } finally {
+          await swap(false);
+        }
+      }
+      const withBank = Math.max(...full);
+      const without = Math.max(...empty);
       rows.push({
-        name: `feed import, ${FEED_ENTRIES.toLocaleString('en-US')} new unrelated entries, ${BANK.toLocaleString('en-US')} fingerprints in the bank`,
+        name: `feed import, ${FEED_ENTRIES.toLocaleString('en-US')} new unrelated entries, ${BANK.toLocaleString('en-US')} fingerprints in the bank (best of 2, interleaved; runs ${full.join(', ')} vs ${empty.join(', ')})`,
         value: withBank, unit: 'items/s',
         baseline: { name: 'same import, empty bank', value: without },
         goal: '≥ 2,000 items/s and ≤ 10% slower', ok: withBank >= 2000 && withBank >= 0.9 * without,
       });
+      const plan: { 'QUERY PLAN': string }[] = await db.query(
+        `EXPLAIN (ANALYZE, BUFFERS) SELECT fingerprint_id, array_agg(band::text) FROM content_fingerprint_bands WHERE band = ANY($1::bigint[]) GROUP BY fingerprint_id`,
+        [signatureOf(article(1).title, toHtml(article(1).paragraphs)).bands],
+      );
+      ctx.log(`EXPLAIN of the band lookup with ${BANK.toLocaleString('en-US')} fingerprints:\n${plan.map((r) => `     ${r['QUERY PLAN']}`).join('\n')}`);
 
       // Signature cost alone (the part of the import that does not depend on the bank).
       const sample = Array.from({ length: 2000 }, (_, i) => article(8_000_000 + i)).map((a) => ({ title: a.title, html: toHtml(a.paragraphs) }));
@@ -262,6 +291,8 @@ export const staydownSuite: BenchSuite = {
       const simByKind: number[][] = KINDS.map(() => []);
       const simBank: [number, number][] = [];
       let falseHolds = 0;
+      let batchMs = 0;
+      let batches = 0;
       for (let from = 0; from < VARIANTS; from += 500) {
         const batch: Candidate[] = [];
         const want: { kind: number; id: string }[] = [];
@@ -277,7 +308,10 @@ export const staydownSuite: BenchSuite = {
             simByKind[kind].push(hamming(simhash(sig.shingles), simhash(shingles(normaliseText(a.title, toHtml(a.paragraphs))))));
           }
         }
+        const tb = process.hrtime.bigint();
         const m = await findMatches(db.manager, batch, THRESHOLD);
+        batchMs += Number(process.hrtime.bigint() - tb) / 1e6;
+        batches++;
         want.forEach((w, k) => {
           perKind[w.kind]++;
           if (m.get(k)?.fingerprintId === w.id) hitsByKind[w.kind]++;
@@ -294,8 +328,15 @@ export const staydownSuite: BenchSuite = {
             simBank.push([hamming(simhash(sig.shingles), simhash(shingles(normaliseText(b.title, toHtml(b.paragraphs))))), 0]);
           }
         }
+        const tb = process.hrtime.bigint();
         falseHolds += (await findMatches(db.manager, batch, THRESHOLD)).size;
+        batchMs += Number(process.hrtime.bigint() - tb) / 1e6;
+        batches++;
       }
+      rows.push({
+        name: `bank lookup as the import does it: chunks of 500 entries, one query each (${batches} chunks, ${(batchMs / batches).toFixed(0)} ms per chunk)`,
+        value: Math.round((1000 * batchMs) / (batches * 500)) / 1000, unit: 'ms per item',
+      });
       const hits = hitsByKind.reduce((a, b) => a + b, 0);
       const recall = (100 * hits) / VARIANTS;
       rows.push({
