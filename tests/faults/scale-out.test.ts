@@ -102,7 +102,7 @@ describe('when two instances run on one PostgreSQL', () => {
       });
       expect(decision.status).toBe(200);
       const decided = Date.now();
-      let status = 0;
+      let status: number;
       for (;;) {
         status = (await call(b.url, 'GET', `/items/${item.slug}`, { headers: { Accept: 'text/html' } })).status;
         if (status === 451 || Date.now() - decided > 10_000) break;

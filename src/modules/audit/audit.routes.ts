@@ -6,7 +6,6 @@ import { noStore, requestContext } from '../../shared/http';
 import { AuditRow, parseAuditQuery, parseDate, searchAudit, subjectLink } from './audit.queries';
 import { AuditExportFormat, describeFilter, exportAuditEvents, recordExport } from './export-audit';
 import { exportDsaStatements, exportLumenNotices, NoticeRange } from '../reports';
-import type { Actor } from './record';
 import { sealAuditChain } from './seal-chain';
 import { verifyAuditChain } from './verify-chain';
 import { requireBearer, requireRole, requireStaff } from '../../http/guards';

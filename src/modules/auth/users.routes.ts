@@ -3,7 +3,6 @@ import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { errorsByField, noStore, requestContext, validateBody, validationErrors } from '../../shared/http';
-import type { Actor } from '../audit';
 import { createApiToken, listApiTokens, revokeApiTokens } from './api-tokens';
 
 import { changeRole, createUser, setActive, unlockUser } from './manage-users';

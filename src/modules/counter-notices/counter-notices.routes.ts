@@ -1,9 +1,8 @@
 import { plainToInstance } from 'class-transformer';
-import { Request, Response, Router } from 'express';
+import { Response, Router } from 'express';
 import type { AppDeps } from '../../deps';
 import { AppError } from '../../shared/errors';
 import { errorsByField, noStore, requestContext, validateBody, validationErrors } from '../../shared/http';
-import type { Actor } from '../audit';
 
 import { itemPageUrl } from '../items';
 import { COUNTRIES, findByReference, rateLimit } from '../notices';

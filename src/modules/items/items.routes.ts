@@ -166,7 +166,6 @@ export function publicItemRoutes(deps: AppDeps): Router {
 /** XML text and attribute escaping; characters XML 1.0 forbids are dropped. */
 export function xml(s: string): string {
   return String(s)
-    // eslint-disable-next-line no-control-regex
     .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')

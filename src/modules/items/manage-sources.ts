@@ -2,7 +2,7 @@ import { EntityManager } from 'typeorm';
 import { AppError } from '../../shared/errors';
 import { normaliseDomain } from '../../shared/url';
 import { Actor, AuditAction, record, RequestContext } from '../audit';
-import { ALL, notifyItemsChanged } from './page-cache';
+
 import { Source, SourceStatus } from './source.entity';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

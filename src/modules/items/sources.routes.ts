@@ -1,15 +1,13 @@
-import { Request, Router } from 'express';
+import { Router } from 'express';
 import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { errorsByField, noStore, requestContext, validateBody, validationErrors } from '../../shared/http';
-import type { Actor } from '../audit';
 
 import { describeResult, importFeedNow } from '../feeds';
 import { CreateSourceDto, SourceActionDto } from './items.dto';
 import { listSources } from './items.queries';
 import { createSource, setSourceStatus } from './manage-sources';
-import type { FetchResult } from './source.entity';
 import { requireRole, requireStaff } from '../../http/guards';
 import { actorFrom } from '../../http/actor';
 

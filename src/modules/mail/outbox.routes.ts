@@ -1,9 +1,8 @@
-import { Request, Router } from 'express';
+import { Router } from 'express';
 import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { noStore, requestContext } from '../../shared/http';
-import type { Actor } from '../audit';
 
 import { EMAIL_STATUSES, OutboundEmail } from './outbound-email.entity';
 import { countByStatus, findEmail, isEmailStatus, listEmails } from './outbox.queries';

@@ -165,3 +165,17 @@ export async function lockDueNotices(
   const order = new Map(rows.map((r, i) => [r.id, i]));
   return found.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
 }
+
+/** A notice's URLs as targets: trimmed, normalised, and two spellings of one URL folded into one. */
+export function foldUrls(urls: string[], baseUrl: string): { url: string; normalisedUrl: string }[] {
+  const seen = new Set<string>();
+  const out: { url: string; normalisedUrl: string }[] = [];
+  for (const raw of urls) {
+    const url = raw.trim();
+    const normalisedUrl = normaliseUrl(url, baseUrl) ?? url;
+    if (seen.has(normalisedUrl)) continue;
+    seen.add(normalisedUrl);
+    out.push({ url, normalisedUrl });
+  }
+  return out;
+}

@@ -4,7 +4,7 @@ import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { normaliseDomain } from '../../shared/url';
-import { PUBLIC, record, RequestContext } from '../audit';
+import { record, RequestContext } from '../audit';
 import { staffEmails } from '../auth';
 import { findSourcesByDomain, withdrawSource } from '../items';
 import { enqueue } from '../mail';
