@@ -5,6 +5,7 @@ import { itemsSuite } from './items';
 import type { BenchSuite } from './lib';
 import { mailSuite } from './mail';
 import { reviewSuite } from './review';
+import { staydownSuite } from './staydown';
 
 /** Every benchmark suite, in the order they run. Each issue adds its own. */
-export const suites: BenchSuite[] = [itemsSuite, intakeSuite, reviewSuite, mailSuite, auditSuite, edgeSuite];
+export const suites: BenchSuite[] = [itemsSuite, intakeSuite, reviewSuite, mailSuite, auditSuite, edgeSuite, staydownSuite];

@@ -6,6 +6,7 @@ import { CreateSourceStrikesAndQueueIndex1796014706059 } from './1796014706059-C
 import { CreateCounterNotices1796014748164 } from './1796014748164-CreateCounterNotices';
 import { CreateOptOutRequests1796015169615 } from './1796015169615-CreateOptOutRequests';
 import { AddNoticePersonalDataRedactedAt1796020000000 } from './1796020000000-AddNoticePersonalDataRedactedAt';
+import { AddStaydown1796200000000 } from './1796200000000-AddStaydown';
 import { CreateEdgePurges1796400000000 } from './1796400000000-CreateEdgePurges';
 import { CreateWorkerInstancesAndEmailClaims1796600000000 } from './1796600000000-CreateWorkerInstancesAndEmailClaims';
 import { CreateItemAliases1796600000001 } from './1796600000001-CreateItemAliases';
@@ -20,6 +21,7 @@ export const allMigrations: Function[] = [
   CreateCounterNotices1796014748164,
   CreateOptOutRequests1796015169615,
   AddNoticePersonalDataRedactedAt1796020000000,
+  AddStaydown1796200000000,
   CreateEdgePurges1796400000000,
   CreateWorkerInstancesAndEmailClaims1796600000000,
   CreateItemAliases1796600000001,

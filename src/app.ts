@@ -34,6 +34,7 @@ import { noticesPublicApi } from './modules/notices/notices.api';
 import { noticePages } from './modules/notices/notices.routes';
 import { apiDocsAssets, apiDocsRoutes } from './modules/ops/api-docs.routes';
 import { openApiRoutes } from './modules/ops/openapi.routes';
+import { heldItemsApi, heldItemsPages } from './modules/staydown/held.routes';
 import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
 import { optOutPages } from './modules/opt-out/opt-out.routes';
 import { policyPages } from './modules/policy/policy.routes';
@@ -184,7 +185,8 @@ export function createApp(deps: AppDeps): Express {
   staff.use(authRoutes(deps, loginLimiter));
   staff.use(usersRoutes(deps));
   staff.use(outboxRoutes(deps));
-  staff.use(sourcesRoutes(deps), itemsAdminRoutes(deps));
+  // The held list (/items?status=held) is answered before the items search it specialises.
+  staff.use(sourcesRoutes(deps), heldItemsPages(deps), itemsAdminRoutes(deps));
   staff.use(counterNoticesStaffRoutes(deps));
   staff.use(reviewPages(deps));
 
@@ -194,7 +196,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(noticesPublicApi(deps), counterNoticesApi(deps));
   // After the public notice API: its GET /notices/:reference hands a token-less, authorised request on.
   api.use(reviewApi(deps));
-  api.use(meApi(deps), auditApi(deps), itemsApi(deps));
+  api.use(meApi(deps), auditApi(deps), itemsApi(deps), heldItemsApi(deps));
   api.use((req: Request) => {
     throw AppError.notFound(`API route ${req.method} ${req.baseUrl}${req.path}`, 'API.NOT_FOUND');
   });

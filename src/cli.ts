@@ -10,6 +10,7 @@ import { seedDemo } from './demo/seed-demo';
 import { seedDemoNotices } from './demo/seed-demo-notices';
 import { describeResult, importFeedNow } from './modules/feeds';
 import { importItemsFile } from './modules/items';
+import { backfillFingerprints } from './modules/staydown';
 
 const USAGE = `Takedown Desk command line: npm run cli -- <command> [options]
 
@@ -22,6 +23,8 @@ const USAGE = `Takedown Desk command line: npm run cli -- <command> [options]
   import-feed --source ID                          import one source's feed now; prints created/updated/skipped
   import-items FILE                                add items from a JSON Lines file (one POST /api/v1/items body a line)
   seed-demo                                        add the demo sources and items (skips those already there)
+  fingerprint-backfill [--batch N]                 add items removed before staydown to the fingerprint bank
+                                                   (batched, resumable: run it again after an interruption)
 `;
 
 type Command = (c: Container, args: string[]) => Promise<number>;
@@ -78,12 +81,21 @@ const commands: Record<string, Command> = {
   async 'import-items'(c, args) {
     const file = args[0];
     if (!file) return usage('import-items needs a FILE (JSON Lines)');
-    const r = await importItemsFile(c, file, { actor: CLI_ACTOR, now: () => c.clock.now(), onProgress: progress('lines') });
+    const r = await importItemsFile(c, file, { actor: CLI_ACTOR, now: () => c.clock.now(), onProgress: progress('lines'), staydownSimilarity: c.config.policy.staydownSimilarity });
     for (const bad of r.invalid.slice(0, 50)) console.error(`  line ${bad.line}: ${bad.errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; ')}`);
     if (r.invalid.length > 50) console.error(`  … and ${r.invalid.length - 50} more invalid lines`);
     const skipped = Object.entries(r.skipped).map(([k, n]) => `${k}: ${n}`).join('; ');
-    console.log(`${r.lines} line(s): ${r.created} new, ${r.updated} updated, ${r.unchanged} unchanged, ${r.invalid.length} invalid${skipped ? `, skipped (${skipped})` : ''}.`);
+    console.log(`${r.lines} line(s): ${r.created} new, ${r.updated} updated, ${r.unchanged} unchanged, ${r.invalid.length} invalid${r.held ? `, ${r.held} held (match removed content)` : ''}${skipped ? `, skipped (${skipped})` : ''}.`);
     return r.invalid.length ? 1 : 0;
+  },
+
+  async 'fingerprint-backfill'(c, args) {
+    const { values } = parseArgs({ args, options: { batch: { type: 'string' } } });
+    const batch = values.batch === undefined ? 200 : Number(values.batch);
+    if (!Number.isInteger(batch) || batch < 1 || batch > 5000) return usage('--batch must be a whole number from 1 to 5000');
+    const r = await backfillFingerprints(c, { actor: CLI_ACTOR, batch, onProgress: (done, total) => console.error(`  ${done} of ${total} removed item(s) fingerprinted`) });
+    console.log(r.total ? `Added ${r.added} fingerprint(s) to the staydown bank.` : 'Every removed item is already in the staydown bank.');
+    return 0;
   },
 
   async 'seed-demo'(c) {

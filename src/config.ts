@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
-  IsBoolean, IsEmail, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync,
+  IsBoolean, IsEmail, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync,
 } from 'class-validator';
 
 /**
@@ -18,6 +18,8 @@ const toBool = ({ value }: { value: unknown }) => {
   if (['0', 'false', 'no', 'off'].includes(v)) return false;
   return value;
 };
+const toNumber = ({ value }: { value: unknown }) =>
+  value === undefined || value === '' ? undefined : /^\d*\.?\d+$/.test(String(value).trim()) ? Number(value) : value;
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
 
 class EnvSchema {
@@ -113,6 +115,10 @@ class EnvSchema {
 
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1, { message: 'must be at least 1 (day)' }) @Max(3650, { message: 'must be at most 3650 (ten years)' })
   PERSONAL_DATA_RETENTION_DAYS?: number;
+
+  // Staydown (SPEC §13): containment similarity at which an imported entry is held.
+  @IsOptional() @Transform(toNumber) @IsNumber({}, { message: 'must be a number between 0.5 and 1' }) @Min(0.5, { message: 'must be between 0.5 and 1' }) @Max(1, { message: 'must be between 0.5 and 1' })
+  STAYDOWN_SIMILARITY?: number;
 
   // Staff login protection
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(100)
@@ -210,6 +216,8 @@ export interface Config {
     readonly intakePerHour: number;
     /** Days the complainant's personal data of a rejected/spam/withdrawn notice is kept before it is redacted. */
     readonly personalDataRetentionDays: number;
+    /** Containment (0.5–1) at which an imported entry matching the fingerprint bank is held. */
+    readonly staydownSimilarity: number;
   };
   /** HTTP caching of public pages and edge purges (SPEC §16). */
   readonly edge: {
@@ -304,6 +312,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       mailRetryBaseSeconds: raw.MAIL_RETRY_BASE_SECONDS ?? 60,
       intakePerHour: raw.INTAKE_PER_HOUR ?? 60,
       personalDataRetentionDays: raw.PERSONAL_DATA_RETENTION_DAYS ?? 365,
+      staydownSimilarity: raw.STAYDOWN_SIMILARITY ?? 0.8,
     },
     edge: {
       publicMaxAge: raw.PUBLIC_MAX_AGE ?? 60,

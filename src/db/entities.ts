@@ -12,6 +12,8 @@ import { NoticeTarget } from '../modules/notices/notice-target.entity';
 import { Notice } from '../modules/notices/notice.entity';
 import { SourceStrike } from '../modules/review/source-strike.entity';
 import { WorkerInstance } from './worker-instance.entity';
+import { ContentFingerprint, ContentFingerprintBand, StaydownException } from '../modules/staydown/content-fingerprint.entity';
 
 /** Every TypeORM entity of the product; each module adds its own here. */
-export const entities = [User, ApiToken, AuditEvent, OutboundEmail, Source, Item, Notice, NoticeTarget, SourceStrike, CounterNotice, OptOutRequest, EdgePurge, WorkerInstance, ItemAlias];
+export const entities = [User, ApiToken, AuditEvent, OutboundEmail, Source, Item, Notice, NoticeTarget, SourceStrike, CounterNotice, OptOutRequest,
+  EdgePurge, WorkerInstance, ItemAlias, ContentFingerprint, ContentFingerprintBand, StaydownException];

@@ -59,13 +59,15 @@ async function restoreOne(tx: EntityManager, deps: CounterDeps, id: string, now:
     subject: { type: 'notice', id: notice.reference },
     details: {
       before, after: next, counterNoticeId: cn.id, restoreAfter: cn.restoreAfter.toISOString(),
-      restored: restoredIds, unchanged: change.unchanged.map((u) => ({ id: u.item.id, reason: u.reason })),
+      restored: restoredIds, releasedCopies: (change.releasedCopies ?? []).map((i) => i.id), unchanged: change.unchanged.map((u) => ({ id: u.item.id, reason: u.reason })),
     },
     at: now,
   });
 
   const items = change.changed.map((i) => ({ title: i.title, url: itemPageUrl(base, i.slug) }));
-  const data = { reference: notice.reference, items, receivedAt: cn.receivedAt.toISOString(), restoredAt: now.toISOString() };
+  // Staydown (SPEC §13): copies held on the restored originals' account were released with them.
+  const releasedCopies = (change.releasedCopies ?? []).map((i) => ({ title: i.title, url: itemPageUrl(base, i.slug) }));
+  const data = { reference: notice.reference, items, releasedCopies, receivedAt: cn.receivedAt.toISOString(), restoredAt: now.toISOString() };
   for (const r of await partiesOf(tx, notice, cn, cn.itemIds)) {
     await enqueue(tx, 'content-restored', r.email, { ...data, name: r.name, isComplainant: r.role === 'complainant' }, {
       noticeId: notice.id, dedupeKey: `content-restored:${cn.id}:${r.email}`,

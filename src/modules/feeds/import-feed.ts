@@ -117,11 +117,12 @@ async function runImport(deps: ImportDeps, source: Source, opts: ImportOptions):
     const r = result;
     // One transaction: every item change of this import and its audit event commit together.
     await withTransaction(deps.db, async (tx) => {
-      const part = await upsertItems(tx, { source, inputs, now, feedUrl, onProgress: opts.onProgress });
+      const part = await upsertItems(tx, { source, inputs, now, feedUrl, onProgress: opts.onProgress, staydownSimilarity: deps.config.policy.staydownSimilarity });
       r.created = part.created;
       r.updated = part.updated;
       r.unchanged = part.unchanged;
       r.skipped = part.skipped;
+      if (part.held) r.held = part.held;
       r.ms = Date.now() - started;
       await saveResult(tx, source, r, { etag: fetched.etag, lastModified: fetched.lastModified }, now, { actor, context: opts.context });
     });
@@ -175,6 +176,7 @@ export function describeResult(r: FetchResult | null): string {
   const nSkipped = skipped.reduce((n, [, v]) => n + v, 0);
   return (
     `${r.created ?? 0} new, ${r.updated ?? 0} updated, ${r.unchanged ?? 0} unchanged, ${nSkipped} skipped` +
+    (r.held ? `, ${r.held} held (copies of removed content, waiting in /items?status=held)` : '') +
     (nSkipped ? ` (${skipped.map(([k, v]) => `${k}: ${v}`).join('; ')})` : '')
   );
 }

@@ -49,11 +49,11 @@ async function sourceFor(tx: EntityManager, id: string): Promise<Source> {
  */
 export async function addItem(
   tx: EntityManager,
-  cmd: { dto: CreateItemDto; actor: Actor; context?: RequestContext; now: Date },
+  cmd: { dto: CreateItemDto; actor: Actor; context?: RequestContext; now: Date; staydownSimilarity?: number },
 ): Promise<{ item: Item; outcome: 'created' | 'updated' | 'unchanged' }> {
   const source = await sourceFor(tx, cmd.dto.sourceId);
   const input = dtoToInput(cmd.dto);
-  const r = await upsertItems(tx, { source, inputs: [input], now: cmd.now, feedUrl: null });
+  const r = await upsertItems(tx, { source, inputs: [input], now: cmd.now, feedUrl: null, staydownSimilarity: cmd.staydownSimilarity });
   if (r.skipped[SKIP.urlTaken]) {
     const [owner] = await tx.query(`SELECT id FROM items WHERE original_url_normalised = $1`, [normaliseUrl(input.originalUrl)]);
     throw AppError.conflict('ITEM.DUPLICATE', 'An item with this original URL is already in the registry.', { itemId: owner?.id });
@@ -80,6 +80,8 @@ export interface FileImportResult {
   created: number;
   updated: number;
   unchanged: number;
+  /** Stored `held`: they match removed content (SPEC §13). */
+  held: number;
   skipped: Record<string, number>;
   invalid: { line: number; errors: FieldError[] }[];
 }
@@ -92,15 +94,16 @@ export interface FileImportResult {
 export async function importItemsFile(
   deps: { db: DataSource },
   file: string,
-  opts: { actor: Actor; now: () => Date; onProgress?: (lines: number) => void },
+  opts: { actor: Actor; now: () => Date; onProgress?: (lines: number) => void; staydownSimilarity?: number },
 ): Promise<FileImportResult> {
-  const out: FileImportResult = { lines: 0, created: 0, updated: 0, unchanged: 0, skipped: {}, invalid: [] };
+  const out: FileImportResult = { lines: 0, created: 0, updated: 0, unchanged: 0, held: 0, skipped: {}, invalid: [] };
   const pending = new Map<string, ItemInput[]>();
   const sources = new Map<string, Source | null>();
   const add = (r: UpsertResult) => {
     out.created += r.created;
     out.updated += r.updated;
     out.unchanged += r.unchanged;
+    out.held += r.held;
     for (const [k, n] of Object.entries(r.skipped)) out.skipped[k] = (out.skipped[k] ?? 0) + n;
   };
   const flush = async (sourceId: string) => {
@@ -110,13 +113,13 @@ export async function importItemsFile(
     await withTransaction(deps.db, async (tx) => {
       const source = await sourceFor(tx, sourceId);
       const now = opts.now();
-      const r = await upsertItems(tx, { source, inputs, now, feedUrl: null });
+      const r = await upsertItems(tx, { source, inputs, now, feedUrl: null, staydownSimilarity: opts.staydownSimilarity });
       add(r);
       await record(tx, {
         actor: opts.actor,
         action: 'source.items_imported',
         subject: { type: 'source', id: source.id },
-        details: { name: source.name, file: file.slice(-200), lines: inputs.length, created: r.created, updated: r.updated, unchanged: r.unchanged, skipped: r.skipped },
+        details: { name: source.name, file: file.slice(-200), lines: inputs.length, created: r.created, updated: r.updated, unchanged: r.unchanged, skipped: r.skipped, held: r.held },
         at: now,
       });
     });

@@ -2,7 +2,7 @@
 export { Source, SOURCE_STATUSES } from './source.entity';
 export type { SourceStatus, FetchResult } from './source.entity';
 export { Item, ITEM_STATUSES } from './item.entity';
-export type { ItemStatus, ItemRemoval, RightsSignals } from './item.entity';
+export type { ItemStatus, ItemRemoval, ItemHold, RightsSignals } from './item.entity';
 
 // Lookups (notices match their URLs with findItemsByUrls).
 export {
@@ -12,6 +12,7 @@ export {
 // Content changes: removal and restoration (review, counter-notices), withdrawal (opt-out).
 export { removeItems, restoreItems, withdrawSource } from './remove-items';
 export type { RemoveItems, RestoreItems, WithdrawSource, ContentChange } from './remove-items';
+export { releaseHeldItem, releaseHeldOn, countHeld } from './held-items';
 export { createSource, setSourceStatus, setStrikeCount } from './manage-sources';
 export { addItem, importItemsFile } from './add-items';
 

@@ -1,7 +1,8 @@
 import { Check, Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 import { Source } from './source.entity';
 
-export const ITEM_STATUSES = ['published', 'removed', 'withdrawn'] as const;
+/** `held`: an imported copy of removed content, waiting for a moderator (SPEC §13). */
+export const ITEM_STATUSES = ['published', 'removed', 'withdrawn', 'held'] as const;
 export type ItemStatus = (typeof ITEM_STATUSES)[number];
 
 /** Rights statements seen in the feed at import (provenance, SPEC §9). */
@@ -28,14 +29,30 @@ export interface ItemRemoval {
   legalBasis: string;
 }
 
+/** Why an item is held (SPEC §13): the removed original it matched, and that original's removal. */
+export interface ItemHold {
+  fingerprintId: string;
+  matchedItemId: string;
+  noticeId: string;
+  noticeReference: string;
+  claimant: string;
+  legalBasis: string;
+  /** Containment similarity, 1 for an exact match. */
+  similarity: number;
+  /** How it matched: the raw SHA-256, the normalised original URL, or the text. */
+  match: 'raw_sha256' | 'original_url' | 'text';
+}
+
 /** One republished item (SPEC §2). Nothing is ever deleted: removal and withdrawal are statuses. */
 @Entity({ name: 'items' })
-@Check('items_status_check', `"status" IN ('published', 'removed', 'withdrawn')`)
+@Check('items_status_check', `"status" IN ('published', 'removed', 'withdrawn', 'held')`)
+@Check('items_held_check', `"status" <> 'held' OR "held" IS NOT NULL`)
 @Check('items_removed_check', `"status" <> 'removed' OR ("removed_at" IS NOT NULL AND "removal" IS NOT NULL)`)
 @Index('items_source_guid_key', ['sourceId', 'guid'], { unique: true })
 @Index('items_published_idx', ['listedAt', 'id'], { where: `"status" = 'published'` })
 @Index('items_source_listed_idx', ['sourceId', 'listedAt', 'id'])
 @Index('items_listed_idx', ['listedAt', 'id'])
+@Index('items_held_idx', ['listedAt', 'id'], { where: `"status" = 'held'` })
 @Index('items_removed_by_notice_idx', ['removedByNoticeId'], { where: `"removed_by_notice_id" IS NOT NULL` })
 // Staff search by title: a trigram GIN index, created by hand in the migration (TypeORM cannot
 // declare GIN); `synchronize: false` tells the drift check it exists on purpose.
@@ -121,6 +138,10 @@ export class Item {
 
   @Column({ type: 'jsonb', nullable: true })
   removal: ItemRemoval | null;
+
+  /** While `held`: the match that holds it (cleared on release). */
+  @Column({ type: 'jsonb', nullable: true })
+  held: ItemHold | null;
 
   /** Set when the source opted out; a restored item of a withdrawn source stays withdrawn. */
   @Column({ name: 'withdrawn_at', type: 'timestamptz', nullable: true })

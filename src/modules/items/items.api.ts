@@ -36,6 +36,9 @@ export function itemJson(item: Item, baseUrl: string, withContent = false) {
     ...(withContent ? { content: item.content } : {}),
     removedAt: item.removedAt,
     removal: item.removal,
+    ...(item.status === 'held' && item.held
+      ? { heldBecause: { noticeReference: item.held.noticeReference, matchedItemId: item.held.matchedItemId, similarity: item.held.similarity } }
+      : {}),
     withdrawnAt: item.withdrawnAt,
     createdAt: item.createdAt,
     updatedAt: item.updatedAt,
@@ -83,7 +86,7 @@ export function itemsApi(deps: AppDeps): Router {
   r.post('/items', auth, async (req, res) => {
     const dto = await validateBody(CreateItemDto, req.body);
     const { item, outcome } = await withTransaction(deps.db, (tx) =>
-      addItem(tx, { dto, actor: actorFrom(req), context: requestContext(req), now: deps.clock.now() }),
+      addItem(tx, { dto, actor: actorFrom(req), context: requestContext(req), now: deps.clock.now(), staydownSimilarity: deps.config.policy.staydownSimilarity }),
     );
     res.status(outcome === 'created' ? 201 : 200).json({ outcome, item: itemJson(item, base, true) });
   });

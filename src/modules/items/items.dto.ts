@@ -87,7 +87,7 @@ export class CreateItemDto {
   rights?: RightsDto;
 }
 
-export const ITEM_STATUS_FILTER = ['published', 'removed', 'withdrawn'] as const;
+export const ITEM_STATUS_FILTER = ['published', 'removed', 'withdrawn', 'held'] as const;
 
 export class ItemSearchDto {
   @IsOptional() @Transform(trim) @IsString() @MaxLength(2048) q?: string;

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { normaliseUrl } from '../../shared/url';
+import { SYSTEM, record } from '../audit';
 import { ITEM_LISTS, itemKey, queuePurge, sourceKey } from '../edge';
+import { BankMatch, DEFAULT_STAYDOWN_SIMILARITY, findMatches, Signature, signatureOf } from '../staydown';
 import type { ItemAddress } from './item-alias.entity';
 import { saveAliases } from './item-aliases.queries';
-import { Item, ItemRemoval, ItemStatus, RightsSignals } from './item.entity';
+import { Item, ItemHold, ItemRemoval, ItemStatus, RightsSignals } from './item.entity';
 import { notifyItemsChanged } from './page-cache';
 import { excerptOfSanitised, htmlToText, sanitiseContent } from './sanitise';
 import { Source } from './source.entity';
@@ -33,6 +35,9 @@ export interface UpsertResult {
   skipped: Record<string, number>;
   createdIds: string[];
   updatedIds: string[];
+  /** Created or updated items held because they match removed content (SPEC §13). */
+  held: number;
+  heldIds: string[];
 }
 
 export const SKIP = {
@@ -82,6 +87,8 @@ interface Prepared {
   rights: RightsSignals;
   content: string;
   excerpt: string;
+  status: ItemStatus;
+  held: ItemHold | null;
 }
 
 interface Keyed {
@@ -120,6 +127,15 @@ function prepare(source: Source, k: Keyed, now: Date): Prepared {
     rights: input.rights ?? {},
     content,
     excerpt,
+    status: 'published',
+    held: null,
+  };
+}
+
+export function holdOf(m: BankMatch): ItemHold {
+  return {
+    fingerprintId: m.fingerprintId, matchedItemId: m.matchedItemId, noticeId: m.noticeId, noticeReference: m.removal.reference,
+    claimant: m.removal.claimant, legalBasis: m.removal.legalBasis, similarity: m.similarity, match: m.match,
   };
 }
 
@@ -141,9 +157,13 @@ const WRITE_CHUNK = 500;
  */
 export async function upsertItems(
   tx: EntityManager,
-  cmd: { source: Source; inputs: ItemInput[]; now: Date; feedUrl: string | null; onProgress?: (done: number, total: number) => void },
+  cmd: {
+    source: Source; inputs: ItemInput[]; now: Date; feedUrl: string | null; onProgress?: (done: number, total: number) => void;
+    /** STAYDOWN_SIMILARITY: entries this close to removed content are stored `held`. */
+    staydownSimilarity?: number;
+  },
 ): Promise<UpsertResult> {
-  const result: UpsertResult = { created: 0, updated: 0, unchanged: 0, skipped: {}, createdIds: [], updatedIds: [] };
+  const result: UpsertResult = { created: 0, updated: 0, unchanged: 0, skipped: {}, createdIds: [], updatedIds: [], held: 0, heldIds: [] };
   const skip = (why: keyof typeof SKIP, n = 1) => {
     result.skipped[SKIP[why]] = (result.skipped[SKIP[why]] ?? 0) + n;
   };
@@ -206,14 +226,32 @@ export async function upsertItems(
   const prepareChunk = (from: number) => {
     const updates: (Prepared & { id: string; keep_url: boolean })[] = [];
     const inserts: Prepared[] = [];
+    const updSigs: Signature[] = [];
+    const insSigs: Signature[] = [];
     for (const w of writes.slice(from, from + WRITE_CHUNK)) {
       const p = prepare(cmd.source, w.k, cmd.now);
       if (w.kind === 'update') updates.push({ ...p, id: w.id, keep_url: w.keepUrl });
       else inserts.push(p);
+      (w.kind === 'update' ? updSigs : insSigs).push(signatureOf(p.title, p.content));
     }
-    return { updates, inserts };
+    return { updates, inserts, signatures: [...updSigs, ...insSigs] };
   };
-  const writeChunk = async ({ updates, inserts }: ReturnType<typeof prepareChunk>) => {
+  const writeChunk = async ({ updates, inserts, signatures }: ReturnType<typeof prepareChunk>) => {
+    // Staydown (SPEC §13): the chunk is checked against the fingerprint bank before it is written;
+    // a match is written `held` in the same statement, and audited below in this transaction.
+    const all = [...updates, ...inserts];
+    const matches = await findMatches(
+      tx,
+      all.map((p, key) => ({
+        key, itemId: key < updates.length ? updates[key].id : undefined, rawSha256: p.raw_sha256,
+        originalUrlNormalised: p.original_url_normalised, signature: signatures[key],
+      })),
+      cmd.staydownSimilarity ?? DEFAULT_STAYDOWN_SIMILARITY,
+    );
+    for (const [key, m] of matches) {
+      all[key].status = 'held';
+      all[key].held = holdOf(m);
+    }
     if (updates.length) {
       // The slug, first-fetched time and status never change on update. (TypeORM answers an UPDATE with [rows, count].)
       const [rows]: [{ id: string }[], number] = await tx.query(
@@ -222,9 +260,9 @@ export async function upsertItems(
            original_url = CASE WHEN v.keep_url THEN i.original_url ELSE v.original_url END,
            original_url_normalised = CASE WHEN v.keep_url THEN i.original_url_normalised ELSE v.original_url_normalised END,
            source_published_at = v.source_published_at, raw_sha256 = v.raw_sha256, rights = v.rights,
-           content = v.content, excerpt = v.excerpt, last_fetched_at = $2, updated_at = $2
+           content = v.content, excerpt = v.excerpt, status = v.status, held = v.held, last_fetched_at = $2, updated_at = $2
          FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, title text, author text, original_url text, original_url_normalised text,
-           keep_url boolean, source_published_at timestamptz, raw_sha256 text, rights jsonb, content text, excerpt text)
+           keep_url boolean, source_published_at timestamptz, raw_sha256 text, rights jsonb, content text, excerpt text, status text, held jsonb)
          WHERE i.id = v.id AND i.status = 'published'
          RETURNING i.id`,
         [JSON.stringify(updates), now],
@@ -233,23 +271,41 @@ export async function upsertItems(
       result.updatedIds.push(...rows.map((r) => r.id));
       const guidOf = new Map(updates.map((u) => [u.id, u.guid]));
       for (const r of rows) written.push({ id: r.id, guid: guidOf.get(r.id)! });
+      const updated = new Set(rows.map((r) => r.id));
+      await auditHolds(updates.filter((u) => u.held && updated.has(u.id)).map((u) => ({ id: u.id, p: u })));
     }
     if (inserts.length) {
-      const rows: { id: string }[] = await tx.query(
+      const rows: { id: string; slug: string; guid: string }[] = await tx.query(
         `INSERT INTO items (source_id, slug, title, author, original_url, original_url_normalised, guid, feed_url,
-           source_published_at, first_fetched_at, last_fetched_at, listed_at, raw_sha256, rights, content, excerpt, status)
+           source_published_at, first_fetched_at, last_fetched_at, listed_at, raw_sha256, rights, content, excerpt, status, held)
          SELECT $2, v.slug, v.title, v.author, v.original_url, v.original_url_normalised, v.guid, $3,
-           v.source_published_at, $4, $4, v.listed_at, v.raw_sha256, v.rights, v.content, v.excerpt, 'published'
+           v.source_published_at, $4, $4, v.listed_at, v.raw_sha256, v.rights, v.content, v.excerpt, v.status, v.held
          FROM jsonb_to_recordset($1::jsonb) AS v(slug text, title text, author text, original_url text, original_url_normalised text,
-           guid text, source_published_at timestamptz, listed_at timestamptz, raw_sha256 text, rights jsonb, content text, excerpt text)
+           guid text, source_published_at timestamptz, listed_at timestamptz, raw_sha256 text, rights jsonb, content text, excerpt text,
+           status text, held jsonb)
          ON CONFLICT DO NOTHING
-         RETURNING id, guid`,
+         RETURNING id, guid, slug`,
         [JSON.stringify(inserts), cmd.source.id, cmd.feedUrl, now],
       );
-      for (const r of rows as { id: string; guid: string }[]) written.push({ id: r.id, guid: r.guid });
+      for (const r of rows) written.push({ id: r.id, guid: r.guid });
       result.created += rows.length;
       result.createdIds.push(...rows.map((r) => r.id));
       if (rows.length < inserts.length) skip('conflict', inserts.length - rows.length);
+      const held = new Map(inserts.filter((p) => p.held).map((p) => [p.slug, p]));
+      await auditHolds(rows.filter((r) => held.has(r.slug)).map((r) => ({ id: r.id, p: held.get(r.slug)! })));
+    }
+  };
+  const auditHolds = async (list: { id: string; p: Prepared }[]) => {
+    for (const { id, p } of list) {
+      result.held++;
+      result.heldIds.push(id);
+      await record(tx, {
+        actor: SYSTEM,
+        action: 'item.held',
+        subject: { type: 'item', id },
+        details: { slug: p.slug, title: p.title, originalUrl: p.original_url, sourceId: cmd.source.id, after: 'held', ...p.held },
+        at: cmd.now,
+      });
     }
   };
   // A pipeline: while PostgreSQL writes chunk n, this process sanitises chunk n + 1.
@@ -287,7 +343,7 @@ export async function upsertItems(
 const LIST_COLUMNS = [
   'id', 'sourceId', 'slug', 'title', 'author', 'originalUrl', 'originalUrlNormalised', 'guid', 'feedUrl', 'sourcePublishedAt',
   'firstFetchedAt', 'lastFetchedAt', 'listedAt', 'rawSha256', 'rights', 'excerpt', 'status', 'removedAt', 'removedByNoticeId',
-  'removal', 'withdrawnAt', 'createdAt', 'updatedAt',
+  'removal', 'held', 'withdrawnAt', 'createdAt', 'updatedAt',
 ] as const;
 
 /** Where this site's item pages live, from PUBLIC_BASE_URL: host (normal form) and path prefix. */
@@ -430,6 +486,8 @@ export interface ItemPage {
   content: string;
   status: ItemStatus;
   removal: ItemRemoval | null;
+  /** Why a held copy is held (SPEC §13): its page answers like the removed original. */
+  held: ItemHold | null;
   updatedAt: Date;
   source: { id: string; name: string; updatedAt: Date };
 }
@@ -442,7 +500,7 @@ export interface ItemPage {
 export async function findItemPage(pool: Queryable, slug: string): Promise<ItemPage | null> {
   const { rows } = await pool.query(
     `SELECT i.id, i.source_id, i.slug, i.title, i.author, i.original_url, i.source_published_at, i.first_fetched_at, i.content,
-            i.status, i.removal, i.updated_at, s.name AS source_name, s.updated_at AS source_updated_at
+            i.status, i.removal, i.held, i.updated_at, s.name AS source_name, s.updated_at AS source_updated_at
        FROM items i JOIN sources s ON s.id = i.source_id
       WHERE i.slug = $1`,
     [slug],
@@ -452,7 +510,7 @@ export async function findItemPage(pool: Queryable, slug: string): Promise<ItemP
   return {
     id: r.id, sourceId: r.source_id, slug: r.slug, title: r.title, author: r.author, originalUrl: r.original_url,
     sourcePublishedAt: r.source_published_at, firstFetchedAt: r.first_fetched_at, content: r.content, status: r.status,
-    removal: r.removal, updatedAt: r.updated_at, source: { id: r.source_id, name: r.source_name, updatedAt: r.source_updated_at },
+    removal: r.removal, held: r.held, updatedAt: r.updated_at, source: { id: r.source_id, name: r.source_name, updatedAt: r.source_updated_at },
   };
 }
 interface Queryable {

@@ -35,7 +35,11 @@ export async function renderItemPage(app: Express, deps: AppDeps, item: ItemPage
   let status = 200;
   let html: string;
   const headers: Record<string, string> = { 'Content-Type': 'text/html; charset=utf-8' };
-  if (item.status === 'removed' && item.removal) {
+  // A held copy (SPEC §13) answers like the removed original it matched, naming the same notice.
+  const removal = item.status === 'removed' ? item.removal : item.status === 'held' && item.held
+    ? { noticeId: item.held.noticeId, reference: item.held.noticeReference, claimant: item.held.claimant, legalBasis: item.held.legalBasis }
+    : null;
+  if (removal) {
     status = 451;
     Object.assign(headers, NO_STORE);
     // RFC 7725: the party that implements the block.
@@ -43,8 +47,8 @@ export async function renderItemPage(app: Express, deps: AppDeps, item: ItemPage
     html = await render(app, 'items/removed', {
       ...common,
       title: 'Unavailable for legal reasons',
-      removal: item.removal,
-      recordUrl: `/transparency/notices/${encodeURIComponent(item.removal.reference)}`,
+      removal,
+      recordUrl: `/transparency/notices/${encodeURIComponent(removal.reference)}`,
       robotsNoindex: true,
     });
   } else if (item.status !== 'published') {

@@ -2,6 +2,8 @@ import { EntityManager, In } from 'typeorm';
 import { AppError } from '../../shared/errors';
 import { Actor, record, RequestContext } from '../audit';
 import { ITEM_LISTS, itemKey, LIST_KEYS, queuePurge, sourceKey } from '../edge';
+import { addFingerprints, retireFingerprints } from '../staydown';
+import { releaseHeldOn } from './held-items';
 import { Item } from './item.entity';
 import { ALL, notifyItemsChanged } from './page-cache';
 import { Source } from './source.entity';
@@ -34,6 +36,8 @@ export interface ContentChange {
   unchanged: { item: Item; reason: string }[];
   /** Ids that are not in the registry. */
   missing: string[];
+  /** restoreItems: held copies released because the original they matched was restored (SPEC §13). */
+  releasedCopies?: Item[];
 }
 
 async function lockItems(tx: EntityManager, ids: string[]): Promise<{ items: Item[]; missing: string[] }> {
@@ -45,17 +49,22 @@ async function lockItems(tx: EntityManager, ids: string[]): Promise<{ items: Ite
   return { items, missing: [...new Set(ids)].filter((id) => !found.has(id)) };
 }
 
-/** Published items become `removed` (the page answers 451 naming the notice). */
+/**
+ * Published (or held) items become `removed` (the page answers 451 naming the notice), and each
+ * joins the staydown fingerprint bank in this transaction (SPEC §13).
+ */
 export async function removeItems(tx: EntityManager, cmd: RemoveItems): Promise<ContentChange> {
   if (!cmd.reference || !cmd.legalBasis) throw AppError.badRequest('A removal needs the notice reference and the legal basis.');
   const { items, missing } = await lockItems(tx, cmd.itemIds);
   const out: ContentChange = { changed: [], unchanged: [], missing };
+  const before = new Map<string, string>();
   const removal = { noticeId: cmd.noticeId, reference: cmd.reference, claimant: cmd.claimant?.trim() || '[private]', legalBasis: cmd.legalBasis };
   for (const item of items) {
-    if (item.status !== 'published') {
+    if (item.status !== 'published' && item.status !== 'held') {
       out.unchanged.push({ item, reason: item.status === 'removed' ? `already removed (${item.removal?.reference ?? 'another notice'})` : 'withdrawn by the source' });
       continue;
     }
+    before.set(item.id, item.status);
     item.status = 'removed';
     item.removedAt = cmd.at;
     item.removedByNoticeId = cmd.noticeId;
@@ -64,7 +73,7 @@ export async function removeItems(tx: EntityManager, cmd: RemoveItems): Promise<
   }
   if (out.changed.length) {
     await tx.query(
-      `UPDATE items SET status = 'removed', removed_at = $2, removed_by_notice_id = $3, removal = $4::jsonb, updated_at = $2 WHERE id = ANY($1::uuid[])`,
+      `UPDATE items SET status = 'removed', removed_at = $2, removed_by_notice_id = $3, removal = $4::jsonb, held = NULL, updated_at = $2 WHERE id = ANY($1::uuid[])`,
       [out.changed.map((i) => i.id), cmd.at, cmd.noticeId, JSON.stringify(removal)],
     );
     for (const item of out.changed) {
@@ -72,11 +81,17 @@ export async function removeItems(tx: EntityManager, cmd: RemoveItems): Promise<
         actor: cmd.actor,
         action: 'item.removed',
         subject: { type: 'item', id: item.id },
-        details: { slug: item.slug, title: item.title, originalUrl: item.originalUrl, sourceId: item.sourceId, before: 'published', after: 'removed', ...removal },
+        details: { slug: item.slug, title: item.title, originalUrl: item.originalUrl, sourceId: item.sourceId, before: before.get(item.id), after: 'removed', ...removal },
         context: cmd.context,
         at: cmd.at,
       });
     }
+    await addFingerprints(
+      tx,
+      out.changed.map((i) => ({ itemId: i.id, title: i.title, content: i.content, rawSha256: i.rawSha256, originalUrlNormalised: i.originalUrlNormalised })),
+      removal,
+      cmd.at,
+    );
     await notifyItemsChanged(tx, out.changed.map((i) => i.slug));
     await queuePurge(tx, [...out.changed.map((i) => itemKey(i.id)), ...ITEM_LISTS, LIST_KEYS.transparency], cmd.at);
   }
@@ -129,6 +144,9 @@ export async function restoreItems(tx: EntityManager, cmd: RestoreItems): Promis
     out.changed.push(item);
   }
   if (out.changed.length) {
+    // Staydown (SPEC §13): the restored originals no longer hold anything.
+    const retired = await retireFingerprints(tx, out.changed.map((i) => i.id), cmd.at);
+    out.releasedCopies = await releaseHeldOn(tx, { fingerprintIds: retired, reason: `the original was restored: ${cmd.reason}`, actor: cmd.actor, context: cmd.context, at: cmd.at });
     await notifyItemsChanged(tx, out.changed.map((i) => i.slug));
     await queuePurge(tx, [...out.changed.map((i) => itemKey(i.id)), ...ITEM_LISTS, LIST_KEYS.transparency], cmd.at);
   }
@@ -155,7 +173,7 @@ export async function withdrawSource(tx: EntityManager, cmd: WithdrawSource): Pr
   const before = source.status;
   const [rows]: [{ id: string; status: string }[], number] = await tx.query(
     `UPDATE items SET status = CASE WHEN status = 'published' THEN 'withdrawn' ELSE status END, withdrawn_at = $2, updated_at = $2
-     WHERE source_id = $1 AND withdrawn_at IS NULL AND status IN ('published', 'removed') RETURNING id, status`,
+     WHERE source_id = $1 AND withdrawn_at IS NULL AND status IN ('published', 'removed', 'held') RETURNING id, status`,
     [source.id, cmd.at],
   );
   const withdrawn = rows.filter((r) => r.status === 'withdrawn').length;

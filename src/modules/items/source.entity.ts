@@ -15,6 +15,8 @@ export interface FetchResult {
   unchanged?: number;
   /** Entries not imported, by reason (no link and no guid, link not http(s), removed item, …). */
   skipped?: Record<string, number>;
+  /** Entries stored `held`: they match removed content (SPEC §13). */
+  held?: number;
   /** Why the import failed, in words an operator can act on. */
   reason?: string;
   ms?: number;

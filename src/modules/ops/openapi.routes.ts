@@ -119,10 +119,16 @@ export function openApiDocument(baseUrl: string) {
         },
       },
       '/items': {
-        get: { summary: 'List items (staff)', security: bearer, parameters: [queryParam('q', 'title search'), queryParam('status', 'item status'), queryParam('source', 'source id'), queryParam('cursor', 'next page')], responses: { 200: json({ type: 'object' }), ...staffErrors } },
+        get: { summary: 'List items (staff)', security: bearer, parameters: [queryParam('q', 'title search'), queryParam('status', 'item status: published, removed, withdrawn or held'), queryParam('source', 'source id'), queryParam('cursor', 'next page')], responses: { 200: json({ type: 'object' }), ...staffErrors } },
         post: { summary: 'Add an item (staff)', security: bearer, requestBody: body(ref('Item')), responses: { 201: json(ref('Item')), 422: errors('Invalid item'), ...staffErrors } },
       },
-      '/items/{id}': { get: { summary: 'One item (staff)', security: bearer, parameters: [pathParam('id', 'item uuid')], responses: { 200: json(ref('Item')), 404: errors('Unknown item'), ...staffErrors } } },
+      '/items/{id}': { get: { summary: 'One item (staff); a held item has heldBecause {noticeReference, matchedItemId, similarity}', security: bearer, parameters: [pathParam('id', 'item uuid')], responses: { 200: json(ref('Item')), 404: errors('Unknown item'), ...staffErrors } } },
+      '/items/{id}/release': {
+        post: { summary: 'Release a held item: published, and never held again for this match (staff)', security: bearer, parameters: [pathParam('id', 'item uuid')], responses: { 200: json({ type: 'object' }), 404: errors('Unknown item'), 409: errors('The item is not held'), ...staffErrors } },
+      },
+      '/items/{id}/confirm': {
+        post: { summary: 'Confirm a held item: removed under the notice of the original it matched; its source is struck and emailed (staff)', security: bearer, parameters: [pathParam('id', 'item uuid')], responses: { 200: json({ type: 'object' }), 404: errors('Unknown item'), 409: errors('The item is not held'), ...staffErrors } },
+      },
       '/sources': {
         get: { summary: 'List sources (staff)', security: bearer, responses: { 200: json({ type: 'array', items: ref('Source') }), ...staffErrors } },
         post: { summary: 'Create a source (admin)', security: bearer, requestBody: body(ref('Source')), responses: { 201: json(ref('Source')), 422: errors('Invalid source'), ...staffErrors } },

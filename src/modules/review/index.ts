@@ -11,6 +11,7 @@ export { addNote } from './add-note';
 export { assignNotice } from './assign-notice';
 export { decide } from './decide';
 export { addStrikes } from './add-strikes';
+export { confirmHeldItem } from './confirm-held';
 export { rejectUnansweredNotices } from './reject-unanswered';
 export { listQueue, queueCounts, noticeDetail, dueText, QUEUE_STATUSES } from './queue.queries';
 export type { QueueFilter, QueueRow, NoticeDetail } from './queue.queries';

@@ -2,6 +2,7 @@ import { Request, Response, Router } from 'express';
 import type { AppDeps } from '../../deps';
 import { AppError, FieldError } from '../../shared/errors';
 import { errorsByField, noStore, requestContext, validateBody } from '../../shared/http';
+import { countHeld } from '../items';
 import { CLAIM_TYPES } from '../notices';
 import { addNote } from './add-note';
 import { assignNotice } from './assign-notice';
@@ -42,11 +43,12 @@ export function reviewPages(deps: AppDeps, countsOf = queueCountsCache(deps)): R
     const q = req.query as Record<string, unknown>;
     const filter = { status: str(q.status), assignee: str(q.assignee), source: str(q.source), claimType: str(q.claimType), flag: str(q.flag), cursor: str(q.cursor) };
     const now = deps.clock.now();
-    const [page, counts, staff, sources] = await Promise.all([
+    const [page, counts, staff, sources, held] = await Promise.all([
       listQueue(deps.db.manager, filter, req.user!.id, now),
       countsOf(),
       deps.db.query(`SELECT id, email, name FROM users WHERE active ORDER BY name, email`),
       deps.db.query(`SELECT id, name FROM sources ORDER BY name LIMIT 500`),
+      countHeld(deps.db.manager),
     ]);
     const keep = new URLSearchParams(Object.entries(filter).filter(([k, v]) => v && k !== 'cursor') as [string, string][]);
     if (page.nextCursor) keep.set('cursor', page.nextCursor);
@@ -56,6 +58,7 @@ export function reviewPages(deps: AppDeps, countsOf = queueCountsCache(deps)): R
       nextUrl: page.nextCursor ? `/queue?${keep.toString()}` : null,
       firstUrl: filter.cursor ? `/queue?${new URLSearchParams(Object.entries(filter).filter(([k, v]) => v && k !== 'cursor') as [string, string][]).toString()}` : null,
       counts,
+      held,
       filter,
       statuses: QUEUE_STATUSES.map((s) => ({ value: s, label: s.replace('_', ' '), count: counts.byStatus[s], selected: filter.status === s })),
       assignees: [
