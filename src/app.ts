@@ -23,6 +23,7 @@ import { noticePages, noticesPublicApi } from './modules/notices';
 import { optOutPages } from './modules/opt-out';
 import { policyPages } from './modules/policy';
 import { registerReviewMetrics, reviewApi, reviewPages } from './modules/review';
+import { twoFactorRoutes } from './modules/auth/two-factor.routes';
 import { openApiRoutes } from './modules/ops/openapi';
 import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
 
@@ -142,7 +143,7 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const staff = express.Router();
-  staff.use(cookieParser(), staffSession, loadSessionUser(deps.db), csrf.doubleCsrfProtection);
+  staff.use(cookieParser(), staffSession, loadSessionUser(deps.db, config.require2fa, deps.clock), csrf.doubleCsrfProtection);
   staff.use((req: Request, res: Response, next: NextFunction) => {
     res.locals.csrfToken = csrf.generateCsrfToken(req, res);
     if (req.session.flash) {
@@ -152,6 +153,7 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   staff.use(authRoutes(deps, loginLimiter));
+  staff.use(twoFactorRoutes(deps, loginLimiter));
   staff.use(usersRoutes(deps));
   staff.use(outboxRoutes(deps));
   staff.use(sourcesRoutes(deps), itemsAdminRoutes(deps));

@@ -104,6 +104,10 @@ class EnvSchema {
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(24 * 60)
   LOGIN_LOCK_MINUTES?: number;
 
+  /** Who must use a second factor (SPEC §17): nobody, admins, or all staff. */
+  @IsOptional() @Transform(emptyToUndefined) @IsIn(['none', 'admin', 'all'], { message: 'must be none, admin or all' })
+  REQUIRE_2FA?: string;
+
   // Designated agent (SPEC §9, the /dmca page)
   @IsOptional() @IsString() DMCA_AGENT_NAME?: string;
   @IsOptional() @IsString() DMCA_AGENT_ADDRESS?: string;
@@ -147,6 +151,8 @@ export interface Config {
     readonly personalDataRetentionDays: number;
   };
   readonly login: { readonly maxFailures: number; readonly lockMinutes: number };
+  /** REQUIRE_2FA: staff who must enrol a second factor before any other staff page. */
+  readonly require2fa: 'none' | 'admin' | 'all';
   readonly dmcaAgent: { readonly name: string; readonly address: string; readonly phone: string; readonly email: string };
 }
 
@@ -209,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       personalDataRetentionDays: raw.PERSONAL_DATA_RETENTION_DAYS ?? 365,
     },
     login: { maxFailures: raw.LOGIN_MAX_FAILURES ?? 5, lockMinutes: raw.LOGIN_LOCK_MINUTES ?? 15 },
+    require2fa: (raw.REQUIRE_2FA as Config['require2fa'] | undefined) ?? 'none',
     dmcaAgent: {
       name: raw.DMCA_AGENT_NAME ?? 'Copyright Agent, Takedown Desk',
       address: raw.DMCA_AGENT_ADDRESS ?? '(set DMCA_AGENT_ADDRESS)',

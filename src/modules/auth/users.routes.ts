@@ -5,7 +5,8 @@ import { AppError } from '../../shared/errors';
 import { errorsByField, noStore, requestContext, validateBody, validationErrors } from '../../shared/http';
 import type { Actor } from '../audit';
 import { createApiToken, listApiTokens, revokeApiTokens } from './api-tokens';
-import { requireRole, requireStaff } from './auth.middleware';
+import { requireFreshProof, requireRole, requireStaff } from './auth.middleware';
+import { hasSecondFactor, resetSecondFactor } from './two-factor';
 import { changeRole, createUser, setActive, unlockUser } from './manage-users';
 import { CreateUserDto, UserActionDto } from './user.dto';
 import { lockUser, listUsers } from './users.queries';
@@ -26,6 +27,7 @@ export function usersRoutes(deps: AppDeps): Router {
         isSelf: u.id === req.user!.id,
         locked: !!u.lockedUntil && u.lockedUntil > now,
         tokens: (await listApiTokens(deps.db.manager, u.id)).filter((t) => !t.revokedAt),
+        twoFactor: await hasSecondFactor(deps.db.manager, u.id),
       })),
     );
     return { title: 'Staff accounts', users: rows, roles: ['moderator', 'admin'], ...extra };
@@ -56,7 +58,10 @@ export function usersRoutes(deps: AppDeps): Router {
     }
   });
 
-  r.post('/users/action', async (req, res) => {
+  // Fresh proof (SPEC §17): role changes, deactivation, token creation and second-factor resets.
+  const freshProof = requireFreshProof(deps.clock, '/users');
+  const DANGEROUS = ['role', 'deactivate', 'create-token', 'reset-2fa'];
+  r.post('/users/action', (req, res, next) => (DANGEROUS.includes(req.body?.action) ? freshProof(req, res, next) : next()), async (req, res) => {
     const dto = await validateBody(UserActionDto, req.body);
     const ctx = { actor: actorOf(req), context: requestContext(req) };
     let flash: NonNullable<typeof req.session.flash>;
@@ -81,6 +86,10 @@ export function usersRoutes(deps: AppDeps): Router {
             const u = await lockUser(tx, dto.userId);
             const n = await revokeApiTokens(tx, { ...ctx, user: u });
             return { kind: 'ok', message: `Revoked ${n} API token${n === 1 ? '' : 's'} of ${u.email}.` };
+          }
+          case 'reset-2fa': {
+            const u = await resetSecondFactor(tx, { ...ctx, userId: dto.userId, at: deps.clock.now() });
+            return { kind: 'ok', message: `The second factor of ${u.email} is removed, their sessions ended, and they have been emailed.` };
           }
           default: {
             const u = await lockUser(tx, dto.userId);
