@@ -81,7 +81,8 @@ export function twoFactorRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract
       const left = await recoveryCodesLeft(deps.db.manager, user.id);
       return res.render('auth/two-factor', { title: 'Two-factor sign-in', enabled: true, recoveryCodes: shownOnce, left });
     }
-    const enrolment = await pendingEnrolment(deps, user);
+    const enrolment = await pendingEnrolment(deps, user, req.session.enrolSecret);
+    req.session.enrolSecret = enrolment.sealed;
     res.render('auth/two-factor', { title: 'Set up two-factor sign-in', enrolment, mustEnrol: user.mustEnrol });
   });
 
@@ -89,14 +90,19 @@ export function twoFactorRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract
     const user = req.user!;
     const code = typeof req.body?.code === 'string' ? req.body.code.slice(0, 40) : '';
     try {
-      const codes = await confirmEnrolment(deps, { userId: user.id, code, actor: { type: 'user', id: user.id, label: user.email, role: user.role }, context: requestContext(req) });
+      const codes = await confirmEnrolment(deps, { userId: user.id, sealedSecret: req.session.enrolSecret, code, actor: { type: 'user', id: user.id, label: user.email, role: user.role }, context: requestContext(req) });
+      delete req.session.enrolSecret;
       req.session.recoveryCodes = codes;
       req.session.provenAt = now();
       req.session.flash = { kind: 'ok', message: 'Two-factor sign-in is on. Keep your recovery codes somewhere safe: they are shown only now.' };
       res.redirect(303, '/account/2fa');
     } catch (e) {
+      if (e instanceof AppError && e.status === 409) {
+        req.session.flash = { kind: 'error', message: e.message };
+        return res.redirect(303, '/account/2fa');
+      }
       if (!(e instanceof AppError) || e.code !== 'VALIDATION.FAILED') throw e;
-      const enrolment = await pendingEnrolment(deps, user);
+      const enrolment = await pendingEnrolment(deps, user, req.session.enrolSecret);
       res.status(422).render('auth/two-factor', { title: 'Set up two-factor sign-in', enrolment, mustEnrol: user.mustEnrol, errors: { code: e.details.errors?.[0]?.message } });
     }
   });

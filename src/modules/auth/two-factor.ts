@@ -48,25 +48,15 @@ export interface Enrolment {
 }
 
 /**
- * The key being enrolled: created on the first visit and kept (sealed) until it is confirmed, so a
- * reload shows the same QR code. Refused when a confirmed key exists (reset it first).
+ * The key being enrolled. It is made on the first visit and kept, sealed, in the member's session
+ * (not the database: opening a page writes nothing) until a code confirms it, so a reload shows the
+ * same QR code.
  */
-export async function pendingEnrolment(deps: TwoFactorDeps, user: { id: string; email: string }): Promise<Enrolment> {
-  const repo = deps.db.getRepository(TotpCredential);
-  let cred = await repo.findOneBy({ userId: user.id });
-  if (cred?.confirmedAt) throw AppError.conflict('AUTH.2FA_ALREADY_ENABLED', 'Two-factor sign-in is already on for this account.');
-  if (!cred) {
-    const secret = new Secret({ size: 20 }).base32;
-    await repo.query(
-      `INSERT INTO totp_credentials (user_id, secret_sealed) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING`,
-      [user.id, box(deps).seal(secret)],
-    );
-    cred = await repo.findOneByOrFail({ userId: user.id });
-  }
-  const secret = box(deps).open(cred.secretSealed);
+export async function pendingEnrolment(deps: Pick<TwoFactorDeps, 'sessionSecret'>, user: { email: string }, sealed?: string): Promise<Enrolment & { sealed: string }> {
+  const secret = sealed ? box(deps).open(sealed) : new Secret({ size: 20 }).base32;
   const uri = totpFor(secret, user.email).toString();
   const svg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
-  return { secret, uri, qrDataUrl: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}` };
+  return { secret, uri, qrDataUrl: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`, sealed: sealed ?? box(deps).seal(secret) };
 }
 
 /** The step a code belongs to, or null; `window` 1 accepts the previous and the next step too. */
@@ -90,21 +80,24 @@ const normaliseRecovery = (code: string) => code.trim().toLowerCase().replace(/[
  */
 export async function confirmEnrolment(
   deps: TwoFactorDeps,
-  cmd: { userId: string; code: string; actor: Actor; context?: RequestContext },
+  cmd: { userId: string; sealedSecret: string | undefined; code: string; actor: Actor; context?: RequestContext },
 ): Promise<string[]> {
   const now = deps.clock.now();
   const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
   const hashes = await Promise.all(codes.map((c) => hashPassword(normaliseRecovery(c))));
   return withTransaction(deps.db, async (tx) => {
     await lockUser(tx, cmd.userId);
-    const cred = await tx.getRepository(TotpCredential).findOneBy({ userId: cmd.userId });
-    if (!cred) throw AppError.conflict('AUTH.2FA_NOT_STARTED', 'Open the set-up page again: no key is being set up.');
-    if (cred.confirmedAt) throw AppError.conflict('AUTH.2FA_ALREADY_ENABLED', 'Two-factor sign-in is already on for this account.');
-    const step = /^\d{6}$/.test(cmd.code.trim()) ? matchingStep(box(deps).open(cred.secretSealed), cmd.code.trim(), now) : null;
+    if (!cmd.sealedSecret) throw AppError.conflict('AUTH.2FA_NOT_STARTED', 'Open the set-up page again: no key is being set up.');
+    if (await hasSecondFactor(tx, cmd.userId)) throw AppError.conflict('AUTH.2FA_ALREADY_ENABLED', 'Two-factor sign-in is already on for this account.');
+    const step = /^\d{6}$/.test(cmd.code.trim()) ? matchingStep(box(deps).open(cmd.sealedSecret), cmd.code.trim(), now) : null;
     if (step === null) {
       throw AppError.validation([{ field: 'code', message: 'That code is not right. Enter the 6 digits your app shows now.' }]);
     }
-    await tx.getRepository(TotpCredential).update({ userId: cmd.userId }, { confirmedAt: now, lastUsedStep: String(step) });
+    await tx.query(
+      `INSERT INTO totp_credentials (user_id, secret_sealed, confirmed_at, last_used_step) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (user_id) DO UPDATE SET secret_sealed = EXCLUDED.secret_sealed, confirmed_at = EXCLUDED.confirmed_at, last_used_step = EXCLUDED.last_used_step`,
+      [cmd.userId, cmd.sealedSecret, now, String(step)],
+    );
     await tx.getRepository(RecoveryCode).delete({ userId: cmd.userId });
     await tx.getRepository(RecoveryCode).insert(hashes.map((codeHash) => ({ userId: cmd.userId, codeHash })));
     await record(tx, { actor: cmd.actor, action: 'user.2fa_enabled', subject: { type: 'user', id: cmd.userId }, details: { method: 'totp', recoveryCodes: RECOVERY_CODE_COUNT }, context: cmd.context, at: now });
