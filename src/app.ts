@@ -23,6 +23,7 @@ import { noticePages, noticesPublicApi } from './modules/notices';
 import { optOutPages } from './modules/opt-out';
 import { policyPages } from './modules/policy';
 import { registerReviewMetrics, reviewApi, reviewPages } from './modules/review';
+import { sessionsRoutes } from './modules/auth/sessions.routes';
 import { twoFactorRoutes } from './modules/auth/two-factor.routes';
 import { openApiRoutes } from './modules/ops/openapi';
 import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
@@ -153,7 +154,7 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   staff.use(authRoutes(deps, loginLimiter));
-  staff.use(twoFactorRoutes(deps, loginLimiter));
+  staff.use(twoFactorRoutes(deps, loginLimiter), sessionsRoutes(deps));
   staff.use(usersRoutes(deps));
   staff.use(outboxRoutes(deps));
   staff.use(sourcesRoutes(deps), itemsAdminRoutes(deps));

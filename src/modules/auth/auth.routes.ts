@@ -85,6 +85,7 @@ export function authRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract): Ro
           userId: user.id,
           currentPassword: req.body.currentPassword,
           newPassword: req.body.newPassword,
+          keepSessionId: req.sessionID,
         }),
       );
     } catch (e) {
