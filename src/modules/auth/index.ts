@@ -1,7 +1,7 @@
 export { User, ROLES } from './user.entity';
 export type { Role } from './user.entity';
 export { ApiToken } from './api-token.entity';
-export { requireBearer, requireRole, requireStaff, loadSessionUser } from './auth.middleware';
+export { requireBearer, requireFreshProof, requireRole, requireStaff, loadSessionUser, FRESH_PROOF_MS } from './auth.middleware';
 export { authRoutes } from './auth.routes';
 export { usersRoutes } from './users.routes';
 export { bootstrapAdmin } from './bootstrap-admin';
