@@ -7,6 +7,7 @@ import { CreateCounterNotices1796014748164 } from './1796014748164-CreateCounter
 import { CreateOptOutRequests1796015169615 } from './1796015169615-CreateOptOutRequests';
 import { AddNoticePersonalDataRedactedAt1796020000000 } from './1796020000000-AddNoticePersonalDataRedactedAt';
 import { CreateTwoFactor1796500000000 } from './1796500000000-CreateTwoFactor';
+import { CreateComplaints1796500000001 } from './1796500000001-CreateComplaints';
 
 /** Every migration, in order. A new migration file is added here too. */
 export const allMigrations: Function[] = [
@@ -19,4 +20,5 @@ export const allMigrations: Function[] = [
   CreateOptOutRequests1796015169615,
   AddNoticePersonalDataRedactedAt1796020000000,
   CreateTwoFactor1796500000000,
+  CreateComplaints1796500000001,
 ];

@@ -23,6 +23,8 @@ import { noticePages, noticesPublicApi } from './modules/notices';
 import { optOutPages } from './modules/opt-out';
 import { policyPages } from './modules/policy';
 import { registerReviewMetrics, reviewApi, reviewPages } from './modules/review';
+import { complaintPages } from './modules/complaints/complaints.routes';
+import { complaintsStaffRoutes } from './modules/complaints/complaints-staff.routes';
 import { sessionsRoutes } from './modules/auth/sessions.routes';
 import { twoFactorRoutes } from './modules/auth/two-factor.routes';
 import { openApiRoutes } from './modules/ops/openapi';
@@ -110,6 +112,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(counterNoticePages(deps));
   // ---- Publisher opt-out: the emailed link is the credential ----
   app.use(optOutPages(deps));
+  // ---- Complaints against decisions (DSA Art. 20): the status token or the signed removal link ----
+  app.use(complaintPages(deps));
   app.use(policyPages(deps));
 
   // ---- Staff side: sessions in PostgreSQL, CSRF on every form, rate-limited sign-in ----
@@ -159,6 +163,7 @@ export function createApp(deps: AppDeps): Express {
   staff.use(outboxRoutes(deps));
   staff.use(sourcesRoutes(deps), itemsAdminRoutes(deps));
   staff.use(counterNoticesStaffRoutes(deps));
+  staff.use(complaintsStaffRoutes(deps));
   staff.use(reviewPages(deps));
 
   // ---- JSON API: bearer tokens for staff, no cookies, so no CSRF ----

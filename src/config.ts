@@ -108,6 +108,10 @@ class EnvSchema {
   @IsOptional() @Transform(emptyToUndefined) @IsIn(['none', 'admin', 'all'], { message: 'must be none, admin or all' })
   REQUIRE_2FA?: string;
 
+  /** Out-of-court dispute settlement bodies (DSA Art. 21), named in complaint outcome emails: "Name|https://url;Name|https://url". */
+  @IsOptional() @Transform(emptyToUndefined) @Matches(/^\s*[^|;]{2,200}\|\s*https?:\/\/[^\s;|]+\s*(;\s*[^|;]{2,200}\|\s*https?:\/\/[^\s;|]+\s*)*;?\s*$/, { message: 'must be "Name|https://address" entries separated by ";"' })
+  ODS_BODIES?: string;
+
   // Designated agent (SPEC §9, the /dmca page)
   @IsOptional() @IsString() DMCA_AGENT_NAME?: string;
   @IsOptional() @IsString() DMCA_AGENT_ADDRESS?: string;
@@ -153,6 +157,8 @@ export interface Config {
   readonly login: { readonly maxFailures: number; readonly lockMinutes: number };
   /** REQUIRE_2FA: staff who must enrol a second factor before any other staff page. */
   readonly require2fa: 'none' | 'admin' | 'all';
+  /** ODS_BODIES: certified out-of-court dispute settlement bodies (DSA Art. 21). */
+  readonly odsBodies: readonly { readonly name: string; readonly url: string }[];
   readonly dmcaAgent: { readonly name: string; readonly address: string; readonly phone: string; readonly email: string };
 }
 
@@ -216,6 +222,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     login: { maxFailures: raw.LOGIN_MAX_FAILURES ?? 5, lockMinutes: raw.LOGIN_LOCK_MINUTES ?? 15 },
     require2fa: (raw.REQUIRE_2FA as Config['require2fa'] | undefined) ?? 'none',
+    odsBodies: (raw.ODS_BODIES ?? '').split(';').map((e) => e.trim()).filter(Boolean).map((e) => {
+      const [name, url] = e.split('|').map((p) => p.trim());
+      return { name, url };
+    }),
     dmcaAgent: {
       name: raw.DMCA_AGENT_NAME ?? 'Copyright Agent, Takedown Desk',
       address: raw.DMCA_AGENT_ADDRESS ?? '(set DMCA_AGENT_ADDRESS)',

@@ -4,6 +4,7 @@ import { AuditEvent } from '../modules/audit/audit-event.entity';
 import { ApiToken } from '../modules/auth/api-token.entity';
 import { User } from '../modules/auth/user.entity';
 import { RecoveryCode, TotpCredential } from '../modules/auth/two-factor.entity';
+import { Complaint } from '../modules/complaints/complaint.entity';
 import { Item } from '../modules/items/item.entity';
 import { Source } from '../modules/items/source.entity';
 import { OutboundEmail } from '../modules/mail/outbound-email.entity';
@@ -12,4 +13,4 @@ import { Notice } from '../modules/notices/notice.entity';
 import { SourceStrike } from '../modules/review/source-strike.entity';
 
 /** Every TypeORM entity of the product; each module adds its own here. */
-export const entities = [User, ApiToken, AuditEvent, OutboundEmail, Source, Item, Notice, NoticeTarget, SourceStrike, CounterNotice, OptOutRequest, TotpCredential, RecoveryCode];
+export const entities = [User, ApiToken, AuditEvent, OutboundEmail, Source, Item, Notice, NoticeTarget, SourceStrike, CounterNotice, OptOutRequest, TotpCredential, RecoveryCode, Complaint];

@@ -16,3 +16,5 @@ export { OUTCOME_LABELS } from './status-view';
 export { noticePages } from './notices.routes';
 export { noticesPublicApi } from './notices.api';
 export { rateLimit } from './intake-limiter';
+export { reopenNotice, reverseRemoval } from './reverse-decision';
+export { findForComplainant } from './notices.queries';

@@ -2,6 +2,7 @@ import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { normaliseUrl } from '../../shared/url';
 import { record } from '../audit';
+import { complaintDeadline, sourceComplaintUrl } from '../complaints';
 import { removeItems } from '../items';
 import { enqueue } from '../mail';
 import { Notice, targetsOf } from '../notices';
@@ -118,6 +119,9 @@ export async function approveNotice(deps: ReviewDeps, cmd: ApproveNotice): Promi
         sourceName: src.name, reference: notice.reference, claimant: claimantOf(notice) ?? '[private]', legalBasis: legalBasisOf(notice),
         items: s.urls, counterNoticeUrl: `${base}/counter-notice?notice=${notice.reference}`, policyUrl: `${base}/dmca`,
         restoreBusinessDays: deps.config.policy.restoreBusinessDays,
+        // SPEC §18: the source's signed link to complain about the removal (six months).
+        complaintUrl: deps.sessionSecret ? sourceComplaintUrl(base, deps.sessionSecret, notice.reference, s.id) : null,
+        complaintDeadline: complaintDeadline(now).toISOString().slice(0, 10),
       }, { noticeId: notice.id, dedupeKey: `content-removed:${notice.id}:${s.id}` });
     }
     return notice;
