@@ -97,6 +97,12 @@ describe('complaints against decisions (SPEC §18, DSA Art. 20)', () => {
     expect(text).toContain('back in our review queue');
     expect(text).toContain('Appeals Centre Europe: https://www.appealscentre.eu');
     expect(text).toContain('User Rights: https://user-rights.example');
+
+    // The public transparency report counts it: received and decided in July, reversed, 48 hours.
+    const report = await request(m.t.app).get('/transparency').expect(200);
+    const table = /<table class="table" id="complaints-table">[\s\S]*?<\/table>/.exec(report.text)![0];
+    expect(table).toMatch(/<th scope="row">2026-07<\/th><td>1<\/td><td>1<\/td><td>1<\/td><td>48<\/td>/);
+    expect(table).toMatch(/<th scope="row">2026-06<\/th><td>0<\/td><td>0<\/td><td>0<\/td><td>–<\/td>/);
   });
 
   it('when the source complains through the removal email\'s signed link and a second moderator reverses it, then its article is published again and both parties are emailed', async () => {
