@@ -1,11 +1,12 @@
 import request from 'supertest';
 import type { Item, Source } from '../../src/modules/items';
+import { submitComplaint } from '../../src/modules/complaints';
 import { approveNotice, claimNotice, rejectNotice } from '../../src/modules/review';
 import { ManualClock, systemClock } from '../../src/shared/clock';
 import { COMPLAINANT, submitNoticeFor } from '../support/approve-fixture';
 import { makeItem, makeSource } from '../support/factories';
 import { createMailingContext, MailingContext } from '../support/mailing';
-import { createStaff, csrfFrom, signedInAgent } from '../support/staff';
+import { createStaff, csrfFrom, signedInAgent, tokenFor } from '../support/staff';
 
 const BASE = 'http://localhost:3000';
 const T0 = new Date('2026-06-01T09:00:00Z');
@@ -131,6 +132,12 @@ describe('complaints against decisions (SPEC §18, DSA Art. 20)', () => {
     await m.worker.drain();
     expect(mailText('editor@harbourgazette.example', /Your complaint about notice .*: decision reversed/)).toContain('The removed content is published again.');
     expect(mailText(COMPLAINANT.email, /A complaint about notice .* was decided/)).toContain('Appeals Centre Europe');
+
+    // The DSA statements export counts the complaint about this decision.
+    const token = await tokenFor(m.t.db, await createStaff(m.t.db, { role: 'admin' }));
+    const dsa = await request(m.t.app).get('/api/v1/audit/exports/decisions').set('Authorization', `Bearer ${token}`).expect(200);
+    const statement = dsa.text.trim().split('\n').map((l) => JSON.parse(l)).find((x: { puid: string }) => x.puid === reference);
+    expect(statement.internal_complaints).toEqual({ received: 1, reversed: 1, median_handling_hours: 0 });
   });
 
   it('when a second moderator upholds a complaint, then nothing is undone and the complainant is told the decision stands', async () => {
@@ -173,5 +180,14 @@ describe('complaints against decisions (SPEC §18, DSA Art. 20)', () => {
     expect(tooLate.text).toMatch(/The six months for a complaint about notice TD-\d+ ended on 2026-12-01\./);
     expect(await complaints()).toHaveLength(1);
     expect(await actions()).toEqual(['complaint.submitted', 'complaint.refused']);
+  });
+
+  it('when the portal files a complaint for its signed-in notifier, then the same rules apply without the status token', async () => {
+    const { reference } = await submitNoticeFor(m.t.app, [`${BASE}/items/${item.slug}`]);
+    await decide(reference, 'reject');
+    const c = await submitComplaint(m.t, { credential: { kind: 'notifier', reference, verifiedBy: 'portal' }, name: COMPLAINANT.name, email: COMPLAINANT.email, grounds: GROUNDS });
+    expect(c).toMatchObject({ status: 'open', complainantKind: 'notifier', decisionDecidedBy: deciderId });
+    await expect(submitComplaint(m.t, { credential: { kind: 'notifier', reference, verifiedBy: 'portal' }, name: COMPLAINANT.name, email: COMPLAINANT.email, grounds: GROUNDS }))
+      .rejects.toMatchObject({ code: 'COMPLAINT.ALREADY_OPEN', status: 409 });
   });
 });

@@ -27,7 +27,7 @@ export function complaintPages(deps: AppDeps): Router {
       return res.status(e.status).render('complaints/link-problem', { title: 'Complaint link not valid', message: e.message });
     }
     const window = complaintWindow(notice, cred.kind, deps.clock.now());
-    const hidden = cred.kind === 'notifier' ? { token: cred.token } : { source: cred.sourceId, sig: cred.sig };
+    const hidden = cred.kind === 'notifier' ? { token: 'token' in cred ? cred.token : undefined } : { source: cred.sourceId, sig: cred.sig };
     const action = cred.kind === 'notifier' ? `/takedown/${notice.reference}/complaint` : `/complaints/source/${notice.reference}`;
     res.status(status).render('complaints/form', {
       title: `Complain about the decision on notice ${notice.reference}`, reference: notice.reference, kind: cred.kind,

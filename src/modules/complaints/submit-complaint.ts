@@ -11,6 +11,11 @@ export type ComplaintDeps = Pick<AppDeps, 'db' | 'clock' | 'config' | 'sessionSe
 /** Who complains, and the credential that proves it: the notice's status token, or the source's signed link. */
 export type ComplaintCredential =
   | { kind: 'notifier'; reference: string; token: unknown }
+  /**
+   * For server-side callers that have already proved the caller is the notice's sender (the rights
+   * holders' portal: its signed-in account owns the notice). Never build this from request input.
+   */
+  | { kind: 'notifier'; reference: string; verifiedBy: 'portal' }
   | { kind: 'source'; reference: string; sourceId: unknown; sig: unknown };
 
 /** The decision each party may complain about. */
@@ -24,6 +29,11 @@ const COMPLAINABLE: Record<ComplainantKind, { status: Notice['status']; what: st
  * exists). Exported for the rights holders' portal, which checks its own session instead.
  */
 export async function noticeForComplaint(deps: ComplaintDeps, cred: ComplaintCredential): Promise<Notice> {
+  if (cred.kind === 'notifier' && 'verifiedBy' in cred) {
+    const notice = await findByReference(deps.db.manager, cred.reference);
+    if (!notice) throw new AppError('COMPLAINT.LINK_INVALID', 'No such notice.', 404);
+    return notice;
+  }
   if (cred.kind === 'notifier') {
     try {
       return await findForComplainant(deps.db.manager, cred.reference, cred.token);
