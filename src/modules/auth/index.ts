@@ -1,12 +1,12 @@
 export { User, ROLES } from './user.entity';
 export type { Role } from './user.entity';
 export { ApiToken } from './api-token.entity';
-export { requireBearer, requireFreshProof, requireRole, requireStaff, loadSessionUser, FRESH_PROOF_MS } from './auth.middleware';
-export { authRoutes } from './auth.routes';
-export { usersRoutes } from './users.routes';
 export { bootstrapAdmin } from './bootstrap-admin';
 export { createUser } from './manage-users';
 export { createApiToken } from './api-tokens';
-export { findByEmail } from './users.queries';
+export { findByEmail, staffEmails } from './users.queries';
 export { generatePassword } from './passwords';
-export { meApi } from './me.routes';
+export { userForToken } from './api-tokens';
+export { hasSecondFactor, verifySecondFactor, resetSecondFactor } from './two-factor';
+export { RecoveryCode, TotpCredential } from './two-factor.entity';
+export { endSessionsOf } from './staff-sessions';

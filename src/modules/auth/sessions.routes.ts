@@ -1,9 +1,9 @@
 import { Router } from 'express';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { noStore, requestContext } from '../../shared/http';
 import { record } from '../audit';
-import { requireStaff } from './auth.middleware';
+import { requireStaff } from '../../http/guards';
 import { endSessionByHandle, endSessionsOf, listSessionsOf } from './staff-sessions';
 
 /** `/account/sessions` (SPEC §17): a member sees where they are signed in and ends sessions. */

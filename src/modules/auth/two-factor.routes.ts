@@ -1,11 +1,11 @@
 import { Request, Response, Router } from 'express';
 import { RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { record } from '../audit';
 import { noStore, requestContext, safeNextPath } from '../../shared/http';
-import { requireStaff } from './auth.middleware';
+import { requireStaff } from '../../http/guards';
 import { verifyPassword } from './passwords';
 import { confirmEnrolment, pendingEnrolment, recoveryCodesLeft, verifySecondFactor } from './two-factor';
 import { lockUser } from './users.queries';

@@ -1,8 +1,8 @@
 import { Router } from 'express';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { AppError } from '../../shared/errors';
 import { errorsByField, noStore, requestContext, validationErrors } from '../../shared/http';
-import { requireStaff } from '../auth';
+import { requireStaff } from '../../http/guards';
 import { DecideComplaintDto } from './complaint.dto';
 import { complaintById, complaintQueue } from './complaints.queries';
 import { decideComplaint } from './decide-complaint';

@@ -1,5 +1,5 @@
 import { Request, Response, Router } from 'express';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { AppError } from '../../shared/errors';
 import { errorsByField, noStore, requestContext, validationErrors } from '../../shared/http';
 import type { Notice } from '../notices';

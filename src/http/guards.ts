@@ -1,12 +1,10 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { DataSource } from 'typeorm';
-import { AppError } from '../../shared/errors';
-import { wantsJson } from '../../shared/http';
-import type { CurrentUser } from '../../shared/types';
-import type { Clock } from '../../shared/clock';
-import { userForToken } from './api-tokens';
-import { hasSecondFactor } from './two-factor';
-import { Role, User } from './user.entity';
+import { AppError } from '../shared/errors';
+import { wantsJson } from '../shared/http';
+import type { CurrentUser } from './request';
+import { hasSecondFactor, Role, User, userForToken } from '../modules/auth';
+import type { Clock } from '../shared/clock';
 
 function current(u: User): CurrentUser {
   return { id: u.id, email: u.email, name: u.name, role: u.role, mustChangePassword: u.mustChangePassword };
