@@ -40,6 +40,12 @@ export async function hasSecondFactor(tx: EntityManager, userId: string): Promis
   return (await tx.query(`SELECT 1 FROM totp_credentials WHERE user_id = $1 AND confirmed_at IS NOT NULL`, [userId])).length > 0;
 }
 
+/** Ids of every member with a confirmed second factor (one query for the users page). */
+export async function usersWithSecondFactor(tx: EntityManager): Promise<Set<string>> {
+  const rows: { user_id: string }[] = await tx.query(`SELECT user_id FROM totp_credentials WHERE confirmed_at IS NOT NULL`);
+  return new Set(rows.map((r) => r.user_id));
+}
+
 export interface Enrolment {
   secret: string;
   uri: string;

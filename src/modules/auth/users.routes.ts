@@ -5,7 +5,7 @@ import { AppError } from '../../shared/errors';
 import { errorsByField, noStore, requestContext, validateBody, validationErrors } from '../../shared/http';
 import type { Actor } from '../audit';
 import { createApiToken, listApiTokens, revokeApiTokens } from './api-tokens';
-import { hasSecondFactor, resetSecondFactor } from './two-factor';
+import { resetSecondFactor, usersWithSecondFactor } from './two-factor';
 import { changeRole, createUser, setActive, unlockUser } from './manage-users';
 import { CreateUserDto, UserActionDto } from './user.dto';
 import { lockUser, listUsers } from './users.queries';
@@ -20,13 +20,14 @@ export function usersRoutes(deps: AppDeps): Router {
   const renderList = async (req: Request, extra: Record<string, unknown> = {}) => {
     const users = await listUsers(deps.db.manager);
     const now = deps.clock.now();
+    const withTwoFactor = await usersWithSecondFactor(deps.db.manager);
     const rows = await Promise.all(
       users.map(async (u) => ({
         ...u,
         isSelf: u.id === req.user!.id,
         locked: !!u.lockedUntil && u.lockedUntil > now,
         tokens: (await listApiTokens(deps.db.manager, u.id)).filter((t) => !t.revokedAt),
-        twoFactor: await hasSecondFactor(deps.db.manager, u.id),
+        twoFactor: withTwoFactor.has(u.id),
       })),
     );
     return { title: 'Staff accounts', users: rows, roles: ['moderator', 'admin'], ...extra };
