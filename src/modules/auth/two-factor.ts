@@ -89,16 +89,17 @@ export async function confirmEnrolment(
   cmd: { userId: string; sealedSecret: string | undefined; code: string; actor: Actor; context?: RequestContext },
 ): Promise<string[]> {
   const now = deps.clock.now();
+  if (!cmd.sealedSecret) throw AppError.conflict('AUTH.2FA_NOT_STARTED', 'Open the set-up page again: no key is being set up.');
+  // The code first: the ten argon2 hashes are only worth making for a right one.
+  const step = /^\d{6}$/.test(cmd.code.trim()) ? matchingStep(box(deps).open(cmd.sealedSecret), cmd.code.trim(), now) : null;
+  if (step === null) {
+    throw AppError.validation([{ field: 'code', message: 'That code is not right. Enter the 6 digits your app shows now.' }]);
+  }
   const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
   const hashes = await Promise.all(codes.map((c) => hashPassword(normaliseRecovery(c))));
   return withTransaction(deps.db, async (tx) => {
     await lockUser(tx, cmd.userId);
-    if (!cmd.sealedSecret) throw AppError.conflict('AUTH.2FA_NOT_STARTED', 'Open the set-up page again: no key is being set up.');
     if (await hasSecondFactor(tx, cmd.userId)) throw AppError.conflict('AUTH.2FA_ALREADY_ENABLED', 'Two-factor sign-in is already on for this account.');
-    const step = /^\d{6}$/.test(cmd.code.trim()) ? matchingStep(box(deps).open(cmd.sealedSecret), cmd.code.trim(), now) : null;
-    if (step === null) {
-      throw AppError.validation([{ field: 'code', message: 'That code is not right. Enter the 6 digits your app shows now.' }]);
-    }
     await tx.query(
       `INSERT INTO totp_credentials (user_id, secret_sealed, confirmed_at, last_used_step) VALUES ($1, $2, $3, $4)
        ON CONFLICT (user_id) DO UPDATE SET secret_sealed = EXCLUDED.secret_sealed, confirmed_at = EXCLUDED.confirmed_at, last_used_step = EXCLUDED.last_used_step`,
