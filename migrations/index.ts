@@ -8,6 +8,8 @@ import { CreateOptOutRequests1796015169615 } from './1796015169615-CreateOptOutR
 import { AddNoticePersonalDataRedactedAt1796020000000 } from './1796020000000-AddNoticePersonalDataRedactedAt';
 import { AddStaydown1796200000000 } from './1796200000000-AddStaydown';
 import { CreateEdgePurges1796400000000 } from './1796400000000-CreateEdgePurges';
+import { CreateTwoFactor1796500000000 } from './1796500000000-CreateTwoFactor';
+import { CreateComplaints1796500000001 } from './1796500000001-CreateComplaints';
 import { CreateWorkerInstancesAndEmailClaims1796600000000 } from './1796600000000-CreateWorkerInstancesAndEmailClaims';
 import { CreateItemAliases1796600000001 } from './1796600000001-CreateItemAliases';
 
@@ -23,6 +25,8 @@ export const allMigrations: Function[] = [
   AddNoticePersonalDataRedactedAt1796020000000,
   AddStaydown1796200000000,
   CreateEdgePurges1796400000000,
+  CreateTwoFactor1796500000000,
+  CreateComplaints1796500000001,
   CreateWorkerInstancesAndEmailClaims1796600000000,
   CreateItemAliases1796600000001,
 ];

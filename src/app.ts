@@ -35,6 +35,10 @@ import { noticePages } from './modules/notices/notices.routes';
 import { apiDocsAssets, apiDocsRoutes } from './modules/ops/api-docs.routes';
 import { openApiRoutes } from './modules/ops/openapi.routes';
 import { heldItemsApi, heldItemsPages } from './modules/staydown/held.routes';
+import { complaintPages } from './modules/complaints/complaints.routes';
+import { complaintsStaffRoutes } from './modules/complaints/complaints-staff.routes';
+import { sessionsRoutes } from './modules/auth/sessions.routes';
+import { twoFactorRoutes } from './modules/auth/two-factor.routes';
 import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
 import { optOutPages } from './modules/opt-out/opt-out.routes';
 import { policyPages } from './modules/policy/policy.routes';
@@ -139,6 +143,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(counterNoticePages(deps));
   // ---- Publisher opt-out: the emailed link is the credential ----
   app.use(optOutPages(deps));
+  // ---- Complaints against decisions (DSA Art. 20): the status token or the signed removal link ----
+  app.use(complaintPages(deps));
   app.use(policyPages(deps));
 
   // ---- Staff side: sessions in PostgreSQL, CSRF on every form, rate-limited sign-in ----
@@ -173,7 +179,7 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const staff = express.Router();
-  staff.use(cookieParser(), staffSession, loadSessionUser(deps.db), csrf.doubleCsrfProtection);
+  staff.use(cookieParser(), staffSession, loadSessionUser(deps.db, config.require2fa, deps.clock), csrf.doubleCsrfProtection);
   staff.use((req: Request, res: Response, next: NextFunction) => {
     res.locals.csrfToken = csrf.generateCsrfToken(req, res);
     if (req.session.flash) {
@@ -183,11 +189,13 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   staff.use(authRoutes(deps, loginLimiter));
+  staff.use(twoFactorRoutes(deps, loginLimiter), sessionsRoutes(deps));
   staff.use(usersRoutes(deps));
   staff.use(outboxRoutes(deps));
   // The held list (/items?status=held) is answered before the items search it specialises.
   staff.use(sourcesRoutes(deps), heldItemsPages(deps), itemsAdminRoutes(deps));
   staff.use(counterNoticesStaffRoutes(deps));
+  staff.use(complaintsStaffRoutes(deps));
   staff.use(reviewPages(deps));
 
   // ---- JSON API: bearer tokens for staff, no cookies, so no CSRF ----

@@ -164,6 +164,14 @@ class EnvSchema {
   @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(100)
   PURGE_MAX_ATTEMPTS?: number;
 
+  /** Who must use a second factor (SPEC §17): nobody, admins, or all staff. */
+  @IsOptional() @Transform(emptyToUndefined) @IsIn(['none', 'admin', 'all'], { message: 'must be none, admin or all' })
+  REQUIRE_2FA?: string;
+
+  /** Out-of-court dispute settlement bodies (DSA Art. 21), named in complaint outcome emails: "Name|https://url;Name|https://url". */
+  @IsOptional() @Transform(emptyToUndefined) @Matches(/^\s*[^|;]{2,200}\|\s*https?:\/\/[^\s;|]+\s*(;\s*[^|;]{2,200}\|\s*https?:\/\/[^\s;|]+\s*)*;?\s*$/, { message: 'must be "Name|https://address" entries separated by ";"' })
+  ODS_BODIES?: string;
+
   // Designated agent (SPEC §9, the /dmca page)
   @IsOptional() @IsString() DMCA_AGENT_NAME?: string;
   @IsOptional() @IsString() DMCA_AGENT_ADDRESS?: string;
@@ -234,6 +242,10 @@ export interface Config {
     readonly maxAttempts: number;
   };
   readonly login: { readonly maxFailures: number; readonly lockMinutes: number };
+  /** REQUIRE_2FA: staff who must enrol a second factor before any other staff page. */
+  readonly require2fa: 'none' | 'admin' | 'all';
+  /** ODS_BODIES: certified out-of-court dispute settlement bodies (DSA Art. 21). */
+  readonly odsBodies: readonly { readonly name: string; readonly url: string }[];
   readonly dmcaAgent: { readonly name: string; readonly address: string; readonly phone: string; readonly email: string };
 }
 
@@ -328,6 +340,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxAttempts: raw.PURGE_MAX_ATTEMPTS ?? 20,
     },
     login: { maxFailures: raw.LOGIN_MAX_FAILURES ?? 5, lockMinutes: raw.LOGIN_LOCK_MINUTES ?? 15 },
+    require2fa: (raw.REQUIRE_2FA as Config['require2fa'] | undefined) ?? 'none',
+    odsBodies: (raw.ODS_BODIES ?? '').split(';').map((e) => e.trim()).filter(Boolean).map((e) => {
+      const [name, url] = e.split('|').map((p) => p.trim());
+      return { name, url };
+    }),
     dmcaAgent: {
       name: raw.DMCA_AGENT_NAME ?? 'Copyright Agent, Takedown Desk',
       address: raw.DMCA_AGENT_ADDRESS ?? '(set DMCA_AGENT_ADDRESS)',

@@ -3,7 +3,8 @@ import { DataSource } from 'typeorm';
 import { AppError } from '../shared/errors';
 import { wantsJson } from '../shared/http';
 import type { CurrentUser } from './request';
-import { Role, User, userForToken } from '../modules/auth';
+import { hasSecondFactor, Role, User, userForToken } from '../modules/auth';
+import type { Clock } from '../shared/clock';
 
 function current(u: User): CurrentUser {
   return { id: u.id, email: u.email, name: u.name, role: u.role, mustChangePassword: u.mustChangePassword };
@@ -13,13 +14,16 @@ function current(u: User): CurrentUser {
  * Loads the signed-in staff member from the session on every request, so a role change or a
  * deactivation takes effect at once.
  */
-export function loadSessionUser(db: DataSource): RequestHandler {
+export function loadSessionUser(db: DataSource, require2fa: 'none' | 'admin' | 'all' = 'none', clock?: Clock): RequestHandler {
   return async (req, res, next) => {
     const id = req.session?.userId;
     if (id) {
       const user = await db.getRepository(User).findOneBy({ id });
       if (user?.active) {
-        req.user = current(user);
+        const twoFactor = await hasSecondFactor(db.manager, user.id);
+        const mustEnrol = !twoFactor && (require2fa === 'all' || (require2fa === 'admin' && user.role === 'admin'));
+        req.user = { ...current(user), twoFactor, mustEnrol };
+        if (clock) touchSession(req, clock.now().getTime());
         res.locals.currentUser = req.user;
         res.locals.isAdmin = user.role === 'admin';
       } else {
@@ -36,11 +40,53 @@ export function requireStaff(req: Request, res: Response, next: NextFunction) {
     if (wantsJson(req) || req.method !== 'GET') throw AppError.unauthenticated('Your session has ended. Please sign in again.');
     return res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
   }
-  if (req.user.mustChangePassword && req.path !== '/account/password') {
+  const path = req.originalUrl.split('?')[0];
+  if (req.user.mustChangePassword && path !== '/account/password') {
     if (wantsJson(req)) throw AppError.forbidden('Set a new password before doing anything else.');
     return res.redirect(303, '/account/password');
   }
+  if (req.user.mustEnrol && !req.user.mustChangePassword && !path.startsWith('/account/2fa')) {
+    if (wantsJson(req) || req.method !== 'GET') throw AppError.forbidden('Set up two-factor sign-in at /account/2fa before doing anything else.');
+    return res.redirect(303, '/account/2fa');
+  }
   next();
+}
+
+/** Session bookkeeping for /account/sessions: written at most once a minute, not on every request. */
+function touchSession(req: Request, now: number) {
+  const s = req.session;
+  if (!s.createdAt) s.createdAt = now;
+  if (!s.lastSeenAt || now - s.lastSeenAt > 60_000) {
+    s.lastSeenAt = now;
+    s.ip = req.ip ?? undefined;
+    s.userAgent = String(req.headers['user-agent'] ?? '').slice(0, 300);
+  }
+}
+
+export const FRESH_PROOF_MS = 10 * 60_000;
+
+/**
+ * Dangerous actions (role changes, deactivation, tokens, second-factor resets, full exports) need a
+ * proof of identity (password or code) from the last 10 minutes. Otherwise: the confirm page, which
+ * comes back to the page the action was started from.
+ */
+export function requireFreshProof(clock: Clock, backTo?: string): RequestHandler {
+  return (req, res, next) => {
+    const proven = req.session?.provenAt;
+    if (proven && clock.now().getTime() - proven <= FRESH_PROOF_MS) return next();
+    const back = req.method === 'GET' ? req.originalUrl : (backTo ?? refererPath(req) ?? '/staff');
+    if (wantsJson(req)) throw new AppError('AUTH.FRESH_PROOF_REQUIRED', 'Confirm your password or a code at /account/confirm first (needed within 10 minutes for this action).', 403);
+    res.redirect(303, `/account/confirm?next=${encodeURIComponent(back)}`);
+  };
+}
+
+function refererPath(req: Request): string | null {
+  try {
+    const u = new URL(String(req.headers.referer ?? ''));
+    return u.host === req.headers.host ? u.pathname + u.search : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Route guard by role; the user must already be known (session or token). */

@@ -8,6 +8,10 @@ export interface CurrentUser {
   name: string;
   role: Role;
   mustChangePassword: boolean;
+  /** A confirmed second factor (TOTP) is on for this account. */
+  twoFactor?: boolean;
+  /** REQUIRE_2FA applies to this member and no second factor is on yet: enrol before anything else. */
+  mustEnrol?: boolean;
 }
 
 declare module 'express-serve-static-core' {
@@ -23,5 +27,20 @@ declare module 'express-session' {
     /** Set on an anonymous visit to /login so the session (and its CSRF binding) persists. */
     visited?: boolean;
     flash?: { kind: 'ok' | 'error'; message: string; secret?: string };
+    /** Password accepted, second factor not yet given: grants nothing but the code step. */
+    pendingUserId?: string;
+    pendingSince?: number;
+    pendingNext?: string;
+    /** When the member last proved who they are (sign-in or the confirm page), ms since epoch. */
+    provenAt?: number;
+    /** Shown once on the 2FA page after enrolment, then deleted. */
+    recoveryCodes?: string[];
+    /** The TOTP key being enrolled (sealed), until a code confirms it. */
+    enrolSecret?: string;
+    /** For /account/sessions: when and from where this session was opened, and last used. */
+    createdAt?: number;
+    lastSeenAt?: number;
+    ip?: string;
+    userAgent?: string;
   }
 }

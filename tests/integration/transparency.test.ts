@@ -101,6 +101,7 @@ describe('transparency report and public notice records', () => {
       outcomes: { removed: 1, partly_removed: 1, restored: 0, rejected: 1, withdrawn: 1, spam: 0, open: 0 },
       urlsRemoved: 3, urlsRestored: 0, counterNotices: 0,
       decisions: 3, medianHours: 20, p90Hours: 28,
+      complaints: 0, complaintsDecided: 0, complaintsReversed: 0, complaintMedianHours: null,
     });
     expect(feb).toEqual({
       month: '2026-02',
@@ -108,6 +109,7 @@ describe('transparency report and public notice records', () => {
       outcomes: { removed: 0, partly_removed: 0, restored: 1, rejected: 0, withdrawn: 0, spam: 1, open: 1 },
       urlsRemoved: 0, urlsRestored: 1, counterNotices: 1,
       decisions: 2, medianHours: 44, p90Hours: 47.2,
+      complaints: 0, complaintsDecided: 0, complaintsReversed: 0, complaintMedianHours: null,
     });
   });
 

@@ -13,10 +13,12 @@ import { Agent, anonymousSession, appRoutes, buildWorld, fillPath, isWrite, Rout
  * - `public`: anyone; never 401/403, never sent to the login page.
  * - `staff`: any signed-in moderator or admin (staff router: session; API: bearer token).
  * - `admin`: admins only; a moderator gets 403.
+ * - `pending-sign-in`: the code step of two-factor sign-in; only a session whose password step has just
+ *   succeeded gets past it, everyone else is sent to `/login` (no other session counts).
  * - `status-or-staff`: `GET /api/v1/notices/:reference`, the complainant's status token or a staff
  *   bearer token (a bad bearer token is a 401; no credential at all is the 404 of a wrong token).
  */
-type Policy = 'public' | 'staff' | 'admin' | 'status-or-staff';
+type Policy = 'public' | 'staff' | 'admin' | 'status-or-staff' | 'pending-sign-in';
 
 const MATRIX: Record<string, Policy> = {
   // ---- public site, intake, ops (no session) ----
@@ -47,6 +49,11 @@ const MATRIX: Record<string, Policy> = {
   'GET /opt-out/confirm': 'public',
   'POST /opt-out/confirm': 'public',
   'GET /dmca': 'public',
+  'GET /takedown/:reference/complaint': 'public',
+  'POST /takedown/:reference/complaint': 'public',
+  'GET /complaints/source/:reference': 'public',
+  'POST /complaints/source/:reference': 'public',
+  'GET /complaints/received': 'public',
   // ---- staff router (session + CSRF) ----
   'GET /login': 'public',
   'POST /login': 'public',
@@ -54,6 +61,18 @@ const MATRIX: Record<string, Policy> = {
   'GET /account/password': 'staff',
   'POST /account/password': 'staff',
   'GET /staff': 'staff',
+  'GET /login/2fa': 'pending-sign-in',
+  'POST /login/2fa': 'pending-sign-in',
+  'GET /account/2fa': 'staff',
+  'POST /account/2fa': 'staff',
+  'GET /account/confirm': 'staff',
+  'POST /account/confirm': 'staff',
+  'GET /complaints': 'staff',
+  'GET /complaints/:id': 'staff',
+  'POST /complaints/:id/decide': 'staff',
+  'GET /account/sessions': 'staff',
+  'POST /account/sessions/revoke-others': 'staff',
+  'POST /account/sessions/:handle/revoke': 'staff',
   'GET /users': 'admin',
   'POST /users': 'admin',
   'POST /users/action': 'admin',
@@ -203,8 +222,22 @@ describe('authorisation matrix: every route × every kind of caller', () => {
     });
   });
 
+  describe('the two-factor code step', () => {
+    it('when anyone without a fresh password step (anonymous, moderator, admin, deactivated) calls it, then it sends to the sign-in page', async () => {
+      const list = routes.filter((r) => MATRIX[r.key] === 'pending-sign-in');
+      expect(list.length).toBe(2);
+      for (const r of list) {
+        for (const [who, caller] of [['anonymous', anon], ['moderator', mod], ['admin', admin]] as const) {
+          const res = await staffCall(r, caller);
+          expectStatus(`${who} ${r.key}`, res, 303);
+          expect(res.headers.location).toBe('/login');
+        }
+      }
+    });
+  });
+
   describe('staff router', () => {
-    const list = () => routes.filter((r) => r.area === 'staff' && MATRIX[r.key] !== 'public');
+    const list = () => routes.filter((r) => r.area === 'staff' && !['public', 'pending-sign-in'].includes(MATRIX[r.key]));
 
     it('when nobody is signed in (also with a valid CSRF token, a staff API token, or a deactivated account\'s session), then every staff route asks to sign in', async () => {
       for (const r of list()) {

@@ -130,11 +130,13 @@ export function fillPath(path: string, w: World): string {
     if (name === 'reference') return w.reference;
     if (name === 'slug') return w.itemSlug;
     if (name === 'part') return '1';
+    if (name === 'handle') return '0'.repeat(24); // a session handle that is no one's
     if (name === 'id') {
       if (path.includes('/sources/')) return w.sourceId;
       if (path.includes('/items/')) return w.itemId;
       if (path.includes('/counter-notices/')) return w.counterNoticeId;
       if (path.includes('/outbox/')) return w.outboxId;
+      if (path.includes('/complaints/')) return '00000000-0000-4000-8000-000000000000'; // no such complaint: 404 past the guards
     }
     throw new Error(`no value for :${name} in ${path}: teach fillPath about it`);
   });

@@ -12,6 +12,8 @@ const LEGAL: Record<string, NoticeStatus> = {
   'needs_info answer': 'pending', 'needs_info withdraw': 'withdrawn', 'needs_info reject': 'rejected',
   'approved counter': 'countered',
   'countered restore': 'restored', 'countered uphold': 'upheld',
+  // SPEC §18: a complaint decided for the complainant reverses the decision.
+  'rejected reopen': 'pending', 'approved reverse': 'restored',
 };
 
 describe('notice state machine', () => {

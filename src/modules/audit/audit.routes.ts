@@ -1,4 +1,4 @@
-import { Request, Response, Router } from 'express';
+import { Request, RequestHandler, Response, Router } from 'express';
 import type { AppDeps } from '../../deps';
 import { AppError, FieldError } from '../../shared/errors';
 import { noStore, requestContext } from '../../shared/http';
@@ -8,7 +8,7 @@ import { AuditExportFormat, describeFilter, exportAuditEvents, recordExport } fr
 import { exportDsaStatements, exportLumenNotices, NoticeRange } from '../reports';
 import { sealAuditChain } from './seal-chain';
 import { verifyAuditChain } from './verify-chain';
-import { requireBearer, requireRole, requireStaff } from '../../http/guards';
+import { requireBearer, requireFreshProof, requireRole, requireStaff } from '../../http/guards';
 import { actorFrom } from '../../http/actor';
 
 async function verifyNow(deps: AppDeps) {
@@ -136,10 +136,15 @@ export function auditPages(deps: AppDeps): Router {
   // personal data), so on the staff side they are POST forms with the CSRF token: a link, an
   // <img> or a prefetch from another site can never start one with an admin's session cookie.
   const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
-  r.post('/audit/export', (req, res) => auditEventsExport(deps, req, res, exportFormat(body(req).format), body(req)));
+  // The full (unredacted) record also needs a fresh proof of identity (SPEC §17): the audit events
+  // always, the notice exports when `full` is asked for.
+  const freshForEvents = requireFreshProof(deps.clock, '/audit');
+  const freshForFull = requireFreshProof(deps.clock, '/audit/exports');
+  const whenFull: RequestHandler = (req, res, next) => (['1', 'true', 'on'].includes(String(body(req).full)) ? freshForFull(req, res, next) : next());
+  r.post('/audit/export', freshForEvents, (req, res) => auditEventsExport(deps, req, res, exportFormat(body(req).format), body(req)));
   r.get('/audit/exports', (_req, res) => res.render('audit/exports', { title: 'Exports' }));
-  r.post('/audit/exports/notices', (req, res) => noticesExport(deps, req, res, 'lumen', body(req)));
-  r.post('/audit/exports/decisions', (req, res) => noticesExport(deps, req, res, 'dsa', body(req)));
+  r.post('/audit/exports/notices', whenFull, (req, res) => noticesExport(deps, req, res, 'lumen', body(req)));
+  r.post('/audit/exports/decisions', whenFull, (req, res) => noticesExport(deps, req, res, 'dsa', body(req)));
   return r;
 }
 

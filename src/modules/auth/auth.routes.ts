@@ -8,6 +8,7 @@ import { record } from '../audit';
 
 import { changePassword } from './manage-users';
 import { signIn } from './sign-in';
+import { completeSignIn } from './two-factor.routes';
 import { ChangePasswordDto, LoginDto } from './user.dto';
 import { requireStaff } from '../../http/guards';
 
@@ -36,9 +37,16 @@ export function authRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract): Ro
     const errors = await validationErrors(LoginDto, req.body);
     if (errors.length) return res.status(422).render('auth/login', { title: 'Staff sign-in', values, errors: errorsByField(errors) });
     try {
-      const user = await signIn(deps, { email: req.body.email, password: req.body.password, context: requestContext(req) });
-      await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
-      req.session.userId = user.id;
+      const { user, needsSecondFactor } = await signIn(deps, { email: req.body.email, password: req.body.password, context: requestContext(req) });
+      if (needsSecondFactor) {
+        // Half signed in: only /login/2fa accepts this session (no userId yet).
+        await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+        req.session.pendingUserId = user.id;
+        req.session.pendingSince = deps.clock.now().getTime();
+        req.session.pendingNext = user.mustChangePassword ? '/account/password' : values.next;
+        return res.redirect(303, '/login/2fa');
+      }
+      await completeSignIn(req, user.id, deps.clock.now().getTime());
       return res.redirect(303, user.mustChangePassword ? '/account/password' : values.next);
     } catch (e) {
       if (!(e instanceof AppError) || !['AUTH.BAD_CREDENTIALS', 'AUTH.LOCKED'].includes(e.code)) throw e;
@@ -78,6 +86,7 @@ export function authRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract): Ro
           userId: user.id,
           currentPassword: req.body.currentPassword,
           newPassword: req.body.newPassword,
+          keepSessionId: req.sessionID,
         }),
       );
     } catch (e) {

@@ -7,3 +7,6 @@ export { createApiToken } from './api-tokens';
 export { findByEmail, staffEmails } from './users.queries';
 export { generatePassword } from './passwords';
 export { userForToken } from './api-tokens';
+export { hasSecondFactor, verifySecondFactor, resetSecondFactor } from './two-factor';
+export { RecoveryCode, TotpCredential } from './two-factor.entity';
+export { endSessionsOf } from './staff-sessions';

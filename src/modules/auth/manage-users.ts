@@ -2,6 +2,7 @@ import { EntityManager } from 'typeorm';
 import { AppError } from '../../shared/errors';
 import { Actor, record, RequestContext } from '../audit';
 import { enqueue } from '../mail';
+import { endSessionsOf } from './staff-sessions';
 import { generatePassword, hashPassword, passwordProblem, verifyPassword } from './passwords';
 import { Role, User } from './user.entity';
 import { findByEmail, lockUser, normaliseEmail } from './users.queries';
@@ -104,7 +105,7 @@ export async function unlockUser(tx: EntityManager, cmd: Ctx & { userId: string 
 
 export async function changePassword(
   tx: EntityManager,
-  cmd: Ctx & { userId: string; currentPassword: string; newPassword: string },
+  cmd: Ctx & { userId: string; currentPassword: string; newPassword: string; keepSessionId?: string },
 ): Promise<void> {
   const user = await lockUser(tx, cmd.userId);
   if (!(await verifyPassword(user.passwordHash, cmd.currentPassword))) {
@@ -116,5 +117,7 @@ export async function changePassword(
     throw AppError.validation([{ field: 'newPassword', message: 'Choose a password different from the current one.' }]);
   }
   await tx.getRepository(User).update(user.id, { passwordHash: await hashPassword(cmd.newPassword), mustChangePassword: false });
-  await record(tx, { actor: cmd.actor, action: 'user.password_changed', subject: { type: 'user', id: user.id }, context: cmd.context, at: cmd.at });
+  // Every other session ends: whoever knew the old password is signed out (SPEC §17).
+  const sessionsEnded = await endSessionsOf(tx, user.id, cmd.keepSessionId);
+  await record(tx, { actor: cmd.actor, action: 'user.password_changed', subject: { type: 'user', id: user.id }, details: { sessionsEnded }, context: cmd.context, at: cmd.at });
 }

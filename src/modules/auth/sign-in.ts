@@ -6,6 +6,7 @@ import { withTransaction } from '../../db/transaction';
 import { PUBLIC, record, RequestContext } from '../audit';
 import { verifyDecoy, verifyPassword } from './passwords';
 import { User } from './user.entity';
+import { hasSecondFactor, lockedError } from './two-factor';
 import { findByEmail } from './users.queries';
 
 export interface SignInDeps {
@@ -21,7 +22,13 @@ const BAD_CREDENTIALS = 'The email or password is not right.';
  * every success, failure and lockout is audited. The password is checked outside any transaction
  * (argon2 is slow on purpose); the counters are then changed atomically.
  */
-export async function signIn(deps: SignInDeps, cmd: { email: string; password: string; context: RequestContext }): Promise<User> {
+export interface SignInResult {
+  user: User;
+  /** The password was right, but a second factor is still to be given (the session grants nothing yet). */
+  needsSecondFactor: boolean;
+}
+
+export async function signIn(deps: SignInDeps, cmd: { email: string; password: string; context: RequestContext }): Promise<SignInResult> {
   const now = deps.clock.now();
   const user = await findByEmail(deps.db.manager, cmd.email.slice(0, 254), true);
   const attempted = cmd.email.trim().toLowerCase().slice(0, 254);
@@ -40,10 +47,16 @@ export async function signIn(deps: SignInDeps, cmd: { email: string; password: s
   }
   const ok = await verifyPassword(user.passwordHash, cmd.password);
   return withTransaction(deps.db, async (tx) => {
+    if (ok && (await hasSecondFactor(tx, user.id))) {
+      // Half-way: the failure count is cleared only by the second factor, so the password step cannot
+      // be used to reset the count of wrong codes.
+      await record(tx, { actor: PUBLIC, action: 'user.password_accepted', subject: { type: 'user', id: user.id }, details: { email: user.email }, context: cmd.context, at: now });
+      return { user, needsSecondFactor: true };
+    }
     if (ok) {
       await tx.query('UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $2 WHERE id = $1', [user.id, now]);
       await record(tx, { actor: { type: 'user', id: user.id, label: user.email }, action: 'user.logged_in', subject: { type: 'user', id: user.id }, context: cmd.context, at: now });
-      return user;
+      return { user, needsSecondFactor: false };
     }
     // TypeORM answers an UPDATE … RETURNING with [rows, affectedCount].
     const [[{ failed_logins: failures }]] = await tx.query(
@@ -61,13 +74,4 @@ export async function signIn(deps: SignInDeps, cmd: { email: string; password: s
     if (!signedIn) throw new AppError('AUTH.BAD_CREDENTIALS', BAD_CREDENTIALS, 401);
     return signedIn;
   });
-}
-
-function lockedError(until: Date, now: Date) {
-  const minutes = Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 60_000));
-  return new AppError(
-    'AUTH.LOCKED',
-    `This account is locked after repeated failed sign-ins. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}, or ask an admin.`,
-    423,
-  );
 }

@@ -48,7 +48,7 @@ export class CreateUserDto extends StaffForm {
 }
 
 export class UserActionDto extends StaffForm {
-  @IsIn(['role', 'deactivate', 'activate', 'revoke-tokens', 'create-token', 'unlock'], { message: 'Unknown action.' })
+  @IsIn(['role', 'deactivate', 'activate', 'revoke-tokens', 'create-token', 'unlock', 'reset-2fa'], { message: 'Unknown action.' })
   action: string;
 
   @IsUUID('all', { message: 'Unknown user.' })

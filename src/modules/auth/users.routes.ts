@@ -4,11 +4,11 @@ import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { errorsByField, noStore, requestContext, validateBody, validationErrors } from '../../shared/http';
 import { createApiToken, listApiTokens, revokeApiTokens } from './api-tokens';
-
+import { resetSecondFactor, usersWithSecondFactor } from './two-factor';
 import { changeRole, createUser, setActive, unlockUser } from './manage-users';
 import { CreateUserDto, UserActionDto } from './user.dto';
 import { lockUser, listUsers } from './users.queries';
-import { requireRole, requireStaff } from '../../http/guards';
+import { requireFreshProof, requireRole, requireStaff } from '../../http/guards';
 import { actorFrom } from '../../http/actor';
 
 /** Staff accounts (admin only): list, create, change role, deactivate, unlock, tokens. */
@@ -19,12 +19,14 @@ export function usersRoutes(deps: AppDeps): Router {
   const renderList = async (req: Request, extra: Record<string, unknown> = {}) => {
     const users = await listUsers(deps.db.manager);
     const now = deps.clock.now();
+    const withTwoFactor = await usersWithSecondFactor(deps.db.manager);
     const rows = await Promise.all(
       users.map(async (u) => ({
         ...u,
         isSelf: u.id === req.user!.id,
         locked: !!u.lockedUntil && u.lockedUntil > now,
         tokens: (await listApiTokens(deps.db.manager, u.id)).filter((t) => !t.revokedAt),
+        twoFactor: withTwoFactor.has(u.id),
       })),
     );
     return { title: 'Staff accounts', users: rows, roles: ['moderator', 'admin'], ...extra };
@@ -55,7 +57,10 @@ export function usersRoutes(deps: AppDeps): Router {
     }
   });
 
-  r.post('/users/action', async (req, res) => {
+  // Fresh proof (SPEC §17): role changes, deactivation, token creation and second-factor resets.
+  const freshProof = requireFreshProof(deps.clock, '/users');
+  const DANGEROUS = ['role', 'deactivate', 'create-token', 'reset-2fa'];
+  r.post('/users/action', (req, res, next) => (DANGEROUS.includes(req.body?.action) ? freshProof(req, res, next) : next()), async (req, res) => {
     const dto = await validateBody(UserActionDto, req.body);
     const ctx = { actor: actorFrom(req), context: requestContext(req), at: deps.clock.now() };
     let flash: NonNullable<typeof req.session.flash>;
@@ -80,6 +85,10 @@ export function usersRoutes(deps: AppDeps): Router {
             const u = await lockUser(tx, dto.userId);
             const n = await revokeApiTokens(tx, { ...ctx, user: u });
             return { kind: 'ok', message: `Revoked ${n} API token${n === 1 ? '' : 's'} of ${u.email}.` };
+          }
+          case 'reset-2fa': {
+            const u = await resetSecondFactor(tx, { ...ctx, userId: dto.userId, at: deps.clock.now() });
+            return { kind: 'ok', message: `The second factor of ${u.email} is removed, their sessions ended, and they have been emailed.` };
           }
           default: {
             const u = await lockUser(tx, dto.userId);

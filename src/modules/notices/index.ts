@@ -18,4 +18,6 @@ export { statementOfReasons, legalBasisOf, claimantOf } from './statement-of-rea
 export type { StatementInput } from './statement-of-reasons';
 export { OUTCOME_LABELS } from './status-view';
 export { rateLimit } from './intake-limiter';
+export { reopenNotice, reverseRemoval } from './reverse-decision';
+export { findForComplainant } from './notices.queries';
 export { redactExpiredPersonalData, REDACTED, REDACTED_EMAIL, RETAINED_STATUSES } from './redact-personal-data';

@@ -12,7 +12,7 @@ export type NoticeStatus = (typeof NOTICE_STATUSES)[number];
 
 export const NOTICE_EVENTS = [
   'verify', 'expire', 'withdraw', 'claim', 'release', 'approve', 'reject', 'request_info',
-  'answer', 'spam', 'counter', 'restore', 'uphold',
+  'answer', 'spam', 'counter', 'restore', 'uphold', 'reopen', 'reverse',
 ] as const;
 export type NoticeEvent = (typeof NOTICE_EVENTS)[number];
 
@@ -24,16 +24,24 @@ const TABLE: Readonly<Record<NoticeStatus, Partial<Record<NoticeEvent, NoticeSta
   in_review: { approve: 'approved', reject: 'rejected', request_info: 'needs_info', spam: 'spam', release: 'pending' },
   // `reject` here is the automatic rejection when the question was not answered in time.
   needs_info: { answer: 'pending', withdraw: 'withdrawn', reject: 'rejected' },
-  approved: { counter: 'countered' },
+  // `reverse`: a complaint against the removal (SPEC §18) was decided for the source.
+  approved: { counter: 'countered', reverse: 'restored' },
   countered: { restore: 'restored', uphold: 'upheld' },
-  rejected: {},
+  // `reopen`: a complaint against the rejection (SPEC §18) was decided for the notifier; the notice
+  // goes back to the queue for a fresh decision.
+  rejected: { reopen: 'pending' },
   withdrawn: {},
   spam: {},
   restored: {},
   upheld: {},
 };
 
-export const FINAL_STATUSES: readonly NoticeStatus[] = NOTICE_STATUSES.filter((s) => Object.keys(TABLE[s]).length === 0);
+/** Events that only a decided complaint causes (SPEC §18): a status left only through them is final. */
+export const COMPLAINT_EVENTS: readonly NoticeEvent[] = ['reopen', 'reverse'];
+
+export const FINAL_STATUSES: readonly NoticeStatus[] = NOTICE_STATUSES.filter(
+  (s) => Object.keys(TABLE[s]).every((e) => COMPLAINT_EVENTS.includes(e as NoticeEvent)),
+);
 
 /** Statuses in which a notice waits for a moderator (the queue). */
 export const OPEN_STATUSES: readonly NoticeStatus[] = ['pending', 'in_review', 'needs_info'];
@@ -61,7 +69,7 @@ export function transition(from: NoticeStatus, event: NoticeEvent): NoticeStatus
 
 /** The events allowed from a status (e.g. to decide which buttons a page shows). */
 export function allowedEvents(from: NoticeStatus): NoticeEvent[] {
-  return Object.keys(TABLE[from] ?? {}) as NoticeEvent[];
+  return (Object.keys(TABLE[from] ?? {}) as NoticeEvent[]).filter((e) => !COMPLAINT_EVENTS.includes(e));
 }
 
 export function isFinal(status: NoticeStatus): boolean {
@@ -72,6 +80,7 @@ const PAST: Record<NoticeEvent, string> = {
   verify: 'verified', expire: 'expired', withdraw: 'withdrawn', claim: 'claimed', release: 'released',
   approve: 'approved', reject: 'rejected', request_info: 'sent a question', answer: 'answered',
   spam: 'marked as spam', counter: 'counter-noticed', restore: 'restored', uphold: 'upheld',
+  reopen: 'reopened', reverse: 'reversed',
 };
 
 /** SQL for the CHECK constraint on notices.status, generated from the same list. */

@@ -17,9 +17,15 @@ const NOTICE_ROW = `
   n.role, n.rights_owner, n.work_description, n.original_urls, n.submitted_at, n.decided_at, n.decision,
   n.decision_reason, n.statement_of_reasons, n.channel,
   coalesce((SELECT json_agg(json_build_object('url', t.url, 'outcome', t.outcome, 'itemId', t.item_id) ORDER BY t.position)
-              FROM notice_targets t WHERE t.notice_id = n.id), '[]'::json) AS targets`;
+              FROM notice_targets t WHERE t.notice_id = n.id), '[]'::json) AS targets,
+  (SELECT json_build_object('received', count(*), 'reversed', count(*) FILTER (WHERE c.status = 'reversed'),
+          'median_handling_hours', round((percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.decided_at - c.submitted_at) / 3600)
+                                          FILTER (WHERE c.decided_at IS NOT NULL))::numeric, 1))
+     FROM complaints c WHERE c.notice_id = n.id) AS complaints`;
 
 interface NoticeRow {
+  /** Complaints against the decision (SPEC §18). */
+  complaints: { received: number; reversed: number; median_handling_hours: number | null };
   id: string;
   reference: string;
   status: string;
@@ -144,6 +150,8 @@ export function dsaStatement(n: NoticeRow, full: boolean, platform: string) {
     redress: pick('redress') ?? ['counter-notice under 17 U.S.C. § 512(g)', 'internal complaint', 'out-of-court dispute settlement', 'judicial redress'],
     urls: removedUrls,
     status: n.status,
+    // DSA Art. 20: complaints through the internal complaint-handling system about this decision.
+    internal_complaints: n.complaints,
   };
 }
 

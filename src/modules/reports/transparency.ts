@@ -20,6 +20,11 @@ export interface MonthFigures {
   decisions: number;
   medianHours: number | null;
   p90Hours: number | null;
+  /** Complaints against decisions (SPEC §18): received that month; decided and reversed that month, and the median hours from complaint to its decision. */
+  complaints: number;
+  complaintsDecided: number;
+  complaintsReversed: number;
+  complaintMedianHours: number | null;
 }
 
 /**
@@ -41,7 +46,7 @@ export async function transparencyReport(tx: EntityManager, opts: { months?: num
   const months = opts.months ?? 12;
   const now = opts.now ?? new Date();
   const since = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - (months - 1), 1));
-  const [received, outcomes, urls, decisions] = await Promise.all([
+  const [received, outcomes, urls, decisions, complaintsIn, complaintsOut] = await Promise.all([
     tx.query(
       `SELECT ${MONTH('n.submitted_at')} AS month, n.claim_type AS k, count(*)::int AS c
          FROM notices n WHERE n.submitted_at >= $1 GROUP BY 1, 2`,
@@ -64,6 +69,13 @@ export async function transparencyReport(tx: EntityManager, opts: { months?: num
          FROM notices WHERE decided_at IS NOT NULL AND decided_at >= $1 GROUP BY 1`,
       [since],
     ),
+    tx.query(`SELECT ${MONTH('submitted_at')} AS month, count(*)::int AS c FROM complaints WHERE submitted_at >= $1 GROUP BY 1`, [since]),
+    tx.query(
+      `SELECT ${MONTH('decided_at')} AS month, count(*)::int AS c, count(*) FILTER (WHERE status = 'reversed')::int AS reversed,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM decided_at - submitted_at) / 3600) AS median
+         FROM complaints WHERE decided_at IS NOT NULL AND decided_at >= $1 GROUP BY 1`,
+      [since],
+    ),
   ]);
   const byMonth = new Map<string, MonthFigures>();
   const get = (month: string) => {
@@ -74,6 +86,7 @@ export async function transparencyReport(tx: EntityManager, opts: { months?: num
         received: { copyright: 0, trademark: 0, defamation: 0, privacy: 0, other: 0, total: 0 },
         outcomes: { removed: 0, partly_removed: 0, restored: 0, rejected: 0, withdrawn: 0, spam: 0, open: 0 },
         urlsRemoved: 0, urlsRestored: 0, counterNotices: 0, decisions: 0, medianHours: null, p90Hours: null,
+        complaints: 0, complaintsDecided: 0, complaintsReversed: 0, complaintMedianHours: null,
       };
       byMonth.set(month, f);
     }
@@ -97,6 +110,13 @@ export async function transparencyReport(tx: EntityManager, opts: { months?: num
     f.decisions = r.c;
     f.medianHours = round(r.median);
     f.p90Hours = round(r.p90);
+  }
+  for (const r of complaintsIn as { month: string; c: number }[]) get(r.month).complaints = r.c;
+  for (const r of complaintsOut as { month: string; c: number; reversed: number; median: unknown }[]) {
+    const f = get(r.month);
+    f.complaintsDecided = r.c;
+    f.complaintsReversed = r.reversed;
+    f.complaintMedianHours = round(r.median);
   }
   return [...byMonth.values()].sort((a, b) => (a.month < b.month ? 1 : -1));
 }

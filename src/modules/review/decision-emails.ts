@@ -2,6 +2,7 @@ import { EntityManager } from 'typeorm';
 import type { ContentChange } from '../items';
 import { sourceContactsOf } from '../items';
 import { enqueue } from '../mail';
+import { complaintDeadline, sourceComplaintUrl } from '../complaints';
 import { claimantOf, legalBasisOf, type Notice, outcomesOf } from '../notices';
 import { ReviewDeps, statusPageUrl } from './review-support';
 
@@ -42,6 +43,9 @@ export async function queueContentRemovedEmails(tx: EntityManager, deps: ReviewD
       sourceName: src.name, reference: notice.reference, claimant: claimantOf(notice) ?? '[private]', legalBasis: legalBasisOf(notice),
       items, counterNoticeUrl: `${base}/counter-notice?notice=${notice.reference}`, policyUrl: `${base}/dmca`,
       restoreBusinessDays: deps.config.policy.restoreBusinessDays,
+      // SPEC §18: the source's signed link to complain about the removal (six months).
+      complaintUrl: deps.sessionSecret ? sourceComplaintUrl(base, deps.sessionSecret, notice.reference, sourceId) : null,
+      complaintDeadline: complaintDeadline(notice.decidedAt ?? deps.clock.now()).toISOString().slice(0, 10),
     }, { noticeId: notice.id, dedupeKey: `content-removed:${notice.id}:${sourceId}` });
   }
 }

@@ -10,7 +10,7 @@ export { outcomesOf } from '../notices';
  * is theirs unless an admin overrides), the stale-page check, and the DSA statement of reasons.
  */
 
-export type ReviewDeps = Pick<AppDeps, 'db' | 'clock' | 'config'>;
+export type ReviewDeps = Pick<AppDeps, 'db' | 'clock' | 'config'> & { sessionSecret?: string };
 
 /** The staff member acting (from the session or the API token). */
 export interface StaffActor {

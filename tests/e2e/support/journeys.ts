@@ -23,7 +23,7 @@ export async function submitNotice(site: Site, infringingUrls: string[], over: P
 
 /** A moderator claims and approves every matched URL, through the product's use cases. */
 export async function approveAs(site: Site, moderator: User, reference: string, reason = "The URLs copy the complainant's article."): Promise<void> {
-  const deps = { db: site.t.db, clock: site.t.clock, config: site.t.config };
+  const deps = { db: site.t.db, clock: site.t.clock, config: site.t.config, sessionSecret: site.t.sessionSecret };
   const actor = { id: moderator.id, email: moderator.email, role: moderator.role as 'moderator' | 'admin' };
   await claimNotice(deps, { reference, actor });
   await approveNotice(deps, { reference, actor, reason });
