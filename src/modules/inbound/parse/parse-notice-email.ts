@@ -11,13 +11,13 @@ const PARAGRAPHS: Record<StatementKey, { paragraph: string; message: string }> =
   signature: { paragraph: '§ 512(c)(3)(A)(i)', message: 'Your physical or electronic signature: type your full name (for example "/s/ Jane Doe").' },
   workDescription: { paragraph: '§ 512(c)(3)(A)(ii)', message: 'Identify the copyrighted work you say is infringed: describe it, and give its URL where it is online.' },
   infringingUrls: { paragraph: '§ 512(c)(3)(A)(iii)', message: 'Give the exact URL(s) on this site of the material you want removed.' },
-  contact: { paragraph: '§ 512(c)(3)(A)(iv)', message: 'Your contact information: full name, email and postal address (phone optional).' },
+  contact: { paragraph: '§ 512(c)(3)(A)(iv)', message: 'Your contact information: your full name, with your postal address and phone number where you can.' },
   goodFaith: { paragraph: '§ 512(c)(3)(A)(v)', message: 'A statement that you have a good faith belief that the use of the material is not authorized by the copyright owner, its agent, or the law.' },
   accuracy: { paragraph: '§ 512(c)(3)(A)(vi)', message: 'A statement that the information in the notice is accurate, and under penalty of perjury, that you are the owner or authorized to act on behalf of the owner.' },
   rightsOwner: { paragraph: '§ 512(c)(3)(A)(vi)', message: 'As an agent, name the copyright owner you act for.' },
 };
 
-const WORK = /\bcopyright(?:ed)?\b|\boriginal (?:work|content|code|source|article|photo|image|video|software|material)|\b(?:our|my|their|client'?s?) (?:work|software|code|source code|product|game|book|film|movie|video|content|app|application|repository|project|photos?|images?|articles?|music|songs?|font|theme|plugin|library)\b|\bwork(?:s)? (?:titled|entitled|called|named)\b|\b(?:titled|entitled)\b/i;
+const WORK = /\bcopyright(?:s|ed)?\b|\bsource code|\bproprietary|\bintellectual property|\bisbn\b|\b(?:book|title|novel|textbook|font|theme|template|plugin)s?\b|\boriginal (?:work|content|code|source|article|photo|image|video|software|material)|\b(?:our|my|their|client'?s?) (?:work|software|code|source code|product|game|book|film|movie|video|content|app|application|repository|project|photos?|images?|articles?|music|songs?|font|theme|plugin|library)\b|\bwork(?:s)? (?:titled|entitled|called|named)\b|\b(?:titled|entitled)\b/i;
 
 /**
  * A message → the fields of a notice and the elements it lacks (SPEC §4, §12). Pure: no I/O; the
@@ -80,7 +80,7 @@ function missingElements(n: ExtractedNotice): MissingElement[] {
   if (!n.signature) keys.push('signature');
   if (!n.workDescription && !n.originalUrls.length) keys.push('workDescription');
   if (!n.infringingUrls.length) keys.push('infringingUrls');
-  if (!n.name || !n.email || !n.address) keys.push('contact');
+  if (!(n.name ?? n.signature) || !n.email) keys.push('contact');
   if (!n.goodFaith) keys.push('goodFaith');
   if (!n.accuracy) keys.push('accuracy');
   if (n.role === 'agent' && !n.rightsOwner) keys.push('rightsOwner');

@@ -12,11 +12,13 @@ export interface Statements {
   accuracyStatement: string | null;
 }
 
-const GOOD_FAITH = /\bgood[\s-]*faith|\bbona[\s-]*fide|\bin good conscience|\bsincerely believe/;
+const GOOD_FAITH = /\bgood[\s-]*faith|\bbona[\s-]*fide|\bin good conscience|\bgood belief|\bbelie(?:f|ve|ving)\b|\bbest of (?:my|our) knowledge|\bconsider(?:ed)? in good/;
+/** Whom the use is not authorised by: a belief statement names the owner, its agent or the law. */
+const BY_WHOM = /\bowner|\bholder|\bagent|\blaw\b|\blaws\b|\blicen[sc]|\bpermission|\bconsent|\bauthori[sz]/;
 const NOT_AUTHORISED =
   /\bnot\b[^.]{0,40}\b(?:authori[sz]|licen[sc]|permit|allow|consent|approv|sanction)|\bunauthori[sz]ed|\bunlicen[sc]ed|\bwithout\b[^.]{0,40}\b(?:authori[sz]|permission|consent|licen[sc]|approval|right)|\bno\b[^.]{0,30}\b(?:authori[sz]|permission|consent|licen[sc]|right)|\binfring|\bunlawful|\billegal|\bneither\b[^.]{0,40}\bauthori[sz]/;
-const BELIEF = /\bbelie(?:f|ve|ving)|\bgood[\s-]*faith|\bbona[\s-]*fide|\bstate\b|\bdeclare|\bconfirm|\bcertify/;
-const PERJURY = /\bperjur|\bunder penalty|\bunder the penalty|\bsubject to (?:the )?penalt|\bsworn\b|\bswear\b|\bunder oath\b/;
+const BELIEF = /\bbelie(?:f|ve|ving)|\bgood[\s-]*faith|\bbona[\s-]*fide|\bstate\b|\bdeclare|\bconfirm|\bcertify|\bknowledge/;
+const PERJURY = /\bperjur|\bper\s?jury|\bpurjur|\bunder penalty|\bunder the penalty|\bsubject to (?:the )?penalt|\bsworn\b|\bswear\b|\bunder oath\b/;
 const ACCURATE = /\baccura|\btrue\b|\bcorrect\b|\btruthful|\bexact\b/;
 const AUTHORITY = /\bauthori[sz]|\bon behalf\b|\bowner\b|\bproprietor|\bright[s]? holder|\bholder of|\bown the\b|\bagent\b|\bentitled to act/;
 const NEGATED = /\b(?:do|does|did) not (?:have|hold|make|swear|believe)\b|\bno good[\s-]*faith\b|\bcannot (?:swear|state|confirm)\b/;
@@ -45,7 +47,7 @@ export function sentences(text: string): string[] {
 
 export function findStatements(text: string): Statements {
   const ss = sentences(text);
-  const isGoodFaith = (w: string) => GOOD_FAITH.test(w) && NOT_AUTHORISED.test(w) && BELIEF.test(w) && !NEGATED.test(w);
+  const isGoodFaith = (w: string) => GOOD_FAITH.test(w) && NOT_AUTHORISED.test(w) && BELIEF.test(w) && BY_WHOM.test(w) && !NEGATED.test(w);
   const isAccuracy = (w: string) => PERJURY.test(w) && (ACCURATE.test(w) || AUTHORITY.test(w)) && !NEGATED.test(w);
   // One sentence first; a statement split over two neighbouring sentences only when no single one has it.
   let goodFaith = ss.find(isGoodFaith) ?? null;

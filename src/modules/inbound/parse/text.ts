@@ -56,7 +56,9 @@ const FORWARD_MARKER = /^[ \t>]*(?:-{2,}\s*(?:forwarded message|original message
  * with its own From/Subject read. The text before it is the forwarder's cover note.
  */
 export function unwrapForwarded(text: string): Unwrapped {
-  const m = FORWARD_MARKER.exec(text);
+  let m = FORWARD_MARKER.exec(text);
+  // A marker counts only when a "From:" header follows within a few lines (a line of underscores alone is a signature rule).
+  if (m && !/^\s*(?:[>*\s]*(?:from|von|de|da|van)\s*\*?\s*:)/im.test(text.slice(m.index + m[0].length).split('\n').slice(0, 4).join('\n'))) m = null;
   let start = m ? m.index : -1;
   let afterMarker = m ? m.index + m[0].length : -1;
   if (!m) {
