@@ -106,7 +106,7 @@ const NAME_RUN = "([\\p{Lu}0-9\\[][\\p{L}0-9&.'’\\]-]*(?:,? (?:[\\p{Lu}0-9&(][
 const OWNER_PATTERNS = [
   new RegExp(`\\bon behalf of\\s+(?:(?:our|my) client,?\\s+|the (?:copyright )?owner,?\\s+)?${NAME_RUN}`, 'u'),
   new RegExp(`\\b(?:i|we) represent\\s+(?:(?:our|my) client,?\\s+)?${NAME_RUN}`, 'u'),
-  new RegExp(`\\b(?:acting|act) for\\s+${NAME_RUN}`, 'u'),
+  new RegExp(`\\b(?:acting|act|attorneys?|counsel|solicitors?|agents?) for\\s+${NAME_RUN}`, 'u'),
   new RegExp(`\\b(?:(?:copy)?rights? of|owned(?:[\\p{L}, ]{0,40})? by|property of|owner being named|rights holder \\(|copyright owner \\()\\s*${NAME_RUN}`, 'u'),
   new RegExp(`${NAME_RUN}\\s+(?:is|are) the (?:rightful |sole |exclusive )?(?:copyright )?(?:owner|holder)`, 'u'),
   new RegExp(`${NAME_RUN}\\s+owns (?:the|all|its)\\b`, 'u'),
@@ -117,7 +117,7 @@ function namedOwner(text: string): string | null {
   for (const sentence of text.replace(/\s+/g, ' ').split(/(?<=[.;!?])\s+(?=[\p{Lu}\[(“"])/u)) {
     for (const re of OWNER_PATTERNS) {
       const m = re.exec(sentence);
-      const name = m?.[1]?.trim().replace(/[,.\s]+$/, '');
+      const name = m?.[1]?.trim().replace(/(?:[,.\s]+|\s+(?:and|of|&|de|du|der|la|le))+$/, '');
       if (name && name.length >= 2 && !NOT_AN_OWNER.test(name) && !/^\[(?:private|redacted)\]$/i.test(name)) return name.slice(0, 200);
     }
   }

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { type AddressObject, type ParsedMail, simpleParser } from 'mailparser';
 import type { InboundMessage } from './types';
 
@@ -21,7 +22,7 @@ export async function readMessage(raw: Buffer, opts: { maxAttachmentBytes?: numb
 async function read(raw: Buffer, maxAttachment: number, depth: number): Promise<InboundMessage> {
   let parsed: ParsedMail;
   try {
-    parsed = await simpleParser(raw, {
+    parsed = await simpleParser(repairUndeclaredCharsets(raw), {
       skipHtmlToText: true,
       skipTextToHtml: true,
       skipTextLinks: true,
@@ -62,11 +63,53 @@ async function read(raw: Buffer, maxAttachment: number, depth: number): Promise<
   };
 }
 
+/** Windows-1252's 0x80–0x9F (Node's TextDecoder('windows-1252') decodes them as Latin-1 C1 controls). */
+const CP1252_HIGH = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ';
+const cp1252 = {
+  decode(bytes: Uint8Array): string {
+    let out = '';
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i]!;
+      out += b >= 0x80 && b <= 0x9f ? CP1252_HIGH[b - 0x80] : String.fromCharCode(b);
+    }
+    return out;
+  },
+};
+
+/**
+ * 8-bit bytes with no charset declared are read as Windows-1252 (a superset of Latin-1's printable
+ * characters: what such mail nearly always is) instead of becoming U+FFFD: raw 8-bit headers, and the
+ * body of a single-part message with no Content-Type or a text/plain one without a charset.
+ * Declared charsets (Latin-1, Windows-1252, Shift-JIS, …) are left to mailparser.
+ */
+export function repairUndeclaredCharsets(raw: Buffer): Buffer {
+  let end = raw.indexOf('\r\n\r\n');
+  let sepLen = 4;
+  const lf = raw.indexOf('\n\n');
+  if (end < 0 || (lf >= 0 && lf < end)) { end = lf; sepLen = 2; }
+  if (end < 0) return isUtf8(raw) ? raw : Buffer.from(cp1252.decode(raw), 'utf8');
+  let head = raw.subarray(0, end);
+  let body = raw.subarray(end + sepLen);
+  let changed = false;
+  if (!isUtf8(head)) { head = Buffer.from(cp1252.decode(head), 'utf8'); changed = true; }
+  const headText = head.toString('utf8');
+  const ct = /^content-type:[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)/im.exec(headText);
+  const plainWithoutCharset = !ct || (/^\s*text\/plain\b/i.test(ct[1]!) && !/charset\s*=/i.test(ct[1]!));
+  const cte = /^content-transfer-encoding:[ \t]*(\S+)/im.exec(headText)?.[1]?.toLowerCase();
+  if (plainWithoutCharset && (!cte || cte === '8bit' || cte === 'binary' || cte === '7bit') && !isUtf8(body)) {
+    body = Buffer.from(cp1252.decode(body), 'utf8');
+    const rest = ct ? headText.replace(ct[0], 'Content-Type: text/plain; charset=utf-8') : `${headText}\r\nContent-Type: text/plain; charset=utf-8`;
+    head = Buffer.from(rest, 'utf8');
+    changed = true;
+  }
+  return changed ? Buffer.concat([head, Buffer.from(sepLen === 4 ? '\r\n\r\n' : '\n\n'), body]) : raw;
+}
+
 /** What is left when mailparser gives up: the bytes as (Latin-1 safe) text, nothing else. */
 function fallback(raw: Buffer): InboundMessage {
   return {
     messageId: null, from: { address: null, name: null }, to: [], subject: '', date: null, headers: {},
-    text: raw.toString('utf8'), html: null, attachments: [], inReplyTo: null, references: [], embedded: [],
+    text: isUtf8(raw) ? raw.toString('utf8') : cp1252.decode(raw), html: null, attachments: [], inReplyTo: null, references: [], embedded: [],
   };
 }
 
@@ -79,6 +122,14 @@ function headerRecord(parsed: ParsedMail): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of parsed.headers ?? new Map()) {
     const name = key.toLowerCase();
+    if (name === 'list' && value && typeof value === 'object') {
+      // mailparser folds List-Id, List-Unsubscribe, … into one object: give them back their names.
+      for (const [k, v] of Object.entries(value as Record<string, Record<string, string>>)) {
+        const text = v && typeof v === 'object' ? v.url ?? v.mail ?? v.id ?? v.name ?? '' : String(v ?? '');
+        if (!(`list-${k}` in out)) out[`list-${k}`] = clean(text || 'yes');
+      }
+      continue;
+    }
     if (name in out) continue;
     out[name] = clean(headerText(value));
   }

@@ -24,12 +24,11 @@ export function htmlToText(html: string): string {
         { selector: 'h1', options: { uppercase: false } },
         { selector: 'h2', options: { uppercase: false } },
         { selector: 'h3', options: { uppercase: false } },
-        { selector: 'table', format: 'dataTable' },
-        { selector: 'th', options: { uppercase: false } },
+        { selector: 'table', format: 'dataTable', options: { uppercaseHeaderCells: false } },
       ],
     });
   } catch {
-    return html.replace(/<[^>]*>/g, ' ');
+    return html.replace(/<(script|style|head)\b[\s\S]*?<\/\1\s*>/gi, ' ').replace(/<[^>]*>/g, ' ');
   }
 }
 
