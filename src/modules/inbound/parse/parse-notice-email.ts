@@ -3,7 +3,7 @@ import { autoReplyReason } from './classify';
 import { findComplainant } from './complainant';
 import { findStatements, sentences } from './statements';
 import { readStructured, type StructuredReport } from './structured';
-import { messageText, stripReplies, unwrapForwarded, withoutQuotes } from './text';
+import { messageText, splitReply, unwrapForwarded, withoutQuotes } from './text';
 import { acceptTldOf, findHtmlLinks, findTextUrls, MAX_URLS } from './urls';
 import type { ExtractedNotice, InboundMessage, MissingElement, ParseContext, StatementKey } from './types';
 
@@ -29,7 +29,8 @@ export function parseNoticeEmail(msg: InboundMessage, ctx: ParseContext): Extrac
   const fwd = unwrapForwarded(fullText);
   const embedded = !fwd.forwardedFrom && msg.embedded?.length ? msg.embedded[0]! : null;
   const ownText = embedded ? `${fullText}\n\n${messageText(embedded)}` : fwd.text;
-  const readable = withoutQuotes(ownText);
+  const parts = splitReply(fwd.text);
+  const readable = embedded ? withoutQuotes(ownText) : parts.own;
   const structured = [...readStructured(msg), ...(msg.embedded ?? []).flatMap(readStructured)];
 
   const { infringingUrls, originalUrls } = classifyUrls(msg, readable, structured, ctx);
@@ -58,7 +59,7 @@ export function parseNoticeEmail(msg: InboundMessage, ctx: ParseContext): Extrac
     role: who.role,
     rightsOwner: who.rightsOwner ?? (who.role === 'owner' ? who.organization ?? name : null),
     workDescription,
-    body: stripReplies(fwd.text),
+    body: parts.visible,
     forwardedFrom,
     missing: [],
     complete: false,
