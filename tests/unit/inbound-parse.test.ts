@@ -342,6 +342,22 @@ Sam Lee`;
     expect(r.complete).toBe(true);
   });
 
+  it.each([
+    ['50,000 nested <div>s', ['Content-Type: text/html'], `${'<div>'.repeat(50_000)}https://desk.example/items/deep${'</div>'.repeat(50_000)}`],
+    ['a 240 KB line of "x on y at z"', [], 'x on y at z '.repeat(20_000)],
+    ['600 KB of "on behalf of Aa Aa …"', [], `on behalf of ${'Aa '.repeat(200_000)}`],
+    ['2 MB of capitalised words', [], 'Acme Corp Big Name '.repeat(100_000)],
+  ])('when the body is hostile (%s), then it is parsed to an answer', async (_name, headers, body) => {
+    const { r } = await parse(['From: a@b.example', 'Subject: x', ...headers], body);
+    expect(['notice', 'not_a_notice']).toContain(r.kind);
+  });
+
+  it('when the site itself is named, then its home page is no target', async () => {
+    const { r } = await parse(BASE, `Your site https://desk.example/ hosts a copy of our copyrighted book at https://desk.example/items/x.\n\n${STATUTE}\n\n/s/ Jane Doe`);
+    expect(r.infringingUrls).toEqual(['https://desk.example/items/x']);
+    expect(r.originalUrls).toEqual([]);
+  });
+
   it('when the message object is built by hand with odd values, then nothing throws', () => {
     const msg: InboundMessage = {
       messageId: null, from: { address: null, name: null }, to: [], subject: '', date: null, headers: {}, text: '\u0000'.repeat(10) + 'x'.repeat(100_000),

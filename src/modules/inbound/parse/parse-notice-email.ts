@@ -17,6 +17,9 @@ const PARAGRAPHS: Record<StatementKey, { paragraph: string; message: string }> =
   rightsOwner: { paragraph: '§ 512(c)(3)(A)(vi)', message: 'As an agent, name the copyright owner you act for.' },
 };
 
+/** Prose read for statements and the complainant (URLs are read from the whole text). */
+const MAX_PROSE = 256 * 1024;
+
 const WORK = /\bcopyright(?:s|ed)?\b|\bsource code|\bproprietary|\bintellectual property|\bisbn\b|\b(?:book|title|novel|textbook|font|theme|template|plugin)s?\b|\boriginal (?:work|content|code|source|article|photo|image|video|software|material)|\b(?:our|my|their|client'?s?) (?:work|software|code|source code|product|game|book|film|movie|video|content|app|application|repository|project|photos?|images?|articles?|music|songs?|font|theme|plugin|library)\b|\bwork(?:s)? (?:titled|entitled|called|named)\b|\b(?:titled|entitled)\b/i;
 
 /**
@@ -34,14 +37,16 @@ export function parseNoticeEmail(msg: InboundMessage, ctx: ParseContext): Extrac
   const structured = [...readStructured(msg), ...(msg.embedded ?? []).flatMap(readStructured)];
 
   const { infringingUrls, originalUrls } = classifyUrls(msg, readable, structured, ctx);
-  const ss = sentences(readable);
-  const st = findStatements(readable);
-  const who = findComplainant(readable, ss);
+  // Statements and the signature block are prose: a huge text is read by its head and its tail only.
+  const prose = readable.length > MAX_PROSE ? `${readable.slice(0, MAX_PROSE - 64 * 1024)}\n\n${readable.slice(-64 * 1024)}` : readable;
+  const ss = sentences(prose);
+  const st = findStatements(prose);
+  const who = findComplainant(prose, ss);
   const s0 = structured[0];
   const forwardedFrom = fwd.forwardedFrom ?? (embedded ? embedded.from : null);
   const sender = forwardedFrom?.address ? forwardedFrom : msg.from;
   const name = who.name ?? s0?.name ?? sender.name ?? null;
-  const workDescription = findWorkDescription(readable) ?? s0?.workDescription ?? null;
+  const workDescription = findWorkDescription(prose) ?? s0?.workDescription ?? null;
   const out: ExtractedNotice = {
     kind: 'notice',
     reason: null,
@@ -126,6 +131,8 @@ function classifyUrls(msg: InboundMessage, text: string, structured: StructuredR
       let n = normaliseUrl(u);
       if (!n) continue;
       if (baseHost && isOurs(n)) {
+        // This site's home page names the site, not a page on it ("your site https://desk.example hosts…").
+        if (new URL(n).pathname.replace(/\/+$/, '') === basePath) continue;
         // A bare "desk.example/items/x" was read as http://: this site's own scheme is meant.
         if (!n.startsWith(baseScheme)) n = baseScheme + n.slice(n.indexOf('//'));
         if (!declaredOriginal) target(n);

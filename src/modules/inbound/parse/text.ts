@@ -11,6 +11,7 @@ const MAX_REPLY_PARSE = 256 * 1024;
  * (URLs are taken from the `href`s separately), no word wrapping so sentences stay whole.
  */
 export function htmlToText(html: string): string {
+  if (tooDeep(html)) return stripTags(html);
   try {
     return convert(html.length > 5_000_000 ? html.slice(0, 5_000_000) : html, {
       wordwrap: false,
@@ -28,14 +29,45 @@ export function htmlToText(html: string): string {
       ],
     });
   } catch {
-    return html.replace(/<(script|style|head)\b[\s\S]*?<\/\1\s*>/gi, ' ').replace(/<[^>]*>/g, ' ');
+    return stripTags(html);
   }
+}
+
+const VOID = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr', 'p', 'li', 'td', 'tr', 'th', 'option']);
+
+/**
+ * Whether HTML nests deeper than any mail does. htmlparser2 (under html-to-text too) keeps its open
+ * elements with Array.unshift, so 50,000 nested <div>s cost it ~20 s; such HTML is read by the
+ * linear fallbacks instead. One linear scan of the tags.
+ */
+export function tooDeep(html: string, limit = 400): boolean {
+  if (html.length < limit * 4) return false;
+  const tag = /<(\/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*?(\/?)>/g;
+  let depth = 0;
+  for (let m = tag.exec(html); m; m = tag.exec(html)) {
+    const name = m[2]!.toLowerCase();
+    if (VOID.has(name) || m[3]) continue;
+    depth += m[1] ? -1 : 1;
+    if (depth > limit) return true;
+    if (depth < 0) depth = 0;
+  }
+  return false;
+}
+
+/** Tags stripped, scripts and styles dropped, entities left as written: the fallback for hostile HTML. */
+function stripTags(html: string): string {
+  return html
+    .replace(/<(script|style|head)\b[\s\S]*?<\/\1\s*>/gi, ' ')
+    .replace(/<(?:br|\/p|\/div|\/li|\/tr|\/h\d)\b[^>]*>/gi, '\n')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/[ \t]+/g, ' ');
 }
 
 /** The message's text: the text/plain part, else its HTML converted. CRLF → LF. */
 export function messageText(msg: InboundMessage): string {
   const t = msg.text && msg.text.trim() ? msg.text : msg.html ? htmlToText(msg.html) : '';
-  return t.replace(/\r\n?/g, '\n').replace(/\u00a0/g, ' ');
+  // Runs of blank lines become one (hostile HTML can turn into 50,000 empty lines).
+  return t.replace(/\r\n?/g, '\n').replace(/\u00a0/g, ' ').replace(/\n[ \t]*(?:\n[ \t]*){2,}/g, '\n\n');
 }
 
 export interface Unwrapped {
@@ -102,9 +134,11 @@ export function parseAddressLine(s: string): { address: string | null; name: str
 }
 
 /** Any sign of a quoted reply (a "> " line, a "… wrote:" header in the languages the reply parser knows, an Outlook header). */
-const QUOTE_HINT = /^\s*>|wrote:|schrieb|écrit|escribió|scritto|escreveu|skrev|kirjoitti|pisze|napisał|写道|작성:|のメッセージ|original message|oprindelig besked|message d'origine|^\s*(?:from|von|de|van|da)\s?:/im;
+const QUOTE_HINT = /^[ \t]*>|wrote:|schrieb|écrit|escribió|scritto|escreveu|skrev|kirjoitti|pisze|napisał|写道|작성:|のメッセージ|original message|oprindelig besked|message d'origine|^[ \t]*(?:from|von|de|van|da) ?:/im;
 /** Without a quote, only a signature at the end can be hidden: the reply parser reads this many last lines. */
 const SIGNATURE_TAIL = 60;
+/** A line this long is no e-mail prose (HTML converted without breaks, a hostile one-liner). */
+const LONG_LINE = /[^\n]{2000}/;
 
 export interface ReplyParts {
   /** Without quoted replies, signature kept (statements and contact details are read from this). */
@@ -121,7 +155,8 @@ export interface ReplyParts {
  */
 export function splitReply(text: string): ReplyParts {
   if (!text.trim()) return { own: '', visible: '' };
-  if (text.length > MAX_REPLY_PARSE) return { own: dropQuotedLines(text), visible: dropQuotedLines(text) };
+  // The reply parser's regexes (e.g. /^(.+\son.*at.*wrote:)$/) backtrack badly on very long lines.
+  if (text.length > MAX_REPLY_PARSE || LONG_LINE.test(text)) return { own: dropQuotedLines(text), visible: dropQuotedLines(text) };
   try {
     if (!QUOTE_HINT.test(text)) {
       const lines = text.split('\n');

@@ -2,7 +2,7 @@ import { LinkifyIt, type Match } from 'linkify-it';
 import { Parser } from 'htmlparser2';
 import { normaliseUrl } from '../../../shared/url';
 import { readStructured } from './structured';
-import { htmlToText } from './text';
+import { htmlToText, tooDeep } from './text';
 import type { InboundMessage } from './types';
 
 /** More URLs than this in one message are not read (SPEC §4: up to 1,000 per notice; room for evidence). */
@@ -77,6 +77,13 @@ function linkifyUrls(text: string, limit: number): string[] {
 /** The `href`s of an HTML body's links, in order. */
 export function findHtmlLinks(html: string, limit = MAX_URLS): string[] {
   const out: string[] = [];
+  if (tooDeep(html)) {
+    for (const m of html.matchAll(/<a(?:rea)?\s[^>]*?href\s*=\s*["']?(https?:[^"'\s>]+)/gi)) {
+      out.push(m[1]!.replace(/&amp;/g, '&'));
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
   try {
     const parser = new Parser({
       onopentag(name, attrs) {
