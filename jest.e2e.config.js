@@ -4,13 +4,12 @@
  * `npm test` (jest.config.js) leaves these out, so it stays fast and needs no browser.
  */
 /** @type {import('jest').Config} */
-const base = require('./jest.config.js');
+const { withDatabase } = require('./jest.config.js');
 
 module.exports = {
-  ...base,
+  ...withDatabase,
   roots: ['<rootDir>/tests/e2e'],
   testMatch: ['**/*.e2e.test.ts'],
-  testPathIgnorePatterns: [],
   maxWorkers: 1,
   testTimeout: 90000,
 };

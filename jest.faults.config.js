@@ -6,13 +6,12 @@
  * `npm test` (jest.config.js) leaves these out.
  */
 /** @type {import('jest').Config} */
-const base = require('./jest.config.js');
+const { withDatabase } = require('./jest.config.js');
 
 module.exports = {
-  ...base,
+  ...withDatabase,
   roots: ['<rootDir>/tests/faults'],
   testMatch: ['**/*.test.ts'],
-  testPathIgnorePatterns: [],
   maxWorkers: 1,
   testTimeout: 180000,
 };

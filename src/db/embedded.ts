@@ -57,7 +57,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     await withTimeout(pg.start(), timeoutMs, 'postgres start');
   } catch (e) {
     // start() rejects with undefined when the server dies (e.g. port taken); stop() would hang then.
-    throw new Error(`embedded PostgreSQL did not start on port ${port}: ${e instanceof Error ? e.message : 'the server exited'}`);
+    throw new Error(`embedded PostgreSQL did not start on port ${port}: ${e instanceof Error ? e.message : 'the server exited'}`, { cause: e });
   }
   const client = pg.getPgClient('postgres', '127.0.0.1');
   await withTimeout(client.connect(), timeoutMs, 'connect');

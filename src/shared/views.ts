@@ -5,8 +5,6 @@ import { viewsDir } from './paths';
 /** Helpers for page templates. Every value is escaped by `{{ }}`; no helper returns raw HTML. */
 export const pageHelpers = {
   eq: (a: unknown, b: unknown) => a === b,
-  not: (a: unknown) => !a,
-  and: (...args: unknown[]) => args.slice(0, -1).every(Boolean),
   or: (...args: unknown[]) => args.slice(0, -1).some(Boolean),
   /** A timestamp as "2026-11-30 14:05 UTC". */
   datetime: (d: unknown) => {
@@ -22,8 +20,6 @@ export const pageHelpers = {
   },
   iso: (d: unknown) => (d instanceof Date ? d.toISOString() : d ? String(d) : ''),
   plural: (n: number, one: string, many: string) => (n === 1 ? one : many),
-  /** aria-describedby/aria-invalid for a field with an error. */
-  fieldError: (errors: Record<string, string> | undefined, field: string) => (errors ? errors[field] : undefined),
 };
 
 export function createViewEngine() {

@@ -50,7 +50,7 @@ describe('when two instances run on one PostgreSQL', () => {
     items = [];
     for (let i = 0; i < APPROVALS; i++) items.push(await makeItem(database.db, source));
     const feedSource = await withTransaction(database.db, (tx) =>
-      createSource(tx, { name: 'Scale feed', domains: ['scale.example'], feedUrl: `${feeds.url}/scale.xml`, actor: SYSTEM }),
+      createSource(tx, { name: 'Scale feed', domains: ['scale.example'], feedUrl: `${feeds.url}/scale.xml`, at: new Date(), actor: SYSTEM }),
     );
     feedSourceId = feedSource.id;
     const moderator = await createStaff(database.db, { role: 'moderator' });
@@ -102,7 +102,7 @@ describe('when two instances run on one PostgreSQL', () => {
       });
       expect(decision.status).toBe(200);
       const decided = Date.now();
-      let status = 0;
+      let status: number;
       for (;;) {
         status = (await call(b.url, 'GET', `/items/${item.slug}`, { headers: { Accept: 'text/html' } })).status;
         if (status === 451 || Date.now() - decided > 10_000) break;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Express, Request, Response } from 'express';
 import { Router } from 'express';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { AppError } from '../../shared/errors';
 import { Item } from './item.entity';
 import { decodeCursor, findItemBySlug, itemPageUrl, latestPublished } from './items.queries';
@@ -162,7 +162,6 @@ export function publicItemRoutes(deps: AppDeps): Router {
 /** XML text and attribute escaping; characters XML 1.0 forbids are dropped. */
 export function xml(s: string): string {
   return String(s)
-    // eslint-disable-next-line no-control-regex
     .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')

@@ -1,21 +1,19 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { secretBox } from '../../shared/secret-box';
-import { normaliseUrl } from '../../shared/url';
-import { canonicalJson } from '../audit/hash-chain';
-import { PUBLIC, record, RequestContext } from '../audit';
+import { canonicalJson, PUBLIC, record, RequestContext } from '../audit';
 import { findItemsByUrls } from '../items';
 import { enqueueMany } from '../mail';
 import { ACCURACY_STATEMENT, GOOD_FAITH_STATEMENT, NoticeDto } from './notice.dto';
-import { Notice, NoticeChannel } from './notice.entity';
-import { NoticeTarget } from './notice-target.entity';
-import { insertNoticeWithTargets, intakeFacts, targetsOf } from './notices.queries';
+import { Notice, NoticeChannel, type TriageFlag } from './notice.entity';
+import { acknowledgement, statusLinks } from './notice-emails';
+import { foldUrls, insertNoticeWithTargets, intakeFacts } from './notices.queries';
 import { moderatorNotifications, notifiesEachNotice } from './notify-moderators';
 import { newStatusToken } from './status-token';
-import { computeFlags, TriageTarget } from './triage';
+import { computeFlags, triageTargetsOf } from './triage';
 
 export type SubmitDeps = Pick<AppDeps, 'db' | 'clock' | 'config' | 'sessionSecret'>;
 
@@ -45,61 +43,27 @@ const IDEMPOTENCY_HOURS = 24;
 export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise<{ answer: SubmitAnswer; replayed: boolean }> {
   const { config } = deps;
   const now = deps.clock.now();
-  const dto = cmd.dto;
+  const { dto } = cmd;
   const email = dto.email.trim().toLowerCase();
-
-  // Fold duplicates: two spellings of one URL are one target.
-  const seen = new Set<string>();
-  const targets: { url: string; normalisedUrl: string }[] = [];
-  for (const raw of dto.infringingUrls) {
-    const url = raw.trim();
-    const normalisedUrl = normaliseUrl(url, config.publicBaseUrl) ?? url;
-    if (seen.has(normalisedUrl)) continue;
-    seen.add(normalisedUrl);
-    targets.push({ url, normalisedUrl });
-  }
+  const targets = foldUrls(dto.infringingUrls, config.publicBaseUrl);
   const originalUrls = [...new Set((dto.originalUrls ?? []).map((u) => u.trim()))];
+  const verify = config.policy.requireEmailVerification;
   const fingerprint = cmd.idempotencyKey ? createHash('sha256').update(canonicalJson(dto)).digest('hex') : undefined;
   const box = cmd.idempotencyKey ? secretBox(deps.sessionSecret, 'idempotency') : undefined;
-  const verify = config.policy.requireEmailVerification;
 
   // Reads that need no lock run first, so the transaction below is short: the registry match,
   // then one statement for the rest (sender, duplicates, reference, moderators). Triage flags are
   // advice: two notices racing past each other's duplicate check is harmless.
-  const pool = deps.db.manager;
-  const matches = await findItemsByUrls(pool, targets.map((t) => t.url), { baseUrl: config.publicBaseUrl });
+  const matches = await findItemsByUrls(deps.db.manager, targets.map((t) => t.url), { baseUrl: config.publicBaseUrl });
   const items = targets.map((t) => matches.get(t.url) ?? null);
-  const { reference, recentFromSender, duplicateOf, moderators } = await intakeFacts(pool, {
-    email,
-    ip: cmd.context.ip,
-    since: new Date(now.getTime() - 3_600_000),
-    cap: config.policy.senderBurst,
-    normalisedUrls: targets.map((t) => t.normalisedUrl),
-    itemIds: items.filter((i) => i).map((i) => i!.id),
+  const facts = await intakeFacts(deps.db.manager, {
+    email, ip: cmd.context.ip, since: new Date(now.getTime() - 3_600_000), cap: config.policy.senderBurst,
+    normalisedUrls: targets.map((t) => t.normalisedUrl), itemIds: items.filter((i) => i).map((i) => i!.id),
     withModerators: !verify && notifiesEachNotice(config),
   });
-  const triageTargets: TriageTarget[] = targets.map((t, i) => {
-    const item = items[i];
-    return {
-      url: t.url,
-      item: item && {
-        status: item.status,
-        originalUrl: item.originalUrl,
-        sourceName: item.source?.name ?? 'its source',
-        sourceDomains: item.source?.domains ?? [],
-        firstFetchedAt: item.firstFetchedAt,
-      },
-    };
-  });
   const flags = computeFlags({
-    claimType: dto.claimType ?? 'copyright',
-    email,
-    originalUrls,
-    workPublishedAt: dto.workPublishedAt,
-    targets: triageTargets,
-    duplicateOf,
-    recentFromSender,
-    senderBurst: config.policy.senderBurst,
+    claimType: dto.claimType ?? 'copyright', email, originalUrls, workPublishedAt: dto.workPublishedAt,
+    targets: triageTargetsOf(targets, items), duplicateOf: facts.duplicateOf, recentFromSender: facts.recentFromSender, senderBurst: config.policy.senderBurst,
   });
 
   return withTransaction(deps.db, async (tx) => {
@@ -107,85 +71,38 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
       const earlier = await claimIdempotencyKey(tx, cmd.idempotencyKey, fingerprint!, now);
       if (earlier) return { answer: JSON.parse(box!.open(earlier)) as SubmitAnswer, replayed: true };
     }
-
     const { token, hash } = newStatusToken();
-    const notice = tx.getRepository(Notice).create({
-      id: randomUUID(),
-      reference,
-      status: verify ? 'unverified' : 'pending',
-      claimType: dto.claimType ?? 'copyright',
-      name: dto.name.trim(),
-      organization: dto.organization?.trim() || null,
-      email,
-      phone: dto.phone?.trim() || null,
-      address: dto.address.trim(),
-      country: dto.country.toUpperCase(),
-      role: dto.role,
-      rightsOwner: dto.role === 'agent' ? dto.rightsOwner!.trim() : null,
-      workDescription: dto.workDescription.trim(),
-      originalUrls,
-      workPublishedAt: dto.workPublishedAt ?? null,
-      goodFaithStatement: GOOD_FAITH_STATEMENT,
-      accuracyStatement: ACCURACY_STATEMENT,
-      statementsAt: now,
-      signature: dto.signature.trim(),
-      submittedAt: now,
-      channel: cmd.channel,
-      submitterIp: cmd.context.ip ?? null,
-      statusTokenHash: hash,
-      flags,
-      queuedAt: verify ? null : now,
-      dueAt: verify ? null : new Date(now.getTime() + config.policy.slaHours * 3_600_000),
-    });
-    await insertNoticeWithTargets(
-      tx,
-      notice,
-      targets.map((t, i) => ({ ...t, itemId: items[i]?.id ?? null, outcome: items[i] ? 'pending' : 'not_found' })),
-    );
+    const notice = tx.getRepository(Notice).create(newNotice(dto, { reference: facts.reference, email, originalUrls, flags, channel: cmd.channel, ip: cmd.context.ip, tokenHash: hash, verify, now, slaHours: config.policy.slaHours }));
+    await insertNoticeWithTargets(tx, notice, targets.map((t, i) => ({ ...t, itemId: items[i]?.id ?? null, outcome: items[i] ? 'pending' : 'not_found' })));
     const matched = items.filter((i) => i).length;
     await record(tx, {
-      actor: PUBLIC,
-      action: 'notice.submitted',
-      subject: { type: 'notice', id: notice.reference },
+      actor: PUBLIC, action: 'notice.submitted', subject: { type: 'notice', id: notice.reference }, context: cmd.context, at: now,
       details: { channel: cmd.channel, claimType: notice.claimType, status: notice.status, urls: targets.length, matched, flags: flags.map((f) => f.code) },
-      context: cmd.context,
-      at: now,
     });
-
+    const links = statusLinks(config.publicBaseUrl, notice.reference, token, verify);
+    const targetRows = targets.map((t, i) => ({ url: t.url, matched: !!items[i], itemId: items[i]?.id ?? null }));
     // The acknowledgement (with the status link) and the moderators' notifications: one statement.
-    const statusPath = `/takedown/${notice.reference}?token=${token}`;
-    const statusUrl = `${config.publicBaseUrl}${statusPath}`;
-    await enqueueMany(tx, [
-      {
-        template: 'notice-received',
-        to: notice.email,
-        data: {
-          reference: notice.reference,
-          name: notice.name,
-          statusUrl,
-          verifyUrl: verify ? `${config.publicBaseUrl}/takedown/${notice.reference}/verify?token=${token}` : null,
-          claimType: notice.claimType,
-          targets: targets.map((t, i) => ({ url: t.url, matched: !!items[i] })),
-          noneOnSite: matched === 0,
-          goodFaithStatement: GOOD_FAITH_STATEMENT,
-          accuracyStatement: ACCURACY_STATEMENT,
-          signature: notice.signature,
-          submittedAt: now.toISOString(),
-        },
-        opts: { noticeId: notice.id, dedupeKey: `notice-received:${notice.id}` },
-      },
-      ...moderatorNotifications(deps, notice, targets.length, matched, moderators),
-    ]);
-
-    const answer: SubmitAnswer = {
-      reference: notice.reference,
-      status: notice.status,
-      statusUrl,
-      targets: targets.map((t, i) => ({ url: t.url, matched: !!items[i], itemId: items[i]?.id ?? null })),
-    };
+    await enqueueMany(tx, [acknowledgement(notice, links, targetRows, now), ...moderatorNotifications(deps, notice, targets.length, matched, facts.moderators)]);
+    const answer: SubmitAnswer = { reference: notice.reference, status: notice.status, statusUrl: links.statusUrl, targets: targetRows };
     if (cmd.idempotencyKey) await storeIdempotentAnswer(tx, cmd.idempotencyKey, box!.seal(JSON.stringify(answer)));
     return { answer, replayed: false };
   });
+}
+
+/** The new notice's row, from the validated form or API body and what the intake found out. */
+function newNotice(
+  dto: NoticeDto,
+  f: { reference: string; email: string; originalUrls: string[]; flags: TriageFlag[]; channel: NoticeChannel; ip?: string | null; tokenHash: string; verify: boolean; now: Date; slaHours: number },
+): Partial<Notice> {
+  return {
+    id: randomUUID(), reference: f.reference, status: f.verify ? 'unverified' : 'pending', claimType: dto.claimType ?? 'copyright',
+    name: dto.name.trim(), organization: dto.organization?.trim() || null, email: f.email, phone: dto.phone?.trim() || null,
+    address: dto.address.trim(), country: dto.country.toUpperCase(), role: dto.role, rightsOwner: dto.role === 'agent' ? dto.rightsOwner!.trim() : null,
+    workDescription: dto.workDescription.trim(), originalUrls: f.originalUrls, workPublishedAt: dto.workPublishedAt ?? null,
+    goodFaithStatement: GOOD_FAITH_STATEMENT, accuracyStatement: ACCURACY_STATEMENT, statementsAt: f.now, signature: dto.signature.trim(),
+    submittedAt: f.now, channel: f.channel, submitterIp: f.ip ?? null, statusTokenHash: f.tokenHash, flags: f.flags,
+    queuedAt: f.verify ? null : f.now, dueAt: f.verify ? null : new Date(f.now.getTime() + f.slaHours * 3_600_000),
+  };
 }
 
 /**
@@ -216,15 +133,6 @@ async function storeIdempotentAnswer(tx: EntityManager, key: string, sealed: str
   await tx.query(`UPDATE idempotency_keys SET response = $2 WHERE scope = 'notice' AND key = $1`, [key, sealed]);
 }
 
-export async function noticeAnswer(tx: EntityManager, notice: Notice, statusUrl: string): Promise<SubmitAnswer> {
-  const targets: NoticeTarget[] = await targetsOf(tx, notice.id);
-  return {
-    reference: notice.reference,
-    status: notice.status,
-    statusUrl,
-    targets: targets.map((t) => ({ url: t.url, matched: !!t.itemId, itemId: t.itemId })),
-  };
-}
 
 /** Scheduled: idempotency keys older than 24 hours are of no use any more. */
 export async function purgeIdempotencyKeys(deps: Pick<AppDeps, 'db' | 'clock'>): Promise<number> {
