@@ -9,7 +9,11 @@ const GOAL_MS = 100;
 /** A prose letter naming 1,000 item URLs (bare, bracketed, in sentences), with statements, signature and contact. */
 export function thousandUrlLetter(run = 0): Buffer {
   const lines = Array.from({ length: URLS }, (_, i) =>
-    i % 3 === 0 ? `${i + 1}. https://desk.example/items/copy-${i}` : i % 3 === 1 ? `- <https://desk.example/items/copy-${i}?utm_source=x>` : `- desk.example/items/copy-${i}, an exact copy`,
+    i % 3 === 0
+      ? `${i + 1}. https://desk.example/items/copy-${i}`
+      : i % 3 === 1
+        ? `- <https://desk.example/items/copy-${i}?utm_source=x>`
+        : `- desk.example/items/copy-${i}, an exact copy`,
   );
   const body = `Dear DMCA agent, (our reference ${run})
 
@@ -27,7 +31,14 @@ Enforcement Vendor Ltd
 1 Main Street, Springfield, IL 62701
 Phone: +1 555 010 0000
 `;
-  const head = ['From: Jane Doe <jane@vendor.example>', 'To: dmca@desk.example', 'Subject: DMCA notice: 1,000 URLs', `Message-ID: <bench-${run}@vendor.example>`, 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8'];
+  const head = [
+    'From: Jane Doe <jane@vendor.example>',
+    'To: dmca@desk.example',
+    'Subject: DMCA notice: 1,000 URLs',
+    `Message-ID: <bench-${run}@vendor.example>`,
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+  ];
   return Buffer.from(`${head.join('\r\n')}\r\n\r\n${body.replace(/\n/g, '\r\n')}`, 'utf8');
 }
 
@@ -48,7 +59,8 @@ export const inboundParseSuite: BenchSuite = {
       const t1 = performance.now();
       const r = parseNoticeEmail(msg, parseCtx);
       const t2 = performance.now();
-      if (r.infringingUrls.length !== URLS || !r.complete) throw new Error(`bench letter misread: ${r.infringingUrls.length} URLs, complete ${r.complete}`);
+      if (r.infringingUrls.length !== URLS || !r.complete)
+        throw new Error(`bench letter misread: ${r.infringingUrls.length} URLs, complete ${r.complete}`);
       return { read: t1 - t0, parse: t2 - t1, total: t2 - t0 };
     };
     for (let i = 0; i < 20; i++) await once();
@@ -62,7 +74,13 @@ export const inboundParseSuite: BenchSuite = {
     const p50 = pick('total', 0.5);
     const p95 = pick('total', 0.95);
     return [
-      { name: 'parse a 1,000-URL letter (readMessage + parseNoticeEmail), median', value: p50, unit: 'ms', goal: `≤ ${GOAL_MS} ms`, ok: p50 <= GOAL_MS },
+      {
+        name: 'parse a 1,000-URL letter (readMessage + parseNoticeEmail), median',
+        value: p50,
+        unit: 'ms',
+        goal: `≤ ${GOAL_MS} ms`,
+        ok: p50 <= GOAL_MS,
+      },
       { name: 'parse a 1,000-URL letter, p95', value: p95, unit: 'ms', goal: `≤ ${GOAL_MS} ms`, ok: p95 <= GOAL_MS, note: `${RUNS} runs` },
     ] satisfies BenchRow[];
   },

@@ -22,7 +22,8 @@ interface Expectation {
   complete: boolean;
 }
 
-const expectations = (JSON.parse(readFileSync(path.join(dir, 'expectations.json'), 'utf8')) as { notices: Record<string, Expectation> }).notices;
+const expectations = (JSON.parse(readFileSync(path.join(dir, 'expectations.json'), 'utf8')) as { notices: Record<string, Expectation> })
+  .notices;
 
 describe('parseNoticeEmail on the github/dmca fixture set', () => {
   it('when the set is listed, then it holds at least 60 notices of every kind and each has its expectation', () => {
@@ -63,7 +64,9 @@ describe('parseNoticeEmail on the github/dmca fixture set', () => {
       statementsRight += Number(r.goodFaith === e.goodFaith) + Number(r.accuracy === e.accuracy);
       outcomesRight += Number(r.complete === e.complete);
       if (missed.length || extra.length || r.goodFaith !== e.goodFaith || r.accuracy !== e.accuracy || r.complete !== e.complete) {
-        wrong.push(`${file}: missed ${missed.length}, extra ${extra.length}, goodFaith ${r.goodFaith}/${e.goodFaith}, accuracy ${r.accuracy}/${e.accuracy}, complete ${r.complete}/${e.complete} (missing: ${r.missing.map((m) => m.element).join(', ')})`);
+        wrong.push(
+          `${file}: missed ${missed.length}, extra ${extra.length}, goodFaith ${r.goodFaith}/${e.goodFaith}, accuracy ${r.accuracy}/${e.accuracy}, complete ${r.complete}/${e.complete} (missing: ${r.missing.map((m) => m.element).join(', ')})`,
+        );
       }
     }
     const pct = (a: number, b: number) => (100 * a) / b;
@@ -74,7 +77,9 @@ describe('parseNoticeEmail on the github/dmca fixture set', () => {
       statements: `${statementsRight}/${statements} = ${pct(statementsRight, statements).toFixed(1)}%`,
       outcome: `${outcomesRight}/${entries.length} = ${pct(outcomesRight, entries.length).toFixed(1)}%`,
     };
-    console.log(`inbound-parse fixture figures: ${JSON.stringify(figures)}${wrong.length ? `\nnot as expected:\n  ${wrong.join('\n  ')}` : ''}`);
+    console.log(
+      `inbound-parse fixture figures: ${JSON.stringify(figures)}${wrong.length ? `\nnot as expected:\n  ${wrong.join('\n  ')}` : ''}`,
+    );
     expect(pct(urlsFound, urlsExpected)).toBeGreaterThanOrEqual(98);
     expect(pct(falseTargets, Math.max(1, targets))).toBeLessThanOrEqual(1);
     expect(pct(statementsRight, statements)).toBeGreaterThanOrEqual(95);
@@ -86,6 +91,9 @@ describe('parseNoticeEmail on the github/dmca fixture set', () => {
     const r = parseNoticeEmail(msg, { publicBaseUrl: 'https://desk.example', isItemOriginalUrl: () => false });
     expect(r.complete).toBe(false);
     expect(r.missing).toEqual([expect.objectContaining({ element: 'accuracy', paragraph: '§ 512(c)(3)(A)(vi)' })]);
-    expect(r.infringingUrls).toEqual(['https://desk.example/items/sokano-code-snippets', 'https://desk.example/items/sokano-code-snippets-tree-master-moban']);
+    expect(r.infringingUrls).toEqual([
+      'https://desk.example/items/sokano-code-snippets',
+      'https://desk.example/items/sokano-code-snippets-tree-master-moban',
+    ]);
   });
 });

@@ -8,19 +8,37 @@ import { acceptTldOf, findHtmlLinks, findTextUrls, MAX_URLS } from './urls';
 import type { ExtractedNotice, InboundMessage, MissingElement, ParseContext, StatementKey } from './types';
 
 const PARAGRAPHS: Record<StatementKey, { paragraph: string; message: string }> = {
-  signature: { paragraph: '§ 512(c)(3)(A)(i)', message: 'Your physical or electronic signature: type your full name (for example "/s/ Jane Doe").' },
-  workDescription: { paragraph: '§ 512(c)(3)(A)(ii)', message: 'Identify the copyrighted work you say is infringed: describe it, and give its URL where it is online.' },
+  signature: {
+    paragraph: '§ 512(c)(3)(A)(i)',
+    message: 'Your physical or electronic signature: type your full name (for example "/s/ Jane Doe").',
+  },
+  workDescription: {
+    paragraph: '§ 512(c)(3)(A)(ii)',
+    message: 'Identify the copyrighted work you say is infringed: describe it, and give its URL where it is online.',
+  },
   infringingUrls: { paragraph: '§ 512(c)(3)(A)(iii)', message: 'Give the exact URL(s) on this site of the material you want removed.' },
-  contact: { paragraph: '§ 512(c)(3)(A)(iv)', message: 'Your contact information: your full name, with your postal address and phone number where you can.' },
-  goodFaith: { paragraph: '§ 512(c)(3)(A)(v)', message: 'A statement that you have a good faith belief that the use of the material is not authorized by the copyright owner, its agent, or the law.' },
-  accuracy: { paragraph: '§ 512(c)(3)(A)(vi)', message: 'A statement that the information in the notice is accurate, and under penalty of perjury, that you are the owner or authorized to act on behalf of the owner.' },
+  contact: {
+    paragraph: '§ 512(c)(3)(A)(iv)',
+    message: 'Your contact information: your full name, with your postal address and phone number where you can.',
+  },
+  goodFaith: {
+    paragraph: '§ 512(c)(3)(A)(v)',
+    message:
+      'A statement that you have a good faith belief that the use of the material is not authorized by the copyright owner, its agent, or the law.',
+  },
+  accuracy: {
+    paragraph: '§ 512(c)(3)(A)(vi)',
+    message:
+      'A statement that the information in the notice is accurate, and under penalty of perjury, that you are the owner or authorized to act on behalf of the owner.',
+  },
   rightsOwner: { paragraph: '§ 512(c)(3)(A)(vi)', message: 'As an agent, name the copyright owner you act for.' },
 };
 
 /** Prose read for statements and the complainant (URLs are read from the whole text). */
 const MAX_PROSE = 256 * 1024;
 
-const WORK = /\bcopyright(?:s|ed)?\b|\bsource code|\bproprietary|\bintellectual property|\bisbn\b|\b(?:book|title|novel|textbook|font|theme|template|plugin)s?\b|\boriginal (?:work|content|code|source|article|photo|image|video|software|material)|\b(?:our|my|their|client'?s?) (?:work|software|code|source code|product|game|book|film|movie|video|content|app|application|repository|project|photos?|images?|articles?|music|songs?|font|theme|plugin|library)\b|\bwork(?:s)? (?:titled|entitled|called|named)\b|\b(?:titled|entitled)\b/i;
+const WORK =
+  /\bcopyright(?:s|ed)?\b|\bsource code|\bproprietary|\bintellectual property|\bisbn\b|\b(?:book|title|novel|textbook|font|theme|template|plugin)s?\b|\boriginal (?:work|content|code|source|article|photo|image|video|software|material)|\b(?:our|my|their|client'?s?) (?:work|software|code|source code|product|game|book|film|movie|video|content|app|application|repository|project|photos?|images?|articles?|music|songs?|font|theme|plugin|library)\b|\bwork(?:s)? (?:titled|entitled|called|named)\b|\b(?:titled|entitled)\b/i;
 
 /**
  * A message → the fields of a notice and the elements it lacks (SPEC §4, §12). Pure: no I/O; the
@@ -62,7 +80,7 @@ export function parseNoticeEmail(msg: InboundMessage, ctx: ParseContext): Extrac
     address: who.address ?? s0?.address ?? null,
     country: who.country ?? s0?.country ?? null,
     role: who.role,
-    rightsOwner: who.rightsOwner ?? (who.role === 'owner' ? who.organization ?? name : null),
+    rightsOwner: who.rightsOwner ?? (who.role === 'owner' ? (who.organization ?? name) : null),
     workDescription,
     body: parts.visible,
     forwardedFrom,
@@ -105,7 +123,12 @@ function findWorkDescription(text: string): string | null {
 }
 
 /** Every URL of the message, normalised, split into targets (this site, our items' originals) and the rest. */
-function classifyUrls(msg: InboundMessage, text: string, structured: StructuredReport[], ctx: ParseContext): { infringingUrls: string[]; originalUrls: string[] } {
+function classifyUrls(
+  msg: InboundMessage,
+  text: string,
+  structured: StructuredReport[],
+  ctx: ParseContext,
+): { infringingUrls: string[]; originalUrls: string[] } {
   const base = normaliseUrl(ctx.publicBaseUrl) ?? '';
   if (base) acceptTldOf(base);
   const baseHost = base ? new URL(base).host : '';
@@ -120,10 +143,16 @@ function classifyUrls(msg: InboundMessage, text: string, structured: StructuredR
     return u.host === baseHost && (basePath === '' || u.pathname === basePath || u.pathname.startsWith(basePath + '/'));
   };
   const target = (n: string) => {
-    if (!seenT.has(n)) { seenT.add(n); infringing.push(n); }
+    if (!seenT.has(n)) {
+      seenT.add(n);
+      infringing.push(n);
+    }
   };
   const other = (n: string) => {
-    if (!seenO.has(n)) { seenO.add(n); original.push(n); }
+    if (!seenO.has(n)) {
+      seenO.add(n);
+      original.push(n);
+    }
   };
   const take = (raw: string[], declaredOriginal: boolean) => {
     for (const u of raw) {

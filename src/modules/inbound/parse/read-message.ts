@@ -41,8 +41,18 @@ async function read(raw: Buffer, maxAttachment: number, depth: number): Promise<
     const content = Buffer.isBuffer(a.content) ? a.content : Buffer.alloc(0);
     const size = typeof a.size === 'number' ? a.size : content.length;
     const contentType = clean(a.contentType || 'application/octet-stream').toLowerCase();
-    attachments.push({ filename: a.filename ? clean(a.filename) : null, contentType, size, content: size > maxAttachment ? Buffer.alloc(0) : content });
-    if (depth < MAX_DEPTH && (contentType === 'message/rfc822' || /\.eml$/i.test(a.filename ?? '')) && content.length && content.length <= maxAttachment) {
+    attachments.push({
+      filename: a.filename ? clean(a.filename) : null,
+      contentType,
+      size,
+      content: size > maxAttachment ? Buffer.alloc(0) : content,
+    });
+    if (
+      depth < MAX_DEPTH &&
+      (contentType === 'message/rfc822' || /\.eml$/i.test(a.filename ?? '')) &&
+      content.length &&
+      content.length <= maxAttachment
+    ) {
       embedded.push(await read(content, maxAttachment, depth + 1));
     }
   }
@@ -58,7 +68,9 @@ async function read(raw: Buffer, maxAttachment: number, depth: number): Promise<
     html: typeof parsed.html === 'string' ? parsed.html : null,
     attachments,
     inReplyTo: parsed.inReplyTo ? clean(parsed.inReplyTo) : null,
-    references: (Array.isArray(parsed.references) ? parsed.references : parsed.references ? [parsed.references] : []).map(clean).filter(Boolean),
+    references: (Array.isArray(parsed.references) ? parsed.references : parsed.references ? [parsed.references] : [])
+      .map(clean)
+      .filter(Boolean),
     embedded,
   };
 }
@@ -86,19 +98,27 @@ export function repairUndeclaredCharsets(raw: Buffer): Buffer {
   let end = raw.indexOf('\r\n\r\n');
   let sepLen = 4;
   const lf = raw.indexOf('\n\n');
-  if (end < 0 || (lf >= 0 && lf < end)) { end = lf; sepLen = 2; }
+  if (end < 0 || (lf >= 0 && lf < end)) {
+    end = lf;
+    sepLen = 2;
+  }
   if (end < 0) return isUtf8(raw) ? raw : Buffer.from(cp1252.decode(raw), 'utf8');
   let head = raw.subarray(0, end);
   let body = raw.subarray(end + sepLen);
   let changed = false;
-  if (!isUtf8(head)) { head = Buffer.from(cp1252.decode(head), 'utf8'); changed = true; }
+  if (!isUtf8(head)) {
+    head = Buffer.from(cp1252.decode(head), 'utf8');
+    changed = true;
+  }
   const headText = head.toString('utf8');
   const ct = /^content-type:[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)/im.exec(headText);
   const plainWithoutCharset = !ct || (/^\s*text\/plain\b/i.test(ct[1]!) && !/charset\s*=/i.test(ct[1]!));
   const cte = /^content-transfer-encoding:[ \t]*(\S+)/im.exec(headText)?.[1]?.toLowerCase();
   if (plainWithoutCharset && (!cte || cte === '8bit' || cte === 'binary' || cte === '7bit') && !isUtf8(body)) {
     body = Buffer.from(cp1252.decode(body), 'utf8');
-    const rest = ct ? headText.replace(ct[0], 'Content-Type: text/plain; charset=utf-8') : `${headText}\r\nContent-Type: text/plain; charset=utf-8`;
+    const rest = ct
+      ? headText.replace(ct[0], 'Content-Type: text/plain; charset=utf-8')
+      : `${headText}\r\nContent-Type: text/plain; charset=utf-8`;
     head = Buffer.from(rest, 'utf8');
     changed = true;
   }
@@ -108,14 +128,27 @@ export function repairUndeclaredCharsets(raw: Buffer): Buffer {
 /** What is left when mailparser gives up: the bytes as (Latin-1 safe) text, nothing else. */
 function fallback(raw: Buffer): InboundMessage {
   return {
-    messageId: null, from: { address: null, name: null }, to: [], subject: '', date: null, headers: {},
-    text: isUtf8(raw) ? raw.toString('utf8') : cp1252.decode(raw), html: null, attachments: [], inReplyTo: null, references: [], embedded: [],
+    messageId: null,
+    from: { address: null, name: null },
+    to: [],
+    subject: '',
+    date: null,
+    headers: {},
+    text: isUtf8(raw) ? raw.toString('utf8') : cp1252.decode(raw),
+    html: null,
+    attachments: [],
+    inReplyTo: null,
+    references: [],
+    embedded: [],
   };
 }
 
 /** Header values are single lines: CR, LF and other control characters are dropped, length capped. */
 function clean(v: string): string {
-  return String(v).replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, MAX_HEADER);
+  return String(v)
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .trim()
+    .slice(0, MAX_HEADER);
 }
 
 function headerRecord(parsed: ParsedMail): Record<string, string> {
@@ -125,7 +158,7 @@ function headerRecord(parsed: ParsedMail): Record<string, string> {
     if (name === 'list' && value && typeof value === 'object') {
       // mailparser folds List-Id, List-Unsubscribe, … into one object: give them back their names.
       for (const [k, v] of Object.entries(value as Record<string, Record<string, string>>)) {
-        const text = v && typeof v === 'object' ? v.url ?? v.mail ?? v.id ?? v.name ?? '' : String(v ?? '');
+        const text = v && typeof v === 'object' ? (v.url ?? v.mail ?? v.id ?? v.name ?? '') : String(v ?? '');
         if (!(`list-${k}` in out)) out[`list-${k}`] = clean(text || 'yes');
       }
       continue;
@@ -145,7 +178,9 @@ function headerText(value: unknown): string {
     const v = value as { text?: unknown; value?: unknown; params?: Record<string, string> };
     if (typeof v.text === 'string') return v.text;
     if (typeof v.value === 'string') {
-      const params = Object.entries(v.params ?? {}).map(([k, p]) => `; ${k}=${p}`).join('');
+      const params = Object.entries(v.params ?? {})
+        .map(([k, p]) => `; ${k}=${p}`)
+        .join('');
       return v.value + params;
     }
   }

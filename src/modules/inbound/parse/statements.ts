@@ -12,15 +12,18 @@ export interface Statements {
   accuracyStatement: string | null;
 }
 
-const GOOD_FAITH = /\bgood[\s-]*faith|\bbona[\s-]*fide|\bin good conscience|\bgood belief|\bbelie(?:f|ve|ving)\b|\bbest of (?:my|our) knowledge|\bconsider(?:ed)? in good/;
+const GOOD_FAITH =
+  /\bgood[\s-]*faith|\bbona[\s-]*fide|\bin good conscience|\bgood belief|\bbelie(?:f|ve|ving)\b|\bbest of (?:my|our) knowledge|\bconsider(?:ed)? in good/;
 /** Whom the use is not authorised by: a belief statement names the owner, its agent or the law. */
 const BY_WHOM = /\bowner|\bholder|\bagent|\blaw\b|\blaws\b|\blicen[sc]|\bpermission|\bconsent|\bauthori[sz]/;
 const NOT_AUTHORISED =
   /\bnot\b[^.]{0,40}\b(?:authori[sz]|licen[sc]|permit|allow|consent|approv|sanction)|\bunauthori[sz]ed|\bunlicen[sc]ed|\bwithout\b[^.]{0,40}\b(?:authori[sz]|permission|consent|licen[sc]|approval|right)|\bno\b[^.]{0,30}\b(?:authori[sz]|permission|consent|licen[sc]|right)|\binfring|\bunlawful|\billegal|\bneither\b[^.]{0,40}\bauthori[sz]/;
 const BELIEF = /\bbelie(?:f|ve|ving)|\bgood[\s-]*faith|\bbona[\s-]*fide|\bstate\b|\bdeclare|\bconfirm|\bcertify|\bknowledge/;
-const PERJURY = /\bperjur|\bper\s?jury|\bpurjur|\bunder penalty|\bunder the penalty|\bsubject to (?:the )?penalt|\bsworn\b|\bswear\b|\bunder oath\b/;
+const PERJURY =
+  /\bperjur|\bper\s?jury|\bpurjur|\bunder penalty|\bunder the penalty|\bsubject to (?:the )?penalt|\bsworn\b|\bswear\b|\bunder oath\b/;
 const ACCURATE = /\baccura|\btrue\b|\bcorrect\b|\btruthful|\bexact\b/;
-const AUTHORITY = /\bauthori[sz]|\bon behalf\b|\bowner\b|\bproprietor|\bright[s]? holder|\bholder of|\bown the\b|\bagent\b|\bentitled to act/;
+const AUTHORITY =
+  /\bauthori[sz]|\bon behalf\b|\bowner\b|\bproprietor|\bright[s]? holder|\bholder of|\bown the\b|\bagent\b|\bentitled to act/;
 const NEGATED = /\b(?:do|does|did) not (?:have|hold|make|swear|believe)\b|\bno good[\s-]*faith\b|\bcannot (?:swear|state|confirm)\b/;
 
 /** Text made comparable: lower case, one space for any run of whitespace, hyphenated line breaks joined. */
@@ -37,7 +40,7 @@ export function flatten(text: string): string {
 export function sentences(text: string): string[] {
   const out: string[] = [];
   for (const block of text.split(/\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)]|\[x\]|\(x\)|☒|✓|✔)\s)/i)) {
-    for (const s of flatten(block).split(/(?<=[.;!?])\s+(?=[a-z0-9("\[])|(?<=[.!?])\s+/)) {
+    for (const s of flatten(block).split(/(?<=[.;!?])\s+(?=[a-z0-9("[])|(?<=[.!?])\s+/)) {
       const t = s.trim();
       if (t) out.push(t.length > 1500 ? t.slice(0, 1500) : t);
     }

@@ -36,13 +36,20 @@ export function readStructured(msg: InboundMessage): StructuredReport[] {
     if (/xml/.test(a.contentType) || /\.xml$/i.test(name)) {
       const r = readAcns(a.content.toString('utf8'));
       if (r) out.push(r);
-    } else if (/json/.test(a.contentType) || /\.json$/i.test(name) || /\.ya?ml$/i.test(name) || (xarf && /^text\/plain/.test(a.contentType))) {
+    } else if (
+      /json/.test(a.contentType) ||
+      /\.json$/i.test(name) ||
+      /\.ya?ml$/i.test(name) ||
+      (xarf && /^text\/plain/.test(a.contentType))
+    ) {
       const r = readXarf(a.content.toString('utf8'));
       if (r) out.push(r);
     }
   }
   const text = msg.text ?? '';
-  const inline = /<\s*(?:[A-Za-z]+:)?Infringement[\s>][\s\S]*?<\/\s*(?:[A-Za-z]+:)?Infringement\s*>/.exec(text.length > MAX_XML ? text.slice(0, MAX_XML) : text);
+  const inline = /<\s*(?:[A-Za-z]+:)?Infringement[\s>][\s\S]*?<\/\s*(?:[A-Za-z]+:)?Infringement\s*>/.exec(
+    text.length > MAX_XML ? text.slice(0, MAX_XML) : text,
+  );
   if (inline) {
     const r = readAcns(inline[0]);
     if (r) out.push(r);
@@ -112,12 +119,20 @@ export function readXarf(source: string): StructuredReport | null {
   if (!fields['reported-from'] && !fields['report-type'] && !fields['source-type']) return null;
   const src = fields.source ?? '';
   const infringing = /^https?:\/\//i.test(src) ? [src] : [];
-  const original = ['original-url', 'work-url', 'original'].map((k) => fields[k]).filter((u): u is string => !!u && /^https?:\/\//i.test(u));
+  const original = ['original-url', 'work-url', 'original']
+    .map((k) => fields[k])
+    .filter((u): u is string => !!u && /^https?:\/\//i.test(u));
   return {
-    source: 'xarf', infringingUrls: infringing, originalUrls: original,
+    source: 'xarf',
+    infringingUrls: infringing,
+    originalUrls: original,
     workDescription: fields['work-title'] ?? fields.title ?? fields.description ?? null,
-    name: null, organization: fields.organisation ?? fields.organization ?? null,
-    email: fields['reported-from']?.toLowerCase() ?? null, phone: null, address: null, country: null,
+    name: null,
+    organization: fields.organisation ?? fields.organization ?? null,
+    email: fields['reported-from']?.toLowerCase() ?? null,
+    phone: null,
+    address: null,
+    country: null,
   };
 }
 
@@ -127,18 +142,29 @@ function fromXarfJson(doc: Record<string, unknown>): StructuredReport | null {
   if (!Object.keys(report).length) return null;
   const src = obj(report.Source ?? report.source);
   const url = str(report.Url ?? report.URL ?? report.url ?? src.URL ?? src.Url ?? src.url);
-  const original = [report.OriginalUrl, report.Original_URL, report.original_url, report.OriginalURL].map(str).filter((u): u is string => !!u);
+  const original = [report.OriginalUrl, report.Original_URL, report.original_url, report.OriginalURL]
+    .map(str)
+    .filter((u): u is string => !!u);
   return {
-    source: 'xarf', infringingUrls: url && /^https?:\/\//i.test(url) ? [url] : [], originalUrls: original,
+    source: 'xarf',
+    infringingUrls: url && /^https?:\/\//i.test(url) ? [url] : [],
+    originalUrls: original,
     workDescription: str(report.Title ?? report.Description ?? report.description ?? report.Work) ?? null,
-    name: str(reporter.ReporterContactName ?? reporter.contact), organization: str(reporter.ReporterOrg ?? reporter.org),
+    name: str(reporter.ReporterContactName ?? reporter.contact),
+    organization: str(reporter.ReporterOrg ?? reporter.org),
     email: str(reporter.ReporterContactEmail ?? reporter.ReporterOrgEmail ?? reporter.email)?.toLowerCase() ?? null,
-    phone: str(reporter.ReporterContactPhone), address: null, country: null,
+    phone: str(reporter.ReporterContactPhone),
+    address: null,
+    country: null,
   };
 }
 
 function obj(v: unknown): Record<string, unknown> {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : Array.isArray(v) && v[0] && typeof v[0] === 'object' ? (v[0] as Record<string, unknown>) : {};
+  return v && typeof v === 'object' && !Array.isArray(v)
+    ? (v as Record<string, unknown>)
+    : Array.isArray(v) && v[0] && typeof v[0] === 'object'
+      ? (v[0] as Record<string, unknown>)
+      : {};
 }
 function arr(v: unknown): unknown[] {
   return v == null ? [] : Array.isArray(v) ? v : [v];

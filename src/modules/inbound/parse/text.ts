@@ -1,4 +1,3 @@
-/// <reference path="./email-reply-parser.d.ts" />
 import EmailReplyParser from 'email-reply-parser';
 import { convert } from 'html-to-text';
 import type { InboundMessage } from './types';
@@ -33,7 +32,27 @@ export function htmlToText(html: string): string {
   }
 }
 
-const VOID = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr', 'p', 'li', 'td', 'tr', 'th', 'option']);
+const VOID = new Set([
+  'area',
+  'base',
+  'br',
+  'col',
+  'embed',
+  'hr',
+  'img',
+  'input',
+  'link',
+  'meta',
+  'source',
+  'track',
+  'wbr',
+  'p',
+  'li',
+  'td',
+  'tr',
+  'th',
+  'option',
+]);
 
 /**
  * Whether HTML nests deeper than any mail does. htmlparser2 (under html-to-text too) keeps its open
@@ -67,7 +86,10 @@ function stripTags(html: string): string {
 export function messageText(msg: InboundMessage): string {
   const t = msg.text && msg.text.trim() ? msg.text : msg.html ? htmlToText(msg.html) : '';
   // Runs of blank lines become one (hostile HTML can turn into 50,000 empty lines).
-  return t.replace(/\r\n?/g, '\n').replace(/\u00a0/g, ' ').replace(/\n[ \t]*(?:\n[ \t]*){2,}/g, '\n\n');
+  return t
+    .replace(/\r\n?/g, '\n')
+    .replace(/\u00a0/g, ' ')
+    .replace(/\n[ \t]*(?:\n[ \t]*){2,}/g, '\n\n');
 }
 
 export interface Unwrapped {
@@ -80,7 +102,8 @@ export interface Unwrapped {
 }
 
 /** Lines that open a forwarded message in the common clients (Gmail, Outlook, Apple Mail, Thunderbird). */
-const FORWARD_MARKER = /^[ \t>]*(?:-{2,}\s*(?:forwarded message|original message|weitergeleitete nachricht|message transféré|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht)\s*-{2,}|begin forwarded message:|-{2,}\s*forwarded by .*-{2,}|_{10,})[ \t]*$/im;
+const FORWARD_MARKER =
+  /^[ \t>]*(?:-{2,}\s*(?:forwarded message|original message|weitergeleitete nachricht|message transféré|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht)\s*-{2,}|begin forwarded message:|-{2,}\s*forwarded by .*-{2,}|_{10,})[ \t]*$/im;
 
 /**
  * A forwarded complaint: the part after a forward marker (or an Outlook header block "From: … Sent: …"),
@@ -89,7 +112,17 @@ const FORWARD_MARKER = /^[ \t>]*(?:-{2,}\s*(?:forwarded message|original message
 export function unwrapForwarded(text: string): Unwrapped {
   let m = FORWARD_MARKER.exec(text);
   // A marker counts only when a "From:" header follows within a few lines (a line of underscores alone is a signature rule).
-  if (m && !/^\s*(?:[>*\s]*(?:from|von|de|da|van)\s*\*?\s*:)/im.test(text.slice(m.index + m[0].length).split('\n').slice(0, 4).join('\n'))) m = null;
+  if (
+    m &&
+    !/^\s*(?:[>*\s]*(?:from|von|de|da|van)\s*\*?\s*:)/im.test(
+      text
+        .slice(m.index + m[0].length)
+        .split('\n')
+        .slice(0, 4)
+        .join('\n'),
+    )
+  )
+    m = null;
   let start = m ? m.index : -1;
   let afterMarker = m ? m.index + m[0].length : -1;
   if (!m) {
@@ -108,13 +141,19 @@ export function unwrapForwarded(text: string): Unwrapped {
   let i = 0;
   for (; i < lines.length && i < 12; i++) {
     const line = lines[i]!.replace(/^[ \t>]*\*?/, '');
-    if (!line.trim()) { if (Object.keys(head).length) break; continue; }
+    if (!line.trim()) {
+      if (Object.keys(head).length) break;
+      continue;
+    }
     const kv = /^([A-Za-zÀ-ÿ-]{2,20})\*?\s*:\s*(.*)$/.exec(line);
     if (!kv) break;
     head[kv[1]!.toLowerCase()] = kv[2]!.trim();
   }
   const fromLine = head.from ?? head.von ?? head.de ?? head.da ?? head.van ?? null;
-  const body = lines.slice(i).map((l) => l.replace(/^> ?/, '')).join('\n');
+  const body = lines
+    .slice(i)
+    .map((l) => l.replace(/^> ?/, ''))
+    .join('\n');
   return {
     text: body.trim() ? body : text,
     cover: text.slice(0, start),
@@ -134,7 +173,8 @@ export function parseAddressLine(s: string): { address: string | null; name: str
 }
 
 /** Any sign of a quoted reply (a "> " line, a "… wrote:" header in the languages the reply parser knows, an Outlook header). */
-const QUOTE_HINT = /^[ \t]*>|wrote:|schrieb|écrit|escribió|scritto|escreveu|skrev|kirjoitti|pisze|napisał|写道|작성:|のメッセージ|original message|oprindelig besked|message d'origine|^[ \t]*(?:from|von|de|van|da) ?:/im;
+const QUOTE_HINT =
+  /^[ \t]*>|wrote:|schrieb|écrit|escribió|scritto|escreveu|skrev|kirjoitti|pisze|napisał|写道|작성:|のメッセージ|original message|oprindelig besked|message d'origine|^[ \t]*(?:from|von|de|van|da) ?:/im;
 /** Without a quote, only a signature at the end can be hidden: the reply parser reads this many last lines. */
 const SIGNATURE_TAIL = 60;
 /** A line this long is no e-mail prose (HTML converted without breaks, a hostile one-liner). */
@@ -167,8 +207,17 @@ export function splitReply(text: string): ReplyParts {
       return { own: text.trim(), visible: visible || text.trim() };
     }
     const fragments = new EmailReplyParser().read(text).getFragments();
-    const own = fragments.filter((f) => !f.isQuoted()).map((f) => f.getContent()).join('\n').trim();
-    const visible = fragments.filter((f) => !f.isHidden()).map((f) => f.getContent()).join('\n').replace(/~*$/, '').trim();
+    const own = fragments
+      .filter((f) => !f.isQuoted())
+      .map((f) => f.getContent())
+      .join('\n')
+      .trim();
+    const visible = fragments
+      .filter((f) => !f.isHidden())
+      .map((f) => f.getContent())
+      .join('\n')
+      .replace(/~*$/, '')
+      .trim();
     return { own: own || text.trim(), visible: visible || own || text.trim() };
   } catch {
     return { own: dropQuotedLines(text), visible: dropQuotedLines(text) };
@@ -190,5 +239,9 @@ export function withoutQuotes(text: string): string {
 }
 
 function dropQuotedLines(text: string): string {
-  return text.split('\n').filter((l) => !/^\s*>/.test(l)).join('\n').trim();
+  return text
+    .split('\n')
+    .filter((l) => !/^\s*>/.test(l))
+    .join('\n')
+    .trim();
 }

@@ -19,7 +19,25 @@ const linkify = new LinkifyIt({ fuzzyLink: true, fuzzyEmail: false, fuzzyIP: tru
 const SCHEMED = /\bhttps?:\/\/\S+/gi;
 const BARE_DOMAIN = /(?:^|[^\p{L}\p{N}@._-])(?:[\p{L}\p{N}-]+\.)+[a-z]{2,}|\b\d{1,3}(?:\.\d{1,3}){3}\b/iu;
 /** Top-level domains accepted in bare ("example.io/page") links beyond linkify-it's defaults (2-letter ones are in). */
-const knownTlds = new Set(['example', 'io', 'dev', 'app', 'xyz', 'site', 'online', 'tech', 'blog', 'top', 'club', 'store', 'live', 'news', 'media', 'cloud', 'page']);
+const knownTlds = new Set([
+  'example',
+  'io',
+  'dev',
+  'app',
+  'xyz',
+  'site',
+  'online',
+  'tech',
+  'blog',
+  'top',
+  'club',
+  'store',
+  'live',
+  'news',
+  'media',
+  'cloud',
+  'page',
+]);
 linkify.tlds([...knownTlds], true);
 
 /** Accept bare links under the TLD of this site's own host too (e.g. `desk.internal/items/x`). */
@@ -85,12 +103,15 @@ export function findHtmlLinks(html: string, limit = MAX_URLS): string[] {
     return out;
   }
   try {
-    const parser = new Parser({
-      onopentag(name, attrs) {
-        if (out.length >= limit) return;
-        if ((name === 'a' || name === 'area') && attrs.href && /^\s*https?:/i.test(attrs.href)) out.push(attrs.href.trim());
+    const parser = new Parser(
+      {
+        onopentag(name, attrs) {
+          if (out.length >= limit) return;
+          if ((name === 'a' || name === 'area') && attrs.href && /^\s*https?:/i.test(attrs.href)) out.push(attrs.href.trim());
+        },
       },
-    }, { decodeEntities: true });
+      { decodeEntities: true },
+    );
     parser.write(html.length > 5_000_000 ? html.slice(0, 5_000_000) : html);
     parser.end();
   } catch {
