@@ -1,5 +1,6 @@
 import { auditSuite } from './audit';
 import { edgeSuite } from './edge';
+import { inboundParseSuite } from './inbound-parse';
 import { intakeSuite } from './intake';
 import { itemsSuite } from './items';
 import type { BenchSuite } from './lib';
@@ -8,4 +9,4 @@ import { reviewSuite } from './review';
 import { staydownSuite } from './staydown';
 
 /** Every benchmark suite, in the order they run. Each issue adds its own. */
-export const suites: BenchSuite[] = [itemsSuite, intakeSuite, reviewSuite, mailSuite, auditSuite, edgeSuite, staydownSuite];
+export const suites: BenchSuite[] = [itemsSuite, intakeSuite, reviewSuite, mailSuite, auditSuite, edgeSuite, staydownSuite, inboundParseSuite];

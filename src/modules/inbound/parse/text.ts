@@ -1,0 +1,247 @@
+import EmailReplyParser from 'email-reply-parser';
+import { convert } from 'html-to-text';
+import type { InboundMessage } from './types';
+
+/** Text beyond this is not run through the reply parser (its regexes are line-based but not free). */
+const MAX_REPLY_PARSE = 256 * 1024;
+
+/**
+ * HTML → plain text (html-to-text): scripts, styles and images dropped, links kept as their text
+ * (URLs are taken from the `href`s separately), no word wrapping so sentences stay whole.
+ */
+export function htmlToText(html: string): string {
+  if (tooDeep(html)) return stripTags(html);
+  try {
+    return convert(html.length > 5_000_000 ? html.slice(0, 5_000_000) : html, {
+      wordwrap: false,
+      selectors: [
+        { selector: 'a', options: { ignoreHref: true } },
+        { selector: 'img', format: 'skip' },
+        { selector: 'script', format: 'skip' },
+        { selector: 'style', format: 'skip' },
+        { selector: 'noscript', format: 'skip' },
+        { selector: 'head', format: 'skip' },
+        { selector: 'h1', options: { uppercase: false } },
+        { selector: 'h2', options: { uppercase: false } },
+        { selector: 'h3', options: { uppercase: false } },
+        { selector: 'table', format: 'dataTable', options: { uppercaseHeaderCells: false } },
+      ],
+    });
+  } catch {
+    return stripTags(html);
+  }
+}
+
+const VOID = new Set([
+  'area',
+  'base',
+  'br',
+  'col',
+  'embed',
+  'hr',
+  'img',
+  'input',
+  'link',
+  'meta',
+  'source',
+  'track',
+  'wbr',
+  'p',
+  'li',
+  'td',
+  'tr',
+  'th',
+  'option',
+]);
+
+/**
+ * Whether HTML nests deeper than any mail does. htmlparser2 (under html-to-text too) keeps its open
+ * elements with Array.unshift, so 50,000 nested <div>s cost it ~20 s; such HTML is read by the
+ * linear fallbacks instead. One linear scan of the tags.
+ */
+export function tooDeep(html: string, limit = 400): boolean {
+  if (html.length < limit * 4) return false;
+  const tag = /<(\/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*?(\/?)>/g;
+  let depth = 0;
+  for (let m = tag.exec(html); m; m = tag.exec(html)) {
+    const name = m[2]!.toLowerCase();
+    if (VOID.has(name) || m[3]) continue;
+    depth += m[1] ? -1 : 1;
+    if (depth > limit) return true;
+    if (depth < 0) depth = 0;
+  }
+  return false;
+}
+
+/** Tags stripped, scripts and styles dropped, entities left as written: the fallback for hostile HTML. */
+function stripTags(html: string): string {
+  return html
+    .replace(/<(script|style|head)\b[\s\S]*?<\/\1\s*>/gi, ' ')
+    .replace(/<(?:br|\/p|\/div|\/li|\/tr|\/h\d)\b[^>]*>/gi, '\n')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/[ \t]+/g, ' ');
+}
+
+/** The message's text: the text/plain part, else its HTML converted. CRLF → LF. */
+export function messageText(msg: InboundMessage): string {
+  const t = msg.text && msg.text.trim() ? msg.text : msg.html ? htmlToText(msg.html) : '';
+  // Runs of blank lines become one (hostile HTML can turn into 50,000 empty lines).
+  return t
+    .replace(/\r\n?/g, '\n')
+    .replace(/\u00a0/g, ' ')
+    .replace(/\n[ \t]*(?:\n[ \t]*){2,}/g, '\n\n');
+}
+
+export interface Unwrapped {
+  /** The forwarded original's text (or the message's own text when nothing was forwarded). */
+  text: string;
+  /** What the forwarder wrote above the forwarded part. */
+  cover: string;
+  forwardedFrom: { address: string | null; name: string | null } | null;
+  subject: string | null;
+}
+
+/** Lines that open a forwarded message in the common clients (Gmail, Outlook, Apple Mail, Thunderbird). */
+const FORWARD_MARKER =
+  /^[ \t>]*(?:-{2,}\s*(?:forwarded message|original message|weitergeleitete nachricht|message transféré|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht)\s*-{2,}|begin forwarded message:|-{2,}\s*forwarded by .*-{2,}|_{10,})[ \t]*$/im;
+
+/**
+ * A forwarded complaint: the part after a forward marker (or an Outlook header block "From: … Sent: …"),
+ * with its own From/Subject read. The text before it is the forwarder's cover note.
+ */
+export function unwrapForwarded(text: string): Unwrapped {
+  let m = FORWARD_MARKER.exec(text);
+  // A marker counts only when a "From:" header follows within a few lines (a line of underscores alone is a signature rule).
+  if (
+    m &&
+    !/^\s*(?:[>*\s]*(?:from|von|de|da|van)\s*\*?\s*:)/im.test(
+      text
+        .slice(m.index + m[0].length)
+        .split('\n')
+        .slice(0, 4)
+        .join('\n'),
+    )
+  )
+    m = null;
+  let start = m ? m.index : -1;
+  let afterMarker = m ? m.index + m[0].length : -1;
+  if (!m) {
+    // Outlook without a marker line: a "From:" header block followed by "Sent:"/"Date:" and "Subject:".
+    const o = /^[ \t]*(?:\*\s*)?From:[^\n]+\n(?:[ \t]*[A-Za-z-]+:[^\n]*\n){1,6}/m.exec(text);
+    if (o && /\n[ \t]*(?:Sent|Date):/i.test(o[0]) && /\n[ \t]*Subject:/i.test(o[0])) {
+      start = o.index;
+      afterMarker = o.index;
+    }
+  }
+  if (start < 0) return { text, cover: '', forwardedFrom: null, subject: null };
+  const rest = text.slice(afterMarker).replace(/^[ \t]*\n/, '');
+  // The forwarded header block: "Key: value" lines (possibly quoted with "> ") up to the first blank line.
+  const lines = rest.split('\n');
+  const head: Record<string, string> = {};
+  let i = 0;
+  for (; i < lines.length && i < 12; i++) {
+    const line = lines[i]!.replace(/^[ \t>]*\*?/, '');
+    if (!line.trim()) {
+      if (Object.keys(head).length) break;
+      continue;
+    }
+    const kv = /^([A-Za-zÀ-ÿ-]{2,20})\*?\s*:\s*(.*)$/.exec(line);
+    if (!kv) break;
+    head[kv[1]!.toLowerCase()] = kv[2]!.trim();
+  }
+  const fromLine = head.from ?? head.von ?? head.de ?? head.da ?? head.van ?? null;
+  const body = lines
+    .slice(i)
+    .map((l) => l.replace(/^> ?/, ''))
+    .join('\n');
+  return {
+    text: body.trim() ? body : text,
+    cover: text.slice(0, start),
+    forwardedFrom: fromLine ? parseAddressLine(fromLine) : null,
+    subject: head.subject ?? head.betreff ?? head.objet ?? null,
+  };
+}
+
+/** "Jane Doe <jane@example.org>", "jane@example.org", "Jane Doe [mailto:jane@example.org]". */
+export function parseAddressLine(s: string): { address: string | null; name: string | null } {
+  const email = /[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/.exec(s);
+  const name = s
+    .replace(/[<[(]?(?:mailto:)?[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}[>\])]?/g, '')
+    .replace(/["']/g, '')
+    .trim();
+  return { address: email ? email[0].toLowerCase() : null, name: name || null };
+}
+
+/** Any sign of a quoted reply (a "> " line, a "… wrote:" header in the languages the reply parser knows, an Outlook header). */
+const QUOTE_HINT =
+  /^[ \t]*>|wrote:|schrieb|écrit|escribió|scritto|escreveu|skrev|kirjoitti|pisze|napisał|写道|작성:|のメッセージ|original message|oprindelig besked|message d'origine|^[ \t]*(?:from|von|de|van|da) ?:/im;
+/** Without a quote, only a signature at the end can be hidden: the reply parser reads this many last lines. */
+const SIGNATURE_TAIL = 60;
+/** A line this long is no e-mail prose (HTML converted without breaks, a hostile one-liner). */
+const LONG_LINE = /[^\n]{2000}/;
+
+export interface ReplyParts {
+  /** Without quoted replies, signature kept (statements and contact details are read from this). */
+  own: string;
+  /** Without quoted replies and without the e-mail signature (the notice's body). */
+  visible: string;
+}
+
+/**
+ * Quoted replies ("On … wrote:", "> " lines) and the e-mail signature (after "-- ", "Sent from my …",
+ * "Regards,") told apart from the message's own words, with email-reply-parser. One pass serves both
+ * readings; a message with no sign of quoting only has its last lines read for a signature (the
+ * parser's per-line regexes cost ~30 ms on a 1,000-line letter).
+ */
+export function splitReply(text: string): ReplyParts {
+  if (!text.trim()) return { own: '', visible: '' };
+  // The reply parser's regexes (e.g. /^(.+\son.*at.*wrote:)$/) backtrack badly on very long lines.
+  if (text.length > MAX_REPLY_PARSE || LONG_LINE.test(text)) return { own: dropQuotedLines(text), visible: dropQuotedLines(text) };
+  try {
+    if (!QUOTE_HINT.test(text)) {
+      const lines = text.split('\n');
+      const cut = Math.max(0, lines.length - SIGNATURE_TAIL);
+      const head = lines.slice(0, cut).join('\n');
+      const tail = new EmailReplyParser().read(lines.slice(cut).join('\n')).getVisibleText();
+      const visible = (cut ? `${head}\n${tail}` : tail).trim();
+      return { own: text.trim(), visible: visible || text.trim() };
+    }
+    const fragments = new EmailReplyParser().read(text).getFragments();
+    const own = fragments
+      .filter((f) => !f.isQuoted())
+      .map((f) => f.getContent())
+      .join('\n')
+      .trim();
+    const visible = fragments
+      .filter((f) => !f.isHidden())
+      .map((f) => f.getContent())
+      .join('\n')
+      .replace(/~*$/, '')
+      .trim();
+    return { own: own || text.trim(), visible: visible || own || text.trim() };
+  } catch {
+    return { own: dropQuotedLines(text), visible: dropQuotedLines(text) };
+  }
+}
+
+/** The message's own words: quoted replies and the e-mail signature removed. */
+export function stripReplies(text: string): string {
+  return splitReply(text).visible;
+}
+
+/**
+ * The message without quoted replies but with its signature block (the signature names the
+ * complainant): what statements and contact details are read from. A reply quoting our own
+ * "here is what is missing" email must not lend it our wording of the statements.
+ */
+export function withoutQuotes(text: string): string {
+  return splitReply(text).own;
+}
+
+function dropQuotedLines(text: string): string {
+  return text
+    .split('\n')
+    .filter((l) => !/^\s*>/.test(l))
+    .join('\n')
+    .trim();
+}
