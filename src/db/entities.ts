@@ -3,6 +3,7 @@ import { OptOutRequest } from '../modules/opt-out/opt-out-request.entity';
 import { AuditEvent } from '../modules/audit/audit-event.entity';
 import { ApiToken } from '../modules/auth/api-token.entity';
 import { User } from '../modules/auth/user.entity';
+import { InboundEmail } from '../modules/inbound/inbound-email.entity';
 import { Item } from '../modules/items/item.entity';
 import { Source } from '../modules/items/source.entity';
 import { OutboundEmail } from '../modules/mail/outbound-email.entity';
@@ -11,4 +12,4 @@ import { Notice } from '../modules/notices/notice.entity';
 import { SourceStrike } from '../modules/review/source-strike.entity';
 
 /** Every TypeORM entity of the product; each module adds its own here. */
-export const entities = [User, ApiToken, AuditEvent, OutboundEmail, Source, Item, Notice, NoticeTarget, SourceStrike, CounterNotice, OptOutRequest];
+export const entities = [User, ApiToken, AuditEvent, OutboundEmail, Source, Item, Notice, NoticeTarget, SourceStrike, CounterNotice, OptOutRequest, InboundEmail];

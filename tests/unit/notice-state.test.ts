@@ -12,6 +12,8 @@ const LEGAL: Record<string, NoticeStatus> = {
   'needs_info answer': 'pending', 'needs_info withdraw': 'withdrawn', 'needs_info reject': 'rejected',
   'approved counter': 'countered',
   'countered restore': 'restored', 'countered uphold': 'upheld',
+  // SPEC §12: an emailed notice missing required elements.
+  'incomplete complete': 'pending', 'incomplete withdraw': 'withdrawn', 'incomplete expire': 'withdrawn', 'incomplete spam': 'spam',
 };
 
 describe('notice state machine', () => {

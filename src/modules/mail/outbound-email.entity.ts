@@ -15,6 +15,16 @@ export type EmailStatus = (typeof EMAIL_STATUSES)[number];
  * `attempts` (incremented at the claim) fences the result: a worker whose lease ran out cannot
  * overwrite the outcome of a later claim.
  */
+/** How an automatic reply threads under the message it answers. */
+export interface EmailThread {
+  /** The answered message's Message-ID, `<…>`. */
+  inReplyTo: string;
+  /** Its References plus its Message-ID. */
+  references: string[];
+  /** Its subject; the reply's is `Re: ` + this (line breaks removed). */
+  subject: string;
+}
+
 @Entity({ name: 'outbound_emails' })
 // The worker's due-query: queued rows by next attempt, nothing else in the index.
 @Index('outbound_emails_due_idx', ['nextAttemptAt'], { where: `"status" = 'queued'` })
@@ -22,6 +32,8 @@ export type EmailStatus = (typeof EMAIL_STATUSES)[number];
 @Index('outbound_emails_status_created_idx', ['status', 'createdAt', 'id'])
 @Index('outbound_emails_created_idx', ['createdAt', 'id'])
 @Index('outbound_emails_notice_idx', ['noticeId'], { where: `"notice_id" IS NOT NULL` })
+// INBOUND_REPLIES_PER_HOUR: automatic replies to inbound mail (threaded) sent to one address lately.
+@Index('outbound_emails_threaded_to_idx', ['to', 'createdAt'], { where: `"thread" IS NOT NULL` })
 @Check('outbound_emails_status_check', `"status" IN ('queued', 'sent', 'failed')`)
 @Check('outbound_emails_attempts_check', `"attempts" >= 0`)
 @Check('outbound_emails_sent_at_check', `"status" <> 'sent' OR "sent_at" IS NOT NULL`)
@@ -74,6 +86,13 @@ export class OutboundEmail {
   /** Where a reply should go (the other party); From is always MAIL_FROM. */
   @Column({ name: 'reply_to', type: 'varchar', length: 254, nullable: true })
   replyTo: string | null;
+
+  /**
+   * An automatic reply to an inbound email (SPEC §12): sent as a reply in its thread
+   * (`In-Reply-To`, `References`, `Re: <subject>`). Null for every other email.
+   */
+  @Column({ type: 'jsonb', nullable: true })
+  thread: EmailThread | null;
 
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt: Date;

@@ -6,13 +6,13 @@ import { AppError } from '../../shared/errors';
  */
 export const NOTICE_STATUSES = [
   'unverified', 'pending', 'in_review', 'needs_info', 'approved', 'countered',
-  'rejected', 'withdrawn', 'spam', 'restored', 'upheld',
+  'rejected', 'withdrawn', 'spam', 'restored', 'upheld', 'incomplete',
 ] as const;
 export type NoticeStatus = (typeof NOTICE_STATUSES)[number];
 
 export const NOTICE_EVENTS = [
   'verify', 'expire', 'withdraw', 'claim', 'release', 'approve', 'reject', 'request_info',
-  'answer', 'spam', 'counter', 'restore', 'uphold',
+  'answer', 'spam', 'counter', 'restore', 'uphold', 'complete',
 ] as const;
 export type NoticeEvent = (typeof NOTICE_EVENTS)[number];
 
@@ -26,6 +26,10 @@ const TABLE: Readonly<Record<NoticeStatus, Partial<Record<NoticeEvent, NoticeSta
   needs_info: { answer: 'pending', withdraw: 'withdrawn', reject: 'rejected' },
   approved: { counter: 'countered' },
   countered: { restore: 'restored', uphold: 'upheld' },
+  // An emailed notice that lacks required elements (SPEC §12): the sender was told what is missing.
+  // Out of the queue; `complete` when the missing elements are given (by the sender's link or by
+  // staff), `expire` after INCOMPLETE_DAYS (ends `withdrawn`), or spam.
+  incomplete: { complete: 'pending', withdraw: 'withdrawn', expire: 'withdrawn', spam: 'spam' },
   rejected: {},
   withdrawn: {},
   spam: {},
@@ -71,7 +75,7 @@ export function isFinal(status: NoticeStatus): boolean {
 const PAST: Record<NoticeEvent, string> = {
   verify: 'verified', expire: 'expired', withdraw: 'withdrawn', claim: 'claimed', release: 'released',
   approve: 'approved', reject: 'rejected', request_info: 'sent a question', answer: 'answered',
-  spam: 'marked as spam', counter: 'counter-noticed', restore: 'restored', uphold: 'upheld',
+  spam: 'marked as spam', counter: 'counter-noticed', restore: 'restored', uphold: 'upheld', complete: 'completed',
 };
 
 /** SQL for the CHECK constraint on notices.status, generated from the same list. */
