@@ -3,7 +3,9 @@ import { DataSource } from 'typeorm';
 import type { Config } from '../../config';
 import { withTransaction } from '../../db/transaction';
 import type { Clock } from '../../shared/clock';
+import { replyAddress } from '../../shared/reply-key';
 import { record } from '../audit';
+import type { EmailThread } from './outbound-email.entity';
 import { createEmailRenderer, EmailRenderer } from './render';
 import { createMailTransport, describeSendError, isPermanentRejection, MailTransport, messageIdFor } from './transport';
 
@@ -34,6 +36,11 @@ export interface MailWorkerDeps {
   transport?: MailTransport;
   /** Default: the templates in views/emails. */
   renderer?: EmailRenderer;
+  /**
+   * The key of reply addresses (SPEC §12): with it, an email about a notice that names no other
+   * Reply-To gets `reply+<key>@<INBOUND_REPLY_DOMAIN>`, so the answer reaches the notice.
+   */
+  sessionSecret?: string;
 }
 
 export interface MailWorkerOptions {
@@ -82,6 +89,7 @@ interface ClaimedRow {
   attempts: number;
   reply_to: string | null;
   notice_id: string | null;
+  thread: EmailThread | null;
   /** When our lease on the row ends (another worker may claim it then); set at claim, not a column. */
   leaseEndsAt: Date;
 }
@@ -121,6 +129,7 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
   const maxAttempts = opts.maxAttempts ?? deps.config.policy.mailMaxAttempts;
   const random = opts.random ?? Math.random;
   const mailFrom = deps.config.mailFrom;
+  const replySecret = deps.sessionSecret;
   let stopping = false;
 
   async function claim(now: Date): Promise<ClaimedRow[]> {
@@ -137,7 +146,7 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
           SET attempts = o.attempts + 1, next_attempt_at = $3
          FROM due
         WHERE o.id = due.id
-      RETURNING o.id, o."to", o.template, o.data, o.attempts, o.reply_to, o.notice_id`,
+      RETURNING o.id, o."to", o.template, o.data, o.attempts, o.reply_to, o.notice_id, o.thread`,
       [now, batchSize, new Date(now.getTime() + leaseMs)],
     )) as [ClaimedRow[], number];
     const leaseEndsAt = new Date(now.getTime() + leaseMs);
@@ -261,10 +270,13 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
     let outcome: Outcome;
     try {
       const rendered = renderer.render(row.template, row.data ?? {});
+      const thread = row.thread;
       const receipt = await transport.send({
         to: row.to,
-        replyTo: row.reply_to,
-        subject: rendered.subject,
+        replyTo: row.reply_to ?? (row.notice_id && replySecret ? replyAddress(replySecret, row.notice_id, deps.config.inbound.replyDomain) : null),
+        subject: thread ? `Re: ${thread.subject.replace(/^\s*(re|aw|sv)\s*:\s*/i, '').replace(/[\r\n]+/g, ' ').slice(0, 400)}` : rendered.subject,
+        inReplyTo: thread?.inReplyTo ?? null,
+        references: thread?.references ?? null,
         html: rendered.html,
         text: rendered.text,
         messageId: messageIdFor(row.id, mailFrom),

@@ -4,18 +4,16 @@ import type { AppDeps } from '../../container';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { secretBox } from '../../shared/secret-box';
-import { normaliseUrl } from '../../shared/url';
 import { canonicalJson } from '../audit/hash-chain';
 import { PUBLIC, record, RequestContext } from '../audit';
-import { findItemsByUrls } from '../items';
 import { enqueueMany } from '../mail';
 import { ACCURACY_STATEMENT, GOOD_FAITH_STATEMENT, NoticeDto } from './notice.dto';
+import { insertPreparedNotice, intakeEmails, prepareIntake } from './intake';
 import { Notice, NoticeChannel } from './notice.entity';
 import { NoticeTarget } from './notice-target.entity';
-import { insertNoticeWithTargets, intakeFacts, targetsOf } from './notices.queries';
-import { moderatorNotifications, notifiesEachNotice } from './notify-moderators';
+import { targetsOf } from './notices.queries';
+import { notifiesEachNotice } from './notify-moderators';
 import { newStatusToken } from './status-token';
-import { computeFlags, TriageTarget } from './triage';
 
 export type SubmitDeps = Pick<AppDeps, 'db' | 'clock' | 'config' | 'sessionSecret'>;
 
@@ -48,59 +46,23 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
   const dto = cmd.dto;
   const email = dto.email.trim().toLowerCase();
 
-  // Fold duplicates: two spellings of one URL are one target.
-  const seen = new Set<string>();
-  const targets: { url: string; normalisedUrl: string }[] = [];
-  for (const raw of dto.infringingUrls) {
-    const url = raw.trim();
-    const normalisedUrl = normaliseUrl(url, config.publicBaseUrl) ?? url;
-    if (seen.has(normalisedUrl)) continue;
-    seen.add(normalisedUrl);
-    targets.push({ url, normalisedUrl });
-  }
-  const originalUrls = [...new Set((dto.originalUrls ?? []).map((u) => u.trim()))];
   const fingerprint = cmd.idempotencyKey ? createHash('sha256').update(canonicalJson(dto)).digest('hex') : undefined;
   const box = cmd.idempotencyKey ? secretBox(deps.sessionSecret, 'idempotency') : undefined;
   const verify = config.policy.requireEmailVerification;
 
-  // Reads that need no lock run first, so the transaction below is short: the registry match,
-  // then one statement for the rest (sender, duplicates, reference, moderators). Triage flags are
-  // advice: two notices racing past each other's duplicate check is harmless.
-  const pool = deps.db.manager;
-  const matches = await findItemsByUrls(pool, targets.map((t) => t.url), { baseUrl: config.publicBaseUrl });
-  const items = targets.map((t) => matches.get(t.url) ?? null);
-  const { reference, recentFromSender, duplicateOf, moderators } = await intakeFacts(pool, {
+  // Reads that need no lock run first (the shared intake: registry match, triage facts, flags), so
+  // the transaction below is short. Triage flags are advice: two notices racing past each other's
+  // duplicate check is harmless.
+  const prepared = await prepareIntake(deps, {
     email,
     ip: cmd.context.ip,
-    since: new Date(now.getTime() - 3_600_000),
-    cap: config.policy.senderBurst,
-    normalisedUrls: targets.map((t) => t.normalisedUrl),
-    itemIds: items.filter((i) => i).map((i) => i!.id),
+    infringingUrls: dto.infringingUrls,
+    originalUrls: dto.originalUrls ?? [],
+    claimType: dto.claimType ?? 'copyright',
+    workPublishedAt: dto.workPublishedAt,
     withModerators: !verify && notifiesEachNotice(config),
   });
-  const triageTargets: TriageTarget[] = targets.map((t, i) => {
-    const item = items[i];
-    return {
-      url: t.url,
-      item: item && {
-        status: item.status,
-        originalUrl: item.originalUrl,
-        sourceName: item.source?.name ?? 'its source',
-        sourceDomains: item.source?.domains ?? [],
-        firstFetchedAt: item.firstFetchedAt,
-      },
-    };
-  });
-  const flags = computeFlags({
-    claimType: dto.claimType ?? 'copyright',
-    email,
-    originalUrls,
-    workPublishedAt: dto.workPublishedAt,
-    targets: triageTargets,
-    duplicateOf,
-    recentFromSender,
-    senderBurst: config.policy.senderBurst,
-  });
+  const { reference, targets, items, originalUrls, flags, matched } = prepared;
 
   return withTransaction(deps.db, async (tx) => {
     if (cmd.idempotencyKey) {
@@ -137,12 +99,7 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
       queuedAt: verify ? null : now,
       dueAt: verify ? null : new Date(now.getTime() + config.policy.slaHours * 3_600_000),
     });
-    await insertNoticeWithTargets(
-      tx,
-      notice,
-      targets.map((t, i) => ({ ...t, itemId: items[i]?.id ?? null, outcome: items[i] ? 'pending' : 'not_found' })),
-    );
-    const matched = items.filter((i) => i).length;
+    await insertPreparedNotice(tx, notice, prepared);
     await record(tx, {
       actor: PUBLIC,
       action: 'notice.submitted',
@@ -155,27 +112,8 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
     // The acknowledgement (with the status link) and the moderators' notifications: one statement.
     const statusPath = `/takedown/${notice.reference}?token=${token}`;
     const statusUrl = `${config.publicBaseUrl}${statusPath}`;
-    await enqueueMany(tx, [
-      {
-        template: 'notice-received',
-        to: notice.email,
-        data: {
-          reference: notice.reference,
-          name: notice.name,
-          statusUrl,
-          verifyUrl: verify ? `${config.publicBaseUrl}/takedown/${notice.reference}/verify?token=${token}` : null,
-          claimType: notice.claimType,
-          targets: targets.map((t, i) => ({ url: t.url, matched: !!items[i] })),
-          noneOnSite: matched === 0,
-          goodFaithStatement: GOOD_FAITH_STATEMENT,
-          accuracyStatement: ACCURACY_STATEMENT,
-          signature: notice.signature,
-          submittedAt: now.toISOString(),
-        },
-        opts: { noticeId: notice.id, dedupeKey: `notice-received:${notice.id}` },
-      },
-      ...moderatorNotifications(deps, notice, targets.length, matched, moderators),
-    ]);
+    const verifyUrl = verify ? `${config.publicBaseUrl}/takedown/${notice.reference}/verify?token=${token}` : null;
+    await enqueueMany(tx, intakeEmails(deps, notice, prepared, { statusUrl, verifyUrl }));
 
     const answer: SubmitAnswer = {
       reference: notice.reference,
