@@ -108,3 +108,15 @@ function threadOf(t: EmailThread): EmailThread {
 function invalid(field: string, message: string) {
   return new AppError('MAIL.INVALID', message, 422, { errors: [{ field, message }] });
 }
+
+/**
+ * How many automatic replies (threaded answers to inbound mail) were queued to this address since
+ * `since`: the INBOUND_REPLIES_PER_HOUR cap that keeps two robots from mailing each other forever.
+ */
+export async function automaticRepliesSince(tx: EntityManager, to: string, since: Date): Promise<number> {
+  const [row] = await tx.query(
+    `SELECT count(*)::int AS n FROM outbound_emails WHERE "to" = $1 AND created_at > $2 AND thread IS NOT NULL`,
+    [to.toLowerCase(), since],
+  );
+  return row.n;
+}
