@@ -20,6 +20,8 @@ import { authRoutes, loadSessionUser, meApi, usersRoutes } from './modules/auth'
 import { itemsAdminRoutes, itemsApi, publicItemRoutes, sourcesRoutes } from './modules/items';
 import { outboxRoutes, registerMailMetrics } from './modules/mail';
 import { noticePages, noticesPublicApi } from './modules/notices';
+import { registerInboundMetrics } from './modules/inbound';
+import { inboundApi } from './modules/inbound/inbound.api';
 import { optOutPages } from './modules/opt-out';
 import { policyPages } from './modules/policy';
 import { registerReviewMetrics, reviewApi, reviewPages } from './modules/review';
@@ -84,6 +86,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(refuseNulInAddress);
   registerMailMetrics(deps);
   registerReviewMetrics(deps);
+  registerInboundMetrics(deps);
   app.use(opsRoutes(deps));
   app.use('/static', express.static(publicDir, { maxAge: '1h', fallthrough: false, index: false }));
 
@@ -165,6 +168,7 @@ export function createApp(deps: AppDeps): Express {
   // After the public notice API: its GET /notices/:reference hands a token-less, authorised request on.
   api.use(reviewApi(deps));
   api.use(meApi(deps), auditApi(deps), itemsApi(deps));
+  api.use(inboundApi(deps));
   api.use((req: Request) => {
     throw AppError.notFound(`API route ${req.method} ${req.baseUrl}${req.path}`, 'API.NOT_FOUND');
   });

@@ -9,7 +9,8 @@ import { redactExpiredPersonalData, sealAuditChain } from './modules/audit';
 import { importDueSources, seedDemoIfEmpty, startPageCacheListener } from './modules/items';
 import { createMailWorker } from './modules/mail';
 import { restoreDueCounterNotices } from './modules/counter-notices';
-import { expireUnverifiedNotices, purgeIdempotencyKeys, sendModeratorDigest } from './modules/notices';
+import { expireIncompleteNotices, expireUnverifiedNotices, purgeIdempotencyKeys, sendModeratorDigest } from './modules/notices';
+import { createInboundWorker, SmtpReceiver, startSmtpReceiver } from './modules/inbound';
 import { withTransaction } from './db/transaction';
 import { rejectUnansweredNotices } from './modules/review';
 
@@ -55,11 +56,22 @@ async function main() {
   // The outbox worker: every instance runs one; SKIP LOCKED claims keep each email to one sender.
   const mail = createMailWorker(container);
   logger.info({ transport: mail.transport.kind, via: mail.transport.description }, 'mail worker started');
+  // The mailbox (SPEC §12): stored messages are read by the parse job (SKIP LOCKED, any instance);
+  // the SMTP receiver runs when INBOUND_SMTP_PORT is set, and kicks the job after each commit.
+  const inbound = createInboundWorker(container);
+  let smtp: SmtpReceiver | undefined;
+  if (config.inbound.smtpPort !== undefined) {
+    smtp = await startSmtpReceiver(container, inbound);
+    logger.info({ port: smtp.port, host: smtp.host, addresses: config.inbound.addresses, tls: !!config.inbound.smtpTls }, 'inbound SMTP receiver listening');
+  }
   let stopping = false;
   const jobs = startJobs(
     [
       { name: 'audit-seal', everyMs: 250, run: () => sealAuditChain(container.db) },
       { name: 'mail', everyMs: 1_000, run: () => mail.drain() },
+      { name: 'inbound', everyMs: 2_000, run: () => inbound.drain() },
+      // Emailed notices left incomplete past INCOMPLETE_DAYS end withdrawn.
+      { name: 'incomplete-expiry', everyMs: 15 * 60_000, run: () => expireIncompleteNotices(container) },
       // Every minute, import the sources that are due (each every FEED_INTERVAL_MINUTES), one at a time.
       { name: 'feed-import', everyMs: 60_000, run: () => importDueSources(container, { shouldStop: () => stopping }) },
       // Notices: unconfirmed ones expire after 7 days; moderators' digest when configured; old idempotency keys go.
@@ -87,8 +99,11 @@ async function main() {
     stopping = true;
     server.close();
     server.closeIdleConnections();
+    await smtp?.close();
+    inbound.stop();
     mail.stop(); // finish the round in progress, claim no more
     await jobs.stop();
+    await inbound.idle();
     await mail.close();
     await cacheListener.stop();
     await sealAuditChain(container.db).catch(() => undefined);

@@ -99,10 +99,11 @@ const MESSAGE_ID = /^<[^<>\s]{1,900}>$/;
 
 /** Only well-formed Message-IDs go into In-Reply-To/References (nothing that could break a header). */
 function threadOf(t: EmailThread): EmailThread {
-  if (!MESSAGE_ID.test(t.inReplyTo)) throw invalid('thread', 'In-Reply-To must be one Message-ID, <…>.');
-  const references = t.references.filter((r) => MESSAGE_ID.test(r)).slice(-20);
+  const inReplyTo = t.inReplyTo && MESSAGE_ID.test(t.inReplyTo) ? t.inReplyTo : null;
+  const references = (t.references ?? []).filter((r) => MESSAGE_ID.test(r)).slice(-20);
   const subject = String(t.subject ?? '').replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, 400);
-  return { inReplyTo: t.inReplyTo, references: references.includes(t.inReplyTo) ? references : [...references, t.inReplyTo], subject };
+  if (!inReplyTo) return { inReplyTo: null, references: [], subject };
+  return { inReplyTo, references: references.includes(inReplyTo) ? references : [...references, inReplyTo], subject };
 }
 
 function invalid(field: string, message: string) {

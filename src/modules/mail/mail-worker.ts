@@ -274,7 +274,7 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
       const receipt = await transport.send({
         to: row.to,
         replyTo: row.reply_to ?? (row.notice_id && replySecret ? replyAddress(replySecret, row.notice_id, deps.config.inbound.replyDomain) : null),
-        subject: thread ? `Re: ${thread.subject.replace(/^\s*(re|aw|sv)\s*:\s*/i, '').replace(/[\r\n]+/g, ' ').slice(0, 400)}` : rendered.subject,
+        subject: thread?.subject ? `Re: ${thread.subject.replace(/^\s*(re|aw|sv)\s*:\s*/i, '').replace(/[\r\n]+/g, ' ').slice(0, 400)}` : rendered.subject,
         inReplyTo: thread?.inReplyTo ?? null,
         references: thread?.references ?? null,
         html: rendered.html,

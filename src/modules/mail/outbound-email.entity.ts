@@ -17,8 +17,8 @@ export type EmailStatus = (typeof EMAIL_STATUSES)[number];
  */
 /** How an automatic reply threads under the message it answers. */
 export interface EmailThread {
-  /** The answered message's Message-ID, `<…>`. */
-  inReplyTo: string;
+  /** The answered message's Message-ID, `<…>` (null when it had none: the reply is then not threaded). */
+  inReplyTo: string | null;
   /** Its References plus its Message-ID. */
   references: string[];
   /** Its subject; the reply's is `Re: ` + this (line breaks removed). */
