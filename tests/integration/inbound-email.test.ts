@@ -1,13 +1,14 @@
 import request from 'supertest';
 import { User } from '../../src/modules/auth';
 import { Item, Source } from '../../src/modules/items';
-import { createInboundWorker, InboundWorker } from '../../src/modules/inbound';
+import { withTransaction } from '../../src/db/transaction';
+import { createInboundWorker, InboundWorker, storeInboundEmail } from '../../src/modules/inbound';
 import { createLogger } from '../../src/shared/logger';
 import { noticeIdOfReplyAddress } from '../../src/shared/reply-key';
 import { makeItem, makeSource } from '../support/factories';
 import { AGENT, completeLetter, incompleteLetter, rawEmail } from '../support/inbound-mail';
 import { createMailingContext, MailingContext } from '../support/mailing';
-import { createStaff, csrfFrom, tokenFor } from '../support/staff';
+import { createStaff, tokenFor } from '../support/staff';
 
 const BASE = 'http://localhost:3000';
 const ADA = 'ada@analytical.example';
@@ -304,8 +305,6 @@ describe('the mailbox: emails to the designated agent become notices (POST /api/
   });
 
   it('when a stored message was never read (a crash before the job ran), then the parse job reads it later, exactly once', async () => {
-    const { storeInboundEmail } = await import('../../src/modules/inbound');
-    const { withTransaction } = await import('../../src/db/transaction');
     const stored = await withTransaction(m.t.db, (tx) => storeInboundEmail(tx, rawEmail({ body: completeLetter([pageUrl(item)]) }), 'imap', { at: new Date() }));
     expect((await rows(`SELECT status FROM inbound_emails WHERE id = $1`, [stored.id]))[0].status).toBe('received');
     const [a, b] = await Promise.all([inbound.drain(), inbound.drain()]);
@@ -317,6 +316,3 @@ describe('the mailbox: emails to the designated agent become notices (POST /api/
     expect(metrics.text).toMatch(/takedown_inbound_emails\{status="notice_created"\} 1/);
   });
 });
-
-// Unused in some runs; keeps the helper import honest.
-void csrfFrom;

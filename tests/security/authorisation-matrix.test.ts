@@ -37,6 +37,8 @@ const MATRIX: Record<string, Policy> = {
   'POST /takedown/:reference/verify': 'public',
   'POST /takedown/:reference/withdraw': 'public',
   'POST /takedown/:reference/answer': 'public',
+  'GET /takedown/complete/:reference': 'public',
+  'POST /takedown/complete/:reference': 'public',
   'GET /counter-notice': 'public',
   'POST /counter-notice': 'public',
   'GET /counter-notice/received': 'public',
@@ -108,6 +110,10 @@ const MATRIX: Record<string, Policy> = {
   'GET /api/v1/sources': 'staff',
   'POST /api/v1/sources': 'admin',
   'POST /api/v1/sources/:id/fetch': 'staff',
+  // ---- the mailbox (SPEC §12) ----
+  'POST /api/v1/inbound-emails': 'admin',
+  'GET /api/v1/inbound-emails': 'staff',
+  'GET /api/v1/inbound-emails/:id': 'staff',
 };
 
 function unique(routes: RouteInfo[]): RouteInfo[] {
