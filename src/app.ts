@@ -22,6 +22,7 @@ import { outboxRoutes, registerMailMetrics } from './modules/mail';
 import { noticePages, noticesPublicApi } from './modules/notices';
 import { registerInboundMetrics } from './modules/inbound';
 import { inboundApi } from './modules/inbound/inbound.api';
+import { mailboxRoutes } from './modules/inbound/mailbox.routes';
 import { optOutPages } from './modules/opt-out';
 import { policyPages } from './modules/policy';
 import { registerReviewMetrics, reviewApi, reviewPages } from './modules/review';
@@ -160,6 +161,7 @@ export function createApp(deps: AppDeps): Express {
   staff.use(sourcesRoutes(deps), itemsAdminRoutes(deps));
   staff.use(counterNoticesStaffRoutes(deps));
   staff.use(reviewPages(deps));
+  staff.use(mailboxRoutes(deps));
 
   // ---- JSON API: bearer tokens for staff, no cookies, so no CSRF ----
   const api = express.Router();

@@ -136,6 +136,7 @@ export function fillPath(path: string, w: World): string {
   return path.replace(/:(\w+)/g, (_m, name: string) => {
     if (name === 'reference') return w.reference;
     if (name === 'slug') return w.itemSlug;
+    if (name === 'n') return '0';
     if (name === 'id') {
       if (path.includes('/sources/')) return w.sourceId;
       if (path.includes('/items/')) return w.itemId;

@@ -23,6 +23,8 @@ export interface SubmitNotice {
   context: RequestContext;
   /** API only: a retried request with the same key returns the first answer. */
   idempotencyKey?: string;
+  /** Runs in the same transaction once the notice is written (the mailbox links its email to it). */
+  alsoInTransaction?: (tx: EntityManager, notice: Notice) => Promise<void>;
 }
 
 /** What the API answers (SPEC §7), and what the form redirects to. */
@@ -114,6 +116,7 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
     const statusUrl = `${config.publicBaseUrl}${statusPath}`;
     const verifyUrl = verify ? `${config.publicBaseUrl}/takedown/${notice.reference}/verify?token=${token}` : null;
     await enqueueMany(tx, intakeEmails(deps, notice, prepared, { statusUrl, verifyUrl }));
+    await cmd.alsoInTransaction?.(tx, notice);
 
     const answer: SubmitAnswer = {
       reference: notice.reference,
