@@ -1,4 +1,5 @@
 import { auditSuite } from './audit';
+import { inboundSuite } from './inbound';
 import { intakeSuite } from './intake';
 import { itemsSuite } from './items';
 import type { BenchSuite } from './lib';
@@ -6,4 +7,4 @@ import { mailSuite } from './mail';
 import { reviewSuite } from './review';
 
 /** Every benchmark suite, in the order they run. Each issue adds its own. */
-export const suites: BenchSuite[] = [itemsSuite, intakeSuite, reviewSuite, mailSuite, auditSuite];
+export const suites: BenchSuite[] = [itemsSuite, intakeSuite, reviewSuite, mailSuite, auditSuite, inboundSuite];
