@@ -10,7 +10,7 @@ import { importDueSources, seedDemoIfEmpty, startPageCacheListener } from './mod
 import { createMailWorker } from './modules/mail';
 import { restoreDueCounterNotices } from './modules/counter-notices';
 import { expireIncompleteNotices, expireUnverifiedNotices, purgeIdempotencyKeys, sendModeratorDigest } from './modules/notices';
-import { createInboundWorker, SmtpReceiver, startSmtpReceiver } from './modules/inbound';
+import { createInboundWorker, ImapPoller, SmtpReceiver, startImapPoller, startSmtpReceiver } from './modules/inbound';
 import { withTransaction } from './db/transaction';
 import { rejectUnansweredNotices } from './modules/review';
 
@@ -64,6 +64,11 @@ async function main() {
     smtp = await startSmtpReceiver(container, inbound);
     logger.info({ port: smtp.port, host: smtp.host, addresses: config.inbound.addresses, tls: !!config.inbound.smtpTls }, 'inbound SMTP receiver listening');
   }
+  let imap: ImapPoller | undefined;
+  if (config.inbound.imapUrl) {
+    imap = startImapPoller(container, inbound);
+    logger.info({ doneFolder: config.inbound.imapDoneFolder }, 'IMAP polling started');
+  }
   let stopping = false;
   const jobs = startJobs(
     [
@@ -100,6 +105,7 @@ async function main() {
     server.close();
     server.closeIdleConnections();
     await smtp?.close();
+    await imap?.close();
     inbound.stop();
     mail.stop(); // finish the round in progress, claim no more
     await jobs.stop();

@@ -11,3 +11,5 @@ export { listInbound, findInbound } from './inbound.queries';
 export { registerInboundMetrics } from './inbound-metrics';
 export { startSmtpReceiver } from './smtp-receiver';
 export type { SmtpReceiver } from './smtp-receiver';
+export { startImapPoller, parseImapUrl } from './imap-poller';
+export type { ImapPoller } from './imap-poller';
