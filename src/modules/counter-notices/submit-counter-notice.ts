@@ -1,14 +1,16 @@
-import type { AppDeps } from '../../container';
+import { EntityManager } from 'typeorm';
+import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { addBusinessDays } from '../../shared/business-days';
 import { AppError } from '../../shared/errors';
 import { PUBLIC, record, RequestContext } from '../audit';
 import { findItemsByUrls, itemPageUrl } from '../items';
-import { enqueue } from '../mail';
-import { findByReference, lockByReference, Notice, transition } from '../notices';
+import { can, findByReference, isFinal, lockByReference, Notice, type NoticeStatus, transition } from '../notices';
 import { consentStatementFor, CounterNoticeDto, MISTAKE_STATEMENT } from './counter-notice.dto';
 import { CounterNotice } from './counter-notice.entity';
-import { removedItemsOf, staffEmails } from './counter-notices.queries';
+import { staffEmails } from '../auth';
+import { queueCounterNoticeEmails } from './counter-notice-emails';
+import { removedItemsOf } from './counter-notices.queries';
 
 export type CounterDeps = Pick<AppDeps, 'db' | 'clock' | 'config'>;
 
@@ -34,22 +36,19 @@ export interface CounterNoticeAnswer {
  */
 export function whyNotCounterable(notice: Notice, removedCount: number): string | null {
   const ref = notice.reference;
-  switch (notice.status) {
-    case 'approved':
-      return removedCount ? null : `Notice ${ref} did not remove anything from this site, so there is nothing to counter.`;
-    case 'unverified': case 'pending': case 'in_review': case 'needs_info':
-      return `Notice ${ref} has not been decided yet and nothing has been removed under it. A counter-notice can be sent only after material is removed.`;
-    case 'rejected': case 'withdrawn': case 'spam':
-      return `Notice ${ref} did not lead to a removal, so there is nothing to counter.`;
-    case 'countered':
-      return `A counter-notice against notice ${ref} has already been received; the complainant has been sent a copy and the material is due to be restored.`;
-    case 'restored':
-      return `The material removed under notice ${ref} has already been restored after a counter-notice.`;
-    case 'upheld':
-      return `The removal under notice ${ref} was upheld after the complainant reported a court action; a new counter-notice cannot be sent.`;
-    default:
-      return `Notice ${ref} cannot be countered.`;
-  }
+  // The state machine says when a counter-notice can be taken; the words below only explain why not.
+  if (can(notice.status, 'counter')) return removedCount ? null : `Notice ${ref} did not remove anything from this site, so there is nothing to counter.`;
+  const AFTER_REMOVAL: Partial<Record<NoticeStatus, string>> = {
+    countered: `A counter-notice against notice ${ref} has already been received; the complainant has been sent a copy and the material is due to be restored.`,
+    restored: `The material removed under notice ${ref} has already been restored after a counter-notice.`,
+    upheld: `The removal under notice ${ref} was upheld after the complainant reported a court action; a new counter-notice cannot be sent.`,
+  };
+  return (
+    AFTER_REMOVAL[notice.status] ??
+    (isFinal(notice.status)
+      ? `Notice ${ref} did not lead to a removal, so there is nothing to counter.`
+      : `Notice ${ref} has not been decided yet and nothing has been removed under it. A counter-notice can be sent only after material is removed.`)
+  );
 }
 
 export function unknownNotice(reference: string): AppError {
@@ -65,7 +64,7 @@ export function unknownNotice(reference: string): AppError {
  */
 export async function submitCounterNotice(deps: CounterDeps, cmd: SubmitCounterNotice): Promise<CounterNoticeAnswer> {
   const { config } = deps;
-  const dto = cmd.dto;
+  const { dto } = cmd;
   const base = config.publicBaseUrl;
   return withTransaction(deps.db, async (tx) => {
     const now = deps.clock.now();
@@ -74,96 +73,55 @@ export async function submitCounterNotice(deps: CounterDeps, cmd: SubmitCounterN
     const removed = await removedItemsOf(tx, notice.id);
     const why = whyNotCounterable(notice, removed.length);
     if (why) throw AppError.conflict('COUNTER_NOTICE.NOT_ALLOWED', why, { errors: [{ field: 'notice', message: why }] });
+    const { urls, itemIds } = await namedRemovedItems(tx, dto.removedUrls, removed, notice.reference, base);
 
-    // Every URL must name an item this notice removed (our page or the original article URL).
-    const urls = [...new Set(dto.removedUrls.map((u) => u.trim()))];
-    const found = await findItemsByUrls(tx, urls, { baseUrl: base });
-    const removedIds = new Set(removed.map((r) => r.itemId));
-    const wrong = urls.filter((u) => !removedIds.has(found.get(u)?.id ?? ''));
-    if (wrong.length) {
-      const list = removed.slice(0, 5).map((r) => itemPageUrl(base, r.slug)).join(', ');
-      throw AppError.validation([{
-        field: 'removedUrls',
-        message: `${wrong[0].slice(0, 200)} was not removed under notice ${notice.reference}${wrong.length > 1 ? ` (nor ${wrong.length - 1} more)` : ''}. List only material removed by this notice: ${list}.`,
-      }]);
-    }
-    const itemIds = [...new Set(urls.map((u) => found.get(u)!.id))];
-
-    const next = transition(notice.status, 'counter');
-    const restoreAfter = addBusinessDays(now, config.policy.restoreBusinessDays);
     const before = notice.status;
-    notice.status = next;
+    notice.status = transition(notice.status, 'counter');
     await tx.getRepository(Notice).save(notice);
-
+    const restoreAfter = addBusinessDays(now, config.policy.restoreBusinessDays);
     const repo = tx.getRepository(CounterNotice);
-    const country = dto.country.toUpperCase();
-    const cn = await repo.save(repo.create({
-      noticeId: notice.id,
-      status: 'received',
-      urls,
-      itemIds,
-      name: dto.name.trim(),
-      email: dto.email.trim().toLowerCase(),
-      phone: dto.phone.trim(),
-      address: dto.address.trim(),
-      country,
-      explanation: dto.explanation?.trim() || null,
-      mistakeStatement: MISTAKE_STATEMENT,
-      consentStatement: consentStatementFor(country),
-      statementsAt: now,
-      signature: dto.signature.trim(),
-      channel: cmd.channel,
-      submitterIp: cmd.context.ip ?? null,
-      receivedAt: now,
-      restoreAfter,
-      restoredAt: null,
-      courtAction: null,
-    }));
+    const cn = await repo.save(repo.create(newCounterNotice(dto, { noticeId: notice.id, urls, itemIds, channel: cmd.channel, ip: cmd.context.ip, now, restoreAfter })));
 
-    await record(tx, {
-      actor: PUBLIC,
-      action: 'counter_notice.received',
-      subject: { type: 'counter_notice', id: cn.id },
-      details: { notice: notice.reference, channel: cmd.channel, items: itemIds, restoreAfter: restoreAfter.toISOString() },
-      context: cmd.context,
-      at: now,
-    });
-    await record(tx, {
-      actor: PUBLIC,
-      action: 'notice.countered',
-      subject: { type: 'notice', id: notice.reference },
-      details: { before, after: next, counterNoticeId: cn.id, items: itemIds.length, restoreAfter: restoreAfter.toISOString() },
-      context: cmd.context,
-      at: now,
-    });
-
+    const details = { items: itemIds, restoreAfter: restoreAfter.toISOString() };
+    await record(tx, { actor: PUBLIC, action: 'counter_notice.received', subject: { type: 'counter_notice', id: cn.id }, details: { notice: notice.reference, channel: cmd.channel, ...details }, context: cmd.context, at: now });
+    await record(tx, { actor: PUBLIC, action: 'notice.countered', subject: { type: 'notice', id: notice.reference }, details: { before, after: notice.status, counterNoticeId: cn.id, ...details, items: itemIds.length }, context: cmd.context, at: now });
     const items = removed.filter((r) => itemIds.includes(r.itemId)).map((r) => ({ title: r.title, url: itemPageUrl(base, r.slug) }));
-    const copy = {
-      name: cn.name, email: cn.email, phone: cn.phone, address: cn.address, country: cn.country, explanation: cn.explanation,
-      urls: cn.urls, mistakeStatement: cn.mistakeStatement, consentStatement: cn.consentStatement, signature: cn.signature,
-      receivedAt: now.toISOString(),
-    };
-    const common = { reference: notice.reference, items, restoreAfter: restoreAfter.toISOString(), restoreBusinessDays: config.policy.restoreBusinessDays, agentEmail: config.dmcaAgent.email };
-    // § 512(g)(2)(B): the complainant gets a copy, and learns the date and what stops it.
-    await enqueue(tx, 'counter-notice-forwarded', notice.email, { ...common, complainantName: notice.name, counter: copy }, {
-      noticeId: notice.id, dedupeKey: `counter-notice-forwarded:${cn.id}`, replyTo: config.dmcaAgent.email,
-    });
-    await enqueue(tx, 'counter-notice-received', cn.email, { ...common, counter: copy }, {
-      noticeId: notice.id, dedupeKey: `counter-notice-received:${cn.id}`, replyTo: config.dmcaAgent.email,
-    });
-    for (const to of await staffEmails(tx)) {
-      await enqueue(tx, 'counter-notice-new', to, { ...common, counterName: cn.name, staffUrl: `${base}/counter-notices` }, {
-        noticeId: notice.id, dedupeKey: `counter-notice-new:${cn.id}:${to}`,
-      });
-    }
+    await queueCounterNoticeEmails(tx, deps, notice, cn, items, await staffEmails(tx));
 
     return {
-      id: cn.id,
-      notice: notice.reference,
-      status: 'received',
-      receivedAt: now.toISOString(),
-      restoreAfter: restoreAfter.toISOString(),
+      id: cn.id, notice: notice.reference, status: 'received', receivedAt: now.toISOString(), restoreAfter: restoreAfter.toISOString(),
       items: itemIds.map((id) => ({ itemId: id, url: itemPageUrl(base, removed.find((r) => r.itemId === id)!.slug) })),
     };
   });
+}
+
+/** Every URL of a counter-notice must name an item this notice removed (our page or the original article URL); a 422 otherwise. */
+async function namedRemovedItems(
+  tx: EntityManager, removedUrls: string[], removed: { itemId: string; slug: string }[], reference: string, base: string,
+): Promise<{ urls: string[]; itemIds: string[] }> {
+  const urls = [...new Set(removedUrls.map((u) => u.trim()))];
+  const found = await findItemsByUrls(tx, urls, { baseUrl: base });
+  const removedIds = new Set(removed.map((r) => r.itemId));
+  const wrong = urls.filter((u) => !removedIds.has(found.get(u)?.id ?? ''));
+  if (wrong.length) {
+    const list = removed.slice(0, 5).map((r) => itemPageUrl(base, r.slug)).join(', ');
+    throw AppError.validation([{
+      field: 'removedUrls',
+      message: `${wrong[0].slice(0, 200)} was not removed under notice ${reference}${wrong.length > 1 ? ` (nor ${wrong.length - 1} more)` : ''}. List only material removed by this notice: ${list}.`,
+    }]);
+  }
+  return { urls, itemIds: [...new Set(urls.map((u) => found.get(u)!.id))] };
+}
+
+function newCounterNotice(
+  dto: CounterNoticeDto,
+  f: { noticeId: string; urls: string[]; itemIds: string[]; channel: SubmitCounterNotice['channel']; ip?: string | null; now: Date; restoreAfter: Date },
+): Partial<CounterNotice> {
+  const country = dto.country.toUpperCase();
+  return {
+    noticeId: f.noticeId, status: 'received', urls: f.urls, itemIds: f.itemIds, name: dto.name.trim(), email: dto.email.trim().toLowerCase(),
+    phone: dto.phone.trim(), address: dto.address.trim(), country, explanation: dto.explanation?.trim() || null,
+    mistakeStatement: MISTAKE_STATEMENT, consentStatement: consentStatementFor(country), statementsAt: f.now, signature: dto.signature.trim(),
+    channel: f.channel, submitterIp: f.ip ?? null, receivedAt: f.now, restoreAfter: f.restoreAfter, restoredAt: null, courtAction: null,
+  };
 }

@@ -3,7 +3,7 @@ import type { AppDeps } from '../../container';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { requestContext } from '../../shared/http';
-import { requireBearer, requireRole } from '../auth';
+import { requireBearer, requireRole } from '../../http/guards';
 import { INBOUND_STATUSES } from './inbound-email.entity';
 import { findInbound, InboundRow, listInbound } from './inbound.queries';
 import { createInboundWorker } from './inbound-worker';

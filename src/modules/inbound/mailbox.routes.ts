@@ -4,7 +4,7 @@ import type { AppDeps } from '../../container';
 import { AppError } from '../../shared/errors';
 import { errorsByField, noStore, requestContext, validationErrors } from '../../shared/http';
 import type { Actor } from '../audit';
-import { requireRole, requireStaff } from '../auth';
+import { requireRole, requireStaff } from '../../http/guards';
 import { COUNTRIES, NoticeDto } from '../notices';
 import { INBOUND_STATUSES } from './inbound-email.entity';
 import { findInbound, InboundRow, listInbound } from './inbound.queries';

@@ -1,14 +1,13 @@
 import { EntityManager } from 'typeorm';
 import type { AppDeps } from '../../container';
-import { normaliseUrl } from '../../shared/url';
 import { findItemsByUrls, Item } from '../items';
 import type { QueuedEmail } from '../mail';
 import type { ClaimType } from './notice.dto';
-import { ACCURACY_STATEMENT, GOOD_FAITH_STATEMENT } from './notice.dto';
 import type { Notice, TriageFlag } from './notice.entity';
-import { insertNoticeWithTargets, intakeFacts } from './notices.queries';
+import { foldUrls, insertNoticeWithTargets, intakeFacts } from './notices.queries';
+import { acknowledgement } from './notice-emails';
 import { moderatorNotifications } from './notify-moderators';
-import { computeFlags, TriageTarget } from './triage';
+import { computeFlags, triageTargetsOf } from './triage';
 
 /**
  * The intake every channel shares (form, API, email): fold and match the URLs against the
@@ -42,15 +41,7 @@ export interface PreparedIntake {
 /** Reads only (no lock): run it before the transaction, so the transaction stays short. */
 export async function prepareIntake(deps: Pick<AppDeps, 'db' | 'clock' | 'config'>, input: IntakeInput, pool: EntityManager = deps.db.manager): Promise<PreparedIntake> {
   const { config } = deps;
-  const seen = new Set<string>();
-  const targets: { url: string; normalisedUrl: string }[] = [];
-  for (const raw of input.infringingUrls) {
-    const url = raw.trim();
-    const normalisedUrl = normaliseUrl(url, config.publicBaseUrl) ?? url;
-    if (seen.has(normalisedUrl)) continue;
-    seen.add(normalisedUrl);
-    targets.push({ url, normalisedUrl });
-  }
+  const targets = foldUrls(input.infringingUrls, config.publicBaseUrl);
   const originalUrls = [...new Set(input.originalUrls.map((u) => u.trim()))];
   const matches = await findItemsByUrls(pool, targets.map((t) => t.url), { baseUrl: config.publicBaseUrl });
   const items = targets.map((t) => matches.get(t.url) ?? null);
@@ -64,19 +55,9 @@ export async function prepareIntake(deps: Pick<AppDeps, 'db' | 'clock' | 'config
     itemIds: items.filter((i) => i).map((i) => i!.id),
     withModerators: input.withModerators,
   });
-  const triageTargets: TriageTarget[] = targets.map((t, i) => {
-    const item = items[i];
-    return {
-      url: t.url,
-      item: item && {
-        status: item.status, originalUrl: item.originalUrl, sourceName: item.source?.name ?? 'its source',
-        sourceDomains: item.source?.domains ?? [], firstFetchedAt: item.firstFetchedAt,
-      },
-    };
-  });
   const flags = computeFlags({
     claimType: input.claimType, email: input.email, originalUrls, workPublishedAt: input.workPublishedAt ?? undefined,
-    targets: triageTargets, duplicateOf: facts.duplicateOf, recentFromSender: facts.recentFromSender, senderBurst: config.policy.senderBurst,
+    targets: triageTargetsOf(targets, items), duplicateOf: facts.duplicateOf, recentFromSender: facts.recentFromSender, senderBurst: config.policy.senderBurst,
   });
   flags.push(...(input.extraFlags ?? []));
   return { reference: facts.reference, targets, items, originalUrls, flags, moderators: facts.moderators, matched: items.filter((i) => i).length };
@@ -99,25 +80,9 @@ export function intakeEmails(
   links: { statusUrl: string; verifyUrl: string | null },
   extra: Pick<QueuedEmail, 'opts'> = {},
 ): QueuedEmail[] {
+  const ack = acknowledgement(notice, links, p.targets.map((t, i) => ({ url: t.url, matched: !!p.items[i] })), notice.submittedAt);
   return [
-    {
-      template: 'notice-received',
-      to: notice.email,
-      data: {
-        reference: notice.reference,
-        name: notice.name,
-        statusUrl: links.statusUrl,
-        verifyUrl: links.verifyUrl,
-        claimType: notice.claimType,
-        targets: p.targets.map((t, i) => ({ url: t.url, matched: !!p.items[i] })),
-        noneOnSite: p.matched === 0,
-        goodFaithStatement: GOOD_FAITH_STATEMENT,
-        accuracyStatement: ACCURACY_STATEMENT,
-        signature: notice.signature,
-        submittedAt: notice.submittedAt.toISOString(),
-      },
-      opts: { noticeId: notice.id, dedupeKey: `notice-received:${notice.id}`, ...extra.opts },
-    },
+    { ...ack, opts: { ...ack.opts, ...extra.opts } },
     ...(notice.status === 'pending' ? moderatorNotifications(deps, notice, p.targets.length, p.matched, p.moderators) : []),
   ];
 }

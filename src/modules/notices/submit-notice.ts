@@ -1,17 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { secretBox } from '../../shared/secret-box';
-import { canonicalJson } from '../audit/hash-chain';
-import { PUBLIC, record, RequestContext } from '../audit';
+import { canonicalJson, PUBLIC, record, RequestContext } from '../audit';
 import { enqueueMany } from '../mail';
 import { ACCURACY_STATEMENT, GOOD_FAITH_STATEMENT, NoticeDto } from './notice.dto';
+import { Notice, NoticeChannel, type TriageFlag } from './notice.entity';
+import { statusLinks } from './notice-emails';
 import { insertPreparedNotice, intakeEmails, prepareIntake } from './intake';
-import { Notice, NoticeChannel } from './notice.entity';
-import { NoticeTarget } from './notice-target.entity';
-import { targetsOf } from './notices.queries';
 import { notifiesEachNotice } from './notify-moderators';
 import { newStatusToken } from './status-token';
 
@@ -45,88 +43,59 @@ const IDEMPOTENCY_HOURS = 24;
 export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise<{ answer: SubmitAnswer; replayed: boolean }> {
   const { config } = deps;
   const now = deps.clock.now();
-  const dto = cmd.dto;
+  const { dto } = cmd;
   const email = dto.email.trim().toLowerCase();
-
+  const verify = config.policy.requireEmailVerification;
   const fingerprint = cmd.idempotencyKey ? createHash('sha256').update(canonicalJson(dto)).digest('hex') : undefined;
   const box = cmd.idempotencyKey ? secretBox(deps.sessionSecret, 'idempotency') : undefined;
-  const verify = config.policy.requireEmailVerification;
 
-  // Reads that need no lock run first (the shared intake: registry match, triage facts, flags), so
-  // the transaction below is short. Triage flags are advice: two notices racing past each other's
-  // duplicate check is harmless.
+  // Reads that need no lock run first (the intake every channel shares: registry match, triage
+  // facts, flags), so the transaction below is short. Triage flags are advice: two notices racing
+  // past each other's duplicate check is harmless.
   const prepared = await prepareIntake(deps, {
-    email,
-    ip: cmd.context.ip,
-    infringingUrls: dto.infringingUrls,
-    originalUrls: dto.originalUrls ?? [],
-    claimType: dto.claimType ?? 'copyright',
-    workPublishedAt: dto.workPublishedAt,
-    withModerators: !verify && notifiesEachNotice(config),
+    email, ip: cmd.context.ip, infringingUrls: dto.infringingUrls, originalUrls: dto.originalUrls ?? [],
+    claimType: dto.claimType ?? 'copyright', workPublishedAt: dto.workPublishedAt, withModerators: !verify && notifiesEachNotice(config),
   });
-  const { reference, targets, items, originalUrls, flags, matched } = prepared;
+  const { targets, items, originalUrls, flags } = prepared;
 
   return withTransaction(deps.db, async (tx) => {
     if (cmd.idempotencyKey) {
       const earlier = await claimIdempotencyKey(tx, cmd.idempotencyKey, fingerprint!, now);
       if (earlier) return { answer: JSON.parse(box!.open(earlier)) as SubmitAnswer, replayed: true };
     }
-
     const { token, hash } = newStatusToken();
-    const notice = tx.getRepository(Notice).create({
-      id: randomUUID(),
-      reference,
-      status: verify ? 'unverified' : 'pending',
-      claimType: dto.claimType ?? 'copyright',
-      name: dto.name.trim(),
-      organization: dto.organization?.trim() || null,
-      email,
-      phone: dto.phone?.trim() || null,
-      address: dto.address.trim(),
-      country: dto.country.toUpperCase(),
-      role: dto.role,
-      rightsOwner: dto.role === 'agent' ? dto.rightsOwner!.trim() : null,
-      workDescription: dto.workDescription.trim(),
-      originalUrls,
-      workPublishedAt: dto.workPublishedAt ?? null,
-      goodFaithStatement: GOOD_FAITH_STATEMENT,
-      accuracyStatement: ACCURACY_STATEMENT,
-      statementsAt: now,
-      signature: dto.signature.trim(),
-      submittedAt: now,
-      channel: cmd.channel,
-      submitterIp: cmd.context.ip ?? null,
-      statusTokenHash: hash,
-      flags,
-      queuedAt: verify ? null : now,
-      dueAt: verify ? null : new Date(now.getTime() + config.policy.slaHours * 3_600_000),
-    });
+    const notice = tx.getRepository(Notice).create(newNotice(dto, { reference: prepared.reference, email, originalUrls, flags, channel: cmd.channel, ip: cmd.context.ip, tokenHash: hash, verify, now, slaHours: config.policy.slaHours }));
     await insertPreparedNotice(tx, notice, prepared);
+    const matched = prepared.matched;
     await record(tx, {
-      actor: PUBLIC,
-      action: 'notice.submitted',
-      subject: { type: 'notice', id: notice.reference },
+      actor: PUBLIC, action: 'notice.submitted', subject: { type: 'notice', id: notice.reference }, context: cmd.context, at: now,
       details: { channel: cmd.channel, claimType: notice.claimType, status: notice.status, urls: targets.length, matched, flags: flags.map((f) => f.code) },
-      context: cmd.context,
-      at: now,
     });
-
+    const links = statusLinks(config.publicBaseUrl, notice.reference, token, verify);
+    const targetRows = targets.map((t, i) => ({ url: t.url, matched: !!items[i], itemId: items[i]?.id ?? null }));
     // The acknowledgement (with the status link) and the moderators' notifications: one statement.
-    const statusPath = `/takedown/${notice.reference}?token=${token}`;
-    const statusUrl = `${config.publicBaseUrl}${statusPath}`;
-    const verifyUrl = verify ? `${config.publicBaseUrl}/takedown/${notice.reference}/verify?token=${token}` : null;
-    await enqueueMany(tx, intakeEmails(deps, notice, prepared, { statusUrl, verifyUrl }));
+    await enqueueMany(tx, intakeEmails(deps, notice, prepared, links));
     await cmd.alsoInTransaction?.(tx, notice);
-
-    const answer: SubmitAnswer = {
-      reference: notice.reference,
-      status: notice.status,
-      statusUrl,
-      targets: targets.map((t, i) => ({ url: t.url, matched: !!items[i], itemId: items[i]?.id ?? null })),
-    };
+    const answer: SubmitAnswer = { reference: notice.reference, status: notice.status, statusUrl: links.statusUrl, targets: targetRows };
     if (cmd.idempotencyKey) await storeIdempotentAnswer(tx, cmd.idempotencyKey, box!.seal(JSON.stringify(answer)));
     return { answer, replayed: false };
   });
+}
+
+/** The new notice's row, from the validated form or API body and what the intake found out. */
+function newNotice(
+  dto: NoticeDto,
+  f: { reference: string; email: string; originalUrls: string[]; flags: TriageFlag[]; channel: NoticeChannel; ip?: string | null; tokenHash: string; verify: boolean; now: Date; slaHours: number },
+): Partial<Notice> {
+  return {
+    id: randomUUID(), reference: f.reference, status: f.verify ? 'unverified' : 'pending', claimType: dto.claimType ?? 'copyright',
+    name: dto.name.trim(), organization: dto.organization?.trim() || null, email: f.email, phone: dto.phone?.trim() || null,
+    address: dto.address.trim(), country: dto.country.toUpperCase(), role: dto.role, rightsOwner: dto.role === 'agent' ? dto.rightsOwner!.trim() : null,
+    workDescription: dto.workDescription.trim(), originalUrls: f.originalUrls, workPublishedAt: dto.workPublishedAt ?? null,
+    goodFaithStatement: GOOD_FAITH_STATEMENT, accuracyStatement: ACCURACY_STATEMENT, statementsAt: f.now, signature: dto.signature.trim(),
+    submittedAt: f.now, channel: f.channel, submitterIp: f.ip ?? null, statusTokenHash: f.tokenHash, flags: f.flags,
+    queuedAt: f.verify ? null : f.now, dueAt: f.verify ? null : new Date(f.now.getTime() + f.slaHours * 3_600_000),
+  };
 }
 
 /**
@@ -157,15 +126,6 @@ async function storeIdempotentAnswer(tx: EntityManager, key: string, sealed: str
   await tx.query(`UPDATE idempotency_keys SET response = $2 WHERE scope = 'notice' AND key = $1`, [key, sealed]);
 }
 
-export async function noticeAnswer(tx: EntityManager, notice: Notice, statusUrl: string): Promise<SubmitAnswer> {
-  const targets: NoticeTarget[] = await targetsOf(tx, notice.id);
-  return {
-    reference: notice.reference,
-    status: notice.status,
-    statusUrl,
-    targets: targets.map((t) => ({ url: t.url, matched: !!t.itemId, itemId: t.itemId })),
-  };
-}
 
 /** Scheduled: idempotency keys older than 24 hours are of no use any more. */
 export async function purgeIdempotencyKeys(deps: Pick<AppDeps, 'db' | 'clock'>): Promise<number> {

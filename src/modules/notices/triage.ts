@@ -110,3 +110,17 @@ export function computeFlags(input: TriageInput): TriageFlag[] {
   }
   return flags;
 }
+
+/** What triage needs to know of each target's matched item (null: not on this site). */
+export function triageTargetsOf(
+  targets: { url: string }[],
+  items: ({ status: string; originalUrl: string; firstFetchedAt: Date; source?: { name: string; domains: string[] } | null } | null)[],
+): TriageTarget[] {
+  return targets.map((t, i) => {
+    const item = items[i];
+    return {
+      url: t.url,
+      item: item && { status: item.status, originalUrl: item.originalUrl, sourceName: item.source?.name ?? 'its source', sourceDomains: item.source?.domains ?? [], firstFetchedAt: item.firstFetchedAt },
+    };
+  });
+}
