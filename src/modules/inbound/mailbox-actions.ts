@@ -16,7 +16,8 @@ interface StaffCmd {
 const OPEN = ['received', 'ignored', 'failed'];
 
 async function lockEmail(tx: Parameters<Parameters<typeof withTransaction>[1]>[0], id: string) {
-  const [row] = await tx.query(`SELECT id, status, notice_id, extracted FROM inbound_emails WHERE id = $1 FOR UPDATE`, [id]);
+  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
+  const [row] = uuid ? await tx.query(`SELECT id, status, notice_id, extracted FROM inbound_emails WHERE id = $1 FOR UPDATE`, [id]) : [];
   if (!row) throw AppError.notFound('Inbound email', 'INBOUND.NOT_FOUND');
   return row as { id: string; status: string; notice_id: string | null; extracted: Record<string, unknown> | null };
 }
