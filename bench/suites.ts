@@ -1,6 +1,7 @@
 import { auditSuite } from './audit';
 import { edgeSuite } from './edge';
 import { inboundParseSuite } from './inbound-parse';
+import { inboundSuite } from './inbound';
 import { intakeSuite } from './intake';
 import { itemsSuite } from './items';
 import type { BenchSuite } from './lib';
@@ -9,4 +10,4 @@ import { reviewSuite } from './review';
 import { staydownSuite } from './staydown';
 
 /** Every benchmark suite, in the order they run. Each issue adds its own. */
-export const suites: BenchSuite[] = [itemsSuite, intakeSuite, reviewSuite, mailSuite, auditSuite, edgeSuite, staydownSuite, inboundParseSuite];
+export const suites: BenchSuite[] = [itemsSuite, intakeSuite, reviewSuite, mailSuite, auditSuite, edgeSuite, staydownSuite, inboundParseSuite, inboundSuite];

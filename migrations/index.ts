@@ -6,6 +6,7 @@ import { CreateSourceStrikesAndQueueIndex1796014706059 } from './1796014706059-C
 import { CreateCounterNotices1796014748164 } from './1796014748164-CreateCounterNotices';
 import { CreateOptOutRequests1796015169615 } from './1796015169615-CreateOptOutRequests';
 import { AddNoticePersonalDataRedactedAt1796020000000 } from './1796020000000-AddNoticePersonalDataRedactedAt';
+import { CreateInboundEmails1796100000000 } from './1796100000000-CreateInboundEmails';
 import { AddStaydown1796200000000 } from './1796200000000-AddStaydown';
 import { CreateEdgePurges1796400000000 } from './1796400000000-CreateEdgePurges';
 import { CreateTwoFactor1796500000000 } from './1796500000000-CreateTwoFactor';
@@ -23,6 +24,7 @@ export const allMigrations: Function[] = [
   CreateCounterNotices1796014748164,
   CreateOptOutRequests1796015169615,
   AddNoticePersonalDataRedactedAt1796020000000,
+  CreateInboundEmails1796100000000,
   AddStaydown1796200000000,
   CreateEdgePurges1796400000000,
   CreateTwoFactor1796500000000,

@@ -18,6 +18,7 @@ import { createViewEngine } from './shared/views';
 import { leanPublicPath, precomputedHeaders } from './shared/lean-public';
 import { loadSessionUser } from './http/guards';
 import { registerMailMetrics } from './modules/mail';
+import { registerInboundMetrics } from './modules/inbound';
 import { registerReviewMetrics } from './modules/review';
 // Routers are mounted here from their modules' *.routes.ts / *.api.ts files; no module index exports one.
 import { auditApi, auditPages } from './modules/audit/audit.routes';
@@ -39,6 +40,8 @@ import { complaintPages } from './modules/complaints/complaints.routes';
 import { complaintsStaffRoutes } from './modules/complaints/complaints-staff.routes';
 import { sessionsRoutes } from './modules/auth/sessions.routes';
 import { twoFactorRoutes } from './modules/auth/two-factor.routes';
+import { inboundApi } from './modules/inbound/inbound.api';
+import { mailboxRoutes } from './modules/inbound/mailbox.routes';
 import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
 import { optOutPages } from './modules/opt-out/opt-out.routes';
 import { policyPages } from './modules/policy/policy.routes';
@@ -119,6 +122,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use(securityHeaders);
+  registerInboundMetrics(deps);
   app.use(opsRoutes(deps));
   app.use('/static/swagger-ui', apiDocsAssets());
   app.use('/static', express.static(publicDir, { maxAge: '1h', fallthrough: false, index: false }));
@@ -197,6 +201,7 @@ export function createApp(deps: AppDeps): Express {
   staff.use(counterNoticesStaffRoutes(deps));
   staff.use(complaintsStaffRoutes(deps));
   staff.use(reviewPages(deps));
+  staff.use(mailboxRoutes(deps));
 
   // ---- JSON API: bearer tokens for staff, no cookies, so no CSRF ----
   const api = express.Router();
@@ -205,6 +210,7 @@ export function createApp(deps: AppDeps): Express {
   // After the public notice API: its GET /notices/:reference hands a token-less, authorised request on.
   api.use(reviewApi(deps));
   api.use(meApi(deps), auditApi(deps), itemsApi(deps), heldItemsApi(deps));
+  api.use(inboundApi(deps));
   api.use((req: Request) => {
     throw AppError.notFound(`API route ${req.method} ${req.baseUrl}${req.path}`, 'API.NOT_FOUND');
   });

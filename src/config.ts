@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
-  IsBoolean, IsEmail, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync,
+  IsBoolean, IsEmail, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, validateSync,
 } from 'class-validator';
 
 /**
@@ -177,6 +177,45 @@ class EnvSchema {
   @IsOptional() @IsString() DMCA_AGENT_ADDRESS?: string;
   @IsOptional() @IsString() DMCA_AGENT_PHONE?: string;
   @IsOptional() @Transform(emptyToUndefined) @IsEmail({}, { message: 'must be an email address' }) DMCA_AGENT_EMAIL?: string;
+
+  // Email as a channel (SPEC §12)
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(0) @Max(65535)
+  INBOUND_SMTP_PORT?: number;
+
+  @IsOptional() @Transform(emptyToUndefined) @Matches(/^(?:[0-9a-f:.]+|[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?)$/i, { message: 'must be an IP address or host name, e.g. 127.0.0.1' })
+  INBOUND_SMTP_HOST?: string;
+
+  /** PEM files: with both, the receiver offers STARTTLS. */
+  @IsOptional() @Transform(emptyToUndefined) @IsString() INBOUND_SMTP_TLS_CERT?: string;
+  @IsOptional() @Transform(emptyToUndefined) @IsString() INBOUND_SMTP_TLS_KEY?: string;
+
+  /** Messages one client IP may deliver per minute (the receiver's rate limit). */
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(1_000_000)
+  INBOUND_SMTP_PER_MINUTE?: number;
+
+  @IsOptional() @Transform(emptyToUndefined) @Matches(/^\s*[^\s@,]+@[^\s@,]+(\s*,\s*[^\s@,]+@[^\s@,]+)*\s*$/, { message: 'must be a comma-separated list of email addresses' })
+  INBOUND_ADDRESSES?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @Matches(/^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/i, { message: 'must be a domain name, e.g. desk.example.org' })
+  INBOUND_REPLY_DOMAIN?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1024) @Max(200 * 1024 * 1024)
+  INBOUND_MAX_BYTES?: number;
+
+  @IsOptional() @Transform(toBool) @IsBoolean({ message: 'must be true or false (on/off)' })
+  INBOUND_AUTH_DNS?: boolean;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(0) @Max(10_000)
+  INBOUND_REPLIES_PER_HOUR?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(365)
+  INCOMPLETE_DAYS?: number;
+
+  @IsOptional() @Transform(emptyToUndefined) @Matches(/^imaps?:\/\/[^\s]+$/, { message: 'must be an imap:// or imaps:// URL' })
+  INBOUND_IMAP_URL?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @IsString() @MaxLength(200)
+  INBOUND_IMAP_DONE_FOLDER?: string;
 }
 
 export interface Config {
@@ -247,6 +286,24 @@ export interface Config {
   /** ODS_BODIES: certified out-of-court dispute settlement bodies (DSA Art. 21). */
   readonly odsBodies: readonly { readonly name: string; readonly url: string }[];
   readonly dmcaAgent: { readonly name: string; readonly address: string; readonly phone: string; readonly email: string };
+  /** Email as a channel (SPEC §12). */
+  readonly inbound: {
+    /** undefined: no SMTP receiver. */
+    readonly smtpPort?: number;
+    readonly smtpHost?: string;
+    readonly smtpTls?: { readonly certFile: string; readonly keyFile: string };
+    readonly smtpPerMinute: number;
+    /** Lower-cased; RCPT TO is accepted for these and for reply addresses. */
+    readonly addresses: readonly string[];
+    readonly replyDomain: string;
+    readonly maxBytes: number;
+    /** false: no SPF/DKIM/DMARC lookups; results recorded as `none`. */
+    readonly authDns: boolean;
+    readonly repliesPerHour: number;
+    readonly incompleteDays: number;
+    readonly imapUrl?: string;
+    readonly imapDoneFolder: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -278,6 +335,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Node refuses a header timeout longer than the whole-request timeout.
   if ((raw.HTTP_HEADERS_TIMEOUT_SECONDS ?? 10) > (raw.HTTP_REQUEST_TIMEOUT_SECONDS ?? 30)) {
     extra.push('HTTP_HEADERS_TIMEOUT_SECONDS: must not be longer than HTTP_REQUEST_TIMEOUT_SECONDS (headers are part of the request)');
+  }
+  if (!!raw.INBOUND_SMTP_TLS_CERT !== !!raw.INBOUND_SMTP_TLS_KEY) {
+    extra.push('INBOUND_SMTP_TLS_CERT, INBOUND_SMTP_TLS_KEY: give both (PEM files) for STARTTLS, or neither');
   }
   if (errors.length || extra.length) {
     const problems = errors.map((e) => {
@@ -350,6 +410,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       address: raw.DMCA_AGENT_ADDRESS ?? '(set DMCA_AGENT_ADDRESS)',
       phone: raw.DMCA_AGENT_PHONE ?? '(set DMCA_AGENT_PHONE)',
       email: raw.DMCA_AGENT_EMAIL ?? 'dmca@localhost',
+    },
+    inbound: {
+      smtpPort: raw.INBOUND_SMTP_PORT,
+      smtpHost: raw.INBOUND_SMTP_HOST ?? raw.HOST,
+      smtpTls: raw.INBOUND_SMTP_TLS_CERT && raw.INBOUND_SMTP_TLS_KEY ? { certFile: raw.INBOUND_SMTP_TLS_CERT, keyFile: raw.INBOUND_SMTP_TLS_KEY } : undefined,
+      smtpPerMinute: raw.INBOUND_SMTP_PER_MINUTE ?? 60,
+      addresses: (raw.INBOUND_ADDRESSES ?? raw.DMCA_AGENT_EMAIL ?? 'dmca@localhost').split(',').map((a) => a.trim().toLowerCase()).filter(Boolean),
+      replyDomain: (raw.INBOUND_REPLY_DOMAIN ?? new URL(publicBaseUrl).hostname).toLowerCase(),
+      maxBytes: raw.INBOUND_MAX_BYTES ?? 25 * 1024 * 1024,
+      authDns: raw.INBOUND_AUTH_DNS ?? true,
+      repliesPerHour: raw.INBOUND_REPLIES_PER_HOUR ?? 5,
+      incompleteDays: raw.INCOMPLETE_DAYS ?? 14,
+      imapUrl: raw.INBOUND_IMAP_URL,
+      imapDoneFolder: raw.INBOUND_IMAP_DONE_FOLDER ?? 'Processed',
     },
   };
   return deepFreeze(config);

@@ -13,7 +13,8 @@ import { startPageCacheListener } from './modules/items';
 import { createMailWorker } from './modules/mail';
 import { createPurgeWorker, pruneEdgePurges } from './modules/edge';
 import { restoreDueCounterNotices } from './modules/counter-notices';
-import { expireUnverifiedNotices, purgeIdempotencyKeys, redactExpiredPersonalData, sendModeratorDigest } from './modules/notices';
+import { expireIncompleteNotices, expireUnverifiedNotices, purgeIdempotencyKeys, redactExpiredPersonalData, sendModeratorDigest } from './modules/notices';
+import { createInboundWorker, ImapPoller, SmtpReceiver, startImapPoller, startSmtpReceiver } from './modules/inbound';
 import { withTransaction } from './db/transaction';
 import { seedDemoNotices } from './demo/seed-demo-notices';
 import { rejectUnansweredNotices } from './modules/review';
@@ -67,6 +68,19 @@ async function main() {
   const purge = createPurgeWorker(container);
   await purge.listen();
   if (purge.targets.length) logger.info({ targets: purge.targets }, 'edge purge worker started');
+  // The mailbox (SPEC §12): stored messages are read by the parse job (SKIP LOCKED, any instance);
+  // the SMTP receiver runs when INBOUND_SMTP_PORT is set, and kicks the job after each commit.
+  const inbound = createInboundWorker(container);
+  let smtp: SmtpReceiver | undefined;
+  if (config.inbound.smtpPort !== undefined) {
+    smtp = await startSmtpReceiver(container, inbound);
+    logger.info({ port: smtp.port, host: smtp.host, addresses: config.inbound.addresses, tls: !!config.inbound.smtpTls }, 'inbound SMTP receiver listening');
+  }
+  let imap: ImapPoller | undefined;
+  if (config.inbound.imapUrl) {
+    imap = startImapPoller(container, inbound);
+    logger.info({ doneFolder: config.inbound.imapDoneFolder }, 'IMAP polling started');
+  }
   let stopping = false;
   const jobs = startJobs(
     [
@@ -74,6 +88,9 @@ async function main() {
       { name: 'mail', everyMs: 1_000, run: () => mail.drain() },
       { name: 'edge-purge', everyMs: 1_000, run: () => purge.drain() },
       { name: 'edge-purge-prune', everyMs: 60 * 60_000, run: () => pruneEdgePurges(container.db, new Date(container.clock.now().getTime() - 7 * 86_400_000)) },
+      { name: 'inbound', everyMs: 2_000, run: () => inbound.drain() },
+      // Emailed notices left incomplete past INCOMPLETE_DAYS end withdrawn.
+      { name: 'incomplete-expiry', everyMs: 15 * 60_000, run: () => expireIncompleteNotices(container) },
       // Every minute, import the sources that are due (each every FEED_INTERVAL_MINUTES), one at a time.
       { name: 'feed-import', everyMs: 60_000, run: () => importDueSources(container, { shouldStop: () => stopping }) },
       // Notices: unconfirmed ones expire after 7 days; moderators' digest when configured; old idempotency keys go.
@@ -101,8 +118,12 @@ async function main() {
     stopping = true;
     server.close();
     server.closeIdleConnections();
+    await smtp?.close();
+    await imap?.close();
+    inbound.stop();
     mail.stop(); // finish the sends in progress, hand back the rest, claim no more
     await jobs.stop();
+    await inbound.idle();
     await mail.close();
     await purge.stop();
     // Every claim of this process goes back now, so another instance takes it at once (no lease wait).

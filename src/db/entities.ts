@@ -6,6 +6,7 @@ import { ApiToken } from '../modules/auth/api-token.entity';
 import { User } from '../modules/auth/user.entity';
 import { RecoveryCode, TotpCredential } from '../modules/auth/two-factor.entity';
 import { Complaint } from '../modules/complaints/complaint.entity';
+import { InboundEmail } from '../modules/inbound/inbound-email.entity';
 import { Item } from '../modules/items/item.entity';
 import { ItemAlias } from '../modules/items/item-alias.entity';
 import { Source } from '../modules/items/source.entity';
@@ -18,4 +19,4 @@ import { ContentFingerprint, ContentFingerprintBand, StaydownException } from '.
 
 /** Every TypeORM entity of the product; each module adds its own here. */
 export const entities = [User, ApiToken, AuditEvent, OutboundEmail, Source, Item, Notice, NoticeTarget, SourceStrike, CounterNotice, OptOutRequest,
-  EdgePurge, WorkerInstance, ItemAlias, ContentFingerprint, ContentFingerprintBand, StaydownException, TotpCredential, RecoveryCode, Complaint];
+  EdgePurge, WorkerInstance, ItemAlias, ContentFingerprint, ContentFingerprintBand, StaydownException, TotpCredential, RecoveryCode, Complaint, InboundEmail];

@@ -41,6 +41,8 @@ const MATRIX: Record<string, Policy> = {
   'POST /takedown/:reference/verify': 'public',
   'POST /takedown/:reference/withdraw': 'public',
   'POST /takedown/:reference/answer': 'public',
+  'GET /takedown/complete/:reference': 'public',
+  'POST /takedown/complete/:reference': 'public',
   'GET /counter-notice': 'public',
   'POST /counter-notice': 'public',
   'GET /counter-notice/received': 'public',
@@ -76,6 +78,12 @@ const MATRIX: Record<string, Policy> = {
   'GET /users': 'admin',
   'POST /users': 'admin',
   'POST /users/action': 'admin',
+  'GET /mailbox': 'staff',
+  'GET /mailbox/:id': 'staff',
+  'GET /mailbox/:id/attachments/:n': 'staff',
+  'POST /mailbox/:id/ignore': 'staff',
+  'POST /mailbox/:id/attach': 'staff',
+  'POST /mailbox/:id/notice': 'staff',
   'GET /outbox': 'admin',
   'GET /outbox/:id': 'admin',
   'GET /outbox/:id/html': 'admin',
@@ -133,6 +141,10 @@ const MATRIX: Record<string, Policy> = {
   'GET /api/v1/sources': 'staff',
   'POST /api/v1/sources': 'admin',
   'POST /api/v1/sources/:id/fetch': 'staff',
+  // ---- the mailbox (SPEC §12) ----
+  'POST /api/v1/inbound-emails': 'admin',
+  'GET /api/v1/inbound-emails': 'staff',
+  'GET /api/v1/inbound-emails/:id': 'staff',
 };
 
 function unique(routes: RouteInfo[]): RouteInfo[] {

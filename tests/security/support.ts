@@ -7,6 +7,7 @@ import { revokeApiTokens } from '../../src/modules/auth/api-tokens';
 import { setActive } from '../../src/modules/auth/manage-users';
 import { approveForTest, COMPLAINANT } from '../support/approve-fixture';
 import { makeItem, makeSource } from '../support/factories';
+import { storeInboundEmail } from '../../src/modules/inbound';
 import { createStaff, csrfFrom, signedInAgent, tokenFor } from '../support/staff';
 
 /**
@@ -82,6 +83,8 @@ export interface World {
   approvedReference: string;
   counterNoticeId: string;
   outboxId: string;
+  /** A stored inbound email (the mailbox). */
+  inboundEmailId: string;
 }
 
 export async function buildWorld(app: Express, db: DataSource): Promise<World> {
@@ -113,6 +116,9 @@ export async function buildWorld(app: Express, db: DataSource): Promise<World> {
 
   const pending = await request(app).post('/api/v1/notices').send({ ...COMPLAINANT, infringingUrls: [pageUrl(item.slug)] }).expect(201);
   const [{ id: outboxId }] = await db.query(`SELECT id FROM outbound_emails ORDER BY created_at LIMIT 1`);
+  const inbound = await withTransaction(db, (tx) =>
+    storeInboundEmail(tx, Buffer.from('From: a@b.example\r\nSubject: hello\r\nMessage-ID: <world@b.example>\r\n\r\nHello.\r\n'), 'api', { at: new Date() }),
+  );
   return {
     admin, moderator, adminToken, moderatorToken, revokedToken, deactivatedToken,
     sourceId: source.id, itemId: item.id, itemSlug: item.slug,
@@ -121,6 +127,7 @@ export async function buildWorld(app: Express, db: DataSource): Promise<World> {
     approvedReference: approved.body.reference,
     counterNoticeId: counter.body.id,
     outboxId: String(outboxId),
+    inboundEmailId: inbound.id,
   };
 }
 
@@ -131,12 +138,14 @@ export function fillPath(path: string, w: World): string {
     if (name === 'slug') return w.itemSlug;
     if (name === 'part') return '1';
     if (name === 'handle') return '0'.repeat(24); // a session handle that is no one's
+    if (name === 'n') return '0';
     if (name === 'id') {
       if (path.includes('/sources/')) return w.sourceId;
       if (path.includes('/items/')) return w.itemId;
       if (path.includes('/counter-notices/')) return w.counterNoticeId;
       if (path.includes('/outbox/')) return w.outboxId;
       if (path.includes('/complaints/')) return '00000000-0000-4000-8000-000000000000'; // no such complaint: 404 past the guards
+      if (path.includes('/inbound-emails/') || path.includes('/mailbox/')) return w.inboundEmailId;
     }
     throw new Error(`no value for :${name} in ${path}: teach fillPath about it`);
   });

@@ -14,6 +14,8 @@ const LEGAL: Record<string, NoticeStatus> = {
   'countered restore': 'restored', 'countered uphold': 'upheld',
   // SPEC §18: a complaint decided for the complainant reverses the decision.
   'rejected reopen': 'pending', 'approved reverse': 'restored',
+  // SPEC §12: an emailed notice missing required elements.
+  'incomplete complete': 'pending', 'incomplete withdraw': 'withdrawn', 'incomplete expire': 'withdrawn', 'incomplete spam': 'spam',
 };
 
 describe('notice state machine', () => {

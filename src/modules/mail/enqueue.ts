@@ -1,6 +1,7 @@
 import { isEmail } from 'class-validator';
 import { EntityManager } from 'typeorm';
 import { AppError } from '../../shared/errors';
+import type { EmailThread } from './outbound-email.entity';
 import { isTemplateName } from './render';
 
 export interface EnqueueOptions {
@@ -10,6 +11,8 @@ export interface EnqueueOptions {
   dedupeKey?: string | null;
   /** Where a reply should reach (the other party). From is always MAIL_FROM. */
   replyTo?: string | null;
+  /** An automatic reply to an inbound email: sent in its thread (In-Reply-To, References, Re:). */
+  thread?: EmailThread | null;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -67,11 +70,11 @@ export async function enqueueMany(tx: EntityManager, emails: QueuedEmail[]): Pro
 async function insertEmails(tx: EntityManager, emails: QueuedEmail[]): Promise<string[]> {
   const rows = emails.map(checked);
   const rowsOut: { id: string }[] = await tx.query(
-    `INSERT INTO outbound_emails ("to", template, data, notice_id, dedupe_key, reply_to)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::uuid[], $5::text[], $6::text[])
+    `INSERT INTO outbound_emails ("to", template, data, notice_id, dedupe_key, reply_to, thread)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::uuid[], $5::text[], $6::text[], $7::jsonb[])
      ON CONFLICT (dedupe_key) DO NOTHING
      RETURNING id`,
-    [0, 1, 2, 3, 4, 5].map((col) => rows.map((r) => r[col])),
+    [0, 1, 2, 3, 4, 5, 6].map((col) => rows.map((r) => r[col])),
   );
   return rowsOut.map((r) => r.id);
 }
@@ -88,9 +91,33 @@ function checked({ template, to, data = {}, opts = {} }: QueuedEmail): (string |
   if (data === null || typeof data !== 'object' || Array.isArray(data)) throw invalid('data', 'The email data must be an object.');
   const json = JSON.stringify(data);
   if (Buffer.byteLength(json) > MAX_DATA_BYTES) throw invalid('data', 'The email data is too large (at most 256 KB).');
-  return [to, template, json, opts.noticeId ?? null, opts.dedupeKey ?? null, opts.replyTo ?? null];
+  const thread = opts.thread ? JSON.stringify(threadOf(opts.thread)) : null;
+  return [to, template, json, opts.noticeId ?? null, opts.dedupeKey ?? null, opts.replyTo ?? null, thread];
+}
+
+const MESSAGE_ID = /^<[^<>\s]{1,900}>$/;
+
+/** Only well-formed Message-IDs go into In-Reply-To/References (nothing that could break a header). */
+function threadOf(t: EmailThread): EmailThread {
+  const inReplyTo = t.inReplyTo && MESSAGE_ID.test(t.inReplyTo) ? t.inReplyTo : null;
+  const references = (t.references ?? []).filter((r) => MESSAGE_ID.test(r)).slice(-20);
+  const subject = String(t.subject ?? '').replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, 400);
+  if (!inReplyTo) return { inReplyTo: null, references: [], subject };
+  return { inReplyTo, references: references.includes(inReplyTo) ? references : [...references, inReplyTo], subject };
 }
 
 function invalid(field: string, message: string) {
   return new AppError('MAIL.INVALID', message, 422, { errors: [{ field, message }] });
+}
+
+/**
+ * How many automatic replies (threaded answers to inbound mail) were queued to this address since
+ * `since`: the INBOUND_REPLIES_PER_HOUR cap that keeps two robots from mailing each other forever.
+ */
+export async function automaticRepliesSince(tx: EntityManager, to: string, since: Date): Promise<number> {
+  const [row] = await tx.query(
+    `SELECT count(*)::int AS n FROM outbound_emails WHERE "to" = $1 AND created_at > $2 AND thread IS NOT NULL`,
+    [to.toLowerCase(), since],
+  );
+  return row.n;
 }

@@ -4,7 +4,9 @@ import type { Config } from '../../config';
 import { createLeaseHolder, LeaseHolder } from '../../db/leases';
 import { withTransaction } from '../../db/transaction';
 import type { Clock } from '../../shared/clock';
+import { replyAddress } from '../../shared/reply-key';
 import { record } from '../audit';
+import type { EmailThread } from './outbound-email.entity';
 import { createEmailRenderer, EmailRenderer } from './render';
 import { createMailTransport, describeSendError, isPermanentRejection, MailTransport, messageIdFor } from './transport';
 
@@ -45,6 +47,11 @@ export interface MailWorkerDeps {
   renderer?: EmailRenderer;
   /** The process's claims (server.ts passes `container.leases`); default: the worker registers its own. */
   leases?: LeaseHolder;
+  /**
+   * The key of reply addresses (SPEC §12): with it, an email about a notice that names no other
+   * Reply-To gets `reply+<key>@<INBOUND_REPLY_DOMAIN>`, so the answer reaches the notice.
+   */
+  sessionSecret?: string;
 }
 
 export interface MailWorkerOptions {
@@ -97,6 +104,7 @@ interface ClaimedRow {
   notice_id: string | null;
   /** The registration of this process that claimed it (the fence of the outcome write). */
   claimed_by: string;
+  thread: EmailThread | null;
 }
 
 /** A row still claimed in the old way (before claimed_by) stays untouched this long. */
@@ -142,6 +150,7 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
   const maxAttempts = opts.maxAttempts ?? deps.config.policy.mailMaxAttempts;
   const random = opts.random ?? Math.random;
   const mailFrom = deps.config.mailFrom;
+  const replySecret = deps.sessionSecret;
   let stopping = false;
 
   function claim(now: Date): Promise<ClaimedRow[]> {
@@ -153,7 +162,7 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
       orderBy: 't.next_attempt_at',
       limit: batchSize,
       set: 'attempts = t.attempts + 1, next_attempt_at = $2',
-      returning: 't.id, t."to", t.template, t.data, t.attempts, t.reply_to, t.notice_id',
+      returning: 't.id, t."to", t.template, t.data, t.attempts, t.reply_to, t.notice_id, t.thread',
     });
   }
 
@@ -304,10 +313,13 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
     let outcome: Outcome;
     try {
       const rendered = renderer.render(row.template, row.data ?? {});
+      const thread = row.thread;
       const receipt = await transport.send({
         to: row.to,
-        replyTo: row.reply_to,
-        subject: rendered.subject,
+        replyTo: row.reply_to ?? (row.notice_id && replySecret ? replyAddress(replySecret, row.notice_id, deps.config.inbound.replyDomain) : null),
+        subject: thread?.subject ? `Re: ${thread.subject.replace(/^\s*(re|aw|sv)\s*:\s*/i, '').replace(/[\r\n]+/g, ' ').slice(0, 400)}` : rendered.subject,
+        inReplyTo: thread?.inReplyTo ?? null,
+        references: thread?.references ?? null,
         html: rendered.html,
         text: rendered.text,
         messageId: messageIdFor(row.id, mailFrom),

@@ -16,6 +16,16 @@ export type EmailStatus = (typeof EMAIL_STATUSES)[number];
  * `attempts` (incremented at the claim) fence the result: a worker whose lease ran out cannot
  * overwrite the outcome of a later claim.
  */
+/** How an automatic reply threads under the message it answers. */
+export interface EmailThread {
+  /** The answered message's Message-ID, `<…>` (null when it had none: the reply is then not threaded). */
+  inReplyTo: string | null;
+  /** Its References plus its Message-ID. */
+  references: string[];
+  /** Its subject; the reply's is `Re: ` + this (line breaks removed). */
+  subject: string;
+}
+
 @Entity({ name: 'outbound_emails' })
 // The worker's due-query: queued rows by next attempt, nothing else in the index.
 @Index('outbound_emails_due_idx', ['nextAttemptAt'], { where: `"status" = 'queued'` })
@@ -24,6 +34,8 @@ export type EmailStatus = (typeof EMAIL_STATUSES)[number];
 @Index('outbound_emails_created_idx', ['createdAt', 'id'])
 @Index('outbound_emails_claimed_by_idx', ['claimedBy'], { where: `"claimed_by" IS NOT NULL` })
 @Index('outbound_emails_notice_idx', ['noticeId'], { where: `"notice_id" IS NOT NULL` })
+// INBOUND_REPLIES_PER_HOUR: automatic replies to inbound mail (threaded) sent to one address lately.
+@Index('outbound_emails_threaded_to_idx', ['to', 'createdAt'], { where: `"thread" IS NOT NULL` })
 @Check('outbound_emails_status_check', `"status" IN ('queued', 'sent', 'failed')`)
 @Check('outbound_emails_attempts_check', `"attempts" >= 0`)
 @Check('outbound_emails_sent_at_check', `"status" <> 'sent' OR "sent_at" IS NOT NULL`)
@@ -83,6 +95,13 @@ export class OutboundEmail {
 
   @Column({ name: 'claimed_at', type: 'timestamptz', nullable: true })
   claimedAt: Date | null;
+
+  /**
+   * An automatic reply to an inbound email (SPEC §12): sent as a reply in its thread
+   * (`In-Reply-To`, `References`, `Re: <subject>`). Null for every other email.
+   */
+  @Column({ type: 'jsonb', nullable: true })
+  thread: EmailThread | null;
 
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt: Date;

@@ -16,6 +16,9 @@ export interface OutgoingEmail {
   text: string;
   /** `<outbox-ROWID@host>`: the same for every attempt of one row. */
   messageId: string;
+  /** An automatic reply to an inbound email: threads under it. */
+  inReplyTo?: string | null;
+  references?: string[] | null;
 }
 
 export interface DeliveryReceipt {
@@ -101,6 +104,7 @@ export function createMailTransport(config: Pick<Config, 'smtpUrl' | 'mailFrom'>
         text: email.text,
         html: email.html,
         messageId: email.messageId,
+        ...(email.inReplyTo ? { inReplyTo: email.inReplyTo, references: email.references ?? [email.inReplyTo] } : {}),
         // RFC 3834: tells auto-responders (vacation replies) not to answer.
         headers: { 'Auto-Submitted': 'auto-generated' },
         envelope: { from: addressOf(from), to: [email.to] },

@@ -2,7 +2,7 @@ import { EntityManager } from 'typeorm';
 import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
-import { PUBLIC, record, RequestContext, SYSTEM } from '../audit';
+import { Actor, PUBLIC, record, RequestContext, SYSTEM } from '../audit';
 import { enqueue } from '../mail';
 import { Notice } from './notice.entity';
 import { transition } from './notice-state';
@@ -57,24 +57,44 @@ export function verifyNoticeEmail(deps: Deps, cmd: ComplainantCmd): Promise<Noti
 
 /** The complainant answers the moderators' question: the notice returns to the queue. */
 export function answerQuestion(deps: Deps, cmd: ComplainantCmd & { answer: string }): Promise<Notice> {
-  const answer = cmd.answer.trim();
+  const answer = checkedAnswer(cmd.answer);
+  return withTransaction(deps.db, async (tx) => {
+    const notice = await lockForComplainant(tx, cmd);
+    return applyAnswer(tx, deps, notice, { answer, actor: PUBLIC, context: cmd.context });
+  });
+}
+
+function checkedAnswer(text: string): string {
+  const answer = text.trim();
   if (!answer || answer.length > 5000) {
     throw AppError.validation([{ field: 'answer', message: 'Write your answer (at most 5,000 characters).' }]);
   }
-  return withTransaction(deps.db, async (tx) => {
-    const notice = await lockForComplainant(tx, cmd);
-    const now = deps.clock.now();
-    notice.status = transition(notice.status, 'answer');
-    notice.infoRequest = { ...notice.infoRequest!, answer, answeredAt: now.toISOString() };
-    notice.queuedAt = now;
-    notice.dueAt = new Date(now.getTime() + deps.config.policy.slaHours * 3_600_000);
-    notice.assigneeId = null;
-    await tx.getRepository(Notice).save(notice);
-    await record(tx, { actor: PUBLIC, action: 'notice.answered', subject: { type: 'notice', id: notice.reference }, details: { before: { status: 'needs_info' }, after: { status: notice.status }, answer }, context: cmd.context, at: now });
-    const [{ urls, matched }] = await tx.query(`SELECT count(*)::int AS urls, count(item_id)::int AS matched FROM notice_targets WHERE notice_id = $1`, [notice.id]);
-    await notifyModerators(tx, deps, notice, urls, matched);
-    return notice;
-  });
+  return answer;
+}
+
+/**
+ * The answer to an open question, in the caller's transaction on a locked notice: back to the
+ * queue (`notice.answered`) and the moderators told. Used by the status page and by an emailed
+ * reply to the question (SPEC §12), which has no status token but the notice's reply address.
+ */
+export async function applyAnswer(
+  tx: EntityManager,
+  deps: Deps,
+  notice: Notice,
+  cmd: { answer: string; actor: Actor; context?: RequestContext; details?: Record<string, unknown> },
+): Promise<Notice> {
+  const now = deps.clock.now();
+  const answer = cmd.answer.trim().slice(0, 5000);
+  notice.status = transition(notice.status, 'answer');
+  notice.infoRequest = { ...notice.infoRequest!, answer, answeredAt: now.toISOString() };
+  notice.queuedAt = now;
+  notice.dueAt = new Date(now.getTime() + deps.config.policy.slaHours * 3_600_000);
+  notice.assigneeId = null;
+  await tx.getRepository(Notice).save(notice);
+  await record(tx, { actor: cmd.actor, action: 'notice.answered', subject: { type: 'notice', id: notice.reference }, details: { before: { status: 'needs_info' }, after: { status: notice.status }, answer, ...cmd.details }, context: cmd.context, at: now });
+  const [{ urls, matched }] = await tx.query(`SELECT count(*)::int AS urls, count(item_id)::int AS matched FROM notice_targets WHERE notice_id = $1`, [notice.id]);
+  await notifyModerators(tx, deps, notice, urls, matched);
+  return notice;
 }
 
 const UNVERIFIED_DAYS = 7;

@@ -9,7 +9,13 @@ export { IsUrlList, MatchesName, foldName, MAX_INFRINGING_URLS } from './notice.
 export { COUNTRIES } from './countries';
 export { submitNotice, purgeIdempotencyKeys } from './submit-notice';
 export type { SubmitAnswer } from './submit-notice';
-export { withdrawNotice, answerQuestion, verifyNoticeEmail, expireUnverifiedNotices } from './complainant-actions';
+export { withdrawNotice, answerQuestion, verifyNoticeEmail, expireUnverifiedNotices, applyAnswer } from './complainant-actions';
+// The shared intake (form, API, email) and the emailed-notice story (SPEC §12).
+export { prepareIntake, insertPreparedNotice, intakeEmails } from './intake';
+export type { IntakeInput, PreparedIntake } from './intake';
+export { takeEmailedNotice } from './email-notices';
+export type { EmailedNotice, MissingElement } from './email-notices';
+export { completeNotice, completionValues, attachEmailReply, expireIncompleteNotices } from './complete-notice';
 export { sendModeratorDigest } from './notify-moderators';
 export { lockByReference, findByReference, targetsOf, keepPendingTargets, markTargetsRemoved, markTargetsRestored, outcomesOf, pickTargets, lockDueNotices } from './notices.queries';
 export { closeNotice } from './close-notice';

@@ -6,13 +6,13 @@ import { AppError } from '../../shared/errors';
  */
 export const NOTICE_STATUSES = [
   'unverified', 'pending', 'in_review', 'needs_info', 'approved', 'countered',
-  'rejected', 'withdrawn', 'spam', 'restored', 'upheld',
+  'rejected', 'withdrawn', 'spam', 'restored', 'upheld', 'incomplete',
 ] as const;
 export type NoticeStatus = (typeof NOTICE_STATUSES)[number];
 
 export const NOTICE_EVENTS = [
   'verify', 'expire', 'withdraw', 'claim', 'release', 'approve', 'reject', 'request_info',
-  'answer', 'spam', 'counter', 'restore', 'uphold', 'reopen', 'reverse',
+  'answer', 'spam', 'counter', 'restore', 'uphold', 'reopen', 'reverse', 'complete',
 ] as const;
 export type NoticeEvent = (typeof NOTICE_EVENTS)[number];
 
@@ -27,6 +27,10 @@ const TABLE: Readonly<Record<NoticeStatus, Partial<Record<NoticeEvent, NoticeSta
   // `reverse`: a complaint against the removal (SPEC §18) was decided for the source.
   approved: { counter: 'countered', reverse: 'restored' },
   countered: { restore: 'restored', uphold: 'upheld' },
+  // An emailed notice that lacks required elements (SPEC §12): the sender was told what is missing.
+  // Out of the queue; `complete` when the missing elements are given (by the sender's link or by
+  // staff), `expire` after INCOMPLETE_DAYS (ends `withdrawn`), or spam.
+  incomplete: { complete: 'pending', withdraw: 'withdrawn', expire: 'withdrawn', spam: 'spam' },
   // `reopen`: a complaint against the rejection (SPEC §18) was decided for the notifier; the notice
   // goes back to the queue for a fresh decision.
   rejected: { reopen: 'pending' },
@@ -80,7 +84,7 @@ const PAST: Record<NoticeEvent, string> = {
   verify: 'verified', expire: 'expired', withdraw: 'withdrawn', claim: 'claimed', release: 'released',
   approve: 'approved', reject: 'rejected', request_info: 'sent a question', answer: 'answered',
   spam: 'marked as spam', counter: 'counter-noticed', restore: 'restored', uphold: 'upheld',
-  reopen: 'reopened', reverse: 'reversed',
+  reopen: 'reopened', reverse: 'reversed', complete: 'completed',
 };
 
 /** SQL for the CHECK constraint on notices.status, generated from the same list. */

@@ -179,3 +179,18 @@ export function foldUrls(urls: string[], baseUrl: string): { url: string; normal
   }
   return out;
 }
+
+/** Replaces a notice's targets (an incomplete notice completed with a corrected URL list). */
+export async function replaceTargets(
+  tx: EntityManager,
+  noticeId: string,
+  rows: { url: string; normalisedUrl: string; itemId: string | null; outcome: string }[],
+): Promise<void> {
+  await tx.query(`DELETE FROM notice_targets WHERE notice_id = $1`, [noticeId]);
+  await tx.query(
+    `INSERT INTO notice_targets (notice_id, position, url, normalised_url, item_id, outcome)
+     SELECT $1, t.position, t.url, t.normalised_url, t.item_id, t.outcome
+       FROM unnest($2::int[], $3::text[], $4::text[], $5::uuid[], $6::text[]) AS t(position, url, normalised_url, item_id, outcome)`,
+    [noticeId, rows.map((_, i) => i + 1), rows.map((r) => r.url), rows.map((r) => r.normalisedUrl), rows.map((r) => r.itemId), rows.map((r) => r.outcome)],
+  );
+}

@@ -11,6 +11,7 @@ import { ACCURACY_STATEMENT, CLAIM_TYPES, GOOD_FAITH_STATEMENT, NoticeDto } from
 import { findForComplainant } from './notices.queries';
 import { complainantView } from './status-view';
 import { submitNotice } from './submit-notice';
+import { completeNotice, completionValues } from './complete-notice';
 
 const CLAIM_LABELS: Record<string, string> = {
   copyright: 'Copyright (DMCA notice)', trademark: 'Trademark', defamation: 'Defamation', privacy: 'Privacy', other: 'Something else',
@@ -32,9 +33,16 @@ export function formToNotice(body: Record<string, unknown>): Record<string, unkn
   };
 }
 
-function renderForm(res: Response, status: number, values: Record<string, unknown>, errors: { field: string; message: string }[] = []) {
+function renderForm(
+  res: Response,
+  status: number,
+  values: Record<string, unknown>,
+  errors: { field: string; message: string }[] = [],
+  completing?: { reference: string; token: string },
+) {
   res.status(status).render('notices/form', {
-    title: 'Submit a DMCA takedown request',
+    title: completing ? `Complete your notice ${completing.reference}` : 'Submit a DMCA takedown request',
+    completing,
     values,
     errors: errorsByField(errors),
     errorList: errors.map((e) => ({ field: e.field === '_body' ? 'name' : e.field, message: e.message })),
@@ -74,6 +82,29 @@ export function noticePages(deps: AppDeps): Router {
     const notice = plainToInstance(NoticeDto, dto);
     const { answer } = await submitNotice(deps, { dto: notice, channel: 'form', context: requestContext(req) });
     res.redirect(303, answer.statusUrl.slice(deps.config.publicBaseUrl.length));
+  });
+
+  // An emailed notice that lacked elements (SPEC §12): the emailed link opens the form pre-filled
+  // with everything understood, each missing element shown as an error next to its field.
+  r.get('/takedown/complete/:reference', async (req, res) => {
+    const notice = await findForComplainant(deps.db.manager, req.params.reference, req.query.token);
+    const token = String(req.query.token);
+    if (notice.status !== 'incomplete') return res.redirect(303, `/takedown/${notice.reference}?token=${encodeURIComponent(token)}`);
+    const values = await completionValues(deps.db.manager, notice);
+    const errors = await validationErrors(NoticeDto, formToNotice(values as Record<string, unknown>));
+    renderForm(res, 200, values, errors, { reference: notice.reference, token });
+  });
+
+  r.post('/takedown/complete/:reference', intakeLimit, async (req: Request, res) => {
+    const { token, website: _honeypot, ...body } = (req.body ?? {}) as Record<string, unknown>;
+    const reference = String(req.params.reference);
+    const notice = await findForComplainant(deps.db.manager, reference, token);
+    const values = { ...body, goodFaith: body.goodFaith === 'true', accuracy: body.accuracy === 'true' };
+    const dto = formToNotice(body);
+    const errors = await validationErrors(NoticeDto, dto);
+    if (errors.length) return renderForm(res, 422, values, errors, { reference: notice.reference, token: String(token) });
+    const done = await completeNotice(deps, { reference, token, dto: plainToInstance(NoticeDto, dto), context: requestContext(req) });
+    res.redirect(303, done.statusUrl!.slice(deps.config.publicBaseUrl.length));
   });
 
   /** Progressive enhancement: per-URL match status while the form is filled in. */

@@ -16,6 +16,7 @@ const STATUS: Record<NoticeStatus, [string, string]> = {
   spam: ['closed', 'This notice was closed without action.'],
   restored: ['content restored', 'After a counter-notice and no court action, the content was restored.'],
   upheld: ['removal upheld', 'You reported a court action, so the content stays removed.'],
+  incomplete: ['incomplete: waiting for the missing details', 'Your emailed notice lacks some elements the law requires. Complete it with the link in our email; then a moderator reviews it.'],
 };
 
 /** How each target outcome reads on public pages (status page, transparency record). */
@@ -38,6 +39,9 @@ const TIMELINE: Record<string, string> = {
   'notice.countered': 'A counter-notice was received.',
   'notice.restored': 'The content was restored.',
   'notice.upheld': 'The removal was upheld after a court action.',
+  'notice.incomplete': 'Your email was received; some required elements were missing.',
+  'notice.completed': 'The missing details were given; the notice entered the queue.',
+  'notice.reply_received': 'Your reply by email was received.',
 };
 
 export async function timelineOf(tx: EntityManager, reference: string): Promise<{ at: Date; text: string }[]> {

@@ -5,15 +5,13 @@ import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { secretBox } from '../../shared/secret-box';
 import { canonicalJson, PUBLIC, record, RequestContext } from '../audit';
-import { findItemsByUrls } from '../items';
 import { enqueueMany } from '../mail';
 import { ACCURACY_STATEMENT, GOOD_FAITH_STATEMENT, NoticeDto } from './notice.dto';
 import { Notice, NoticeChannel, type TriageFlag } from './notice.entity';
-import { acknowledgement, statusLinks } from './notice-emails';
-import { foldUrls, insertNoticeWithTargets, intakeFacts } from './notices.queries';
-import { moderatorNotifications, notifiesEachNotice } from './notify-moderators';
+import { statusLinks } from './notice-emails';
+import { insertPreparedNotice, intakeEmails, prepareIntake } from './intake';
+import { notifiesEachNotice } from './notify-moderators';
 import { newStatusToken } from './status-token';
-import { computeFlags, triageTargetsOf } from './triage';
 
 export type SubmitDeps = Pick<AppDeps, 'db' | 'clock' | 'config' | 'sessionSecret'>;
 
@@ -23,6 +21,8 @@ export interface SubmitNotice {
   context: RequestContext;
   /** API only: a retried request with the same key returns the first answer. */
   idempotencyKey?: string;
+  /** Runs in the same transaction once the notice is written (the mailbox links its email to it). */
+  alsoInTransaction?: (tx: EntityManager, notice: Notice) => Promise<void>;
 }
 
 /** What the API answers (SPEC §7), and what the form redirects to. */
@@ -45,26 +45,18 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
   const now = deps.clock.now();
   const { dto } = cmd;
   const email = dto.email.trim().toLowerCase();
-  const targets = foldUrls(dto.infringingUrls, config.publicBaseUrl);
-  const originalUrls = [...new Set((dto.originalUrls ?? []).map((u) => u.trim()))];
   const verify = config.policy.requireEmailVerification;
   const fingerprint = cmd.idempotencyKey ? createHash('sha256').update(canonicalJson(dto)).digest('hex') : undefined;
   const box = cmd.idempotencyKey ? secretBox(deps.sessionSecret, 'idempotency') : undefined;
 
-  // Reads that need no lock run first, so the transaction below is short: the registry match,
-  // then one statement for the rest (sender, duplicates, reference, moderators). Triage flags are
-  // advice: two notices racing past each other's duplicate check is harmless.
-  const matches = await findItemsByUrls(deps.db.manager, targets.map((t) => t.url), { baseUrl: config.publicBaseUrl });
-  const items = targets.map((t) => matches.get(t.url) ?? null);
-  const facts = await intakeFacts(deps.db.manager, {
-    email, ip: cmd.context.ip, since: new Date(now.getTime() - 3_600_000), cap: config.policy.senderBurst,
-    normalisedUrls: targets.map((t) => t.normalisedUrl), itemIds: items.filter((i) => i).map((i) => i!.id),
-    withModerators: !verify && notifiesEachNotice(config),
+  // Reads that need no lock run first (the intake every channel shares: registry match, triage
+  // facts, flags), so the transaction below is short. Triage flags are advice: two notices racing
+  // past each other's duplicate check is harmless.
+  const prepared = await prepareIntake(deps, {
+    email, ip: cmd.context.ip, infringingUrls: dto.infringingUrls, originalUrls: dto.originalUrls ?? [],
+    claimType: dto.claimType ?? 'copyright', workPublishedAt: dto.workPublishedAt, withModerators: !verify && notifiesEachNotice(config),
   });
-  const flags = computeFlags({
-    claimType: dto.claimType ?? 'copyright', email, originalUrls, workPublishedAt: dto.workPublishedAt,
-    targets: triageTargetsOf(targets, items), duplicateOf: facts.duplicateOf, recentFromSender: facts.recentFromSender, senderBurst: config.policy.senderBurst,
-  });
+  const { targets, items, originalUrls, flags } = prepared;
 
   return withTransaction(deps.db, async (tx) => {
     if (cmd.idempotencyKey) {
@@ -72,9 +64,9 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
       if (earlier) return { answer: JSON.parse(box!.open(earlier)) as SubmitAnswer, replayed: true };
     }
     const { token, hash } = newStatusToken();
-    const notice = tx.getRepository(Notice).create(newNotice(dto, { reference: facts.reference, email, originalUrls, flags, channel: cmd.channel, ip: cmd.context.ip, tokenHash: hash, verify, now, slaHours: config.policy.slaHours }));
-    await insertNoticeWithTargets(tx, notice, targets.map((t, i) => ({ ...t, itemId: items[i]?.id ?? null, outcome: items[i] ? 'pending' : 'not_found' })));
-    const matched = items.filter((i) => i).length;
+    const notice = tx.getRepository(Notice).create(newNotice(dto, { reference: prepared.reference, email, originalUrls, flags, channel: cmd.channel, ip: cmd.context.ip, tokenHash: hash, verify, now, slaHours: config.policy.slaHours }));
+    await insertPreparedNotice(tx, notice, prepared);
+    const matched = prepared.matched;
     await record(tx, {
       actor: PUBLIC, action: 'notice.submitted', subject: { type: 'notice', id: notice.reference }, context: cmd.context, at: now,
       details: { channel: cmd.channel, claimType: notice.claimType, status: notice.status, urls: targets.length, matched, flags: flags.map((f) => f.code) },
@@ -82,7 +74,8 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
     const links = statusLinks(config.publicBaseUrl, notice.reference, token, verify);
     const targetRows = targets.map((t, i) => ({ url: t.url, matched: !!items[i], itemId: items[i]?.id ?? null }));
     // The acknowledgement (with the status link) and the moderators' notifications: one statement.
-    await enqueueMany(tx, [acknowledgement(notice, links, targetRows, now), ...moderatorNotifications(deps, notice, targets.length, matched, facts.moderators)]);
+    await enqueueMany(tx, intakeEmails(deps, notice, prepared, links));
+    await cmd.alsoInTransaction?.(tx, notice);
     const answer: SubmitAnswer = { reference: notice.reference, status: notice.status, statusUrl: links.statusUrl, targets: targetRows };
     if (cmd.idempotencyKey) await storeIdempotentAnswer(tx, cmd.idempotencyKey, box!.seal(JSON.stringify(answer)));
     return { answer, replayed: false };

@@ -56,6 +56,24 @@ export function openApiDocument(baseUrl: string) {
         Queue: { type: 'object', properties: { notices: { type: 'array', items: { type: 'object' } }, nextCursor: { type: ['string', 'null'] }, counts: { type: 'object' } } },
         Item: { type: 'object' },
         Source: { type: 'object' },
+        InboundEmail: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' }, messageId: { type: ['string', 'null'] }, from: { type: ['string', 'null'] }, subject: { type: ['string', 'null'] },
+            receivedAt: { type: 'string' }, status: { enum: ['received', 'notice_created', 'incomplete', 'reply_attached', 'ignored', 'failed'] },
+            reason: { type: ['string', 'null'] }, noticeReference: { type: ['string', 'null'] },
+            auth: { type: 'object', properties: { spf: { type: 'string' }, dkim: { type: 'string' }, dmarc: { type: 'string' } } },
+            extracted: {
+              type: ['object', 'null'],
+              properties: {
+                infringingUrls: { type: 'array', items: { type: 'string' } }, originalUrls: { type: 'array', items: { type: 'string' } },
+                goodFaith: { type: 'boolean' }, accuracy: { type: 'boolean' }, signature: { type: ['string', 'null'] }, name: { type: ['string', 'null'] },
+                organization: { type: ['string', 'null'] }, phone: { type: ['string', 'null'] }, address: { type: ['string', 'null'] }, role: { type: ['string', 'null'] },
+                missing: { type: 'array', items: { type: 'object', properties: { element: { type: 'string' }, paragraph: { type: 'string' }, message: { type: 'string' } } } },
+              },
+            },
+          },
+        },
       },
     },
     paths: {
@@ -117,6 +135,25 @@ export function openApiDocument(baseUrl: string) {
           requestBody: body(ref('Decision')),
           responses: { 200: json(ref('NoticeBrief')), 404: errors('Unknown notice'), 409: errors('Refused transition, held by someone else, or lost race (names who acted)'), 422: errors('Missing reason or question, or a target URL not in the notice'), ...staffErrors },
         },
+      },
+      '/inbound-emails': {
+        post: {
+          summary: 'Hand in one raw email for the designated agent (admin): a Postfix pipe or a provider\'s forwarding hook. Stored first, then read; 202 with what became of it (status `received` when reading takes longer than 5 s: the job goes on).',
+          security: bearer,
+          requestBody: { required: true, content: { 'message/rfc822': { schema: { type: 'string', format: 'binary' } } } },
+          responses: {
+            202: json({ type: 'object', properties: { id: { type: 'string' }, status: { type: 'string' }, noticeReference: { type: ['string', 'null'] }, duplicate: { type: 'boolean' } } }, 'Stored (or already stored: duplicate)'),
+            413: errors('Larger than INBOUND_MAX_BYTES'), 415: errors('Not message/rfc822'), 422: errors('Empty body'), ...staffErrors,
+          },
+        },
+        get: {
+          summary: 'The mailbox, newest first (staff)', security: bearer,
+          parameters: [queryParam('status', 'received, notice_created, incomplete, reply_attached, ignored or failed'), queryParam('cursor', 'nextCursor of the previous page')],
+          responses: { 200: json({ type: 'object', properties: { emails: { type: 'array', items: ref('InboundEmail') }, nextCursor: { type: ['string', 'null'] } } }), 422: errors('Bad status'), ...staffErrors },
+        },
+      },
+      '/inbound-emails/{id}': {
+        get: { summary: 'One inbound email: authentication results and what was extracted (staff)', security: bearer, parameters: [pathParam('id', 'inbound email uuid')], responses: { 200: json(ref('InboundEmail')), 404: errors('Unknown email'), ...staffErrors } },
       },
       '/items': {
         get: { summary: 'List items (staff)', security: bearer, parameters: [queryParam('q', 'title search'), queryParam('status', 'item status: published, removed, withdrawn or held'), queryParam('source', 'source id'), queryParam('cursor', 'next page')], responses: { 200: json({ type: 'object' }), ...staffErrors } },

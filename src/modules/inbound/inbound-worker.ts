@@ -1,0 +1,194 @@
+import type { AppDeps } from '../../deps';
+import { withTransaction } from '../../db/transaction';
+import { record } from '../audit';
+import { automaticRepliesSince } from '../mail';
+import type { EmailThread } from '../mail';
+import { attachEmailReply, prepareIntake, PreparedIntake, takeEmailedNotice } from '../notices';
+import { ClaimedInbound, claimInbound, lockClaimed, setAttemptFailed, setOutcome } from './inbound.queries';
+import { emailedNotice, readInboundEmail, ReadResult } from './read-inbound-email';
+import type { DnsResolver } from './sender-auth';
+import { isUnauthenticated } from './sender-auth';
+
+/**
+ * The parse job: turns stored messages (`received`) into outcomes. Safe with any number of
+ * instances. The same cycle as the mail outbox (mail-worker.ts):
+ *  1. claim — one short statement: due `received` rows `FOR UPDATE SKIP LOCKED`, `attempts + 1`,
+ *     `next_attempt_at` pushed a lease ahead; committed at once, so no transaction is open while
+ *     the message is parsed and its sender authenticated (DNS);
+ *  2. read — MIME, SPF/DKIM/DMARC, the parser, the registry match (reads only);
+ *  3. record — ONE transaction: the row is locked and the claim checked (same `attempts`, still
+ *     `received`: a worker whose lease ran out can never record a second outcome), then the notice,
+ *     its audit events, the reply in the outbox and the row's outcome commit together.
+ * A crash anywhere before 3 commits leaves the row `received`; it is claimed again when the lease
+ * ends. So nothing stored is lost, and no message makes two notices or two replies.
+ * (Copied from the mail worker's pattern: the shared lease/heartbeat helper of issue 21/22 was not
+ * on main when this was written.)
+ */
+export type InboundDeps = Pick<AppDeps, 'db' | 'clock' | 'config' | 'logger' | 'sessionSecret'>;
+
+export interface InboundWorkerOptions {
+  resolver?: DnsResolver;
+  batchSize?: number;
+  concurrency?: number;
+  /** Longer than reading one message can take (DNS has a 15 s cap). Default 2 minutes. */
+  leaseMs?: number;
+  /** Attempts before `failed`. Default 3. */
+  maxAttempts?: number;
+}
+
+export interface InboundResult {
+  claimed: number;
+  done: number;
+  failed: number;
+  lost: number;
+}
+
+export interface InboundWorker {
+  /** Processes every due message, batch after batch, until none is left (or `stop()`). */
+  drain(): Promise<InboundResult>;
+  /** Processes this one message now if it is due and no other worker holds it. */
+  processNow(id: string): Promise<void>;
+  /** Starts a drain soon (after the SMTP receiver stored a message); coalesces. */
+  kick(): void;
+  stop(): void;
+  /** Resolves when the drains started by `kick()` have ended. */
+  idle(): Promise<void>;
+}
+
+const WORKER = { type: 'system' as const, label: 'inbound-worker' };
+
+export function createInboundWorker(deps: InboundDeps, opts: InboundWorkerOptions = {}): InboundWorker {
+  const { db, clock, logger, config } = deps;
+  const batchSize = opts.batchSize ?? 20;
+  const concurrency = opts.concurrency ?? 4;
+  const leaseMs = opts.leaseMs ?? 120_000;
+  const maxAttempts = opts.maxAttempts ?? 3;
+  const readDeps = { ...deps, resolver: opts.resolver };
+  let stopping = false;
+
+  async function prepare(row: ClaimedInbound, r: ReadResult): Promise<PreparedIntake | null> {
+    if (r.verdict.kind !== 'notice') return null;
+    const ex = r.verdict.ex;
+    const unauth = isUnauthenticated(r.auth);
+    return prepareIntake(deps, {
+      email: r.verdict.from.address,
+      infringingUrls: ex.infringingUrls.slice(0, 1000),
+      originalUrls: ex.originalUrls.slice(0, 100),
+      claimType: 'copyright',
+      withModerators: ex.complete && config.policy.moderatorDigestMinutes <= 0,
+      extraFlags: unauth
+        ? [{ code: 'sender_unauthenticated', reason: `The sender's address is not authenticated (SPF ${r.auth.spf}, DKIM ${r.auth.dkim}, DMARC ${r.auth.dmarc}): it may be forged.` }]
+        : [],
+    });
+  }
+
+  /** Step 3: the outcome, in one transaction. Returns false when the claim was no longer ours. */
+  async function recordOutcome(row: ClaimedInbound, r: ReadResult, prepared: PreparedIntake | null): Promise<boolean> {
+    return withTransaction(db, async (tx) => {
+      if (!(await lockClaimed(tx, row))) return false;
+      const now = clock.now();
+      const v = r.verdict;
+      const subject = { type: 'inbound_email', id: row.id };
+      if (v.kind === 'ignore') {
+        await setOutcome(tx, row.id, { status: 'ignored', reason: v.reason, noticeId: null, extracted: r.extracted, auth: r.auth, at: now });
+        await record(tx, { actor: WORKER, action: 'inbound_email.ignored', subject, details: { reason: v.reason }, at: now });
+        return true;
+      }
+      if (v.kind === 'reply') {
+        const attached = await attachEmailReply(tx, deps, { noticeId: v.noticeId, text: v.text, from: v.from, inboundEmailId: row.id });
+        const reason = !attached ? 'a reply to a notice that does not exist' : attached.answered ? 'the answer to the question: the notice is back in the queue' : 'attached to the notice';
+        await setOutcome(tx, row.id, { status: attached ? 'reply_attached' : 'ignored', reason, noticeId: attached?.notice.id ?? null, extracted: r.extracted, auth: r.auth, at: now });
+        await record(tx, { actor: WORKER, action: attached ? 'inbound_email.attached' : 'inbound_email.ignored', subject, details: { reason, notice: attached?.notice.reference ?? null }, at: now });
+        return true;
+      }
+      // Loop safety: at most INBOUND_REPLIES_PER_HOUR automatic replies to one address. The lock
+      // makes two messages from one sender, read at once, count each other.
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('inbound-replies:' || $1))`, [v.from.address]);
+      const sent = await automaticRepliesSince(tx, v.from.address, new Date(now.getTime() - 3_600_000));
+      const replies = sent < config.inbound.repliesPerHour;
+      const thread: EmailThread | null = replies ? { inReplyTo: r.msg.messageId, references: r.msg.references, subject: r.msg.subject } : null;
+      const notice = await takeEmailedNotice(tx, deps, emailedNotice(v.ex, v.from, row.id, thread), prepared!);
+      const status = notice.status === 'pending' ? 'notice_created' : 'incomplete';
+      const reason = replies ? null : `no automatic reply: ${config.inbound.repliesPerHour} already sent to this address in the last hour (INBOUND_REPLIES_PER_HOUR)`;
+      await setOutcome(tx, row.id, { status, reason, noticeId: notice.id, extracted: r.extracted, auth: r.auth, at: now });
+      await record(tx, {
+        actor: WORKER, action: 'inbound_email.read', subject,
+        details: { status, notice: notice.reference, missing: v.ex.missing.map((m) => m.element), replied: replies, auth: { spf: r.auth.spf, dkim: r.auth.dkim, dmarc: r.auth.dmarc } },
+        at: now,
+      });
+      return true;
+    });
+  }
+
+  async function handle(row: ClaimedInbound): Promise<'done' | 'failed' | 'lost'> {
+    try {
+      const r = await readInboundEmail(readDeps, row.raw, row.envelope ?? {});
+      const prepared = await prepare(row, r);
+      return (await recordOutcome(row, r, prepared)) ? 'done' : 'lost';
+    } catch (err) {
+      const error = String((err as Error)?.stack ?? err).slice(0, 2000);
+      const last = row.attempts >= maxAttempts;
+      const now = clock.now();
+      logger.error({ err: String((err as Error)?.message ?? err), inboundEmailId: row.id, attempts: row.attempts }, 'reading an inbound email failed');
+      try {
+        return await withTransaction(db, async (tx) => {
+          const retryAt = last ? null : new Date(now.getTime() + 30_000 * 2 ** (row.attempts - 1));
+          const applied = await setAttemptFailed(tx, row, error, retryAt, now);
+          if (applied && last) {
+            await record(tx, { actor: WORKER, action: 'inbound_email.failed', subject: { type: 'inbound_email', id: row.id }, details: { attempts: row.attempts, error: error.split('\n')[0] }, at: now });
+          }
+          return last ? 'failed' : 'lost';
+        });
+      } catch {
+        return 'lost'; // the lease ends and the row is claimed again
+      }
+    }
+  }
+
+  async function run(onlyId?: string): Promise<InboundResult> {
+    const total: InboundResult = { claimed: 0, done: 0, failed: 0, lost: 0 };
+    for (;;) {
+      if (stopping) break;
+      const rows = await claimInbound(db.manager, { now: clock.now(), leaseMs, limit: onlyId ? 1 : batchSize, onlyId });
+      total.claimed += rows.length;
+      const queue = [...rows];
+      await Promise.all(
+        Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
+          for (let row = queue.shift(); row; row = queue.shift()) total[await handle(row)]++;
+        }),
+      );
+      if (onlyId || rows.length < batchSize) break;
+    }
+    return total;
+  }
+
+  let draining: Promise<unknown> | null = null;
+  let again = false;
+  const worker: InboundWorker = {
+    drain: () => run(),
+    async processNow(id) {
+      await run(id);
+    },
+    kick() {
+      if (stopping) return;
+      if (draining) {
+        again = true;
+        return;
+      }
+      draining = (async () => {
+        do {
+          again = false;
+          await run().catch((err) => logger.error({ err: String(err) }, 'inbound parse job failed'));
+        } while (again && !stopping);
+        draining = null;
+      })();
+    },
+    stop() {
+      stopping = true;
+    },
+    async idle() {
+      while (draining) await draining;
+    },
+  };
+  return worker;
+}

@@ -1,0 +1,157 @@
+import { EntityManager } from 'typeorm';
+import type { InboundEmail, InboundEnvelope, InboundStatus, SenderAuth } from './inbound-email.entity';
+
+/** A row the parse job holds (claimed with a lease). */
+export interface ClaimedInbound {
+  id: string;
+  raw: Buffer;
+  envelope: InboundEnvelope;
+  attempts: number;
+  way_in: string;
+  received_at: Date;
+}
+
+/**
+ * The parse job's claim (one short statement, committed at once): up to `limit` due `received` rows,
+ * `FOR UPDATE SKIP LOCKED`, `attempts + 1` and the lease in `next_attempt_at`. `onlyId` claims one
+ * row (the API processes the message it just stored at once, when no worker has it yet).
+ */
+export async function claimInbound(tx: EntityManager, q: { now: Date; leaseMs: number; limit: number; onlyId?: string }): Promise<ClaimedInbound[]> {
+  const [rows] = (await tx.query(
+    `WITH due AS (
+       SELECT id FROM inbound_emails
+        WHERE status = 'received' AND next_attempt_at <= $1 AND ($4::uuid IS NULL OR id = $4)
+        ORDER BY next_attempt_at
+        LIMIT $2
+        FOR UPDATE SKIP LOCKED
+     )
+     UPDATE inbound_emails e SET attempts = e.attempts + 1, next_attempt_at = $3
+       FROM due WHERE e.id = due.id
+     RETURNING e.id, e.raw, e.envelope, e.attempts, e.way_in, e.received_at`,
+    [q.now, q.limit, new Date(q.now.getTime() + q.leaseMs), q.onlyId ?? null],
+  )) as [ClaimedInbound[], number];
+  return rows;
+}
+
+/** Locks a claimed row for its outcome; false when the claim is no longer ours (the fence). */
+export async function lockClaimed(tx: EntityManager, row: Pick<ClaimedInbound, 'id' | 'attempts'>): Promise<boolean> {
+  const [r] = await tx.query(`SELECT status, attempts FROM inbound_emails WHERE id = $1 FOR UPDATE`, [row.id]);
+  return !!r && r.status === 'received' && r.attempts === row.attempts;
+}
+
+export async function setOutcome(
+  tx: EntityManager,
+  id: string,
+  o: { status: InboundStatus; reason: string | null; noticeId: string | null; extracted: Record<string, unknown> | null; auth: SenderAuth | null; at: Date },
+): Promise<void> {
+  await tx.query(
+    `UPDATE inbound_emails SET status = $2, reason = $3, notice_id = $4, extracted = $5, auth = COALESCE($6, auth), processed_at = $7, last_error = NULL
+      WHERE id = $1`,
+    [id, o.status, o.reason?.slice(0, 2000) ?? null, o.noticeId, o.extracted ? JSON.stringify(o.extracted) : null, o.auth ? JSON.stringify(o.auth) : null, o.at],
+  );
+}
+
+/** A failed attempt: retried after `retryAt`, or `failed` for good. */
+export async function setAttemptFailed(tx: EntityManager, row: Pick<ClaimedInbound, 'id' | 'attempts'>, error: string, retryAt: Date | null, at: Date): Promise<boolean> {
+  const [, n] = (await tx.query(
+    retryAt
+      ? `UPDATE inbound_emails SET last_error = $3, next_attempt_at = $4 WHERE id = $1 AND status = 'received' AND attempts = $2`
+      : `UPDATE inbound_emails SET last_error = $3, status = 'failed', reason = 'could not be processed', processed_at = $4 WHERE id = $1 AND status = 'received' AND attempts = $2`,
+    [row.id, row.attempts, error.slice(0, 2000), retryAt ?? at],
+  )) as [unknown, number];
+  return n === 1;
+}
+
+/** Which of these normalised URLs are the original URL of one of our items (the parser's `isItemOriginalUrl`). */
+export async function knownOriginalUrls(tx: EntityManager, normalised: string[]): Promise<Set<string>> {
+  if (!normalised.length) return new Set();
+  const rows: { u: string }[] = await tx.query(
+    `SELECT original_url_normalised AS u FROM items WHERE original_url_normalised = ANY($1::text[])`,
+    [normalised.slice(0, 10_000)],
+  );
+  return new Set(rows.map((r) => r.u));
+}
+
+// ---- reads for staff (API and /mailbox) ----
+
+export interface InboundRow {
+  id: string;
+  message_id: string | null;
+  from_address: string | null;
+  from_name: string | null;
+  to: string[];
+  subject: string | null;
+  received_at: Date;
+  way_in: string;
+  size: number;
+  status: InboundStatus;
+  reason: string | null;
+  notice_id: string | null;
+  notice_reference: string | null;
+  auth: Partial<SenderAuth>;
+  extracted: Record<string, unknown> | null;
+  attempts: number;
+  last_error: string | null;
+}
+
+const COLUMNS = `e.id, e.message_id, e.from_address, e.from_name, e."to", e.subject, e.received_at, e.way_in, e.size, e.status, e.reason,
+  e.notice_id, n.reference AS notice_reference, e.auth, e.attempts, e.last_error`;
+
+export interface InboundFilter {
+  status?: string;
+  sender?: string;
+  /** YYYY-MM-DD, inclusive. */
+  from?: string;
+  to?: string;
+  cursor?: string;
+}
+
+/** Newest first, keyset pages of `limit`. The cursor is `<received_at ISO>|<id>` (base64url). */
+export async function listInbound(tx: EntityManager, f: InboundFilter, limit = 50): Promise<{ rows: InboundRow[]; nextCursor: string | null }> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const p = (v: unknown) => {
+    params.push(v);
+    return `$${params.length}`;
+  };
+  if (f.status) where.push(`e.status = ${p(f.status)}`);
+  if (f.sender) where.push(`e.from_address ILIKE ${p(`%${f.sender.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)}`);
+  if (f.from) where.push(`e.received_at >= ${p(f.from)}::date`);
+  if (f.to) where.push(`e.received_at < ${p(f.to)}::date + 1`);
+  const c = decodeCursor(f.cursor);
+  if (c) where.push(`(e.received_at, e.id) < (${p(c.at)}::timestamptz, ${p(c.id)}::uuid)`);
+  const rows: InboundRow[] = await tx.query(
+    `SELECT ${COLUMNS} FROM inbound_emails e LEFT JOIN notices n ON n.id = e.notice_id
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY e.received_at DESC, e.id DESC LIMIT ${p(limit + 1)}`,
+    params,
+  );
+  const more = rows.length > limit;
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return { rows: page, nextCursor: more && last ? Buffer.from(`${new Date(last.received_at).toISOString()}|${last.id}`).toString('base64url') : null };
+}
+
+function decodeCursor(cursor: string | undefined): { at: string; id: string } | null {
+  if (!cursor) return null;
+  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (!at || Number.isNaN(Date.parse(at)) || !/^[0-9a-f-]{36}$/i.test(id ?? '')) return null;
+  return { at, id };
+}
+
+export async function findInbound(tx: EntityManager, id: string, withRaw = false): Promise<(InboundRow & { raw?: Buffer }) | null> {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return null;
+  const [row] = await tx.query(
+    `SELECT ${COLUMNS}, e.extracted${withRaw ? ', e.raw' : ''} FROM inbound_emails e LEFT JOIN notices n ON n.id = e.notice_id WHERE e.id = $1`,
+    [id],
+  );
+  return row ?? null;
+}
+
+/** Counts by status, for /metrics. */
+export async function countByStatus(tx: EntityManager): Promise<Record<string, number>> {
+  const rows: { status: string; n: number }[] = await tx.query(`SELECT status, count(*)::int AS n FROM inbound_emails GROUP BY status`);
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}
+
+export type { InboundEmail };

@@ -1,0 +1,3 @@
+declare module 'libmime' {
+  export function decodeWords(s: string): string;
+}

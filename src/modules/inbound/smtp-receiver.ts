@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { SMTPServer, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import type { AppDeps } from '../../deps';
+import { withTransaction } from '../../db/transaction';
+import { isReplyAddress } from '../../shared/reply-key';
+import type { InboundWorker } from './inbound-worker';
+import { storeInboundEmail } from './store-inbound-email';
+
+export interface SmtpReceiver {
+  readonly port: number;
+  readonly host: string;
+  close(): Promise<void>;
+}
+
+const smtpError = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
+
+/**
+ * The built-in SMTP receiver (SPEC §12), on INBOUND_SMTP_PORT. It accepts RCPT TO only for
+ * INBOUND_ADDRESSES and reply addresses (`reply+…@INBOUND_REPLY_DOMAIN`; a forged key is found and
+ * ignored later, not here), others get 550; a message over INBOUND_MAX_BYTES gets 552. It answers
+ * 250 to DATA only once the raw message is committed: if we crash before, the sender still has it
+ * and retries. A client IP may deliver INBOUND_SMTP_PER_MINUTE messages a minute (then 421, try
+ * later). STARTTLS is offered when INBOUND_SMTP_TLS_CERT/KEY are set. After each commit the parse
+ * job is kicked, so a notice is read within moments.
+ */
+export async function startSmtpReceiver(deps: Pick<AppDeps, 'db' | 'clock' | 'config' | 'logger'>, worker: InboundWorker | null, opts: { port?: number } = {}): Promise<SmtpReceiver> {
+  const { config, logger } = deps;
+  const inbound = config.inbound;
+  const port = opts.port ?? inbound.smtpPort ?? 0;
+  const host = inbound.smtpHost ?? '0.0.0.0';
+  const accepted = new Set(inbound.addresses);
+  const sent = new Map<string, { windowStart: number; n: number }>();
+  const tls = inbound.smtpTls ? { key: readFileSync(inbound.smtpTls.keyFile), cert: readFileSync(inbound.smtpTls.certFile) } : null;
+
+  const server = new SMTPServer({
+    name: inbound.replyDomain,
+    banner: 'Takedown Desk: send takedown notices here',
+    secure: false,
+    ...(tls ? { key: tls.key, cert: tls.cert } : {}),
+    disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+    authOptional: true,
+    size: inbound.maxBytes,
+    maxClients: 200,
+    logger: false,
+    closeTimeout: 5_000,
+    socketTimeout: 60_000,
+    onMailFrom(_address, session, callback) {
+      const ip = session.remoteAddress ?? 'unknown';
+      const now = Date.now();
+      const w = sent.get(ip);
+      if (!w || now - w.windowStart >= 60_000) sent.set(ip, { windowStart: now, n: 1 });
+      else if (++w.n > inbound.smtpPerMinute) return callback(smtpError(421, '4.7.0 Too many messages from your address; try again in a minute'));
+      if (sent.size > 10_000) for (const [k, v] of sent) if (now - v.windowStart >= 60_000) sent.delete(k);
+      callback();
+    },
+    onRcptTo(address, _session, callback) {
+      const a = address.address.toLowerCase();
+      if (accepted.has(a) || isReplyAddress(a, inbound.replyDomain)) return callback();
+      callback(smtpError(550, `5.1.1 <${address.address.slice(0, 200)}>: no such mailbox here`));
+    },
+    onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('error', (err) => callback(err));
+      stream.on('end', () => {
+        if (stream.sizeExceeded) return callback(smtpError(552, `5.3.4 Message too large (at most ${inbound.maxBytes} bytes)`));
+        const raw = Buffer.concat(chunks);
+        const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+        const envelope = {
+          mailFrom,
+          rcptTo: session.envelope.rcptTo.map((r) => r.address.toLowerCase()),
+          remoteIp: session.remoteAddress ?? null,
+          helo: session.hostNameAppearsAs ?? null,
+        };
+        withTransaction(deps.db, (tx) => storeInboundEmail(tx, raw, 'smtp', { envelope, at: deps.clock.now() })).then(
+          (stored) => {
+            callback(null, `2.0.0 Ok: ${stored.duplicate ? 'already have it as' : 'stored as'} ${stored.id}`);
+            if (!stored.duplicate) worker?.kick();
+          },
+          (err) => {
+            // Not stored: a temporary failure, so the sender keeps the message and retries.
+            logger.error({ err: String((err as Error)?.message ?? err) }, 'inbound SMTP: storing a message failed');
+            callback(smtpError(451, '4.3.0 Could not store the message now; try again later'));
+          },
+        );
+      });
+    },
+  });
+  const sockets = new Set<Socket>();
+  const net = (server as unknown as { server: import('node:net').Server }).server;
+  net.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+  server.on('error', (err) => logger.warn({ err: String(err.message) }, 'inbound SMTP: connection error'));
+  await new Promise<void>((resolve, reject) => {
+    net.once('error', reject);
+    server.listen(port, host, () => {
+      net.removeListener('error', reject);
+      resolve();
+    });
+  });
+  const address = net.address();
+  const boundPort = typeof address === 'object' && address ? address.port : port;
+  return {
+    port: boundPort,
+    host,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        setTimeout(() => {
+          for (const s of sockets) s.destroy();
+        }, 5_000).unref();
+      });
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import { EntityManager } from 'typeorm';
+import type { AppDeps } from '../../deps';
+import { findItemsByUrls, Item } from '../items';
+import type { QueuedEmail } from '../mail';
+import type { ClaimType } from './notice.dto';
+import type { Notice, TriageFlag } from './notice.entity';
+import { foldUrls, insertNoticeWithTargets, intakeFacts } from './notices.queries';
+import { acknowledgement } from './notice-emails';
+import { moderatorNotifications } from './notify-moderators';
+import { computeFlags, triageTargetsOf } from './triage';
+
+/**
+ * The intake every channel shares (form, API, email): fold and match the URLs against the
+ * registry, read the facts triage needs, compute the flags, then write the notice with its targets
+ * and queue the acknowledgement. `submitNotice` (form, API) and the inbound mailbox both use it.
+ */
+export interface IntakeInput {
+  email: string;
+  ip?: string | null;
+  infringingUrls: string[];
+  originalUrls: string[];
+  claimType: ClaimType;
+  workPublishedAt?: string | null;
+  /** Look up the moderators to notify (only when the notice enters the queue at once). */
+  withModerators: boolean;
+  /** Flags the channel adds itself (e.g. `sender_unauthenticated` for email). */
+  extraFlags?: TriageFlag[];
+}
+
+export interface PreparedIntake {
+  reference: string;
+  targets: { url: string; normalisedUrl: string }[];
+  /** The matched item of each target, or null. */
+  items: (Item | null)[];
+  originalUrls: string[];
+  flags: TriageFlag[];
+  moderators: string[];
+  matched: number;
+}
+
+/** Reads only (no lock): run it before the transaction, so the transaction stays short. */
+export async function prepareIntake(deps: Pick<AppDeps, 'db' | 'clock' | 'config'>, input: IntakeInput, pool: EntityManager = deps.db.manager): Promise<PreparedIntake> {
+  const { config } = deps;
+  const targets = foldUrls(input.infringingUrls, config.publicBaseUrl);
+  const originalUrls = [...new Set(input.originalUrls.map((u) => u.trim()))];
+  const matches = await findItemsByUrls(pool, targets.map((t) => t.url), { baseUrl: config.publicBaseUrl });
+  const items = targets.map((t) => matches.get(t.url) ?? null);
+  const now = deps.clock.now();
+  const facts = await intakeFacts(pool, {
+    email: input.email,
+    ip: input.ip,
+    since: new Date(now.getTime() - 3_600_000),
+    cap: config.policy.senderBurst,
+    normalisedUrls: targets.map((t) => t.normalisedUrl),
+    itemIds: items.filter((i) => i).map((i) => i!.id),
+    withModerators: input.withModerators,
+  });
+  const flags = computeFlags({
+    claimType: input.claimType, email: input.email, originalUrls, workPublishedAt: input.workPublishedAt ?? undefined,
+    targets: triageTargetsOf(targets, items), duplicateOf: facts.duplicateOf, recentFromSender: facts.recentFromSender, senderBurst: config.policy.senderBurst,
+  });
+  flags.push(...(input.extraFlags ?? []));
+  return { reference: facts.reference, targets, items, originalUrls, flags, moderators: facts.moderators, matched: items.filter((i) => i).length };
+}
+
+/** Writes the notice (built by the caller, `id` set) and its targets, matched as prepared. */
+export function insertPreparedNotice(tx: EntityManager, notice: Notice, p: PreparedIntake): Promise<void> {
+  return insertNoticeWithTargets(
+    tx,
+    notice,
+    p.targets.map((t, i) => ({ ...t, itemId: p.items[i]?.id ?? null, outcome: p.items[i] ? 'pending' : 'not_found' })),
+  );
+}
+
+/** The acknowledgement (`notice-received`, with the status link) and, when the notice is queued, the moderators' emails. */
+export function intakeEmails(
+  deps: Pick<AppDeps, 'config'>,
+  notice: Notice,
+  p: PreparedIntake,
+  links: { statusUrl: string; verifyUrl: string | null },
+  extra: Pick<QueuedEmail, 'opts'> = {},
+): QueuedEmail[] {
+  const ack = acknowledgement(notice, links, p.targets.map((t, i) => ({ url: t.url, matched: !!p.items[i] })), notice.submittedAt);
+  return [
+    { ...ack, opts: { ...ack.opts, ...extra.opts } },
+    ...(notice.status === 'pending' ? moderatorNotifications(deps, notice, p.targets.length, p.matched, p.moderators) : []),
+  ];
+}
