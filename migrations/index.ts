@@ -6,6 +6,7 @@ import { CreateSourceStrikesAndQueueIndex1796014706059 } from './1796014706059-C
 import { CreateCounterNotices1796014748164 } from './1796014748164-CreateCounterNotices';
 import { CreateOptOutRequests1796015169615 } from './1796015169615-CreateOptOutRequests';
 import { AddNoticePersonalDataRedactedAt1796020000000 } from './1796020000000-AddNoticePersonalDataRedactedAt';
+import { CreateSubmitters1796300000000 } from './1796300000000-CreateSubmitters';
 
 /** Every migration, in order. A new migration file is added here too. */
 export const allMigrations: Function[] = [
@@ -17,4 +18,5 @@ export const allMigrations: Function[] = [
   CreateCounterNotices1796014748164,
   CreateOptOutRequests1796015169615,
   AddNoticePersonalDataRedactedAt1796020000000,
+  CreateSubmitters1796300000000,
 ];

@@ -22,6 +22,7 @@ import { outboxRoutes, registerMailMetrics } from './modules/mail';
 import { noticePages, noticesPublicApi } from './modules/notices';
 import { optOutPages } from './modules/opt-out';
 import { policyPages } from './modules/policy';
+import { portalRoutes } from './modules/submitters/portal.routes';
 import { registerReviewMetrics, reviewApi, reviewPages } from './modules/review';
 import { openApiRoutes } from './modules/ops/openapi';
 import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
@@ -109,6 +110,8 @@ export function createApp(deps: AppDeps): Express {
   // ---- Publisher opt-out: the emailed link is the credential ----
   app.use(optOutPages(deps));
   app.use(policyPages(deps));
+  // ---- Rights holders' portal: its own session cookie and CSRF, never the staff session ----
+  app.use('/portal', portalRoutes(deps));
 
   // ---- Staff side: sessions in PostgreSQL, CSRF on every form, rate-limited sign-in ----
   const PgStore = connectPgSimple(session);

@@ -9,6 +9,8 @@ import { OutboundEmail } from '../modules/mail/outbound-email.entity';
 import { NoticeTarget } from '../modules/notices/notice-target.entity';
 import { Notice } from '../modules/notices/notice.entity';
 import { SourceStrike } from '../modules/review/source-strike.entity';
+import { SubmitterSignInLink } from '../modules/submitters/sign-in-link.entity';
+import { Submitter } from '../modules/submitters/submitter.entity';
 
 /** Every TypeORM entity of the product; each module adds its own here. */
-export const entities = [User, ApiToken, AuditEvent, OutboundEmail, Source, Item, Notice, NoticeTarget, SourceStrike, CounterNotice, OptOutRequest];
+export const entities = [User, ApiToken, AuditEvent, OutboundEmail, Source, Item, Notice, NoticeTarget, SourceStrike, CounterNotice, OptOutRequest, Submitter, SubmitterSignInLink];

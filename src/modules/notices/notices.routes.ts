@@ -32,8 +32,9 @@ export function formToNotice(body: Record<string, unknown>): Record<string, unkn
   };
 }
 
-function renderForm(res: Response, status: number, values: Record<string, unknown>, errors: { field: string; message: string }[] = []) {
-  res.status(status).render('notices/form', {
+/** What the notice form's template needs; the portal renders the same form with its own action. */
+export function noticeFormView(values: Record<string, unknown>, errors: { field: string; message: string }[] = []) {
+  return {
     title: 'Submit a DMCA takedown request',
     values,
     errors: errorsByField(errors),
@@ -41,7 +42,11 @@ function renderForm(res: Response, status: number, values: Record<string, unknow
     countries: COUNTRIES,
     claimTypes: CLAIM_TYPES.map((value) => ({ value, label: CLAIM_LABELS[value] })),
     statements: { goodFaith: GOOD_FAITH_STATEMENT, accuracy: ACCURACY_STATEMENT },
-  });
+  };
+}
+
+function renderForm(res: Response, status: number, values: Record<string, unknown>, errors: { field: string; message: string }[] = []) {
+  res.status(status).render('notices/form', noticeFormView(values, errors));
 }
 
 /** The public intake: form, status page and complainant actions. No session, no cookies. */

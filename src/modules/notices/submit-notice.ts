@@ -25,6 +25,11 @@ export interface SubmitNotice {
   context: RequestContext;
   /** API only: a retried request with the same key returns the first answer. */
   idempotencyKey?: string;
+  /**
+   * The address was proved already (a signed-in portal submitter, SPEC §14): the notice enters the
+   * queue at once, with no verification link, even when REQUIRE_EMAIL_VERIFICATION is on.
+   */
+  verifiedEmail?: boolean;
 }
 
 /** What the API answers (SPEC §7), and what the form redirects to. */
@@ -61,7 +66,7 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
   const originalUrls = [...new Set((dto.originalUrls ?? []).map((u) => u.trim()))];
   const fingerprint = cmd.idempotencyKey ? createHash('sha256').update(canonicalJson(dto)).digest('hex') : undefined;
   const box = cmd.idempotencyKey ? secretBox(deps.sessionSecret, 'idempotency') : undefined;
-  const verify = config.policy.requireEmailVerification;
+  const verify = config.policy.requireEmailVerification && !cmd.verifiedEmail;
 
   // Reads that need no lock run first, so the transaction below is short: the registry match,
   // then one statement for the rest (sender, duplicates, reference, moderators). Triage flags are
@@ -133,6 +138,7 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
       channel: cmd.channel,
       submitterIp: cmd.context.ip ?? null,
       statusTokenHash: hash,
+      emailVerifiedAt: cmd.verifiedEmail ? now : null,
       flags,
       queuedAt: verify ? null : now,
       dueAt: verify ? null : new Date(now.getTime() + config.policy.slaHours * 3_600_000),
@@ -147,7 +153,7 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
       actor: PUBLIC,
       action: 'notice.submitted',
       subject: { type: 'notice', id: notice.reference },
-      details: { channel: cmd.channel, claimType: notice.claimType, status: notice.status, urls: targets.length, matched, flags: flags.map((f) => f.code) },
+      details: { channel: cmd.channel, ...(cmd.verifiedEmail ? { portal: true } : {}), claimType: notice.claimType, status: notice.status, urls: targets.length, matched, flags: flags.map((f) => f.code) },
       context: cmd.context,
       at: now,
     });

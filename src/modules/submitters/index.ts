@@ -1,0 +1,8 @@
+/** Rights holders as users (SPEC §14): submitters, the portal sign-in, their profile. */
+export { Submitter } from './submitter.entity';
+export type { SubmitterRole } from './submitter.entity';
+export { SubmitterSignInLink } from './sign-in-link.entity';
+export { requestSignInLink, useSignInLink, checkSignInLink, LINK_MINUTES } from './sign-in';
+export { updateProfile, ProfileDto, suspension } from './profile';
+export { listPortalNotices, portalCsvRows, parsePortalFilter } from './portal.queries';
+export { submitterActor } from './submitter-actor';
