@@ -3,7 +3,7 @@ import { withTransaction } from '../../src/db/transaction';
 import { setActive } from '../../src/modules/auth/manage-users';
 import { createTestContext, TestContext } from '../support/context';
 import { createStaff } from '../support/staff';
-import { Agent, anonymousSession, appRoutes, buildWorld, fillPath, isWrite, RouteInfo, staffSession, World } from './support';
+import { Agent, anonymousPortalSession, anonymousSession, appRoutes, buildWorld, fillPath, isWrite, RouteInfo, staffSession, submitterSession, World } from './support';
 
 /**
  * Who may call what. Every route registered in the app (read from the Express router) must have a
@@ -15,8 +15,10 @@ import { Agent, anonymousSession, appRoutes, buildWorld, fillPath, isWrite, Rout
  * - `admin`: admins only; a moderator gets 403.
  * - `status-or-staff`: `GET /api/v1/notices/:reference`, the complainant's status token or a staff
  *   bearer token (a bad bearer token is a 401; no credential at all is the 404 of a wrong token).
+ * - `submitter`: the rights holders' portal, a signed-in submitter only (its own session); anyone
+ *   else (also staff) is sent to `/portal/login` (a page) or gets 401 (a form POST).
  */
-type Policy = 'public' | 'staff' | 'admin' | 'status-or-staff';
+type Policy = 'public' | 'staff' | 'admin' | 'status-or-staff' | 'submitter';
 
 const MATRIX: Record<string, Policy> = {
   // ---- public site, intake, ops (no session) ----
@@ -45,6 +47,19 @@ const MATRIX: Record<string, Policy> = {
   'GET /opt-out/confirm': 'public',
   'POST /opt-out/confirm': 'public',
   'GET /dmca': 'public',
+  // ---- rights holders' portal (its own session + CSRF) ----
+  'GET /portal/login': 'public',
+  'POST /portal/login': 'public',
+  'GET /portal/login/link': 'public',
+  'POST /portal/login/link': 'public',
+  'POST /portal/logout': 'public',
+  'GET /portal/': 'submitter',
+  'GET /portal/notices.csv': 'submitter',
+  'GET /portal/notices/new': 'submitter',
+  'POST /portal/notices/new': 'submitter',
+  'GET /portal/notices/:reference': 'submitter',
+  'GET /portal/profile': 'submitter',
+  'POST /portal/profile': 'submitter',
   // ---- staff router (session + CSRF) ----
   'GET /login': 'public',
   'POST /login': 'public',
@@ -191,7 +206,7 @@ describe('authorisation matrix: every route × every kind of caller', () => {
           expectStatus(`anonymous ${r.key}`, res, 303);
           continue;
         }
-        const res = r.area === 'staff' ? await staffCall(r, anon) : await staffCall(r, null);
+        const res = r.area === 'staff' ? await staffCall(r, anon) : r.area === 'portal' ? await staffCall(r, await anonymousPortalSession(t.app)) : await staffCall(r, null);
         expectAllowed(`anonymous ${r.key}`, res);
       }
     });
@@ -222,6 +237,41 @@ describe('authorisation matrix: every route × every kind of caller', () => {
 
     it('when an admin calls any staff route, then it is let through', async () => {
       for (const r of list()) expectAllowed(`admin ${r.key}`, await staffCall(r, admin));
+    });
+  });
+
+  describe('rights holders\' portal', () => {
+    const list = () => routes.filter((r) => r.area === 'portal' && MATRIX[r.key] === 'submitter');
+    /** Not signed in to the portal: a page is a 303 to the portal's sign-in, a form POST a 401. */
+    const expectPortalSignIn = (label: string, r: RouteInfo, res: request.Response) => {
+      if (isWrite(r.method)) return expectStatus(label, res, 401);
+      expectStatus(label, res, 303);
+      if (!(res.headers.location ?? '').startsWith('/portal/login?next=')) throw new Error(`${label}: redirected to ${res.headers.location}, not the portal sign-in`);
+    };
+
+    it('when nobody, or only staff (session or bearer token), is signed in, then every portal route asks to sign in to the portal', async () => {
+      expect(list().length).toBeGreaterThan(5);
+      const portalAnon = await anonymousPortalSession(t.app);
+      for (const r of list()) {
+        expectPortalSignIn(`anonymous ${r.key}`, r, await staffCall(r, portalAnon));
+        expectPortalSignIn(`staff bearer token ${r.key}`, r, await staffCall(r, portalAnon, w.adminToken));
+        // An admin's staff session is no portal session (and its CSRF token is not the portal's).
+        const res = await staffCall(r, admin);
+        if (isWrite(r.method)) expect([401, 403]).toContain(res.status);
+        else expectPortalSignIn(`admin staff session ${r.key}`, r, res);
+      }
+    });
+
+    it('when a signed-in submitter calls a portal route, then it is let through; its portal session opens no staff page', async () => {
+      const submitter = await submitterSession(t.app, t.db, 'rights@matrix.example');
+      for (const r of list()) {
+        const res = await staffCall(r, submitter);
+        // The empty notice form is a 422, its own answer: let through.
+        expectAllowed(`submitter ${r.key}`, res);
+      }
+      for (const r of routes.filter((x) => x.area === 'staff' && MATRIX[x.key] !== 'public' && !isWrite(x.method))) {
+        expectSignInRequired(`submitter on staff ${r.key}`, r, await staffCall(r, submitter));
+      }
     });
   });
 
