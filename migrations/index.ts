@@ -7,6 +7,7 @@ import { CreateCounterNotices1796014748164 } from './1796014748164-CreateCounter
 import { CreateOptOutRequests1796015169615 } from './1796015169615-CreateOptOutRequests';
 import { AddNoticePersonalDataRedactedAt1796020000000 } from './1796020000000-AddNoticePersonalDataRedactedAt';
 import { CreateSubmitters1796300000000 } from './1796300000000-CreateSubmitters';
+import { AddStandingStatements1796300001000 } from './1796300001000-AddStandingStatements';
 
 /** Every migration, in order. A new migration file is added here too. */
 export const allMigrations: Function[] = [
@@ -19,4 +20,5 @@ export const allMigrations: Function[] = [
   CreateOptOutRequests1796015169615,
   AddNoticePersonalDataRedactedAt1796020000000,
   CreateSubmitters1796300000000,
+  AddStandingStatements1796300001000,
 ];

@@ -11,6 +11,7 @@ import { Notice } from '../modules/notices/notice.entity';
 import { SourceStrike } from '../modules/review/source-strike.entity';
 import { SubmitterSignInLink } from '../modules/submitters/sign-in-link.entity';
 import { Submitter } from '../modules/submitters/submitter.entity';
+import { StandingStatements } from '../modules/submitters/standing-statements.entity';
 
 /** Every TypeORM entity of the product; each module adds its own here. */
-export const entities = [User, ApiToken, AuditEvent, OutboundEmail, Source, Item, Notice, NoticeTarget, SourceStrike, CounterNotice, OptOutRequest, Submitter, SubmitterSignInLink];
+export const entities = [User, ApiToken, AuditEvent, OutboundEmail, Source, Item, Notice, NoticeTarget, SourceStrike, CounterNotice, OptOutRequest, Submitter, SubmitterSignInLink, StandingStatements];

@@ -227,4 +227,56 @@ describe('rights holders\' portal: sign-in by link, own notices, pre-filled noti
     expect(await rows(`SELECT count(*)::int AS n FROM audit_events`)).toEqual(before);
     expect((await rows(`SELECT name FROM submitters`))[0].name).toBeNull();
   });
+
+  it('when a submitter makes standing statements, then portal notices without statements or signature rely on them and record their date; making them again is a new version, withdrawing them brings the statements back to the form; all audited', async () => {
+    const agent = await portalAgent(t.app, worker, sink, RIGHTS);
+    let csrf = await csrfOf(agent, '/portal/profile');
+    // Without the two statements: 422, nothing on file.
+    const missing = await agent.post('/portal/statements').type('form').send({ _csrf: csrf, signature: 'Ada Lovelace', goodFaith: 'true' });
+    expect(missing.status).toBe(422);
+    expect(missing.text).toContain('under penalty of perjury');
+    expect(await rows(`SELECT * FROM standing_statements`)).toHaveLength(0);
+
+    await agent.post('/portal/statements').type('form').send({ _csrf: csrf, signature: 'Ada Lovelace', goodFaith: 'true', accuracy: 'true' }).expect(303);
+    const madeAt = clock.now();
+    clock.set(new Date('2026-12-01T12:00:00Z'));
+
+    const form = await agent.get('/portal/notices/new').expect(200);
+    expect(form.text).toContain('Your standing statements of');
+    expect(form.text).not.toMatch(/name="goodFaith"/);
+    expect(form.text).not.toMatch(/name="signature"/);
+    const notice = {
+      name: 'Ada Lovelace', role: 'owner', address: '12 Marylebone Road, London', country: 'GB',
+      workDescription: 'My article "Notes on the Engine".', infringingUrls: pageUrls[0],
+    };
+    // Another name than the one signed: refused, next to the name.
+    const otherName = await agent.post('/portal/notices/new').type('form').send({ _csrf: csrfFrom(form.text), ...notice, name: 'Charles Babbage' });
+    expect(otherName.status).toBe(422);
+    expect(otherName.text).toContain('the name you signed your standing statements with: Ada Lovelace');
+
+    await agent.post('/portal/notices/new').type('form').send({ _csrf: csrfFrom(form.text), ...notice }).expect(303);
+    const [{ id: v1 }] = await rows(`SELECT id FROM standing_statements WHERE version = 1`);
+    const [n] = await rows(`SELECT reference, statements_source, standing_statements_id, statements_at, signature, submitted_at, good_faith_statement FROM notices`);
+    expect(n).toMatchObject({ statements_source: 'standing', standing_statements_id: v1, statements_at: madeAt, signature: 'Ada Lovelace', submitted_at: clock.now() });
+    expect(n.good_faith_statement).toMatch(/good faith belief/);
+    const [submitted] = await rows(`SELECT details FROM audit_events WHERE action = 'notice.submitted'`);
+    expect(submitted.details).toMatchObject({ statements: 'standing', statementsMadeAt: madeAt.toISOString() });
+    await worker.drain();
+    const ack = sink.to(RIGHTS).find((m) => (m.parsed.subject ?? '').includes(n.reference))!;
+    expect(ack.parsed.text).toContain('Your standing statements of');
+
+    // Again: version 2. Withdrawn: the form asks for statements and signature again.
+    csrf = await csrfOf(agent, '/portal/profile');
+    await agent.post('/portal/statements').type('form').send({ _csrf: csrf, signature: 'Ada Lovelace', goodFaith: 'true', accuracy: 'true' }).expect(303);
+    await agent.post('/portal/statements/withdraw').type('form').send({ _csrf: csrf }).expect(303);
+    expect(await rows(`SELECT version, withdrawn_at FROM standing_statements ORDER BY version`)).toEqual([
+      { version: 1, withdrawn_at: null }, { version: 2, withdrawn_at: clock.now() },
+    ]);
+    const plain = await agent.get('/portal/notices/new').expect(200);
+    expect(plain.text).toMatch(/name="goodFaith"/);
+    const without = await agent.post('/portal/notices/new').type('form').send({ _csrf: csrfFrom(plain.text), ...notice });
+    expect(without.status).toBe(422);
+    expect(await rows(`SELECT id FROM notices`)).toHaveLength(1);
+    expect(await actions('submitter.statements_%')).toEqual(['submitter.statements_made', 'submitter.statements_made', 'submitter.statements_withdrawn']);
+  });
 });

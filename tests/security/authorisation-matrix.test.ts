@@ -60,6 +60,8 @@ const MATRIX: Record<string, Policy> = {
   'GET /portal/notices/:reference': 'submitter',
   'GET /portal/profile': 'submitter',
   'POST /portal/profile': 'submitter',
+  'POST /portal/statements': 'submitter',
+  'POST /portal/statements/withdraw': 'submitter',
   // ---- staff router (session + CSRF) ----
   'GET /login': 'public',
   'POST /login': 'public',

@@ -8,7 +8,7 @@ export { NoticeDto, CLAIM_TYPES, GOOD_FAITH_STATEMENT, ACCURACY_STATEMENT } from
 export { IsUrlList, MatchesName, foldName, MAX_INFRINGING_URLS } from './notice.dto';
 export { COUNTRIES } from './countries';
 export { submitNotice, purgeIdempotencyKeys } from './submit-notice';
-export type { SubmitAnswer } from './submit-notice';
+export type { SubmitAnswer, StandingStatementsRef } from './submit-notice';
 export { withdrawNotice, answerQuestion, verifyNoticeEmail, expireUnverifiedNotices } from './complainant-actions';
 export { sendModeratorDigest } from './notify-moderators';
 export { lockByReference, findByReference, targetsOf, keepPendingTargets } from './notices.queries';

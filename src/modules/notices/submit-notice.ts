@@ -30,6 +30,18 @@ export interface SubmitNotice {
    * queue at once, with no verification link, even when REQUIRE_EMAIL_VERIFICATION is on.
    */
   verifiedEmail?: boolean;
+  /**
+   * The submitter's standing statements stand in for the notice's own (SPEC §14): the notice
+   * records their text, their date (as `statementsAt`) and the version relied on.
+   */
+  standingStatements?: StandingStatementsRef;
+}
+
+export interface StandingStatementsRef {
+  id: string;
+  goodFaithStatement: string;
+  accuracyStatement: string;
+  madeAt: Date;
 }
 
 /** What the API answers (SPEC §7), and what the form redirects to. */
@@ -67,6 +79,7 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
   const fingerprint = cmd.idempotencyKey ? createHash('sha256').update(canonicalJson(dto)).digest('hex') : undefined;
   const box = cmd.idempotencyKey ? secretBox(deps.sessionSecret, 'idempotency') : undefined;
   const verify = config.policy.requireEmailVerification && !cmd.verifiedEmail;
+  const standing = cmd.standingStatements;
 
   // Reads that need no lock run first, so the transaction below is short: the registry match,
   // then one statement for the rest (sender, duplicates, reference, moderators). Triage flags are
@@ -130,9 +143,11 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
       workDescription: dto.workDescription.trim(),
       originalUrls,
       workPublishedAt: dto.workPublishedAt ?? null,
-      goodFaithStatement: GOOD_FAITH_STATEMENT,
-      accuracyStatement: ACCURACY_STATEMENT,
-      statementsAt: now,
+      goodFaithStatement: standing?.goodFaithStatement ?? GOOD_FAITH_STATEMENT,
+      accuracyStatement: standing?.accuracyStatement ?? ACCURACY_STATEMENT,
+      statementsAt: standing?.madeAt ?? now,
+      statementsSource: standing ? 'standing' : 'notice',
+      standingStatementsId: standing?.id ?? null,
       signature: dto.signature.trim(),
       submittedAt: now,
       channel: cmd.channel,
@@ -153,7 +168,7 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
       actor: PUBLIC,
       action: 'notice.submitted',
       subject: { type: 'notice', id: notice.reference },
-      details: { channel: cmd.channel, ...(cmd.verifiedEmail ? { portal: true } : {}), claimType: notice.claimType, status: notice.status, urls: targets.length, matched, flags: flags.map((f) => f.code) },
+      details: { channel: cmd.channel, ...(cmd.verifiedEmail ? { portal: true } : {}), ...(standing ? { statements: 'standing', statementsMadeAt: standing.madeAt.toISOString() } : {}), claimType: notice.claimType, status: notice.status, urls: targets.length, matched, flags: flags.map((f) => f.code) },
       context: cmd.context,
       at: now,
     });
@@ -173,8 +188,9 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
           claimType: notice.claimType,
           targets: targets.map((t, i) => ({ url: t.url, matched: !!items[i] })),
           noneOnSite: matched === 0,
-          goodFaithStatement: GOOD_FAITH_STATEMENT,
-          accuracyStatement: ACCURACY_STATEMENT,
+          goodFaithStatement: notice.goodFaithStatement,
+          accuracyStatement: notice.accuracyStatement,
+          statementsFromStanding: standing ? standing.madeAt.toISOString() : null,
           signature: notice.signature,
           submittedAt: now.toISOString(),
         },

@@ -6,3 +6,5 @@ export { requestSignInLink, useSignInLink, checkSignInLink, LINK_MINUTES } from 
 export { updateProfile, ProfileDto, suspension } from './profile';
 export { listPortalNotices, portalCsvRows, parsePortalFilter } from './portal.queries';
 export { submitterActor } from './submitter-actor';
+export { StandingStatements } from './standing-statements.entity';
+export { currentStatements, statementHistory, makeStatements, withdrawStatements, StandingStatementsDto } from './standing-statements';

@@ -12,9 +12,10 @@ import { AppError } from '../../shared/errors';
 import { errorsByField, noStore, requestContext, safeNextPath, validationErrors, wantsJson } from '../../shared/http';
 import { csvRow } from '../audit';
 import { isDeliverableAddress } from '../mail';
-import { CLAIM_TYPES, complainantView, findByReference, formToNotice, NoticeDto, noticeFormView, submitNotice } from '../notices';
+import { ACCURACY_STATEMENT, CLAIM_TYPES, complainantView, GOOD_FAITH_STATEMENT, findByReference, formToNotice, NoticeDto, noticeFormView, submitNotice } from '../notices';
 import { listPortalNotices, parsePortalFilter, portalCsvRows, PORTAL_CSV_COLUMNS } from './portal.queries';
 import { ProfileDto, suspension, updateProfile } from './profile';
+import { currentStatements, makeStatements, statementHistory, StandingStatementsDto, withdrawStatements } from './standing-statements';
 import { checkSignInLink, linkProblem, requestSignInLink, useSignInLink } from './sign-in';
 import { Submitter } from './submitter.entity';
 
@@ -198,12 +199,14 @@ export function portalRoutes(deps: AppDeps): Router {
     name: s.name ?? '', organization: s.organization ?? '', phone: s.phone ?? '', address: s.address ?? '', country: s.country ?? '',
     role: s.role ?? 'owner', rightsOwner: s.rightsOwners[0] ?? '', claimType: 'copyright', signature: s.name ?? '',
   });
-  const renderNoticeForm = (res: Response, status: number, s: Submitter, values: Record<string, unknown>, errors: { field: string; message: string }[] = []) =>
-    res.status(status).render('notices/form', { ...noticeFormView(values, errors), title: 'Send a notice', portal: { email: s.email } });
+  const renderNoticeForm = async (res: Response, status: number, s: Submitter, values: Record<string, unknown>, errors: { field: string; message: string }[] = []) => {
+    const standing = await currentStatements(deps.db.manager, s.id);
+    res.status(status).render('notices/form', { ...noticeFormView(values, errors), title: 'Send a notice', portal: { email: s.email, standing } });
+  };
 
-  r.get('/notices/new', requireSubmitter, (req, res) => {
+  r.get('/notices/new', requireSubmitter, async (req, res) => {
     const url = typeof req.query.url === 'string' ? req.query.url.slice(0, 2048) : '';
-    renderNoticeForm(res, 200, req.submitter!, { ...formValues(req.submitter!), infringingUrls: url });
+    await renderNoticeForm(res, 200, req.submitter!, { ...formValues(req.submitter!), infringingUrls: url });
   });
 
   r.post('/notices/new', requireSubmitter, async (req, res) => {
@@ -213,10 +216,16 @@ export function portalRoutes(deps: AppDeps): Router {
     const body = { ...((req.body ?? {}) as Record<string, unknown>) };
     delete body._csrf;
     const values = { ...body, goodFaith: body.goodFaith === 'true', accuracy: body.accuracy === 'true' };
-    const dto = { ...formToNotice(body), email: s.email };
-    const errors = await validationErrors(NoticeDto, dto);
+    // Standing statements in force stand in for the notice's own statements and signature.
+    const standing = await currentStatements(deps.db.manager, s.id);
+    const dto = { ...formToNotice(body), email: s.email, ...(standing ? { goodFaith: true, accuracy: true, signature: standing.signature } : {}) };
+    const errors = (await validationErrors(NoticeDto, dto)).map((e) =>
+      standing && e.field === 'signature' ? { field: 'name', message: `Send the notice in the name you signed your standing statements with: ${standing.signature}.` } : e,
+    );
     if (errors.length) return renderNoticeForm(res, 422, s, values, errors);
-    const { answer } = await submitNotice(deps, { dto: plainToInstance(NoticeDto, dto), channel: 'form', context: requestContext(req), verifiedEmail: true });
+    const { answer } = await submitNotice(deps, {
+      dto: plainToInstance(NoticeDto, dto), channel: 'form', context: requestContext(req), verifiedEmail: true, standingStatements: standing ?? undefined,
+    });
     req.session.flash = { kind: 'ok', message: `Notice ${answer.reference} was sent. We email you at every step.` };
     res.redirect(303, `/portal/notices/${answer.reference}`);
   });
@@ -231,15 +240,42 @@ export function portalRoutes(deps: AppDeps): Router {
 
   // ---- the profile ----
   const profileValues = (s: Submitter) => ({ ...s, rightsOwners: s.rightsOwners.join('\n') });
-  r.get('/profile', requireSubmitter, (req, res) => {
-    res.render('portal/profile', { title: 'Your profile', values: profileValues(req.submitter!) });
+  const profileView = async (s: Submitter, extra: Record<string, unknown> = {}) => ({
+    title: 'Your profile',
+    values: profileValues(s),
+    current: await currentStatements(deps.db.manager, s.id),
+    history: await statementHistory(deps.db.manager, s.id),
+    statements: { goodFaith: GOOD_FAITH_STATEMENT, accuracy: ACCURACY_STATEMENT },
+    statementValues: { signature: s.name ?? '' },
+    ...extra,
+  });
+  r.get('/profile', requireSubmitter, async (req, res) => {
+    res.render('portal/profile', await profileView(req.submitter!));
+  });
+
+  r.post('/statements', requireSubmitter, async (req, res) => {
+    const body = { ...((req.body ?? {}) as Record<string, unknown>) };
+    delete body._csrf;
+    const errors = await validationErrors(StandingStatementsDto, body);
+    if (errors.length) {
+      return res.status(422).render('portal/profile', await profileView(req.submitter!, { statementErrors: errorsByField(errors), statementValues: body }));
+    }
+    const made = await makeStatements(deps, { submitterId: req.submitter!.id, dto: plainToInstance(StandingStatementsDto, body), context: requestContext(req) });
+    req.session.flash = { kind: 'ok', message: `Your standing statements (version ${made.version}) are on file and apply to your next notices.` };
+    res.redirect(303, '/portal/profile#statements');
+  });
+
+  r.post('/statements/withdraw', requireSubmitter, async (req, res) => {
+    const done = await withdrawStatements(deps, { submitterId: req.submitter!.id, context: requestContext(req) });
+    req.session.flash = { kind: 'ok', message: done ? 'Your standing statements were withdrawn: each notice now carries its own.' : 'You had no standing statements in force.' };
+    res.redirect(303, '/portal/profile#statements');
   });
 
   r.post('/profile', requireSubmitter, async (req, res) => {
     const body = { ...((req.body ?? {}) as Record<string, unknown>) };
     delete body._csrf;
     const errors = await validationErrors(ProfileDto, body);
-    if (errors.length) return res.status(422).render('portal/profile', { title: 'Your profile', values: { ...body, email: req.submitter!.email }, errors: errorsByField(errors) });
+    if (errors.length) return res.status(422).render('portal/profile', await profileView(req.submitter!, { values: body, errors: errorsByField(errors) }));
     await updateProfile(deps, { submitterId: req.submitter!.id, dto: plainToInstance(ProfileDto, body), context: requestContext(req) });
     req.session.flash = { kind: 'ok', message: 'Your profile was saved.' };
     res.redirect(303, '/portal/profile');
