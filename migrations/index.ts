@@ -8,6 +8,7 @@ import { CreateOptOutRequests1796015169615 } from './1796015169615-CreateOptOutR
 import { AddNoticePersonalDataRedactedAt1796020000000 } from './1796020000000-AddNoticePersonalDataRedactedAt';
 import { CreateSubmitters1796300000000 } from './1796300000000-CreateSubmitters';
 import { AddStandingStatements1796300001000 } from './1796300001000-AddStandingStatements';
+import { CreateSubmitterApiTokens1796300002000 } from './1796300002000-CreateSubmitterApiTokens';
 
 /** Every migration, in order. A new migration file is added here too. */
 export const allMigrations: Function[] = [
@@ -21,4 +22,5 @@ export const allMigrations: Function[] = [
   AddNoticePersonalDataRedactedAt1796020000000,
   CreateSubmitters1796300000000,
   AddStandingStatements1796300001000,
+  CreateSubmitterApiTokens1796300002000,
 ];

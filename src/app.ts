@@ -23,6 +23,7 @@ import { noticePages, noticesPublicApi } from './modules/notices';
 import { optOutPages } from './modules/opt-out';
 import { policyPages } from './modules/policy';
 import { portalRoutes } from './modules/submitters/portal.routes';
+import { submitterApi } from './modules/submitters/submitter.api';
 import { registerReviewMetrics, reviewApi, reviewPages } from './modules/review';
 import { openApiRoutes } from './modules/ops/openapi';
 import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
@@ -164,6 +165,8 @@ export function createApp(deps: AppDeps): Express {
   // ---- JSON API: bearer tokens for staff, no cookies, so no CSRF ----
   const api = express.Router();
   api.use(openApiRoutes(deps));
+  // Submitter tokens (`tds_…`) first: a request without one is handed on to the routes below.
+  api.use(submitterApi(deps));
   api.use(noticesPublicApi(deps), counterNoticesApi(deps));
   // After the public notice API: its GET /notices/:reference hands a token-less, authorised request on.
   api.use(reviewApi(deps));

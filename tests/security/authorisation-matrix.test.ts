@@ -62,6 +62,9 @@ const MATRIX: Record<string, Policy> = {
   'POST /portal/profile': 'submitter',
   'POST /portal/statements': 'submitter',
   'POST /portal/statements/withdraw': 'submitter',
+  'GET /portal/tokens': 'submitter',
+  'POST /portal/tokens': 'submitter',
+  'POST /portal/tokens/:id/revoke': 'submitter',
   // ---- staff router (session + CSRF) ----
   'GET /login': 'public',
   'POST /login': 'public',

@@ -10,6 +10,8 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: object, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
 const errors = (description: string) => json(ref('Errors'), description);
 const bearer = [{ bearer: [] as string[] }];
+/** A submitter token (`tds_…`, SPEC §14) or none (public). */
+const submitterOrNone = [{ submitterToken: [] as string[] }, {}];
 const pathParam = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
 const queryParam = (name: string, description: string, schema: object = { type: 'string' }) => ({ name, in: 'query', required: false, description, schema });
 const body = (schema: object, required = true) => ({ required, content: { 'application/json': { schema } } });
@@ -21,7 +23,13 @@ export function openApiDocument(baseUrl: string) {
     info: { title: 'Takedown Desk API', version: '1', description: 'Takedown notices (public) and the staff API. Errors are {"errors":[{"field","message"}]}.' },
     servers: [{ url: `${baseUrl}/api/v1` }],
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A staff API token (create one on /users or with `npm run cli -- create-token`).' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'A staff API token (create one on /users or with `npm run cli -- create-token`).' },
+        submitterToken: {
+          type: 'http', scheme: 'bearer',
+          description: 'A rights holder\'s token (`tds_…`), created in the portal at /portal/tokens and shown once. It acts as that submitter only: notices are sent from its verified address (pending at once, no verification link) and may omit goodFaith, accuracy and signature when standing statements are on file; GET /notices and GET /notices/{reference} then show only its own notices. It opens no staff route.',
+        },
+      },
       schemas: {
         Errors: { type: 'object', properties: { errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } }, code: { type: 'string' } } },
         NoticeInput: {
@@ -62,11 +70,15 @@ export function openApiDocument(baseUrl: string) {
       '/openapi.json': { get: { summary: 'This document', responses: { 200: json({ type: 'object' }) } } },
       '/notices': {
         post: {
-          summary: 'Submit a takedown notice (public)', parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' } }],
-          requestBody: body(ref('NoticeInput')), responses: { 201: json(ref('SubmitAnswer'), 'Accepted'), 422: errors('Invalid notice'), 429: errors('Too many notices') },
+          summary: 'Submit a takedown notice (public, or as a submitter with a submitter token)', security: submitterOrNone,
+          description: 'With a submitter token: `email` may be left out (it is the token owner\'s address; another one is a 422), and `goodFaith`, `accuracy` and `signature` may all be left out when standing statements are on file: the notice then records that it relied on them, and their date (the answer says `"statements":"standing"`). A suspended submitter gets 403 with the date and reason.',
+          parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' } }],
+          requestBody: body(ref('NoticeInput')),
+          responses: { 201: json(ref('SubmitAnswer'), 'Accepted'), 401: errors('Invalid or revoked submitter token'), 403: errors('Submitter suspended (until when and why)'), 422: errors('Invalid notice'), 429: errors('Too many notices') },
         },
         get: {
-          summary: 'The review queue (staff)', security: bearer,
+          summary: 'The review queue (staff token); with a submitter token: that submitter\'s own notices, newest first ({"notices":[{reference,status,claimType,submittedAt,decidedAt,urls,removed,kept,notFound,pending,restored}],"nextCursor"}; filters status, claimType, q, from, to)',
+          security: [...bearer, { submitterToken: [] }],
           parameters: [
             queryParam('status', 'pending, in_review or needs_info (default: all three)'), queryParam('cursor', 'nextCursor of the previous page'),
             queryParam('assignee', 'mine, unassigned or a user id'), queryParam('source', 'a source id'), queryParam('claimType', 'claim type'), queryParam('flag', 'a triage flag code'),
@@ -76,7 +88,7 @@ export function openApiDocument(baseUrl: string) {
       },
       '/notices/{reference}': {
         get: {
-          summary: 'A notice: with ?token= what the complainant sees; with a bearer token the full staff view',
+          summary: 'A notice: with ?token= what the complainant sees; with a staff token the full staff view; with a submitter token its own notice as the complainant sees it (another\'s is 404)',
           parameters: [pathParam('reference', 'TD-000123'), queryParam('token', 'the complainant status token')],
           responses: { 200: json({ type: 'object' }), 404: errors('Unknown notice or wrong token'), 401: errors('Invalid API token') },
         },

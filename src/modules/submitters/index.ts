@@ -8,3 +8,5 @@ export { listPortalNotices, portalCsvRows, parsePortalFilter } from './portal.qu
 export { submitterActor } from './submitter-actor';
 export { StandingStatements } from './standing-statements.entity';
 export { currentStatements, statementHistory, makeStatements, withdrawStatements, StandingStatementsDto } from './standing-statements';
+export { SubmitterApiToken } from './submitter-token.entity';
+export { createSubmitterToken, revokeSubmitterToken, submitterForToken, tokensOf, SUBMITTER_TOKEN_PREFIX } from './submitter-tokens';

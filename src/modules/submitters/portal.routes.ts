@@ -16,6 +16,7 @@ import { ACCURACY_STATEMENT, CLAIM_TYPES, complainantView, GOOD_FAITH_STATEMENT,
 import { listPortalNotices, parsePortalFilter, portalCsvRows, PORTAL_CSV_COLUMNS } from './portal.queries';
 import { ProfileDto, suspension, updateProfile } from './profile';
 import { currentStatements, makeStatements, statementHistory, StandingStatementsDto, withdrawStatements } from './standing-statements';
+import { createSubmitterToken, revokeSubmitterToken, tokensOf } from './submitter-tokens';
 import { checkSignInLink, linkProblem, requestSignInLink, useSignInLink } from './sign-in';
 import { Submitter } from './submitter.entity';
 
@@ -279,6 +280,24 @@ export function portalRoutes(deps: AppDeps): Router {
     await updateProfile(deps, { submitterId: req.submitter!.id, dto: plainToInstance(ProfileDto, body), context: requestContext(req) });
     req.session.flash = { kind: 'ok', message: 'Your profile was saved.' };
     res.redirect(303, '/portal/profile');
+  });
+
+  // ---- API tokens: shown once, stored hashed ----
+  r.get('/tokens', requireSubmitter, async (req, res) => {
+    const tokens = await tokensOf(deps.db.manager, req.submitter!.id);
+    res.render('portal/tokens', { title: 'Your API tokens', tokens, apiBase: `${config.publicBaseUrl}/api/v1` });
+  });
+
+  r.post('/tokens', requireSubmitter, async (req, res) => {
+    const { token, row } = await createSubmitterToken(deps, { submitterId: req.submitter!.id, name: String(req.body?.name ?? ''), context: requestContext(req) });
+    req.session.flash = { kind: 'ok', message: `Token "${row.name}" created. Copy it now: it is shown only once.`, secret: token };
+    res.redirect(303, '/portal/tokens');
+  });
+
+  r.post('/tokens/:id/revoke', requireSubmitter, async (req, res) => {
+    await revokeSubmitterToken(deps, { submitterId: req.submitter!.id, tokenId: String(req.params.id), context: requestContext(req) });
+    req.session.flash = { kind: 'ok', message: 'The token was revoked.' };
+    res.redirect(303, '/portal/tokens');
   });
 
   // Nothing under /portal falls through to the staff router (and its session).
