@@ -9,6 +9,7 @@ import { AddNoticePersonalDataRedactedAt1796020000000 } from './1796020000000-Ad
 import { CreateSubmitters1796300000000 } from './1796300000000-CreateSubmitters';
 import { AddStandingStatements1796300001000 } from './1796300001000-AddStandingStatements';
 import { CreateSubmitterApiTokens1796300002000 } from './1796300002000-CreateSubmitterApiTokens';
+import { CreateBatches1796300003000 } from './1796300003000-CreateBatches';
 
 /** Every migration, in order. A new migration file is added here too. */
 export const allMigrations: Function[] = [
@@ -23,4 +24,5 @@ export const allMigrations: Function[] = [
   CreateSubmitters1796300000000,
   AddStandingStatements1796300001000,
   CreateSubmitterApiTokens1796300002000,
+  CreateBatches1796300003000,
 ];

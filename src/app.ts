@@ -24,6 +24,7 @@ import { optOutPages } from './modules/opt-out';
 import { policyPages } from './modules/policy';
 import { portalRoutes } from './modules/submitters/portal.routes';
 import { submitterApi } from './modules/submitters/submitter.api';
+import { batchesApi } from './modules/batches/batches.api';
 import { registerReviewMetrics, reviewApi, reviewPages } from './modules/review';
 import { openApiRoutes } from './modules/ops/openapi';
 import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
@@ -97,7 +98,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(transparencyRoutes(deps));
 
   app.use(express.urlencoded({ extended: false, limit: '1mb', parameterLimit: 2000 }));
-  app.use(express.json({ limit: '1mb' }));
+  // A batch upload (up to MAX_BATCH_BYTES) is read by its own route, not by the 1 MB parser.
+  const json = express.json({ limit: '1mb' });
+  app.use((req, res, next) => (req.path === '/api/v1/batches' && req.method === 'POST' ? next() : json(req, res, next)));
   app.use(refuseDeepBodies, refuseNulInBody);
   app.use((_req, res, next) => {
     res.locals.baseUrl = config.publicBaseUrl;
@@ -166,7 +169,7 @@ export function createApp(deps: AppDeps): Express {
   const api = express.Router();
   api.use(openApiRoutes(deps));
   // Submitter tokens (`tds_…`) first: a request without one is handed on to the routes below.
-  api.use(submitterApi(deps));
+  api.use(submitterApi(deps), batchesApi(deps));
   api.use(noticesPublicApi(deps), counterNoticesApi(deps));
   // After the public notice API: its GET /notices/:reference hands a token-less, authorised request on.
   api.use(reviewApi(deps));

@@ -13,6 +13,7 @@ import { SubmitterSignInLink } from '../modules/submitters/sign-in-link.entity';
 import { Submitter } from '../modules/submitters/submitter.entity';
 import { StandingStatements } from '../modules/submitters/standing-statements.entity';
 import { SubmitterApiToken } from '../modules/submitters/submitter-token.entity';
+import { Batch, BatchWork } from '../modules/batches/batch.entity';
 
 /** Every TypeORM entity of the product; each module adds its own here. */
-export const entities = [User, ApiToken, AuditEvent, OutboundEmail, Source, Item, Notice, NoticeTarget, SourceStrike, CounterNotice, OptOutRequest, Submitter, SubmitterSignInLink, StandingStatements, SubmitterApiToken];
+export const entities = [User, ApiToken, AuditEvent, OutboundEmail, Source, Item, Notice, NoticeTarget, SourceStrike, CounterNotice, OptOutRequest, Submitter, SubmitterSignInLink, StandingStatements, SubmitterApiToken, Batch, BatchWork];

@@ -5,7 +5,7 @@ export type { TargetOutcome } from './notice-target.entity';
 export * from './notice-state';
 export { NoticeDto, CLAIM_TYPES, GOOD_FAITH_STATEMENT, ACCURACY_STATEMENT } from './notice.dto';
 // Shared with the counter-notice form: the same URL-list and signature rules, the same country list.
-export { IsUrlList, MatchesName, foldName, MAX_INFRINGING_URLS } from './notice.dto';
+export { IsUrlList, MatchesName, foldName, MAX_INFRINGING_URLS, urlListProblem } from './notice.dto';
 export { COUNTRIES } from './countries';
 export { submitNotice, purgeIdempotencyKeys } from './submit-notice';
 export type { SubmitAnswer, StandingStatementsRef } from './submit-notice';

@@ -10,3 +10,4 @@ export { StandingStatements } from './standing-statements.entity';
 export { currentStatements, statementHistory, makeStatements, withdrawStatements, StandingStatementsDto } from './standing-statements';
 export { SubmitterApiToken } from './submitter-token.entity';
 export { createSubmitterToken, revokeSubmitterToken, submitterForToken, tokensOf, SUBMITTER_TOKEN_PREFIX } from './submitter-tokens';
+export { submitterToken } from './submitter.api';

@@ -12,19 +12,17 @@ import { isSubmitterToken, submitterForToken } from './submitter-tokens';
 const bearerOf = (req: Request) => /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
 
 /**
- * The API as a submitter (SPEC §14), with a `tds_…` token: the same routes as the public and staff
- * notice API, mounted before them. A request without a submitter token is handed on untouched;
- * with one, it acts as that submitter only: its notices are sent from its verified address, and
- * it reads only notices sent from that address.
+ * Authenticates a submitter token (`tds_…`). `handOn`: a request without one goes on to the
+ * routes after this router (the public and staff API); otherwise it is a 401.
  */
-export function submitterApi(deps: AppDeps): Router {
-  const r = Router();
-  const intakeLimit = rateLimit(deps, 'intake', deps.config.policy.intakePerHour, 3600);
-
-  /** Loads the token's submitter, or hands the request on when it carries no submitter token. */
-  const asSubmitter = async (req: Request, res: Response, next: NextFunction) => {
+export function submitterToken(deps: AppDeps, opts: { handOn: boolean }) {
+  return async (req: Request, res: Response, next: NextFunction) => {
     const token = bearerOf(req);
-    if (!token || !isSubmitterToken(token)) return next('router');
+    if (!token || !isSubmitterToken(token)) {
+      if (opts.handOn) return next('router');
+      res.setHeader('WWW-Authenticate', 'Bearer');
+      throw new AppError('AUTH.TOKEN_REQUIRED', 'Send a submitter API token (created in the portal at /portal/tokens) as "Authorization: Bearer tds_…".', 401);
+    }
     const s = await submitterForToken(deps.db.manager, token, deps.clock.now());
     if (!s) {
       res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
@@ -34,7 +32,19 @@ export function submitterApi(deps: AppDeps): Router {
     res.setHeader('Cache-Control', 'no-store');
     next();
   };
-  r.use('/notices', asSubmitter);
+}
+
+/**
+ * The API as a submitter (SPEC §14), with a `tds_…` token: the same routes as the public and staff
+ * notice API, mounted before them. A request without a submitter token is handed on untouched;
+ * with one, it acts as that submitter only: its notices are sent from its verified address, and
+ * it reads only notices sent from that address.
+ */
+export function submitterApi(deps: AppDeps): Router {
+  const r = Router();
+  const intakeLimit = rateLimit(deps, 'intake', deps.config.policy.intakePerHour, 3600);
+
+  r.use('/notices', submitterToken(deps, { handOn: true }));
 
   r.post('/notices', intakeLimit, async (req, res) => {
     const s = req.submitter!;
