@@ -25,6 +25,7 @@ import { policyPages } from './modules/policy';
 import { portalRoutes } from './modules/submitters/portal.routes';
 import { submitterApi } from './modules/submitters/submitter.api';
 import { batchesApi } from './modules/batches/batches.api';
+import { batchesPortalPages } from './modules/batches/batches-portal.routes';
 import { registerReviewMetrics, reviewApi, reviewPages } from './modules/review';
 import { openApiRoutes } from './modules/ops/openapi';
 import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
@@ -115,7 +116,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(optOutPages(deps));
   app.use(policyPages(deps));
   // ---- Rights holders' portal: its own session cookie and CSRF, never the staff session ----
-  app.use('/portal', portalRoutes(deps));
+  app.use('/portal', portalRoutes(deps, [batchesPortalPages(deps)]));
 
   // ---- Staff side: sessions in PostgreSQL, CSRF on every form, rate-limited sign-in ----
   const PgStore = connectPgSimple(session);

@@ -76,8 +76,14 @@ describe('batches: one notice per work, bad rows reported by number, a durable j
       { position: 2, row: 3, infringing_urls: [pages[2]] },
     ]);
     expect(await rows(`SELECT id FROM notices`)).toHaveLength(0);
+    const queued = await agent.get(`/portal/batches/${res.body.id}`).expect(200);
+    expect(queued.headers.refresh).toBe('5');
+    expect(queued.text).toContain('<progress max="100" value="0"');
+    expect(queued.text).toContain('Row 4: This URL is already in the work of row 1.');
 
     expect(await run()).toBe(1);
+    const list = await agent.get('/portal/batches').expect(200);
+    expect(list.text).toMatch(/<progress max="100" value="100"[^>]*>100%<\/progress> done/);
     const status = await get(`/api/v1/batches/${res.body.id}`).expect(200);
     expect(status.body).toMatchObject({ id: res.body.id, status: 'done', works: 2, urls: 3, processed: 3 });
     expect(status.body.notices).toHaveLength(2);

@@ -2,7 +2,7 @@ import request from 'supertest';
 import { withTransaction } from '../../src/db/transaction';
 import { setActive } from '../../src/modules/auth/manage-users';
 import { createTestContext, TestContext } from '../support/context';
-import { createStaff } from '../support/staff';
+import { createStaff, csrfFrom } from '../support/staff';
 import { Agent, anonymousPortalSession, anonymousSession, appRoutes, buildWorld, fillPath, isWrite, RouteInfo, staffSession, submitterSession, World } from './support';
 
 /**
@@ -17,8 +17,9 @@ import { Agent, anonymousPortalSession, anonymousSession, appRoutes, buildWorld,
  *   bearer token (a bad bearer token is a 401; no credential at all is the 404 of a wrong token).
  * - `submitter`: the rights holders' portal, a signed-in submitter only (its own session); anyone
  *   else (also staff) is sent to `/portal/login` (a page) or gets 401 (a form POST).
+ * - `submitter-token`: a rights holder's API token (`tds_…`) only; no token or a staff token is 401.
  */
-type Policy = 'public' | 'staff' | 'admin' | 'status-or-staff' | 'submitter';
+type Policy = 'public' | 'staff' | 'admin' | 'status-or-staff' | 'submitter' | 'submitter-token';
 
 const MATRIX: Record<string, Policy> = {
   // ---- public site, intake, ops (no session) ----
@@ -63,6 +64,8 @@ const MATRIX: Record<string, Policy> = {
   'POST /portal/statements': 'submitter',
   'POST /portal/statements/withdraw': 'submitter',
   'GET /portal/tokens': 'submitter',
+  'GET /portal/batches': 'submitter',
+  'GET /portal/batches/:id': 'submitter',
   'POST /portal/tokens': 'submitter',
   'POST /portal/tokens/:id/revoke': 'submitter',
   // ---- staff router (session + CSRF) ----
@@ -128,6 +131,9 @@ const MATRIX: Record<string, Policy> = {
   'GET /api/v1/sources': 'staff',
   'POST /api/v1/sources': 'admin',
   'POST /api/v1/sources/:id/fetch': 'staff',
+  'POST /api/v1/batches': 'submitter-token',
+  'GET /api/v1/batches/:id': 'submitter-token',
+  'GET /api/v1/batches/:id/urls': 'submitter-token',
 };
 
 function unique(routes: RouteInfo[]): RouteInfo[] {
@@ -304,8 +310,28 @@ describe('authorisation matrix: every route × every kind of caller', () => {
       }
     });
 
-    it('when an admin token calls any API route, then it is let through', async () => {
-      for (const r of list()) expectAllowed(`admin token ${r.key}`, await apiCall(r, w.adminToken));
+    it('when an admin token calls any API route, then it is let through (a submitter-token route: 401)', async () => {
+      for (const r of list()) {
+        if (MATRIX[r.key] === 'submitter-token') expectStatus(`admin token ${r.key}`, await apiCall(r, w.adminToken), 401);
+        else expectAllowed(`admin token ${r.key}`, await apiCall(r, w.adminToken));
+      }
+    });
+
+    it('when a submitter-token route is called with no, a wrong, a staff or a revoked submitter token, then 401 with errors[]; with a live one it is let through', async () => {
+      const routesForSubmitters = list().filter((x) => MATRIX[x.key] === 'submitter-token');
+      expect(routesForSubmitters.length).toBeGreaterThanOrEqual(3);
+      const submitter = await submitterSession(t.app, t.db, 'rights@api-matrix.example');
+      const csrf = csrfFrom((await submitter.agent.get('/portal/tokens').expect(200)).text);
+      await submitter.agent.post('/portal/tokens').type('form').send({ _csrf: csrf, name: 'matrix' }).expect(303);
+      const token = /<code class="secret">(tds_[\w-]+)<\/code>/.exec((await submitter.agent.get('/portal/tokens')).text)![1];
+      for (const r of routesForSubmitters) {
+        for (const [label, bearer] of [['no token', undefined], ['wrong submitter token', 'tds_not-a-real-token'], ['moderator token', w.moderatorToken]] as const) {
+          const res = await apiCall(r, bearer);
+          expectStatus(`${label} ${r.key}`, res, 401);
+          expect(Array.isArray(res.body.errors)).toBe(true);
+        }
+        expectAllowed(`submitter token ${r.key}`, await apiCall(r, token));
+      }
     });
 
     it('when a public API route is called without a token, then it is never refused', async () => {

@@ -137,7 +137,7 @@ export function fillPath(path: string, w: World): string {
       if (path.includes('/counter-notices/')) return w.counterNoticeId;
       if (path.includes('/outbox/')) return w.outboxId;
       // Someone else's (here: nobody's) token: the answer is the 404 of an unknown one.
-      if (path.includes('/portal/tokens/')) return '00000000-0000-4000-8000-000000000000';
+      if (path.includes('/portal/tokens/') || path.includes('/batches/')) return '00000000-0000-4000-8000-000000000000';
     }
     throw new Error(`no value for :${name} in ${path}: teach fillPath about it`);
   });

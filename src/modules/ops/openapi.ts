@@ -93,6 +93,37 @@ export function openApiDocument(baseUrl: string) {
           responses: { 200: json({ type: 'object' }), 404: errors('Unknown notice or wrong token'), 401: errors('Invalid API token') },
         },
       },
+      '/batches': {
+        post: {
+          summary: 'Send many works at once, one notice each (submitter token)', security: [{ submitterToken: [] }],
+          description: 'JSON `{"works":[{"description","originalUrls":[…],"infringingUrls":[…]}]}` or `text/csv` with the header `work_description,original_url,infringing_url` (one row per infringing URL; rows with the same description form one work; `;` as delimiter when the header uses it; a BOM and quoted newlines are fine). Up to 100,000 URLs and 20 MB. Bad rows are refused by number (CSV: the spreadsheet row, header = 1; JSON: the work number) and the good ones kept; a URL already in an earlier work is refused. Needs a complete profile and standing statements. The notices are made by a durable job; follow statusUrl.',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': { schema: { type: 'object', required: ['works'], properties: { works: { type: 'array', items: { type: 'object', required: ['description', 'infringingUrls'], properties: { description: { type: 'string' }, originalUrls: { type: 'array', items: { type: 'string', format: 'uri' } }, infringingUrls: { type: 'array', items: { type: 'string', format: 'uri' } } } } } } } },
+              'text/csv': { schema: { type: 'string' } },
+            },
+          },
+          responses: {
+            202: json({ type: 'object', properties: { id: { type: 'string' }, status: { const: 'queued' }, statusUrl: { type: 'string' }, works: { type: 'integer' }, urls: { type: 'integer' }, errors: { type: 'array', items: { type: 'object', properties: { row: { type: 'integer' }, message: { type: 'string' } } } } } }, 'Accepted'),
+            401: errors('No or invalid submitter token'), 403: errors('Submitter suspended'), 413: errors('Upload too large'), 415: errors('Not JSON or CSV'), 422: errors('No usable row, bad header, or profile/standing statements missing'),
+          },
+        },
+      },
+      '/batches/{id}': {
+        get: {
+          summary: 'A batch: status, progress, notices made, refused rows (submitter token; another\'s batch is 404)', security: [{ submitterToken: [] }],
+          parameters: [pathParam('id', 'the batch id')],
+          responses: { 200: json({ type: 'object', properties: { id: { type: 'string' }, status: { enum: ['queued', 'processing', 'done', 'failed'] }, works: { type: 'integer' }, urls: { type: 'integer' }, processed: { type: 'integer' }, notices: { type: 'array', items: { type: 'string' } }, errors: { type: 'array', items: { type: 'object' } } } }), 401: errors('No or invalid submitter token'), 404: errors('No such batch') },
+        },
+      },
+      '/batches/{id}/urls': {
+        get: {
+          summary: 'Per-URL results of a batch, 1,000 a page (submitter token)', security: [{ submitterToken: [] }],
+          parameters: [pathParam('id', 'the batch id'), queryParam('cursor', 'nextCursor of the previous page')],
+          responses: { 200: json({ type: 'object', properties: { urls: { type: 'array', items: { type: 'object', properties: { url: { type: 'string' }, matched: { type: 'boolean' }, noticeReference: { type: ['string', 'null'] }, outcome: { enum: ['queued', 'refused', 'pending', 'removed', 'kept', 'not_found', 'restored'] } } } }, nextCursor: { type: ['string', 'null'] } } }), 400: errors('Bad cursor'), 401: errors('No or invalid submitter token'), 404: errors('No such batch') },
+        },
+      },
       '/counter-notices': {
         post: {
           summary: 'Submit a counter-notice against a removal (public, 17 U.S.C. § 512(g)(3))',

@@ -11,3 +11,4 @@ export { currentStatements, statementHistory, makeStatements, withdrawStatements
 export { SubmitterApiToken } from './submitter-token.entity';
 export { createSubmitterToken, revokeSubmitterToken, submitterForToken, tokensOf, SUBMITTER_TOKEN_PREFIX } from './submitter-tokens';
 export { submitterToken } from './submitter.api';
+export { requireSubmitter } from './portal.routes';

@@ -41,7 +41,7 @@ const STATUS_LABELS: Record<string, string> = {
 };
 
 /** Portal pages: a visitor who is not signed in as a submitter goes to the portal's sign-in page. */
-function requireSubmitter(req: Request, res: Response, next: NextFunction) {
+export function requireSubmitter(req: Request, res: Response, next: NextFunction) {
   if (req.submitter) return next();
   if (wantsJson(req) || req.method !== 'GET') throw AppError.unauthenticated('Your portal session has ended. Please sign in again.');
   res.redirect(303, `/portal/login?next=${encodeURIComponent(req.originalUrl)}`);
@@ -51,8 +51,9 @@ function requireSubmitter(req: Request, res: Response, next: NextFunction) {
  * The rights holders' portal (SPEC §14), mounted at `/portal`. Its session is its own: another
  * cookie (`td.portal`), another signing secret, and it only ever holds `submitterId`, so a staff
  * session is no portal session and the other way round. CSRF on every form, bound to this session.
+ * `pages`: other modules' portal pages (e.g. batches), mounted behind the same session and CSRF.
  */
-export function portalRoutes(deps: AppDeps): Router {
+export function portalRoutes(deps: AppDeps, pages: Router[] = []): Router {
   const { config } = deps;
   const PgStore = connectPgSimple(session);
   const secret = createHmac('sha256', deps.sessionSecret).update('portal-session').digest('base64url');
@@ -299,6 +300,8 @@ export function portalRoutes(deps: AppDeps): Router {
     req.session.flash = { kind: 'ok', message: 'The token was revoked.' };
     res.redirect(303, '/portal/tokens');
   });
+
+  for (const p of pages) r.use(p);
 
   // Nothing under /portal falls through to the staff router (and its session).
   r.use((req: Request) => {
