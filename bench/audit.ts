@@ -112,8 +112,8 @@ export const auditSuite: BenchSuite = {
       if (n < EVENTS) await writeSealedEvents(db, EVENTS - n, ctx.log);
       ctx.log(`${EVENTS.toLocaleString('en-US')} events ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       ({ token } = await withTransaction(db, async (tx) => {
-        const { user } = await createUser(tx, { actor: { type: 'system' }, email: `bench-admin-${Date.now()}@bench.test`, name: 'Bench admin', role: 'admin', password: 'bench-password-0123456789' });
-        return createApiToken(tx, { actor: { type: 'system' }, user, name: 'bench' });
+        const { user } = await createUser(tx, { at: new Date(), actor: { type: 'system' }, email: `bench-admin-${Date.now()}@bench.test`, name: 'Bench admin', role: 'admin', password: 'bench-password-0123456789' });
+        return createApiToken(tx, { at: new Date(), actor: { type: 'system' }, user, name: 'bench' });
       }));
     } finally {
       await db.destroy();

@@ -100,8 +100,8 @@ export const reviewSuite: BenchSuite = {
     await generate(ctx);
     const db = createDataSource(ctx.databaseUrl, { poolSize: 2 });
     await db.initialize();
-    const { user } = await withTransaction(db, (tx) => createUser(tx, { actor: SYSTEM, email: 'bench-mod@desk.example', name: 'Bench Moderator', role: 'admin', password: PASSWORD }));
-    const { token } = await withTransaction(db, (tx) => createApiToken(tx, { actor: SYSTEM, user, name: 'bench' }));
+    const { user } = await withTransaction(db, (tx) => createUser(tx, { at: new Date(), actor: SYSTEM, email: 'bench-mod@desk.example', name: 'Bench Moderator', role: 'admin', password: PASSWORD }));
+    const { token } = await withTransaction(db, (tx) => createApiToken(tx, { at: new Date(), actor: SYSTEM, user, name: 'bench' }));
     // Decisions need claimed notices: the in-review ones are given to the bench user.
     await db.query(`UPDATE notices SET assignee_id = $1 WHERE status = 'in_review'`, [user.id]);
     const claimed: string[] = (await db.query(`SELECT reference FROM notices WHERE status = 'in_review' ORDER BY reference`)).map((r: { reference: string }) => r.reference);

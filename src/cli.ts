@@ -6,7 +6,9 @@ import { Container, createContainer } from './container';
 import { withTransaction } from './db/transaction';
 import { sealAuditChain, verifyAuditChain } from './modules/audit';
 import { createApiToken, createUser, findByEmail, ROLES, type Role } from './modules/auth';
-import { describeResult, importFeedNow, importItemsFile, seedDemo } from './modules/items';
+import { seedDemo } from './demo/seed-demo';
+import { describeResult, importFeedNow } from './modules/feeds';
+import { importItemsFile } from './modules/items';
 
 const USAGE = `Takedown Desk command line: npm run cli -- <command> [options]
 
@@ -43,7 +45,7 @@ const commands: Record<string, Command> = {
       rl.close();
     }
     const { user, generatedPassword } = await withTransaction(c.db, (tx) =>
-      createUser(tx, { actor: CLI_ACTOR, email: values.email!, name: values.name!, role: values.role as Role, password }),
+      createUser(tx, { actor: CLI_ACTOR, email: values.email!, name: values.name!, role: values.role as Role, password, at: c.clock.now() }),
     );
     console.log(`Created ${user.role} ${user.email}.`);
     if (generatedPassword) console.log(`One-time password (change it at first sign-in): ${generatedPassword}`);
@@ -58,7 +60,7 @@ const commands: Record<string, Command> = {
       console.error(`No active staff account with the email ${values.email}.`);
       return 1;
     }
-    const { token } = await withTransaction(c.db, (tx) => createApiToken(tx, { actor: CLI_ACTOR, user, name: values.name ?? 'cli' }));
+    const { token } = await withTransaction(c.db, (tx) => createApiToken(tx, { actor: CLI_ACTOR, user, name: values.name ?? 'cli', at: c.clock.now() }));
     console.log(token);
     console.error(`API token for ${user.email}. It is shown only now; send it as "Authorization: Bearer <token>".`);
     return 0;

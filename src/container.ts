@@ -1,22 +1,13 @@
 import path from 'node:path';
-import { Registry } from 'prom-client';
-import { DataSource } from 'typeorm';
 import type { Config } from './config';
 import { createDataSource } from './db/data-source';
 import { EmbeddedDatabase, readOrCreateSecret, startEmbeddedPostgres } from './db/embedded';
 import { Clock, systemClock } from './shared/clock';
 import { createLogger, Logger } from './shared/logger';
-import { createMetricsRegistry } from './modules/ops/ops.routes';
+import { createMetricsRegistry } from './shared/metrics';
+import type { AppDeps } from './deps';
 
-/** What the app and the workers are built from. Wired by hand here: no DI framework. */
-export interface AppDeps {
-  config: Config;
-  logger: Logger;
-  db: DataSource;
-  clock: Clock;
-  metrics: Registry;
-  sessionSecret: string;
-}
+export type { AppDeps } from './deps';
 
 export interface Container extends AppDeps {
   embedded?: EmbeddedDatabase;

@@ -6,11 +6,13 @@ import { createContainer } from './container';
 import { startJobs } from './shared/jobs';
 import { processBatches } from './modules/batches';
 import { bootstrapAdmin } from './modules/auth';
-import { redactExpiredPersonalData, sealAuditChain } from './modules/audit';
-import { importDueSources, seedDemoIfEmpty, startPageCacheListener } from './modules/items';
+import { sealAuditChain } from './modules/audit';
+import { seedDemoIfEmpty } from './demo/seed-demo';
+import { importDueSources } from './modules/feeds';
+import { startPageCacheListener } from './modules/items';
 import { createMailWorker } from './modules/mail';
 import { restoreDueCounterNotices } from './modules/counter-notices';
-import { expireUnverifiedNotices, purgeIdempotencyKeys, sendModeratorDigest } from './modules/notices';
+import { expireUnverifiedNotices, purgeIdempotencyKeys, redactExpiredPersonalData, sendModeratorDigest } from './modules/notices';
 import { withTransaction } from './db/transaction';
 import { rejectUnansweredNotices } from './modules/review';
 
@@ -30,7 +32,7 @@ async function main() {
   const container = await createContainer(config, { migrate: true });
   const { logger } = container;
 
-  const admin = await bootstrapAdmin(container.db);
+  const admin = await bootstrapAdmin(container);
   if (admin) {
     // Straight to the console, once: the logger never sees secrets.
     process.stdout.write(

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { ClassConstructor, plainToInstance } from 'class-transformer';
 import { validate, ValidationError } from 'class-validator';
 import type { NextFunction, Request, Response } from 'express';
-import type { RequestContext } from '../modules/audit';
+import type { RequestContext } from './request-context';
 import { AppError, FieldError } from './errors';
 
 /**

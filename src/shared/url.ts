@@ -51,10 +51,6 @@ export function normaliseUrl(input: string, base?: string): string | null {
   return `${url.protocol}//${host}${port}${path}${query}`;
 }
 
-/** Whether a string is an absolute http(s) URL that normalises. */
-export function isHttpUrl(input: string): boolean {
-  return normaliseUrl(input) !== null;
-}
 
 /** The host of a URL as the normal form has it (lower-case, punycode, no `www.`), or null. */
 export function hostOf(input: string): string | null {

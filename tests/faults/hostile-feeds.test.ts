@@ -92,7 +92,7 @@ describe('when some feeds hang, send garbage or send 100 MB', () => {
     const ids = new Map<string, string>();
     for (const name of names) {
       const s = await withTransaction(database.db, (tx) =>
-        createSource(tx, { name: `Feed ${name}`, domains: [`${name}.example`], feedUrl: `${feeds.url}/${name}.xml`, actor: SYSTEM }),
+        createSource(tx, { name: `Feed ${name}`, domains: [`${name}.example`], feedUrl: `${feeds.url}/${name}.xml`, at: new Date(), actor: SYSTEM }),
       );
       ids.set(name, s.id);
     }

@@ -50,7 +50,7 @@ describe('when two instances run on one PostgreSQL', () => {
     items = [];
     for (let i = 0; i < APPROVALS; i++) items.push(await makeItem(database.db, source));
     const feedSource = await withTransaction(database.db, (tx) =>
-      createSource(tx, { name: 'Scale feed', domains: ['scale.example'], feedUrl: `${feeds.url}/scale.xml`, actor: SYSTEM }),
+      createSource(tx, { name: 'Scale feed', domains: ['scale.example'], feedUrl: `${feeds.url}/scale.xml`, at: new Date(), actor: SYSTEM }),
     );
     feedSourceId = feedSource.id;
     const moderator = await createStaff(database.db, { role: 'moderator' });

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { withTransaction } from '../../src/db/transaction';
-import { record, sealAuditChain, SYSTEM, AUDIT_CSV_COLUMNS } from '../../src/modules/audit';
+import { record, sealAuditChain, SYSTEM, AUDIT_CSV_COLUMNS, type AuditAction } from '../../src/modules/audit';
 import type { User } from '../../src/modules/auth';
 import { createTestContext, TestContext, truncateAll } from '../support/context';
 import { makeItem, makeSource } from '../support/factories';
@@ -62,10 +62,10 @@ describe('audit history, API and exports', () => {
       for (const e of events) {
         await record(tx, {
           actor: e.actor ? { type: 'user', id: e.actor.id, label: e.actor.email } : { type: 'system' },
-          action: e.action,
+          action: e.action as AuditAction, // fixtures include made-up actions
           subject: e.subject,
           details: e.details,
-          at: e.at,
+          at: e.at ?? new Date(),
           context: { ip: '203.0.113.9', requestId: 'req-12345678' },
         });
       }
@@ -220,7 +220,7 @@ describe('audit history, API and exports', () => {
     it('when hostile values are exported as CSV, then each stays one quoted-as-needed text cell and formulas are neutralised', async () => {
       await withTransaction(t.db, async (tx) => {
         for (const v of hostile) {
-          await record(tx, { actor: { type: 'system', label: v }, action: 'test.hostile', subject: { type: 'test', id: v }, details: { v } });
+          await record(tx, { actor: { type: 'system', label: v }, action: 'test.hostile' as AuditAction, subject: { type: 'test', id: v }, details: { v }, at: new Date() });
         }
       });
       await sealAuditChain(t.db);
@@ -259,9 +259,9 @@ describe('audit history, API and exports', () => {
       const tricky = ["O'Brien \\ co", "x'); DROP TABLE audit_events; --", 'back\\slash\\\'', '100% _match_', 'naïve 🙂 "q"'];
       await withTransaction(t.db, async (tx) => {
         for (const [i, v] of tricky.entries()) {
-          await record(tx, { actor: { type: 'user', id: admin.id, label: label(i) }, action: 'test.tricky', subject: { type: 'notice', id: v }, details: { v } });
+          await record(tx, { actor: { type: 'user', id: admin.id, label: label(i) }, action: 'test.tricky' as AuditAction, subject: { type: 'notice', id: v }, details: { v }, at: new Date() });
         }
-        await record(tx, { actor: SYSTEM, action: 'test.tricky', subject: { type: 'notice', id: 'other' }, details: { v: 'other' } });
+        await record(tx, { actor: SYSTEM, action: 'test.tricky' as AuditAction, subject: { type: 'notice', id: 'other' }, details: { v: 'other' }, at: new Date() });
       });
       await sealAuditChain(t.db);
       for (const [i, v] of tricky.entries()) {

@@ -1,5 +1,5 @@
 import { withTransaction } from '../../src/db/transaction';
-import { record, sealAuditChain, verifyAuditChain } from '../../src/modules/audit';
+import { record, sealAuditChain, verifyAuditChain, type AuditAction } from '../../src/modules/audit';
 import { createTestDatabase, truncateAll } from '../support/context';
 
 describe('audit trail', () => {
@@ -12,7 +12,7 @@ describe('audit trail', () => {
 
   const write = (n: number, action = 'test.happened') =>
     withTransaction(t.db, async (tx) => {
-      for (let i = 0; i < n; i++) await record(tx, { actor: { type: 'system' }, action, subject: { type: 'test', id: String(i) }, details: { i, text: `event ${i}` } });
+      for (let i = 0; i < n; i++) await record(tx, { actor: { type: 'system' }, action: action as AuditAction, subject: { type: 'test', id: String(i) }, details: { i, text: `event ${i}` }, at: new Date() });
     });
 
   it('when events are written by many concurrent transactions, then every one is sealed once and the chain verifies', async () => {
@@ -31,7 +31,7 @@ describe('audit trail', () => {
     await write(2);
     await expect(
       withTransaction(t.db, async (tx) => {
-        await record(tx, { actor: { type: 'system' }, action: 'test.rolled_back' });
+        await record(tx, { actor: { type: 'system' }, action: 'test.rolled_back' as AuditAction, at: new Date() });
         throw new Error('boom');
       }),
     ).rejects.toThrow('boom');

@@ -138,9 +138,9 @@ describe('staff accounts and sign-in', () => {
   });
 
   it('when the first admin signs in with the one-time password, then they must set a new one before anything else', async () => {
-    const first = await bootstrapAdmin(t.db);
+    const first = await bootstrapAdmin(t);
     expect(first).not.toBeNull();
-    expect(await bootstrapAdmin(t.db)).toBeNull(); // never a second time
+    expect(await bootstrapAdmin(t)).toBeNull(); // never a second time
     const agent = request.agent(t.app);
     const page = await agent.get('/login');
     const res = await agent.post('/login').type('form').send({ _csrf: csrfFrom(page.text), email: first!.email, password: first!.password });

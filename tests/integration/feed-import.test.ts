@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { withTransaction } from '../../src/db/transaction';
-import { createSource, importDueSources, importFeedNow, removeItems, Source } from '../../src/modules/items';
-import { fetchFeed } from '../../src/modules/items/fetch-feed';
+import { fetchFeed, importDueSources, importFeedNow } from '../../src/modules/feeds';
+import { createSource, removeItems, Source } from '../../src/modules/items';
 import { createTestContext, TestContext, truncateAll } from '../support/context';
 import { rss, rssItem, startFeedServer, xmlRoute, xmlWithEtag } from '../support/feed-server';
 import { createStaff, csrfOf, signedInAgent } from '../support/staff';
@@ -25,7 +25,7 @@ describe('feed import', () => {
 
   const SYSTEM = { type: 'system' as const };
   const addSource = (path: string | null, name = 'Test Publisher') =>
-    withTransaction(t.db, (tx) => createSource(tx, { name, domains: ['publisher.example'], feedUrl: path ? feeds.url + path : null, actor: SYSTEM }));
+    withTransaction(t.db, (tx) => createSource(tx, { name, domains: ['publisher.example'], feedUrl: path ? feeds.url + path : null, at: new Date(), actor: SYSTEM }));
   const items = async () => (await t.db.query('SELECT * FROM items ORDER BY original_url')) as Record<string, any>[];
   const events = async (action: string) => (await t.db.query('SELECT * FROM audit_events WHERE action = $1 ORDER BY id', [action])) as Record<string, any>[];
 

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { withTransaction } from '../../src/db/transaction';
-import { createSource, importItemsFile, Item, removeItems, seedDemo } from '../../src/modules/items';
+import { seedDemo } from '../../src/demo/seed-demo';
+import { createSource, importItemsFile, Item, removeItems } from '../../src/modules/items';
 import { createTestContext, TestContext, truncateAll } from '../support/context';
 import { createStaff, csrfOf, signedInAgent, tokenFor } from '../support/staff';
 
@@ -20,7 +21,7 @@ describe('staff pages and the API of the registry', () => {
   });
 
   it('when anonymous visitors or moderators reach admin-only source actions, then they are refused and nothing changes', async () => {
-    const source = await withTransaction(t.db, (tx) => createSource(tx, { name: 'S', domains: ['s.example'], actor: SYSTEM }));
+    const source = await withTransaction(t.db, (tx) => createSource(tx, { name: 'S', domains: ['s.example'], at: new Date(), actor: SYSTEM }));
     await request(t.app).get('/sources').expect(303).expect('Location', '/login?next=%2Fsources');
     await request(t.app).get('/items').expect(303);
     await request(t.app).get(`/items/${source.id}/admin`).expect(303);
@@ -93,7 +94,7 @@ describe('staff pages and the API of the registry', () => {
   });
 
   it('when items are paged, then each page continues where the last ended (keyset), with no repeats', async () => {
-    const source = await withTransaction(t.db, (tx) => createSource(tx, { name: 'Many', domains: ['many.example'], actor: SYSTEM }));
+    const source = await withTransaction(t.db, (tx) => createSource(tx, { name: 'Many', domains: ['many.example'], at: new Date(), actor: SYSTEM }));
     await t.db.query(
       `INSERT INTO items (source_id, slug, title, original_url, original_url_normalised, guid, first_fetched_at, last_fetched_at, listed_at, raw_sha256)
        SELECT $1, 'item-' || g, 'Item ' || g, 'https://many.example/' || g, 'https://many.example/' || g, g::text, now(), now(), now() - g * interval '1 minute', repeat('0', 64)
@@ -120,7 +121,7 @@ describe('staff pages and the API of the registry', () => {
   });
 
   it('when items are added through the API, then valid ones are created (201), repeats change nothing, and bad input gets 422 by field', async () => {
-    const source = await withTransaction(t.db, (tx) => createSource(tx, { name: 'API Pub', domains: ['api.example'], actor: SYSTEM }));
+    const source = await withTransaction(t.db, (tx) => createSource(tx, { name: 'API Pub', domains: ['api.example'], at: new Date(), actor: SYSTEM }));
     const token = await tokenFor(t.db, await createStaff(t.db, { role: 'moderator' }));
     const auth = { Authorization: `Bearer ${token}` };
     await request(t.app).post('/api/v1/items').send({}).expect(401);
@@ -154,7 +155,7 @@ describe('staff pages and the API of the registry', () => {
   });
 
   it('when a JSON Lines file is imported, then valid lines become items, invalid ones are reported by line number', async () => {
-    const source = await withTransaction(t.db, (tx) => createSource(tx, { name: 'File Pub', domains: ['file.example'], actor: SYSTEM }));
+    const source = await withTransaction(t.db, (tx) => createSource(tx, { name: 'File Pub', domains: ['file.example'], at: new Date(), actor: SYSTEM }));
     const dir = mkdtempSync(path.join(os.tmpdir(), 'td-jsonl-'));
     const file = path.join(dir, 'items.jsonl');
     const line = (i: number) => JSON.stringify({ sourceId: source.id, title: `File item ${i}`, originalUrl: `https://file.example/${i}`, content: `<p>${i}</p>` });

@@ -1,8 +1,7 @@
 import request from 'supertest';
 import { withTransaction } from '../../src/db/transaction';
-import {
-  CacheListener, createSource, findItemsByUrls, Item, pageCacheFor, removeItems, restoreItems, seedDemo, startPageCacheListener, withdrawSource,
-} from '../../src/modules/items';
+import { seedDemo } from '../../src/demo/seed-demo';
+import { CacheListener, createSource, findItemsByUrls, Item, pageCacheFor, removeItems, restoreItems, startPageCacheListener, withdrawSource } from '../../src/modules/items';
 import { createTestContext, TestContext, truncateAll } from '../support/context';
 
 const SYSTEM = { type: 'system' as const };
@@ -178,7 +177,7 @@ describe('the public site', () => {
   });
 
   it('when hostile text is in a source name or an item title, then the feed, the sitemap and the pages escape it', async () => {
-    const source = await withTransaction(t.db, (tx) => createSource(tx, { name: 'Evil <b>&"Pub"</b>', domains: ['evil.example'], actor: SYSTEM }));
+    const source = await withTransaction(t.db, (tx) => createSource(tx, { name: 'Evil <b>&"Pub"</b>', domains: ['evil.example'], at: new Date(), actor: SYSTEM }));
     await t.db.query(`UPDATE sources SET feed_url = 'https://evil.example/feed?a=1&b=<x>' WHERE id = $1`, [source.id]);
     await t.db.query(
       `INSERT INTO items (source_id, slug, title, original_url, original_url_normalised, guid, first_fetched_at, last_fetched_at, listed_at, raw_sha256, excerpt)

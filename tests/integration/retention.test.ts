@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { withTransaction } from '../../src/db/transaction';
-import { record, redactExpiredPersonalData, REDACTED, REDACTED_EMAIL, sealAuditChain, verifyAuditChain } from '../../src/modules/audit';
+import { record, sealAuditChain, verifyAuditChain } from '../../src/modules/audit';
+import { redactExpiredPersonalData, REDACTED, REDACTED_EMAIL } from '../../src/modules/notices';
 import { loadConfig } from '../../src/config';
 import { ManualClock } from '../../src/shared/clock';
 import { createTestContext, TestContext, truncateAll } from '../support/context';
@@ -25,7 +26,7 @@ async function insertNotice(t: TestContext, reference: string, status: string, c
     `INSERT INTO outbound_emails ("to", template, data, status, sent_at, notice_id) VALUES ('grace@private.example', 'notice-received', '{"name": "Grace Hopper"}', 'sent', now(), $1)`,
     [id],
   );
-  await withTransaction(t.db, (tx) => record(tx, { actor: { type: 'public' }, action: 'notice.submitted', subject: { type: 'notice', id: reference }, details: { status } }));
+  await withTransaction(t.db, (tx) => record(tx, { actor: { type: 'public' }, action: 'notice.submitted', subject: { type: 'notice', id: reference }, details: { status }, at: new Date() }));
   return id;
 }
 

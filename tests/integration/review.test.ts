@@ -4,7 +4,7 @@ import type { MailWorker } from '../../src/modules/mail';
 import { Item, Source } from '../../src/modules/items';
 import { can, NoticeEvent, NoticeStatus } from '../../src/modules/notices';
 import { rejectUnansweredNotices } from '../../src/modules/review';
-import { openApiDocument } from '../../src/modules/ops/openapi';
+import { openApiDocument } from '../../src/modules/ops/openapi.routes';
 import { ManualClock } from '../../src/shared/clock';
 import type { TestContext } from '../support/context';
 import { makeItem, makeSource } from '../support/factories';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { withTransaction } from '../../src/db/transaction';
-import { record } from '../../src/modules/audit';
+import { record, type AuditAction } from '../../src/modules/audit';
 import { ManualClock } from '../../src/shared/clock';
 import { createTestContext, TestContext, truncateAll } from '../support/context';
 import { makeItem, makeSource } from '../support/factories';
@@ -54,7 +54,7 @@ async function insertNotice(t: TestContext, n: NoticeSpec, itemId: string | null
 }
 
 async function event(t: TestContext, action: string, at: string, subject: { type: string; id: string } = { type: 'item', id: randomUUID() }) {
-  await withTransaction(t.db, (tx) => record(tx, { actor: { type: 'system' }, action, subject, at: new Date(at) }));
+  await withTransaction(t.db, (tx) => record(tx, { actor: { type: 'system' }, action: action as AuditAction, subject, at: new Date(at) }));
 }
 
 const PERSONAL = ['Grace Hopper', 'grace@private.example', '+1 555 0199', '42 Secret Lane', '192.0.2.77', 'Ada Byron', 'ada@press.example', '+44 20 7000 0000', '7 Press Yard'];

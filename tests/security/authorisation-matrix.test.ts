@@ -161,7 +161,7 @@ describe('authorisation matrix: every route × every kind of caller', () => {
     // A session of someone deactivated since: from then on it is worth nothing.
     const leaver = await createStaff(t.db, { role: 'admin' });
     gone = await staffSession(t.app, leaver);
-    await withTransaction(t.db, (tx) => setActive(tx, { actor: { type: 'system' }, userId: leaver.id, active: false }));
+    await withTransaction(t.db, (tx) => setActive(tx, { at: new Date(), actor: { type: 'system' }, userId: leaver.id, active: false }));
   });
   afterAll(() => t.close());
 

@@ -3,7 +3,7 @@ import request from 'supertest';
 import type { Express } from 'express';
 import { createApp } from '../../src/app';
 import { createMailWorker, MailWorker } from '../../src/modules/mail';
-import { createMetricsRegistry } from '../../src/modules/ops/ops.routes';
+import { createMetricsRegistry } from '../../src/shared/metrics';
 import { createLogger } from '../../src/shared/logger';
 import { COMPLAINANT } from '../support/approve-fixture';
 import { createTestContext, TestContext } from '../support/context';

@@ -92,11 +92,11 @@ export async function buildWorld(app: Express, db: DataSource): Promise<World> {
   const adminToken = await tokenFor(db, admin);
   const moderatorToken = await tokenFor(db, moderator);
   const system = { type: 'system' } as const;
-  const { token: revokedToken, apiToken } = await withTransaction(db, (tx) => createApiToken(tx, { actor: system, user: admin, name: 'revoked' }));
-  await withTransaction(db, (tx) => revokeApiTokens(tx, { actor: system, user: admin, tokenId: apiToken.id }));
+  const { token: revokedToken, apiToken } = await withTransaction(db, (tx) => createApiToken(tx, { at: new Date(), actor: system, user: admin, name: 'revoked' }));
+  await withTransaction(db, (tx) => revokeApiTokens(tx, { at: new Date(), actor: system, user: admin, tokenId: apiToken.id }));
   const leaver = await createStaff(db, { role: 'admin' });
-  const { token: deactivatedToken } = await withTransaction(db, (tx) => createApiToken(tx, { actor: system, user: leaver, name: 'leaver' }));
-  await withTransaction(db, (tx) => setActive(tx, { actor: system, userId: leaver.id, active: false }));
+  const { token: deactivatedToken } = await withTransaction(db, (tx) => createApiToken(tx, { at: new Date(), actor: system, user: leaver, name: 'leaver' }));
+  await withTransaction(db, (tx) => setActive(tx, { at: new Date(), actor: system, userId: leaver.id, active: false }));
 
   const source = await makeSource(db, { name: 'Harbour Gazette', domains: ['harbourgazette.example'] });
   const item = await makeItem(db, source);

@@ -8,7 +8,7 @@ import type { AppDeps } from '../../src/container';
 import { createDataSource } from '../../src/db/data-source';
 import { Clock, ManualClock, systemClock } from '../../src/shared/clock';
 import { createLogger } from '../../src/shared/logger';
-import { createMetricsRegistry } from '../../src/modules/ops/ops.routes';
+import { createMetricsRegistry } from '../../src/shared/metrics';
 
 const TEMPLATE_DB = 'takedown_template_test';
 

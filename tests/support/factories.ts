@@ -16,6 +16,7 @@ export function makeSource(db: DataSource, over: { name?: string; domains?: stri
       domains: over.domains ?? [`harbour${n}.example`],
       contactEmail: over.contactEmail ?? `editor@harbour${n}.example`,
       actor: SYSTEM,
+      at: new Date(),
     }),
   );
 }

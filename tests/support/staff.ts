@@ -11,13 +11,13 @@ export async function createStaff(db: DataSource, opts: { role?: Role; email?: s
   const role = opts.role ?? 'moderator';
   const email = opts.email ?? `${role}-${Math.random().toString(36).slice(2, 8)}@example.org`;
   const { user } = await withTransaction(db, (tx) =>
-    createUser(tx, { actor: { type: 'system' }, email, name: `Test ${role}`, role, password: opts.password ?? PASSWORD }),
+    createUser(tx, { at: new Date(), actor: { type: 'system' }, email, name: `Test ${role}`, role, password: opts.password ?? PASSWORD }),
   );
   return user;
 }
 
 export async function tokenFor(db: DataSource, user: User): Promise<string> {
-  const { token } = await withTransaction(db, (tx) => createApiToken(tx, { actor: { type: 'system' }, user, name: 'test' }));
+  const { token } = await withTransaction(db, (tx) => createApiToken(tx, { at: new Date(), actor: { type: 'system' }, user, name: 'test' }));
   return token;
 }
 

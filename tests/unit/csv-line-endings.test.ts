@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { CsvLineEndings } from '../../src/modules/audit/copy-stream';
+import { CsvLineEndings } from '../../src/db/copy-stream';
 
 /** Feeds `chunks` through the transform and returns what comes out. */
 async function through(chunks: string[]): Promise<string> {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { decodeFeed, FeedParseError, parseFeed } from '../../src/modules/items/parse-feed';
+import { decodeFeed, FeedParseError, parseFeed } from '../../src/modules/feeds';
 import { excerptOf, excerptOfSanitised, htmlToText, sanitiseContent } from '../../src/modules/items/sanitise';
 import { rss, rssItem } from '../support/feed-server';
 

@@ -1,21 +1,21 @@
 import { Request, Response, Router } from 'express';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { AppError, FieldError } from '../../shared/errors';
 import { noStore, requestContext } from '../../shared/http';
-import { requireBearer, requireRole, requireStaff } from '../auth';
+
 import { AuditRow, parseAuditQuery, parseDate, searchAudit, subjectLink } from './audit.queries';
 import { AuditExportFormat, describeFilter, exportAuditEvents, recordExport } from './export-audit';
-import { exportDsaStatements, exportLumenNotices, NoticeRange } from './export-notices';
+import { exportDsaStatements, exportLumenNotices, NoticeRange } from '../reports';
 import type { Actor } from './record';
 import { sealAuditChain } from './seal-chain';
 import { verifyAuditChain } from './verify-chain';
+import { requireBearer, requireRole, requireStaff } from '../../http/guards';
+import { actorFrom } from '../../http/actor';
 
 async function verifyNow(deps: AppDeps) {
   await sealAuditChain(deps.db); // include what committed a moment ago
   return verifyAuditChain(deps.db);
 }
-
-const actorOf = (req: Request): Actor => ({ type: 'user', id: req.user!.id, label: req.user!.email, role: req.user!.role });
 
 /** A short readable line of an event's details for the history table. */
 export function summariseDetails(details: Record<string, unknown>): string {
@@ -68,7 +68,7 @@ function startDownload(res: Response, type: string, filename: string) {
  */
 async function auditEventsExport(deps: AppDeps, req: Request, res: Response, format: AuditExportFormat, params: Record<string, unknown>) {
   const filter = await parseAuditQuery(deps.db.manager, params, ['format', '_csrf']);
-  await recordExport(deps.db, { actor: actorOf(req), what: 'audit_events', format, filter: describeFilter(filter), context: requestContext(req) });
+  await recordExport(deps.db, { actor: actorFrom(req), what: 'audit_events', format, filter: describeFilter(filter), context: requestContext(req), at: deps.clock.now() });
   if (format === 'csv') startDownload(res, 'text/csv; charset=utf-8; header=present', `audit-events-${stamp()}.csv`);
   else startDownload(res, 'application/x-ndjson; charset=utf-8', `audit-events-${stamp()}.jsonl`);
   await exportAuditEvents(deps.db, filter, format, res);
@@ -78,12 +78,12 @@ async function auditEventsExport(deps: AppDeps, req: Request, res: Response, for
 async function noticesExport(deps: AppDeps, req: Request, res: Response, kind: 'lumen' | 'dsa', params: Record<string, unknown>) {
   const { range, full } = parseNoticeExport(params);
   await recordExport(deps.db, {
-    actor: actorOf(req),
+    actor: actorFrom(req),
     what: kind === 'lumen' ? 'notices' : 'decisions',
     format: kind,
     filter: { from: range.from?.toISOString(), to: range.to?.toISOString() },
     full,
-    context: requestContext(req),
+    context: requestContext(req), at: deps.clock.now(),
   });
   const site = new URL(deps.config.publicBaseUrl).host;
   if (kind === 'lumen') {

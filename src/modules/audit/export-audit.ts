@@ -3,8 +3,8 @@ import { DataSource } from 'typeorm';
 import { poolOf } from '../../db/data-source';
 import { withTransaction } from '../../db/transaction';
 import { AuditFilter, filterSql } from './audit.queries';
-import { csvRow } from './csv';
-import { CsvLineEndings, inlineParams, streamCopy } from './copy-stream';
+import { csvRow } from '../../shared/csv';
+import { CsvLineEndings, inlineParams, streamCopy } from '../../db/copy-stream';
 import { Actor, record, RequestContext } from './record';
 
 export type AuditExportFormat = 'csv' | 'jsonl';
@@ -23,7 +23,7 @@ export function describeFilter(f: AuditFilter): Record<string, unknown> {
 }
 
 /** Records that an export was made, by whom, of what: committed before the first byte is sent. */
-export async function recordExport(db: DataSource, e: { actor: Actor; what: string; format: string; filter: Record<string, unknown>; full?: boolean; context?: RequestContext }) {
+export async function recordExport(db: DataSource, e: { actor: Actor; what: string; format: string; filter: Record<string, unknown>; full?: boolean; context?: RequestContext; at: Date }) {
   await withTransaction(db, (tx) =>
     record(tx, {
       actor: e.actor,
@@ -31,6 +31,7 @@ export async function recordExport(db: DataSource, e: { actor: Actor; what: stri
       subject: null,
       details: { what: e.what, format: e.format, filter: e.filter, ...(e.full !== undefined ? { fullRecord: e.full } : {}) },
       context: e.context,
+      at: e.at,
     }),
   );
 }

@@ -1,4 +1,5 @@
 import { EntityManager } from 'typeorm';
+import type { AuditAction } from './actions';
 import type { ActorType } from './audit-event.entity';
 
 /** Who did it. A user carries a readable label (their email at the time) so the record stays readable. */
@@ -10,19 +11,18 @@ export type Actor =
 export const SYSTEM: Actor = { type: 'system' };
 export const PUBLIC: Actor = { type: 'public' };
 
-/** Where a request came from; carried into every event it causes. */
-export interface RequestContext {
-  ip?: string | null;
-  requestId?: string | null;
-}
+import type { RequestContext } from '../../shared/request-context';
+
+export type { RequestContext };
 
 export interface AuditInput {
   actor: Actor;
-  action: string;
+  action: AuditAction;
   subject?: { type: string; id: string } | null;
   details?: Record<string, unknown>;
   context?: RequestContext;
-  at?: Date;
+  /** When it happened, from the caller's clock (the same instant as the change it describes). */
+  at: Date;
 }
 
 /**
@@ -38,7 +38,7 @@ export async function record(tx: EntityManager, e: AuditInput): Promise<void> {
     `INSERT INTO audit_events (occurred_at, actor_type, actor_id, actor_label, action, subject_type, subject_id, details, ip, request_id)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
     [
-      e.at ?? new Date(),
+      e.at,
       actorType,
       actorId,
       actorLabel.slice(0, 320),

@@ -13,7 +13,7 @@ export function hashToken(token: string): string {
 /** Creates a token for a user; the clear token is returned once and never stored. */
 export async function createApiToken(
   tx: EntityManager,
-  cmd: { user: User; name: string; actor: Actor; context?: RequestContext },
+  cmd: { user: User; name: string; actor: Actor; context?: RequestContext; at: Date },
 ): Promise<{ token: string; apiToken: ApiToken }> {
   const token = PREFIX + randomBytes(32).toString('base64url');
   const apiToken = await tx.getRepository(ApiToken).save(
@@ -30,6 +30,7 @@ export async function createApiToken(
     subject: { type: 'user', id: cmd.user.id },
     details: { tokenId: apiToken.id, name: apiToken.name, prefix: apiToken.prefix, user: cmd.user.email },
     context: cmd.context,
+    at: cmd.at,
   });
   return { token, apiToken };
 }
@@ -54,20 +55,21 @@ export async function userForToken(tx: EntityManager, token: string): Promise<Us
 
 export async function revokeApiTokens(
   tx: EntityManager,
-  cmd: { user: User; actor: Actor; context?: RequestContext; tokenId?: string },
+  cmd: { user: User; actor: Actor; context?: RequestContext; tokenId?: string; at: Date },
 ): Promise<number> {
   const where = cmd.tokenId
     ? { userId: cmd.user.id, id: cmd.tokenId, revokedAt: IsNull() }
     : { userId: cmd.user.id, revokedAt: IsNull() };
   const tokens = await tx.getRepository(ApiToken).findBy(where);
   if (!tokens.length) return 0;
-  await tx.getRepository(ApiToken).update(tokens.map((t) => t.id), { revokedAt: new Date() });
+  await tx.getRepository(ApiToken).update(tokens.map((t) => t.id), { revokedAt: cmd.at });
   await record(tx, {
     actor: cmd.actor,
     action: 'token.revoked',
     subject: { type: 'user', id: cmd.user.id },
     details: { user: cmd.user.email, tokens: tokens.map((t) => ({ id: t.id, name: t.name, prefix: t.prefix })) },
     context: cmd.context,
+    at: cmd.at,
   });
   return tokens.length;
 }

@@ -1,14 +1,15 @@
 import { Router } from 'express';
 import { RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { errorsByField, noStore, requestContext, safeNextPath, validationErrors } from '../../shared/http';
 import { record } from '../audit';
-import { requireStaff } from './auth.middleware';
+
 import { changePassword } from './manage-users';
 import { signIn } from './sign-in';
 import { ChangePasswordDto, LoginDto } from './user.dto';
+import { requireStaff } from '../../http/guards';
 
 /** Sign in, sign out, change password, and the staff home page. */
 export function authRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract): Router {
@@ -49,7 +50,7 @@ export function authRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract): Ro
     if (req.user) {
       const user = req.user;
       await withTransaction(deps.db, (tx) =>
-        record(tx, { actor: { type: 'user', id: user.id, label: user.email }, action: 'user.logged_out', subject: { type: 'user', id: user.id }, context: requestContext(req) }),
+        record(tx, { actor: { type: 'user', id: user.id, label: user.email }, action: 'user.logged_out', subject: { type: 'user', id: user.id }, context: requestContext(req), at: deps.clock.now() }),
       );
     }
     await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
@@ -73,7 +74,7 @@ export function authRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract): Ro
       await withTransaction(deps.db, (tx) =>
         changePassword(tx, {
           actor: { type: 'user', id: user.id, label: user.email },
-          context: requestContext(req),
+          context: requestContext(req), at: deps.clock.now(),
           userId: user.id,
           currentPassword: req.body.currentPassword,
           newPassword: req.body.newPassword,

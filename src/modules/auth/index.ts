@@ -1,12 +1,9 @@
 export { User, ROLES } from './user.entity';
 export type { Role } from './user.entity';
 export { ApiToken } from './api-token.entity';
-export { requireBearer, requireRole, requireStaff, loadSessionUser } from './auth.middleware';
-export { authRoutes } from './auth.routes';
-export { usersRoutes } from './users.routes';
 export { bootstrapAdmin } from './bootstrap-admin';
 export { createUser } from './manage-users';
 export { createApiToken } from './api-tokens';
-export { findByEmail } from './users.queries';
+export { findByEmail, staffEmails } from './users.queries';
 export { generatePassword } from './passwords';
-export { meApi } from './me.routes';
+export { userForToken } from './api-tokens';

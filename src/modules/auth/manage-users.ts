@@ -9,6 +9,8 @@ import { findByEmail, lockUser, normaliseEmail } from './users.queries';
 interface Ctx {
   actor: Actor;
   context?: RequestContext;
+  /** Now, from the caller's clock. */
+  at: Date;
 }
 
 const snapshot = (u: User) => ({ email: u.email, name: u.name, role: u.role, active: u.active });
@@ -40,7 +42,7 @@ export async function createUser(
       mustChangePassword: generated !== undefined,
     }),
   );
-  await record(tx, { actor: cmd.actor, action: 'user.created', subject: { type: 'user', id: user.id }, details: { after: snapshot(user) }, context: cmd.context });
+  await record(tx, { actor: cmd.actor, action: 'user.created', subject: { type: 'user', id: user.id }, details: { after: snapshot(user) }, context: cmd.context, at: cmd.at });
   if (cmd.notify !== false) {
     await enqueue(
       tx,
@@ -69,7 +71,7 @@ export async function changeRole(tx: EntityManager, cmd: Ctx & { userId: string;
   const before = snapshot(user);
   user.role = cmd.role;
   await tx.getRepository(User).update(user.id, { role: cmd.role });
-  await record(tx, { actor: cmd.actor, action: 'user.role_changed', subject: { type: 'user', id: user.id }, details: { before, after: snapshot(user) }, context: cmd.context });
+  await record(tx, { actor: cmd.actor, action: 'user.role_changed', subject: { type: 'user', id: user.id }, details: { before, after: snapshot(user) }, context: cmd.context, at: cmd.at });
   return user;
 }
 
@@ -88,6 +90,7 @@ export async function setActive(tx: EntityManager, cmd: Ctx & { userId: string; 
     subject: { type: 'user', id: user.id },
     details: { before, after: snapshot(user) },
     context: cmd.context,
+    at: cmd.at,
   });
   return user;
 }
@@ -95,7 +98,7 @@ export async function setActive(tx: EntityManager, cmd: Ctx & { userId: string; 
 export async function unlockUser(tx: EntityManager, cmd: Ctx & { userId: string }): Promise<User> {
   const user = await lockUser(tx, cmd.userId);
   await tx.getRepository(User).update(user.id, { lockedUntil: null, failedLogins: 0 });
-  await record(tx, { actor: cmd.actor, action: 'user.unlocked', subject: { type: 'user', id: user.id }, details: { email: user.email }, context: cmd.context });
+  await record(tx, { actor: cmd.actor, action: 'user.unlocked', subject: { type: 'user', id: user.id }, details: { email: user.email }, context: cmd.context, at: cmd.at });
   return user;
 }
 
@@ -113,5 +116,5 @@ export async function changePassword(
     throw AppError.validation([{ field: 'newPassword', message: 'Choose a password different from the current one.' }]);
   }
   await tx.getRepository(User).update(user.id, { passwordHash: await hashPassword(cmd.newPassword), mustChangePassword: false });
-  await record(tx, { actor: cmd.actor, action: 'user.password_changed', subject: { type: 'user', id: user.id }, context: cmd.context });
+  await record(tx, { actor: cmd.actor, action: 'user.password_changed', subject: { type: 'user', id: user.id }, context: cmd.context, at: cmd.at });
 }

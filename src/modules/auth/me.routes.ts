@@ -1,6 +1,6 @@
 import { Router } from 'express';
-import type { AppDeps } from '../../container';
-import { requireBearer } from './auth.middleware';
+import type { AppDeps } from '../../deps';
+import { requireBearer } from '../../http/guards';
 
 /** `GET /api/v1/me`: who an API token belongs to (lets a client check its token). */
 export function meApi(deps: AppDeps): Router {

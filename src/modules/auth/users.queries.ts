@@ -25,10 +25,13 @@ export async function lockUser(tx: EntityManager, id: string): Promise<User> {
   return user;
 }
 
-export async function countActiveAdmins(tx: EntityManager): Promise<number> {
-  return tx.getRepository(User).countBy({ role: 'admin', active: true });
-}
 
 export function listUsers(tx: EntityManager): Promise<User[]> {
   return tx.getRepository(User).find({ order: { active: 'DESC', role: 'ASC', email: 'ASC' } });
+}
+
+/** Who hears about the desk's events: every active staff member, or only the admins. */
+export async function staffEmails(tx: EntityManager, role?: 'admin'): Promise<string[]> {
+  const rows: { email: string }[] = await tx.query(`SELECT email FROM users WHERE active ${role ? `AND role = 'admin'` : ''} ORDER BY email`);
+  return rows.map((r) => r.email);
 }

@@ -1,16 +1,16 @@
 import { Request, Router } from 'express';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { errorsByField, noStore, requestContext, validateBody, validationErrors } from '../../shared/http';
 import type { Actor } from '../audit';
 import { createApiToken, listApiTokens, revokeApiTokens } from './api-tokens';
-import { requireRole, requireStaff } from './auth.middleware';
+
 import { changeRole, createUser, setActive, unlockUser } from './manage-users';
 import { CreateUserDto, UserActionDto } from './user.dto';
 import { lockUser, listUsers } from './users.queries';
-
-const actorOf = (req: Request): Actor => ({ type: 'user', id: req.user!.id, label: req.user!.email, role: req.user!.role });
+import { requireRole, requireStaff } from '../../http/guards';
+import { actorFrom } from '../../http/actor';
 
 /** Staff accounts (admin only): list, create, change role, deactivate, unlock, tokens. */
 export function usersRoutes(deps: AppDeps): Router {
@@ -44,7 +44,7 @@ export function usersRoutes(deps: AppDeps): Router {
     const dto = await validateBody(CreateUserDto, req.body);
     try {
       const { user, generatedPassword } = await withTransaction(deps.db, (tx) =>
-        createUser(tx, { actor: actorOf(req), context: requestContext(req), email: dto.email, name: dto.name, role: dto.role, password: dto.password || undefined }),
+        createUser(tx, { actor: actorFrom(req), context: requestContext(req), at: deps.clock.now(), email: dto.email, name: dto.name, role: dto.role, password: dto.password || undefined }),
       );
       req.session.flash = generatedPassword
         ? { kind: 'ok', message: `Created ${user.email}. Give them this one-time password; they must change it at first sign-in:`, secret: generatedPassword }
@@ -58,7 +58,7 @@ export function usersRoutes(deps: AppDeps): Router {
 
   r.post('/users/action', async (req, res) => {
     const dto = await validateBody(UserActionDto, req.body);
-    const ctx = { actor: actorOf(req), context: requestContext(req) };
+    const ctx = { actor: actorFrom(req), context: requestContext(req), at: deps.clock.now() };
     let flash: NonNullable<typeof req.session.flash>;
     try {
       flash = await withTransaction(deps.db, async (tx) => {

@@ -1,7 +1,7 @@
 import { Router } from 'express';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { AppError } from '../../shared/errors';
-import { requireSubmitter } from '../submitters';
+import { requireSubmitter } from '../../http/submitter-guards';
 import { batchesOf, batchOf, batchUrls } from './batches.queries';
 
 const pct = (b: { processed: number; urls: number }) => (b.urls ? Math.floor((b.processed / b.urls) * 100) : 100);

@@ -1,8 +1,8 @@
 import express, { Request, Router } from 'express';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { AppError } from '../../shared/errors';
 import { requestContext } from '../../shared/http';
-import { submitterToken } from '../submitters';
+import { submitterToken } from '../../http/submitter-guards';
 import { assertCanSendBatch, createBatch } from './create-batch';
 import { batchJson, batchOf, batchUrls } from './batches.queries';
 import { MAX_BATCH_BYTES, parseCsvBatch, parseJsonBatch } from './parse-batch';

@@ -47,11 +47,6 @@ export async function itemsForMail(tx: EntityManager, itemIds: string[]): Promis
   return tx.query(`SELECT id, slug, title FROM items WHERE id = ANY($1::uuid[]) ORDER BY title, id`, [itemIds]);
 }
 
-export async function staffEmails(tx: EntityManager): Promise<string[]> {
-  const rows: { email: string }[] = await tx.query(`SELECT email FROM users WHERE active ORDER BY email`);
-  return rows.map((r) => r.email);
-}
-
 export interface CounterNoticeRow {
   id: string;
   reference: string;

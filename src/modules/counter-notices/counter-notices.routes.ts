@@ -1,16 +1,18 @@
 import { plainToInstance } from 'class-transformer';
 import { Request, Response, Router } from 'express';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { AppError } from '../../shared/errors';
 import { errorsByField, noStore, requestContext, validateBody, validationErrors } from '../../shared/http';
 import type { Actor } from '../audit';
-import { requireBearer, requireRole, requireStaff } from '../auth';
+
 import { itemPageUrl } from '../items';
 import { COUNTRIES, findByReference, rateLimit } from '../notices';
 import { CONSENT_STATEMENT_FORM, CounterNoticeDto, MISTAKE_STATEMENT } from './counter-notice.dto';
 import { listCounterNotices, removedItemsOf } from './counter-notices.queries';
 import { recordCourtAction } from './restore-counter-noticed';
 import { submitCounterNotice, unknownNotice, whyNotCounterable } from './submit-counter-notice';
+import { requireBearer, requireRole, requireStaff } from '../../http/guards';
+import { actorFrom } from '../../http/actor';
 
 const lines = (v: unknown): string[] =>
   typeof v === 'string' ? v.split(/\r?\n/).map((l) => l.trim()).filter(Boolean) : Array.isArray(v) ? v.map(String) : [];
@@ -20,8 +22,6 @@ export function formToCounterNotice(body: Record<string, unknown>): Record<strin
   const { mistake, consent, removedUrls, ...rest } = body;
   return { ...rest, removedUrls: lines(removedUrls), mistake: mistake === 'true' || mistake === 'on', consent: consent === 'true' || consent === 'on' };
 }
-
-const actorOf = (req: Request): Actor => ({ type: 'user', id: req.user!.id, label: req.user!.email, role: req.user!.role });
 
 function renderForm(res: Response, status: number, values: Record<string, unknown>, errors: { field: string; message: string }[] = [], extra: Record<string, unknown> = {}) {
   res.status(status).render('counter-notices/form', {
@@ -107,7 +107,7 @@ export function counterNoticesApi(deps: AppDeps): Router {
   });
   r.post('/counter-notices/:id/court-action', requireBearer(deps.db), requireRole('moderator', 'admin'), async (req, res) => {
     const { counterNotice, notice } = await recordCourtAction(deps, {
-      counterNoticeId: String(req.params.id), note: String(req.body?.note ?? ''), actor: actorOf(req), context: requestContext(req),
+      counterNoticeId: String(req.params.id), note: String(req.body?.note ?? ''), actor: actorFrom(req), context: requestContext(req),
     });
     res.json({ id: counterNotice.id, notice: notice.reference, status: counterNotice.status, noticeStatus: notice.status, courtAction: counterNotice.courtAction });
   });
@@ -132,7 +132,7 @@ export function counterNoticesStaffRoutes(deps: AppDeps): Router {
   r.post('/counter-notices/:id/court-action', requireRole('moderator', 'admin'), async (req, res) => {
     const id = String(req.params.id);
     try {
-      const { notice } = await recordCourtAction(deps, { counterNoticeId: id, note: String(req.body?.note ?? ''), actor: actorOf(req), context: requestContext(req) });
+      const { notice } = await recordCourtAction(deps, { counterNoticeId: id, note: String(req.body?.note ?? ''), actor: actorFrom(req), context: requestContext(req) });
       req.session.flash = { kind: 'ok', message: `Court action recorded: the removal under ${notice.reference} is upheld and every party is being emailed.` };
     } catch (e) {
       if (e instanceof AppError && e.status === 422) {

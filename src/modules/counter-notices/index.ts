@@ -6,4 +6,3 @@ export { submitCounterNotice, whyNotCounterable } from './submit-counter-notice'
 export type { SubmitCounterNotice, CounterNoticeAnswer } from './submit-counter-notice';
 export { restoreDueCounterNotices, recordCourtAction } from './restore-counter-noticed';
 export type { RecordCourtAction } from './restore-counter-noticed';
-export { counterNoticePages, counterNoticesApi, counterNoticesStaffRoutes } from './counter-notices.routes';

@@ -3,7 +3,7 @@ import { withTransaction } from '../../db/transaction';
 import { Actor, record, RequestContext, SYSTEM } from '../audit';
 import { itemPageUrl, restoreItems } from '../items';
 import { enqueue } from '../mail';
-import { Notice, transition } from '../notices';
+import { markTargetsRestored, Notice, transition } from '../notices';
 import { CounterNotice } from './counter-notice.entity';
 import { itemsForMail, lockCounterNotice, lockNoticeById, sourceContactsOf } from './counter-notices.queries';
 import type { CounterDeps } from './submit-counter-notice';
@@ -46,12 +46,7 @@ async function restoreOne(tx: EntityManager, deps: CounterDeps, id: string, now:
   const reason = `Counter-notice received ${cn.receivedAt.toISOString().slice(0, 10)}; no court action reported by ${cn.restoreAfter.toISOString().slice(0, 10)}.`;
   const change = await restoreItems(tx, { itemIds: cn.itemIds, noticeId: notice.id, reason, actor: SYSTEM, at: now });
   const restoredIds = change.changed.map((i) => i.id);
-  if (restoredIds.length) {
-    await tx.query(
-      `UPDATE notice_targets SET outcome = 'restored' WHERE notice_id = $1 AND outcome = 'removed' AND item_id = ANY($2::uuid[])`,
-      [notice.id, restoredIds],
-    );
-  }
+  await markTargetsRestored(tx, notice.id, restoredIds);
   const before = notice.status;
   notice.status = next;
   await tx.getRepository(Notice).save(notice);

@@ -1,14 +1,15 @@
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { addBusinessDays } from '../../shared/business-days';
 import { AppError } from '../../shared/errors';
 import { PUBLIC, record, RequestContext } from '../audit';
 import { findItemsByUrls, itemPageUrl } from '../items';
 import { enqueue } from '../mail';
-import { findByReference, lockByReference, Notice, transition } from '../notices';
+import { can, findByReference, isFinal, lockByReference, Notice, type NoticeStatus, transition } from '../notices';
 import { consentStatementFor, CounterNoticeDto, MISTAKE_STATEMENT } from './counter-notice.dto';
 import { CounterNotice } from './counter-notice.entity';
-import { removedItemsOf, staffEmails } from './counter-notices.queries';
+import { staffEmails } from '../auth';
+import { removedItemsOf } from './counter-notices.queries';
 
 export type CounterDeps = Pick<AppDeps, 'db' | 'clock' | 'config'>;
 
@@ -34,22 +35,19 @@ export interface CounterNoticeAnswer {
  */
 export function whyNotCounterable(notice: Notice, removedCount: number): string | null {
   const ref = notice.reference;
-  switch (notice.status) {
-    case 'approved':
-      return removedCount ? null : `Notice ${ref} did not remove anything from this site, so there is nothing to counter.`;
-    case 'unverified': case 'pending': case 'in_review': case 'needs_info':
-      return `Notice ${ref} has not been decided yet and nothing has been removed under it. A counter-notice can be sent only after material is removed.`;
-    case 'rejected': case 'withdrawn': case 'spam':
-      return `Notice ${ref} did not lead to a removal, so there is nothing to counter.`;
-    case 'countered':
-      return `A counter-notice against notice ${ref} has already been received; the complainant has been sent a copy and the material is due to be restored.`;
-    case 'restored':
-      return `The material removed under notice ${ref} has already been restored after a counter-notice.`;
-    case 'upheld':
-      return `The removal under notice ${ref} was upheld after the complainant reported a court action; a new counter-notice cannot be sent.`;
-    default:
-      return `Notice ${ref} cannot be countered.`;
-  }
+  // The state machine says when a counter-notice can be taken; the words below only explain why not.
+  if (can(notice.status, 'counter')) return removedCount ? null : `Notice ${ref} did not remove anything from this site, so there is nothing to counter.`;
+  const AFTER_REMOVAL: Partial<Record<NoticeStatus, string>> = {
+    countered: `A counter-notice against notice ${ref} has already been received; the complainant has been sent a copy and the material is due to be restored.`,
+    restored: `The material removed under notice ${ref} has already been restored after a counter-notice.`,
+    upheld: `The removal under notice ${ref} was upheld after the complainant reported a court action; a new counter-notice cannot be sent.`,
+  };
+  return (
+    AFTER_REMOVAL[notice.status] ??
+    (isFinal(notice.status)
+      ? `Notice ${ref} did not lead to a removal, so there is nothing to counter.`
+      : `Notice ${ref} has not been decided yet and nothing has been removed under it. A counter-notice can be sent only after material is removed.`)
+  );
 }
 
 export function unknownNotice(reference: string): AppError {

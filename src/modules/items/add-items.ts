@@ -109,13 +109,15 @@ export async function importItemsFile(
     if (!inputs.length) return;
     await withTransaction(deps.db, async (tx) => {
       const source = await sourceFor(tx, sourceId);
-      const r = await upsertItems(tx, { source, inputs, now: opts.now(), feedUrl: null });
+      const now = opts.now();
+      const r = await upsertItems(tx, { source, inputs, now, feedUrl: null });
       add(r);
       await record(tx, {
         actor: opts.actor,
         action: 'source.items_imported',
         subject: { type: 'source', id: source.id },
         details: { name: source.name, file: file.slice(-200), lines: inputs.length, created: r.created, updated: r.updated, unchanged: r.unchanged, skipped: r.skipped },
+        at: now,
       });
     });
   };

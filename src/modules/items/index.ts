@@ -4,30 +4,24 @@ export type { SourceStatus, FetchResult } from './source.entity';
 export { Item, ITEM_STATUSES } from './item.entity';
 export type { ItemStatus, ItemRemoval, RightsSignals } from './item.entity';
 
-// Lookups (issue 5 matches notice URLs with findItemsByUrls).
+// Lookups (notices match their URLs with findItemsByUrls).
 export {
-  findItemsByUrls, findItemById, findItemBySlug, findSourceById, findSourcesByDomain, itemPageUrl, slugOfPageUrl,
+  findItemsByUrls, findItemById, findItemBySlug, findSourcesByDomain, itemPageUrl, slugOfPageUrl, sourceContactsOf,
 } from './items.queries';
 
-// Content changes for the review, counter-notice and opt-out issues.
+// Content changes: removal and restoration (review, counter-notices), withdrawal (opt-out).
 export { removeItems, restoreItems, withdrawSource } from './remove-items';
 export type { RemoveItems, RestoreItems, WithdrawSource, ContentChange } from './remove-items';
-export { createSource, setSourceStatus, renameSource } from './manage-sources';
+export { createSource, setSourceStatus, setStrikeCount } from './manage-sources';
 export { addItem, importItemsFile } from './add-items';
 
-// Feed import and the scheduler.
-export { importFeedNow, importDueSources } from './import-feed';
-export type { ImportDeps, ImportOptions } from './import-feed';
 
 // The page cache's cross-instance invalidation (server.ts starts the listener).
 export { startPageCacheListener, pageCacheFor, notifyItemsChanged } from './page-cache';
 export type { CacheListener } from './page-cache';
 
-// Demo data.
-export { seedDemo, seedDemoIfEmpty } from './seed-demo';
-
-// HTTP.
-export { publicItemRoutes } from './items.routes';
-export { sourcesRoutes, describeResult } from './sources.routes';
-export { itemsAdminRoutes } from './items-admin.routes';
-export { itemsApi } from './items.api';
+// For the feeds module: the registry's upsert (it sanitises every way in: feeds, API, files) and source locks.
+export { upsertItems, sha256, SKIP } from './items.queries';
+export type { ItemInput, UpsertResult } from './items.queries';
+export { lockSource } from './manage-sources';
+export { htmlToText, sanitiseContent } from './sanitise';

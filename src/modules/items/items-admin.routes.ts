@@ -1,11 +1,12 @@
 import { Router } from 'express';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { AppError } from '../../shared/errors';
 import { noStore, validateBody } from '../../shared/http';
-import { requireStaff } from '../auth';
+
 import { historyOf, subjectLink } from '../audit';
 import { ItemSearchDto, ITEM_STATUS_FILTER } from './items.dto';
 import { decodeCursor, findItemById, itemPageUrl, listSources, noticesNamingItem, searchItems } from './items.queries';
+import { requireStaff } from '../../http/guards';
 
 /** Staff pages for items: search and filter the registry; one item's provenance and history. */
 export function itemsAdminRoutes(deps: AppDeps): Router {

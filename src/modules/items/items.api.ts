@@ -1,17 +1,18 @@
 import { Router } from 'express';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { requestContext, validateBody } from '../../shared/http';
-import { requireBearer, requireRole } from '../auth';
+
 import { addItem } from './add-items';
-import { importFeedNow } from './import-feed';
+import { importFeedNow } from '../feeds';
 import { Item } from './item.entity';
 import { CreateItemDto, CreateSourceDto, ItemSearchDto } from './items.dto';
 import { decodeCursor, findItemById, itemPageUrl, listSources, searchItems } from './items.queries';
 import { createSource } from './manage-sources';
-import { actorOf } from './sources.routes';
 import { Source } from './source.entity';
+import { requireBearer, requireRole } from '../../http/guards';
+import { actorFrom } from '../../http/actor';
 
 export function itemJson(item: Item, baseUrl: string, withContent = false) {
   return {
@@ -82,7 +83,7 @@ export function itemsApi(deps: AppDeps): Router {
   r.post('/items', auth, async (req, res) => {
     const dto = await validateBody(CreateItemDto, req.body);
     const { item, outcome } = await withTransaction(deps.db, (tx) =>
-      addItem(tx, { dto, actor: actorOf(req), context: requestContext(req), now: deps.clock.now() }),
+      addItem(tx, { dto, actor: actorFrom(req), context: requestContext(req), now: deps.clock.now() }),
     );
     res.status(outcome === 'created' ? 201 : 200).json({ outcome, item: itemJson(item, base, true) });
   });
@@ -93,12 +94,12 @@ export function itemsApi(deps: AppDeps): Router {
 
   r.post('/sources', auth, requireRole('admin'), async (req, res) => {
     const dto = await validateBody(CreateSourceDto, req.body);
-    const source = await withTransaction(deps.db, (tx) => createSource(tx, { ...dto, actor: actorOf(req), context: requestContext(req) }));
+    const source = await withTransaction(deps.db, (tx) => createSource(tx, { ...dto, actor: actorFrom(req), context: requestContext(req), at: deps.clock.now() }));
     res.status(201).json(sourceJson(source));
   });
 
   r.post('/sources/:id/fetch', auth, async (req, res) => {
-    const result = await importFeedNow(deps, String(req.params.id), { actor: actorOf(req), context: requestContext(req) });
+    const result = await importFeedNow(deps, String(req.params.id), { actor: actorFrom(req), context: requestContext(req) });
     // The import ran: a feed that failed is reported in the body (ok: false, reason), not as an HTTP error.
     res.json(result);
   });

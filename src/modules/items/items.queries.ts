@@ -458,10 +458,6 @@ export function listSources(tx: EntityManager): Promise<Source[]> {
   return tx.getRepository(Source).find({ order: { name: 'ASC' } });
 }
 
-export function findSourceById(tx: EntityManager, id: string): Promise<Source | null> {
-  if (!/^[0-9a-f-]{36}$/i.test(id)) return Promise.resolve(null);
-  return tx.getRepository(Source).findOneBy({ id });
-}
 
 /** The sources that list a domain (normal host form) among their homepage domains. */
 export function findSourcesByDomain(tx: EntityManager, domain: string): Promise<Source[]> {
@@ -482,4 +478,11 @@ export async function noticesNamingItem(
     [itemId],
   );
   return rows.map((r) => ({ reference: r.reference, status: r.status, submittedAt: r.submitted_at, url: r.url, outcome: r.outcome }));
+}
+
+/** Name and contact address of each source, for the emails that tell a source about its items. */
+export async function sourceContactsOf(tx: EntityManager, ids: string[]): Promise<Map<string, { name: string; contactEmail: string | null }>> {
+  if (!ids.length) return new Map();
+  const rows: { id: string; name: string; contact_email: string | null }[] = await tx.query(`SELECT id, name, contact_email FROM sources WHERE id = ANY($1::uuid[])`, [ids]);
+  return new Map(rows.map((r) => [r.id, { name: r.name, contactEmail: r.contact_email }]));
 }

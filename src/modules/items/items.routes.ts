@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Express, Request, Response } from 'express';
 import { Router } from 'express';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { AppError } from '../../shared/errors';
 import { Item } from './item.entity';
 import { decodeCursor, findItemBySlug, itemPageUrl, latestPublished } from './items.queries';

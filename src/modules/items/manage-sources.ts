@@ -1,7 +1,7 @@
 import { EntityManager } from 'typeorm';
 import { AppError } from '../../shared/errors';
 import { normaliseDomain } from '../../shared/url';
-import { Actor, record, RequestContext } from '../audit';
+import { Actor, AuditAction, record, RequestContext } from '../audit';
 import { ALL, notifyItemsChanged } from './page-cache';
 import { Source, SourceStatus } from './source.entity';
 
@@ -24,6 +24,7 @@ export interface CreateSource {
   contactEmail?: string | null;
   actor: Actor;
   context?: RequestContext;
+  at: Date;
 }
 
 export async function createSource(tx: EntityManager, cmd: CreateSource): Promise<Source> {
@@ -46,11 +47,12 @@ export async function createSource(tx: EntityManager, cmd: CreateSource): Promis
     subject: { type: 'source', id: source.id },
     details: { name: source.name, domains, feedUrl: source.feedUrl, after: 'active' },
     context: cmd.context,
+    at: cmd.at,
   });
   return source;
 }
 
-const ACTIONS: Record<'pause' | 'block' | 'activate', { to: SourceStatus; action: string }> = {
+const ACTIONS: Record<'pause' | 'block' | 'activate', { to: SourceStatus; action: AuditAction }> = {
   pause: { to: 'paused', action: 'source.paused' },
   block: { to: 'blocked', action: 'source.blocked' },
   activate: { to: 'active', action: 'source.activated' },
@@ -59,7 +61,7 @@ const ACTIONS: Record<'pause' | 'block' | 'activate', { to: SourceStatus; action
 /** Pause (no imports; strikes do this too), block (no imports, by an admin) or re-activate a source. */
 export async function setSourceStatus(
   tx: EntityManager,
-  cmd: { sourceId: string; change: keyof typeof ACTIONS; reason?: string; actor: Actor; context?: RequestContext },
+  cmd: { sourceId: string; change: keyof typeof ACTIONS; reason?: string; actor: Actor; context?: RequestContext; at: Date },
 ): Promise<Source> {
   const source = await lockSource(tx, cmd.sourceId);
   const { to, action } = ACTIONS[cmd.change];
@@ -75,17 +77,19 @@ export async function setSourceStatus(
     subject: { type: 'source', id: source.id },
     details: { name: source.name, before, after: to, reason: cmd.reason },
     context: cmd.context,
+    at: cmd.at,
   });
   return source;
 }
 
 /** A rename changes the attribution footer of every item of the source: pages are re-rendered. */
-export async function renameSource(tx: EntityManager, cmd: { sourceId: string; name: string; actor: Actor; context?: RequestContext }) {
-  const source = await lockSource(tx, cmd.sourceId);
-  const before = source.name;
-  source.name = cmd.name.trim();
-  await tx.getRepository(Source).save(source);
-  await record(tx, { actor: cmd.actor, action: 'source.renamed', subject: { type: 'source', id: source.id }, details: { before, after: source.name }, context: cmd.context });
-  await notifyItemsChanged(tx, ALL);
-  return source;
+
+/** Repeat infringement: the source's strike count in the last 12 months (counted by review). */
+export async function setStrikeCount(tx: EntityManager, sourceId: string, strikes: number, at: Date): Promise<{ name: string; status: string } | null> {
+  // An UPDATE … RETURNING answers [rows, count] through TypeORM.
+  const [[source]]: [{ name: string; status: string }[], number] = await tx.query(
+    `UPDATE sources SET strike_count = $2, updated_at = $3 WHERE id = $1 RETURNING name, status`,
+    [sourceId, strikes, at],
+  );
+  return source ?? null;
 }

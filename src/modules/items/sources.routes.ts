@@ -1,30 +1,19 @@
 import { Request, Router } from 'express';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { errorsByField, noStore, requestContext, validateBody, validationErrors } from '../../shared/http';
 import type { Actor } from '../audit';
-import { requireRole, requireStaff } from '../auth';
-import { importFeedNow } from './import-feed';
+
+import { describeResult, importFeedNow } from '../feeds';
 import { CreateSourceDto, SourceActionDto } from './items.dto';
 import { listSources } from './items.queries';
 import { createSource, setSourceStatus } from './manage-sources';
 import type { FetchResult } from './source.entity';
-
-export const actorOf = (req: Request): Actor => ({ type: 'user', id: req.user!.id, label: req.user!.email, role: req.user!.role });
+import { requireRole, requireStaff } from '../../http/guards';
+import { actorFrom } from '../../http/actor';
 
 /** One line for a person: "12 new, 3 updated, 40 unchanged, 2 skipped (no link and no guid: 2)". */
-export function describeResult(r: FetchResult | null): string {
-  if (!r) return 'never imported';
-  if (!r.ok) return `failed: ${r.reason}`;
-  if (r.notModified) return 'not modified since the last import (304)';
-  const skipped = Object.entries(r.skipped ?? {});
-  const nSkipped = skipped.reduce((n, [, v]) => n + v, 0);
-  return (
-    `${r.created ?? 0} new, ${r.updated ?? 0} updated, ${r.unchanged ?? 0} unchanged, ${nSkipped} skipped` +
-    (nSkipped ? ` (${skipped.map(([k, v]) => `${k}: ${v}`).join('; ')})` : '')
-  );
-}
 
 /** Staff pages for sources: every staff member sees them and may import now; admins create, pause, block. */
 export function sourcesRoutes(deps: AppDeps): Router {
@@ -52,7 +41,7 @@ export function sourcesRoutes(deps: AppDeps): Router {
     }
     const dto = await validateBody(CreateSourceDto, req.body);
     const source = await withTransaction(deps.db, (tx) =>
-      createSource(tx, { ...dto, actor: actorOf(req), context: requestContext(req) }),
+      createSource(tx, { ...dto, actor: actorFrom(req), context: requestContext(req), at: deps.clock.now() }),
     );
     req.session.flash = { kind: 'ok', message: `Added ${source.name}.${source.feedUrl ? ' Its feed will be imported within a minute, or use "Import now".' : ''}` };
     res.redirect(303, '/sources');
@@ -61,7 +50,7 @@ export function sourcesRoutes(deps: AppDeps): Router {
   r.post('/sources/:id/fetch', async (req, res) => {
     await validateBody(SourceActionDto, req.body);
     try {
-      const result = await importFeedNow(deps, String(req.params.id), { actor: actorOf(req), context: requestContext(req) });
+      const result = await importFeedNow(deps, String(req.params.id), { actor: actorFrom(req), context: requestContext(req) });
       req.session.flash = { kind: result.ok ? 'ok' : 'error', message: result.ok ? `Import done: ${describeResult(result)}.` : `Import failed: ${result.reason}.` };
     } catch (e) {
       if (!(e instanceof AppError) || e.status !== 409) throw e;
@@ -75,7 +64,7 @@ export function sourcesRoutes(deps: AppDeps): Router {
       await validateBody(SourceActionDto, req.body);
       try {
         const s = await withTransaction(deps.db, (tx) =>
-          setSourceStatus(tx, { sourceId: String(req.params.id), change, actor: actorOf(req), context: requestContext(req) }),
+          setSourceStatus(tx, { sourceId: String(req.params.id), change, actor: actorFrom(req), context: requestContext(req), at: deps.clock.now() }),
         );
         req.session.flash = { kind: 'ok', message: `${s.name} is now ${s.status}.` };
       } catch (e) {

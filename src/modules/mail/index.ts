@@ -10,5 +10,5 @@ export type { EmailRenderer, RenderedEmail, RendererOptions } from './render';
 export { createMailTransport, messageIdFor, LOCAL_STORE } from './transport';
 export type { MailTransport, OutgoingEmail, DeliveryReceipt } from './transport';
 export { retryEmail, retryFailedEmails } from './retry-email';
-export { outboxRoutes } from './outbox.routes';
 export { registerMailMetrics } from './mail-metrics';
+export { redactSentEmails, REDACTED_EMAIL } from './redact-emails';

@@ -1,5 +1,5 @@
 import { Gauge } from 'prom-client';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { countByStatus, oldestQueuedAgeSeconds } from './outbox.queries';
 
 /**

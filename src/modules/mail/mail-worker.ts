@@ -200,6 +200,7 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
             o.kind === 'sent'
               ? { ...summary(o.row), providerMessageId: o.providerMessageId, transport: transport.kind }
               : { ...summary(o.row), error: o.error, permanent: o.permanent },
+          at: o.at,
         });
       }
       return applied;

@@ -1,17 +1,17 @@
 import { Request, Router } from 'express';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { noStore, requestContext } from '../../shared/http';
 import type { Actor } from '../audit';
-import { requireRole, requireStaff } from '../auth';
+
 import { EMAIL_STATUSES, OutboundEmail } from './outbound-email.entity';
 import { countByStatus, findEmail, isEmailStatus, listEmails } from './outbox.queries';
 import { createEmailRenderer, EmailRenderer, RenderedEmail } from './render';
 import { retryEmail, retryFailedEmails } from './retry-email';
 import { describeSmtpUrl, messageIdFor } from './transport';
-
-const actorOf = (req: Request): Actor => ({ type: 'user', id: req.user!.id, label: req.user!.email, role: req.user!.role });
+import { requireRole, requireStaff } from '../../http/guards';
+import { actorFrom } from '../../http/actor';
 
 /** The HTML part is the email's own markup: shown only in a sandbox that can run and load nothing. */
 const EMAIL_HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; sandbox";
@@ -84,14 +84,14 @@ export function outboxRoutes(deps: AppDeps, renderer?: EmailRenderer): Router {
   });
 
   r.post('/outbox/retry-failed', async (req, res) => {
-    const n = await withTransaction(deps.db, (tx) => retryFailedEmails(tx, { actor: actorOf(req), context: requestContext(req) }));
+    const n = await withTransaction(deps.db, (tx) => retryFailedEmails(tx, { actor: actorFrom(req), context: requestContext(req), at: deps.clock.now() }));
     req.session.flash = { kind: 'ok', message: n ? `${n} failed email${n === 1 ? ' is' : 's are'} queued again.` : 'There is no failed email to retry.' };
     res.redirect(303, '/outbox?status=queued');
   });
 
   r.post('/outbox/:id/retry', async (req, res) => {
     const email = await withTransaction(deps.db, (tx) =>
-      retryEmail(tx, { id: String(req.params.id), actor: actorOf(req), context: requestContext(req) }),
+      retryEmail(tx, { id: String(req.params.id), actor: actorFrom(req), context: requestContext(req), at: deps.clock.now() }),
     );
     req.session.flash = { kind: 'ok', message: `The email to ${email.to} is queued again; the worker sends it within seconds.` };
     res.redirect(303, `/outbox/${email.id}`);

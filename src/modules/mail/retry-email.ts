@@ -8,7 +8,7 @@ import { isEmailId } from './outbox.queries';
  * An admin puts a failed email back in the queue (after fixing the address, the SMTP settings, or
  * when the recipient's server is back). It gets a fresh set of attempts and is due at once.
  */
-export async function retryEmail(tx: EntityManager, cmd: { id: string; actor: Actor; context?: RequestContext }): Promise<OutboundEmail> {
+export async function retryEmail(tx: EntityManager, cmd: { id: string; actor: Actor; context?: RequestContext; at: Date }): Promise<OutboundEmail> {
   if (!isEmailId(cmd.id)) throw AppError.notFound('Email', 'EMAIL.NOT_FOUND');
   const repo = tx.getRepository(OutboundEmail);
   const email = await repo.createQueryBuilder('e').setLock('pessimistic_write').where('e.id = :id', { id: cmd.id }).getOne();
@@ -24,6 +24,7 @@ export async function retryEmail(tx: EntityManager, cmd: { id: string; actor: Ac
     subject: { type: 'email', id: email.id },
     details: { template: email.template, to: email.to, noticeId: email.noticeId, before, after: { status: 'queued', attempts: 0 } },
     context: cmd.context,
+    at: cmd.at,
   });
   return Object.assign(email, { status: 'queued', attempts: 0 });
 }
@@ -34,7 +35,7 @@ export async function retryEmail(tx: EntityManager, cmd: { id: string; actor: Ac
  */
 export async function retryFailedEmails(
   tx: EntityManager,
-  cmd: { actor: Actor; context?: RequestContext; limit?: number },
+  cmd: { actor: Actor; context?: RequestContext; limit?: number; at: Date },
 ): Promise<number> {
   const rows: { id: string; template: string; to: string; notice_id: string | null; attempts: number; last_error: string | null }[] = await tx.query(
     `SELECT id, template, "to", notice_id, attempts, last_error FROM outbound_emails
@@ -57,6 +58,7 @@ export async function retryFailedEmails(
         after: { status: 'queued', attempts: 0 },
       },
       context: cmd.context,
+      at: cmd.at,
     });
   }
   return rows.length;

@@ -1,12 +1,13 @@
 import { EntityManager } from 'typeorm';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { PUBLIC, record, RequestContext, SYSTEM } from '../audit';
 import { enqueue } from '../mail';
 import { Notice } from './notice.entity';
 import { transition } from './notice-state';
-import { findForComplainant, keepPendingTargets, lockByReference } from './notices.queries';
+import { closeNotice } from './close-notice';
+import { findForComplainant, lockByReference, lockDueNotices } from './notices.queries';
 import { notifyModerators } from './notify-moderators';
 
 type Deps = Pick<AppDeps, 'db' | 'clock' | 'config'>;
@@ -27,14 +28,10 @@ async function lockForComplainant(tx: EntityManager, cmd: ComplainantCmd): Promi
 export function withdrawNotice(deps: Deps, cmd: ComplainantCmd): Promise<Notice> {
   return withTransaction(deps.db, async (tx) => {
     const notice = await lockForComplainant(tx, cmd);
-    const from = notice.status;
-    notice.status = transition(notice.status, 'withdraw');
-    notice.decision = 'withdrawn';
-    notice.decidedAt = deps.clock.now();
-    notice.dueAt = null;
-    await tx.getRepository(Notice).save(notice);
-    await keepPendingTargets(tx, notice.id);
-    await record(tx, { actor: PUBLIC, action: 'notice.withdrawn', subject: { type: 'notice', id: notice.reference }, details: { before: { status: from }, after: { status: notice.status } }, context: cmd.context });
+    await closeNotice(tx, deps, notice, {
+      event: 'withdraw', decision: 'withdrawn', reason: null, decidedBy: null, at: deps.clock.now(),
+      audit: { actor: PUBLIC, action: 'notice.withdrawn', context: cmd.context },
+    });
     await enqueue(tx, 'notice-withdrawn', notice.email, { reference: notice.reference, name: notice.name }, { noticeId: notice.id, dedupeKey: `notice-withdrawn:${notice.id}` });
     return notice;
   });
@@ -51,7 +48,7 @@ export function verifyNoticeEmail(deps: Deps, cmd: ComplainantCmd): Promise<Noti
     notice.queuedAt = now;
     notice.dueAt = new Date(now.getTime() + deps.config.policy.slaHours * 3_600_000);
     await tx.getRepository(Notice).save(notice);
-    await record(tx, { actor: PUBLIC, action: 'notice.verified', subject: { type: 'notice', id: notice.reference }, details: { before: { status: 'unverified' }, after: { status: notice.status } }, context: cmd.context });
+    await record(tx, { actor: PUBLIC, action: 'notice.verified', subject: { type: 'notice', id: notice.reference }, details: { before: { status: 'unverified' }, after: { status: notice.status } }, context: cmd.context, at: now });
     const [{ urls, matched }] = await tx.query(`SELECT count(*)::int AS urls, count(item_id)::int AS matched FROM notice_targets WHERE notice_id = $1`, [notice.id]);
     await notifyModerators(tx, deps, notice, urls, matched);
     return notice;
@@ -73,7 +70,7 @@ export function answerQuestion(deps: Deps, cmd: ComplainantCmd & { answer: strin
     notice.dueAt = new Date(now.getTime() + deps.config.policy.slaHours * 3_600_000);
     notice.assigneeId = null;
     await tx.getRepository(Notice).save(notice);
-    await record(tx, { actor: PUBLIC, action: 'notice.answered', subject: { type: 'notice', id: notice.reference }, details: { before: { status: 'needs_info' }, after: { status: notice.status }, answer }, context: cmd.context });
+    await record(tx, { actor: PUBLIC, action: 'notice.answered', subject: { type: 'notice', id: notice.reference }, details: { before: { status: 'needs_info' }, after: { status: notice.status }, answer }, context: cmd.context, at: now });
     const [{ urls, matched }] = await tx.query(`SELECT count(*)::int AS urls, count(item_id)::int AS matched FROM notice_targets WHERE notice_id = $1`, [notice.id]);
     await notifyModerators(tx, deps, notice, urls, matched);
     return notice;
@@ -89,20 +86,13 @@ const UNVERIFIED_DAYS = 7;
 export async function expireUnverifiedNotices(deps: Deps): Promise<number> {
   const cutoff = new Date(deps.clock.now().getTime() - UNVERIFIED_DAYS * 86_400_000);
   return withTransaction(deps.db, async (tx) => {
-    const rows: { id: string }[] = await tx.query(
-      `SELECT id FROM notices WHERE status = 'unverified' AND submitted_at < $1 ORDER BY submitted_at LIMIT 200 FOR UPDATE SKIP LOCKED`,
-      [cutoff],
-    );
-    for (const { id } of rows) {
-      const notice = await tx.getRepository(Notice).findOneByOrFail({ id });
-      notice.status = transition(notice.status, 'expire');
-      notice.decision = 'expired';
-      notice.decisionReason = `The email address was not confirmed within ${UNVERIFIED_DAYS} days, so the notice expired.`;
-      notice.decidedAt = deps.clock.now();
-      await tx.getRepository(Notice).save(notice);
-      await keepPendingTargets(tx, notice.id);
-      await record(tx, { actor: SYSTEM, action: 'notice.expired', subject: { type: 'notice', id: notice.reference }, details: { before: { status: 'unverified' }, after: { status: notice.status } } });
+    const notices = await lockDueNotices(tx, { status: 'unverified', submittedBefore: cutoff, limit: 200 });
+    for (const notice of notices) {
+      await closeNotice(tx, deps, notice, {
+        event: 'expire', decision: 'expired', reason: `The email address was not confirmed within ${UNVERIFIED_DAYS} days, so the notice expired.`,
+        decidedBy: null, at: deps.clock.now(), audit: { actor: SYSTEM, action: 'notice.expired' },
+      });
     }
-    return rows.length;
+    return notices.length;
   });
 }

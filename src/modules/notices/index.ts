@@ -11,8 +11,13 @@ export { submitNotice, purgeIdempotencyKeys } from './submit-notice';
 export type { SubmitAnswer, StandingStatementsRef } from './submit-notice';
 export { withdrawNotice, answerQuestion, verifyNoticeEmail, expireUnverifiedNotices } from './complainant-actions';
 export { sendModeratorDigest } from './notify-moderators';
-export { lockByReference, findByReference, targetsOf, keepPendingTargets } from './notices.queries';
+export { lockByReference, findByReference, targetsOf, keepPendingTargets, markTargetsRemoved, markTargetsRestored, outcomesOf, pickTargets, lockDueNotices } from './notices.queries';
+export { closeNotice } from './close-notice';
+export type { CloseNotice } from './close-notice';
+export { statementOfReasons, legalBasisOf, claimantOf } from './statement-of-reasons';
+export type { StatementInput } from './statement-of-reasons';
 export { OUTCOME_LABELS, complainantView, complainantJson } from './status-view';
-export { noticePages, noticeFormView, formToNotice } from './notices.routes';
-export { noticesPublicApi } from './notices.api';
+// The notice form's view and field shaping, shared with the portal's notice form.
+export { noticeFormView, formToNotice } from './notice-form';
 export { rateLimit } from './intake-limiter';
+export { redactExpiredPersonalData, REDACTED, REDACTED_EMAIL, RETAINED_STATUSES } from './redact-personal-data';

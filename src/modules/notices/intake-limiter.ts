@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { poolOf } from '../../db/data-source';
 import { AppError } from '../../shared/errors';
 

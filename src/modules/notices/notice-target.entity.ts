@@ -1,4 +1,5 @@
 import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, type Relation } from 'typeorm';
+// A TypeORM relation names the entity class itself (allowed by .dependency-cruiser.cjs: entity → entity only).
 import { Item } from '../items/item.entity';
 import { Notice } from './notice.entity';
 
@@ -17,7 +18,7 @@ export class NoticeTarget {
   @Column({ name: 'notice_id', type: 'uuid' })
   noticeId: string;
 
-  @ManyToOne(() => Notice, (n) => n.targets, { onDelete: 'CASCADE' })
+  @ManyToOne(() => Notice, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'notice_id' })
   notice?: Relation<Notice>;
 

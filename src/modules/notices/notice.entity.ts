@@ -1,7 +1,6 @@
-import { Check, Column, CreateDateColumn, Entity, Index, OneToMany, PrimaryGeneratedColumn, type Relation, UpdateDateColumn, VersionColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn, VersionColumn } from 'typeorm';
 import type { ClaimType, ComplainantRole } from './notice.dto';
 import { NoticeStatus, STATUS_CHECK_SQL } from './notice-state';
-import { NoticeTarget } from './notice-target.entity';
 
 export type NoticeChannel = 'form' | 'api' | 'email';
 
@@ -166,6 +165,4 @@ export class Notice {
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
   updatedAt: Date;
 
-  @OneToMany(() => NoticeTarget, (t) => t.notice)
-  targets?: Relation<NoticeTarget>[];
 }

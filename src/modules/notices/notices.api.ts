@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { AppError } from '../../shared/errors';
 import { requestContext, validateBody } from '../../shared/http';
 import { rateLimit } from './intake-limiter';

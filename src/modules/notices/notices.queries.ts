@@ -1,6 +1,7 @@
-import { EntityManager } from 'typeorm';
+import { EntityManager, In } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { AppError } from '../../shared/errors';
+import { normaliseUrl } from '../../shared/url';
 import { Notice } from './notice.entity';
 import { NoticeTarget } from './notice-target.entity';
 import { tokenMatches } from './status-token';
@@ -102,4 +103,65 @@ export async function intakeFacts(
 /** A notice closed without removal: every target still waiting becomes `kept`. */
 export async function keepPendingTargets(tx: EntityManager, noticeId: string): Promise<void> {
   await tx.query(`UPDATE notice_targets SET outcome = 'kept' WHERE notice_id = $1 AND outcome = 'pending'`, [noticeId]);
+}
+
+/** Approval: these targets' items were taken down (the rest is settled by `closeNotice`). */
+export async function markTargetsRemoved(tx: EntityManager, noticeId: string, targetIds: string[]): Promise<void> {
+  await tx.query(`UPDATE notice_targets SET outcome = 'removed' WHERE notice_id = $1 AND outcome = 'pending' AND id = ANY($2::uuid[])`, [noticeId, targetIds]);
+}
+
+/** Restoration: the targets of these items that were removed under the notice are back. */
+export async function markTargetsRestored(tx: EntityManager, noticeId: string, itemIds: string[]): Promise<void> {
+  if (!itemIds.length) return;
+  await tx.query(`UPDATE notice_targets SET outcome = 'restored' WHERE notice_id = $1 AND outcome = 'removed' AND item_id = ANY($2::uuid[])`, [noticeId, itemIds]);
+}
+
+const OUTCOME_WORDS: Record<string, string> = { pending: 'waiting', removed: 'removed', kept: 'not removed', not_found: 'not on this site', restored: 'restored' };
+
+/** Every target URL with its outcome, in the words of the complainant's emails. */
+export async function outcomesOf(tx: EntityManager, noticeId: string): Promise<{ url: string; outcome: string; label: string }[]> {
+  const rows: { url: string; outcome: string }[] = await tx.query(`SELECT url, outcome FROM notice_targets WHERE notice_id = $1 ORDER BY position`, [noticeId]);
+  return rows.map((r) => ({ ...r, label: OUTCOME_WORDS[r.outcome] ?? r.outcome }));
+}
+
+/**
+ * The targets an approval removes: every matched, pending one, or those of `urls` (as given or any
+ * spelling). A URL that is not the notice's, not on this site or already decided is a 422 naming it.
+ */
+export function pickTargets(targets: NoticeTarget[], urls: string[] | undefined, baseUrl: string): { removable: NoticeTarget[]; chosen: NoticeTarget[] } {
+  const removable = targets.filter((t) => t.itemId && t.outcome === 'pending');
+  if (!urls?.length) return { removable, chosen: removable };
+  const errors: { field: string; message: string }[] = [];
+  const picked = new Set<string>();
+  urls.forEach((url, i) => {
+    const norm = normaliseUrl(String(url).trim(), baseUrl) ?? String(url).trim();
+    const t = targets.find((x) => x.url === url || x.normalisedUrl === norm);
+    if (!t) errors.push({ field: `targets.${i}`, message: `${url} is not one of this notice's URLs.` });
+    else if (!t.itemId) errors.push({ field: `targets.${i}`, message: `${url} is not on this site: there is nothing to remove.` });
+    else if (t.outcome !== 'pending') errors.push({ field: `targets.${i}`, message: `${url} was already decided (${t.outcome}).` });
+    else picked.add(t.id);
+  });
+  if (errors.length) throw AppError.validation(errors, 'Choose URLs of this notice that are on this site.');
+  return { removable, chosen: removable.filter((t) => picked.has(t.id)) };
+}
+
+/**
+ * For the scheduled jobs: up to `limit` notices in `status` that are overdue (by `due_at`) or were
+ * submitted before `submittedBefore`, locked with SKIP LOCKED so instances share the work and never
+ * wait on a notice a person is changing.
+ */
+export async function lockDueNotices(
+  tx: EntityManager,
+  q: { status: string; dueBefore?: Date; submittedBefore?: Date; limit: number },
+): Promise<Notice[]> {
+  const byDue = q.dueBefore !== undefined;
+  const rows: { id: string }[] = await tx.query(
+    `SELECT id FROM notices WHERE status = $1 AND ${byDue ? 'due_at' : 'submitted_at'} < $2
+      ORDER BY ${byDue ? 'due_at' : 'submitted_at'} LIMIT ${Math.trunc(q.limit)} FOR UPDATE SKIP LOCKED`,
+    [q.status, byDue ? q.dueBefore : q.submittedBefore],
+  );
+  if (!rows.length) return [];
+  const found = await tx.getRepository(Notice).findBy({ id: In(rows.map((r) => r.id)) });
+  const order = new Map(rows.map((r, i) => [r.id, i]));
+  return found.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
 }

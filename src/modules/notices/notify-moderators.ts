@@ -1,13 +1,11 @@
 import { EntityManager } from 'typeorm';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
+import { staffEmails } from '../auth';
 import { enqueueMany, QueuedEmail } from '../mail';
 import type { Notice } from './notice.entity';
 
 /** Active staff who receive queue notifications. */
-async function moderatorEmails(tx: EntityManager): Promise<string[]> {
-  const rows: { email: string }[] = await tx.query(`SELECT email FROM users WHERE active ORDER BY email`);
-  return rows.map((r) => r.email);
-}
+const moderatorEmails = (tx: EntityManager) => staffEmails(tx);
 
 /** Whether each new notice is emailed to the moderators at once (otherwise the digest job does it). */
 export function notifiesEachNotice(config: AppDeps['config']): boolean {

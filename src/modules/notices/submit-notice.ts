@@ -1,11 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { secretBox } from '../../shared/secret-box';
 import { normaliseUrl } from '../../shared/url';
-import { canonicalJson } from '../audit/hash-chain';
+import { canonicalJson } from '../audit';
 import { PUBLIC, record, RequestContext } from '../audit';
 import { findItemsByUrls } from '../items';
 import { enqueueMany } from '../mail';
@@ -238,15 +238,6 @@ async function storeIdempotentAnswer(tx: EntityManager, key: string, sealed: str
   await tx.query(`UPDATE idempotency_keys SET response = $2 WHERE scope = 'notice' AND key = $1`, [key, sealed]);
 }
 
-export async function noticeAnswer(tx: EntityManager, notice: Notice, statusUrl: string): Promise<SubmitAnswer> {
-  const targets: NoticeTarget[] = await targetsOf(tx, notice.id);
-  return {
-    reference: notice.reference,
-    status: notice.status,
-    statusUrl,
-    targets: targets.map((t) => ({ url: t.url, matched: !!t.itemId, itemId: t.itemId })),
-  };
-}
 
 /** Scheduled: idempotency keys older than 24 hours are of no use any more. */
 export async function purgeIdempotencyKeys(deps: Pick<AppDeps, 'db' | 'clock'>): Promise<number> {

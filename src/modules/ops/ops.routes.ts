@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { Router } from 'express';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
-import type { AppDeps } from '../../container';
+import { Counter, Histogram } from 'prom-client';
+import type { AppDeps } from '../../deps';
 
 /**
  * Health and metrics, mounted before sessions so probes and scrapes never touch the session store.
@@ -59,11 +59,4 @@ export function httpMetrics(deps: AppDeps) {
     });
     next();
   };
-}
-
-/** One registry per app instance, with the process's own metrics (memory, CPU, event loop). */
-export function createMetricsRegistry(): Registry {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'takedown_' });
-  return registry;
 }

@@ -2,4 +2,3 @@
 export { OptOutRequest } from './opt-out-request.entity';
 export { OptOutDto } from './opt-out.dto';
 export { requestOptOut, confirmOptOut, describeOptOutLink, addressProvesControl, domainOf, LINK_HOURS } from './opt-out';
-export { optOutPages } from './opt-out.routes';

@@ -1,6 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { Response, Router } from 'express';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { AppError } from '../../shared/errors';
 import { errorsByField, requestContext, validationErrors } from '../../shared/http';
 import { rateLimit } from '../notices';

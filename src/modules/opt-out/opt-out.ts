@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { EntityManager } from 'typeorm';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { normaliseDomain } from '../../shared/url';
 import { PUBLIC, record, RequestContext } from '../audit';
+import { staffEmails } from '../auth';
 import { findSourcesByDomain, withdrawSource } from '../items';
 import { enqueue } from '../mail';
 import type { OptOutDto } from './opt-out.dto';
@@ -131,11 +132,10 @@ export async function confirmOptOut(deps: OptOutDeps, cmd: { token: unknown; con
       context: cmd.context,
       at: now,
     });
-    const admins: { email: string }[] = await tx.query(`SELECT email FROM users WHERE active AND role = 'admin' ORDER BY email`);
-    for (const a of admins) {
-      await enqueue(tx, 'source-opted-out', a.email, {
+    for (const email of await staffEmails(tx, 'admin')) {
+      await enqueue(tx, 'source-opted-out', email, {
         domain: req.domain, sources: names, withdrawn, by: req.email, at: now.toISOString(), sourcesUrl: `${deps.config.publicBaseUrl}/sources`,
-      }, { dedupeKey: `source-opted-out:${req.id}:${a.email}` });
+      }, { dedupeKey: `source-opted-out:${req.id}:${email}` });
     }
     return { domain: req.domain, sources: names, withdrawn };
   });

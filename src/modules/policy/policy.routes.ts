@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 
 /** `GET /dmca`: the policy page, rendered from configuration (designated agent, timings, strike limit). */
 export function policyPages(deps: AppDeps): Router {

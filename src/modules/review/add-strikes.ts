@@ -1,6 +1,7 @@
 import { EntityManager } from 'typeorm';
 import { SYSTEM, record } from '../audit';
-import { setSourceStatus } from '../items';
+import { staffEmails } from '../auth';
+import { setSourceStatus, setStrikeCount } from '../items';
 import { enqueue } from '../mail';
 import type { Notice } from '../notices';
 import type { ReviewDeps } from './review-support';
@@ -21,18 +22,16 @@ export async function addStrikes(tx: EntityManager, deps: ReviewDeps, notice: No
       [sourceId, notice.id, at],
     );
     const [{ n }] = await tx.query(`SELECT count(*)::int AS n FROM source_strikes WHERE source_id = $1 AND at > $2`, [sourceId, new Date(at.getTime() - YEAR_MS)]);
-    // An UPDATE … RETURNING answers [rows, count] through TypeORM.
-    const [[source]]: [{ name: string; status: string }[], number] = await tx.query(`UPDATE sources SET strike_count = $2, updated_at = $3 WHERE id = $1 RETURNING name, status`, [sourceId, n, at]);
+    const source = await setStrikeCount(tx, sourceId, n, at);
     if (inserted.length) {
       await record(tx, { actor: SYSTEM, action: 'source.struck', subject: { type: 'source', id: sourceId }, details: { notice: notice.reference, strikesIn12Months: n, limit }, at });
     }
     let paused = false;
-    if (inserted.length && n >= limit && source?.status === 'active') {
+    if (source && inserted.length && n >= limit && source.status === 'active') {
       const reason = `${n} approved takedown notices in 12 months (limit ${limit}); the last was ${notice.reference}.`;
-      await setSourceStatus(tx, { sourceId, change: 'pause', reason, actor: SYSTEM });
+      await setSourceStatus(tx, { sourceId, change: 'pause', reason, actor: SYSTEM, at });
       paused = true;
-      const admins: { email: string }[] = await tx.query(`SELECT email FROM users WHERE active AND role = 'admin' ORDER BY email`);
-      for (const { email } of admins) {
+      for (const email of await staffEmails(tx, 'admin')) {
         await enqueue(tx, 'source-paused', email, {
           sourceName: source.name, strikes: n, limit, reference: notice.reference, reason,
           sourcesUrl: `${deps.config.publicBaseUrl}/sources`,

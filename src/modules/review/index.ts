@@ -1,4 +1,4 @@
-/** The review module (issue 6): queue, claim/release, decisions, notes, strikes, SLA. */
+/** The review module: queue, claim/release, decisions, notes, strikes, SLA. */
 export { SourceStrike } from './source-strike.entity';
 export { claimNotice } from './claim-notice';
 export { releaseNotice } from './release-notice';
@@ -18,7 +18,4 @@ export { CANNED_REJECT_REASONS } from './canned-reasons';
 export { DecisionDto, DECISION_ACTIONS } from './review.dto';
 export type { DecisionAction } from './review.dto';
 export type { StaffActor, ReviewCmd, ReviewDeps } from './review-support';
-export { statementOfReasons, legalBasisOf } from './review-support';
 export { registerReviewMetrics } from './review-metrics';
-export { reviewPages } from './review.routes';
-export { reviewApi } from './review.api';

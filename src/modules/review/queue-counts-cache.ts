@@ -1,4 +1,4 @@
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { queueCounts } from './queue.queries';
 
 type Counts = Awaited<ReturnType<typeof queueCounts>>;

@@ -1,8 +1,9 @@
 import { EntityManager } from 'typeorm';
 import { AppError } from '../../shared/errors';
-import { allowedEvents, findByReference, Notice, NoticeStatus, targetsOf } from '../notices';
+import { allowedEvents, findByReference, Notice, NoticeStatus, OPEN_STATUSES, targetsOf } from '../notices';
 
-export const QUEUE_STATUSES = ['pending', 'in_review', 'needs_info'] as const;
+/** The queue is the notices waiting for a moderator: the open statuses of the state machine. */
+export const QUEUE_STATUSES = OPEN_STATUSES;
 export const PAGE_SIZE = 50;
 
 export interface QueueFilter {
@@ -127,10 +128,10 @@ export async function listQueue(tx: EntityManager, f: QueueFilter, me: string, n
 export async function queueCounts(tx: EntityManager, now: Date): Promise<{ byStatus: Record<string, number>; overdue: number; total: number }> {
   const rows: { status: string; n: number; overdue: number }[] = await tx.query(
     `SELECT status, count(*)::int AS n, (count(*) FILTER (WHERE due_at < $1 AND status <> 'needs_info'))::int AS overdue
-       FROM notices WHERE status IN ('pending', 'in_review', 'needs_info') GROUP BY status`,
-    [now],
+       FROM notices WHERE status = ANY($2) GROUP BY status`,
+    [now, QUEUE_STATUSES],
   );
-  const byStatus: Record<string, number> = { pending: 0, in_review: 0, needs_info: 0 };
+  const byStatus: Record<string, number> = Object.fromEntries(QUEUE_STATUSES.map((s) => [s, 0]));
   let overdue = 0;
   for (const r of rows) {
     byStatus[r.status] = r.n;

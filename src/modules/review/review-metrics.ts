@@ -1,5 +1,5 @@
 import { Gauge } from 'prom-client';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { queueCountsCache } from './queue-counts-cache';
 
 /** Queue gauges on /metrics, read at scrape time: notices per queue status, and overdue ones (SLA). */

@@ -1,7 +1,7 @@
 import { Request, Router } from 'express';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { requestContext, validateBody } from '../../shared/http';
-import { requireBearer, requireRole } from '../auth';
+
 import type { Notice } from '../notices';
 import { claimNotice } from './claim-notice';
 import { decide } from './decide';
@@ -9,7 +9,8 @@ import { listQueue, noticeDetail } from './queue.queries';
 import { queueCountsCache } from './queue-counts-cache';
 import { releaseNotice } from './release-notice';
 import { DecisionDto, VersionDto } from './review.dto';
-import { staffActor } from './review.routes';
+import { requireBearer, requireRole } from '../../http/guards';
+import { staffActorFrom } from '../../http/actor';
 
 const brief = (n: Notice) => ({
   reference: n.reference, status: n.status, assigneeId: n.assigneeId, decision: n.decision, decisionReason: n.decisionReason,
@@ -34,7 +35,7 @@ export function reviewApi(deps: AppDeps, counts = queueCountsCache(deps)): Route
   r.get('/notices/:reference', ...guard, async (req, res) => {
     const d = await noticeDetail(deps.db.manager, String(req.params.reference));
     const n = d.notice;
-    const { statusTokenHash: _hidden, targets: _t, ...notice } = n;
+    const { statusTokenHash: _hidden, ...notice } = n;
     res.setHeader('Cache-Control', 'no-store');
     res.json({
       ...notice,
@@ -50,19 +51,19 @@ export function reviewApi(deps: AppDeps, counts = queueCountsCache(deps)): Route
 
   r.post('/notices/:reference/claim', ...guard, async (req, res) => {
     const dto = await validateBody(VersionDto, req.body ?? {});
-    const n = await claimNotice(deps, { reference: String(req.params.reference), actor: staffActor(req), version: dto.version, context: requestContext(req) });
+    const n = await claimNotice(deps, { reference: String(req.params.reference), actor: staffActorFrom(req), version: dto.version, context: requestContext(req) });
     res.json(brief(n));
   });
 
   r.post('/notices/:reference/release', ...guard, async (req, res) => {
     const dto = await validateBody(VersionDto, req.body ?? {});
-    const n = await releaseNotice(deps, { reference: String(req.params.reference), actor: staffActor(req), version: dto.version, context: requestContext(req) });
+    const n = await releaseNotice(deps, { reference: String(req.params.reference), actor: staffActorFrom(req), version: dto.version, context: requestContext(req) });
     res.json(brief(n));
   });
 
   r.post('/notices/:reference/decision', ...guard, async (req, res) => {
     const dto = await validateBody(DecisionDto, req.body);
-    const n = await decide(deps, { ...dto, reference: String(req.params.reference), actor: staffActor(req), context: requestContext(req) });
+    const n = await decide(deps, { ...dto, reference: String(req.params.reference), actor: staffActorFrom(req), context: requestContext(req) });
     res.json(brief(n));
   });
 

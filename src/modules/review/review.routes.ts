@@ -1,23 +1,20 @@
 import { Request, Response, Router } from 'express';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { AppError, FieldError } from '../../shared/errors';
-import { errorsByField, noStore, requestContext } from '../../shared/http';
-import { requireRole, requireStaff } from '../auth';
+import { errorsByField, noStore, requestContext, validateBody } from '../../shared/http';
 import { CLAIM_TYPES } from '../notices';
 import { addNote } from './add-note';
-import { approveNotice } from './approve-notice';
 import { assignNotice } from './assign-notice';
 import { CANNED_REJECT_REASONS } from './canned-reasons';
 import { claimNotice } from './claim-notice';
-import { markSpam } from './mark-spam';
+import { decide } from './decide';
 import { listQueue, noticeDetail, QUEUE_STATUSES } from './queue.queries';
 import { queueCountsCache } from './queue-counts-cache';
-import { rejectNotice } from './reject-notice';
 import { releaseNotice } from './release-notice';
-import { requestInfo } from './request-info';
+import { DecisionAction, DecisionDto } from './review.dto';
 import type { ReviewCmd, StaffActor } from './review-support';
-
-export const staffActor = (req: Request): StaffActor => ({ id: req.user!.id, email: req.user!.email, name: req.user!.name, role: req.user!.role as StaffActor['role'] });
+import { requireRole, requireStaff } from '../../http/guards';
+import { staffActorFrom } from '../../http/actor';
 
 const FLAG_CODES = ['not_on_site', 'already_removed', 'duplicate', 'source_mismatch', 'backdated', 'email_domain_unrelated', 'sender_burst', 'non_copyright'];
 const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
@@ -26,6 +23,14 @@ const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeo
 function versionOf(body: Record<string, unknown> | undefined): number | undefined {
   const v = body?.version;
   return typeof v === 'string' && /^\d{1,9}$/.test(v) ? Number(v) : undefined;
+}
+
+/** A review form's fields as the API's decision body: the question is the reason of `request_info`, a canned reason fills an empty one. */
+function decisionFromForm(action: DecisionAction, body: Record<string, unknown> | undefined): Record<string, unknown> {
+  const canned = CANNED_REJECT_REASONS.find((c) => c.id === body?.canned);
+  const reason = action === 'request_info' ? String(body?.question ?? '') : (str(body?.reason) ?? (action === 'reject' ? canned?.text : undefined));
+  const targets = action === 'approve' ? list(body?.targets) : [];
+  return { action, reason, targets: targets.length ? targets : undefined, version: versionOf(body) };
 }
 
 /** Staff pages of the review queue (SPEC §6): the queue, a notice, its actions, bulk actions. */
@@ -75,9 +80,9 @@ export function reviewPages(deps: AppDeps, countsOf = queueCountsCache(deps)): R
     if (errors.length) throw AppError.validation(errors, 'The bulk action needs an action and at least one notice.');
     const results = [];
     for (const reference of refs) {
-      const cmd: ReviewCmd = { reference, actor: staffActor(req), context: requestContext(req) };
+      const cmd: ReviewCmd = { reference, actor: staffActorFrom(req), context: requestContext(req) };
       try {
-        const n = action === 'spam' ? await markSpam(deps, cmd) : await assignNotice(deps, { ...cmd, assigneeId: String(req.body.assignee) });
+        const n = action === 'spam' ? await decide(deps, { ...cmd, action: 'spam' }) : await assignNotice(deps, { ...cmd, assigneeId: String(req.body.assignee) });
         results.push({ reference: n.reference, ok: true, message: action === 'spam' ? 'marked as spam' : `assigned (${n.status.replace('_', ' ')})` });
       } catch (e) {
         if (!(e instanceof AppError) || e.status >= 500) throw e;
@@ -116,7 +121,7 @@ export function reviewPages(deps: AppDeps, countsOf = queueCountsCache(deps)): R
   const action = (name: string, run: (req: Request, cmd: ReviewCmd) => Promise<unknown>, done: string) =>
     r.post(`/notices/:reference/${name}`, async (req, res) => {
       const reference = String(req.params.reference).toUpperCase();
-      const cmd: ReviewCmd = { reference, actor: staffActor(req), version: versionOf(req.body), context: requestContext(req) };
+      const cmd: ReviewCmd = { reference, actor: staffActorFrom(req), version: versionOf(req.body), context: requestContext(req) };
       try {
         await run(req, cmd);
       } catch (e) {
@@ -131,13 +136,13 @@ export function reviewPages(deps: AppDeps, countsOf = queueCountsCache(deps)): R
 
   action('claim', (_req, cmd) => claimNotice(deps, cmd), 'claimed; it is yours to decide');
   action('release', (_req, cmd) => releaseNotice(deps, cmd), 'released to the queue');
-  action('approve', (req, cmd) => approveNotice(deps, { ...cmd, targets: list(req.body?.targets), reason: str(req.body?.reason) }), 'approved; the content is removed and the parties are emailed');
-  action('reject', (req, cmd) => {
-    const canned = CANNED_REJECT_REASONS.find((c) => c.id === req.body?.canned);
-    return rejectNotice(deps, { ...cmd, reason: str(req.body?.reason) ?? canned?.text ?? '' });
-  }, 'rejected; the complainant is emailed');
-  action('request-info', (req, cmd) => requestInfo(deps, { ...cmd, question: String(req.body?.question ?? '') }), 'question sent to the complainant');
-  action('spam', (req, cmd) => markSpam(deps, { ...cmd, reason: str(req.body?.reason) }), 'closed as spam');
+  // Decisions go through the API's DecisionDto and `decide`: the form's own fields are shaped into it first.
+  const decision = (name: string, act: DecisionAction, done: string) =>
+    action(name, async (req, cmd) => decide(deps, { ...cmd, ...(await validateBody(DecisionDto, decisionFromForm(act, req.body))) }), done);
+  decision('approve', 'approve', 'approved; the content is removed and the parties are emailed');
+  decision('reject', 'reject', 'rejected; the complainant is emailed');
+  decision('request-info', 'request_info', 'question sent to the complainant');
+  decision('spam', 'spam', 'closed as spam');
   action('note', (req, cmd) => addNote(deps, { ...cmd, version: undefined, text: String(req.body?.text ?? '') }), 'note added');
 
   return r;

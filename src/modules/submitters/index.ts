@@ -9,6 +9,4 @@ export { submitterActor } from './submitter-actor';
 export { StandingStatements } from './standing-statements.entity';
 export { currentStatements, statementHistory, makeStatements, withdrawStatements, StandingStatementsDto } from './standing-statements';
 export { SubmitterApiToken } from './submitter-token.entity';
-export { createSubmitterToken, revokeSubmitterToken, submitterForToken, tokensOf, SUBMITTER_TOKEN_PREFIX } from './submitter-tokens';
-export { submitterToken } from './submitter.api';
-export { requireSubmitter } from './portal.routes';
+export { createSubmitterToken, revokeSubmitterToken, submitterForToken, tokensOf, isSubmitterToken, SUBMITTER_TOKEN_PREFIX } from './submitter-tokens';

@@ -3,14 +3,15 @@ import connectPgSimple from 'connect-pg-simple';
 import cookieParser from 'cookie-parser';
 import { createHmac } from 'node:crypto';
 import { doubleCsrf } from 'csrf-csrf';
-import { NextFunction, Request, Response, Router } from 'express';
+import { Request, Response, Router } from 'express';
 import session from 'express-session';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
+import { requireSubmitter } from '../../http/submitter-guards';
 import { poolOf } from '../../db/data-source';
 import { AppError } from '../../shared/errors';
-import { errorsByField, noStore, requestContext, safeNextPath, validationErrors, wantsJson } from '../../shared/http';
-import { csvRow } from '../audit';
+import { errorsByField, noStore, requestContext, safeNextPath, validationErrors } from '../../shared/http';
+import { csvRow } from '../../shared/csv';
 import { isDeliverableAddress } from '../mail';
 import { ACCURACY_STATEMENT, CLAIM_TYPES, complainantView, GOOD_FAITH_STATEMENT, findByReference, formToNotice, NoticeDto, noticeFormView, submitNotice } from '../notices';
 import { listPortalNotices, parsePortalFilter, portalCsvRows, PORTAL_CSV_COLUMNS } from './portal.queries';
@@ -22,30 +23,12 @@ import { Submitter } from './submitter.entity';
 
 export const PORTAL_COOKIE = 'td.portal';
 
-declare module 'express-session' {
-  interface SessionData {
-    /** The signed-in portal submitter (portal session only; never set on a staff session). */
-    submitterId?: string;
-  }
-}
-declare module 'express-serve-static-core' {
-  interface Request {
-    submitter?: Submitter;
-  }
-}
 
 const STATUS_LABELS: Record<string, string> = {
   unverified: 'waiting for your confirmation', pending: 'in the queue', in_review: 'being reviewed', needs_info: 'waiting for your answer',
   approved: 'approved', countered: 'counter-notice received', rejected: 'rejected', withdrawn: 'withdrawn', spam: 'closed',
   restored: 'content restored', upheld: 'removal upheld',
 };
-
-/** Portal pages: a visitor who is not signed in as a submitter goes to the portal's sign-in page. */
-export function requireSubmitter(req: Request, res: Response, next: NextFunction) {
-  if (req.submitter) return next();
-  if (wantsJson(req) || req.method !== 'GET') throw AppError.unauthenticated('Your portal session has ended. Please sign in again.');
-  res.redirect(303, `/portal/login?next=${encodeURIComponent(req.originalUrl)}`);
-}
 
 /**
  * The rights holders' portal (SPEC §14), mounted at `/portal`. Its session is its own: another

@@ -1,7 +1,7 @@
 import { Transform } from 'class-transformer';
 import { Equals, IsString, Length } from 'class-validator';
 import { EntityManager } from 'typeorm';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { record, RequestContext } from '../audit';
 import { ACCURACY_STATEMENT, GOOD_FAITH_STATEMENT } from '../notices';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EntityManager, IsNull } from 'typeorm';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { record, RequestContext } from '../audit';

@@ -1,38 +1,13 @@
 import { plainToInstance } from 'class-transformer';
-import { NextFunction, Request, Response, Router } from 'express';
-import type { AppDeps } from '../../container';
+import { Router } from 'express';
+import { submitterToken } from '../../http/submitter-guards';
+import type { AppDeps } from '../../deps';
 import { AppError } from '../../shared/errors';
 import { requestContext, validationErrors } from '../../shared/http';
 import { complainantJson, complainantView, findByReference, NoticeDto, rateLimit, submitNotice } from '../notices';
 import { listPortalNotices, parsePortalFilter } from './portal.queries';
 import { suspension } from './profile';
 import { currentStatements } from './standing-statements';
-import { isSubmitterToken, submitterForToken } from './submitter-tokens';
-
-const bearerOf = (req: Request) => /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
-
-/**
- * Authenticates a submitter token (`tds_…`). `handOn`: a request without one goes on to the
- * routes after this router (the public and staff API); otherwise it is a 401.
- */
-export function submitterToken(deps: AppDeps, opts: { handOn: boolean }) {
-  return async (req: Request, res: Response, next: NextFunction) => {
-    const token = bearerOf(req);
-    if (!token || !isSubmitterToken(token)) {
-      if (opts.handOn) return next('router');
-      res.setHeader('WWW-Authenticate', 'Bearer');
-      throw new AppError('AUTH.TOKEN_REQUIRED', 'Send a submitter API token (created in the portal at /portal/tokens) as "Authorization: Bearer tds_…".', 401);
-    }
-    const s = await submitterForToken(deps.db.manager, token, deps.clock.now());
-    if (!s) {
-      res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
-      throw new AppError('AUTH.TOKEN_INVALID', 'The API token is not valid, or has been revoked.', 401);
-    }
-    req.submitter = s;
-    res.setHeader('Cache-Control', 'no-store');
-    next();
-  };
-}
 
 /**
  * The API as a submitter (SPEC §14), with a `tds_…` token: the same routes as the public and staff

@@ -1,6 +1,5 @@
 import { Parser } from 'htmlparser2';
-import type { RightsSignals } from './item.entity';
-import { htmlToText } from './sanitise';
+import { htmlToText, type RightsSignals } from '../items';
 
 /**
  * RSS 2.0 (and 0.9x / 1.0 RDF) and Atom 1.0, read with htmlparser2 in XML mode. htmlparser2 gives

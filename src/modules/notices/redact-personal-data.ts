@@ -1,10 +1,11 @@
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
-import { record, SYSTEM } from './record';
+import { record, SYSTEM } from '../audit';
+import { REDACTED_EMAIL, redactSentEmails } from '../mail';
 
 /** What stands in for redacted text; the email placeholder still satisfies the outbox's address CHECK. */
 export const REDACTED = '[redacted]';
-export const REDACTED_EMAIL = 'redacted@redacted.invalid';
+export { REDACTED_EMAIL };
 
 /** Closed notices whose complainant's personal data is kept only for the retention period. */
 export const RETAINED_STATUSES = ['rejected', 'spam', 'withdrawn'] as const;
@@ -35,14 +36,8 @@ export async function redactExpiredPersonalData(deps: Pick<AppDeps, 'db' | 'conf
       );
       if (!rows.length) return 0;
       const ids = rows.map((r) => r.id);
-      // First the copies in the emails sent to the complainant (matched by their address before it
-      // goes); never one still queued: the worker owns those.
-      await tx.query(
-        `UPDATE outbound_emails e SET "to" = $2, data = '{}'::jsonb
-           FROM notices n
-          WHERE n.id = ANY($1::uuid[]) AND e.notice_id = n.id AND lower(e."to") = lower(n.email) AND e.status <> 'queued'`,
-        [ids, REDACTED_EMAIL],
-      );
+      // First the copies in the emails sent to the complainant (matched by their address before it goes).
+      await redactSentEmails(tx, { noticeIds: ids, toNoticeEmail: true, placeholder: REDACTED_EMAIL });
       await tx.query(
         `UPDATE notices SET name = $2::varchar, email = $3, phone = NULL, address = $2::varchar, signature = $2::varchar, submitter_ip = NULL,
                 info_request = CASE WHEN info_request ? 'answer' THEN jsonb_set(info_request, '{answer}', to_jsonb($2::varchar)) ELSE info_request END,

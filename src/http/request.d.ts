@@ -1,6 +1,6 @@
 import 'express-serve-static-core';
 import 'express-session';
-import type { Role } from '../modules/auth/user.entity';
+import type { Role } from '../modules/auth';
 
 export interface CurrentUser {
   id: string;

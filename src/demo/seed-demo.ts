@@ -1,8 +1,7 @@
 import type { DataSource } from 'typeorm';
-import { withTransaction } from '../../db/transaction';
-import { record, SYSTEM } from '../audit';
-import { ItemInput, sha256, upsertItems } from './items.queries';
-import { Source } from './source.entity';
+import { withTransaction } from '../db/transaction';
+import { record, SYSTEM } from '../modules/audit';
+import { ItemInput, sha256, Source, upsertItems } from '../modules/items';
 
 /**
  * Demo content for a first start and `npm run cli -- seed-demo`: three made-up publishers (on the
@@ -171,6 +170,7 @@ export async function seedDemo(deps: { db: DataSource }, now = new Date()): Prom
         action: 'source.created',
         subject: { type: 'source', id: source.id },
         details: { name: source.name, domains: source.domains, demo: true, items: r.created },
+        at: now,
       });
     }
   });

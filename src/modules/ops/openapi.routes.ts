@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 
 /**
  * `GET /api/v1/openapi.json`: every `/api/v1` route of the product (SPEC §7). A test walks the

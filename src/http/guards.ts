@@ -1,10 +1,9 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { DataSource } from 'typeorm';
-import { AppError } from '../../shared/errors';
-import { wantsJson } from '../../shared/http';
-import type { CurrentUser } from '../../shared/types';
-import { userForToken } from './api-tokens';
-import { Role, User } from './user.entity';
+import { AppError } from '../shared/errors';
+import { wantsJson } from '../shared/http';
+import type { CurrentUser } from './request';
+import { Role, User, userForToken } from '../modules/auth';
 
 function current(u: User): CurrentUser {
   return { id: u.id, email: u.email, name: u.name, role: u.role, mustChangePassword: u.mustChangePassword };

@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import { DataSource } from 'typeorm';
 import { poolOf } from '../../db/data-source';
-import { streamCursor } from './cursor-stream';
+import { streamCursor } from '../../db/cursor-stream';
 
 /** Shown instead of a private person's name on every public view and redacted export. */
 export const PRIVATE = '[private]';

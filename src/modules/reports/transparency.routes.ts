@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { AppDeps } from '../../container';
+import type { AppDeps } from '../../deps';
 import { AppError } from '../../shared/errors';
 import { barChart } from './svg-chart';
 import { CLAIM_TYPES, MonthFigures, OUTCOMES, publicNoticeRecord, transparencyReport } from './transparency';

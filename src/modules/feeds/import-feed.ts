@@ -6,10 +6,8 @@ import { AppError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import { Actor, record, RequestContext, SYSTEM } from '../audit';
 import { FeedFetchError, fetchFeed, FetchFeedOptions } from './fetch-feed';
-import { ItemInput, sha256, upsertItems } from './items.queries';
 import { decodeFeed, FeedEntry, FeedParseError, parseFeed } from './parse-feed';
-import { FetchResult, Source } from './source.entity';
-import { lockSource } from './manage-sources';
+import { FetchResult, ItemInput, lockSource, sha256, Source, upsertItems } from '../items';
 
 export interface ImportDeps {
   db: DataSource;
@@ -165,4 +163,17 @@ async function saveResult(
     context: who.context,
     at: now,
   });
+}
+
+/** One line saying what an import did, for the sources page, the CLI and flash messages. */
+export function describeResult(r: FetchResult | null): string {
+  if (!r) return 'never imported';
+  if (!r.ok) return `failed: ${r.reason}`;
+  if (r.notModified) return 'not modified since the last import (304)';
+  const skipped = Object.entries(r.skipped ?? {});
+  const nSkipped = skipped.reduce((n, [, v]) => n + v, 0);
+  return (
+    `${r.created ?? 0} new, ${r.updated ?? 0} updated, ${r.unchanged ?? 0} unchanged, ${nSkipped} skipped` +
+    (nSkipped ? ` (${skipped.map(([k, v]) => `${k}: ${v}`).join('; ')})` : '')
+  );
 }

@@ -1,2 +1,0 @@
-/** Public policy pages. */
-export { policyPages } from './policy.routes';
