@@ -8,6 +8,10 @@ import { CreateOptOutRequests1796015169615 } from './1796015169615-CreateOptOutR
 import { AddNoticePersonalDataRedactedAt1796020000000 } from './1796020000000-AddNoticePersonalDataRedactedAt';
 import { CreateInboundEmails1796100000000 } from './1796100000000-CreateInboundEmails';
 import { AddStaydown1796200000000 } from './1796200000000-AddStaydown';
+import { CreateSubmitters1796300000000 } from './1796300000000-CreateSubmitters';
+import { AddStandingStatements1796300001000 } from './1796300001000-AddStandingStatements';
+import { CreateSubmitterApiTokens1796300002000 } from './1796300002000-CreateSubmitterApiTokens';
+import { CreateBatches1796300003000 } from './1796300003000-CreateBatches';
 import { CreateEdgePurges1796400000000 } from './1796400000000-CreateEdgePurges';
 import { CreateTwoFactor1796500000000 } from './1796500000000-CreateTwoFactor';
 import { CreateComplaints1796500000001 } from './1796500000001-CreateComplaints';
@@ -26,6 +30,10 @@ export const allMigrations: Function[] = [
   AddNoticePersonalDataRedactedAt1796020000000,
   CreateInboundEmails1796100000000,
   AddStaydown1796200000000,
+  CreateSubmitters1796300000000,
+  AddStandingStatements1796300001000,
+  CreateSubmitterApiTokens1796300002000,
+  CreateBatches1796300003000,
   CreateEdgePurges1796400000000,
   CreateTwoFactor1796500000000,
   CreateComplaints1796500000001,

@@ -42,6 +42,10 @@ import { sessionsRoutes } from './modules/auth/sessions.routes';
 import { twoFactorRoutes } from './modules/auth/two-factor.routes';
 import { inboundApi } from './modules/inbound/inbound.api';
 import { mailboxRoutes } from './modules/inbound/mailbox.routes';
+import { batchesApi } from './modules/batches/batches.api';
+import { batchesPortalPages } from './modules/batches/batches-portal.routes';
+import { portalRoutes } from './modules/submitters/portal.routes';
+import { submitterApi } from './modules/submitters/submitter.api';
 import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
 import { optOutPages } from './modules/opt-out/opt-out.routes';
 import { policyPages } from './modules/policy/policy.routes';
@@ -134,7 +138,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(apiDocsRoutes());
 
   app.use(express.urlencoded({ extended: false, limit: '1mb', parameterLimit: 2000 }));
-  app.use(express.json({ limit: '1mb' }));
+  // A batch upload (up to MAX_BATCH_BYTES) is read by its own route, not by the 1 MB parser.
+  const json = express.json({ limit: '1mb' });
+  app.use((req, res, next) => (req.path === '/api/v1/batches' && req.method === 'POST' ? next() : json(req, res, next)));
   app.use(refuseDeepBodies, refuseNulInBody);
   app.use((_req, res, next) => {
     res.locals.baseUrl = config.publicBaseUrl;
@@ -150,6 +156,8 @@ export function createApp(deps: AppDeps): Express {
   // ---- Complaints against decisions (DSA Art. 20): the status token or the signed removal link ----
   app.use(complaintPages(deps));
   app.use(policyPages(deps));
+  // ---- Rights holders' portal: its own session cookie and CSRF, never the staff session ----
+  app.use('/portal', portalRoutes(deps, [batchesPortalPages(deps)]));
 
   // ---- Staff side: sessions in PostgreSQL, CSRF on every form, rate-limited sign-in ----
   const PgStore = connectPgSimple(session);
@@ -206,6 +214,8 @@ export function createApp(deps: AppDeps): Express {
   // ---- JSON API: bearer tokens for staff, no cookies, so no CSRF ----
   const api = express.Router();
   api.use(openApiRoutes(deps));
+  // Submitter tokens (`tds_…`) first: a request without one is handed on to the routes below.
+  api.use(submitterApi(deps), batchesApi(deps));
   api.use(noticesPublicApi(deps), counterNoticesApi(deps));
   // After the public notice API: its GET /notices/:reference hands a token-less, authorised request on.
   api.use(reviewApi(deps));

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config';
 import { createContainer } from './container';
 import { createHttpServer, listen } from './shared/http-server';
 import { startJobs } from './shared/jobs';
+import { processBatches } from './modules/batches';
 import { bootstrapAdmin } from './modules/auth';
 import { sealAuditChain } from './modules/audit';
 import { seedDemoIfEmpty } from './demo/seed-demo';
@@ -100,6 +101,8 @@ async function main() {
       { name: 'needs-info-expiry', everyMs: 5 * 60_000, run: () => rejectUnansweredNotices(container) },
       // Counter-notices whose waiting period ended without a court action: restore (SKIP LOCKED, any instance).
       { name: 'counter-notice-restore', everyMs: 60_000, run: () => restoreDueCounterNotices(container) },
+      // Bulk batches: one notice per work; SKIP LOCKED claims with a lease, resumed after a crash.
+      { name: 'batches', everyMs: 2_000, run: () => processBatches(container) },
       { name: 'idempotency-purge', everyMs: 60 * 60_000, run: () => purgeIdempotencyKeys(container) },
       // Retention: personal data of rejected/spam/withdrawn notices is redacted after PERSONAL_DATA_RETENTION_DAYS.
       { name: 'personal-data-retention', everyMs: 60 * 60_000, run: () => redactExpiredPersonalData(container) },

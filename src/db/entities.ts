@@ -16,7 +16,13 @@ import { Notice } from '../modules/notices/notice.entity';
 import { SourceStrike } from '../modules/review/source-strike.entity';
 import { WorkerInstance } from './worker-instance.entity';
 import { ContentFingerprint, ContentFingerprintBand, StaydownException } from '../modules/staydown/content-fingerprint.entity';
+import { SubmitterSignInLink } from '../modules/submitters/sign-in-link.entity';
+import { Submitter } from '../modules/submitters/submitter.entity';
+import { StandingStatements } from '../modules/submitters/standing-statements.entity';
+import { SubmitterApiToken } from '../modules/submitters/submitter-token.entity';
+import { Batch, BatchWork } from '../modules/batches/batch.entity';
 
 /** Every TypeORM entity of the product; each module adds its own here. */
 export const entities = [User, ApiToken, AuditEvent, OutboundEmail, Source, Item, Notice, NoticeTarget, SourceStrike, CounterNotice, OptOutRequest,
-  EdgePurge, WorkerInstance, ItemAlias, ContentFingerprint, ContentFingerprintBand, StaydownException, TotpCredential, RecoveryCode, Complaint, InboundEmail];
+  EdgePurge, WorkerInstance, ItemAlias, ContentFingerprint, ContentFingerprintBand, StaydownException, TotpCredential, RecoveryCode, Complaint, InboundEmail,
+  Submitter, SubmitterSignInLink, StandingStatements, SubmitterApiToken, Batch, BatchWork];

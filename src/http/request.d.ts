@@ -26,6 +26,8 @@ declare module 'express-session' {
     userId?: string;
     /** Set on an anonymous visit to /login so the session (and its CSRF binding) persists. */
     visited?: boolean;
+    /** Portal session: where to go after the sign-in link is used. */
+    portalNext?: string;
     flash?: { kind: 'ok' | 'error'; message: string; secret?: string };
     /** Password accepted, second factor not yet given: grants nothing but the code step. */
     pendingUserId?: string;

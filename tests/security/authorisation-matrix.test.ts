@@ -2,8 +2,8 @@ import request from 'supertest';
 import { withTransaction } from '../../src/db/transaction';
 import { setActive } from '../../src/modules/auth/manage-users';
 import { createTestContext, TestContext } from '../support/context';
-import { createStaff } from '../support/staff';
-import { Agent, anonymousSession, appRoutes, buildWorld, fillPath, isWrite, RouteInfo, staffSession, World } from './support';
+import { createStaff, csrfFrom } from '../support/staff';
+import { Agent, anonymousPortalSession, anonymousSession, appRoutes, buildWorld, fillPath, isWrite, RouteInfo, staffSession, submitterSession, World } from './support';
 
 /**
  * Who may call what. Every route registered in the app (read from the Express router) must have a
@@ -17,8 +17,11 @@ import { Agent, anonymousSession, appRoutes, buildWorld, fillPath, isWrite, Rout
  *   succeeded gets past it, everyone else is sent to `/login` (no other session counts).
  * - `status-or-staff`: `GET /api/v1/notices/:reference`, the complainant's status token or a staff
  *   bearer token (a bad bearer token is a 401; no credential at all is the 404 of a wrong token).
+ * - `submitter`: the rights holders' portal, a signed-in submitter only (its own session); anyone
+ *   else (also staff) is sent to `/portal/login` (a page) or gets 401 (a form POST).
+ * - `submitter-token`: a rights holder's API token (`tds_…`) only; no token or a staff token is 401.
  */
-type Policy = 'public' | 'staff' | 'admin' | 'status-or-staff' | 'pending-sign-in';
+type Policy = 'public' | 'staff' | 'admin' | 'status-or-staff' | 'pending-sign-in' | 'submitter' | 'submitter-token';
 
 const MATRIX: Record<string, Policy> = {
   // ---- public site, intake, ops (no session) ----
@@ -56,6 +59,26 @@ const MATRIX: Record<string, Policy> = {
   'GET /complaints/source/:reference': 'public',
   'POST /complaints/source/:reference': 'public',
   'GET /complaints/received': 'public',
+  // ---- rights holders' portal (its own session + CSRF) ----
+  'GET /portal/login': 'public',
+  'POST /portal/login': 'public',
+  'GET /portal/login/link': 'public',
+  'POST /portal/login/link': 'public',
+  'POST /portal/logout': 'public',
+  'GET /portal/': 'submitter',
+  'GET /portal/notices.csv': 'submitter',
+  'GET /portal/notices/new': 'submitter',
+  'POST /portal/notices/new': 'submitter',
+  'GET /portal/notices/:reference': 'submitter',
+  'GET /portal/profile': 'submitter',
+  'POST /portal/profile': 'submitter',
+  'POST /portal/statements': 'submitter',
+  'POST /portal/statements/withdraw': 'submitter',
+  'GET /portal/tokens': 'submitter',
+  'GET /portal/batches': 'submitter',
+  'GET /portal/batches/:id': 'submitter',
+  'POST /portal/tokens': 'submitter',
+  'POST /portal/tokens/:id/revoke': 'submitter',
   // ---- staff router (session + CSRF) ----
   'GET /login': 'public',
   'POST /login': 'public',
@@ -145,6 +168,9 @@ const MATRIX: Record<string, Policy> = {
   'POST /api/v1/inbound-emails': 'admin',
   'GET /api/v1/inbound-emails': 'staff',
   'GET /api/v1/inbound-emails/:id': 'staff',
+  'POST /api/v1/batches': 'submitter-token',
+  'GET /api/v1/batches/:id': 'submitter-token',
+  'GET /api/v1/batches/:id/urls': 'submitter-token',
 };
 
 function unique(routes: RouteInfo[]): RouteInfo[] {
@@ -228,7 +254,7 @@ describe('authorisation matrix: every route × every kind of caller', () => {
           expectStatus(`anonymous ${r.key}`, res, 303);
           continue;
         }
-        const res = r.area === 'staff' ? await staffCall(r, anon) : await staffCall(r, null);
+        const res = r.area === 'staff' ? await staffCall(r, anon) : r.area === 'portal' ? await staffCall(r, await anonymousPortalSession(t.app)) : await staffCall(r, null);
         expectAllowed(`anonymous ${r.key}`, res);
       }
     });
@@ -276,6 +302,41 @@ describe('authorisation matrix: every route × every kind of caller', () => {
     });
   });
 
+  describe('rights holders\' portal', () => {
+    const list = () => routes.filter((r) => r.area === 'portal' && MATRIX[r.key] === 'submitter');
+    /** Not signed in to the portal: a page is a 303 to the portal's sign-in, a form POST a 401. */
+    const expectPortalSignIn = (label: string, r: RouteInfo, res: request.Response) => {
+      if (isWrite(r.method)) return expectStatus(label, res, 401);
+      expectStatus(label, res, 303);
+      if (!(res.headers.location ?? '').startsWith('/portal/login?next=')) throw new Error(`${label}: redirected to ${res.headers.location}, not the portal sign-in`);
+    };
+
+    it('when nobody, or only staff (session or bearer token), is signed in, then every portal route asks to sign in to the portal', async () => {
+      expect(list().length).toBeGreaterThan(5);
+      const portalAnon = await anonymousPortalSession(t.app);
+      for (const r of list()) {
+        expectPortalSignIn(`anonymous ${r.key}`, r, await staffCall(r, portalAnon));
+        expectPortalSignIn(`staff bearer token ${r.key}`, r, await staffCall(r, portalAnon, w.adminToken));
+        // An admin's staff session is no portal session (and its CSRF token is not the portal's).
+        const res = await staffCall(r, admin);
+        if (isWrite(r.method)) expect([401, 403]).toContain(res.status);
+        else expectPortalSignIn(`admin staff session ${r.key}`, r, res);
+      }
+    });
+
+    it('when a signed-in submitter calls a portal route, then it is let through; its portal session opens no staff page', async () => {
+      const submitter = await submitterSession(t.app, t.db, 'rights@matrix.example');
+      for (const r of list()) {
+        const res = await staffCall(r, submitter);
+        // The empty notice form is a 422, its own answer: let through.
+        expectAllowed(`submitter ${r.key}`, res);
+      }
+      for (const r of routes.filter((x) => x.area === 'staff' && MATRIX[x.key] !== 'public' && !isWrite(x.method))) {
+        expectSignInRequired(`submitter on staff ${r.key}`, r, await staffCall(r, submitter));
+      }
+    });
+  });
+
   describe('JSON API', () => {
     const list = () => routes.filter((r) => r.area === 'api');
 
@@ -300,8 +361,28 @@ describe('authorisation matrix: every route × every kind of caller', () => {
       }
     });
 
-    it('when an admin token calls any API route, then it is let through', async () => {
-      for (const r of list()) expectAllowed(`admin token ${r.key}`, await apiCall(r, w.adminToken));
+    it('when an admin token calls any API route, then it is let through (a submitter-token route: 401)', async () => {
+      for (const r of list()) {
+        if (MATRIX[r.key] === 'submitter-token') expectStatus(`admin token ${r.key}`, await apiCall(r, w.adminToken), 401);
+        else expectAllowed(`admin token ${r.key}`, await apiCall(r, w.adminToken));
+      }
+    });
+
+    it('when a submitter-token route is called with no, a wrong, a staff or a revoked submitter token, then 401 with errors[]; with a live one it is let through', async () => {
+      const routesForSubmitters = list().filter((x) => MATRIX[x.key] === 'submitter-token');
+      expect(routesForSubmitters.length).toBeGreaterThanOrEqual(3);
+      const submitter = await submitterSession(t.app, t.db, 'rights@api-matrix.example');
+      const csrf = csrfFrom((await submitter.agent.get('/portal/tokens').expect(200)).text);
+      await submitter.agent.post('/portal/tokens').type('form').send({ _csrf: csrf, name: 'matrix' }).expect(303);
+      const token = /<code class="secret">(tds_[\w-]+)<\/code>/.exec((await submitter.agent.get('/portal/tokens')).text)![1];
+      for (const r of routesForSubmitters) {
+        for (const [label, bearer] of [['no token', undefined], ['wrong submitter token', 'tds_not-a-real-token'], ['moderator token', w.moderatorToken]] as const) {
+          const res = await apiCall(r, bearer);
+          expectStatus(`${label} ${r.key}`, res, 401);
+          expect(Array.isArray(res.body.errors)).toBe(true);
+        }
+        expectAllowed(`submitter token ${r.key}`, await apiCall(r, token));
+      }
     });
 
     it('when a public API route is called without a token, then it is never refused', async () => {

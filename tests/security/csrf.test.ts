@@ -1,5 +1,5 @@
 import { createTestContext, TestContext } from '../support/context';
-import { Agent, anonymousSession, appRoutes, buildWorld, fillPath, fingerprint, isWrite, RouteInfo, staffSession, World } from './support';
+import { Agent, anonymousPortalSession, anonymousSession, appRoutes, buildWorld, fillPath, fingerprint, isWrite, RouteInfo, staffSession, submitterSession, World } from './support';
 
 /**
  * Every state-changing route of the staff router (read from the router, so a new form is covered
@@ -76,5 +76,22 @@ describe('CSRF on every staff form', () => {
 
   it('when the right token is sent, then the same form works (the refusals above were the token\'s doing)', async () => {
     await admin.agent.post(`/notices/${w.reference}/note`).type('form').send({ _csrf: admin.csrf, text: 'A note' }).redirects(0).expect(303);
+  });
+
+  it('when a portal form (rights holders) is posted with its token absent, wrong, or taken from a staff session, then it is 403 and nothing changes', async () => {
+    const portalWrites = [...new Map(appRoutes(t.app).filter((r) => r.area === 'portal' && isWrite(r.method)).map((r) => [r.key, r])).values()];
+    expect(portalWrites.length).toBeGreaterThanOrEqual(4);
+    const submitter = await submitterSession(t.app, t.db, 'rights@csrf.example');
+    const anon = await anonymousPortalSession(t.app);
+    const before = await fingerprint(t.db);
+    for (const r of portalWrites) {
+      for (const token of [undefined, 'x'.repeat(64), admin.csrf, anon.csrf]) {
+        const res = await submitter.agent.post(fillPath(r.path, w)).type('form').send({ name: 'Mallory', email: 'x@evil.example', ...(token ? { _csrf: token } : {}) }).redirects(0);
+        if (res.status !== 403 || !/did not come from this site/.test(res.text)) throw new Error(`${r.key}: expected 403 CSRF, got ${res.status}`);
+      }
+      expect(await fingerprint(t.db)).toEqual(before);
+    }
+    // Still signed in: not even /portal/logout acted on the forged requests.
+    await submitter.agent.get('/portal').redirects(0).expect(200);
   });
 });

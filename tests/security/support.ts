@@ -16,7 +16,8 @@ import { createStaff, csrfFrom, signedInAgent, tokenFor } from '../support/staff
  * world with one of each thing a route can name, and a fingerprint of the database.
  */
 
-export type Area = 'public' | 'staff' | 'api';
+/** `portal`: the rights holders' portal (its own session and CSRF), mounted at `/portal`. */
+export type Area = 'public' | 'staff' | 'api' | 'portal';
 export interface RouteInfo {
   area: Area;
   method: string;
@@ -51,7 +52,7 @@ export function appRoutes(app: Express): RouteInfo[] {
       } else if (l.handle?.stack) {
         const mount = l.rawPath && l.rawPath !== '/' ? l.rawPath : '';
         const sub = l.handle.stack;
-        const next: Area = mount === '/api/v1' || prefix.startsWith('/api/v1') ? 'api' : sub.some((s) => s.name === 'doubleCsrfProtection') ? 'staff' : area;
+        const next: Area = mount === '/api/v1' || prefix.startsWith('/api/v1') ? 'api' : mount === '/portal' || prefix.startsWith('/portal') ? 'portal' : sub.some((s) => s.name === 'doubleCsrfProtection') ? 'staff' : area;
         walk(sub, prefix + mount, next);
       }
     }
@@ -59,6 +60,7 @@ export function appRoutes(app: Express): RouteInfo[] {
   walk((app as unknown as { router: { stack: Layer[] } }).router.stack, '', 'public');
   if (!out.some((r) => r.area === 'staff')) throw new Error('no staff router found: did createApp change how it mounts CSRF?');
   if (!out.some((r) => r.area === 'api')) throw new Error('no /api/v1 router found');
+  if (!out.some((r) => r.area === 'portal')) throw new Error('no /portal router found');
   return out;
 }
 
@@ -146,6 +148,8 @@ export function fillPath(path: string, w: World): string {
       if (path.includes('/outbox/')) return w.outboxId;
       if (path.includes('/complaints/')) return '00000000-0000-4000-8000-000000000000'; // no such complaint: 404 past the guards
       if (path.includes('/inbound-emails/') || path.includes('/mailbox/')) return w.inboundEmailId;
+      // Someone else's (here: nobody's) token: the answer is the 404 of an unknown one.
+      if (path.includes('/portal/tokens/') || path.includes('/batches/')) return '00000000-0000-4000-8000-000000000000';
     }
     throw new Error(`no value for :${name} in ${path}: teach fillPath about it`);
   });
@@ -165,6 +169,28 @@ export async function anonymousSession(app: Express): Promise<{ agent: Agent; cs
   const agent = request.agent(app);
   const page = await agent.get('/login').expect(200);
   return { agent, csrf: csrfFrom(page.text) };
+}
+
+/** A cookie-keeping anonymous portal client with a CSRF token bound to its (anonymous) portal session. */
+export async function anonymousPortalSession(app: Express): Promise<{ agent: Agent; csrf: string }> {
+  const agent = request.agent(app);
+  const page = await agent.get('/portal/login').expect(200);
+  return { agent, csrf: csrfFrom(page.text) };
+}
+
+/**
+ * A portal client signed in as `email` through the real sign-in form and link. The link is read
+ * from the queued email's row (no SMTP server in the sweep).
+ */
+export async function submitterSession(app: Express, db: DataSource, email: string): Promise<{ agent: Agent; csrf: string }> {
+  const anon = await anonymousPortalSession(app);
+  await anon.agent.post('/portal/login').type('form').send({ _csrf: anon.csrf, email }).expect(200);
+  const [row] = await db.query(`SELECT data->>'signInUrl' AS url FROM outbound_emails WHERE template = 'portal-sign-in' AND "to" = $1 ORDER BY created_at DESC LIMIT 1`, [email]);
+  const token = new URL(row.url).searchParams.get('token')!;
+  const page = await anon.agent.get(`/portal/login/link?token=${token}`).expect(200);
+  await anon.agent.post('/portal/login/link').type('form').send({ _csrf: csrfFrom(page.text), token }).expect(303);
+  const home = await anon.agent.get('/portal').expect(200);
+  return { agent: anon.agent, csrf: csrfFrom(home.text) };
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 export const AUDIT_ACTIONS = [
   'audit.exported',
+  'batch.completed', 'batch.created', 'batch.failed',
   'cache.purge_failed', 'cache.purged',
   'complaint.decision_refused', 'complaint.refused', 'complaint.reversed', 'complaint.submitted', 'complaint.upheld',
   'counter_notice.received',
@@ -15,6 +16,7 @@ export const AUDIT_ACTIONS = [
   'session.revoked',
   'source.activated', 'source.blocked', 'source.created', 'source.fetch_failed', 'source.fetched', 'source.items_imported', 'source.paused', 'source.renamed', 'source.struck', 'source.withdrawn',
   'staydown.backfilled',
+  'submitter.created', 'submitter.profile_updated', 'submitter.sign_in_requested', 'submitter.signed_in', 'submitter.statements_made', 'submitter.statements_withdrawn', 'submitter.token_created', 'submitter.token_revoked',
   'token.created', 'token.revoked',
   'user.created', 'user.deactivated', 'user.locked', 'user.logged_in', 'user.logged_out', 'user.login_failed', 'user.login_refused', 'user.password_changed', 'user.reactivated', 'user.role_changed', 'user.unlocked',
   'user.2fa_enabled', 'user.2fa_failed', 'user.2fa_reset', 'user.password_accepted', 'user.reauthenticated', 'user.reauthentication_failed',

@@ -1,5 +1,4 @@
 import type { QueuedEmail } from '../mail';
-import { ACCURACY_STATEMENT, GOOD_FAITH_STATEMENT } from './notice.dto';
 import type { Notice } from './notice.entity';
 
 /** The complainant's links: the status page (the token is the credential) and, when required, the email check. */
@@ -23,7 +22,9 @@ export function acknowledgement(
     data: {
       reference: notice.reference, name: notice.name, statusUrl: links.statusUrl, verifyUrl: links.verifyUrl, claimType: notice.claimType,
       targets: targets.map((t) => ({ url: t.url, matched: t.matched })), noneOnSite: !targets.some((t) => t.matched),
-      goodFaithStatement: GOOD_FAITH_STATEMENT, accuracyStatement: ACCURACY_STATEMENT, signature: notice.signature, submittedAt: at.toISOString(),
+      goodFaithStatement: notice.goodFaithStatement, accuracyStatement: notice.accuracyStatement,
+      statementsFromStanding: notice.statementsSource === 'standing' ? notice.statementsAt.toISOString() : null,
+      signature: notice.signature, submittedAt: at.toISOString(),
     },
     opts: { noticeId: notice.id, dedupeKey: `notice-received:${notice.id}` },
   };

@@ -15,6 +15,7 @@ export interface TriageFlag {
 @Check('notices_status_check', STATUS_CHECK_SQL)
 @Check('notices_channel_check', `"channel" IN ('form', 'api', 'email')`)
 @Check('notices_role_check', `"role" IN ('owner', 'agent')`)
+@Check('notices_statements_source_check', `"statements_source" IN ('notice', 'standing')`)
 @Check('notices_claim_type_check', `"claim_type" IN ('copyright', 'trademark', 'defamation', 'privacy', 'other')`)
 @Index('notices_queue_idx', ['status', 'dueAt', 'submittedAt', 'id'])
 // The default queue (every open status) in its sort order, so a keyset page reads 50 index entries.
@@ -85,6 +86,16 @@ export class Notice {
 
   @Column({ type: 'varchar', length: 200 })
   signature: string;
+
+  /**
+   * `notice`: made in the notice itself; `standing`: taken from the submitter's standing statements
+   * (SPEC §14), then `statementsAt` is their date and `standingStatementsId` the version relied on.
+   */
+  @Column({ name: 'statements_source', type: 'varchar', length: 10, default: 'notice' })
+  statementsSource: 'notice' | 'standing';
+
+  @Column({ name: 'standing_statements_id', type: 'uuid', nullable: true })
+  standingStatementsId: string | null;
 
   // --- intake ---
   @Column({ name: 'submitted_at', type: 'timestamptz' })

@@ -5,33 +5,13 @@ import { AppError } from '../../shared/errors';
 import { errorsByField, requestContext, validationErrors } from '../../shared/http';
 import { findItemsByUrls } from '../items';
 import { answerQuestion, verifyNoticeEmail, withdrawNotice } from './complainant-actions';
-import { COUNTRIES } from './countries';
 import { rateLimit } from './intake-limiter';
-import { ACCURACY_STATEMENT, CLAIM_TYPES, GOOD_FAITH_STATEMENT, NoticeDto } from './notice.dto';
+import { NoticeDto } from './notice.dto';
+import { formToNotice, lines, noticeFormView } from './notice-form';
 import { findForComplainant } from './notices.queries';
 import { complainantView } from './status-view';
 import { submitNotice } from './submit-notice';
 import { completeNotice, completionValues } from './complete-notice';
-
-const CLAIM_LABELS: Record<string, string> = {
-  copyright: 'Copyright (DMCA notice)', trademark: 'Trademark', defamation: 'Defamation', privacy: 'Privacy', other: 'Something else',
-};
-
-const lines = (v: unknown): string[] =>
-  typeof v === 'string' ? v.split(/\r?\n/).map((l) => l.trim()).filter(Boolean) : Array.isArray(v) ? v.map(String) : [];
-
-/** The HTML form's fields as the API's JSON: textareas become lists, checkboxes booleans. */
-export function formToNotice(body: Record<string, unknown>): Record<string, unknown> {
-  const { goodFaith, accuracy, infringingUrls, originalUrls, ...rest } = body;
-  const original = lines(originalUrls);
-  return {
-    ...rest,
-    infringingUrls: lines(infringingUrls),
-    ...(original.length ? { originalUrls: original } : {}),
-    goodFaith: goodFaith === 'true' || goodFaith === 'on',
-    accuracy: accuracy === 'true' || accuracy === 'on',
-  };
-}
 
 function renderForm(
   res: Response,
@@ -40,16 +20,7 @@ function renderForm(
   errors: { field: string; message: string }[] = [],
   completing?: { reference: string; token: string },
 ) {
-  res.status(status).render('notices/form', {
-    title: completing ? `Complete your notice ${completing.reference}` : 'Submit a DMCA takedown request',
-    completing,
-    values,
-    errors: errorsByField(errors),
-    errorList: errors.map((e) => ({ field: e.field === '_body' ? 'name' : e.field, message: e.message })),
-    countries: COUNTRIES,
-    claimTypes: CLAIM_TYPES.map((value) => ({ value, label: CLAIM_LABELS[value] })),
-    statements: { goodFaith: GOOD_FAITH_STATEMENT, accuracy: ACCURACY_STATEMENT },
-  });
+  res.status(status).render('notices/form', noticeFormView(values, errors, completing));
 }
 
 /** The public intake: form, status page and complainant actions. No session, no cookies. */

@@ -23,6 +23,23 @@ export interface SubmitNotice {
   idempotencyKey?: string;
   /** Runs in the same transaction once the notice is written (the mailbox links its email to it). */
   alsoInTransaction?: (tx: EntityManager, notice: Notice) => Promise<void>;
+  /**
+   * The address was proved already (a signed-in portal submitter, SPEC §14): the notice enters the
+   * queue at once, with no verification link, even when REQUIRE_EMAIL_VERIFICATION is on.
+   */
+  verifiedEmail?: boolean;
+  /**
+   * The submitter's standing statements stand in for the notice's own (SPEC §14): the notice
+   * records their text, their date (as `statementsAt`) and the version relied on.
+   */
+  standingStatements?: StandingStatementsRef;
+}
+
+export interface StandingStatementsRef {
+  id: string;
+  goodFaithStatement: string;
+  accuracyStatement: string;
+  madeAt: Date;
 }
 
 /** What the API answers (SPEC §7), and what the form redirects to. */
@@ -45,7 +62,7 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
   const now = deps.clock.now();
   const { dto } = cmd;
   const email = dto.email.trim().toLowerCase();
-  const verify = config.policy.requireEmailVerification;
+  const verify = config.policy.requireEmailVerification && !cmd.verifiedEmail;
   const fingerprint = cmd.idempotencyKey ? createHash('sha256').update(canonicalJson(dto)).digest('hex') : undefined;
   const box = cmd.idempotencyKey ? secretBox(deps.sessionSecret, 'idempotency') : undefined;
 
@@ -64,12 +81,15 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
       if (earlier) return { answer: JSON.parse(box!.open(earlier)) as SubmitAnswer, replayed: true };
     }
     const { token, hash } = newStatusToken();
-    const notice = tx.getRepository(Notice).create(newNotice(dto, { reference: prepared.reference, email, originalUrls, flags, channel: cmd.channel, ip: cmd.context.ip, tokenHash: hash, verify, now, slaHours: config.policy.slaHours }));
+    const notice = tx.getRepository(Notice).create(newNotice(dto, { reference: prepared.reference, email, originalUrls, flags, channel: cmd.channel, ip: cmd.context.ip, tokenHash: hash, verify, now, slaHours: config.policy.slaHours, verifiedEmail: !!cmd.verifiedEmail, standing: cmd.standingStatements }));
     await insertPreparedNotice(tx, notice, prepared);
     const matched = prepared.matched;
     await record(tx, {
       actor: PUBLIC, action: 'notice.submitted', subject: { type: 'notice', id: notice.reference }, context: cmd.context, at: now,
-      details: { channel: cmd.channel, claimType: notice.claimType, status: notice.status, urls: targets.length, matched, flags: flags.map((f) => f.code) },
+      details: {
+        channel: cmd.channel, ...(cmd.verifiedEmail ? { portal: true } : {}),
+        ...(cmd.standingStatements ? { statements: 'standing', statementsMadeAt: cmd.standingStatements.madeAt.toISOString() } : {}),
+        claimType: notice.claimType, status: notice.status, urls: targets.length, matched, flags: flags.map((f) => f.code) },
     });
     const links = statusLinks(config.publicBaseUrl, notice.reference, token, verify);
     const targetRows = targets.map((t, i) => ({ url: t.url, matched: !!items[i], itemId: items[i]?.id ?? null }));
@@ -85,14 +105,19 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
 /** The new notice's row, from the validated form or API body and what the intake found out. */
 function newNotice(
   dto: NoticeDto,
-  f: { reference: string; email: string; originalUrls: string[]; flags: TriageFlag[]; channel: NoticeChannel; ip?: string | null; tokenHash: string; verify: boolean; now: Date; slaHours: number },
+  f: {
+    reference: string; email: string; originalUrls: string[]; flags: TriageFlag[]; channel: NoticeChannel; ip?: string | null; tokenHash: string;
+    verify: boolean; now: Date; slaHours: number; verifiedEmail: boolean; standing?: StandingStatementsRef;
+  },
 ): Partial<Notice> {
   return {
     id: randomUUID(), reference: f.reference, status: f.verify ? 'unverified' : 'pending', claimType: dto.claimType ?? 'copyright',
     name: dto.name.trim(), organization: dto.organization?.trim() || null, email: f.email, phone: dto.phone?.trim() || null,
     address: dto.address.trim(), country: dto.country.toUpperCase(), role: dto.role, rightsOwner: dto.role === 'agent' ? dto.rightsOwner!.trim() : null,
     workDescription: dto.workDescription.trim(), originalUrls: f.originalUrls, workPublishedAt: dto.workPublishedAt ?? null,
-    goodFaithStatement: GOOD_FAITH_STATEMENT, accuracyStatement: ACCURACY_STATEMENT, statementsAt: f.now, signature: dto.signature.trim(),
+    goodFaithStatement: f.standing?.goodFaithStatement ?? GOOD_FAITH_STATEMENT, accuracyStatement: f.standing?.accuracyStatement ?? ACCURACY_STATEMENT,
+    statementsAt: f.standing?.madeAt ?? f.now, statementsSource: f.standing ? 'standing' : 'notice', standingStatementsId: f.standing?.id ?? null,
+    emailVerifiedAt: f.verifiedEmail ? f.now : null, signature: dto.signature.trim(),
     submittedAt: f.now, channel: f.channel, submitterIp: f.ip ?? null, statusTokenHash: f.tokenHash, flags: f.flags,
     queuedAt: f.verify ? null : f.now, dueAt: f.verify ? null : new Date(f.now.getTime() + f.slaHours * 3_600_000),
   };

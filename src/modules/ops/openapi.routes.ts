@@ -10,6 +10,8 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: object, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
 const errors = (description: string) => json(ref('Errors'), description);
 const bearer = [{ bearer: [] as string[] }];
+/** A submitter token (`tds_…`, SPEC §14) or none (public). */
+const submitterOrNone = [{ submitterToken: [] as string[] }, {}];
 const pathParam = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
 const queryParam = (name: string, description: string, schema: object = { type: 'string' }) => ({ name, in: 'query', required: false, description, schema });
 const body = (schema: object, required = true) => ({ required, content: { 'application/json': { schema } } });
@@ -21,7 +23,13 @@ export function openApiDocument(baseUrl: string) {
     info: { title: 'Takedown Desk API', version: '1', description: 'Takedown notices (public) and the staff API. Errors are {"errors":[{"field","message"}]}.' },
     servers: [{ url: `${baseUrl}/api/v1` }],
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A staff API token (create one on /users or with `npm run cli -- create-token`).' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'A staff API token (create one on /users or with `npm run cli -- create-token`).' },
+        submitterToken: {
+          type: 'http', scheme: 'bearer',
+          description: 'A rights holder\'s token (`tds_…`), created in the portal at /portal/tokens and shown once. It acts as that submitter only: notices are sent from its verified address (pending at once, no verification link) and may omit goodFaith, accuracy and signature when standing statements are on file; GET /notices and GET /notices/{reference} then show only its own notices. It opens no staff route.',
+        },
+      },
       schemas: {
         Errors: { type: 'object', properties: { errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } }, code: { type: 'string' } } },
         NoticeInput: {
@@ -80,11 +88,15 @@ export function openApiDocument(baseUrl: string) {
       '/openapi.json': { get: { summary: 'This document', responses: { 200: json({ type: 'object' }) } } },
       '/notices': {
         post: {
-          summary: 'Submit a takedown notice (public)', parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' } }],
-          requestBody: body(ref('NoticeInput')), responses: { 201: json(ref('SubmitAnswer'), 'Accepted'), 422: errors('Invalid notice'), 429: errors('Too many notices') },
+          summary: 'Submit a takedown notice (public, or as a submitter with a submitter token)', security: submitterOrNone,
+          description: 'With a submitter token: `email` may be left out (it is the token owner\'s address; another one is a 422), and `goodFaith`, `accuracy` and `signature` may all be left out when standing statements are on file: the notice then records that it relied on them, and their date (the answer says `"statements":"standing"`). A suspended submitter gets 403 with the date and reason.',
+          parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' } }],
+          requestBody: body(ref('NoticeInput')),
+          responses: { 201: json(ref('SubmitAnswer'), 'Accepted'), 401: errors('Invalid or revoked submitter token'), 403: errors('Submitter suspended (until when and why)'), 422: errors('Invalid notice'), 429: errors('Too many notices') },
         },
         get: {
-          summary: 'The review queue (staff)', security: bearer,
+          summary: 'The review queue (staff token); with a submitter token: that submitter\'s own notices, newest first ({"notices":[{reference,status,claimType,submittedAt,decidedAt,urls,removed,kept,notFound,pending,restored}],"nextCursor"}; filters status, claimType, q, from, to)',
+          security: [...bearer, { submitterToken: [] }],
           parameters: [
             queryParam('status', 'pending, in_review or needs_info (default: all three)'), queryParam('cursor', 'nextCursor of the previous page'),
             queryParam('assignee', 'mine, unassigned or a user id'), queryParam('source', 'a source id'), queryParam('claimType', 'claim type'), queryParam('flag', 'a triage flag code'),
@@ -94,9 +106,40 @@ export function openApiDocument(baseUrl: string) {
       },
       '/notices/{reference}': {
         get: {
-          summary: 'A notice: with ?token= what the complainant sees; with a bearer token the full staff view',
+          summary: 'A notice: with ?token= what the complainant sees; with a staff token the full staff view; with a submitter token its own notice as the complainant sees it (another\'s is 404)',
           parameters: [pathParam('reference', 'TD-000123'), queryParam('token', 'the complainant status token')],
           responses: { 200: json({ type: 'object' }), 404: errors('Unknown notice or wrong token'), 401: errors('Invalid API token') },
+        },
+      },
+      '/batches': {
+        post: {
+          summary: 'Send many works at once, one notice each (submitter token)', security: [{ submitterToken: [] }],
+          description: 'JSON `{"works":[{"description","originalUrls":[…],"infringingUrls":[…]}]}` or `text/csv` with the header `work_description,original_url,infringing_url` (one row per infringing URL; rows with the same description form one work; `;` as delimiter when the header uses it; a BOM and quoted newlines are fine). Up to 100,000 URLs and 20 MB. Bad rows are refused by number (CSV: the spreadsheet row, header = 1; JSON: the work number) and the good ones kept; a URL already in an earlier work is refused. Needs a complete profile and standing statements. The notices are made by a durable job; follow statusUrl.',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': { schema: { type: 'object', required: ['works'], properties: { works: { type: 'array', items: { type: 'object', required: ['description', 'infringingUrls'], properties: { description: { type: 'string' }, originalUrls: { type: 'array', items: { type: 'string', format: 'uri' } }, infringingUrls: { type: 'array', items: { type: 'string', format: 'uri' } } } } } } } },
+              'text/csv': { schema: { type: 'string' } },
+            },
+          },
+          responses: {
+            202: json({ type: 'object', properties: { id: { type: 'string' }, status: { const: 'queued' }, statusUrl: { type: 'string' }, works: { type: 'integer' }, urls: { type: 'integer' }, errors: { type: 'array', items: { type: 'object', properties: { row: { type: 'integer' }, message: { type: 'string' } } } } } }, 'Accepted'),
+            401: errors('No or invalid submitter token'), 403: errors('Submitter suspended'), 413: errors('Upload too large'), 415: errors('Not JSON or CSV'), 422: errors('No usable row, bad header, or profile/standing statements missing'),
+          },
+        },
+      },
+      '/batches/{id}': {
+        get: {
+          summary: 'A batch: status, progress, notices made, refused rows (submitter token; another\'s batch is 404)', security: [{ submitterToken: [] }],
+          parameters: [pathParam('id', 'the batch id')],
+          responses: { 200: json({ type: 'object', properties: { id: { type: 'string' }, status: { enum: ['queued', 'processing', 'done', 'failed'] }, works: { type: 'integer' }, urls: { type: 'integer' }, processed: { type: 'integer' }, notices: { type: 'array', items: { type: 'string' } }, errors: { type: 'array', items: { type: 'object' } } } }), 401: errors('No or invalid submitter token'), 404: errors('No such batch') },
+        },
+      },
+      '/batches/{id}/urls': {
+        get: {
+          summary: 'Per-URL results of a batch, 1,000 a page (submitter token)', security: [{ submitterToken: [] }],
+          parameters: [pathParam('id', 'the batch id'), queryParam('cursor', 'nextCursor of the previous page')],
+          responses: { 200: json({ type: 'object', properties: { urls: { type: 'array', items: { type: 'object', properties: { url: { type: 'string' }, matched: { type: 'boolean' }, noticeReference: { type: ['string', 'null'] }, outcome: { enum: ['queued', 'refused', 'pending', 'removed', 'kept', 'not_found', 'restored'] } } } }, nextCursor: { type: ['string', 'null'] } } }), 400: errors('Bad cursor'), 401: errors('No or invalid submitter token'), 404: errors('No such batch') },
         },
       },
       '/counter-notices': {
