@@ -31,8 +31,17 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    // Node's CommonJS config files (jest, dependency-cruiser).
     files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
-    languageOptions: { globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly', console: 'readonly', document: 'readonly', window: 'readonly' } },
+    languageOptions: { globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly', console: 'readonly' } },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    // Progressive enhancement scripts served to the browser.
+    files: ['public/**/*.js'],
+    languageOptions: {
+      globals: { document: 'readonly', window: 'readonly', fetch: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', console: 'readonly', URL: 'readonly', location: 'readonly', navigator: 'readonly', history: 'readonly', HTMLElement: 'readonly', Event: 'readonly', EventSource: 'readonly', AbortController: 'readonly', FormData: 'readonly', requestAnimationFrame: 'readonly' },
+    },
   },
 );

@@ -40,7 +40,6 @@ export function startImapPoller(deps: Pick<AppDeps, 'db' | 'clock' | 'config' | 
   let client: ImapFlow | null = null;
   let closed = false;
   let running: Promise<number> | null = null;
-  let timer: NodeJS.Timeout | undefined;
 
   async function connect(): Promise<ImapFlow> {
     if (client?.usable) return client;
@@ -97,7 +96,7 @@ export function startImapPoller(deps: Pick<AppDeps, 'db' | 'clock' | 'config' | 
     return running;
   }
 
-  timer = setInterval(() => void poll(), pollMs);
+  const timer = setInterval(() => void poll(), pollMs);
   void poll();
   return {
     pollNow: () => (running ? running.then(() => poll()) : poll()),
