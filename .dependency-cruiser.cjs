@@ -23,7 +23,7 @@ module.exports = {
       name: 'entity-relations-only',
       severity: 'error',
       comment:
-        'An entity may name another module\'s entity class for a TypeORM relation (notice_targets → items, counter_notices → notices); nothing else.',
+        "An entity may name another module's entity class for a TypeORM relation (notice_targets → items, counter_notices → notices); nothing else.",
       from: { path: '^src/modules/([^/]+)/.+\\.entity\\.ts$' },
       to: { path: '^src/modules/[^/]+/', pathNot: ['^src/modules/$1/', '^src/modules/[^/]+/index\\.ts$', '\\.entity\\.ts$'] },
     },

@@ -14,7 +14,10 @@ export default tseslint.config(
     },
     rules: {
       // Unused code is dead code: out, unless named _ on purpose (a destructured field left out).
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
+      ],
       // A promise nobody awaits loses its error (and, in a use case, its transaction).
       '@typescript-eslint/no-floating-promises': ['error', { ignoreVoid: true }],
       '@typescript-eslint/no-explicit-any': 'off',
@@ -34,14 +37,33 @@ export default tseslint.config(
     // Node's CommonJS config files (jest, dependency-cruiser).
     files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
-    languageOptions: { globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly', console: 'readonly' },
+    },
     rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     // Progressive enhancement scripts served to the browser.
     files: ['public/**/*.js'],
     languageOptions: {
-      globals: { document: 'readonly', window: 'readonly', fetch: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', console: 'readonly', URL: 'readonly', location: 'readonly', navigator: 'readonly', history: 'readonly', HTMLElement: 'readonly', Event: 'readonly', EventSource: 'readonly', AbortController: 'readonly', FormData: 'readonly', requestAnimationFrame: 'readonly' },
+      globals: {
+        document: 'readonly',
+        window: 'readonly',
+        fetch: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        console: 'readonly',
+        URL: 'readonly',
+        location: 'readonly',
+        navigator: 'readonly',
+        history: 'readonly',
+        HTMLElement: 'readonly',
+        Event: 'readonly',
+        EventSource: 'readonly',
+        AbortController: 'readonly',
+        FormData: 'readonly',
+        requestAnimationFrame: 'readonly',
+      },
     },
   },
 );

@@ -3,15 +3,18 @@
  * `npm run test:unit` runs it alone in seconds; `integration` (tests/integration and tests/security)
  * starts one embedded PostgreSQL in its global setup. Browser and fault tests have their own configs.
  */
-const swc = ['@swc/jest', {
-  jsc: {
-    parser: { syntax: 'typescript', decorators: true },
-    transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
-    target: 'es2022',
+const swc = [
+  '@swc/jest',
+  {
+    jsc: {
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
+      target: 'es2022',
+    },
+    module: { type: 'commonjs' },
+    sourceMaps: 'inline',
   },
-  module: { type: 'commonjs' },
-  sourceMaps: 'inline',
-}];
+];
 
 /** What every test project shares. */
 const common = {
@@ -36,7 +39,12 @@ module.exports = {
   verbose: false,
   projects: [
     { ...common, displayName: 'unit', roots: ['<rootDir>/tests/unit'], testMatch: ['**/*.test.ts'] },
-    { ...withDatabase, displayName: 'integration', roots: ['<rootDir>/tests/integration', '<rootDir>/tests/security'], testMatch: ['**/*.test.ts'] },
+    {
+      ...withDatabase,
+      displayName: 'integration',
+      roots: ['<rootDir>/tests/integration', '<rootDir>/tests/security'],
+      testMatch: ['**/*.test.ts'],
+    },
   ],
 };
 module.exports.common = common;

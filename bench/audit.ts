@@ -10,7 +10,15 @@ import { BenchRow, BenchSuite, load, startServer } from './lib';
 const EVENTS = 1_000_000;
 const BATCH = 10_000;
 const GOAL_ROWS_PER_SECOND = 50_000;
-const ACTIONS = ['notice.submitted', 'notice.claimed', 'notice.approved', 'item.removed', 'email.sent', 'user.logged_in', 'source.items_imported'];
+const ACTIONS = [
+  'notice.submitted',
+  'notice.claimed',
+  'notice.approved',
+  'item.removed',
+  'email.sent',
+  'user.logged_in',
+  'source.items_imported',
+];
 
 /**
  * Writes `n` already-sealed events quickly: the chain is computed here with the production hash
@@ -19,7 +27,9 @@ const ACTIONS = ['notice.submitted', 'notice.claimed', 'notice.approved', 'item.
  * not what this suite measures.
  */
 async function writeSealedEvents(db: DataSource, n: number, log: (l: string) => void) {
-  const [last] = await db.query('SELECT sequence::text AS sequence, hash FROM audit_events WHERE sequence IS NOT NULL ORDER BY audit_events.sequence DESC LIMIT 1');
+  const [last] = await db.query(
+    'SELECT sequence::text AS sequence, hash FROM audit_events WHERE sequence IS NOT NULL ORDER BY audit_events.sequence DESC LIMIT 1',
+  );
   let seq = last ? BigInt(last.sequence) : 0n;
   let prev: string = last?.hash ?? GENESIS_HASH;
   const start = Date.now() - n * 1000;
@@ -41,7 +51,20 @@ async function writeSealedEvents(db: DataSource, n: number, log: (l: string) => 
         request_id: `bench-${i}`,
       };
       const hash = eventHash(prev, row);
-      const values = [row.sequence, row.occurred_at, row.actor_type, row.actor_label, row.action, row.subject_type, row.subject_id, JSON.stringify(row.details), row.ip, row.request_id, prev, hash];
+      const values = [
+        row.sequence,
+        row.occurred_at,
+        row.actor_type,
+        row.actor_label,
+        row.action,
+        row.subject_type,
+        row.subject_id,
+        JSON.stringify(row.details),
+        row.ip,
+        row.request_id,
+        prev,
+        hash,
+      ];
       values.forEach((v, k) => cols[k].push(v));
       prev = hash;
     }
@@ -65,7 +88,11 @@ function rssOf(pid: number): number {
 }
 
 /** Downloads an export, discarding it; the server's RSS is sampled every 50 ms meanwhile. */
-function download(url: string, token: string, pid: number): Promise<{ lines: number; bytes: number; seconds: number; rssBefore: number; rssPeak: number }> {
+function download(
+  url: string,
+  token: string,
+  pid: number,
+): Promise<{ lines: number; bytes: number; seconds: number; rssBefore: number; rssPeak: number }> {
   const rssBefore = rssOf(pid);
   let rssPeak = rssBefore;
   const timer = setInterval(() => {
@@ -112,7 +139,14 @@ export const auditSuite: BenchSuite = {
       if (n < EVENTS) await writeSealedEvents(db, EVENTS - n, ctx.log);
       ctx.log(`${EVENTS.toLocaleString('en-US')} events ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       ({ token } = await withTransaction(db, async (tx) => {
-        const { user } = await createUser(tx, { at: new Date(), actor: { type: 'system' }, email: `bench-admin-${Date.now()}@bench.test`, name: 'Bench admin', role: 'admin', password: 'bench-password-0123456789' });
+        const { user } = await createUser(tx, {
+          at: new Date(),
+          actor: { type: 'system' },
+          email: `bench-admin-${Date.now()}@bench.test`,
+          name: 'Bench admin',
+          role: 'admin',
+          password: 'bench-password-0123456789',
+        });
         return createApiToken(tx, { at: new Date(), actor: { type: 'system' }, user, name: 'bench' });
       }));
     } finally {
@@ -127,10 +161,26 @@ export const auditSuite: BenchSuite = {
         const events = r.lines - (format === 'csv' ? 1 : 0);
         const rate = Math.round(events / r.seconds);
         const growth = (r.rssPeak - r.rssBefore) / MB;
-        ctx.log(`${format}: ${events} events, ${(r.bytes / MB).toFixed(0)} MB in ${r.seconds.toFixed(1)} s; RSS ${(r.rssBefore / MB).toFixed(0)} → peak ${(r.rssPeak / MB).toFixed(0)} MB`);
+        ctx.log(
+          `${format}: ${events} events, ${(r.bytes / MB).toFixed(0)} MB in ${r.seconds.toFixed(1)} s; RSS ${(r.rssBefore / MB).toFixed(0)} → peak ${(r.rssPeak / MB).toFixed(0)} MB`,
+        );
         rows.push(
-          { name: `audit: ${format.toUpperCase()} export of ${EVENTS.toLocaleString('en-US')} events`, value: rate, unit: 'rows/s', goal: `≥ ${GOAL_ROWS_PER_SECOND.toLocaleString('en-US')} rows/s`, ok: events >= EVENTS && rate >= GOAL_ROWS_PER_SECOND, note: `${(r.bytes / MB).toFixed(0)} MB in ${r.seconds.toFixed(1)} s` },
-          { name: `audit: server RSS growth during the ${format.toUpperCase()} export`, value: Number(growth.toFixed(1)), unit: 'MB', goal: '≤ 64 MB (flat: one 2,000-row batch at a time)', ok: growth <= 64, note: `peak ${(r.rssPeak / MB).toFixed(0)} MB` },
+          {
+            name: `audit: ${format.toUpperCase()} export of ${EVENTS.toLocaleString('en-US')} events`,
+            value: rate,
+            unit: 'rows/s',
+            goal: `≥ ${GOAL_ROWS_PER_SECOND.toLocaleString('en-US')} rows/s`,
+            ok: events >= EVENTS && rate >= GOAL_ROWS_PER_SECOND,
+            note: `${(r.bytes / MB).toFixed(0)} MB in ${r.seconds.toFixed(1)} s`,
+          },
+          {
+            name: `audit: server RSS growth during the ${format.toUpperCase()} export`,
+            value: Number(growth.toFixed(1)),
+            unit: 'MB',
+            goal: '≤ 64 MB (flat: one 2,000-row batch at a time)',
+            ok: growth <= 64,
+            note: `peak ${(r.rssPeak / MB).toFixed(0)} MB`,
+          },
         );
       }
 
@@ -154,7 +204,14 @@ export const auditSuite: BenchSuite = {
       for (const [label, path] of cases) {
         const r = await load({ url: `${app.url}${path}`, headers, connections: 10, duration: 5 });
         ctx.log(`GET ${path}: ${r.rps} req/s, p95 ${r.p95} ms, non-2xx ${r.non2xx}, errors ${r.errors}`);
-        rows.push({ name: `audit: GET /api/v1/audit p95, ${label}, 1M events (10 connections)`, value: r.p95, unit: 'ms', goal: '≤ 100 ms', ok: r.p95 <= 100 && r.non2xx === 0 && r.errors === 0, note: `${r.rps} req/s` });
+        rows.push({
+          name: `audit: GET /api/v1/audit p95, ${label}, 1M events (10 connections)`,
+          value: r.p95,
+          unit: 'ms',
+          goal: '≤ 100 ms',
+          ok: r.p95 <= 100 && r.non2xx === 0 && r.errors === 0,
+          note: `${r.rps} req/s`,
+        });
       }
     } finally {
       await app.stop();

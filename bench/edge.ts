@@ -84,7 +84,15 @@ export const edgeSuite: BenchSuite = {
         // From the start of the removal's transaction (an upper bound of commit → received).
         const started = performance.now();
         await withTransaction(db, (tx) =>
-          removeItems(tx, { itemIds: [id], noticeId: '00000000-0000-4000-8000-000000000001', reference: `TD-${String(n).padStart(6, '0')}`, claimant: null, legalBasis: 'bench', actor: { type: 'system' }, at: new Date() }),
+          removeItems(tx, {
+            itemIds: [id],
+            noticeId: '00000000-0000-4000-8000-000000000001',
+            reference: `TD-${String(n).padStart(6, '0')}`,
+            claimant: null,
+            legalBasis: 'bench',
+            actor: { type: 'system' },
+            at: new Date(),
+          }),
         );
         const timeout = new Promise<number>((r) => setTimeout(() => r(Number.NaN), 10_000));
         const at = await Promise.race([arrived, timeout]);
@@ -97,7 +105,9 @@ export const edgeSuite: BenchSuite = {
     }
     const sorted = [...latencies].sort((a, b) => a - b);
     const p99 = pct(sorted, 99);
-    ctx.log(`${REMOVALS} removals: p50 ${pct(sorted, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${sorted[sorted.length - 1].toFixed(1)} ms`);
+    ctx.log(
+      `${REMOVALS} removals: p50 ${pct(sorted, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${sorted[sorted.length - 1].toFixed(1)} ms`,
+    );
     return [
       {
         name: `edge purge: removal transaction start → its key received by all 3 endpoints (PURGE, Fastly, Cloudflare stand-ins), p99 of ${REMOVALS}`,

@@ -15,9 +15,18 @@ const MATCH_ITEMS = 1_000;
 
 const body = (urls: string[], i = 0) =>
   JSON.stringify({
-    name: 'Ada Lovelace', organization: 'Analytical Press Ltd', email: `ada${i}@analytical.example`, address: '12 Marylebone Road, London',
-    country: 'GB', role: 'owner', workDescription: 'My article, first published on our site in May.', infringingUrls: urls,
-    originalUrls: ['https://analytical.example/notes'], goodFaith: true, accuracy: true, signature: 'Ada Lovelace',
+    name: 'Ada Lovelace',
+    organization: 'Analytical Press Ltd',
+    email: `ada${i}@analytical.example`,
+    address: '12 Marylebone Road, London',
+    country: 'GB',
+    role: 'owner',
+    workDescription: 'My article, first published on our site in May.',
+    infringingUrls: urls,
+    originalUrls: ['https://analytical.example/notes'],
+    goodFaith: true,
+    accuracy: true,
+    signature: 'Ada Lovelace',
   });
 
 /** The baseline: Express + express.json + one check + one INSERT through pg, in its own process. */
@@ -34,7 +43,11 @@ async function startBaseline(databaseUrl: string): Promise<{ url: string; stop()
       res.status(201).json({ id: r.rows[0].id });
     });
     app.listen(${port}, '127.0.0.1', () => process.send('up'));`;
-  const proc = spawn(process.execPath, ['-e', code], { cwd: path.resolve(__dirname, '../..'), env: { ...process.env, DB: databaseUrl }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const proc = spawn(process.execPath, ['-e', code], {
+    cwd: path.resolve(__dirname, '../..'),
+    env: { ...process.env, DB: databaseUrl },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
   await new Promise((r) => proc.once('message', r));
   return { url: `http://127.0.0.1:${port}`, stop: () => proc.kill() };
 }
@@ -44,9 +57,13 @@ async function ensureItems(ctx: BenchContext): Promise<string[]> {
   await c.connect();
   try {
     await c.query('CREATE TABLE IF NOT EXISTS bench_baseline (id bigserial PRIMARY KEY, name text NOT NULL, body jsonb NOT NULL)');
-    let rows = (await c.query(`SELECT slug, original_url FROM items ORDER BY random() LIMIT ${MATCH_ITEMS}`)).rows as { slug: string; original_url: string }[];
+    let rows = (await c.query(`SELECT slug, original_url FROM items ORDER BY random() LIMIT ${MATCH_ITEMS}`)).rows as {
+      slug: string;
+      original_url: string;
+    }[];
     if (rows.length < MATCH_ITEMS) {
-      const [{ id }] = (await c.query(`INSERT INTO sources (name, domains) VALUES ('Intake Bench', '{intake-bench.example}') RETURNING id`)).rows;
+      const [{ id }] = (await c.query(`INSERT INTO sources (name, domains) VALUES ('Intake Bench', '{intake-bench.example}') RETURNING id`))
+        .rows;
       await c.query(
         `INSERT INTO items (source_id, slug, title, original_url, original_url_normalised, guid, first_fetched_at, last_fetched_at, listed_at, raw_sha256, content, excerpt)
          SELECT $1, 'intake-bench-' || g, 'Intake bench ' || g, 'https://intake-bench.example/p/' || g, 'https://intake-bench.example/p/' || g, 'ib-' || g,
@@ -71,19 +88,39 @@ export const intakeSuite: BenchSuite = {
     const rows: BenchRow[] = [];
     const urls = await ensureItems(ctx);
     const baseline = await startBaseline(ctx.databaseUrl);
-    const app = await startServer({ DATABASE_URL: ctx.databaseUrl, SESSION_SECRET: 'bench-session-secret-0123456789-0123456789', INTAKE_PER_HOUR: '1000000' });
+    const app = await startServer({
+      DATABASE_URL: ctx.databaseUrl,
+      SESSION_SECRET: 'bench-session-secret-0123456789-0123456789',
+      INTAKE_PER_HOUR: '1000000',
+    });
     try {
       const single = body([urls[0]]);
       for (const connections of [10, 50]) {
-        const base = await load({ url: `${baseline.url}/notices`, method: 'POST', headers: { 'content-type': 'application/json' }, body: single, connections });
-        const intake = await load({ url: `${app.url}/api/v1/notices`, method: 'POST', headers: { 'content-type': 'application/json' }, body: single, connections });
-        ctx.log(`${connections} connections: intake ${intake.rps}/s (p99 ${intake.p99} ms, non-2xx ${intake.non2xx}), baseline ${base.rps}/s (p99 ${base.p99} ms)`);
+        const base = await load({
+          url: `${baseline.url}/notices`,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: single,
+          connections,
+        });
+        const intake = await load({
+          url: `${app.url}/api/v1/notices`,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: single,
+          connections,
+        });
+        ctx.log(
+          `${connections} connections: intake ${intake.rps}/s (p99 ${intake.p99} ms, non-2xx ${intake.non2xx}), baseline ${base.rps}/s (p99 ${base.p99} ms)`,
+        );
         if (intake.non2xx || intake.errors) throw new Error(`intake answered ${intake.non2xx} non-2xx / ${intake.errors} errors`);
         rows.push({
           name: `POST /api/v1/notices, ${connections} connections (p99 ${intake.p99} ms; baseline p99 ${base.p99} ms)`,
-          value: intake.rps, unit: 'req/s',
+          value: intake.rps,
+          unit: 'req/s',
           baseline: { name: 'Express + 1 check + 1 pg INSERT', value: base.rps },
-          goal: '≥ 50% of baseline', ok: intake.rps >= base.rps / 2,
+          goal: '≥ 50% of baseline',
+          ok: intake.rps >= base.rps / 2,
         });
       }
       // A 1,000-URL notice end to end: validation, folding, matching, triage, all writes.
@@ -91,14 +128,23 @@ export const intakeSuite: BenchSuite = {
       const times: number[] = [];
       for (let i = 0; i < 5; i++) {
         const started = process.hrtime.bigint();
-        const res = await fetch(`${app.url}/api/v1/notices`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+        const res = await fetch(`${app.url}/api/v1/notices`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: big,
+        });
         const answer = (await res.json()) as { targets?: { matched: boolean }[] };
         times.push(Number(process.hrtime.bigint() - started) / 1e6);
         const matched = answer.targets?.filter((t) => t.matched).length ?? 0;
         if (res.status !== 201 || matched < 990) throw new Error(`1,000-URL notice: ${res.status}, ${matched} matched`);
       }
       times.sort((a, b) => a - b);
-      rows.push({ name: 'POST of a 1,000-URL notice, end to end incl. matching and all writes (median of 5)', value: Math.round(times[2]), unit: 'ms', goal: 'matching ≤ 200 ms (see findItemsByUrls row)' });
+      rows.push({
+        name: 'POST of a 1,000-URL notice, end to end incl. matching and all writes (median of 5)',
+        value: Math.round(times[2]),
+        unit: 'ms',
+        goal: 'matching ≤ 200 ms (see findItemsByUrls row)',
+      });
     } finally {
       await app.stop();
       baseline.stop();

@@ -21,8 +21,10 @@ import { BenchContext, BenchRow, BenchSuite, helloWorldBaseline, load, startServ
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 1_000_000);
 const FEED_ENTRIES = 10_000;
 
-const BODY = Array.from({ length: 6 }, (_, i) =>
-  `<p>Paragraph ${i + 1}. The harbour office says the change follows two winters in which the first crossing ran almost empty while the later boat left people standing on the quay. Commuters have two options, and neither is perfect.</p>`,
+const BODY = Array.from(
+  { length: 6 },
+  (_, i) =>
+    `<p>Paragraph ${i + 1}. The harbour office says the change follows two winters in which the first crossing ran almost empty while the later boat left people standing on the quay. Commuters have two options, and neither is perfect.</p>`,
 ).join('');
 
 async function generateItems(ctx: BenchContext): Promise<{ sourceId: string }> {
@@ -57,7 +59,9 @@ async function generateItems(ctx: BenchContext): Promise<{ sourceId: string }> {
 }
 
 function rssFile(n: number): string {
-  const parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Bench feed</title><link>https://feed.example/</link><copyright>© Feed Example</copyright>'];
+  const parts = [
+    '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Bench feed</title><link>https://feed.example/</link><copyright>© Feed Example</copyright>',
+  ];
   for (let i = 0; i < n; i++) {
     parts.push(
       `<item><title>Feed entry ${i}: a reasonably long headline about something</title><link>https://feed.example/${i}?utm_source=rss</link>` +
@@ -77,11 +81,20 @@ async function importSpeed(ctx: BenchContext): Promise<BenchRow> {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const feedUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/feed.xml`;
-  const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: ctx.databaseUrl, SESSION_SECRET: 'x'.repeat(40), ALLOW_PRIVATE_FEEDS: 'true', LOG_LEVEL: 'silent' });
+  const config = loadConfig({
+    NODE_ENV: 'production',
+    DATABASE_URL: ctx.databaseUrl,
+    SESSION_SECRET: 'x'.repeat(40),
+    ALLOW_PRIVATE_FEEDS: 'true',
+    LOG_LEVEL: 'silent',
+  });
   const db = createDataSource(ctx.databaseUrl, { poolSize: 4 });
   await db.initialize();
   try {
-    const [{ id }] = await db.query(`INSERT INTO sources (name, domains, feed_url) VALUES ('Feed Bench', '{feed.example}', $1) RETURNING id`, [feedUrl]);
+    const [{ id }] = await db.query(
+      `INSERT INTO sources (name, domains, feed_url) VALUES ('Feed Bench', '{feed.example}', $1) RETURNING id`,
+      [feedUrl],
+    );
     const deps = { db, config, clock: systemClock, logger: createLogger('silent') };
     const started = process.hrtime.bigint();
     const r = await importFeedNow(deps, id);
@@ -89,7 +102,13 @@ async function importSpeed(ctx: BenchContext): Promise<BenchRow> {
     if (!r.ok || r.created !== FEED_ENTRIES) throw new Error(`the import did not create every entry: ${JSON.stringify(r)}`);
     const rate = Math.round(FEED_ENTRIES / seconds);
     ctx.log(`imported ${FEED_ENTRIES} entries (${(xml.length / 2 ** 20).toFixed(1)} MiB) in ${seconds.toFixed(2)} s`);
-    return { name: `feed import (${FEED_ENTRIES.toLocaleString('en-US')}-entry RSS, fetch + parse + sanitise + upsert)`, value: rate, unit: 'items/s', goal: '≥ 2,000 items/s', ok: rate >= 2000 };
+    return {
+      name: `feed import (${FEED_ENTRIES.toLocaleString('en-US')}-entry RSS, fetch + parse + sanitise + upsert)`,
+      value: rate,
+      unit: 'items/s',
+      goal: '≥ 2,000 items/s',
+      ok: rate >= 2000,
+    };
   } finally {
     await db.destroy();
     server.close();
@@ -114,7 +133,13 @@ async function lookupSpeed(ctx: BenchContext, baseUrl: string): Promise<BenchRow
     }
     times.sort((a, b) => a - b);
     const median = times[Math.floor(times.length / 2)];
-    return { name: `findItemsByUrls: 1,000 URLs among ${ITEMS.toLocaleString('en-US')} items (median of 7)`, value: Math.round(median), unit: 'ms', goal: '≤ 200 ms (issue 5)', ok: median <= 200 };
+    return {
+      name: `findItemsByUrls: 1,000 URLs among ${ITEMS.toLocaleString('en-US')} items (median of 7)`,
+      value: Math.round(median),
+      unit: 'ms',
+      goal: '≤ 200 ms (issue 5)',
+      ok: median <= 200,
+    };
   } finally {
     await db.destroy();
   }
@@ -122,10 +147,12 @@ async function lookupSpeed(ctx: BenchContext, baseUrl: string): Promise<BenchRow
 
 function get(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    }).on('error', reject);
+    http
+      .get(url, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      })
+      .on('error', reject);
   });
 }
 
@@ -168,7 +195,11 @@ export const itemsSuite: BenchSuite = {
         note: `item page = ${Math.round((100 * page.rps) / floor.rps)}% of it`,
       });
       const coldPath = () => `/items/bench-item-${1 + Math.floor(Math.random() * ITEMS)}`;
-      const cold = await load({ url: app.url, duration: 10, requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, path: coldPath() }) }] as never });
+      const cold = await load({
+        url: app.url,
+        duration: 10,
+        requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, path: coldPath() }) }] as never,
+      });
       rows.push({
         name: `GET /items/:slug, random pages of all ${ITEMS.toLocaleString('en-US')} (cache misses; p99 ${cold.p99} ms)`,
         value: cold.rps,

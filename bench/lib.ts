@@ -35,7 +35,15 @@ export async function startServer(env: Record<string, string>): Promise<{ url: s
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const proc = spawn(process.execPath, [...prof, path.join(root, 'dist/src/server.js')], {
     cwd: root,
-    env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', PUBLIC_BASE_URL: `http://127.0.0.1:${port}`, ...env },
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
@@ -58,10 +66,12 @@ export async function startServer(env: Record<string, string>): Promise<{ url: s
 
 function ping(url: string): Promise<boolean> {
   return new Promise((resolve) => {
-    http.get(url, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    }).on('error', () => resolve(false));
+    http
+      .get(url, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      })
+      .on('error', () => resolve(false));
   });
 }
 
@@ -81,7 +91,7 @@ export async function load(opts: autocannon.Options): Promise<LoadResult> {
   return {
     rps: Math.round(r.requests.average),
     p50: lat.p50,
-    p95: lat.p97_5 !== undefined && lat.p95 === undefined ? lat.p97_5 : lat.p95 ?? lat.p97_5,
+    p95: lat.p97_5 !== undefined && lat.p95 === undefined ? lat.p97_5 : (lat.p95 ?? lat.p97_5),
     p99: lat.p99,
     errors: r.errors + r.timeouts,
     non2xx: r.non2xx,

@@ -42,7 +42,12 @@ export const mailSuite: BenchSuite = {
   name: 'mail',
   async run(ctx) {
     const sink = await startSink();
-    const config = loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', SMTP_URL: sink.url, MAIL_FROM: 'Takedown Desk <desk@bench.test>' });
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'silent',
+      SMTP_URL: sink.url,
+      MAIL_FROM: 'Takedown Desk <desk@bench.test>',
+    });
     const db = createDataSource(ctx.databaseUrl, { poolSize: 20 });
     await db.initialize();
     const rows: BenchRow[] = [];
@@ -53,7 +58,11 @@ export const mailSuite: BenchSuite = {
         await withTransaction(db, async (tx) => {
           for (let i = 0; i < 100; i++) {
             const n = b * 100 + i;
-            await enqueue(tx, 'staff-account-created', `reader${n}@bench.test`, { name: `Reader ${n}`, email: `reader${n}@bench.test`, role: 'moderator' });
+            await enqueue(tx, 'staff-account-created', `reader${n}@bench.test`, {
+              name: `Reader ${n}`,
+              email: `reader${n}@bench.test`,
+              role: 'moderator',
+            });
           }
         });
       }
@@ -79,7 +88,13 @@ export const mailSuite: BenchSuite = {
           ok: complete && rate >= GOAL_PER_SECOND,
           note: complete ? undefined : `only ${delivered} received, ${sent} marked sent`,
         },
-        { name: `mail: drain time for ${EMAILS.toLocaleString('en-US')} queued emails`, value: Number(seconds.toFixed(1)), unit: 's', goal: `≤ ${EMAILS / GOAL_PER_SECOND} s`, ok: complete && seconds <= EMAILS / GOAL_PER_SECOND },
+        {
+          name: `mail: drain time for ${EMAILS.toLocaleString('en-US')} queued emails`,
+          value: Number(seconds.toFixed(1)),
+          unit: 's',
+          goal: `≤ ${EMAILS / GOAL_PER_SECOND} s`,
+          ok: complete && seconds <= EMAILS / GOAL_PER_SECOND,
+        },
         { name: 'mail: enqueue (100 emails per transaction)', value: Math.round(EMAILS / enqueueSeconds), unit: 'emails/s' },
       );
       await db.query('DELETE FROM outbound_emails');

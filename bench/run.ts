@@ -52,8 +52,12 @@ async function main() {
 function render(rows: BenchRow[]): string {
   const lines = ['| measure | value | baseline (same run) | goal | met |', '| --- | --- | --- | --- | --- |'];
   for (const r of rows) {
-    const base = r.baseline ? `${r.baseline.name}: ${fmt(r.baseline.value)} ${r.unit} (${Math.round((100 * r.value) / r.baseline.value)}%)` : '';
-    lines.push(`| ${r.name} | ${fmt(r.value)} ${r.unit} | ${base} | ${r.goal ?? ''} | ${r.ok === undefined ? '' : r.ok ? 'yes' : 'no'}${r.note ? ` (${r.note})` : ''} |`);
+    const base = r.baseline
+      ? `${r.baseline.name}: ${fmt(r.baseline.value)} ${r.unit} (${Math.round((100 * r.value) / r.baseline.value)}%)`
+      : '';
+    lines.push(
+      `| ${r.name} | ${fmt(r.value)} ${r.unit} | ${base} | ${r.goal ?? ''} | ${r.ok === undefined ? '' : r.ok ? 'yes' : 'no'}${r.note ? ` (${r.note})` : ''} |`,
+    );
   }
   return lines.join('\n');
 }

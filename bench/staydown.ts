@@ -42,14 +42,46 @@ function prng(seed: number) {
   };
 }
 
-const FUNCTION_WORDS = 'the a of to and in that is was for on with as by at from it said he she they his her their its be has have had not but this which will would an after before more than about who over also when new two one three its were are been last year people'.split(' ');
+const FUNCTION_WORDS =
+  'the a of to and in that is was for on with as by at from it said he she they his her their its be has have had not but this which will would an after before more than about who over also when new two one three its were are been last year people'.split(
+    ' ',
+  );
 const STOCK = [
-  'the council said in a statement on monday', 'according to figures published by the office', 'a spokesperson declined to comment',
-  'the plans will be put to a vote next month', 'police said the investigation was continuing', 'it was not immediately clear why',
-  'residents were asked to avoid the area', 'the company said it would appeal the decision', 'more than a thousand people signed the petition',
-  'the minister told reporters on tuesday', 'the report is due to be published later this year', 'officials said there was no danger to the public',
+  'the council said in a statement on monday',
+  'according to figures published by the office',
+  'a spokesperson declined to comment',
+  'the plans will be put to a vote next month',
+  'police said the investigation was continuing',
+  'it was not immediately clear why',
+  'residents were asked to avoid the area',
+  'the company said it would appeal the decision',
+  'more than a thousand people signed the petition',
+  'the minister told reporters on tuesday',
+  'the report is due to be published later this year',
+  'officials said there was no danger to the public',
 ];
-const syllables = ['ka', 'lo', 'mi', 'ten', 'ra', 'vo', 'sel', 'dun', 'pri', 'ash', 'bo', 'ne', 'tor', 'qui', 'fa', 'lem', 'gor', 'ist', 'ur', 'ven'];
+const syllables = [
+  'ka',
+  'lo',
+  'mi',
+  'ten',
+  'ra',
+  'vo',
+  'sel',
+  'dun',
+  'pri',
+  'ash',
+  'bo',
+  'ne',
+  'tor',
+  'qui',
+  'fa',
+  'lem',
+  'gor',
+  'ist',
+  'ur',
+  'ven',
+];
 const VOCAB: string[] = [];
 {
   const r = prng(7);
@@ -89,7 +121,14 @@ function article(seed: number): Article {
 
 const toHtml = (paras: string[][]) => paras.map((p) => `<p>${p.join(' ')}</p>`).join('\n');
 
-export const KINDS = ['new guid', 'second source', 'markup/whitespace', 'new title + boilerplate', 'truncated to 70%', 'swapped + sentence changed'] as const;
+export const KINDS = [
+  'new guid',
+  'second source',
+  'markup/whitespace',
+  'new title + boilerplate',
+  'truncated to 70%',
+  'swapped + sentence changed',
+] as const;
 
 function variant(a: Article, kind: number, seed: number): { title: string; html: string } {
   switch (kind) {
@@ -99,7 +138,15 @@ function variant(a: Article, kind: number, seed: number): { title: string; html:
     case 2:
       return {
         title: `  ${a.title.toUpperCase()} `,
-        html: a.paragraphs.map((p) => `<div class="c">\n <span>${p.join('  \n').replace(/ a /g, ' <em>a</em> ').replace(/e/g, (c, i: number) => (i % 7 ? c : '&#101;'))}</span></div>`).join('<br><br>'),
+        html: a.paragraphs
+          .map(
+            (p) =>
+              `<div class="c">\n <span>${p
+                .join('  \n')
+                .replace(/ a /g, ' <em>a</em> ')
+                .replace(/e/g, (c, i: number) => (i % 7 ? c : '&#101;'))}</span></div>`,
+          )
+          .join('<br><br>'),
       };
     case 3:
       return {
@@ -107,7 +154,10 @@ function variant(a: Article, kind: number, seed: number): { title: string; html:
         html: `${toHtml(a.paragraphs)}\n<p>This article originally appeared on ${VOCAB[seed % VOCAB.length]} News. Subscribe to our newsletter.</p>`,
       };
     case 4: {
-      const words = a.paragraphs.map((p) => p.join(' ')).join(' ').split(' ');
+      const words = a.paragraphs
+        .map((p) => p.join(' '))
+        .join(' ')
+        .split(' ');
       return { title: a.title, html: `<p>${words.slice(0, Math.floor(words.length * 0.7)).join(' ')}</p>` };
     }
     default: {
@@ -143,7 +193,7 @@ function simhash(set: Int32Array): [number, number] {
 const popcount = (x: number) => {
   x -= (x >>> 1) & 0x55555555;
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+  return Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
 };
 const hamming = (a: [number, number], b: [number, number]) => popcount((a[0] ^ b[0]) >>> 0) + popcount((a[1] ^ b[1]) >>> 0);
 
@@ -160,7 +210,13 @@ async function fillBank(ctx: BenchContext, db: DataSource): Promise<Map<number, 
       const sig = signatureOf(a.title, toHtml(a.paragraphs));
       const id = randomUUID();
       idOf.set(i, id);
-      rows.push({ id, item_id: randomUUID(), raw_sha256: i.toString(16).padStart(64, '0'), url: `https://bank.example/${i}`, shingles: Array.from(sig.shingles) });
+      rows.push({
+        id,
+        item_id: randomUUID(),
+        raw_sha256: i.toString(16).padStart(64, '0'),
+        url: `https://bank.example/${i}`,
+        shingles: Array.from(sig.shingles),
+      });
       bands.push({ id, bands: sig.bands });
     }
     await db.transaction(async (tx) => {
@@ -172,7 +228,8 @@ async function fillBank(ctx: BenchContext, db: DataSource): Promise<Map<number, 
       );
       await insertBands(tx, bands);
     });
-    if ((from + 1000) % 20_000 === 0) ctx.log(`bank: ${(from + 1000).toLocaleString('en-US')} fingerprints (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    if ((from + 1000) % 20_000 === 0)
+      ctx.log(`bank: ${(from + 1000).toLocaleString('en-US')} fingerprints (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   }
   await db.query('VACUUM ANALYZE content_fingerprints');
   await db.query('VACUUM ANALYZE content_fingerprint_bands');
@@ -180,11 +237,15 @@ async function fillBank(ctx: BenchContext, db: DataSource): Promise<Map<number, 
 }
 
 async function importRate(ctx: BenchContext, db: DataSource, seedBase: number, label: string): Promise<number> {
-  const parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>Bench feed</title><link>https://feed.example/</link>'];
+  const parts = [
+    '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>Bench feed</title><link>https://feed.example/</link>',
+  ];
   for (let i = 0; i < FEED_ENTRIES; i++) {
     const a = article(seedBase + i);
-    parts.push(`<item><title>${a.title}</title><link>https://feed${seedBase}.example/${i}</link><guid isPermaLink="false">f-${seedBase}-${i}</guid>` +
-      `<pubDate>${new Date(Date.UTC(2026, 0, 1) + i * 60_000).toUTCString()}</pubDate><content:encoded><![CDATA[${toHtml(a.paragraphs)}]]></content:encoded></item>\n`);
+    parts.push(
+      `<item><title>${a.title}</title><link>https://feed${seedBase}.example/${i}</link><guid isPermaLink="false">f-${seedBase}-${i}</guid>` +
+        `<pubDate>${new Date(Date.UTC(2026, 0, 1) + i * 60_000).toUTCString()}</pubDate><content:encoded><![CDATA[${toHtml(a.paragraphs)}]]></content:encoded></item>\n`,
+    );
   }
   parts.push('</channel></rss>');
   const xml = parts.join('');
@@ -195,8 +256,18 @@ async function importRate(ctx: BenchContext, db: DataSource, seedBase: number, l
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   try {
     const feedUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/feed.xml`;
-    const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: ctx.databaseUrl, SESSION_SECRET: 'x'.repeat(40), ALLOW_PRIVATE_FEEDS: 'true', LOG_LEVEL: 'silent' });
-    const [{ id }] = await db.query(`INSERT INTO sources (name, domains, feed_url) VALUES ($1, $2, $3) RETURNING id`, [`Feed ${seedBase}`, [`feed${seedBase}.example`], feedUrl]);
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      DATABASE_URL: ctx.databaseUrl,
+      SESSION_SECRET: 'x'.repeat(40),
+      ALLOW_PRIVATE_FEEDS: 'true',
+      LOG_LEVEL: 'silent',
+    });
+    const [{ id }] = await db.query(`INSERT INTO sources (name, domains, feed_url) VALUES ($1, $2, $3) RETURNING id`, [
+      `Feed ${seedBase}`,
+      [`feed${seedBase}.example`],
+      feedUrl,
+    ]);
     const started = process.hrtime.bigint();
     const r = await importFeedNow({ db, config, clock: systemClock, logger: createLogger('silent') }, id);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -247,22 +318,34 @@ export const staydownSuite: BenchSuite = {
       const without = Math.max(...empty);
       rows.push({
         name: `feed import, ${FEED_ENTRIES.toLocaleString('en-US')} new unrelated entries, ${BANK.toLocaleString('en-US')} fingerprints in the bank (best of 2, interleaved; runs ${full.join(', ')} vs ${empty.join(', ')})`,
-        value: withBank, unit: 'items/s',
+        value: withBank,
+        unit: 'items/s',
         baseline: { name: 'same import, empty bank', value: without },
-        goal: '≥ 2,000 items/s and ≤ 10% slower', ok: withBank >= 2000 && withBank >= 0.9 * without,
+        goal: '≥ 2,000 items/s and ≤ 10% slower',
+        ok: withBank >= 2000 && withBank >= 0.9 * without,
       });
       const plan: { 'QUERY PLAN': string }[] = await db.query(
         `EXPLAIN (ANALYZE, BUFFERS) SELECT fingerprint_id, array_agg(band::text) FROM content_fingerprint_bands WHERE band = ANY($1::bigint[]) GROUP BY fingerprint_id`,
         [signatureOf(article(1).title, toHtml(article(1).paragraphs)).bands],
       );
-      ctx.log(`EXPLAIN of the band lookup with ${BANK.toLocaleString('en-US')} fingerprints:\n${plan.map((r) => `     ${r['QUERY PLAN']}`).join('\n')}`);
+      ctx.log(
+        `EXPLAIN of the band lookup with ${BANK.toLocaleString('en-US')} fingerprints:\n${plan.map((r) => `     ${r['QUERY PLAN']}`).join('\n')}`,
+      );
 
       // Signature cost alone (the part of the import that does not depend on the bank).
-      const sample = Array.from({ length: 2000 }, (_, i) => article(8_000_000 + i)).map((a) => ({ title: a.title, html: toHtml(a.paragraphs) }));
+      const sample = Array.from({ length: 2000 }, (_, i) => article(8_000_000 + i)).map((a) => ({
+        title: a.title,
+        html: toHtml(a.paragraphs),
+      }));
       let t0 = process.hrtime.bigint();
       for (const s of sample) signatureOf(s.title, s.html);
       const sigUs = Number(process.hrtime.bigint() - t0) / 1e3 / sample.length;
-      rows.push({ name: 'signature per item (normalise + shingles + 60 MinHash + 20 bands, ~300-word article)', value: Math.round(sigUs), unit: 'µs', note: 'CPU, in both imports' });
+      rows.push({
+        name: 'signature per item (normalise + shingles + 60 MinHash + 20 bands, ~300-word article)',
+        value: Math.round(sigUs),
+        unit: 'µs',
+        note: 'CPU, in both imports',
+      });
 
       // Lookup of one item alone, against the full bank.
       const times: number[] = [];
@@ -270,7 +353,12 @@ export const staydownSuite: BenchSuite = {
         const k = i % 2 ? 9_000_000 + i : Math.floor(Math.random() * 10_000);
         const a = article(k);
         const v = i % 2 ? { title: a.title, html: toHtml(a.paragraphs) } : variant(a, i % 6, k);
-        const c: Candidate = { key: 0, rawSha256: 'f'.repeat(64), originalUrlNormalised: `https://lookup.example/${i}`, signature: signatureOf(v.title, v.html) };
+        const c: Candidate = {
+          key: 0,
+          rawSha256: 'f'.repeat(64),
+          originalUrlNormalised: `https://lookup.example/${i}`,
+          signature: signatureOf(v.title, v.html),
+        };
         t0 = process.hrtime.bigint();
         await findMatches(db.manager, [c], THRESHOLD);
         times.push(Number(process.hrtime.bigint() - t0) / 1e6);
@@ -279,11 +367,18 @@ export const staydownSuite: BenchSuite = {
       const p99 = times[Math.floor(times.length * 0.99)];
       rows.push({
         name: `bank lookup for one item, ${BANK.toLocaleString('en-US')} fingerprints (half copies, half unrelated; p50 ${times[Math.floor(times.length / 2)].toFixed(2)} ms)`,
-        value: Math.round(p99 * 100) / 100, unit: 'ms p99', goal: '≤ 2 ms', ok: p99 <= 2,
+        value: Math.round(p99 * 100) / 100,
+        unit: 'ms p99',
+        goal: '≤ 2 ms',
+        ok: p99 <= 2,
       });
 
       const stats = await bankStats(db.manager);
-      rows.push({ name: `bank size per fingerprint (${stats.live.toLocaleString('en-US')} live; rows + bands + indexes)`, value: Math.round(stats.bytes / stats.live), unit: 'bytes' });
+      rows.push({
+        name: `bank size per fingerprint (${stats.live.toLocaleString('en-US')} live; rows + bands + indexes)`,
+        value: Math.round(stats.bytes / stats.live),
+        unit: 'bytes',
+      });
 
       // Recall and false holds, through the same batch lookup the import uses (chunks of 500).
       const hitsByKind = new Array(KINDS.length).fill(0);
@@ -335,16 +430,26 @@ export const staydownSuite: BenchSuite = {
       }
       rows.push({
         name: `bank lookup as the import does it: chunks of 500 entries, one query each (${batches} chunks, ${(batchMs / batches).toFixed(0)} ms per chunk)`,
-        value: Math.round((1000 * batchMs) / (batches * 500)) / 1000, unit: 'ms per item',
+        value: Math.round((1000 * batchMs) / (batches * 500)) / 1000,
+        unit: 'ms per item',
       });
       const hits = hitsByKind.reduce((a, b) => a + b, 0);
       const recall = (100 * hits) / VARIANTS;
       rows.push({
         name: `recall on ${VARIANTS.toLocaleString('en-US')} copies, six kinds (${KINDS.map((k, i) => `${k} ${((100 * hitsByKind[i]) / perKind[i]).toFixed(1)}%`).join(', ')})`,
-        value: Math.round(recall * 100) / 100, unit: '%', goal: '≥ 98%', ok: recall >= 98,
+        value: Math.round(recall * 100) / 100,
+        unit: '%',
+        goal: '≥ 98%',
+        ok: recall >= 98,
       });
       const falseRate = (100 * falseHolds) / UNRELATED;
-      rows.push({ name: `false holds on ${UNRELATED.toLocaleString('en-US')} unrelated articles (${falseHolds} held)`, value: falseRate, unit: '%', goal: '≤ 0.1%', ok: falseRate <= 0.1 });
+      rows.push({
+        name: `false holds on ${UNRELATED.toLocaleString('en-US')} unrelated articles (${falseHolds} held)`,
+        value: falseRate,
+        unit: '%',
+        goal: '≤ 0.1%',
+        ok: falseRate <= 0.1,
+      });
 
       // The alternative considered: SimHash. Its recall at a Hamming radius that keeps unrelated pairs out.
       const unrelatedMin = Math.min(...simBank.map((x) => x[0]));
@@ -352,7 +457,9 @@ export const staydownSuite: BenchSuite = {
         const rec = simByKind.map((d) => (100 * d.filter((x) => x <= k).length) / d.length);
         rows.push({
           name: `for the choice: SimHash-64 recall at Hamming ≤ ${k} (${KINDS.map((kk, i) => `${kk} ${rec[i].toFixed(0)}%`).join(', ')}; closest unrelated pair: ${unrelatedMin} bits)`,
-          value: Math.round(rec.reduce((a, b) => a + b, 0) / rec.length), unit: '%', note: 'not used',
+          value: Math.round(rec.reduce((a, b) => a + b, 0) / rec.length),
+          unit: '%',
+          note: 'not used',
         });
       }
     } finally {

@@ -10,4 +10,14 @@ import { reviewSuite } from './review';
 import { staydownSuite } from './staydown';
 
 /** Every benchmark suite, in the order they run. Each issue adds its own. */
-export const suites: BenchSuite[] = [itemsSuite, intakeSuite, reviewSuite, mailSuite, auditSuite, edgeSuite, staydownSuite, inboundParseSuite, inboundSuite];
+export const suites: BenchSuite[] = [
+  itemsSuite,
+  intakeSuite,
+  reviewSuite,
+  mailSuite,
+  auditSuite,
+  edgeSuite,
+  staydownSuite,
+  inboundParseSuite,
+  inboundSuite,
+];

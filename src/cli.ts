@@ -39,7 +39,10 @@ const commands: Record<string, Command> = {
   },
 
   async 'create-user'(c, args) {
-    const { values } = parseArgs({ args, options: { email: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, password: { type: 'string' } } });
+    const { values } = parseArgs({
+      args,
+      options: { email: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, password: { type: 'string' } },
+    });
     if (!values.email || !values.name || !values.role) return usage('create-user needs --email, --name and --role');
     if (!ROLES.includes(values.role as Role)) return usage(`--role must be one of: ${ROLES.join(', ')}`);
     let password = values.password;
@@ -49,7 +52,14 @@ const commands: Record<string, Command> = {
       rl.close();
     }
     const { user, generatedPassword } = await withTransaction(c.db, (tx) =>
-      createUser(tx, { actor: CLI_ACTOR, email: values.email!, name: values.name!, role: values.role as Role, password, at: c.clock.now() }),
+      createUser(tx, {
+        actor: CLI_ACTOR,
+        email: values.email!,
+        name: values.name!,
+        role: values.role as Role,
+        password,
+        at: c.clock.now(),
+      }),
     );
     console.log(`Created ${user.role} ${user.email}.`);
     if (generatedPassword) console.log(`One-time password (change it at first sign-in): ${generatedPassword}`);
@@ -64,7 +74,9 @@ const commands: Record<string, Command> = {
       console.error(`No active staff account with the email ${values.email}.`);
       return 1;
     }
-    const { token } = await withTransaction(c.db, (tx) => createApiToken(tx, { actor: CLI_ACTOR, user, name: values.name ?? 'cli', at: c.clock.now() }));
+    const { token } = await withTransaction(c.db, (tx) =>
+      createApiToken(tx, { actor: CLI_ACTOR, user, name: values.name ?? 'cli', at: c.clock.now() }),
+    );
     console.log(token);
     console.error(`API token for ${user.email}. It is shown only now; send it as "Authorization: Bearer <token>".`);
     return 0;
@@ -74,18 +86,30 @@ const commands: Record<string, Command> = {
     const { values } = parseArgs({ args, options: { source: { type: 'string' } } });
     if (!values.source) return usage('import-feed needs --source <id> (the ids are on /sources and in GET /api/v1/sources)');
     const result = await importFeedNow(c, values.source, { actor: CLI_ACTOR, onProgress: progress('entries') });
-    console.log(`${result.ok ? `Imported: ${describeResult(result)}` : `Import failed: ${result.reason}`}${result.ms !== undefined ? ` in ${(result.ms / 1000).toFixed(1)} s` : ''}.`);
+    console.log(
+      `${result.ok ? `Imported: ${describeResult(result)}` : `Import failed: ${result.reason}`}${result.ms !== undefined ? ` in ${(result.ms / 1000).toFixed(1)} s` : ''}.`,
+    );
     return result.ok ? 0 : 1;
   },
 
   async 'import-items'(c, args) {
     const file = args[0];
     if (!file) return usage('import-items needs a FILE (JSON Lines)');
-    const r = await importItemsFile(c, file, { actor: CLI_ACTOR, now: () => c.clock.now(), onProgress: progress('lines'), staydownSimilarity: c.config.policy.staydownSimilarity });
-    for (const bad of r.invalid.slice(0, 50)) console.error(`  line ${bad.line}: ${bad.errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; ')}`);
+    const r = await importItemsFile(c, file, {
+      actor: CLI_ACTOR,
+      now: () => c.clock.now(),
+      onProgress: progress('lines'),
+      staydownSimilarity: c.config.policy.staydownSimilarity,
+    });
+    for (const bad of r.invalid.slice(0, 50))
+      console.error(`  line ${bad.line}: ${bad.errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; ')}`);
     if (r.invalid.length > 50) console.error(`  … and ${r.invalid.length - 50} more invalid lines`);
-    const skipped = Object.entries(r.skipped).map(([k, n]) => `${k}: ${n}`).join('; ');
-    console.log(`${r.lines} line(s): ${r.created} new, ${r.updated} updated, ${r.unchanged} unchanged, ${r.invalid.length} invalid${r.held ? `, ${r.held} held (match removed content)` : ''}${skipped ? `, skipped (${skipped})` : ''}.`);
+    const skipped = Object.entries(r.skipped)
+      .map(([k, n]) => `${k}: ${n}`)
+      .join('; ');
+    console.log(
+      `${r.lines} line(s): ${r.created} new, ${r.updated} updated, ${r.unchanged} unchanged, ${r.invalid.length} invalid${r.held ? `, ${r.held} held (match removed content)` : ''}${skipped ? `, skipped (${skipped})` : ''}.`,
+    );
     return r.invalid.length ? 1 : 0;
   },
 
@@ -93,7 +117,11 @@ const commands: Record<string, Command> = {
     const { values } = parseArgs({ args, options: { batch: { type: 'string' } } });
     const batch = values.batch === undefined ? 200 : Number(values.batch);
     if (!Number.isInteger(batch) || batch < 1 || batch > 5000) return usage('--batch must be a whole number from 1 to 5000');
-    const r = await backfillFingerprints(c, { actor: CLI_ACTOR, batch, onProgress: (done, total) => console.error(`  ${done} of ${total} removed item(s) fingerprinted`) });
+    const r = await backfillFingerprints(c, {
+      actor: CLI_ACTOR,
+      batch,
+      onProgress: (done, total) => console.error(`  ${done} of ${total} removed item(s) fingerprinted`),
+    });
     console.log(r.total ? `Added ${r.added} fingerprint(s) to the staydown bank.` : 'Every removed item is already in the staydown bank.');
     return 0;
   },
@@ -102,7 +130,13 @@ const commands: Record<string, Command> = {
     const r = await seedDemo(c, c.clock.now());
     console.log(r.sources ? `Added ${r.sources} demo source(s) with ${r.items} item(s).` : 'The demo sources are already there.');
     const notices = await seedDemoNotices(c);
-    console.log(notices ? `Added demo notices: ${Object.entries(notices).map(([k, v]) => `${v} (${k})`).join(', ')}.` : 'Demo notices: none added (notices exist already, no active admin, or fewer than four published items).');
+    console.log(
+      notices
+        ? `Added demo notices: ${Object.entries(notices)
+            .map(([k, v]) => `${v} (${k})`)
+            .join(', ')}.`
+        : 'Demo notices: none added (notices exist already, no active admin, or fewer than four published items).',
+    );
     return 0;
   },
 

@@ -1,7 +1,19 @@
 import 'reflect-metadata';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
-  IsBoolean, IsEmail, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, validateSync,
+  IsBoolean,
+  IsEmail,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  validateSync,
 } from 'class-validator';
 
 /**
@@ -23,153 +35,294 @@ const toNumber = ({ value }: { value: unknown }) =>
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
 
 class EnvSchema {
-  @IsOptional() @IsIn(['development', 'production', 'test'])
+  @IsOptional()
+  @IsIn(['development', 'production', 'test'])
   NODE_ENV?: string;
 
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(0) @Max(65535)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(0)
+  @Max(65535)
   PORT?: number;
 
   /** The address to listen on: an IPv4/IPv6 literal or a host name. */
-  @IsOptional() @Transform(emptyToUndefined) @Matches(/^(?:[0-9a-f:.]+|[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?)$/i, { message: 'must be an IP address or host name, e.g. 127.0.0.1' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^(?:[0-9a-f:.]+|[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?)$/i, { message: 'must be an IP address or host name, e.g. 127.0.0.1' })
   HOST?: string;
 
-  @IsOptional() @Transform(emptyToUndefined) @IsString()
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
   DATA_DIR?: string;
 
-  @IsOptional() @Transform(emptyToUndefined) @Matches(/^postgres(ql)?:\/\/.+/, { message: 'must be a postgres:// URL' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'must be a postgres:// URL' })
   DATABASE_URL?: string;
 
-  @IsOptional() @Transform(emptyToUndefined) @Matches(/^smtps?:\/\/[^\s]+$/, { message: 'must be an smtp:// or smtps:// URL' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^smtps?:\/\/[^\s]+$/, { message: 'must be an smtp:// or smtps:// URL' })
   SMTP_URL?: string;
 
-  @IsOptional() @Transform(emptyToUndefined) @Matches(/^(?:[^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/, {
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^(?:[^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/, {
     message: 'must be an email address, optionally as "Name <address>"',
   })
   MAIL_FROM?: string;
 
-  @IsOptional() @Transform(emptyToUndefined) @Matches(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, { message: 'must be an http(s) URL' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, { message: 'must be an http(s) URL' })
   PUBLIC_BASE_URL?: string;
 
-  @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(32, { message: 'must be at least 32 characters' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @MinLength(32, { message: 'must be at least 32 characters' })
   SESSION_SECRET?: string;
 
-  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  @IsOptional()
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL?: string;
 
-  @IsOptional() @Transform(toBool) @IsBoolean({ message: 'must be true or false' })
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean({ message: 'must be true or false' })
   TRUST_PROXY?: boolean;
 
   // HTTP server limits (issue 22): slow or idle clients cannot hold sockets.
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(600)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1)
+  @Max(600)
   HTTP_HEADERS_TIMEOUT_SECONDS?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(3600)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1)
+  @Max(3600)
   HTTP_REQUEST_TIMEOUT_SECONDS?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(600)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1)
+  @Max(600)
   HTTP_KEEP_ALIVE_TIMEOUT_SECONDS?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number (0: no cap)' }) @Min(0) @Max(100_000)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number (0: no cap)' })
+  @Min(0)
+  @Max(100_000)
   HTTP_MAX_CONNECTIONS_PER_ADDRESS?: number;
 
   // Claims (issue 22): a crashed process's claimed work is free this long after its last heartbeat.
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(3) @Max(600)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(3)
+  @Max(600)
   CLAIM_LEASE_SECONDS?: number;
 
   // Policy (SPEC §9)
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(24 * 90)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1)
+  @Max(24 * 90)
   SLA_HOURS?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(100)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1)
+  @Max(100)
   STRIKE_LIMIT?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(365)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1)
+  @Max(365)
   NEEDS_INFO_DAYS?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(10, { message: 'must be between 10 and 14 (17 U.S.C. § 512(g)(2)(C))' }) @Max(14, { message: 'must be between 10 and 14 (17 U.S.C. § 512(g)(2)(C))' })
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(10, { message: 'must be between 10 and 14 (17 U.S.C. § 512(g)(2)(C))' })
+  @Max(14, { message: 'must be between 10 and 14 (17 U.S.C. § 512(g)(2)(C))' })
   RESTORE_BUSINESS_DAYS?: number;
 
-  @IsOptional() @Transform(toBool) @IsBoolean({ message: 'must be true or false' })
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean({ message: 'must be true or false' })
   REQUIRE_EMAIL_VERIFICATION?: boolean;
 
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(10000)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1)
+  @Max(10000)
   SENDER_BURST?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(0) @Max(24 * 60)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(0)
+  @Max(24 * 60)
   MODERATOR_DIGEST_MINUTES?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(24 * 60)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1)
+  @Max(24 * 60)
   FEED_INTERVAL_MINUTES?: number;
 
-  @IsOptional() @Transform(toBool) @IsBoolean({ message: 'must be true or false' })
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean({ message: 'must be true or false' })
   ALLOW_PRIVATE_FEEDS?: boolean;
 
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(50)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1)
+  @Max(50)
   MAIL_MAX_ATTEMPTS?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(3600)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1)
+  @Max(3600)
   MAIL_RETRY_BASE_SECONDS?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(1_000_000)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1)
+  @Max(1_000_000)
   INTAKE_PER_HOUR?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1, { message: 'must be at least 1 (day)' }) @Max(3650, { message: 'must be at most 3650 (ten years)' })
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1, { message: 'must be at least 1 (day)' })
+  @Max(3650, { message: 'must be at most 3650 (ten years)' })
   PERSONAL_DATA_RETENTION_DAYS?: number;
 
   // Staydown (SPEC §13): containment similarity at which an imported entry is held.
-  @IsOptional() @Transform(toNumber) @IsNumber({}, { message: 'must be a number between 0.5 and 1' }) @Min(0.5, { message: 'must be between 0.5 and 1' }) @Max(1, { message: 'must be between 0.5 and 1' })
+  @IsOptional()
+  @Transform(toNumber)
+  @IsNumber({}, { message: 'must be a number between 0.5 and 1' })
+  @Min(0.5, { message: 'must be between 0.5 and 1' })
+  @Max(1, { message: 'must be between 0.5 and 1' })
   STAYDOWN_SIMILARITY?: number;
 
   // Staff login protection
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(100)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1)
+  @Max(100)
   LOGIN_MAX_FAILURES?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(24 * 60)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1)
+  @Max(24 * 60)
   LOGIN_LOCK_MINUTES?: number;
 
-  @IsOptional() @Transform(toBool) @IsBoolean({ message: 'must be true or false' })
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean({ message: 'must be true or false' })
   VIEW_RELOAD?: boolean;
 
   // Public pages behind HTTP caches and CDNs (SPEC §16)
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(0) @Max(31_536_000)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(0)
+  @Max(31_536_000)
   PUBLIC_MAX_AGE?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(0) @Max(31_536_000)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(0)
+  @Max(31_536_000)
   EDGE_MAX_AGE?: number;
 
-  @IsOptional() @Transform(emptyToUndefined) @Matches(/^\s*https?:\/\/[^\s,]+(\s*,\s*https?:\/\/[^\s,]+)*\s*$/, { message: 'must be a comma-separated list of http(s) URLs' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^\s*https?:\/\/[^\s,]+(\s*,\s*https?:\/\/[^\s,]+)*\s*$/, { message: 'must be a comma-separated list of http(s) URLs' })
   PURGE_URLS?: string;
 
-  @IsOptional() @Transform(emptyToUndefined) @IsIn(['PURGE', 'BAN'], { message: 'must be PURGE or BAN' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsIn(['PURGE', 'BAN'], { message: 'must be PURGE or BAN' })
   PURGE_METHOD?: string;
 
-  @IsOptional() @Transform(emptyToUndefined) @Matches(/^[A-Za-z0-9]{1,64}$/, { message: 'must be a Fastly service id (letters and digits)' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^[A-Za-z0-9]{1,64}$/, { message: 'must be a Fastly service id (letters and digits)' })
   FASTLY_SERVICE_ID?: string;
 
-  @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(8, { message: 'must be at least 8 characters' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @MinLength(8, { message: 'must be at least 8 characters' })
   FASTLY_API_TOKEN?: string;
 
-  @IsOptional() @Transform(emptyToUndefined) @Matches(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, { message: 'must be an http(s) URL' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, { message: 'must be an http(s) URL' })
   FASTLY_API_URL?: string;
 
-  @IsOptional() @Transform(emptyToUndefined) @Matches(/^[a-f0-9]{32}$/i, { message: 'must be a Cloudflare zone id (32 hex digits)' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^[a-f0-9]{32}$/i, { message: 'must be a Cloudflare zone id (32 hex digits)' })
   CLOUDFLARE_ZONE_ID?: string;
 
-  @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(8, { message: 'must be at least 8 characters' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @MinLength(8, { message: 'must be at least 8 characters' })
   CLOUDFLARE_API_TOKEN?: string;
 
-  @IsOptional() @Transform(emptyToUndefined) @Matches(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, { message: 'must be an http(s) URL' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, { message: 'must be an http(s) URL' })
   CLOUDFLARE_API_URL?: string;
 
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(100)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1)
+  @Max(100)
   PURGE_MAX_ATTEMPTS?: number;
 
   /** Who must use a second factor (SPEC §17): nobody, admins, or all staff. */
-  @IsOptional() @Transform(emptyToUndefined) @IsIn(['none', 'admin', 'all'], { message: 'must be none, admin or all' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsIn(['none', 'admin', 'all'], { message: 'must be none, admin or all' })
   REQUIRE_2FA?: string;
 
   /** Out-of-court dispute settlement bodies (DSA Art. 21), named in complaint outcome emails: "Name|https://url;Name|https://url". */
-  @IsOptional() @Transform(emptyToUndefined) @Matches(/^\s*[^|;]{2,200}\|\s*https?:\/\/[^\s;|]+\s*(;\s*[^|;]{2,200}\|\s*https?:\/\/[^\s;|]+\s*)*;?\s*$/, { message: 'must be "Name|https://address" entries separated by ";"' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^\s*[^|;]{2,200}\|\s*https?:\/\/[^\s;|]+\s*(;\s*[^|;]{2,200}\|\s*https?:\/\/[^\s;|]+\s*)*;?\s*$/, {
+    message: 'must be "Name|https://address" entries separated by ";"',
+  })
   ODS_BODIES?: string;
 
   // Designated agent (SPEC §9, the /dmca page)
@@ -179,10 +332,16 @@ class EnvSchema {
   @IsOptional() @Transform(emptyToUndefined) @IsEmail({}, { message: 'must be an email address' }) DMCA_AGENT_EMAIL?: string;
 
   // Email as a channel (SPEC §12)
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(0) @Max(65535)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(0)
+  @Max(65535)
   INBOUND_SMTP_PORT?: number;
 
-  @IsOptional() @Transform(emptyToUndefined) @Matches(/^(?:[0-9a-f:.]+|[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?)$/i, { message: 'must be an IP address or host name, e.g. 127.0.0.1' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^(?:[0-9a-f:.]+|[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?)$/i, { message: 'must be an IP address or host name, e.g. 127.0.0.1' })
   INBOUND_SMTP_HOST?: string;
 
   /** PEM files: with both, the receiver offers STARTTLS. */
@@ -190,31 +349,58 @@ class EnvSchema {
   @IsOptional() @Transform(emptyToUndefined) @IsString() INBOUND_SMTP_TLS_KEY?: string;
 
   /** Messages one client IP may deliver per minute (the receiver's rate limit). */
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(1_000_000)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1)
+  @Max(1_000_000)
   INBOUND_SMTP_PER_MINUTE?: number;
 
-  @IsOptional() @Transform(emptyToUndefined) @Matches(/^\s*[^\s@,]+@[^\s@,]+(\s*,\s*[^\s@,]+@[^\s@,]+)*\s*$/, { message: 'must be a comma-separated list of email addresses' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^\s*[^\s@,]+@[^\s@,]+(\s*,\s*[^\s@,]+@[^\s@,]+)*\s*$/, { message: 'must be a comma-separated list of email addresses' })
   INBOUND_ADDRESSES?: string;
 
-  @IsOptional() @Transform(emptyToUndefined) @Matches(/^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/i, { message: 'must be a domain name, e.g. desk.example.org' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/i, { message: 'must be a domain name, e.g. desk.example.org' })
   INBOUND_REPLY_DOMAIN?: string;
 
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1024) @Max(200 * 1024 * 1024)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1024)
+  @Max(200 * 1024 * 1024)
   INBOUND_MAX_BYTES?: number;
 
-  @IsOptional() @Transform(toBool) @IsBoolean({ message: 'must be true or false (on/off)' })
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean({ message: 'must be true or false (on/off)' })
   INBOUND_AUTH_DNS?: boolean;
 
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(0) @Max(10_000)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(0)
+  @Max(10_000)
   INBOUND_REPLIES_PER_HOUR?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'must be a whole number' }) @Min(1) @Max(365)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1)
+  @Max(365)
   INCOMPLETE_DAYS?: number;
 
-  @IsOptional() @Transform(emptyToUndefined) @Matches(/^imaps?:\/\/[^\s]+$/, { message: 'must be an imap:// or imaps:// URL' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^imaps?:\/\/[^\s]+$/, { message: 'must be an imap:// or imaps:// URL' })
   INBOUND_IMAP_URL?: string;
 
-  @IsOptional() @Transform(emptyToUndefined) @IsString() @MaxLength(200)
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @MaxLength(200)
   INBOUND_IMAP_DONE_FOLDER?: string;
 }
 
@@ -324,7 +510,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // express-session sees an insecure request, never sets the Secure session cookie, and every
   // sign-in fails (as an expired form: the CSRF token is bound to a session that was never kept).
   if (raw.NODE_ENV === 'production' && /^https:\/\//i.test(raw.PUBLIC_BASE_URL ?? '') && !raw.TRUST_PROXY) {
-    extra.push('TRUST_PROXY: must be true when PUBLIC_BASE_URL is https (the app serves plain HTTP behind a TLS proxy that sends X-Forwarded-Proto; without it no one can sign in)');
+    extra.push(
+      'TRUST_PROXY: must be true when PUBLIC_BASE_URL is https (the app serves plain HTTP behind a TLS proxy that sends X-Forwarded-Proto; without it no one can sign in)',
+    );
   }
   if (!!raw.FASTLY_SERVICE_ID !== !!raw.FASTLY_API_TOKEN) {
     extra.push('FASTLY_SERVICE_ID, FASTLY_API_TOKEN: set both or neither');
@@ -389,22 +577,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     edge: {
       publicMaxAge: raw.PUBLIC_MAX_AGE ?? 60,
       edgeMaxAge: raw.EDGE_MAX_AGE ?? 86_400,
-      purgeUrls: (raw.PURGE_URLS ?? '').split(',').map((u) => u.trim()).filter(Boolean),
+      purgeUrls: (raw.PURGE_URLS ?? '')
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean),
       purgeMethod: (raw.PURGE_METHOD as 'PURGE' | 'BAN' | undefined) ?? 'PURGE',
-      fastly: raw.FASTLY_SERVICE_ID && raw.FASTLY_API_TOKEN
-        ? { serviceId: raw.FASTLY_SERVICE_ID, apiToken: raw.FASTLY_API_TOKEN, apiUrl: (raw.FASTLY_API_URL ?? 'https://api.fastly.com').replace(/\/+$/, '') }
-        : undefined,
-      cloudflare: raw.CLOUDFLARE_ZONE_ID && raw.CLOUDFLARE_API_TOKEN
-        ? { zoneId: raw.CLOUDFLARE_ZONE_ID, apiToken: raw.CLOUDFLARE_API_TOKEN, apiUrl: (raw.CLOUDFLARE_API_URL ?? 'https://api.cloudflare.com/client/v4').replace(/\/+$/, '') }
-        : undefined,
+      fastly:
+        raw.FASTLY_SERVICE_ID && raw.FASTLY_API_TOKEN
+          ? {
+              serviceId: raw.FASTLY_SERVICE_ID,
+              apiToken: raw.FASTLY_API_TOKEN,
+              apiUrl: (raw.FASTLY_API_URL ?? 'https://api.fastly.com').replace(/\/+$/, ''),
+            }
+          : undefined,
+      cloudflare:
+        raw.CLOUDFLARE_ZONE_ID && raw.CLOUDFLARE_API_TOKEN
+          ? {
+              zoneId: raw.CLOUDFLARE_ZONE_ID,
+              apiToken: raw.CLOUDFLARE_API_TOKEN,
+              apiUrl: (raw.CLOUDFLARE_API_URL ?? 'https://api.cloudflare.com/client/v4').replace(/\/+$/, ''),
+            }
+          : undefined,
       maxAttempts: raw.PURGE_MAX_ATTEMPTS ?? 20,
     },
     login: { maxFailures: raw.LOGIN_MAX_FAILURES ?? 5, lockMinutes: raw.LOGIN_LOCK_MINUTES ?? 15 },
     require2fa: (raw.REQUIRE_2FA as Config['require2fa'] | undefined) ?? 'none',
-    odsBodies: (raw.ODS_BODIES ?? '').split(';').map((e) => e.trim()).filter(Boolean).map((e) => {
-      const [name, url] = e.split('|').map((p) => p.trim());
-      return { name, url };
-    }),
+    odsBodies: (raw.ODS_BODIES ?? '')
+      .split(';')
+      .map((e) => e.trim())
+      .filter(Boolean)
+      .map((e) => {
+        const [name, url] = e.split('|').map((p) => p.trim());
+        return { name, url };
+      }),
     dmcaAgent: {
       name: raw.DMCA_AGENT_NAME ?? 'Copyright Agent, Takedown Desk',
       address: raw.DMCA_AGENT_ADDRESS ?? '(set DMCA_AGENT_ADDRESS)',
@@ -414,9 +619,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     inbound: {
       smtpPort: raw.INBOUND_SMTP_PORT,
       smtpHost: raw.INBOUND_SMTP_HOST ?? raw.HOST,
-      smtpTls: raw.INBOUND_SMTP_TLS_CERT && raw.INBOUND_SMTP_TLS_KEY ? { certFile: raw.INBOUND_SMTP_TLS_CERT, keyFile: raw.INBOUND_SMTP_TLS_KEY } : undefined,
+      smtpTls:
+        raw.INBOUND_SMTP_TLS_CERT && raw.INBOUND_SMTP_TLS_KEY
+          ? { certFile: raw.INBOUND_SMTP_TLS_CERT, keyFile: raw.INBOUND_SMTP_TLS_KEY }
+          : undefined,
       smtpPerMinute: raw.INBOUND_SMTP_PER_MINUTE ?? 60,
-      addresses: (raw.INBOUND_ADDRESSES ?? raw.DMCA_AGENT_EMAIL ?? 'dmca@localhost').split(',').map((a) => a.trim().toLowerCase()).filter(Boolean),
+      addresses: (raw.INBOUND_ADDRESSES ?? raw.DMCA_AGENT_EMAIL ?? 'dmca@localhost')
+        .split(',')
+        .map((a) => a.trim().toLowerCase())
+        .filter(Boolean),
       replyDomain: (raw.INBOUND_REPLY_DOMAIN ?? new URL(publicBaseUrl).hostname).toLowerCase(),
       maxBytes: raw.INBOUND_MAX_BYTES ?? 25 * 1024 * 1024,
       authDns: raw.INBOUND_AUTH_DNS ?? true,

@@ -14,7 +14,13 @@ import { startPageCacheListener } from './modules/items';
 import { createMailWorker } from './modules/mail';
 import { createPurgeWorker, pruneEdgePurges } from './modules/edge';
 import { restoreDueCounterNotices } from './modules/counter-notices';
-import { expireIncompleteNotices, expireUnverifiedNotices, purgeIdempotencyKeys, redactExpiredPersonalData, sendModeratorDigest } from './modules/notices';
+import {
+  expireIncompleteNotices,
+  expireUnverifiedNotices,
+  purgeIdempotencyKeys,
+  redactExpiredPersonalData,
+  sendModeratorDigest,
+} from './modules/notices';
 import { createInboundWorker, ImapPoller, SmtpReceiver, startImapPoller, startSmtpReceiver } from './modules/inbound';
 import { withTransaction } from './db/transaction';
 import { seedDemoNotices } from './demo/seed-demo-notices';
@@ -75,7 +81,10 @@ async function main() {
   let smtp: SmtpReceiver | undefined;
   if (config.inbound.smtpPort !== undefined) {
     smtp = await startSmtpReceiver(container, inbound);
-    logger.info({ port: smtp.port, host: smtp.host, addresses: config.inbound.addresses, tls: !!config.inbound.smtpTls }, 'inbound SMTP receiver listening');
+    logger.info(
+      { port: smtp.port, host: smtp.host, addresses: config.inbound.addresses, tls: !!config.inbound.smtpTls },
+      'inbound SMTP receiver listening',
+    );
   }
   let imap: ImapPoller | undefined;
   if (config.inbound.imapUrl) {
@@ -88,7 +97,11 @@ async function main() {
       { name: 'audit-seal', everyMs: 250, run: () => sealAuditChain(container.db) },
       { name: 'mail', everyMs: 1_000, run: () => mail.drain() },
       { name: 'edge-purge', everyMs: 1_000, run: () => purge.drain() },
-      { name: 'edge-purge-prune', everyMs: 60 * 60_000, run: () => pruneEdgePurges(container.db, new Date(container.clock.now().getTime() - 7 * 86_400_000)) },
+      {
+        name: 'edge-purge-prune',
+        everyMs: 60 * 60_000,
+        run: () => pruneEdgePurges(container.db, new Date(container.clock.now().getTime() - 7 * 86_400_000)),
+      },
       { name: 'inbound', everyMs: 2_000, run: () => inbound.drain() },
       // Emailed notices left incomplete past INCOMPLETE_DAYS end withdrawn.
       { name: 'incomplete-expiry', everyMs: 15 * 60_000, run: () => expireIncompleteNotices(container) },
@@ -141,6 +154,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  process.stderr.write(`Takedown Desk could not start: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`Takedown Desk could not start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

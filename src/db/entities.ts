@@ -23,6 +23,32 @@ import { SubmitterApiToken } from '../modules/submitters/submitter-token.entity'
 import { Batch, BatchWork } from '../modules/batches/batch.entity';
 
 /** Every TypeORM entity of the product; each module adds its own here. */
-export const entities = [User, ApiToken, AuditEvent, OutboundEmail, Source, Item, Notice, NoticeTarget, SourceStrike, CounterNotice, OptOutRequest,
-  EdgePurge, WorkerInstance, ItemAlias, ContentFingerprint, ContentFingerprintBand, StaydownException, TotpCredential, RecoveryCode, Complaint, InboundEmail,
-  Submitter, SubmitterSignInLink, StandingStatements, SubmitterApiToken, Batch, BatchWork];
+export const entities = [
+  User,
+  ApiToken,
+  AuditEvent,
+  OutboundEmail,
+  Source,
+  Item,
+  Notice,
+  NoticeTarget,
+  SourceStrike,
+  CounterNotice,
+  OptOutRequest,
+  EdgePurge,
+  WorkerInstance,
+  ItemAlias,
+  ContentFingerprint,
+  ContentFingerprintBand,
+  StaydownException,
+  TotpCredential,
+  RecoveryCode,
+  Complaint,
+  InboundEmail,
+  Submitter,
+  SubmitterSignInLink,
+  StandingStatements,
+  SubmitterApiToken,
+  Batch,
+  BatchWork,
+];

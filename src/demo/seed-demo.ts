@@ -40,7 +40,7 @@ const DEMO: DemoSource[] = [
         paragraphs: [
           'From the first Monday of November the island ferry drops to five crossings a day, and the early boat now leaves the north pier at 6:40 instead of 6:15. The harbour office says the change follows two winters in which the first crossing ran almost empty while the 8:10 left people standing on the quay.',
           'Commuters who relied on the 6:15 have two options. The 6:40 still connects with the mainland bus, but only just: the bus waits four minutes at most, and the office admits that on rough mornings the crossing can take longer. The alternative is the 5:50 freight sailing, which takes up to twelve foot passengers if they book by eight the evening before.',
-          'The last boat back is unchanged at 22:30 on Fridays and Saturdays. On other evenings it now leaves at 21:15, which the parents\' association has already asked the council to reconsider before the choir and football seasons start.',
+          "The last boat back is unchanged at 22:30 on Fridays and Saturdays. On other evenings it now leaves at 21:15, which the parents' association has already asked the council to reconsider before the choir and football seasons start.",
           'Timetables are posted at both piers and in the library. The harbour office will review the schedule in February, and it is asking passengers to write in with the crossings they actually use.',
         ],
       },
@@ -50,7 +50,7 @@ const DEMO: DemoSource[] = [
         author: 'Tomas Rief',
         daysAgo: 6,
         paragraphs: [
-          'The museum on the point has opened the keepers\' logbooks of the outer light to visitors for the first time. The thirty-one volumes run from 1921 to the automation of the lamp in 2011 and record, in a dozen different hands, the weather every four hours, every ship that passed, and the occasional complaint about the supply boat.',
+          "The museum on the point has opened the keepers' logbooks of the outer light to visitors for the first time. The thirty-one volumes run from 1921 to the automation of the lamp in 2011 and record, in a dozen different hands, the weather every four hours, every ship that passed, and the occasional complaint about the supply boat.",
           'Volunteers spent two winters transcribing them. Among the entries they point to with most pride is the storm of January 1953, when the keeper noted the barometer falling "faster than I have seen in nineteen years" and then, for three days, simply "lamp lit, all well".',
           'The logbooks are shown in a climate-controlled case, one volume at a time, and a searchable transcription is available on the terminal beside it. The museum is open from Thursday to Sunday through the winter.',
         ],
@@ -110,7 +110,7 @@ const DEMO: DemoSource[] = [
         daysAgo: 3,
         paragraphs: [
           'Most backup failures are discovered on the day they are needed. The copy ran every night, the dashboard was green, and then the restore fails because the archive was encrypted with a key that lived on the machine that just died.',
-          'The fix is boring and effective: schedule a restore, not just a backup. Once a month, take last night\'s copy, restore it to a scratch machine, and check something specific, such as the row count of a table or the hash of a file you know. Write down how long it took. That number is your real recovery time.',
+          "The fix is boring and effective: schedule a restore, not just a backup. Once a month, take last night's copy, restore it to a scratch machine, and check something specific, such as the row count of a table or the hash of a file you know. Write down how long it took. That number is your real recovery time.",
           'Keep at least one copy somewhere the production credentials cannot delete, and keep the decryption key somewhere that does not depend on the systems you are backing up. None of this is new advice, which is exactly why it is so often skipped.',
         ],
       },
@@ -145,9 +145,11 @@ export async function seedDemo(deps: { db: DataSource }, now = new Date()): Prom
   await withTransaction(deps.db, async (tx) => {
     for (const d of DEMO) {
       if (await tx.getRepository(Source).findOneBy({ name: d.name })) continue;
-      const source = await tx.getRepository(Source).save(
-        tx.getRepository(Source).create({ name: d.name, domains: [d.domain], contactEmail: d.contact, status: 'active', feedUrl: null }),
-      );
+      const source = await tx
+        .getRepository(Source)
+        .save(
+          tx.getRepository(Source).create({ name: d.name, domains: [d.domain], contactEmail: d.contact, status: 'active', feedUrl: null }),
+        );
       sources++;
       const inputs: ItemInput[] = d.articles.map((a) => {
         const url = `https://${d.domain}/${a.slug}`;

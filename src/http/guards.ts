@@ -46,7 +46,8 @@ export function requireStaff(req: Request, res: Response, next: NextFunction) {
     return res.redirect(303, '/account/password');
   }
   if (req.user.mustEnrol && !req.user.mustChangePassword && !path.startsWith('/account/2fa')) {
-    if (wantsJson(req) || req.method !== 'GET') throw AppError.forbidden('Set up two-factor sign-in at /account/2fa before doing anything else.');
+    if (wantsJson(req) || req.method !== 'GET')
+      throw AppError.forbidden('Set up two-factor sign-in at /account/2fa before doing anything else.');
     return res.redirect(303, '/account/2fa');
   }
   next();
@@ -75,7 +76,12 @@ export function requireFreshProof(clock: Clock, backTo?: string): RequestHandler
     const proven = req.session?.provenAt;
     if (proven && clock.now().getTime() - proven <= FRESH_PROOF_MS) return next();
     const back = req.method === 'GET' ? req.originalUrl : (backTo ?? refererPath(req) ?? '/staff');
-    if (wantsJson(req)) throw new AppError('AUTH.FRESH_PROOF_REQUIRED', 'Confirm your password or a code at /account/confirm first (needed within 10 minutes for this action).', 403);
+    if (wantsJson(req))
+      throw new AppError(
+        'AUTH.FRESH_PROOF_REQUIRED',
+        'Confirm your password or a code at /account/confirm first (needed within 10 minutes for this action).',
+        403,
+      );
     res.redirect(303, `/account/confirm?next=${encodeURIComponent(back)}`);
   };
 }

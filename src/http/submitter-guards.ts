@@ -41,7 +41,11 @@ export function submitterToken(deps: AppDeps, opts: { handOn: boolean }) {
     if (!token || !isSubmitterToken(token)) {
       if (opts.handOn) return next('router');
       res.setHeader('WWW-Authenticate', 'Bearer');
-      throw new AppError('AUTH.TOKEN_REQUIRED', 'Send a submitter API token (created in the portal at /portal/tokens) as "Authorization: Bearer tds_…".', 401);
+      throw new AppError(
+        'AUTH.TOKEN_REQUIRED',
+        'Send a submitter API token (created in the portal at /portal/tokens) as "Authorization: Bearer tds_…".',
+        401,
+      );
     }
     const s = await submitterForToken(deps.db.manager, token, deps.clock.now());
     if (!s) {
@@ -53,4 +57,3 @@ export function submitterToken(deps: AppDeps, opts: { handOn: boolean }) {
     next();
   };
 }
-

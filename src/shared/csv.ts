@@ -20,7 +20,14 @@ function needsQuotes(s: string): boolean {
  */
 export function csvCell(value: unknown): string {
   if (value === null || value === undefined) return '';
-  let s = typeof value === 'string' ? value : value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  let s =
+    typeof value === 'string'
+      ? value
+      : value instanceof Date
+        ? value.toISOString()
+        : typeof value === 'object'
+          ? JSON.stringify(value)
+          : String(value);
   if (s.length === 0) return s;
   if (looksLikeFormula(s)) s = `'${s}`;
   return needsQuotes(s) ? `"${s.replaceAll('"', '""')}"` : s;

@@ -12,9 +12,18 @@ interface Shown {
 }
 
 const TITLES: Record<number, string> = {
-  400: 'Bad request', 401: 'Please sign in', 403: 'Not allowed', 404: 'Not found', 409: 'Conflict',
-  413: 'Too large', 415: 'Unsupported content', 422: 'Check your input', 423: 'Locked', 429: 'Too many requests',
-  500: 'Something went wrong', 503: 'Temporarily unavailable',
+  400: 'Bad request',
+  401: 'Please sign in',
+  403: 'Not allowed',
+  404: 'Not found',
+  409: 'Conflict',
+  413: 'Too large',
+  415: 'Unsupported content',
+  422: 'Check your input',
+  423: 'Locked',
+  429: 'Too many requests',
+  500: 'Something went wrong',
+  503: 'Temporarily unavailable',
 };
 
 /** Database is down or restarting: the client should retry, this is not a bug. */
@@ -28,7 +37,9 @@ function isDatabaseUnavailable(err: unknown): boolean {
   if (e?.name === 'QueryRunnerAlreadyReleasedError' || e?.name === 'QueryRunnerProviderAlreadyReleasedError') return true;
   return (
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300', '08006', '08001', '08003'].includes(code) ||
-    /timeout exceeded when trying to connect|Connection terminated|connection is closed|Client has encountered a connection error/i.test(e?.message ?? '')
+    /timeout exceeded when trying to connect|Connection terminated|connection is closed|Client has encountered a connection error/i.test(
+      e?.message ?? '',
+    )
   );
 }
 
@@ -39,14 +50,22 @@ function classify(err: unknown): Shown {
   }
   const e = err as { status?: number; statusCode?: number; type?: string; code?: string; expose?: boolean };
   if (e?.code === 'EBADCSRFTOKEN') {
-    return { status: 403, code: 'CSRF.INVALID', message: 'This form has expired or did not come from this site. Go back, reload the page and try again.' };
+    return {
+      status: 403,
+      code: 'CSRF.INVALID',
+      message: 'This form has expired or did not come from this site. Go back, reload the page and try again.',
+    };
   }
-  if (e?.type === 'entity.too.large') return { status: 413, code: 'REQUEST.TOO_LARGE', message: 'The request is too large (at most 1 MB).' };
-  if (e?.type === 'entity.parse.failed') return { status: 400, code: 'REQUEST.MALFORMED', message: 'The request body could not be read: it is not valid JSON or form data.' };
-  if (e?.type === 'charset.unsupported' || e?.type === 'encoding.unsupported') return { status: 415, code: 'REQUEST.UNSUPPORTED', message: 'Send the request as UTF-8.' };
+  if (e?.type === 'entity.too.large')
+    return { status: 413, code: 'REQUEST.TOO_LARGE', message: 'The request is too large (at most 1 MB).' };
+  if (e?.type === 'entity.parse.failed')
+    return { status: 400, code: 'REQUEST.MALFORMED', message: 'The request body could not be read: it is not valid JSON or form data.' };
+  if (e?.type === 'charset.unsupported' || e?.type === 'encoding.unsupported')
+    return { status: 415, code: 'REQUEST.UNSUPPORTED', message: 'Send the request as UTF-8.' };
   const status = e?.status ?? e?.statusCode;
   if (status && status >= 400 && status < 500) return { status, code: 'REQUEST.INVALID', message: TITLES[status] ?? 'Bad request' };
-  if (isDatabaseUnavailable(err)) return { status: 503, code: 'SERVICE.UNAVAILABLE', message: 'The service is briefly unavailable. Please try again in a moment.' };
+  if (isDatabaseUnavailable(err))
+    return { status: 503, code: 'SERVICE.UNAVAILABLE', message: 'The service is briefly unavailable. Please try again in a moment.' };
   return { status: 500, code: 'INTERNAL', message: 'Something went wrong on our side. It has been logged; please try again.' };
 }
 

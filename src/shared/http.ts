@@ -84,7 +84,9 @@ function nulField(value: unknown, path: string, depth = 0): string | null {
  */
 export function refuseNulInAddress(req: Request, _res: Response, next: NextFunction) {
   if (/%00/.test(req.path) || req.path.includes('\u0000')) {
-    throw AppError.badRequest('The address contains a NUL character.', [{ field: 'path', message: 'The address must not contain a NUL character (%00).' }]);
+    throw AppError.badRequest('The address contains a NUL character.', [
+      { field: 'path', message: 'The address must not contain a NUL character (%00).' },
+    ]);
   }
   refuseNulIn(req.query);
   next();
@@ -97,7 +99,8 @@ export function refuseNulInBody(req: Request, _res: Response, next: NextFunction
 
 function refuseNulIn(value: unknown) {
   const field = nulField(value, '');
-  if (field) throw AppError.badRequest('The request contains a NUL character.', [{ field, message: `${field} must not contain a NUL character.` }]);
+  if (field)
+    throw AppError.badRequest('The request contains a NUL character.', [{ field, message: `${field} must not contain a NUL character.` }]);
 }
 
 /** No form or API body of ours nests deeper than a few levels; this is far beyond any of them. */
@@ -120,7 +123,9 @@ function deeperThan(root: unknown, max: number): boolean {
  */
 export function refuseDeepBodies(req: Request, _res: Response, next: NextFunction) {
   if (deeperThan(req.body, MAX_BODY_DEPTH)) {
-    throw AppError.badRequest('The request body is nested too deeply.', [{ field: '_body', message: `The body must not nest more than ${MAX_BODY_DEPTH} levels.` }]);
+    throw AppError.badRequest('The request body is nested too deeply.', [
+      { field: '_body', message: `The body must not nest more than ${MAX_BODY_DEPTH} levels.` },
+    ]);
   }
   next();
 }

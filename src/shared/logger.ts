@@ -33,7 +33,13 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   // A person at a terminal reads lines, not JSON; redaction happens before either is written.
   // Synchronous, in this thread (not a transport worker): the last lines before exit are never lost.
   if (opts.pretty) {
-    const stream = pretty({ colorize: !destination, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', destination: destination ?? 1 });
+    const stream = pretty({
+      colorize: !destination,
+      sync: true,
+      translateTime: 'SYS:HH:MM:ss.l',
+      ignore: 'pid,hostname',
+      destination: destination ?? 1,
+    });
     return pino(options, stream);
   }
   // A destination is for tests that read what would be logged; the app logs to stdout.

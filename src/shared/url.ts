@@ -17,10 +17,46 @@
 
 /** Query parameters that only track a click and never change the page. Compared lower-case. */
 const TRACKING_PARAMS = new Set([
-  'fbclid', 'gclid', 'dclid', 'gbraid', 'wbraid', 'gclsrc', 'msclkid', 'yclid', 'twclid', 'ttclid', 'li_fat_id',
-  'mc_cid', 'mc_eid', 'igshid', 'igsh', '_hsenc', '_hsmi', '__hssc', '__hstc', '__hsfp', 'hsctatracking',
-  'mkt_tok', 'oly_anon_id', 'oly_enc_id', 'vero_id', 'vero_conv', 'rb_clickid', 's_cid', 'ref_src', 'ref_url',
-  '_ga', '_gl', 'spm', 'scid', 'ncid', 'cmpid', 'wt.mc_id', 'at_medium', 'at_campaign', 'sr_share',
+  'fbclid',
+  'gclid',
+  'dclid',
+  'gbraid',
+  'wbraid',
+  'gclsrc',
+  'msclkid',
+  'yclid',
+  'twclid',
+  'ttclid',
+  'li_fat_id',
+  'mc_cid',
+  'mc_eid',
+  'igshid',
+  'igsh',
+  '_hsenc',
+  '_hsmi',
+  '__hssc',
+  '__hstc',
+  '__hsfp',
+  'hsctatracking',
+  'mkt_tok',
+  'oly_anon_id',
+  'oly_enc_id',
+  'vero_id',
+  'vero_conv',
+  'rb_clickid',
+  's_cid',
+  'ref_src',
+  'ref_url',
+  '_ga',
+  '_gl',
+  'spm',
+  'scid',
+  'ncid',
+  'cmpid',
+  'wt.mc_id',
+  'at_medium',
+  'at_campaign',
+  'sr_share',
 ]);
 const TRACKING_PREFIXES = ['utm_', 'pk_', 'mtm_', 'matomo_', 'piwik_', 'hmb_', 'ga_'];
 
@@ -50,7 +86,6 @@ export function normaliseUrl(input: string, base?: string): string | null {
   const query = normaliseQuery(url.search);
   return `${url.protocol}//${host}${port}${path}${query}`;
 }
-
 
 /** The host of a URL as the normal form has it (lower-case, punycode, no `www.`), or null. */
 export function hostOf(input: string): string | null {

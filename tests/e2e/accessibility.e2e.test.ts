@@ -32,15 +32,30 @@ describe('accessibility', () => {
     const res = await request(site.t.app)
       .post('/api/v1/notices')
       .send({
-        name: 'Ada Lovelace', email: 'ada@analytical.example', address: '12 Marylebone Road, London', country: 'GB', role: 'owner',
-        workDescription: 'My article, first published on our site.', infringingUrls: [site.url(`/items/${removed.slug}`)],
-        goodFaith: true, accuracy: true, signature: 'Ada Lovelace',
+        name: 'Ada Lovelace',
+        email: 'ada@analytical.example',
+        address: '12 Marylebone Road, London',
+        country: 'GB',
+        role: 'owner',
+        workDescription: 'My article, first published on our site.',
+        infringingUrls: [site.url(`/items/${removed.slug}`)],
+        goodFaith: true,
+        accuracy: true,
+        signature: 'Ada Lovelace',
       })
       .expect(201);
     statusPath = new URL(res.body.statusUrl).pathname + new URL(res.body.statusUrl).search;
     const [notice] = await db.query('SELECT id FROM notices WHERE reference = $1', [res.body.reference]);
     await withTransaction(db, (tx) =>
-      removeItems(tx, { itemIds: [removed.id], noticeId: notice.id, reference: res.body.reference, claimant: null, legalBasis: '17 U.S.C. § 512(c) (copyright)', actor: SYSTEM, at: new Date() }),
+      removeItems(tx, {
+        itemIds: [removed.id],
+        noticeId: notice.id,
+        reference: res.body.reference,
+        claimant: null,
+        legalBasis: '17 U.S.C. § 512(c) (copyright)',
+        actor: SYSTEM,
+        at: new Date(),
+      }),
     );
     await site.worker.drain();
     [{ id: emailId }] = await db.query('SELECT id FROM outbound_emails ORDER BY created_at LIMIT 1');
@@ -75,9 +90,13 @@ describe('accessibility', () => {
     await tab.page.goto(site.url('/'));
     // A planted style="color:…" attribute proves nothing here: the CSP (style-src 'self') blocks
     // inline style attributes, so the text keeps the stylesheet's dark ink and axe rightly passes it.
-    await tab.page.evaluate(`document.querySelector('main').insertAdjacentHTML('beforeend', '<p id="blocked" style="color:#ccc">Planted pale text</p>')`);
+    await tab.page.evaluate(
+      `document.querySelector('main').insertAdjacentHTML('beforeend', '<p id="blocked" style="color:#ccc">Planted pale text</p>')`,
+    );
     expect(await tab.page.evaluate(`getComputedStyle(document.getElementById('blocked')).color`)).toBe('rgb(27, 31, 36)');
-    expect(tab.problems.splice(0).map((p) => p.text)).toEqual([expect.stringContaining("violates the following Content Security Policy directive 'style-src 'self''")]);
+    expect(tab.problems.splice(0).map((p) => p.text)).toEqual([
+      expect.stringContaining("violates the following Content Security Policy directive 'style-src 'self''"),
+    ]);
     // Styles set through the CSSOM are not inline markup, so the CSP lets them apply: now the text is pale.
     await tab.page.evaluate(`(() => {
       const p = document.createElement('p');
@@ -141,8 +160,11 @@ describe('accessibility', () => {
     const { page } = tab;
     await page.goto(site.url(`/takedown?url=${encodeURIComponent(site.url(`/items/${item.slug}`))}`));
     const typed: Record<string, string> = {
-      name: 'Ada Lovelace', email: 'ada@analytical.example', address: '12 Marylebone Road, London',
-      workDescription: 'My article, first published on our site.', signature: 'Ada Lovelace',
+      name: 'Ada Lovelace',
+      email: 'ada@analytical.example',
+      address: '12 Marylebone Road, London',
+      workDescription: 'My article, first published on our site.',
+      signature: 'Ada Lovelace',
     };
     const visited: string[] = [];
     for (let i = 0; i < 80 && !visited.includes('submit'); i += 1) {

@@ -38,7 +38,11 @@ describe('journey 4: an admin searches, verifies and exports the audit history',
     const [item, other] = [await makeItem(site.t.db, source), await makeItem(site.t.db, source)];
     const { reference } = await submitNotice(site, [site.url(`/items/${item.slug}`)]);
     await approveAs(site, moderator, reference);
-    const { reference: otherReference } = await submitNotice(site, [site.url(`/items/${other.slug}`)], { name: 'Bo Peep', signature: 'Bo Peep', organization: '' });
+    const { reference: otherReference } = await submitNotice(site, [site.url(`/items/${other.slug}`)], {
+      name: 'Bo Peep',
+      signature: 'Bo Peep',
+      organization: '',
+    });
     const today = new Date().toISOString().slice(0, 10);
     const a11y: string[] = [];
 
@@ -53,7 +57,10 @@ describe('journey 4: an admin searches, verifies and exports the audit history',
     await search.getByLabel('Subject').fill(reference);
     await search.getByLabel('From').fill(today);
     await search.getByLabel('To (inclusive)').fill(today);
-    await Promise.all([page.waitForURL((u) => u.searchParams.get('subject') === reference), search.getByRole('button', { name: 'Search' }).click()]);
+    await Promise.all([
+      page.waitForURL((u) => u.searchParams.get('subject') === reference),
+      search.getByRole('button', { name: 'Search' }).click(),
+    ]);
     const shown = await actionsShown(page);
     expect(shown).toEqual(expect.arrayContaining(['notice.submitted', 'notice.claimed', 'notice.approved']));
     expect(shown.every((a) => a.startsWith('notice.'))).toBe(true);
@@ -81,7 +88,13 @@ describe('journey 4: an admin searches, verifies and exports the audit history',
     expect(csv).not.toContain(otherReference);
 
     // Verify the chain: intact, and it counts the events so far (the export's own record among them).
-    await Promise.all([page.waitForURL((u) => u.pathname === '/audit/verify'), page.getByRole('link', { name: /Verify the chain/ }).or(page.getByRole('button', { name: /Verify/ })).click()]);
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === '/audit/verify'),
+      page
+        .getByRole('link', { name: /Verify the chain/ })
+        .or(page.getByRole('button', { name: /Verify/ }))
+        .click(),
+    ]);
     const verdict = page.getByRole('status');
     expect(await verdict.textContent()).toMatch(/The chain is intact\.\s+\d+ events verified/);
     await tab.screenshot('verify');

@@ -27,7 +27,11 @@ describe('journey: a source complains about a removal and gets its article back'
   });
 
   it('when the source complains and a second moderator reverses the decision, then the item answers 200 again and the source is told, with the ODS bodies', async () => {
-    const source = await makeSource(site.t.db, { name: 'Harbour Gazette', domains: ['harbourgazette.example'], contactEmail: 'editor@harbourgazette.example' });
+    const source = await makeSource(site.t.db, {
+      name: 'Harbour Gazette',
+      domains: ['harbourgazette.example'],
+      contactEmail: 'editor@harbourgazette.example',
+    });
     const item = await makeItem(site.t.db, source, { title: 'Tides of the harbour' });
     const { reference } = await submitNotice(site, [site.url(`/items/${item.slug}`)]);
     await approveAs(site, decider, reference);
@@ -40,21 +44,35 @@ describe('journey: a source complains about a removal and gets its article back'
     a11y.push(...(await seriousViolations(tab.page)));
     await tab.page.getByLabel('Your name').fill('Grace Hopper');
     await tab.page.getByLabel('Your email (for the outcome)').fill('editor@harbourgazette.example');
-    await tab.page.getByLabel('Why is the decision wrong?').fill('This is our own reporting, published before the notice sender\'s article.');
-    await Promise.all([tab.page.waitForURL((u) => u.pathname === '/complaints/received'), tab.page.getByRole('button', { name: 'Send the complaint' }).click()]);
+    await tab.page
+      .getByLabel('Why is the decision wrong?')
+      .fill("This is our own reporting, published before the notice sender's article.");
+    await Promise.all([
+      tab.page.waitForURL((u) => u.pathname === '/complaints/received'),
+      tab.page.getByRole('button', { name: 'Send the complaint' }).click(),
+    ]);
     expect(await tab.page.getByRole('heading', { level: 1 }).textContent()).toBe('Complaint received');
     await tab.finish();
 
     const staff = await openTab(browser, 'journey-complaint-staff');
     const { page } = staff;
     await signIn(page, site, 'reviewer@desk.example');
-    await Promise.all([page.waitForURL((u) => u.pathname === '/complaints'), page.getByRole('link', { name: /Complaints/ }).first().click()]);
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === '/complaints'),
+      page
+        .getByRole('link', { name: /Complaints/ })
+        .first()
+        .click(),
+    ]);
     a11y.push(...(await seriousViolations(page)));
     await Promise.all([page.waitForURL((u) => u.pathname.startsWith('/complaints/')), page.getByRole('link', { name: reference }).click()]);
     await page.getByLabel(/Reverse it/).check();
     await page.getByLabel('Reason (sent to both parties)').fill('The source published the article first; the removal is reversed.');
     a11y.push(...(await seriousViolations(page)));
-    await Promise.all([page.waitForURL((u) => u.pathname.startsWith('/complaints/')), page.getByRole('button', { name: 'Decide the complaint' }).click()]);
+    await Promise.all([
+      page.waitForURL((u) => u.pathname.startsWith('/complaints/')),
+      page.getByRole('button', { name: 'Decide the complaint' }).click(),
+    ]);
     expect(await page.locator('main').textContent()).toContain('reversed');
 
     const article = await page.goto(site.url(`/items/${item.slug}`));

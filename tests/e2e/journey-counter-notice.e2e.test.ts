@@ -22,7 +22,11 @@ describe('journey 3: a counter-notice through its form', () => {
   beforeAll(async () => {
     [site, browser] = await Promise.all([startSite(), launchBrowser()]);
     moderator = await createStaff(site.t.db, { role: 'moderator', email: 'mo@desk.example' });
-    const source = await makeSource(site.t.db, { name: 'Harbour Gazette', domains: ['harbourgazette.example'], contactEmail: publisher.email });
+    const source = await makeSource(site.t.db, {
+      name: 'Harbour Gazette',
+      domains: ['harbourgazette.example'],
+      contactEmail: publisher.email,
+    });
     item = await makeItem(site.t.db, source, { title: 'Notes on the Engine' });
   });
   afterEach(closeUnfinishedTabs);
@@ -46,7 +50,9 @@ describe('journey 3: a counter-notice through its form', () => {
     const { page } = tab;
     // The 451 page links to the same form.
     expect((await page.goto(itemUrl))?.status()).toBe(451);
-    expect(new URL(await page.getByRole('link', { name: 'send a counter-notice' }).getAttribute('href') ?? '', site.baseUrl).toString()).toBe(formLink);
+    expect(
+      new URL((await page.getByRole('link', { name: 'send a counter-notice' }).getAttribute('href')) ?? '', site.baseUrl).toString(),
+    ).toBe(formLink);
 
     // The emailed link opens the form with the notice and the removed item filled in.
     expect((await page.goto(formLink))?.status()).toBe(200);
@@ -110,14 +116,20 @@ describe('journey 3: a counter-notice through its form', () => {
     // The moderator sees it waiting for restoration, and the notice countered.
     const mod = await openTab(browser, 'journey-3-moderator');
     await signIn(mod.page, site, moderator.email);
-    await Promise.all([mod.page.waitForURL((u) => u.pathname === '/counter-notices'), mod.page.getByRole('link', { name: /Counter-notices/ }).click()]);
+    await Promise.all([
+      mod.page.waitForURL((u) => u.pathname === '/counter-notices'),
+      mod.page.getByRole('link', { name: /Counter-notices/ }).click(),
+    ]);
     const row = mod.page.getByRole('row').filter({ hasText: reference });
     expect(await row.count()).toBe(1);
     expect(await row.textContent()).toContain(publisher.name);
     expect(await row.textContent()).toContain('waiting');
     expect(await row.locator('time').last().getAttribute('datetime')).toMatch(new RegExp(`^${restoreOn}`));
     a11y.push(...(await seriousViolations(mod.page)));
-    await Promise.all([mod.page.waitForURL((u) => u.pathname === `/notices/${reference}`), row.getByRole('link', { name: reference }).click()]);
+    await Promise.all([
+      mod.page.waitForURL((u) => u.pathname === `/notices/${reference}`),
+      row.getByRole('link', { name: reference }).click(),
+    ]);
     expect(await mod.page.locator('h1 .tag').textContent()).toBe('countered');
     await mod.finish();
 

@@ -56,7 +56,11 @@ describe('journey 2: a moderator approves a notice with the keyboard', () => {
 
     // Claim: reachable by Tab, pressed with Enter. The page comes back saying so, status in_review.
     await tabTo(page, (f) => f.tag === 'BUTTON' && f.text === 'Claim');
-    await Promise.all([page.waitForURL((u) => u.pathname === `/notices/${reference}`), page.waitForEvent('load'), page.keyboard.press('Enter')]);
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === `/notices/${reference}`),
+      page.waitForEvent('load'),
+      page.keyboard.press('Enter'),
+    ]);
     await page.getByRole('status').getByText(`${reference}: claimed`).waitFor();
     expect(await page.locator('h1 .tag').textContent()).toBe('in_review');
     // Focus lands on the message saying what happened (so it is read out), not back at the top of the page.
@@ -73,7 +77,11 @@ describe('journey 2: a moderator approves a notice with the keyboard', () => {
     expect(box).toBeDefined();
     expect(await page.locator(`#${box!.id}`).isChecked()).toBe(true);
     expect(await page.locator(`label[for="${box!.id}"]`).textContent()).toBe(itemUrl);
-    await Promise.all([page.waitForURL((u) => u.pathname === `/notices/${reference}`), page.waitForEvent('load'), page.keyboard.press('Space')]);
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === `/notices/${reference}`),
+      page.waitForEvent('load'),
+      page.keyboard.press('Space'),
+    ]);
     await page.getByRole('status').getByText(`${reference}: approved`).waitFor();
     await page.locator('.flash:focus').waitFor();
     expect(await page.locator('h1 .tag').textContent()).toBe('approved');

@@ -22,7 +22,11 @@ describe('journey 5: the publisher opt-out through the emailed link', () => {
   beforeAll(async () => {
     [site, browser] = await Promise.all([startSite(), launchBrowser()]);
     await createStaff(site.t.db, { role: 'admin', email: admin.email });
-    const source = await makeSource(site.t.db, { name: 'Harbour Gazette', domains: ['harbourgazette.example'], contactEmail: publisher.email });
+    const source = await makeSource(site.t.db, {
+      name: 'Harbour Gazette',
+      domains: ['harbourgazette.example'],
+      contactEmail: publisher.email,
+    });
     mine = [
       await makeItem(site.t.db, source, { title: 'Tides of the harbour', originalUrl: 'https://harbourgazette.example/2026/05/tides' }),
       await makeItem(site.t.db, source, { title: 'Gulls at dawn', originalUrl: 'https://harbourgazette.example/2026/05/gulls' }),

@@ -10,7 +10,7 @@ import { linkIn, mailTo } from './support/journeys';
  * standing statements, sends a notice from the pre-filled form (no statements to tick), finds it in
  * the list and opens its status page; axe on every portal page on the way.
  */
-describe('journey: the rights holders\' portal', () => {
+describe("journey: the rights holders' portal", () => {
   let site: Site;
   let browser: Browser;
   let item: Item;

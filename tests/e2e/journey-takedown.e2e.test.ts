@@ -16,7 +16,10 @@ describe('journey 1: a takedown request from an item page', () => {
   beforeAll(async () => {
     [site, browser] = await Promise.all([startSite(), launchBrowser()]);
     const source = await makeSource(site.t.db, { name: 'Harbour Gazette', domains: ['harbourgazette.example'] });
-    item = await makeItem(site.t.db, source, { title: 'Tides of the harbour', originalUrl: 'https://harbourgazette.example/2026/05/tides' });
+    item = await makeItem(site.t.db, source, {
+      title: 'Tides of the harbour',
+      originalUrl: 'https://harbourgazette.example/2026/05/tides',
+    });
   });
   afterEach(closeUnfinishedTabs);
   afterAll(async () => {
@@ -90,7 +93,9 @@ describe('journey 1: a takedown request from an item page', () => {
     const mails = site.sink.to('ada@analytical.example');
     expect(mails).toHaveLength(1);
     expect(mails[0].parsed.subject).toContain(reference);
-    const link = new RegExp(`${site.baseUrl.replace(/[.]/g, '\\.')}/takedown/${reference}\\?token=[\\w-]+`).exec(mails[0].parsed.text ?? '')![0];
+    const link = new RegExp(`${site.baseUrl.replace(/[.]/g, '\\.')}/takedown/${reference}\\?token=[\\w-]+`).exec(
+      mails[0].parsed.text ?? '',
+    )![0];
     expect(link).toBe(statusUrl);
     await page.goto('about:blank');
     await page.goto(link);

@@ -39,12 +39,20 @@ describe('journey: two-factor sign-in and ending a stolen session', () => {
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Set up two-factor sign-in');
     // The QR code is an image the browser could load under the CSP (no CSP errors: see tab.finish()).
     const qr = page.getByRole('img', { name: 'QR code for your authenticator app' });
-    expect(await qr.evaluate((el) => { const img = el as unknown as { complete: boolean; naturalWidth: number }; return img.complete && img.naturalWidth > 0; })).toBe(true);
+    expect(
+      await qr.evaluate((el) => {
+        const img = el as unknown as { complete: boolean; naturalWidth: number };
+        return img.complete && img.naturalWidth > 0;
+      }),
+    ).toBe(true);
     a11y.push(...(await seriousViolations(page)));
     const key = (await page.locator('#totp-key').textContent())!.trim();
     const totp = new TOTP({ secret: Secret.fromBase32(key) });
     await page.getByLabel('Code from the app').fill(totp.generate());
-    await Promise.all([page.waitForURL((u) => u.pathname === '/account/2fa'), page.getByRole('button', { name: 'Turn on two-factor sign-in' }).click()]);
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === '/account/2fa'),
+      page.getByRole('button', { name: 'Turn on two-factor sign-in' }).click(),
+    ]);
     const codes = await page.locator('.recovery-codes code').allTextContents();
     expect(codes).toHaveLength(10);
     a11y.push(...(await seriousViolations(page)));
@@ -58,7 +66,9 @@ describe('journey: two-factor sign-in and ending a stolen session', () => {
     await Promise.all([page.waitForURL((u) => u.pathname === '/staff'), page.getByRole('button', { name: 'Sign in' }).click()]);
 
     // A second browser signs in with a recovery code.
-    const thief = await openTab(browser, 'journey-2fa-other', { userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Mobile Safari/537.36' });
+    const thief = await openTab(browser, 'journey-2fa-other', {
+      userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Mobile Safari/537.36',
+    });
     await passwordStep(thief.page, (u) => u.pathname === '/login/2fa');
     await thief.page.getByLabel('Code').fill(codes[0]);
     await Promise.all([thief.page.waitForURL((u) => u.pathname === '/staff'), thief.page.getByRole('button', { name: 'Sign in' }).click()]);

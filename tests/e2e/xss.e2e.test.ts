@@ -81,22 +81,40 @@ describe('XSS: payloads in every field, opened in a browser', () => {
     for (const [i, v] of VECTORS.entries()) {
       const source = await makeSource(db, { name: `Source ${v}`, domains: [`xss${i}.example`] });
       const dto = plainToInstance(CreateItemDto, {
-        sourceId: source.id, title: `Title ${v}`, author: `Author ${v}`, guid: `guid-${i}-${v}`,
-        originalUrl: `https://xss${i}.example/article-${i}`, content: `<p>Before</p>${v}<p>After ${v}</p>`,
+        sourceId: source.id,
+        title: `Title ${v}`,
+        author: `Author ${v}`,
+        guid: `guid-${i}-${v}`,
+        originalUrl: `https://xss${i}.example/article-${i}`,
+        content: `<p>Before</p>${v}<p>After ${v}</p>`,
       });
       const { item } = await withTransaction(db, (tx) => addItem(tx, { dto, actor: SYSTEM, now: new Date() }));
       items.push(item);
       const notice = {
-        name: `N ${v}`, organization: `Org ${v}`, email: `xss${i}@example.org`, address: `Address ${v}`, country: 'GB',
-        role: 'agent', rightsOwner: `Owner ${v}`, workDescription: `Work described: ${v}`, signature: `N ${v}`,
-        infringingUrls: [site.url(`/items/${item.slug}`), `https://elsewhere.example/${v}`], originalUrls: [`https://xss${i}.example/?q=${v}`],
-        goodFaith: true, accuracy: true,
+        name: `N ${v}`,
+        organization: `Org ${v}`,
+        email: `xss${i}@example.org`,
+        address: `Address ${v}`,
+        country: 'GB',
+        role: 'agent',
+        rightsOwner: `Owner ${v}`,
+        workDescription: `Work described: ${v}`,
+        signature: `N ${v}`,
+        infringingUrls: [site.url(`/items/${item.slug}`), `https://elsewhere.example/${v}`],
+        originalUrls: [`https://xss${i}.example/?q=${v}`],
+        goodFaith: true,
+        accuracy: true,
       };
       let res = await request(site.t.app).post('/api/v1/notices').send(notice);
       if (res.status === 422) {
         // The URL lists refuse what is not a URL: then the payload goes in encoded, the rest as it is.
-        res = await request(site.t.app).post('/api/v1/notices')
-          .send({ ...notice, infringingUrls: [site.url(`/items/${item.slug}`), `https://elsewhere.example/${encodeURIComponent(v)}`], originalUrls: [`https://xss${i}.example/?q=${encodeURIComponent(v)}`] });
+        res = await request(site.t.app)
+          .post('/api/v1/notices')
+          .send({
+            ...notice,
+            infringingUrls: [site.url(`/items/${item.slug}`), `https://elsewhere.example/${encodeURIComponent(v)}`],
+            originalUrls: [`https://xss${i}.example/?q=${encodeURIComponent(v)}`],
+          });
       }
       expect(`${i} ${res.status} ${JSON.stringify(res.body.errors ?? '')}`).toBe(`${i} 201 ""`);
       const u = new URL(res.body.statusUrl);
@@ -128,7 +146,9 @@ describe('XSS: payloads in every field, opened in a browser', () => {
   it('when a payload does land as markup, then the probe sees it run (the check is not a no-op)', async () => {
     const tab = await openTab(browser, 'xss-self-check', { bypassCSP: true });
     await tab.page.goto(site.url('/'));
-    await tab.page.evaluate(`document.querySelector('main').insertAdjacentHTML('beforeend', '<img src="/static/style.css" onerror="${HIT}"><a href="javascript:void 0">x</a>')`);
+    await tab.page.evaluate(
+      `document.querySelector('main').insertAdjacentHTML('beforeend', '<img src="/static/style.css" onerror="${HIT}"><a href="javascript:void 0">x</a>')`,
+    );
     await tab.page.waitForFunction('window.__xss === 1');
     const r = await tab.page.evaluate<{ ran: boolean; onAttr: string[]; jsUrl: string[] }>(PROBE);
     expect(r.ran).toBe(true);
@@ -150,7 +170,10 @@ describe('XSS: payloads in every field, opened in a browser', () => {
     const emails: { id: string }[] = await site.t.db.query('SELECT id FROM outbound_emails ORDER BY created_at');
     expect(emails.length).toBeGreaterThanOrEqual(VECTORS.length);
     const found = await visit(tab, [
-      '/staff', '/sources', '/items', '/outbox',
+      '/staff',
+      '/sources',
+      '/items',
+      '/outbox',
       ...items.map((i) => `/items/${i.id}/admin`),
       ...emails.map((e) => `/outbox/${e.id}`),
     ]);

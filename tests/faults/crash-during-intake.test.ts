@@ -85,7 +85,10 @@ describe('when the app is killed while 50 clients submit notices', () => {
       sent.replayed = res.headers.get('idempotent-replayed') === 'true';
     }
     // A retry with the same key after a success answers the same notice, not a new one.
-    const again = await call(app.url, 'POST', '/api/v1/notices', { body: answered[0].body, headers: { 'Idempotency-Key': answered[0].key } });
+    const again = await call(app.url, 'POST', '/api/v1/notices', {
+      body: answered[0].body,
+      headers: { 'Idempotency-Key': answered[0].key },
+    });
     expect(again.status).toBe(201);
     expect(again.body.reference).toBe(answered[0].reference);
 
@@ -107,7 +110,11 @@ describe('when the app is killed while 50 clients submit notices', () => {
     for (const s of all) {
       const row = byEmail.get(s.body.email);
       expect({ key: s.key, reference: row?.reference, targets: row?.targets, submitted: row?.submitted, acks: row?.acks }).toEqual({
-        key: s.key, reference: s.reference, targets: 2, submitted: 1, acks: 1,
+        key: s.key,
+        reference: s.reference,
+        targets: 2,
+        submitted: 1,
+        acks: 1,
       });
     }
     const keys: { n: number }[] = await database.db.query(`SELECT count(*)::int AS n FROM idempotency_keys WHERE response IS NOT NULL`);

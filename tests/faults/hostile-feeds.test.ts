@@ -68,7 +68,11 @@ describe('when some feeds hang, send garbage or send 100 MB', () => {
     const pid = new Promise<number>((r) => (resolvePid = r));
     let peakBeforeHuge = NaN;
     const good = (n: number, prefix: string) =>
-      rss(Array.from({ length: n }, (_, i) => rssItem({ guid: `${prefix}-${i}`, link: `https://${prefix}.example/a/${i}`, title: `${prefix} ${i}`, description: 'Text.' })));
+      rss(
+        Array.from({ length: n }, (_, i) =>
+          rssItem({ guid: `${prefix}-${i}`, link: `https://${prefix}.example/a/${i}`, title: `${prefix} ${i}`, description: 'Text.' }),
+        ),
+      );
 
     feeds.routes.set('/good-1.xml', xmlRoute(good(3, 'goodone')));
     feeds.routes.set('/good-2.xml', xmlRoute(good(2, 'goodtwo')));
@@ -92,7 +96,13 @@ describe('when some feeds hang, send garbage or send 100 MB', () => {
     const ids = new Map<string, string>();
     for (const name of names) {
       const s = await withTransaction(database.db, (tx) =>
-        createSource(tx, { name: `Feed ${name}`, domains: [`${name}.example`], feedUrl: `${feeds.url}/${name}.xml`, at: new Date(), actor: SYSTEM }),
+        createSource(tx, {
+          name: `Feed ${name}`,
+          domains: [`${name}.example`],
+          feedUrl: `${feeds.url}/${name}.xml`,
+          at: new Date(),
+          actor: SYSTEM,
+        }),
       );
       ids.set(name, s.id);
     }
@@ -103,14 +113,23 @@ describe('when some feeds hang, send garbage or send 100 MB', () => {
 
     // The import job runs at start, one source after the other.
     type Row = { name: string; status: string; result: { ok: boolean; reason?: string; created?: number; ms?: number } | null };
-    const rows = await waitFor('every source to have an import result', async () => {
-      const r: Row[] = await database.db.query(`SELECT name, status, last_fetch_result AS result FROM sources`);
-      return r.length === names.length && r.every((x) => x.result) ? r : undefined;
-    }, 150_000, 250);
+    const rows = await waitFor(
+      'every source to have an import result',
+      async () => {
+        const r: Row[] = await database.db.query(`SELECT name, status, last_fetch_result AS result FROM sources`);
+        return r.length === names.length && r.every((x) => x.result) ? r : undefined;
+      },
+      150_000,
+      250,
+    );
     const elapsed = Date.now() - started;
     const peakAfter = peakRss(app.pid);
     const byName = new Map(rows.map((r) => [r.name.replace('Feed ', ''), r]));
-    const outcome = (n: string) => ({ ok: byName.get(n)!.result!.ok, reason: byName.get(n)!.result!.reason, status: byName.get(n)!.status });
+    const outcome = (n: string) => ({
+      ok: byName.get(n)!.result!.ok,
+      reason: byName.get(n)!.result!.reason,
+      status: byName.get(n)!.status,
+    });
 
     expect(outcome('good-1')).toEqual({ ok: true, reason: undefined, status: 'active' });
     expect(outcome('good-2')).toEqual({ ok: true, reason: undefined, status: 'active' });

@@ -60,7 +60,14 @@ describe('when PostgreSQL restarts under load', () => {
     let running = true;
     const outcomes: Outcome[] = [];
     const requests = [
-      (n: number) => ({ what: 'GET item page', go: () => call(app.url, 'GET', `/items/${items[n % items.length].slug}`, { headers: { Accept: 'text/html' }, timeoutMs: REQUEST_DEADLINE_MS }) }),
+      (n: number) => ({
+        what: 'GET item page',
+        go: () =>
+          call(app.url, 'GET', `/items/${items[n % items.length].slug}`, {
+            headers: { Accept: 'text/html' },
+            timeoutMs: REQUEST_DEADLINE_MS,
+          }),
+      }),
       (n: number) => ({
         what: 'POST notice',
         go: () =>
@@ -69,7 +76,10 @@ describe('when PostgreSQL restarts under load', () => {
             timeoutMs: REQUEST_DEADLINE_MS,
           }),
       }),
-      () => ({ what: 'GET queue (API)', go: () => call(app.url, 'GET', '/api/v1/notices?status=pending', { token, timeoutMs: REQUEST_DEADLINE_MS }) }),
+      () => ({
+        what: 'GET queue (API)',
+        go: () => call(app.url, 'GET', '/api/v1/notices?status=pending', { token, timeoutMs: REQUEST_DEADLINE_MS }),
+      }),
       () => ({ what: 'GET /', go: () => call(app.url, 'GET', '/', { headers: { Accept: 'text/html' }, timeoutMs: REQUEST_DEADLINE_MS }) }),
     ];
     const client = async (c: number) => {
@@ -80,7 +90,13 @@ describe('when PostgreSQL restarts under load', () => {
         const phaseOf = () => (startedIn === 'before' && phase !== 'before' ? 'outage' : startedIn);
         try {
           const res = await go();
-          outcomes.push({ phase: phaseOf(), what, status: res.status, retryAfter: res.headers.get('retry-after'), body: res.status === 500 ? res.text.slice(0, 500) : undefined });
+          outcomes.push({
+            phase: phaseOf(),
+            what,
+            status: res.status,
+            retryAfter: res.headers.get('retry-after'),
+            body: res.status === 500 ? res.text.slice(0, 500) : undefined,
+          });
         } catch (e) {
           outcomes.push({ phase: phaseOf(), what, status: `no answer: ${(e as Error).name} ${(e as Error).message}`, retryAfter: null });
         }
@@ -89,7 +105,11 @@ describe('when PostgreSQL restarts under load', () => {
     };
     const load = Promise.all(Array.from({ length: CLIENTS }, (_, c) => client(c)));
 
-    await waitFor('some successful requests before the outage', async () => outcomes.filter((o) => o.phase === 'before').length >= 30, 60_000);
+    await waitFor(
+      'some successful requests before the outage',
+      async () => outcomes.filter((o) => o.phase === 'before').length >= 30,
+      60_000,
+    );
     phase = 'outage';
     await pg.stop();
     const outageStarted = Date.now();
@@ -99,10 +119,20 @@ describe('when PostgreSQL restarts under load', () => {
     phase = 'recovering';
     // The same process, not restarted, serves again: a notice is taken and a page is read.
     const recoveredIn = Date.now();
-    await waitFor('a 201 for a notice after PostgreSQL is back', async () =>
-      (await call(app.url, 'POST', '/api/v1/notices', { body: noticeBody(`recovered-${Date.now()}`, [items[0].originalUrl]) })).status === 201, 60_000, 200);
-    await waitFor('a 200 for the queue after PostgreSQL is back', async () =>
-      (await call(app.url, 'GET', '/api/v1/notices?status=pending', { token })).status === 200, 60_000, 200);
+    await waitFor(
+      'a 201 for a notice after PostgreSQL is back',
+      async () =>
+        (await call(app.url, 'POST', '/api/v1/notices', { body: noticeBody(`recovered-${Date.now()}`, [items[0].originalUrl]) })).status ===
+        201,
+      60_000,
+      200,
+    );
+    await waitFor(
+      'a 200 for the queue after PostgreSQL is back',
+      async () => (await call(app.url, 'GET', '/api/v1/notices?status=pending', { token })).status === 200,
+      60_000,
+      200,
+    );
     const recoveryMs = Date.now() - recoveredIn;
     phase = 'after';
     const afterFrom = outcomes.length;
@@ -129,18 +159,28 @@ describe('when PostgreSQL restarts under load', () => {
     expect(of('outage').filter((o) => o.status === 503).length).toBeGreaterThan(0);
 
     // The background jobs came back too: the sealer seals what was written since, and the chain verifies.
-    const verify = await waitFor('the audit chain to be sealed and verified', async () => {
-      const res = await call(app.url, 'GET', '/api/v1/audit/verify', { token });
-      return res.status === 200 && res.body.unsealed === 0 ? res : undefined;
-    }, 60_000, 250);
+    const verify = await waitFor(
+      'the audit chain to be sealed and verified',
+      async () => {
+        const res = await call(app.url, 'GET', '/api/v1/audit/verify', { token });
+        return res.status === 200 && res.body.unsealed === 0 ? res : undefined;
+      },
+      60_000,
+      250,
+    );
     expect(verify.body).toMatchObject({ ok: true, firstBadSequence: null, unsealed: 0 });
 
     // The mail worker came back too, and no email whose delivery was cut by the outage is left
     // waiting for its lease (it would be sent twice then): the outbox drains, each email once.
-    await waitFor('the outbox to drain', async () => {
-      const [row] = await db.query(`SELECT count(*)::int AS n FROM outbound_emails WHERE status = 'queued'`);
-      return row.n === 0;
-    }, 60_000, 250);
+    await waitFor(
+      'the outbox to drain',
+      async () => {
+        const [row] = await db.query(`SELECT count(*)::int AS n FROM outbound_emails WHERE status = 'queued'`);
+        return row.n === 0;
+      },
+      60_000,
+      250,
+    );
     const emails: { id: string; status: string }[] = await db.query(`SELECT id, status FROM outbound_emails`);
     expect(emails.filter((e) => e.status !== 'sent')).toEqual([]);
     expect(sink.messages.map((m) => m.parsed.messageId).sort()).toEqual(emails.map((e) => messageIdFor(e.id, MAIL_FROM)).sort());

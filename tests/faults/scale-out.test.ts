@@ -45,12 +45,21 @@ describe('when two instances run on one PostgreSQL', () => {
     database = await createTestDatabase();
     sink = await startSmtpSink();
     feeds = await startFeedServer();
-    feeds.routes.set('/scale.xml', xmlRoute(rss([0, 1, 2].map((i) => rssItem({ guid: `s-${i}`, link: `https://scale.example/a/${i}`, title: `Scale ${i}` })))));
+    feeds.routes.set(
+      '/scale.xml',
+      xmlRoute(rss([0, 1, 2].map((i) => rssItem({ guid: `s-${i}`, link: `https://scale.example/a/${i}`, title: `Scale ${i}` })))),
+    );
     const source = await makeSource(database.db);
     items = [];
     for (let i = 0; i < APPROVALS; i++) items.push(await makeItem(database.db, source));
     const feedSource = await withTransaction(database.db, (tx) =>
-      createSource(tx, { name: 'Scale feed', domains: ['scale.example'], feedUrl: `${feeds.url}/scale.xml`, at: new Date(), actor: SYSTEM }),
+      createSource(tx, {
+        name: 'Scale feed',
+        domains: ['scale.example'],
+        feedUrl: `${feeds.url}/scale.xml`,
+        at: new Date(),
+        actor: SYSTEM,
+      }),
     );
     feedSourceId = feedSource.id;
     const moderator = await createStaff(database.db, { role: 'moderator' });
@@ -59,7 +68,12 @@ describe('when two instances run on one PostgreSQL', () => {
     adminToken = await tokenFor(database.db, await createStaff(database.db, { role: 'admin' }));
     // Notices never confirmed by their senders, 8 days old: the notice-expiry job of each instance
     // finds them due at its first run.
-    const verifying = { db: database.db, clock: systemClock, config: testConfig({ REQUIRE_EMAIL_VERIFICATION: 'true' }), sessionSecret: 'x'.repeat(48) };
+    const verifying = {
+      db: database.db,
+      clock: systemClock,
+      config: testConfig({ REQUIRE_EMAIL_VERIFICATION: 'true' }),
+      sessionSecret: 'x'.repeat(48),
+    };
     for (let i = 0; i < STALE_UNVERIFIED; i++) {
       const dto = plainToInstance(NoticeDto, noticeBody(`stale${i}`, ['https://elsewhere.example/stale']));
       await submitNotice(verifying, { dto, channel: 'api', context: { ip: '127.0.0.1' } });
@@ -87,14 +101,19 @@ describe('when two instances run on one PostgreSQL', () => {
 
       // Warm B's cache, and prove it is warm: a change written straight to the database (no NOTIFY)
       // is not seen by B, because B answers from memory.
-      await waitFor('B to serve the item page from its cache', async () => {
-        const first = await call(b.url, 'GET', `/items/${item.slug}`, { headers: { Accept: 'text/html' } });
-        expect(first.status).toBe(200);
-        const marker = `Unannounced title ${Math.random().toString(36).slice(2)}`;
-        await database.db.query(`UPDATE items SET title = $2 WHERE id = $1`, [item.id, marker]);
-        const second = await call(b.url, 'GET', `/items/${item.slug}`, { headers: { Accept: 'text/html' } });
-        return second.status === 200 && !second.text.includes(marker);
-      }, 30_000, 200);
+      await waitFor(
+        'B to serve the item page from its cache',
+        async () => {
+          const first = await call(b.url, 'GET', `/items/${item.slug}`, { headers: { Accept: 'text/html' } });
+          expect(first.status).toBe(200);
+          const marker = `Unannounced title ${Math.random().toString(36).slice(2)}`;
+          await database.db.query(`UPDATE items SET title = $2 WHERE id = $1`, [item.id, marker]);
+          const second = await call(b.url, 'GET', `/items/${item.slug}`, { headers: { Accept: 'text/html' } });
+          return second.status === 200 && !second.text.includes(marker);
+        },
+        30_000,
+        200,
+      );
 
       const decision = await call(a.url, 'POST', `/api/v1/notices/${reference}/decision`, {
         token: moderatorToken,
@@ -138,7 +157,12 @@ describe('when two instances run on one PostgreSQL', () => {
     };
     const login = await browse(a.url, '/login');
     expect(login.status).toBe(200);
-    const signedIn = await browse(a.url, '/login', { _csrf: csrfFrom(login.text), email: moderatorEmail, password: PASSWORD, next: '/queue' });
+    const signedIn = await browse(a.url, '/login', {
+      _csrf: csrfFrom(login.text),
+      email: moderatorEmail,
+      password: PASSWORD,
+      next: '/queue',
+    });
     expect(signedIn.status).toBe(303);
 
     const submitted = await call(a.url, 'POST', '/api/v1/notices', { body: noticeBody('session', ['https://elsewhere.example/session']) });
@@ -149,7 +173,10 @@ describe('when two instances run on one PostgreSQL', () => {
     expect(page.status).toBe(200);
     const queueOnB = await browse(b.url, '/queue');
     expect(queueOnB.status).toBe(200);
-    const claimOnB = await browse(b.url, `/notices/${reference}/claim`, { _csrf: csrfFrom(page.text), version: /name="version" value="(\d+)"/.exec(page.text)?.[1] ?? '' });
+    const claimOnB = await browse(b.url, `/notices/${reference}/claim`, {
+      _csrf: csrfFrom(page.text),
+      version: /name="version" value="(\d+)"/.exec(page.text)?.[1] ?? '',
+    });
     expect(claimOnB.status).toBe(303);
     const [notice] = await database.db.query(`SELECT status FROM notices WHERE reference = $1`, [reference]);
     expect(notice.status).toBe('in_review');
@@ -159,13 +186,22 @@ describe('when two instances run on one PostgreSQL', () => {
     // A burst written in one transaction: both workers see it due at once.
     await withTransaction(database.db, async (tx) => {
       for (let i = 0; i < BULK_EMAILS; i++) {
-        await enqueue(tx, 'staff-account-created', `person-${i}@scale.test`, { name: `Person ${i}`, role: 'moderator', email: `person-${i}@scale.test` });
+        await enqueue(tx, 'staff-account-created', `person-${i}@scale.test`, {
+          name: `Person ${i}`,
+          role: 'moderator',
+          email: `person-${i}@scale.test`,
+        });
       }
     });
-    await waitFor('the outbox to drain', async () => {
-      const [row] = await database.db.query(`SELECT count(*)::int AS n FROM outbound_emails WHERE status = 'queued'`);
-      return row.n === 0;
-    }, 120_000, 250);
+    await waitFor(
+      'the outbox to drain',
+      async () => {
+        const [row] = await database.db.query(`SELECT count(*)::int AS n FROM outbound_emails WHERE status = 'queued'`);
+        return row.n === 0;
+      },
+      120_000,
+      250,
+    );
     const rows: { id: string; status: string }[] = await database.db.query(`SELECT id, status FROM outbound_emails`);
     expect(rows.length).toBeGreaterThanOrEqual(BULK_EMAILS);
     expect(rows.filter((r) => r.status !== 'sent')).toEqual([]);
@@ -189,12 +225,19 @@ describe('when two instances run on one PostgreSQL', () => {
       [feedSourceId],
     );
     expect(fetched).toBe(1);
-    const verify = await waitFor('the audit chain to be sealed', async () => {
-      const res = await call(b.url, 'GET', '/api/v1/audit/verify', { token: adminToken });
-      return res.status === 200 && res.body.unsealed === 0 ? res : undefined;
-    }, 60_000, 250);
+    const verify = await waitFor(
+      'the audit chain to be sealed',
+      async () => {
+        const res = await call(b.url, 'GET', '/api/v1/audit/verify', { token: adminToken });
+        return res.status === 200 && res.body.unsealed === 0 ? res : undefined;
+      },
+      60_000,
+      250,
+    );
     expect(verify.body).toMatchObject({ ok: true, firstBadSequence: null });
-    const [{ events, sequences }] = await database.db.query(`SELECT count(*)::int AS events, count(DISTINCT sequence)::int AS sequences FROM audit_events`);
+    const [{ events, sequences }] = await database.db.query(
+      `SELECT count(*)::int AS events, count(DISTINCT sequence)::int AS sequences FROM audit_events`,
+    );
     expect(sequences).toBe(events);
     expect(verify.body.events).toBe(events);
   });

@@ -30,7 +30,8 @@ describe('when the SMTP server is down during a burst of decisions', () => {
     await database?.drop();
   });
 
-  const queued = async () => (await database.db.query(`SELECT count(*)::int AS n FROM outbound_emails WHERE status = 'queued'`))[0].n as number;
+  const queued = async () =>
+    (await database.db.query(`SELECT count(*)::int AS n FROM outbound_emails WHERE status = 'queued'`))[0].n as number;
 
   it('then every email arrives exactly once after it is back', async () => {
     const source = await makeSource(database.db);
@@ -68,14 +69,22 @@ describe('when the SMTP server is down during a burst of decisions', () => {
     expect(after[0].n).toBeGreaterThan(before[0].n);
 
     // The worker really met the outage: decision emails were tried and are waiting for a retry.
-    await waitFor('a failed delivery attempt during the outage', async () => {
-      const [row] = await database.db.query(`SELECT count(*)::int AS n FROM outbound_emails WHERE status = 'queued' AND attempts >= 1 AND last_error IS NOT NULL`);
-      return row.n > 0;
-    }, 60_000);
+    await waitFor(
+      'a failed delivery attempt during the outage',
+      async () => {
+        const [row] = await database.db.query(
+          `SELECT count(*)::int AS n FROM outbound_emails WHERE status = 'queued' AND attempts >= 1 AND last_error IS NOT NULL`,
+        );
+        return row.n > 0;
+      },
+      60_000,
+    );
     await sink.start();
     await waitFor('the outbox to drain after the outage', async () => (await queued()) === 0, 120_000, 250);
 
-    const rows: { id: string; status: string; attempts: number }[] = await database.db.query(`SELECT id, status, attempts FROM outbound_emails`);
+    const rows: { id: string; status: string; attempts: number }[] = await database.db.query(
+      `SELECT id, status, attempts FROM outbound_emails`,
+    );
     expect(rows.filter((r) => r.status !== 'sent')).toEqual([]);
     const expectedIds = rows.map((r) => messageIdFor(r.id, MAIL_FROM)).sort();
     const receivedIds = sink.messages.map((m) => m.parsed.messageId).sort();

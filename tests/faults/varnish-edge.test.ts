@@ -61,13 +61,17 @@ describe('when the app runs behind Varnish', () => {
     expect(submitted.status).toBe(201);
     const reference = submitted.body.reference as string;
     expect((await call(app.url, 'POST', `/api/v1/notices/${reference}/claim`, { token: moderatorToken, body: {} })).status).toBe(200);
-    const decision = await call(app.url, 'POST', `/api/v1/notices/${reference}/decision`, { token: moderatorToken, body: { action: 'approve', reason: 'The claim is valid.' } });
+    const decision = await call(app.url, 'POST', `/api/v1/notices/${reference}/decision`, {
+      token: moderatorToken,
+      body: { action: 'approve', reason: 'The claim is valid.' },
+    });
     expect(decision.status).toBe(200);
     return reference;
   };
-  const purgeRowsFor = (item: Item) => database.db.query(`SELECT * FROM edge_purges WHERE $1 = ANY(keys) ORDER BY created_at`, [`item-${item.id}`]);
+  const purgeRowsFor = (item: Item) =>
+    database.db.query(`SELECT * FROM edge_purges WHERE $1 = ANY(keys) ORDER BY created_at`, [`item-${item.id}`]);
 
-  it('then public pages are served from the cache, with the app\'s s-maxage, and staff routes, the API and POSTs are passed', async () => {
+  it("then public pages are served from the cache, with the app's s-maxage, and staff routes, the API and POSTs are passed", async () => {
     const path = `/items/${items[2].slug}`;
     const first = await edge(path);
     expect(first.status).toBe(200);
@@ -86,7 +90,11 @@ describe('when the app runs behind Varnish', () => {
       await edge(p);
       expect([p, isHit((await edge(p)).headers)]).toEqual([p, false]);
     }
-    const post = await edge('/takedown', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'name=x' });
+    const post = await edge('/takedown', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'name=x',
+    });
     expect(post.status).toBe(422);
     expect(isHit(post.headers)).toBe(false);
     const withSession = await edge(path, { headers: { Cookie: 'td.sid=s%3Aanything' } });
@@ -117,10 +125,14 @@ describe('when the app runs behind Varnish', () => {
     const front = await edge('/');
     expect(front.text).not.toContain(item.slug);
 
-    const [row] = await waitFor('the purge to be recorded', async () => {
-      const rows = await purgeRowsFor(item);
-      return rows[0]?.status === 'sent' ? rows : null;
-    }, 10_000);
+    const [row] = await waitFor(
+      'the purge to be recorded',
+      async () => {
+        const rows = await purgeRowsFor(item);
+        return rows[0]?.status === 'sent' ? rows : null;
+      },
+      10_000,
+    );
     expect(row.done_targets).toEqual([`varnish:${forwarder.url}`]);
     const [event] = await database.db.query(`SELECT * FROM audit_events WHERE action = 'cache.purged' AND subject_id = $1`, [row.id]);
     expect(event.details.keys).toContain(`item-${item.id}`);
@@ -136,10 +148,14 @@ describe('when the app runs behind Varnish', () => {
     const downAt = Date.now();
     // The app answers 451 at once; the edge, unreachable for purges, still has the page.
     expect((await call(app.url, 'GET', path)).status).toBe(451);
-    await waitFor('a failed purge attempt', async () => {
-      const [row] = await purgeRowsFor(item);
-      return row && row.status === 'queued' && row.attempts >= 1 && row.last_error ? row : null;
-    }, 10_000);
+    await waitFor(
+      'a failed purge attempt',
+      async () => {
+        const [row] = await purgeRowsFor(item);
+        return row && row.status === 'queued' && row.attempts >= 1 && row.last_error ? row : null;
+      },
+      10_000,
+    );
     const stale = await edge(path);
     expect(stale.status).toBe(200);
     expect(isHit(stale.headers)).toBe(true);
@@ -151,10 +167,14 @@ describe('when the app runs behind Varnish', () => {
     const upAt = Date.now();
     await waitFor('the edge to answer 451 after the endpoint came back', async () => (await edge(path)).status === 451, 60_000, 100);
     process.stdout.write(`varnish: purge endpoint back → 451 at the edge after ${Date.now() - upAt} ms (retry back-off)\n`);
-    const [row] = await waitFor('the purge to be recorded', async () => {
-      const rows = await purgeRowsFor(item);
-      return rows[0]?.status === 'sent' ? rows : null;
-    }, 10_000);
+    const [row] = await waitFor(
+      'the purge to be recorded',
+      async () => {
+        const rows = await purgeRowsFor(item);
+        return rows[0]?.status === 'sent' ? rows : null;
+      },
+      10_000,
+    );
     expect(row.attempts).toBeGreaterThanOrEqual(2);
     const [event] = await database.db.query(`SELECT * FROM audit_events WHERE action = 'cache.purged' AND subject_id = $1`, [row.id]);
     expect(event.details.attempts).toBe(row.attempts);

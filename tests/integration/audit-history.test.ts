@@ -57,7 +57,9 @@ describe('audit history, API and exports', () => {
 
   const api = (path: string, token = adminToken) => request(t.app).get(path).set('Authorization', `Bearer ${token}`);
 
-  const write = (events: { action: string; subject?: { type: string; id: string }; details?: Record<string, unknown>; at?: Date; actor?: User }[]) =>
+  const write = (
+    events: { action: string; subject?: { type: string; id: string }; details?: Record<string, unknown>; at?: Date; actor?: User }[],
+  ) =>
     withTransaction(t.db, async (tx) => {
       for (const e of events) {
         await record(tx, {
@@ -76,8 +78,19 @@ describe('audit history, API and exports', () => {
       const source = await makeSource(t.db);
       const item = await makeItem(t.db, source);
       await write([
-        { action: 'notice.submitted', subject: { type: 'notice', id: 'TD-000001' }, at: new Date('2026-01-10T10:00:00Z'), details: { note: 'first' } },
-        { action: 'notice.approved', subject: { type: 'notice', id: 'TD-000001' }, at: new Date('2026-02-10T10:00:00Z'), actor: admin, details: { reason: 'Mirror of Harbour' } },
+        {
+          action: 'notice.submitted',
+          subject: { type: 'notice', id: 'TD-000001' },
+          at: new Date('2026-01-10T10:00:00Z'),
+          details: { note: 'first' },
+        },
+        {
+          action: 'notice.approved',
+          subject: { type: 'notice', id: 'TD-000001' },
+          at: new Date('2026-02-10T10:00:00Z'),
+          actor: admin,
+          details: { reason: 'Mirror of Harbour' },
+        },
         { action: 'notice.submitted', subject: { type: 'notice', id: 'TD-000002' }, at: new Date('2026-02-11T10:00:00Z') },
         { action: 'item.removed', subject: { type: 'item', id: item.id }, at: new Date('2026-02-12T10:00:00Z'), actor: moderator },
       ]);
@@ -94,13 +107,16 @@ describe('audit history, API and exports', () => {
 
       const byItem = (await api(`/api/v1/audit?subject=${item.id}`).expect(200)).body;
       expect(byItem.events[0].action).toBe('item.removed');
-      expect(byItem.events.every((e: { subjectType: string; subjectId: string }) => e.subjectType === 'item' && e.subjectId === item.id)).toBe(true);
+      expect(
+        byItem.events.every((e: { subjectType: string; subjectId: string }) => e.subjectType === 'item' && e.subjectId === item.id),
+      ).toBe(true);
       expect(byItem.events[0].link).toBe(`/items/${item.id}/admin`);
 
       const byActor = (await api(`/api/v1/audit?actor=${encodeURIComponent('ROOT@desk.example')}`).expect(200)).body;
       expect(byActor.events.map((e: { action: string }) => e.action)).toEqual(['notice.approved']);
 
-      const byUserSubject = (await api(`/api/v1/audit?subject=${encodeURIComponent('mod@desk.example')}&action=user.created`).expect(200)).body;
+      const byUserSubject = (await api(`/api/v1/audit?subject=${encodeURIComponent('mod@desk.example')}&action=user.created`).expect(200))
+        .body;
       expect(byUserSubject.events).toHaveLength(1);
       expect(byUserSubject.events[0].subjectId).toBe(moderator.id);
 
@@ -164,7 +180,9 @@ describe('audit history, API and exports', () => {
       await write(Array.from({ length: 12 }, (_, i) => ({ action: 'test.verified', details: { i } })));
       const clean = (await api('/api/v1/audit/verify').expect(200)).body;
       expect(clean).toMatchObject({ ok: true, firstBadSequence: null, unsealed: 0 });
-      const [{ seq }] = await t.db.query(`SELECT sequence::int AS seq FROM audit_events WHERE action = 'test.verified' AND details->>'i' = '5'`);
+      const [{ seq }] = await t.db.query(
+        `SELECT sequence::int AS seq FROM audit_events WHERE action = 'test.verified' AND details->>'i' = '5'`,
+      );
       await t.db.transaction(async (tx) => {
         await tx.query('SET LOCAL session_replication_role = replica'); // the database owner, guard off
         await tx.query(`UPDATE audit_events SET actor_label = 'someone else' WHERE sequence = $1`, [seq]);
@@ -182,18 +200,30 @@ describe('audit history, API and exports', () => {
       const agent = request.agent(t.app);
       const login = await agent.get('/login').expect(200);
       const csrf = /name="_csrf" value="([^"]+)"/.exec(login.text)![1];
-      await agent.post('/login').set('X-Request-Id', 'coverage-login-0001').type('form')
-        .send({ _csrf: csrf, email: admin.email, password: 'a-long-enough-test-password', next: '/staff' }).expect(303);
+      await agent
+        .post('/login')
+        .set('X-Request-Id', 'coverage-login-0001')
+        .type('form')
+        .send({ _csrf: csrf, email: admin.email, password: 'a-long-enough-test-password', next: '/staff' })
+        .expect(303);
       const users = await agent.get('/users').expect(200);
       const csrf2 = /name="_csrf" value="([^"]+)"/.exec(users.text)![1];
-      await agent.post('/users').set('X-Request-Id', 'coverage-create-0002').type('form')
+      await agent
+        .post('/users')
+        .set('X-Request-Id', 'coverage-create-0002')
+        .type('form')
         .send({ _csrf: csrf2, email: 'new@desk.example', name: 'New Person', role: 'moderator' });
       const events = (await api('/api/v1/audit?q=&action=user.*').expect(200)).body.events;
       const login1 = events.find((e: { requestId: string }) => e.requestId === 'coverage-login-0001');
       expect(login1).toMatchObject({ action: 'user.logged_in', actorId: admin.id, subjectType: 'user', subjectId: admin.id });
       expect(login1.ip).toBeTruthy();
       const created = events.find((e: { requestId: string }) => e.requestId === 'coverage-create-0002');
-      expect(created).toMatchObject({ action: 'user.created', actorId: admin.id, subjectType: 'user', details: { after: { email: 'new@desk.example', role: 'moderator' } } });
+      expect(created).toMatchObject({
+        action: 'user.created',
+        actorId: admin.id,
+        subjectType: 'user',
+        details: { after: { email: 'new@desk.example', role: 'moderator' } },
+      });
     });
   });
 
@@ -207,7 +237,12 @@ describe('audit history, API and exports', () => {
       for (const path of ['/audit/export', '/audit/exports/notices', '/audit/exports/decisions']) {
         await agent.post(path).type('form').send({ _csrf: csrf, format: 'csv' }).expect(403);
       }
-      for (const path of ['/api/v1/audit', '/api/v1/audit/verify', '/api/v1/audit/export?format=jsonl', '/api/v1/audit/exports/decisions']) {
+      for (const path of [
+        '/api/v1/audit',
+        '/api/v1/audit/verify',
+        '/api/v1/audit/export?format=jsonl',
+        '/api/v1/audit/exports/decisions',
+      ]) {
         await api(path, modToken).expect(403);
       }
       await request(t.app).get('/api/v1/audit').expect(401);
@@ -220,7 +255,13 @@ describe('audit history, API and exports', () => {
     it('when hostile values are exported as CSV, then each stays one quoted-as-needed text cell and formulas are neutralised', async () => {
       await withTransaction(t.db, async (tx) => {
         for (const v of hostile) {
-          await record(tx, { actor: { type: 'system', label: v }, action: 'test.hostile' as AuditAction, subject: { type: 'test', id: v }, details: { v }, at: new Date() });
+          await record(tx, {
+            actor: { type: 'system', label: v },
+            action: 'test.hostile' as AuditAction,
+            subject: { type: 'test', id: v },
+            details: { v },
+            at: new Date(),
+          });
         }
       });
       await sealAuditChain(t.db);
@@ -250,24 +291,48 @@ describe('audit history, API and exports', () => {
       const lines = (res.body as string).split('\n');
       expect(lines.pop()).toBe('');
       expect(lines.map((l) => JSON.parse(l).details.v)).toEqual(hostile);
-      expect(JSON.parse(lines[0])).toMatchObject({ action: 'test.hostile', actorType: 'system', ip: '203.0.113.9', requestId: 'req-12345678' });
+      expect(JSON.parse(lines[0])).toMatchObject({
+        action: 'test.hostile',
+        actorType: 'system',
+        ip: '203.0.113.9',
+        requestId: 'req-12345678',
+      });
     });
 
     it('when filter values hold quotes, backslashes and SQL, then the export (whose filter is inlined into COPY) finds exactly those events', async () => {
       // An actor filter is an email address (or id); this one holds a quote and a backslash.
       const label = (i: number) => `o'b\\${i}'--@example.org`;
-      const tricky = ["O'Brien \\ co", "x'); DROP TABLE audit_events; --", 'back\\slash\\\'', '100% _match_', 'naïve 🙂 "q"'];
+      const tricky = ["O'Brien \\ co", "x'); DROP TABLE audit_events; --", "back\\slash\\'", '100% _match_', 'naïve 🙂 "q"'];
       await withTransaction(t.db, async (tx) => {
         for (const [i, v] of tricky.entries()) {
-          await record(tx, { actor: { type: 'user', id: admin.id, label: label(i) }, action: 'test.tricky' as AuditAction, subject: { type: 'notice', id: v }, details: { v }, at: new Date() });
+          await record(tx, {
+            actor: { type: 'user', id: admin.id, label: label(i) },
+            action: 'test.tricky' as AuditAction,
+            subject: { type: 'notice', id: v },
+            details: { v },
+            at: new Date(),
+          });
         }
-        await record(tx, { actor: SYSTEM, action: 'test.tricky' as AuditAction, subject: { type: 'notice', id: 'other' }, details: { v: 'other' }, at: new Date() });
+        await record(tx, {
+          actor: SYSTEM,
+          action: 'test.tricky' as AuditAction,
+          subject: { type: 'notice', id: 'other' },
+          details: { v: 'other' },
+          at: new Date(),
+        });
       });
       await sealAuditChain(t.db);
       for (const [i, v] of tricky.entries()) {
-        for (const qs of [`subject=${encodeURIComponent(`notice:${v}`)}`, `actor=${encodeURIComponent(label(i))}`, `q=${encodeURIComponent(v.slice(0, 4))}`]) {
+        for (const qs of [
+          `subject=${encodeURIComponent(`notice:${v}`)}`,
+          `actor=${encodeURIComponent(label(i))}`,
+          `q=${encodeURIComponent(v.slice(0, 4))}`,
+        ]) {
           const res = await api(`/api/v1/audit/export?format=jsonl&action=test.tricky&${qs}`).buffer(true).parse(textParser).expect(200);
-          const values = (res.body as string).split('\n').filter(Boolean).map((l) => JSON.parse(l).details.v);
+          const values = (res.body as string)
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l).details.v);
           expect(values).toContain(v);
           expect(values).not.toContain('other');
         }
@@ -299,7 +364,10 @@ describe('audit history, API and exports', () => {
       await agent.post('/audit/export').type('form').send({ _csrf: csrf, format: 'jsonl' }).buffer(true).parse(textParser).expect(200);
       const rows = await t.db.query(`SELECT actor_id, details, request_id FROM audit_events WHERE action = 'audit.exported' ORDER BY id`);
       expect(rows).toHaveLength(2);
-      expect(rows[0]).toMatchObject({ actor_id: admin.id, details: { what: 'audit_events', format: 'csv', filter: { action: 'notice.*', from: '2026-01-01T00:00:00.000Z' } } });
+      expect(rows[0]).toMatchObject({
+        actor_id: admin.id,
+        details: { what: 'audit_events', format: 'csv', filter: { action: 'notice.*', from: '2026-01-01T00:00:00.000Z' } },
+      });
       expect(rows[0].request_id).toBeTruthy();
       expect(rows[1]).toMatchObject({ actor_id: admin.id, details: { format: 'jsonl' } });
     });

@@ -12,7 +12,14 @@ describe('audit trail', () => {
 
   const write = (n: number, action = 'test.happened') =>
     withTransaction(t.db, async (tx) => {
-      for (let i = 0; i < n; i++) await record(tx, { actor: { type: 'system' }, action: action as AuditAction, subject: { type: 'test', id: String(i) }, details: { i, text: `event ${i}` }, at: new Date() });
+      for (let i = 0; i < n; i++)
+        await record(tx, {
+          actor: { type: 'system' },
+          action: action as AuditAction,
+          subject: { type: 'test', id: String(i) },
+          details: { i, text: `event ${i}` },
+          at: new Date(),
+        });
     });
 
   it('when events are written by many concurrent transactions, then every one is sealed once and the chain verifies', async () => {
@@ -73,7 +80,9 @@ describe('audit trail', () => {
     await expect(t.db.query('DELETE FROM audit_events')).rejects.toThrow(/append-only/);
     await expect(t.db.query('TRUNCATE audit_events')).rejects.toThrow(/append-only/);
     await expect(
-      t.db.query(`INSERT INTO audit_events (occurred_at, actor_type, actor_label, action, sequence, prev_hash, hash) VALUES (now(), 'system', 'x', 'forged', 99, repeat('0',64), repeat('0',64))`),
+      t.db.query(
+        `INSERT INTO audit_events (occurred_at, actor_type, actor_label, action, sequence, prev_hash, hash) VALUES (now(), 'system', 'x', 'forged', 99, repeat('0',64), repeat('0',64))`,
+      ),
     ).rejects.toThrow(/unsealed/);
     expect((await verifyAuditChain(t.db)).ok).toBe(true);
   });

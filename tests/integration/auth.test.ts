@@ -13,7 +13,12 @@ describe('staff accounts and sign-in', () => {
   beforeEach(() => truncateAll(t.db));
 
   const actions = async (action: string) =>
-    (await t.db.query('SELECT * FROM audit_events WHERE action = $1 ORDER BY id', [action])) as { subject_id: string; actor_type: string; details: Record<string, unknown>; ip: string | null }[];
+    (await t.db.query('SELECT * FROM audit_events WHERE action = $1 ORDER BY id', [action])) as {
+      subject_id: string;
+      actor_type: string;
+      details: Record<string, unknown>;
+      ip: string | null;
+    }[];
 
   it('when the right password is given, then the staff home is shown and the login is audited', async () => {
     const user = await createStaff(t.db, { role: 'moderator' });
@@ -30,11 +35,17 @@ describe('staff accounts and sign-in', () => {
     const user = await createStaff(t.db);
     const agent = request.agent(t.app);
     const page = await agent.get('/login').expect(200);
-    const res = await agent.post('/login').type('form').send({ _csrf: csrfFrom(page.text), email: user.email, password: 'not the password' });
+    const res = await agent
+      .post('/login')
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text), email: user.email, password: 'not the password' });
     expect(res.status).toBe(401);
     expect(res.text).toContain('The email or password is not right.');
     expect(res.text).toContain(`value="${user.email}"`);
-    const unknown = await agent.post('/login').type('form').send({ _csrf: csrfFrom(page.text), email: 'nobody@example.org', password: 'x' });
+    const unknown = await agent
+      .post('/login')
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text), email: 'nobody@example.org', password: 'x' });
     expect(unknown.status).toBe(401);
     expect(unknown.text).toContain('The email or password is not right.');
     expect((await actions('user.login_failed')).map((e) => e.details.reason)).toEqual(['password', 'unknown']);
@@ -46,7 +57,11 @@ describe('staff accounts and sign-in', () => {
     const agent = request.agent(t.app);
     const token = csrfFrom((await agent.get('/login')).text);
     for (let i = 0; i < 3; i++) {
-      await agent.post('/login').type('form').send({ _csrf: token, email: user.email, password: `wrong ${i}` }).expect(401);
+      await agent
+        .post('/login')
+        .type('form')
+        .send({ _csrf: token, email: user.email, password: `wrong ${i}` })
+        .expect(401);
     }
     const locked = await agent.post('/login').type('form').send({ _csrf: token, email: user.email, password: PASSWORD });
     expect(locked.status).toBe(423);
@@ -62,7 +77,11 @@ describe('staff accounts and sign-in', () => {
     const res = await agent.post('/users').type('form').send({ email: 'new@example.org', name: 'New', role: 'moderator' });
     expect(res.status).toBe(403);
     expect(res.text).toContain('did not come from this site');
-    await agent.post('/users').type('form').send({ _csrf: 'forged.token', email: 'new@example.org', name: 'New', role: 'moderator' }).expect(403);
+    await agent
+      .post('/users')
+      .type('form')
+      .send({ _csrf: 'forged.token', email: 'new@example.org', name: 'New', role: 'moderator' })
+      .expect(403);
     const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM users WHERE email = 'new@example.org'`);
     expect(n).toBe(0);
     // A token from another session does not work either.
@@ -97,7 +116,10 @@ describe('staff accounts and sign-in', () => {
     expect(bad.text).toContain('Choose admin or moderator.');
     expect(bad.text).toContain('value="not-an-email"');
 
-    const created = await agent.post('/users').type('form').send({ _csrf: csrf, email: 'Mod@Example.org', name: 'Mo Derator', role: 'moderator' });
+    const created = await agent
+      .post('/users')
+      .type('form')
+      .send({ _csrf: csrf, email: 'Mod@Example.org', name: 'Mo Derator', role: 'moderator' });
     expect(created.status).toBe(303);
     const list = await agent.get('/users').expect(200);
     const oneTime = /<code class="secret">([^<]+)<\/code>/.exec(list.text)?.[1];
@@ -120,7 +142,11 @@ describe('staff accounts and sign-in', () => {
 
     const audited = await t.db.query(`SELECT action FROM audit_events WHERE subject_id = $1 ORDER BY id`, [mod.id]);
     expect(audited.map((a: { action: string }) => a.action)).toEqual([
-      'user.created', 'user.role_changed', 'user.deactivated', 'user.reactivated', 'user.role_changed',
+      'user.created',
+      'user.role_changed',
+      'user.deactivated',
+      'user.reactivated',
+      'user.role_changed',
     ]);
     await sealAuditChain(t.db);
     expect((await verifyAuditChain(t.db)).ok).toBe(true);
@@ -143,18 +169,31 @@ describe('staff accounts and sign-in', () => {
     expect(await bootstrapAdmin(t)).toBeNull(); // never a second time
     const agent = request.agent(t.app);
     const page = await agent.get('/login');
-    const res = await agent.post('/login').type('form').send({ _csrf: csrfFrom(page.text), email: first!.email, password: first!.password });
+    const res = await agent
+      .post('/login')
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text), email: first!.email, password: first!.password });
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/account/password');
     await agent.get('/users').expect(303).expect('Location', '/account/password');
     const form = await agent.get('/account/password').expect(200);
-    const short = await agent.post('/account/password').type('form').send({ _csrf: csrfFrom(form.text), currentPassword: first!.password, newPassword: 'short', confirmPassword: 'short' });
+    const short = await agent
+      .post('/account/password')
+      .type('form')
+      .send({ _csrf: csrfFrom(form.text), currentPassword: first!.password, newPassword: 'short', confirmPassword: 'short' });
     expect(short.status).toBe(422);
     expect(short.text).toContain('Use at least 12 characters.');
     await agent
-      .post('/account/password').type('form')
-      .send({ _csrf: csrfFrom(form.text), currentPassword: first!.password, newPassword: 'a brand new passphrase', confirmPassword: 'a brand new passphrase' })
-      .expect(303).expect('Location', '/staff');
+      .post('/account/password')
+      .type('form')
+      .send({
+        _csrf: csrfFrom(form.text),
+        currentPassword: first!.password,
+        newPassword: 'a brand new passphrase',
+        confirmPassword: 'a brand new passphrase',
+      })
+      .expect(303)
+      .expect('Location', '/staff');
     await agent.get('/users').expect(200);
     await signedInAgent(t.app, first!.email, 'a brand new passphrase');
   });
@@ -190,7 +229,12 @@ describe('staff accounts and sign-in', () => {
     const token = csrfFrom((await agent.get('/login')).text);
     let last = 0;
     for (let i = 0; i < 21; i++) {
-      last = (await agent.post('/login').type('form').send({ _csrf: token, email: `x${i}@example.org`, password: 'x' })).status;
+      last = (
+        await agent
+          .post('/login')
+          .type('form')
+          .send({ _csrf: token, email: `x${i}@example.org`, password: 'x' })
+      ).status;
     }
     expect(last).toBe(429);
   });

@@ -24,16 +24,29 @@ describe('batches: one notice per work, bad rows reported by number, a durable j
 
   const rows = (sql: string, params: unknown[] = []) => t.db.query(sql, params);
   const run = (opts = {}) => processBatches({ ...t, logger: createLogger('silent') }, opts);
-  const post = (body: unknown) => request(t.app).post('/api/v1/batches').set('Authorization', `Bearer ${token}`).send(body as object);
-  const postCsv = (csv: string) => request(t.app).post('/api/v1/batches').set('Authorization', `Bearer ${token}`).set('Content-Type', 'text/csv').send(csv);
+  const post = (body: unknown) =>
+    request(t.app)
+      .post('/api/v1/batches')
+      .set('Authorization', `Bearer ${token}`)
+      .send(body as object);
+  const postCsv = (csv: string) =>
+    request(t.app).post('/api/v1/batches').set('Authorization', `Bearer ${token}`).set('Content-Type', 'text/csv').send(csv);
   const get = (path: string) => request(t.app).get(path).set('Authorization', `Bearer ${token}`);
 
   /** A signed-in submitter with a profile, standing statements and a token, all through the portal. */
   const readySubmitter = async (email: string) => {
     const a = await portalAgent(t.app, worker, sink, email);
     let csrf = await csrfOf(a, '/portal/profile');
-    await a.post('/portal/profile').type('form').send({ _csrf: csrf, name: 'Ada Lovelace', role: 'owner', address: '12 Marylebone Road, London', country: 'GB' }).expect(303);
-    await a.post('/portal/statements').type('form').send({ _csrf: csrf, signature: 'Ada Lovelace', goodFaith: 'true', accuracy: 'true' }).expect(303);
+    await a
+      .post('/portal/profile')
+      .type('form')
+      .send({ _csrf: csrf, name: 'Ada Lovelace', role: 'owner', address: '12 Marylebone Road, London', country: 'GB' })
+      .expect(303);
+    await a
+      .post('/portal/statements')
+      .type('form')
+      .send({ _csrf: csrf, signature: 'Ada Lovelace', goodFaith: 'true', accuracy: 'true' })
+      .expect(303);
     csrf = await csrfOf(a, '/portal/tokens');
     await a.post('/portal/tokens').type('form').send({ _csrf: csrf, name: 'batches' }).expect(303);
     const page = await a.get('/portal/tokens').expect(200);
@@ -57,7 +70,11 @@ describe('batches: one notice per work, bad rows reported by number, a durable j
   it('when a JSON batch has good and bad works, then the bad ones are refused by number, each good work becomes one notice, and the per-URL results show matches and outcomes', async () => {
     const res = await post({
       works: [
-        { description: 'Notes on the Engine, chapter 1', originalUrls: ['https://analytical.example/notes-1'], infringingUrls: [pages[0], 'https://elsewhere.example/copy', pages[0] + '?utm_source=x'] },
+        {
+          description: 'Notes on the Engine, chapter 1',
+          originalUrls: ['https://analytical.example/notes-1'],
+          infringingUrls: [pages[0], 'https://elsewhere.example/copy', pages[0] + '?utm_source=x'],
+        },
         { description: 'short', infringingUrls: [pages[1]] },
         { description: 'Notes on the Engine, chapter 2', infringingUrls: [pages[2], 'javascript:alert(1)'] },
         { description: 'Notes on the Engine, chapter 3', infringingUrls: [pages[0]] },
@@ -87,10 +104,28 @@ describe('batches: one notice per work, bad rows reported by number, a durable j
     const status = await get(`/api/v1/batches/${res.body.id}`).expect(200);
     expect(status.body).toMatchObject({ id: res.body.id, status: 'done', works: 2, urls: 3, processed: 3 });
     expect(status.body.notices).toHaveLength(2);
-    const notices = await rows(`SELECT reference, email, channel, status, statements_source, work_description, original_urls FROM notices ORDER BY reference`);
+    const notices = await rows(
+      `SELECT reference, email, channel, status, statements_source, work_description, original_urls FROM notices ORDER BY reference`,
+    );
     expect(notices).toEqual([
-      { reference: status.body.notices[0], email: RIGHTS, channel: 'api', status: 'pending', statements_source: 'standing', work_description: 'Notes on the Engine, chapter 1', original_urls: ['https://analytical.example/notes-1'] },
-      { reference: status.body.notices[1], email: RIGHTS, channel: 'api', status: 'pending', statements_source: 'standing', work_description: 'Notes on the Engine, chapter 2', original_urls: [] },
+      {
+        reference: status.body.notices[0],
+        email: RIGHTS,
+        channel: 'api',
+        status: 'pending',
+        statements_source: 'standing',
+        work_description: 'Notes on the Engine, chapter 1',
+        original_urls: ['https://analytical.example/notes-1'],
+      },
+      {
+        reference: status.body.notices[1],
+        email: RIGHTS,
+        channel: 'api',
+        status: 'pending',
+        statements_source: 'standing',
+        work_description: 'Notes on the Engine, chapter 2',
+        original_urls: [],
+      },
     ]);
     const urls = await get(`/api/v1/batches/${res.body.id}/urls`).expect(200);
     expect(urls.body).toEqual({
@@ -101,12 +136,15 @@ describe('batches: one notice per work, bad rows reported by number, a durable j
       ],
       nextCursor: null,
     });
-    expect((await rows(`SELECT action FROM audit_events WHERE action LIKE 'batch.%' ORDER BY id`)).map((r: { action: string }) => r.action)).toEqual(['batch.created', 'batch.completed']);
+    expect(
+      (await rows(`SELECT action FROM audit_events WHERE action LIKE 'batch.%' ORDER BY id`)).map((r: { action: string }) => r.action),
+    ).toEqual(['batch.created', 'batch.completed']);
     expect(await run()).toBe(0);
   });
 
   it('when a CSV with a BOM, semicolons and a quoted newline has bad rows, then they are refused by spreadsheet row number and the rows of one description form one work', async () => {
-    const csv = '\uFEFFwork_description;original_url;infringing_url\r\n' +
+    const csv =
+      '\uFEFFwork_description;original_url;infringing_url\r\n' +
       `"Notes on the Engine;\nchapter 1";https://analytical.example/notes-1;${pages[0]}\r\n` +
       `"Notes on the Engine;\nchapter 1";;${pages[1]}\r\n` +
       `Notes on the Engine, chapter 2;;not a url\r\n` +
@@ -119,7 +157,12 @@ describe('batches: one notice per work, bad rows reported by number, a durable j
       { row: 5, message: 'Expected 3 fields (work_description, original_url, infringing_url), found 2.' },
     ]);
     expect(await rows(`SELECT "row", description, original_urls, infringing_urls FROM batch_works ORDER BY position`)).toEqual([
-      { row: 2, description: 'Notes on the Engine;\nchapter 1', original_urls: ['https://analytical.example/notes-1'], infringing_urls: [pages[0], pages[1]] },
+      {
+        row: 2,
+        description: 'Notes on the Engine;\nchapter 1',
+        original_urls: ['https://analytical.example/notes-1'],
+        infringing_urls: [pages[0], pages[1]],
+      },
       { row: 6, description: 'Notes on the Engine, chapter 3', original_urls: [], infringing_urls: [pages[3]] },
     ]);
 
@@ -131,12 +174,22 @@ describe('batches: one notice per work, bad rows reported by number, a durable j
     expect(await rows(`SELECT id FROM batches`)).toHaveLength(1);
   });
 
-  it('when the process dies after a work\'s notice committed, then the resumed job (after the lease) finishes the batch without a second notice for that work', async () => {
-    const res = await post({ works: [1, 2, 3].map((n) => ({ description: `Notes on the Engine, chapter ${n}`, infringingUrls: [pages[n]] })) }).expect(202);
-    await expect(run({ afterNotice: (w: { position: number }) => { if (w.position === 2) throw new Error('simulated crash'); } })).rejects.toThrow('simulated crash');
+  it("when the process dies after a work's notice committed, then the resumed job (after the lease) finishes the batch without a second notice for that work", async () => {
+    const res = await post({
+      works: [1, 2, 3].map((n) => ({ description: `Notes on the Engine, chapter ${n}`, infringingUrls: [pages[n]] })),
+    }).expect(202);
+    await expect(
+      run({
+        afterNotice: (w: { position: number }) => {
+          if (w.position === 2) throw new Error('simulated crash');
+        },
+      }),
+    ).rejects.toThrow('simulated crash');
     expect(await rows(`SELECT count(*)::int AS n FROM notices`)).toEqual([{ n: 2 }]);
     expect(await rows(`SELECT position, notice_id IS NOT NULL AS has FROM batch_works ORDER BY position`)).toEqual([
-      { position: 1, has: true }, { position: 2, has: false }, { position: 3, has: false },
+      { position: 1, has: true },
+      { position: 2, has: false },
+      { position: 3, has: false },
     ]);
     // Its lease still runs: nobody takes the batch over yet.
     expect(await run()).toBe(0);
@@ -146,12 +199,14 @@ describe('batches: one notice per work, bad rows reported by number, a durable j
     const status = await get(`/api/v1/batches/${res.body.id}`).expect(200);
     expect(status.body).toMatchObject({ status: 'done', processed: 3 });
     const notices = await rows(`SELECT reference, work_description FROM notices ORDER BY reference`);
-    expect(notices.map((n: { work_description: string }) => n.work_description)).toEqual([1, 2, 3].map((n) => `Notes on the Engine, chapter ${n}`));
+    expect(notices.map((n: { work_description: string }) => n.work_description)).toEqual(
+      [1, 2, 3].map((n) => `Notes on the Engine, chapter ${n}`),
+    );
     expect(new Set(status.body.notices)).toEqual(new Set(notices.map((n: { reference: string }) => n.reference)));
     expect(await rows(`SELECT count(*)::int AS n FROM audit_events WHERE action = 'notice.submitted'`)).toEqual([{ n: 3 }]);
   });
 
-  it('when the caller is not a ready submitter (no token, a staff token, no standing statements) or asks for another\'s batch, then 401, 422 or 404 and nothing is written', async () => {
+  it("when the caller is not a ready submitter (no token, a staff token, no standing statements) or asks for another's batch, then 401, 422 or 404 and nothing is written", async () => {
     const body = { works: [{ description: 'Notes on the Engine, chapter 1', infringingUrls: [pages[0]] }] };
     await request(t.app).post('/api/v1/batches').send(body).expect(401);
     const staff = await tokenFor(t.db, await createStaff(t.db, { role: 'admin' }));

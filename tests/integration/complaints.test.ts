@@ -22,13 +22,24 @@ describe('complaints against decisions (SPEC §18, DSA Art. 20)', () => {
   let reviewerEmail: string;
 
   beforeAll(async () => {
-    m = await createMailingContext({ clock, workerClock: systemClock, env: { INTAKE_PER_HOUR: '1000', ODS_BODIES: 'Appeals Centre Europe|https://www.appealscentre.eu;User Rights|https://user-rights.example' } });
+    m = await createMailingContext({
+      clock,
+      workerClock: systemClock,
+      env: {
+        INTAKE_PER_HOUR: '1000',
+        ODS_BODIES: 'Appeals Centre Europe|https://www.appealscentre.eu;User Rights|https://user-rights.example',
+      },
+    });
   });
   afterAll(() => m.close());
   beforeEach(async () => {
     await m.reset();
     clock.set(T0);
-    source = await makeSource(m.t.db, { name: 'Harbour Gazette', domains: ['harbourgazette.example'], contactEmail: 'editor@harbourgazette.example' });
+    source = await makeSource(m.t.db, {
+      name: 'Harbour Gazette',
+      domains: ['harbourgazette.example'],
+      contactEmail: 'editor@harbourgazette.example',
+    });
     item = await makeItem(m.t.db, source, { title: 'Tides', originalUrl: 'https://harbourgazette.example/2026/05/tides' });
     const decider = await createStaff(m.t.db, { role: 'moderator', email: 'decider@desk.example' });
     deciderEmail = decider.email;
@@ -39,15 +50,27 @@ describe('complaints against decisions (SPEC §18, DSA Art. 20)', () => {
   const decide = async (reference: string, how: 'approve' | 'reject') => {
     const actor = { id: deciderId, email: deciderEmail, role: 'moderator' as const };
     await claimNotice(m.t, { reference, actor });
-    if (how === 'approve') await approveNotice(m.t, { reference, actor, reason: 'The URLs copy the complainant\'s article.' });
-    else await rejectNotice(m.t, { reference, actor, reason: 'The page is the source\'s own original article.' });
+    if (how === 'approve') await approveNotice(m.t, { reference, actor, reason: "The URLs copy the complainant's article." });
+    else await rejectNotice(m.t, { reference, actor, reason: "The page is the source's own original article." });
   };
-  const notice = async (reference: string) => (await m.t.db.query('SELECT id, status, decision, decided_by FROM notices WHERE reference = $1', [reference]))[0];
-  const complaints = () => m.t.db.query('SELECT complainant_kind, status, decision_complained, decision_decided_by, decided_by, source_id FROM complaints ORDER BY submitted_at');
-  const actions = async () => (await m.t.db.query(`SELECT action FROM audit_events WHERE action LIKE 'complaint.%' OR action IN ('notice.reopened', 'notice.reversed', 'item.restored') ORDER BY id`)).map((r: { action: string }) => r.action);
+  const notice = async (reference: string) =>
+    (await m.t.db.query('SELECT id, status, decision, decided_by FROM notices WHERE reference = $1', [reference]))[0];
+  const complaints = () =>
+    m.t.db.query(
+      'SELECT complainant_kind, status, decision_complained, decision_decided_by, decided_by, source_id FROM complaints ORDER BY submitted_at',
+    );
+  const actions = async () =>
+    (
+      await m.t.db.query(
+        `SELECT action FROM audit_events WHERE action LIKE 'complaint.%' OR action IN ('notice.reopened', 'notice.reversed', 'item.restored') ORDER BY id`,
+      )
+    ).map((r: { action: string }) => r.action);
   const mailText = (to: string, subject: RegExp) => {
     const found = m.sink.to(to).find((x) => subject.test(x.parsed.subject ?? ''));
-    if (!found) throw new Error(`no email "${subject}" to ${to}; got: ${m.sink.messages.map((x) => `${x.envelope.to} ${x.parsed.subject}`).join(' | ')}`);
+    if (!found)
+      throw new Error(
+        `no email "${subject}" to ${to}; got: ${m.sink.messages.map((x) => `${x.envelope.to} ${x.parsed.subject}`).join(' | ')}`,
+      );
     return found.parsed.text ?? '';
   };
   /** A moderator decides the complaint through the staff page. */
@@ -56,7 +79,10 @@ describe('complaints against decisions (SPEC §18, DSA Art. 20)', () => {
     const queue = await agent.get('/complaints').expect(200);
     const id = /href="\/complaints\/([0-9a-f-]{36})"/.exec(queue.text)![1];
     const page = await agent.get(`/complaints/${id}`).expect(200);
-    const res = await agent.post(`/complaints/${id}/decide`).type('form').send({ _csrf: csrfFrom(page.text), outcome, reason: 'Reviewed again: the article is the source\'s own reporting.' });
+    const res = await agent
+      .post(`/complaints/${id}/decide`)
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text), outcome, reason: "Reviewed again: the article is the source's own reporting." });
     return { res, id, agent };
   };
 
@@ -70,13 +96,28 @@ describe('complaints against decisions (SPEC §18, DSA Art. 20)', () => {
     expect(form.text).toContain(`Complain about the decision on notice ${reference}`);
     const token = new URL(link, BASE).searchParams.get('token')!;
 
-    const bad = await request(m.t.app).post(`/takedown/${reference}/complaint`).type('form').send({ token, name: '', email: 'nope', grounds: 'short' });
+    const bad = await request(m.t.app)
+      .post(`/takedown/${reference}/complaint`)
+      .type('form')
+      .send({ token, name: '', email: 'nope', grounds: 'short' });
     expect(bad.status).toBe(422);
     expect(bad.text).toContain('Enter a valid email address.');
     expect(bad.text).toContain('Explain why the decision is wrong');
-    await request(m.t.app).post(`/takedown/${reference}/complaint`).type('form')
-      .send({ token, name: COMPLAINANT.name, email: COMPLAINANT.email, grounds: GROUNDS }).expect(303);
-    expect(await complaints()).toEqual([{ complainant_kind: 'notifier', status: 'open', decision_complained: 'rejected', decision_decided_by: deciderId, decided_by: null, source_id: null }]);
+    await request(m.t.app)
+      .post(`/takedown/${reference}/complaint`)
+      .type('form')
+      .send({ token, name: COMPLAINANT.name, email: COMPLAINANT.email, grounds: GROUNDS })
+      .expect(303);
+    expect(await complaints()).toEqual([
+      {
+        complainant_kind: 'notifier',
+        status: 'open',
+        decision_complained: 'rejected',
+        decision_decided_by: deciderId,
+        decided_by: null,
+        source_id: null,
+      },
+    ]);
 
     // The decider may not decide it: 403 with a clear message, audited, still open.
     const own = await decideComplaintAs(deciderEmail, 'reversed');
@@ -106,7 +147,7 @@ describe('complaints against decisions (SPEC §18, DSA Art. 20)', () => {
     expect(table).toMatch(/<th scope="row">2026-06<\/th><td>0<\/td><td>0<\/td><td>0<\/td><td>–<\/td>/);
   });
 
-  it('when the source complains through the removal email\'s signed link and a second moderator reverses it, then its article is published again and both parties are emailed', async () => {
+  it("when the source complains through the removal email's signed link and a second moderator reverses it, then its article is published again and both parties are emailed", async () => {
     const { reference } = await submitNoticeFor(m.t.app, [`${BASE}/items/${item.slug}`]);
     await decide(reference, 'approve');
     await request(m.t.app).get(`/items/${item.slug}`).expect(451);
@@ -116,9 +157,14 @@ describe('complaints against decisions (SPEC §18, DSA Art. 20)', () => {
     expect(removal).toContain('until 2026-12-01');
     const path = link.slice(BASE.length);
     const form = await request(m.t.app).get(path).expect(200);
-    const hidden = Object.fromEntries([...form.text.matchAll(/<input type="hidden" name="(source|sig)" value="([^"]+)">/g)].map((x) => [x[1], x[2]]));
-    await request(m.t.app).post(`/complaints/source/${reference}`).type('form')
-      .send({ ...hidden, name: 'Grace Hopper', email: 'editor@harbourgazette.example', grounds: GROUNDS }).expect(303);
+    const hidden = Object.fromEntries(
+      [...form.text.matchAll(/<input type="hidden" name="(source|sig)" value="([^"]+)">/g)].map((x) => [x[1], x[2]]),
+    );
+    await request(m.t.app)
+      .post(`/complaints/source/${reference}`)
+      .type('form')
+      .send({ ...hidden, name: 'Grace Hopper', email: 'editor@harbourgazette.example', grounds: GROUNDS })
+      .expect(303);
 
     const { res } = await decideComplaintAs(reviewerEmail, 'reversed');
     expect(res.status).toBe(303);
@@ -130,13 +176,19 @@ describe('complaints against decisions (SPEC §18, DSA Art. 20)', () => {
 
     m.sink.clear();
     await m.worker.drain();
-    expect(mailText('editor@harbourgazette.example', /Your complaint about notice .*: decision reversed/)).toContain('The removed content is published again.');
+    expect(mailText('editor@harbourgazette.example', /Your complaint about notice .*: decision reversed/)).toContain(
+      'The removed content is published again.',
+    );
     expect(mailText(COMPLAINANT.email, /A complaint about notice .* was decided/)).toContain('Appeals Centre Europe');
 
     // The DSA statements export counts the complaint about this decision.
     const token = await tokenFor(m.t.db, await createStaff(m.t.db, { role: 'admin' }));
     const dsa = await request(m.t.app).get('/api/v1/audit/exports/decisions').set('Authorization', `Bearer ${token}`).expect(200);
-    const statement = dsa.text.trim().split('\n').map((l) => JSON.parse(l)).find((x: { puid: string }) => x.puid === reference);
+    const statement = dsa.text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .find((x: { puid: string }) => x.puid === reference);
     expect(statement.internal_complaints).toEqual({ received: 1, reversed: 1, median_handling_hours: 0 });
   });
 
@@ -144,7 +196,11 @@ describe('complaints against decisions (SPEC §18, DSA Art. 20)', () => {
     const { reference, statusUrl } = await submitNoticeFor(m.t.app, [`${BASE}/items/${item.slug}`]);
     await decide(reference, 'reject');
     const token = new URL(statusUrl).searchParams.get('token')!;
-    await request(m.t.app).post(`/takedown/${reference}/complaint`).type('form').send({ token, name: COMPLAINANT.name, email: COMPLAINANT.email, grounds: GROUNDS }).expect(303);
+    await request(m.t.app)
+      .post(`/takedown/${reference}/complaint`)
+      .type('form')
+      .send({ token, name: COMPLAINANT.name, email: COMPLAINANT.email, grounds: GROUNDS })
+      .expect(303);
     const { res } = await decideComplaintAs(reviewerEmail, 'upheld');
     expect(res.status).toBe(303);
     expect(await notice(reference)).toMatchObject({ status: 'rejected', decided_by: deciderId });
@@ -161,21 +217,34 @@ describe('complaints against decisions (SPEC §18, DSA Art. 20)', () => {
     const noToken = await request(m.t.app).post(`/takedown/${reference}/complaint`).type('form').send(body);
     expect(noToken.status).toBe(404);
     expect(noToken.text).toContain('Use the complaint link on your notice');
-    const forged = await request(m.t.app).post(`/complaints/source/${reference}`).type('form').send({ ...body, source: source.id, sig: 'forged-signature' });
+    const forged = await request(m.t.app)
+      .post(`/complaints/source/${reference}`)
+      .type('form')
+      .send({ ...body, source: source.id, sig: 'forged-signature' });
     expect(forged.status).toBe(404);
     expect(forged.text).toContain('Use the complaint link in the email');
     // A rejection cannot be contested by the source (nothing was removed).
     expect((await request(m.t.app).get(`/complaints/source/${reference}?source=${source.id}&sig=x`)).status).toBe(404);
 
-    await request(m.t.app).post(`/takedown/${reference}/complaint`).type('form').send({ ...body, token }).expect(303);
-    const twice = await request(m.t.app).post(`/takedown/${reference}/complaint`).type('form').send({ ...body, token });
+    await request(m.t.app)
+      .post(`/takedown/${reference}/complaint`)
+      .type('form')
+      .send({ ...body, token })
+      .expect(303);
+    const twice = await request(m.t.app)
+      .post(`/takedown/${reference}/complaint`)
+      .type('form')
+      .send({ ...body, token });
     expect(twice.status).toBe(409);
     expect(twice.text).toContain('is already open');
 
     const late = await submitNoticeFor(m.t.app, [`${BASE}/items/${item.slug}`]);
     await decide(late.reference, 'reject');
     clock.advance(184 * 86_400_000);
-    const tooLate = await request(m.t.app).post(`/takedown/${late.reference}/complaint`).type('form').send({ ...body, token: new URL(late.statusUrl).searchParams.get('token') });
+    const tooLate = await request(m.t.app)
+      .post(`/takedown/${late.reference}/complaint`)
+      .type('form')
+      .send({ ...body, token: new URL(late.statusUrl).searchParams.get('token') });
     expect(tooLate.status).toBe(422);
     expect(tooLate.text).toMatch(/The six months for a complaint about notice TD-\d+ ended on 2026-12-01\./);
     expect(await complaints()).toHaveLength(1);
@@ -185,9 +254,20 @@ describe('complaints against decisions (SPEC §18, DSA Art. 20)', () => {
   it('when the portal files a complaint for its signed-in notifier, then the same rules apply without the status token', async () => {
     const { reference } = await submitNoticeFor(m.t.app, [`${BASE}/items/${item.slug}`]);
     await decide(reference, 'reject');
-    const c = await submitComplaint(m.t, { credential: { kind: 'notifier', reference, verifiedBy: 'portal' }, name: COMPLAINANT.name, email: COMPLAINANT.email, grounds: GROUNDS });
+    const c = await submitComplaint(m.t, {
+      credential: { kind: 'notifier', reference, verifiedBy: 'portal' },
+      name: COMPLAINANT.name,
+      email: COMPLAINANT.email,
+      grounds: GROUNDS,
+    });
     expect(c).toMatchObject({ status: 'open', complainantKind: 'notifier', decisionDecidedBy: deciderId });
-    await expect(submitComplaint(m.t, { credential: { kind: 'notifier', reference, verifiedBy: 'portal' }, name: COMPLAINANT.name, email: COMPLAINANT.email, grounds: GROUNDS }))
-      .rejects.toMatchObject({ code: 'COMPLAINT.ALREADY_OPEN', status: 409 });
+    await expect(
+      submitComplaint(m.t, {
+        credential: { kind: 'notifier', reference, verifiedBy: 'portal' },
+        name: COMPLAINANT.name,
+        email: COMPLAINANT.email,
+        grounds: GROUNDS,
+      }),
+    ).rejects.toMatchObject({ code: 'COMPLAINT.ALREADY_OPEN', status: 409 });
   });
 });

@@ -32,7 +32,11 @@ describe('HTTP caching of public pages and edge purges (SPEC §16)', () => {
     await truncateAll(t.db);
     await seedDemo(t);
     // The demo import queued its own purges (new items change the lists); each test starts without them.
-    expect((await t.db.query(`SELECT keys FROM edge_purges`)).map((r: { keys: string[] }) => r.keys)).toContainEqual(['front', 'feed', 'sitemap']);
+    expect((await t.db.query(`SELECT keys FROM edge_purges`)).map((r: { keys: string[] }) => r.keys)).toContainEqual([
+      'front',
+      'feed',
+      'sitemap',
+    ]);
     await t.db.query('DELETE FROM edge_purges');
     sink.received.length = 0;
     sink.failing.clear();
@@ -50,14 +54,25 @@ describe('HTTP caching of public pages and edge purges (SPEC §16)', () => {
       ...extra,
     });
   const worker = (config = allTargets(), opts: { retryBaseMs?: number } = {}) => {
-    const w = createPurgeWorker({ db: t.db, config, logger: createLogger('silent'), clock: t.clock }, { retryBaseMs: opts.retryBaseMs ?? 1, random: () => 0 });
+    const w = createPurgeWorker(
+      { db: t.db, config, logger: createLogger('silent'), clock: t.clock },
+      { retryBaseMs: opts.retryBaseMs ?? 1, random: () => 0 },
+    );
     workers.push(w);
     return w;
   };
   const items = () => t.db.getRepository(Item).find({ relations: { source: true }, order: { listedAt: 'DESC' } });
   const remove = (item: Item) =>
     withTransaction(t.db, (tx) =>
-      removeItems(tx, { itemIds: [item.id], noticeId: NOTICE_ID, reference: 'TD-000042', claimant: 'Rights Ltd', legalBasis: '17 U.S.C. § 512(c) (copyright)', actor: SYSTEM, at: t.clock.now() }),
+      removeItems(tx, {
+        itemIds: [item.id],
+        noticeId: NOTICE_ID,
+        reference: 'TD-000042',
+        claimant: 'Rights Ltd',
+        legalBasis: '17 U.S.C. § 512(c) (copyright)',
+        actor: SYSTEM,
+        at: t.clock.now(),
+      }),
     );
   const purges = () => t.db.query(`SELECT * FROM edge_purges ORDER BY created_at, id`);
 
@@ -65,7 +80,11 @@ describe('HTTP caching of public pages and edge purges (SPEC §16)', () => {
     const [item] = await items();
     const cases: [string, string[], string][] = [
       ['/', ['front'], 'public, max-age=30, s-maxage=3600'],
-      ['/?before=' + Buffer.from(`${item.listedAt.toISOString()}|${item.id}`).toString('base64url'), ['front'], 'public, max-age=30, s-maxage=3600'],
+      [
+        '/?before=' + Buffer.from(`${item.listedAt.toISOString()}|${item.id}`).toString('base64url'),
+        ['front'],
+        'public, max-age=30, s-maxage=3600',
+      ],
       [`/items/${item.slug}`, [`item-${item.id}`, `source-${item.sourceId}`], 'public, max-age=30, s-maxage=3600'],
       ['/feed.xml', ['feed'], 'public, max-age=30, s-maxage=3600'],
       ['/sitemap.xml', ['sitemap'], 'public, max-age=30, s-maxage=3600'],
@@ -95,7 +114,10 @@ describe('HTTP caching of public pages and edge purges (SPEC §16)', () => {
     }
     const page = await request(t.app).get(`/items/${item.slug}`).expect(200);
     await request(t.app).get(`/items/${item.slug}`).set('If-Modified-Since', page.headers['last-modified']).expect(304);
-    await request(t.app).get(`/items/${item.slug}`).set('If-Modified-Since', new Date(Date.parse(page.headers['last-modified']) - 1000).toUTCString()).expect(200);
+    await request(t.app)
+      .get(`/items/${item.slug}`)
+      .set('If-Modified-Since', new Date(Date.parse(page.headers['last-modified']) - 1000).toUTCString())
+      .expect(200);
     const front = await request(t.app).get('/').expect(200);
     await remove(item);
     const after = await request(t.app).get('/').set('If-None-Match', front.headers.etag).expect(200);
@@ -105,9 +127,16 @@ describe('HTTP caching of public pages and edge purges (SPEC §16)', () => {
   it('when an item is removed or withdrawn, or a page does not exist, then 451, 410 and 404 are no-store and name no surrogate key', async () => {
     const [item, other] = await items();
     await remove(item);
-    await withTransaction(t.db, (tx) => withdrawSource(tx, { sourceId: other.sourceId, reason: 'opt-out', actor: SYSTEM, at: t.clock.now() }));
+    await withTransaction(t.db, (tx) =>
+      withdrawSource(tx, { sourceId: other.sourceId, reason: 'opt-out', actor: SYSTEM, at: t.clock.now() }),
+    );
     const withdrawn = (await items()).find((i) => i.status === 'withdrawn')!;
-    for (const [path, status] of [[`/items/${item.slug}`, 451], [`/items/${withdrawn.slug}`, 410], ['/items/no-such-item', 404], ['/nowhere', 404]] as const) {
+    for (const [path, status] of [
+      [`/items/${item.slug}`, 451],
+      [`/items/${withdrawn.slug}`, 410],
+      ['/items/no-such-item', 404],
+      ['/nowhere', 404],
+    ] as const) {
       const res = await request(t.app).get(path).expect(status);
       expect([path, res.headers['cache-control']]).toEqual([path, 'no-store']);
       expect(res.headers['surrogate-key']).toBeUndefined();
@@ -119,7 +148,15 @@ describe('HTTP caching of public pages and edge purges (SPEC §16)', () => {
     const [item, other] = await items();
     await expect(
       withTransaction(t.db, async (tx) => {
-        await removeItems(tx, { itemIds: [other.id], noticeId: NOTICE_ID, reference: 'TD-000043', claimant: null, legalBasis: 'x', actor: SYSTEM, at: t.clock.now() });
+        await removeItems(tx, {
+          itemIds: [other.id],
+          noticeId: NOTICE_ID,
+          reference: 'TD-000043',
+          claimant: null,
+          legalBasis: 'x',
+          actor: SYSTEM,
+          at: t.clock.now(),
+        });
         throw new Error('the notice could not be closed');
       }),
     ).rejects.toThrow('the notice could not be closed');
@@ -133,7 +170,9 @@ describe('HTTP caching of public pages and edge purges (SPEC §16)', () => {
     const [{ removed_at }] = await t.db.query('SELECT removed_at FROM items WHERE id = $1', [item.id]);
     expect(row.created_at.getTime()).toBe(removed_at.getTime());
 
-    await withTransaction(t.db, (tx) => restoreItems(tx, { itemIds: [item.id], reason: 'counter-notice', actor: SYSTEM, at: t.clock.now() }));
+    await withTransaction(t.db, (tx) =>
+      restoreItems(tx, { itemIds: [item.id], reason: 'counter-notice', actor: SYSTEM, at: t.clock.now() }),
+    );
     expect((await purges()).map((r: { keys: string[] }) => r.keys.includes(`item-${item.id}`))).toEqual([true, true]);
   });
 
@@ -165,7 +204,9 @@ describe('HTTP caching of public pages and edge purges (SPEC §16)', () => {
     const [row] = await purges();
     expect(row.status).toBe('sent');
     expect(row.sent_at).toBeInstanceOf(Date);
-    expect([...row.done_targets].sort()).toEqual(['cloudflare', 'fastly', `varnish:${sink.url}/varnish-a/`, `varnish:${sink.url}/varnish-b/`].sort());
+    expect([...row.done_targets].sort()).toEqual(
+      ['cloudflare', 'fastly', `varnish:${sink.url}/varnish-a/`, `varnish:${sink.url}/varnish-b/`].sort(),
+    );
     const [event] = await t.db.query(`SELECT * FROM audit_events WHERE action = 'cache.purged'`);
     expect(event).toMatchObject({ subject_type: 'edge_purge', subject_id: row.id, actor_type: 'system' });
     expect(event.details.keys).toEqual(row.keys);
@@ -282,7 +323,10 @@ describe('the sitemap past 50,000 URLs (SPEC §16)', () => {
     );
     const index = await request(t.app).get('/sitemap.xml').expect(200);
     expect(index.text).toContain('<sitemapindex');
-    const entries = [...index.text.matchAll(/<sitemap><loc>([^<]+)<\/loc><lastmod>([^<]+)<\/lastmod><\/sitemap>/g)].map((m) => [m[1], m[2]]);
+    const entries = [...index.text.matchAll(/<sitemap><loc>([^<]+)<\/loc><lastmod>([^<]+)<\/lastmod><\/sitemap>/g)].map((m) => [
+      m[1],
+      m[2],
+    ]);
     // Oldest first in parts of 49,999: part n's lastmod is its newest change.
     expect(entries).toEqual([
       ['http://localhost:3000/sitemap-1.xml', new Date(Date.parse('2026-06-01T00:00:00Z') + 49_999_000).toISOString()],

@@ -25,9 +25,12 @@ describe('feed import', () => {
 
   const SYSTEM = { type: 'system' as const };
   const addSource = (path: string | null, name = 'Test Publisher') =>
-    withTransaction(t.db, (tx) => createSource(tx, { name, domains: ['publisher.example'], feedUrl: path ? feeds.url + path : null, at: new Date(), actor: SYSTEM }));
+    withTransaction(t.db, (tx) =>
+      createSource(tx, { name, domains: ['publisher.example'], feedUrl: path ? feeds.url + path : null, at: new Date(), actor: SYSTEM }),
+    );
   const items = async () => (await t.db.query('SELECT * FROM items ORDER BY original_url')) as Record<string, any>[];
-  const events = async (action: string) => (await t.db.query('SELECT * FROM audit_events WHERE action = $1 ORDER BY id', [action])) as Record<string, any>[];
+  const events = async (action: string) =>
+    (await t.db.query('SELECT * FROM audit_events WHERE action = $1 ORDER BY id', [action])) as Record<string, any>[];
 
   it('when an RSS feed is imported twice, then items are created once with provenance, and the second time nothing changes', async () => {
     feeds.routes.set(
@@ -35,7 +38,14 @@ describe('feed import', () => {
       xmlRoute(
         rss(
           [
-            rssItem({ guid: 'g1', link: 'https://publisher.example/a', title: 'Alpha', pubDate: 'Mon, 02 Mar 2026 08:00:00 GMT', encoded: '<p>Alpha body</p>', extra: '<dc:rights>CC0</dc:rights>' }),
+            rssItem({
+              guid: 'g1',
+              link: 'https://publisher.example/a',
+              title: 'Alpha',
+              pubDate: 'Mon, 02 Mar 2026 08:00:00 GMT',
+              encoded: '<p>Alpha body</p>',
+              extra: '<dc:rights>CC0</dc:rights>',
+            }),
             rssItem({ guid: 'g2', link: 'https://publisher.example/b', title: 'Beta', description: '&lt;p&gt;Beta body&lt;/p&gt;' }),
             rssItem({ guid: 'g1', link: 'https://publisher.example/a-again', title: 'Alpha twice' }), // duplicate guid
             rssItem({ title: 'Neither link nor guid', description: 'x' }),
@@ -97,7 +107,8 @@ describe('feed import', () => {
   });
 
   it('when two instances run the scheduler at the same time, then each due source is imported exactly once', async () => {
-    for (const n of [1, 2, 3]) feeds.routes.set(`/s${n}`, xmlRoute(rss([rssItem({ guid: `s${n}`, link: `https://publisher.example/s${n}`, title: `S${n}` })])));
+    for (const n of [1, 2, 3])
+      feeds.routes.set(`/s${n}`, xmlRoute(rss([rssItem({ guid: `s${n}`, link: `https://publisher.example/s${n}`, title: `S${n}` })])));
     for (const n of [1, 2, 3]) await addSource(`/s${n}`, `Source ${n}`);
     const [a, b] = await Promise.all([importDueSources(t), importDueSources(t)]);
     expect(a + b).toBe(3);
@@ -106,7 +117,13 @@ describe('feed import', () => {
   });
 
   it('when the feed answers 304 to the validators of the last import, then nothing is read and the result says so', async () => {
-    feeds.routes.set('/etag', xmlWithEtag(() => rss([rssItem({ guid: 'e1', link: 'https://publisher.example/e1', title: 'E1' })]), () => '"v1"'));
+    feeds.routes.set(
+      '/etag',
+      xmlWithEtag(
+        () => rss([rssItem({ guid: 'e1', link: 'https://publisher.example/e1', title: 'E1' })]),
+        () => '"v1"',
+      ),
+    );
     const source = await addSource('/etag');
     expect(await importFeedNow(t, source.id)).toMatchObject({ ok: true, created: 1 });
     const [row] = await t.db.query('SELECT last_fetch_etag FROM sources WHERE id = $1', [source.id]);
@@ -119,13 +136,26 @@ describe('feed import', () => {
     let body = '<p>First version</p>';
     feeds.routes.set('/changing', (_req, res) => {
       res.setHeader('Content-Type', 'application/rss+xml');
-      res.end(rss([rssItem({ guid: 'c1', link: 'https://publisher.example/c1', title, encoded: body }), rssItem({ guid: 'c2', link: 'https://publisher.example/c2', title: 'Other', encoded: body })]));
+      res.end(
+        rss([
+          rssItem({ guid: 'c1', link: 'https://publisher.example/c1', title, encoded: body }),
+          rssItem({ guid: 'c2', link: 'https://publisher.example/c2', title: 'Other', encoded: body }),
+        ]),
+      );
     });
     const source = await addSource('/changing');
     await importFeedNow(t, source.id);
     const before = await items();
     await withTransaction(t.db, (tx) =>
-      removeItems(tx, { itemIds: [before[1].id], noticeId: '00000000-0000-4000-8000-000000000001', reference: 'TD-000001', claimant: null, legalBasis: 'copyright', actor: SYSTEM, at: new Date() }),
+      removeItems(tx, {
+        itemIds: [before[1].id],
+        noticeId: '00000000-0000-4000-8000-000000000001',
+        reference: 'TD-000001',
+        claimant: null,
+        legalBasis: 'copyright',
+        actor: SYSTEM,
+        at: new Date(),
+      }),
     );
     title = 'Corrected title';
     body = '<p>Second version</p>';
@@ -146,7 +176,8 @@ describe('feed import', () => {
             guid: 'h1',
             link: '/posts/h1',
             title: '&lt;script&gt;alert(1)&lt;/script&gt;Hostile',
-            encoded: '<p onmouseover="x()">Read <a href="more">more</a><script>alert(2)</script><img src="/i.png" onerror="y()"><iframe src="https://evil.example"></iframe></p>',
+            encoded:
+              '<p onmouseover="x()">Read <a href="more">more</a><script>alert(2)</script><img src="/i.png" onerror="y()"><iframe src="https://evil.example"></iframe></p>',
           }),
         ]),
       ),
@@ -155,7 +186,9 @@ describe('feed import', () => {
     await importFeedNow(t, source.id);
     const [row] = await items();
     expect(row.original_url).toBe('https://publisher.example/posts/h1');
-    expect(row.content).toBe('<p>Read <a rel="nofollow noopener ugc" href="https://publisher.example/posts/more">more</a><img src="https://publisher.example/i.png" loading="lazy" /></p>');
+    expect(row.content).toBe(
+      '<p>Read <a rel="nofollow noopener ugc" href="https://publisher.example/posts/more">more</a><img src="https://publisher.example/i.png" loading="lazy" /></p>',
+    );
     // The title is reduced to text (issue 21: RSS titles carry HTML in the wild): the script and its
     // text are gone, not merely escaped; what is left is shown escaped on every page.
     expect(row.title).toBe('Hostile');

@@ -23,7 +23,15 @@ describe('the mailbox: emails to the designated agent become notices (POST /api/
   let item: Item;
 
   beforeAll(async () => {
-    m = await createMailingContext({ env: { INBOUND_AUTH_DNS: 'off', DMCA_AGENT_EMAIL: AGENT, INBOUND_REPLIES_PER_HOUR: '3', INTAKE_PER_HOUR: '1000', SENDER_BURST: '100' } });
+    m = await createMailingContext({
+      env: {
+        INBOUND_AUTH_DNS: 'off',
+        DMCA_AGENT_EMAIL: AGENT,
+        INBOUND_REPLIES_PER_HOUR: '3',
+        INTAKE_PER_HOUR: '1000',
+        SENDER_BURST: '100',
+      },
+    });
     inbound = createInboundWorker({ ...m.t, logger: createLogger('silent') });
   });
   afterAll(() => m.close());
@@ -42,7 +50,9 @@ describe('the mailbox: emails to the designated agent become notices (POST /api/
   const api = (path: string, token = modToken) => request(m.t.app).get(`/api/v1${path}`).set('Authorization', `Bearer ${token}`);
   const rows = (sql: string, params: unknown[] = []) => m.t.db.query(sql, params);
   const actions = async (type: string, id: string) =>
-    (await rows(`SELECT action FROM audit_events WHERE subject_type = $1 AND subject_id = $2 ORDER BY id`, [type, id])).map((r: { action: string }) => r.action);
+    (await rows(`SELECT action FROM audit_events WHERE subject_type = $1 AND subject_id = $2 ORDER BY id`, [type, id])).map(
+      (r: { action: string }) => r.action,
+    );
   const send = async () => {
     await m.worker.drain();
   };
@@ -59,13 +69,25 @@ describe('the mailbox: emails to the designated agent become notices (POST /api/
   };
 
   it('when a complete notice is emailed, then it is stored, becomes a pending email notice with its target matched, and the acknowledgement is a threaded reply', async () => {
-    const raw = rawEmail({ messageId: '<letter-1@analytical.example>', subject: 'Copyright infringement on your site', body: completeLetter([pageUrl(item)]) });
+    const raw = rawEmail({
+      messageId: '<letter-1@analytical.example>',
+      subject: 'Copyright infringement on your site',
+      body: completeLetter([pageUrl(item)]),
+    });
     const res = await post(raw).expect(202);
     expect(res.body).toMatchObject({ status: 'notice_created', noticeReference: expect.stringMatching(/^TD-\d{6}$/) });
     const ref = res.body.noticeReference;
 
-    const [email] = await rows(`SELECT way_in, message_id, from_address, subject, status, notice_id, raw FROM inbound_emails WHERE id = $1`, [res.body.id]);
-    expect(email).toMatchObject({ way_in: 'api', message_id: '<letter-1@analytical.example>', from_address: ADA, status: 'notice_created' });
+    const [email] = await rows(
+      `SELECT way_in, message_id, from_address, subject, status, notice_id, raw FROM inbound_emails WHERE id = $1`,
+      [res.body.id],
+    );
+    expect(email).toMatchObject({
+      way_in: 'api',
+      message_id: '<letter-1@analytical.example>',
+      from_address: ADA,
+      status: 'notice_created',
+    });
     expect(Buffer.compare(email.raw, raw)).toBe(0);
     const [notice] = await rows(`SELECT id, status, channel, email, name, signature FROM notices WHERE reference = $1`, [ref]);
     expect(notice).toMatchObject({ id: email.notice_id, status: 'pending', channel: 'email', email: ADA });
@@ -86,12 +108,21 @@ describe('the mailbox: emails to the designated agent become notices (POST /api/
     expect(noticeIdOfReplyAddress(m.t.sessionSecret, replyTo, 'localhost')).toBe(notice.id);
     expect(ack.text).toContain(ref);
     // The moderators are told, as for a form notice.
-    expect(m.sink.to('mod@desk.example').map((x) => x.parsed.subject).join()).toContain(ref);
+    expect(
+      m.sink
+        .to('mod@desk.example')
+        .map((x) => x.parsed.subject)
+        .join(),
+    ).toContain(ref);
 
     // Staff see it through the API, with the shape of SPEC §12.
     const one = await api(`/inbound-emails/${res.body.id}`).expect(200);
     expect(one.body).toMatchObject({
-      id: res.body.id, messageId: '<letter-1@analytical.example>', from: ADA, status: 'notice_created', noticeReference: ref,
+      id: res.body.id,
+      messageId: '<letter-1@analytical.example>',
+      from: ADA,
+      status: 'notice_created',
+      noticeReference: ref,
       auth: { spf: 'none', dkim: 'none', dmarc: 'none' },
       extracted: { goodFaith: true, accuracy: true, missing: [] },
     });
@@ -107,7 +138,9 @@ describe('the mailbox: emails to the designated agent become notices (POST /api/
     const raw = rawEmail({ messageId: '<twice@analytical.example>', body: completeLetter([pageUrl(item)]) });
     const first = await post(raw).expect(202);
     const again = await post(raw).expect(202);
-    const relayed = await post(Buffer.concat([Buffer.from('Received: from relay.example by mx.example; Tue, 1 Dec 2026 10:00:01 +0000\r\n'), raw])).expect(202);
+    const relayed = await post(
+      Buffer.concat([Buffer.from('Received: from relay.example by mx.example; Tue, 1 Dec 2026 10:00:01 +0000\r\n'), raw]),
+    ).expect(202);
     expect(again.body).toMatchObject({ id: first.body.id, duplicate: true, noticeReference: first.body.noticeReference });
     expect(relayed.body).toMatchObject({ id: first.body.id, duplicate: true });
     expect((await rows(`SELECT count(*)::int AS n FROM inbound_emails`))[0].n).toBe(1);
@@ -136,18 +169,38 @@ describe('the mailbox: emails to the designated agent become notices (POST /api/
     expect(link.pathname).toBe(`/takedown/complete/${ref}`);
 
     // The form, pre-filled with what was understood.
-    const page = await request(m.t.app).get(link.pathname + link.search).expect(200);
+    const page = await request(m.t.app)
+      .get(link.pathname + link.search)
+      .expect(200);
     expect(page.text).toContain(`Complete your notice ${ref}`);
     expect(page.text).toContain(pageUrl(item));
     expect(page.text).toContain(ADA);
     const token = link.searchParams.get('token')!;
     const form = {
-      token, name: 'Ada Lovelace', email: ADA, address: '12 Marylebone Road, London', country: 'GB', role: 'owner',
-      workDescription: 'My article "Notes on the Engine".', infringingUrls: pageUrl(item), goodFaith: 'true', accuracy: 'true', signature: 'Ada Lovelace', claimType: 'copyright',
+      token,
+      name: 'Ada Lovelace',
+      email: ADA,
+      address: '12 Marylebone Road, London',
+      country: 'GB',
+      role: 'owner',
+      workDescription: 'My article "Notes on the Engine".',
+      infringingUrls: pageUrl(item),
+      goodFaith: 'true',
+      accuracy: 'true',
+      signature: 'Ada Lovelace',
+      claimType: 'copyright',
     };
     // A wrong token changes nothing.
-    await request(m.t.app).post(`/takedown/complete/${ref}`).type('form').send({ ...form, token: 'x'.repeat(43) }).expect(404);
-    const bad = await request(m.t.app).post(`/takedown/complete/${ref}`).type('form').send({ ...form, signature: '' }).expect(422);
+    await request(m.t.app)
+      .post(`/takedown/complete/${ref}`)
+      .type('form')
+      .send({ ...form, token: 'x'.repeat(43) })
+      .expect(404);
+    const bad = await request(m.t.app)
+      .post(`/takedown/complete/${ref}`)
+      .type('form')
+      .send({ ...form, signature: '' })
+      .expect(422);
     expect(bad.text).toContain('signature');
     expect((await rows(`SELECT status FROM notices WHERE reference = $1`, [ref]))[0].status).toBe('incomplete');
     const done = await request(m.t.app).post(`/takedown/complete/${ref}`).type('form').send(form).expect(303);
@@ -168,7 +221,11 @@ describe('the mailbox: emails to the designated agent become notices (POST /api/
     const ref = res.body.noticeReference;
     const authz = { Authorization: `Bearer ${modToken}` };
     await request(m.t.app).post(`/api/v1/notices/${ref}/claim`).set(authz).send({}).expect(200);
-    await request(m.t.app).post(`/api/v1/notices/${ref}/decision`).set(authz).send({ action: 'request_info', reason: 'Where was the article first published?' }).expect(200);
+    await request(m.t.app)
+      .post(`/api/v1/notices/${ref}/decision`)
+      .set(authz)
+      .send({ action: 'request_info', reason: 'Where was the article first published?' })
+      .expect(200);
     await send();
     const question = m.sink.to(ADA).find((x) => /question/i.test(x.parsed.subject ?? ''))!;
     const replyAddress = question.parsed.replyTo!.value[0].address!;
@@ -186,7 +243,9 @@ describe('the mailbox: emails to the designated agent become notices (POST /api/
     expect(n.status).toBe('pending');
     expect(n.info_request.answer).toContain('3 March 2026');
     expect(n.info_request.answer).not.toContain('we need more information');
-    const trail = await rows(`SELECT action, details FROM audit_events WHERE subject_type = 'notice' AND subject_id = $1 ORDER BY id`, [ref]);
+    const trail = await rows(`SELECT action, details FROM audit_events WHERE subject_type = 'notice' AND subject_id = $1 ORDER BY id`, [
+      ref,
+    ]);
     expect(trail.map((e: { action: string }) => e.action).slice(-2)).toEqual(['notice.reply_received', 'notice.answered']);
     expect(trail[trail.length - 2].details.text).toContain('3 March 2026');
     // The staff timeline shows it.
@@ -217,7 +276,12 @@ describe('the mailbox: emails to the designated agent become notices (POST /api/
     const replyAddress = m.sink.to(ADA)[0].parsed.replyTo!.value[0].address!;
     m.sink.clear();
     const autos = [
-      rawEmail({ to: replyAddress, subject: 'Out of office', headers: { 'Auto-Submitted': 'auto-replied' }, body: 'I am away until Monday.' }),
+      rawEmail({
+        to: replyAddress,
+        subject: 'Out of office',
+        headers: { 'Auto-Submitted': 'auto-replied' },
+        body: 'I am away until Monday.',
+      }),
       rawEmail({ subject: 'Automatic reply', headers: { 'X-Autoreply': 'yes' }, body: completeLetter([pageUrl(item)]) }),
       rawEmail({ subject: 'Weekly digest', headers: { Precedence: 'bulk' }, body: completeLetter([pageUrl(item)]) }),
       rawEmail({ from: 'MAILER-DAEMON@mx.example', subject: 'Undeliverable: your notice', body: 'Delivery failed.' }),
@@ -258,12 +322,20 @@ describe('the mailbox: emails to the designated agent become notices (POST /api/
 
   it('when hostile or broken messages arrive (malformed MIME, no From, header injection in the subject, a 20 MB attachment), then each is stored and read or ignored, never a 5xx and never an email twice', async () => {
     const url = pageUrl(item);
-    const malformed = Buffer.from(`From: x@y.example\r\nContent-Type: multipart/mixed; boundary="b"\r\nSubject: broken\r\n\r\n--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n%%%not base64%%%\r\n--b`);
+    const malformed = Buffer.from(
+      `From: x@y.example\r\nContent-Type: multipart/mixed; boundary="b"\r\nSubject: broken\r\n\r\n--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n%%%not base64%%%\r\n--b`,
+    );
     const noFrom = rawEmail({ from: null, body: completeLetter([url]) });
     const injected = rawEmail({ subject: 'Takedown =?utf-8?q?now=0D=0ABcc:_victim@example.org?=', body: completeLetter([url]) });
     const big = Buffer.concat([
-      Buffer.from(`From: Ada Lovelace <${ADA}>\r\nTo: ${AGENT}\r\nSubject: with evidence\r\nMessage-ID: <big@analytical.example>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="XX"\r\n\r\n--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${completeLetter([url]).replace(/\n/g, '\r\n')}\r\n--XX\r\nContent-Type: application/octet-stream; name="evidence.bin"\r\nContent-Disposition: attachment; filename="evidence.bin"\r\nContent-Transfer-Encoding: base64\r\n\r\n`),
-      Buffer.from(Buffer.alloc(15 * 1024 * 1024, 7).toString('base64').replace(/.{76}/g, '$&\r\n')),
+      Buffer.from(
+        `From: Ada Lovelace <${ADA}>\r\nTo: ${AGENT}\r\nSubject: with evidence\r\nMessage-ID: <big@analytical.example>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="XX"\r\n\r\n--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${completeLetter([url]).replace(/\n/g, '\r\n')}\r\n--XX\r\nContent-Type: application/octet-stream; name="evidence.bin"\r\nContent-Disposition: attachment; filename="evidence.bin"\r\nContent-Transfer-Encoding: base64\r\n\r\n`,
+      ),
+      Buffer.from(
+        Buffer.alloc(15 * 1024 * 1024, 7)
+          .toString('base64')
+          .replace(/.{76}/g, '$&\r\n'),
+      ),
       Buffer.from('\r\n--XX--\r\n'),
     ]);
     expect(big.length).toBeGreaterThan(20 * 1024 * 1024);
@@ -296,7 +368,11 @@ describe('the mailbox: emails to the designated agent become notices (POST /api/
   it('when the caller is not an admin, sends another content type, or an empty body, then 403 / 415 / 422 and nothing is stored', async () => {
     await post(rawEmail({ body: completeLetter([pageUrl(item)]) }), modToken).expect(403);
     await request(m.t.app).post('/api/v1/inbound-emails').set('Content-Type', 'message/rfc822').send('x').expect(401);
-    const r415 = await request(m.t.app).post('/api/v1/inbound-emails').set('Authorization', `Bearer ${adminToken}`).send({ raw: 'x' }).expect(415);
+    const r415 = await request(m.t.app)
+      .post('/api/v1/inbound-emails')
+      .set('Authorization', `Bearer ${adminToken}`)
+      .send({ raw: 'x' })
+      .expect(415);
     expect(r415.body.errors[0].field).toBe('Content-Type');
     await post(Buffer.alloc(0)).expect(422);
     await api('/inbound-emails?status=nonsense').expect(422);
@@ -305,7 +381,9 @@ describe('the mailbox: emails to the designated agent become notices (POST /api/
   });
 
   it('when a stored message was never read (a crash before the job ran), then the parse job reads it later, exactly once', async () => {
-    const stored = await withTransaction(m.t.db, (tx) => storeInboundEmail(tx, rawEmail({ body: completeLetter([pageUrl(item)]) }), 'imap', { at: new Date() }));
+    const stored = await withTransaction(m.t.db, (tx) =>
+      storeInboundEmail(tx, rawEmail({ body: completeLetter([pageUrl(item)]) }), 'imap', { at: new Date() }),
+    );
     expect((await rows(`SELECT status FROM inbound_emails WHERE id = $1`, [stored.id]))[0].status).toBe('received');
     const [a, b] = await Promise.all([inbound.drain(), inbound.drain()]);
     expect(a.done + b.done).toBe(1);

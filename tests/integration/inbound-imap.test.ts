@@ -19,9 +19,17 @@ describe('IMAP polling against a real Dovecot (Debian dovecot-imapd, started by 
 
   beforeAll(async () => {
     dovecot = await startDovecot();
-    m = await createMailingContext({ env: { INBOUND_AUTH_DNS: 'off', DMCA_AGENT_EMAIL: AGENT, INBOUND_IMAP_URL: dovecot.url(), INBOUND_IMAP_DONE_FOLDER: 'Processed' } });
+    m = await createMailingContext({
+      env: { INBOUND_AUTH_DNS: 'off', DMCA_AGENT_EMAIL: AGENT, INBOUND_IMAP_URL: dovecot.url(), INBOUND_IMAP_DONE_FOLDER: 'Processed' },
+    });
     worker = createInboundWorker({ ...m.t, logger: createLogger('silent') });
-    client = new ImapFlow({ host: '127.0.0.1', port: dovecot.port, secure: false, auth: { user: dovecot.user, pass: dovecot.password }, logger: false });
+    client = new ImapFlow({
+      host: '127.0.0.1',
+      port: dovecot.port,
+      secure: false,
+      auth: { user: dovecot.user, pass: dovecot.password },
+      logger: false,
+    });
     await client.connect();
     await client.mailboxCreate('Processed').catch(() => undefined);
   });
@@ -65,12 +73,16 @@ describe('IMAP polling against a real Dovecot (Debian dovecot-imapd, started by 
     try {
       await poller.pollNow();
       expect(await count('INBOX')).toBe(1);
-      expect((await m.t.db.query(`SELECT count(*)::int AS n FROM inbound_emails WHERE message_id = '<imap-2@analytical.example>'`))[0].n).toBe(0);
+      expect(
+        (await m.t.db.query(`SELECT count(*)::int AS n FROM inbound_emails WHERE message_id = '<imap-2@analytical.example>'`))[0].n,
+      ).toBe(0);
     } finally {
       await m.t.db.query(`ALTER TABLE inbound_emails DROP CONSTRAINT test_refuse`);
     }
     await poller.pollNow();
     expect(await count('INBOX')).toBe(0);
-    expect((await m.t.db.query(`SELECT count(*)::int AS n FROM inbound_emails WHERE message_id = '<imap-2@analytical.example>'`))[0].n).toBe(1);
+    expect(
+      (await m.t.db.query(`SELECT count(*)::int AS n FROM inbound_emails WHERE message_id = '<imap-2@analytical.example>'`))[0].n,
+    ).toBe(1);
   });
 });

@@ -37,7 +37,14 @@ describe('the SMTP receiver: notices arrive over real SMTP (nodemailer as the se
 
   beforeAll(async () => {
     m = await createMailingContext({
-      env: { DMCA_AGENT_EMAIL: AGENT, INBOUND_ADDRESSES: `${AGENT}, abuse@desk.example`, INBOUND_MAX_BYTES: String(200 * 1024), INBOUND_SMTP_PER_MINUTE: '1000', INBOUND_SMTP_HOST: '127.0.0.1', INTAKE_PER_HOUR: '1000' },
+      env: {
+        DMCA_AGENT_EMAIL: AGENT,
+        INBOUND_ADDRESSES: `${AGENT}, abuse@desk.example`,
+        INBOUND_MAX_BYTES: String(200 * 1024),
+        INBOUND_SMTP_PER_MINUTE: '1000',
+        INBOUND_SMTP_HOST: '127.0.0.1',
+        INTAKE_PER_HOUR: '1000',
+      },
     });
     worker = createInboundWorker({ ...m.t, logger: createLogger('silent') }, { resolver });
     receiver = await startSmtpReceiver(m.t, worker, { port: 0 });
@@ -54,7 +61,8 @@ describe('the SMTP receiver: notices arrive over real SMTP (nodemailer as the se
     item = await makeItem(m.t.db, await makeSource(m.t.db));
   });
 
-  const sender = (port = receiver.port) => nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, logger: false });
+  const sender = (port = receiver.port) =>
+    nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, logger: false });
   const rows = (sql: string, params: unknown[] = []) => m.t.db.query(sql, params);
   const processed = async () => {
     await worker.idle();
@@ -62,12 +70,21 @@ describe('the SMTP receiver: notices arrive over real SMTP (nodemailer as the se
     await m.worker.drain();
   };
   const letter = (over: Record<string, unknown> = {}) => ({
-    from: `Ada Lovelace <${ADA}>`, to: AGENT, subject: 'DMCA notice', messageId: `<${Math.random().toString(36).slice(2)}@analytical.example>`,
-    text: completeLetter([`${BASE}/items/${item.slug}`]), ...over,
+    from: `Ada Lovelace <${ADA}>`,
+    to: AGENT,
+    subject: 'DMCA notice',
+    messageId: `<${Math.random().toString(36).slice(2)}@analytical.example>`,
+    text: completeLetter([`${BASE}/items/${item.slug}`]),
+    ...over,
   });
 
   it('when a DKIM-signed complete notice is sent to the agent address, then 250 comes after the commit, SPF/DKIM/DMARC are recorded and it becomes a pending notice with a threaded acknowledgement', async () => {
-    const info = await sender().sendMail(letter({ messageId: '<smtp-1@analytical.example>', dkim: { domainName: 'analytical.example', keySelector: 'sel', privateKey: pem(published) } }));
+    const info = await sender().sendMail(
+      letter({
+        messageId: '<smtp-1@analytical.example>',
+        dkim: { domainName: 'analytical.example', keySelector: 'sel', privateKey: pem(published) },
+      }),
+    );
     expect(info.response).toMatch(/^250 .*stored as [0-9a-f-]{36}/);
     const id = /stored as ([0-9a-f-]{36})/.exec(info.response)![1];
     // Committed before the 250: the row is there the moment sendMail resolves.
@@ -89,7 +106,9 @@ describe('the SMTP receiver: notices arrive over real SMTP (nodemailer as the se
   });
 
   it('when the signature is made with a key the domain did not publish and SPF fails, then DMARC fails and the notice carries the flag sender_unauthenticated', async () => {
-    const info = await sender().sendMail(letter({ dkim: { domainName: 'analytical.example', keySelector: 'sel', privateKey: pem(other) } }));
+    const info = await sender().sendMail(
+      letter({ dkim: { domainName: 'analytical.example', keySelector: 'sel', privateKey: pem(other) } }),
+    );
     const id = /stored as ([0-9a-f-]{36})/.exec(info.response)![1];
     await processed();
     const [email] = await rows(`SELECT status, auth, notice_id FROM inbound_emails WHERE id = $1`, [id]);
@@ -111,7 +130,9 @@ describe('the SMTP receiver: notices arrive over real SMTP (nodemailer as the se
   });
 
   it('when a message is larger than INBOUND_MAX_BYTES, then 552 and nothing is stored', async () => {
-    await expect(sender().sendMail(letter({ attachments: [{ filename: 'big.bin', content: Buffer.alloc(300 * 1024, 1) }] }))).rejects.toMatchObject({ responseCode: 552 });
+    await expect(
+      sender().sendMail(letter({ attachments: [{ filename: 'big.bin', content: Buffer.alloc(300 * 1024, 1) }] })),
+    ).rejects.toMatchObject({ responseCode: 552 });
     expect((await rows(`SELECT count(*)::int AS n FROM inbound_emails`))[0].n).toBe(0);
   });
 

@@ -64,9 +64,23 @@ describe('takedown intake', () => {
 
   describe('the form', () => {
     it('when opened from an item page, then the URL is pre-filled and every element of § 512(c)(3) is asked for', async () => {
-      const page = await request(t.app).get(`/takedown?url=${encodeURIComponent(`${BASE}/items/${item.slug}`)}`).expect(200);
+      const page = await request(t.app)
+        .get(`/takedown?url=${encodeURIComponent(`${BASE}/items/${item.slug}`)}`)
+        .expect(200);
       expect(page.text).toContain(`${BASE}/items/${item.slug}</textarea>`);
-      for (const field of ['name', 'email', 'address', 'country', 'role', 'workDescription', 'infringingUrls', 'goodFaith', 'accuracy', 'signature', 'claimType']) {
+      for (const field of [
+        'name',
+        'email',
+        'address',
+        'country',
+        'role',
+        'workDescription',
+        'infringingUrls',
+        'goodFaith',
+        'accuracy',
+        'signature',
+        'claimType',
+      ]) {
         expect(page.text).toContain(`name="${field}"`);
       }
       expect(page.text).toContain('under penalty of perjury');
@@ -85,17 +99,26 @@ describe('takedown intake', () => {
       ['goodFaith', { goodFaith: false }, 'good-faith statement'],
       ['accuracy', { accuracy: false }, 'penalty of perjury'],
       ['rightsOwner', { role: 'agent' }, 'name the rights owner'],
-    ])('when %s is missing or malformed, then 422 with the error next to that field, the values kept, and nothing stored', async (field, over, message) => {
-      const res = await request(t.app).post('/takedown').type('form').send(form({ workDescription: 'Kept <value> & "quoted"', ...over }));
-      expect(res.status).toBe(422);
-      expect(res.text).toMatch(new RegExp(`<p class="field-error" id="${field}-error">[^<]*${message}`));
-      expect(res.text).toContain(`aria-describedby="${field}-error`);
-      if (!('workDescription' in over)) expect(res.text).toContain('Kept &lt;value&gt; &amp; &quot;quoted&quot;');
-      expect(await count(t, 'notices')).toBe(0);
-    });
+    ])(
+      'when %s is missing or malformed, then 422 with the error next to that field, the values kept, and nothing stored',
+      async (field, over, message) => {
+        const res = await request(t.app)
+          .post('/takedown')
+          .type('form')
+          .send(form({ workDescription: 'Kept <value> & "quoted"', ...over }));
+        expect(res.status).toBe(422);
+        expect(res.text).toMatch(new RegExp(`<p class="field-error" id="${field}-error">[^<]*${message}`));
+        expect(res.text).toContain(`aria-describedby="${field}-error`);
+        if (!('workDescription' in over)) expect(res.text).toContain('Kept &lt;value&gt; &amp; &quot;quoted&quot;');
+        expect(await count(t, 'notices')).toBe(0);
+      },
+    );
 
     it('when the form is valid, then 303 to the status page, which shows the notice, and the acknowledgement email carries a working link', async () => {
-      const res = await request(t.app).post('/takedown').type('form').send(form({ infringingUrls: [`${BASE}/items/${item.slug}`, 'https://elsewhere.example/x'] }));
+      const res = await request(t.app)
+        .post('/takedown')
+        .type('form')
+        .send(form({ infringingUrls: [`${BASE}/items/${item.slug}`, 'https://elsewhere.example/x'] }));
       expect(res.status).toBe(303);
       expect(res.headers.location).toMatch(/^\/takedown\/TD-\d{6}\?token=[\w-]{43}$/);
       const page = await request(t.app).get(res.headers.location).expect(200);
@@ -115,7 +138,16 @@ describe('takedown intake', () => {
     });
 
     it('when a browser sends every field, the optional ones empty (found by the browser journey: a 500), then 303 and the empty ones stored as null', async () => {
-      const body = { ...form(), website: '', organization: '', phone: '', rightsOwner: '', originalUrls: '', workPublishedAt: '', claimType: 'copyright' };
+      const body = {
+        ...form(),
+        website: '',
+        organization: '',
+        phone: '',
+        rightsOwner: '',
+        originalUrls: '',
+        workPublishedAt: '',
+        claimType: 'copyright',
+      };
       const res = await request(t.app).post('/takedown').type('form').send(body);
       expect(res.status).toBe(303);
       const [row] = await t.db.query('SELECT organization, phone, rights_owner, work_published_at FROM notices');
@@ -123,7 +155,10 @@ describe('takedown intake', () => {
     });
 
     it('when the honeypot is filled, then nothing is stored', async () => {
-      const res = await request(t.app).post('/takedown').type('form').send({ ...form(), website: 'http://spam.example' });
+      const res = await request(t.app)
+        .post('/takedown')
+        .type('form')
+        .send({ ...form(), website: 'http://spam.example' });
       expect(res.status).toBe(400);
       expect(await count(t, 'notices')).toBe(0);
     });
@@ -131,7 +166,10 @@ describe('takedown intake', () => {
 
   describe('the API', () => {
     it('when a valid notice is posted, then 201 with reference, status, statusUrl and per-URL matches', async () => {
-      const res = await request(t.app).post('/api/v1/notices').send(notice({ infringingUrls: [`${BASE}/items/${item.slug}`, 'https://elsewhere.example/x'] })).expect(201);
+      const res = await request(t.app)
+        .post('/api/v1/notices')
+        .send(notice({ infringingUrls: [`${BASE}/items/${item.slug}`, 'https://elsewhere.example/x'] }))
+        .expect(201);
       expect(res.body).toEqual({
         reference: expect.stringMatching(/^TD-\d{6}$/),
         status: 'pending',
@@ -168,7 +206,7 @@ describe('takedown intake', () => {
       const res = await request(t.app).post('/api/v1/notices').send(notice(over)).expect(422);
       expect(res.body.errors.some((e: { field: string }) => e.field === field)).toBe(true);
       expect(await count(t, 'notices')).toBe(0);
-      expect(await count(t, 'audit_events WHERE action LIKE \'notice.%\'')).toBe(0);
+      expect(await count(t, "audit_events WHERE action LIKE 'notice.%'")).toBe(0);
     });
 
     it('when a request is retried with the same Idempotency-Key, then the first answer comes back and one notice exists', async () => {
@@ -188,7 +226,9 @@ describe('takedown intake', () => {
     });
 
     it('when the body is over 1 MB, then 413', async () => {
-      const res = await request(t.app).post('/api/v1/notices').send(notice({ workDescription: 'x'.repeat(1_100_000) }));
+      const res = await request(t.app)
+        .post('/api/v1/notices')
+        .send(notice({ workDescription: 'x'.repeat(1_100_000) }));
       expect(res.status).toBe(413);
     });
   });
@@ -203,7 +243,10 @@ describe('takedown intake', () => {
         'https://harbourgazette.example/2026/05/tides',
         'https://elsewhere.example/unknown',
       ];
-      const res = await request(t.app).post('/api/v1/notices').send(notice({ infringingUrls: urls })).expect(201);
+      const res = await request(t.app)
+        .post('/api/v1/notices')
+        .send(notice({ infringingUrls: urls }))
+        .expect(201);
       const matched = res.body.targets.filter((x: { matched: boolean }) => x.matched);
       expect(matched.every((x: { itemId: string }) => x.itemId === item.id)).toBe(true);
       // Our page URL spellings fold into one target, the original URL spellings into another.
@@ -227,28 +270,49 @@ describe('takedown intake', () => {
       ((await t.db.query('SELECT flags FROM notices WHERE reference = $1', [reference]))[0].flags as { code: string }[]).map((f) => f.code);
 
     it('when a second notice names the same URL, then it is flagged as a duplicate of the open one', async () => {
-      const first = await request(t.app).post('/api/v1/notices').send(notice({ infringingUrls: [`/items/${item.slug}`] })).expect(201);
-      const second = await request(t.app).post('/api/v1/notices').send(notice({ email: 'legal@harbourgazette.example', infringingUrls: [`${BASE}/items/${item.slug}`] })).expect(201);
+      const first = await request(t.app)
+        .post('/api/v1/notices')
+        .send(notice({ infringingUrls: [`/items/${item.slug}`] }))
+        .expect(201);
+      const second = await request(t.app)
+        .post('/api/v1/notices')
+        .send(notice({ email: 'legal@harbourgazette.example', infringingUrls: [`${BASE}/items/${item.slug}`] }))
+        .expect(201);
       expect(await flagsOf(first.body.reference)).not.toContain('duplicate');
       const [{ flags }] = await t.db.query('SELECT flags FROM notices WHERE reference = $1', [second.body.reference]);
       expect(flags.find((f: { code: string }) => f.code === 'duplicate').reason).toContain(first.body.reference);
     });
 
     it('when the claimed original is on another domain and dated after our copy, then source_mismatch, backdated and email_domain_unrelated', async () => {
-      const res = await request(t.app).post('/api/v1/notices').send(notice({
-        email: 'owner@copycat.example',
-        originalUrls: ['https://copycat.example/tides-original'],
-        workPublishedAt: new Date(Date.now() + 86_400_000 * 3).toISOString().slice(0, 10),
-        infringingUrls: [`/items/${item.slug}`],
-      })).expect(201);
+      const res = await request(t.app)
+        .post('/api/v1/notices')
+        .send(
+          notice({
+            email: 'owner@copycat.example',
+            originalUrls: ['https://copycat.example/tides-original'],
+            workPublishedAt: new Date(Date.now() + 86_400_000 * 3).toISOString().slice(0, 10),
+            infringingUrls: [`/items/${item.slug}`],
+          }),
+        )
+        .expect(201);
       const flags = await flagsOf(res.body.reference);
       expect(flags).toEqual(expect.arrayContaining(['source_mismatch', 'backdated']));
       expect(flags).not.toContain('not_on_site');
-      const own = await request(t.app).post('/api/v1/notices').send(notice({
-        email: 'legal@harbourgazette.example', originalUrls: ['https://harbourgazette.example/2026/05/tides'], infringingUrls: ['https://harbourgazette.example/2026/05/tides'],
-      })).expect(201);
+      const own = await request(t.app)
+        .post('/api/v1/notices')
+        .send(
+          notice({
+            email: 'legal@harbourgazette.example',
+            originalUrls: ['https://harbourgazette.example/2026/05/tides'],
+            infringingUrls: ['https://harbourgazette.example/2026/05/tides'],
+          }),
+        )
+        .expect(201);
       expect(await flagsOf(own.body.reference)).toEqual(['duplicate']);
-      const unrelated = await request(t.app).post('/api/v1/notices').send(notice({ email: 'me@mailbox.example', originalUrls: ['https://harbourgazette.example/x'] })).expect(201);
+      const unrelated = await request(t.app)
+        .post('/api/v1/notices')
+        .send(notice({ email: 'me@mailbox.example', originalUrls: ['https://harbourgazette.example/x'] }))
+        .expect(201);
       expect(await flagsOf(unrelated.body.reference)).toContain('email_domain_unrelated');
     });
 
@@ -260,7 +324,10 @@ describe('takedown intake', () => {
     });
 
     it('when the claim is not about copyright, then it goes to the queue marked as such', async () => {
-      const res = await request(t.app).post('/api/v1/notices').send(notice({ claimType: 'defamation' })).expect(201);
+      const res = await request(t.app)
+        .post('/api/v1/notices')
+        .send(notice({ claimType: 'defamation' }))
+        .expect(201);
       expect(res.body.status).toBe('pending');
       expect(await flagsOf(res.body.reference)).toContain('non_copyright');
     });
@@ -271,18 +338,24 @@ describe('takedown intake', () => {
       const res = await request(t.app).post('/api/v1/notices').send(notice()).expect(201);
       const ref = res.body.reference;
       const unknown = await request(t.app).get('/takedown/TD-999999?token=abc').expect(404);
-      const wrong = await request(t.app).get(`/takedown/${ref}?token=${'A'.repeat(43)}`).expect(404);
+      const wrong = await request(t.app)
+        .get(`/takedown/${ref}?token=${'A'.repeat(43)}`)
+        .expect(404);
       const missing = await request(t.app).get(`/takedown/${ref}`).expect(404);
       expect(wrong.text).toBe(unknown.text.replace(/TD-999999/g, ref).replace(new RegExp(ref, 'g'), ref));
       expect(missing.status).toBe(404);
       await request(t.app).get(`/api/v1/notices/${ref}?token=nope`).expect(404);
       const token = new URL(res.body.statusUrl).searchParams.get('token');
       const api = await request(t.app).get(`/api/v1/notices/${ref}?token=${token}`).expect(200);
-      expect(api.body).toMatchObject({ reference: ref, status: 'pending', targets: [{ url: 'https://elsewhere.example/not-ours', matched: false, outcome: 'not_found' }] });
+      expect(api.body).toMatchObject({
+        reference: ref,
+        status: 'pending',
+        targets: [{ url: 'https://elsewhere.example/not-ours', matched: false, outcome: 'not_found' }],
+      });
       expect(JSON.stringify(api.body)).not.toContain('flags');
     });
 
-    it('when the status page is opened without its key (the address printed in decision emails), then a 404 says to use the acknowledgement email\'s private link, the same for any reference', async () => {
+    it("when the status page is opened without its key (the address printed in decision emails), then a 404 says to use the acknowledgement email's private link, the same for any reference", async () => {
       const res = await request(t.app).post('/api/v1/notices').send(notice()).expect(201);
       const ref = res.body.reference;
       const keyless = await request(t.app).get(`/takedown/${ref}`).expect(404);
@@ -295,13 +368,18 @@ describe('takedown intake', () => {
       const unknown = await request(t.app).get('/takedown/TD-999999').expect(404);
       expect(unknown.text.replace(/TD-999999/g, ref)).toBe(keyless.text);
       // A wrong key is still the plain not-found answer, the same as an unknown reference.
-      const wrong = await request(t.app).get(`/takedown/${ref}?token=${'A'.repeat(43)}`).expect(404);
+      const wrong = await request(t.app)
+        .get(`/takedown/${ref}?token=${'A'.repeat(43)}`)
+        .expect(404);
       expect(wrong.text).toContain('Notice not found');
     });
 
     it('when markup is sent in any field, then it is stored as text and escaped on the status page and in email', async () => {
       const hostile = '<script>alert(1)</script><img src=x onerror=alert(2)>';
-      const res = await request(t.app).post('/api/v1/notices').send(notice({ name: `Ada ${hostile}`, signature: `Ada ${hostile}`, workDescription: `Work ${hostile}` })).expect(201);
+      const res = await request(t.app)
+        .post('/api/v1/notices')
+        .send(notice({ name: `Ada ${hostile}`, signature: `Ada ${hostile}`, workDescription: `Work ${hostile}` }))
+        .expect(201);
       const [{ name }] = await t.db.query('SELECT name FROM notices');
       expect(name).toBe(`Ada ${hostile}`);
       const page = await request(t.app).get(res.body.statusUrl.slice(BASE.length)).expect(200);
@@ -318,7 +396,11 @@ describe('takedown intake', () => {
       const token = new URL(res.body.statusUrl).searchParams.get('token');
       const page = await request(t.app).get(path).expect(200);
       expect(page.text).toContain('Withdraw notice');
-      await request(t.app).post(`/takedown/${res.body.reference}/withdraw`).type('form').send({ token: 'wrong-token-wrong-token-wrong' }).expect(404);
+      await request(t.app)
+        .post(`/takedown/${res.body.reference}/withdraw`)
+        .type('form')
+        .send({ token: 'wrong-token-wrong-token-wrong' })
+        .expect(404);
       await request(t.app).post(`/takedown/${res.body.reference}/withdraw`).type('form').send({ token }).expect(303);
       const after = await request(t.app).get(path).expect(200);
       expect(after.text).toContain('withdrawn');
@@ -329,10 +411,14 @@ describe('takedown intake', () => {
   });
 
   it('when anything fails after the notice is inserted, then no notice, no target, no audit event and no email remain', async () => {
-    await t.db.query(`CREATE FUNCTION fail_outbox() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected outbox failure'; END $$`);
+    await t.db.query(
+      `CREATE FUNCTION fail_outbox() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected outbox failure'; END $$`,
+    );
     await t.db.query(`CREATE TRIGGER fail_outbox BEFORE INSERT ON outbound_emails FOR EACH ROW EXECUTE FUNCTION fail_outbox()`);
     try {
-      const res = await request(t.app).post('/api/v1/notices').send(notice({ infringingUrls: [`/items/${item.slug}`] }));
+      const res = await request(t.app)
+        .post('/api/v1/notices')
+        .send(notice({ infringingUrls: [`/items/${item.slug}`] }));
       expect(res.status).toBe(500);
       expect(JSON.stringify(res.body)).not.toContain('injected');
     } finally {
@@ -345,8 +431,11 @@ describe('takedown intake', () => {
     expect(await count(t, 'outbound_emails')).toBe(0);
   });
 
-  it('when a notice names an item, then the item\'s staff page lists the notice and what became of the URL', async () => {
-    const res = await request(t.app).post('/api/v1/notices').send(notice({ infringingUrls: [`/items/${item.slug}`] })).expect(201);
+  it("when a notice names an item, then the item's staff page lists the notice and what became of the URL", async () => {
+    const res = await request(t.app)
+      .post('/api/v1/notices')
+      .send(notice({ infringingUrls: [`/items/${item.slug}`] }))
+      .expect(201);
     const admin = await createStaff(t.db, { role: 'admin' });
     const agent = await signedInAgent(t.app, admin.email);
     const page = await agent.get(`/items/${item.id}/admin`).expect(200);
@@ -378,14 +467,20 @@ describe('intake with email verification and limits', () => {
     const [row] = await t.db.query(`SELECT data FROM outbound_emails WHERE template = 'notice-received'`);
     expect(row.data.verifyUrl).toMatch(/\/verify\?token=/);
     const verifyPath = row.data.verifyUrl.slice(BASE.length);
-    await request(t.app).get(verifyPath.replace(/token=[^&]+/, 'token=bad-bad-bad-bad-bad-bad-bad')).expect(404);
+    await request(t.app)
+      .get(verifyPath.replace(/token=[^&]+/, 'token=bad-bad-bad-bad-bad-bad-bad'))
+      .expect(404);
     // Opening the link (a person, or a mail scanner) only shows the button; nothing changes yet.
     const page = await request(t.app).get(verifyPath).expect(200);
     const token = new URL(row.data.verifyUrl).searchParams.get('token')!;
     expect(page.text).toContain(`action="/takedown/${res.body.reference}/verify"`);
     expect(page.text).toContain(`name="token" value="${token}"`);
     expect((await t.db.query('SELECT status FROM notices'))[0].status).toBe('unverified');
-    await request(t.app).post(`/takedown/${res.body.reference}/verify`).type('form').send({ token: 'bad-bad-bad-bad-bad-bad-bad' }).expect(404);
+    await request(t.app)
+      .post(`/takedown/${res.body.reference}/verify`)
+      .type('form')
+      .send({ token: 'bad-bad-bad-bad-bad-bad-bad' })
+      .expect(404);
     expect((await t.db.query('SELECT status FROM notices'))[0].status).toBe('unverified');
     const done = await request(t.app).post(`/takedown/${res.body.reference}/verify`).type('form').send({ token }).expect(303);
     expect(done.headers.location).toBe(`/takedown/${res.body.reference}?token=${token}`);
@@ -422,7 +517,10 @@ describe('moderator notifications', () => {
   let t: TestContext;
   const clock = new ManualClock(new Date('2026-11-30T12:10:00Z'));
   const newNoticeEmails = async () =>
-    (await t.db.query(`SELECT "to", data->>'reference' AS reference FROM outbound_emails WHERE template = 'notice-new' ORDER BY "to"`)) as { to: string; reference: string }[];
+    (await t.db.query(`SELECT "to", data->>'reference' AS reference FROM outbound_emails WHERE template = 'notice-new' ORDER BY "to"`)) as {
+      to: string;
+      reference: string;
+    }[];
 
   afterEach(() => t.close());
 
@@ -445,7 +543,10 @@ describe('moderator notifications', () => {
     t = await createTestContext({ clock, env: { INTAKE_PER_HOUR: '1000', MODERATOR_DIGEST_MINUTES: '60' } });
     const mod = await createStaff(t.db, { role: 'moderator', email: 'a-mod@desk.example' });
     const first = await request(t.app).post('/api/v1/notices').send(notice()).expect(201);
-    const second = await request(t.app).post('/api/v1/notices').send(notice({ email: 'grace@navy.example' })).expect(201);
+    const second = await request(t.app)
+      .post('/api/v1/notices')
+      .send(notice({ email: 'grace@navy.example' }))
+      .expect(201);
     expect(await newNoticeEmails()).toEqual([]);
 
     // 12:10 is inside the 12:00–13:00 period, which is not complete yet: nothing to send.

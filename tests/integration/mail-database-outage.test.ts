@@ -42,7 +42,11 @@ describe('when the database is unreachable while the worker records a delivered 
     port = await freePort();
     // A real SMTP server that holds its "250 queued" until the test lets it go.
     smtp = new SMTPServer({
-      secure: false, authOptional: true, disabledCommands: ['STARTTLS', 'AUTH'], logger: false, closeTimeout: 50,
+      secure: false,
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      logger: false,
+      closeTimeout: 50,
       onData(stream, _session, callback) {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
@@ -69,7 +73,9 @@ describe('when the database is unreachable while the worker records a delivered 
     const clock = new ShiftedClock();
     const config = testConfig({ SMTP_URL: `smtp://127.0.0.1:${port}`, MAIL_FROM: 'Takedown Desk <desk@takedown.test>' });
     worker = createMailWorker({ db, config, logger: createLogger('silent'), clock });
-    await withTransaction(db, (tx) => enqueue(tx, 'staff-account-created', 'ada@example.org', { name: 'Ada', role: 'moderator', email: 'ada@example.org' }));
+    await withTransaction(db, (tx) =>
+      enqueue(tx, 'staff-account-created', 'ada@example.org', { name: 'Ada', role: 'moderator', email: 'ada@example.org' }),
+    );
 
     const arrived = new Promise<void>((r) => (dataArrived = r));
     const run = worker.runOnce();

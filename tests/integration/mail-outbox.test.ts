@@ -42,7 +42,10 @@ describe('outbox page (/outbox) and the staff-account email', () => {
   it('when an admin creates a staff account, then an email is queued in the same transaction and shows at /outbox, without the password', async () => {
     const { agent } = await admin();
     const form = await agent.get('/users').expect(200);
-    const created = await agent.post('/users').type('form').send({ _csrf: csrfFrom(form.text), email: 'new.member@example.org', name: 'New Member', role: 'moderator' });
+    const created = await agent
+      .post('/users')
+      .type('form')
+      .send({ _csrf: csrfFrom(form.text), email: 'new.member@example.org', name: 'New Member', role: 'moderator' });
     expect(created.status).toBe(303);
     const usersPage = await agent.get('/users').expect(200);
     const password = /<code class="secret">([^<]+)<\/code>/.exec(usersPage.text)![1];
@@ -68,13 +71,18 @@ describe('outbox page (/outbox) and the staff-account email', () => {
 
     const html = await agent.get(`/outbox/${row.id}/html`).expect(200);
     expect(html.headers['content-type']).toMatch(/^text\/html/);
-    expect(html.headers['content-security-policy']).toBe("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; sandbox");
+    expect(html.headers['content-security-policy']).toBe(
+      "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; sandbox",
+    );
     expect(html.headers['x-content-type-options']).toBe('nosniff');
     expect(html.headers['x-frame-options']).toBe('SAMEORIGIN');
     expect(html.text).toContain('<p>Hello New Member,</p>');
     expect(html.text).not.toContain(password);
 
-    await agent.get('/outbox?status=failed').expect(200).expect((r) => expect(r.text).not.toContain('new.member@example.org'));
+    await agent
+      .get('/outbox?status=failed')
+      .expect(200)
+      .expect((r) => expect(r.text).not.toContain('new.member@example.org'));
     await agent.get('/outbox/00000000-0000-4000-8000-000000000000').expect(404);
     await agent.get('/outbox/not-a-uuid').expect(404);
   });
@@ -111,7 +119,10 @@ describe('outbox page (/outbox) and the staff-account email', () => {
     await agent.post(`/outbox/${id}/retry`).type('form').send({ _csrf: 'forged.token' }).expect(403);
     expect(await emailTo('stuck@example.org')).toMatchObject({ status: 'failed' });
 
-    const res = await agent.post(`/outbox/${id}/retry`).type('form').send({ _csrf: csrfFrom(list.text) });
+    const res = await agent
+      .post(`/outbox/${id}/retry`)
+      .type('form')
+      .send({ _csrf: csrfFrom(list.text) });
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe(`/outbox/${id}`);
     expect(await emailTo('stuck@example.org')).toMatchObject({ status: 'queued', attempts: 0 });
@@ -121,7 +132,10 @@ describe('outbox page (/outbox) and the staff-account email', () => {
     expect((await agent.get(`/outbox/${id}`)).text).toContain('queued again');
 
     // Only failed emails can be retried.
-    const again = await agent.post(`/outbox/${id}/retry`).type('form').send({ _csrf: csrfFrom(list.text) });
+    const again = await agent
+      .post(`/outbox/${id}/retry`)
+      .type('form')
+      .send({ _csrf: csrfFrom(list.text) });
     expect(again.status).toBe(409);
     expect(again.text).toContain('Only a failed email can be retried');
   });
@@ -134,9 +148,14 @@ describe('outbox page (/outbox) and the staff-account email', () => {
     expect(await drain()).toMatchObject({ failed: 3 });
     const list = await agent.get('/outbox').expect(200);
     expect(list.text).toContain('Retry all 3 failed');
-    const res = await agent.post('/outbox/retry-failed').type('form').send({ _csrf: csrfFrom(list.text) });
+    const res = await agent
+      .post('/outbox/retry-failed')
+      .type('form')
+      .send({ _csrf: csrfFrom(list.text) });
     expect(res.status).toBe(303);
-    const [{ queued }] = await t.db.query(`SELECT count(*) FILTER (WHERE status = 'queued' AND attempts = 0)::int AS queued FROM outbound_emails WHERE "to" LIKE 'stuck%'`);
+    const [{ queued }] = await t.db.query(
+      `SELECT count(*) FILTER (WHERE status = 'queued' AND attempts = 0)::int AS queued FROM outbound_emails WHERE "to" LIKE 'stuck%'`,
+    );
     expect(queued).toBe(3);
     const events = await t.db.query(`SELECT details FROM audit_events WHERE action = 'email.retried'`);
     expect(events).toHaveLength(3);

@@ -4,7 +4,15 @@ import { withTransaction } from '../../src/db/transaction';
 import { createLogger } from '../../src/shared/logger';
 import { AppError } from '../../src/shared/errors';
 import { sealAuditChain } from '../../src/modules/audit';
-import { createEmailRenderer, createMailWorker, emailTemplatesDir, enqueue, EnqueueOptions, MailWorker, MailWorkerOptions } from '../../src/modules/mail';
+import {
+  createEmailRenderer,
+  createMailWorker,
+  emailTemplatesDir,
+  enqueue,
+  EnqueueOptions,
+  MailWorker,
+  MailWorkerOptions,
+} from '../../src/modules/mail';
 import { ShiftedClock } from '../support/clock';
 import { createTestDatabase, testConfig, truncateAll } from '../support/context';
 import { SmtpSink, startSmtpSink } from '../support/smtp-sink';
@@ -23,7 +31,10 @@ describe('mail outbox: worker delivering to a real SMTP server', () => {
   const renderer = createEmailRenderer({ baseUrl: 'http://localhost:3000', dirs: [emailTemplatesDir, FIXTURES], cache: true });
 
   const worker = (opts: MailWorkerOptions = {}, env: Record<string, string> = {}) => {
-    const w = createMailWorker({ db, config: config(env), logger: createLogger('silent'), clock, renderer }, { random: () => 0.5, ...opts });
+    const w = createMailWorker(
+      { db, config: config(env), logger: createLogger('silent'), clock, renderer },
+      { random: () => 0.5, ...opts },
+    );
     workers.push(w);
     return w;
   };
@@ -54,10 +65,14 @@ describe('mail outbox: worker delivering to a real SMTP server', () => {
 
   it('when an email is enqueued, then it arrives once with both parts and the right headers, marked sent and audited', async () => {
     const noticeId = '7f1c5f0e-5d43-4a8e-9f57-2b1f8f7e6a01';
-    const id = (await queue('ada@example.org', { reference: 'TD-000042', statusUrl: 'http://localhost:3000/takedown/TD-000042?token=abc' }, {
-      replyTo: 'agent@rights.example',
-      noticeId,
-    }))!;
+    const id = (await queue(
+      'ada@example.org',
+      { reference: 'TD-000042', statusUrl: 'http://localhost:3000/takedown/TD-000042?token=abc' },
+      {
+        replyTo: 'agent@rights.example',
+        noticeId,
+      },
+    ))!;
     const w = worker();
     expect(await w.drain()).toMatchObject({ claimed: 1, sent: 1, retried: 0, failed: 0, lost: 0 });
 
@@ -80,7 +95,12 @@ describe('mail outbox: worker delivering to a real SMTP server', () => {
     const sent = await events('email.sent');
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ actor_type: 'system', actor_label: 'mail-worker', subject_type: 'email', subject_id: id });
-    expect(sent[0].details).toMatchObject({ template: 'sample-notice', to: 'ada@example.org', noticeId, messageId: `<outbox-${id}@takedown.test>` });
+    expect(sent[0].details).toMatchObject({
+      template: 'sample-notice',
+      to: 'ada@example.org',
+      noticeId,
+      messageId: `<outbox-${id}@takedown.test>`,
+    });
 
     // Nothing is due any more: a second round sends nothing.
     expect(await w.drain()).toMatchObject({ claimed: 0 });
@@ -163,7 +183,9 @@ describe('mail outbox: worker delivering to a real SMTP server', () => {
     expect(rb.sent).toBeGreaterThan(0);
     expect(sink.messages).toHaveLength(n);
     expect(new Set(sink.messages.map((m) => m.parsed.messageId)).size).toBe(n);
-    const [{ sent, once }] = await db.query(`SELECT count(*) FILTER (WHERE status = 'sent')::int AS sent, count(*) FILTER (WHERE attempts = 1)::int AS once FROM outbound_emails`);
+    const [{ sent, once }] = await db.query(
+      `SELECT count(*) FILTER (WHERE status = 'sent')::int AS sent, count(*) FILTER (WHERE attempts = 1)::int AS once FROM outbound_emails`,
+    );
     expect({ sent, once }).toEqual({ sent: n, once: n });
     expect(await events('email.sent')).toHaveLength(n);
   });
@@ -203,13 +225,15 @@ describe('mail outbox: worker delivering to a real SMTP server', () => {
       expect(err).toBeInstanceOf(AppError);
       expect(err).toMatchObject({ code: 'MAIL.INVALID', status: 422 });
     }
-    await expect(queue('ok@example.org', {}, { replyTo: 'x@example.org\r\nBcc: y@example.org' })).rejects.toMatchObject({ code: 'MAIL.INVALID' });
+    await expect(queue('ok@example.org', {}, { replyTo: 'x@example.org\r\nBcc: y@example.org' })).rejects.toMatchObject({
+      code: 'MAIL.INVALID',
+    });
     await expect(queue('ok@example.org', {}, {}, '../../layouts/main')).rejects.toMatchObject({ code: 'MAIL.INVALID' });
     expect(await db.query('SELECT * FROM outbound_emails')).toHaveLength(0);
     // The database refuses it too, should anything bypass enqueue.
-    await expect(db.query(`INSERT INTO outbound_emails ("to", template) VALUES ($1, 'sample-notice')`, ['a@example.org\r\nBcc: b@example.org'])).rejects.toThrow(
-      /outbound_emails_to_check/,
-    );
+    await expect(
+      db.query(`INSERT INTO outbound_emails ("to", template) VALUES ($1, 'sample-notice')`, ['a@example.org\r\nBcc: b@example.org']),
+    ).rejects.toThrow(/outbound_emails_to_check/);
   });
 
   it('when data carries markup and header-injection attempts, then the HTML escapes it, the subject stays one line, and no header is added', async () => {
@@ -259,7 +283,10 @@ describe('mail outbox: worker delivering to a real SMTP server', () => {
   it('when a worker still holds a row (its lease has not ended), then another worker does not take it', async () => {
     const id = (await queue('leased@example.org'))!;
     // A worker claimed it a moment ago and is sending it (its lease runs five minutes).
-    await db.query(`UPDATE outbound_emails SET attempts = 1, next_attempt_at = $2 WHERE id = $1`, [id, new Date(clock.now().getTime() + 5 * 60_000)]);
+    await db.query(`UPDATE outbound_emails SET attempts = 1, next_attempt_at = $2 WHERE id = $1`, [
+      id,
+      new Date(clock.now().getTime() + 5 * 60_000),
+    ]);
     expect(await worker().drain()).toMatchObject({ claimed: 0 });
     // The first worker died: after the lease the row is due again and goes out, with the same Message-ID.
     clock.advance(6 * 60_000);

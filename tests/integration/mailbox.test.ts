@@ -27,7 +27,12 @@ describe('the staff mailbox (/mailbox)', () => {
   });
 
   const post = (raw: Buffer) =>
-    request(m.t.app).post('/api/v1/inbound-emails').set('Authorization', `Bearer ${adminToken}`).set('Content-Type', 'message/rfc822').send(raw).expect(202);
+    request(m.t.app)
+      .post('/api/v1/inbound-emails')
+      .set('Authorization', `Bearer ${adminToken}`)
+      .set('Content-Type', 'message/rfc822')
+      .send(raw)
+      .expect(202);
   const rows = (sql: string, params: unknown[] = []) => m.t.db.query(sql, params);
   const pageUrl = (i: Item) => `${BASE}/items/${i.slug}`;
 
@@ -48,10 +53,26 @@ describe('the staff mailbox (/mailbox)', () => {
   it('when an HTML-only email with a script and an attachment is opened, then only its text is shown, never the HTML, and the attachment is a download', async () => {
     const boundary = 'BOUNDARY';
     const raw = Buffer.from(
-      [`From: Mallory <mallory@evil.example>`, `To: ${AGENT}`, `Subject: look`, `Message-ID: <html@evil.example>`, 'MIME-Version: 1.0', `Content-Type: multipart/mixed; boundary="${boundary}"`, '',
-        `--${boundary}`, 'Content-Type: text/html; charset=utf-8', '', `<p>Remove ${pageUrl(item)} now</p><script>alert('pwned')</script><img src=x onerror=alert(1)>`,
-        `--${boundary}`, 'Content-Type: text/html; name="evidence.html"', 'Content-Disposition: attachment; filename="evidence.html"', '', '<script>alert(2)</script>',
-        `--${boundary}--`, ''].join('\r\n'),
+      [
+        `From: Mallory <mallory@evil.example>`,
+        `To: ${AGENT}`,
+        `Subject: look`,
+        `Message-ID: <html@evil.example>`,
+        'MIME-Version: 1.0',
+        `Content-Type: multipart/mixed; boundary="${boundary}"`,
+        '',
+        `--${boundary}`,
+        'Content-Type: text/html; charset=utf-8',
+        '',
+        `<p>Remove ${pageUrl(item)} now</p><script>alert('pwned')</script><img src=x onerror=alert(1)>`,
+        `--${boundary}`,
+        'Content-Type: text/html; name="evidence.html"',
+        'Content-Disposition: attachment; filename="evidence.html"',
+        '',
+        '<script>alert(2)</script>',
+        `--${boundary}--`,
+        '',
+      ].join('\r\n'),
     );
     const r = await post(raw);
     const page = await agent.get(`/mailbox/${r.body.id}`).expect(200);
@@ -71,14 +92,31 @@ describe('the staff mailbox (/mailbox)', () => {
     expect(r.body.status).toBe('ignored');
     const csrf = await csrfOf(agent, `/mailbox/${r.body.id}`);
     const form = {
-      _csrf: csrf, claimType: 'copyright', name: 'Ada Lovelace', email: ADA, address: '12 Marylebone Road, London', country: 'GB', role: 'owner',
-      workDescription: 'My article "Notes on the Engine".', infringingUrls: pageUrl(item), goodFaith: 'true', accuracy: 'true', signature: 'Ada Lovelace',
+      _csrf: csrf,
+      claimType: 'copyright',
+      name: 'Ada Lovelace',
+      email: ADA,
+      address: '12 Marylebone Road, London',
+      country: 'GB',
+      role: 'owner',
+      workDescription: 'My article "Notes on the Engine".',
+      infringingUrls: pageUrl(item),
+      goodFaith: 'true',
+      accuracy: 'true',
+      signature: 'Ada Lovelace',
     };
-    const bad = await agent.post(`/mailbox/${r.body.id}/notice`).type('form').send({ ...form, country: '' }).expect(422);
+    const bad = await agent
+      .post(`/mailbox/${r.body.id}/notice`)
+      .type('form')
+      .send({ ...form, country: '' })
+      .expect(422);
     expect(bad.text).toContain('Choose your country');
     const ok = await agent.post(`/mailbox/${r.body.id}/notice`).type('form').send(form).expect(303);
     const ref = ok.headers.location.split('/').pop();
-    const [email] = await rows(`SELECT e.status, n.reference, n.status AS notice_status, n.channel FROM inbound_emails e JOIN notices n ON n.id = e.notice_id WHERE e.id = $1`, [r.body.id]);
+    const [email] = await rows(
+      `SELECT e.status, n.reference, n.status AS notice_status, n.channel FROM inbound_emails e JOIN notices n ON n.id = e.notice_id WHERE e.id = $1`,
+      [r.body.id],
+    );
     expect(email).toMatchObject({ status: 'notice_created', reference: ref, notice_status: 'pending', channel: 'email' });
     const trail = await rows(`SELECT action, actor_label FROM audit_events WHERE subject_id = $1 ORDER BY id`, [r.body.id]);
     expect(trail.map((e: { action: string }) => e.action)).toContain('inbound_email.read');
@@ -91,13 +129,29 @@ describe('the staff mailbox (/mailbox)', () => {
     const page = await agent.get(`/mailbox/${r.body.id}`).expect(200);
     expect(page.text).toContain('Complete the notice');
     const csrf = await csrfOf(agent, `/mailbox/${r.body.id}`);
-    await agent.post(`/mailbox/${r.body.id}/notice`).type('form').send({
-      _csrf: csrf, claimType: 'copyright', name: 'Ada Lovelace', email: ADA, address: '12 Marylebone Road, London', country: 'GB', role: 'owner',
-      workDescription: 'My article "Notes on the Engine".', infringingUrls: pageUrl(item), goodFaith: 'true', accuracy: 'true', signature: 'Ada Lovelace',
-    }).expect(303);
+    await agent
+      .post(`/mailbox/${r.body.id}/notice`)
+      .type('form')
+      .send({
+        _csrf: csrf,
+        claimType: 'copyright',
+        name: 'Ada Lovelace',
+        email: ADA,
+        address: '12 Marylebone Road, London',
+        country: 'GB',
+        role: 'owner',
+        workDescription: 'My article "Notes on the Engine".',
+        infringingUrls: pageUrl(item),
+        goodFaith: 'true',
+        accuracy: 'true',
+        signature: 'Ada Lovelace',
+      })
+      .expect(303);
     const [n] = await rows(`SELECT status FROM notices WHERE reference = $1`, [r.body.noticeReference]);
     expect(n.status).toBe('pending');
-    const [ev] = await rows(`SELECT actor_label, details FROM audit_events WHERE action = 'notice.completed' AND subject_id = $1`, [r.body.noticeReference]);
+    const [ev] = await rows(`SELECT actor_label, details FROM audit_events WHERE action = 'notice.completed' AND subject_id = $1`, [
+      r.body.noticeReference,
+    ]);
     expect(ev).toMatchObject({ actor_label: 'mod@desk.example', details: expect.objectContaining({ by: 'staff' }) });
   });
 

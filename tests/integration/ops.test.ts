@@ -35,7 +35,10 @@ describe('operations: health, metrics, errors, headers', () => {
     const bad = await request(t.app).post('/api/v1/me').set('Content-Type', 'application/json').send('{"oops": ');
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).not.toMatch(/at \w+ \(|node_modules|SyntaxError/);
-    const big = await request(t.app).post('/login').set('Content-Type', 'application/json').send(JSON.stringify({ x: 'a'.repeat(1_100_000) }));
+    const big = await request(t.app)
+      .post('/login')
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ x: 'a'.repeat(1_100_000) }));
     expect(big.status).toBe(413);
     expect(big.text).not.toMatch(/node_modules/);
   });

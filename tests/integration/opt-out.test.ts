@@ -42,7 +42,11 @@ describe('publisher opt-out', () => {
   beforeEach(async () => {
     await mailing.reset();
     clock.set(new Date('2026-11-30T10:00:00Z'));
-    source = await makeSource(t.db, { name: 'Harbour Gazette', domains: ['harbourgazette.example'], contactEmail: 'tips@gazette-mail.example' });
+    source = await makeSource(t.db, {
+      name: 'Harbour Gazette',
+      domains: ['harbourgazette.example'],
+      contactEmail: 'tips@gazette-mail.example',
+    });
     items = [await makeItem(t.db, source, { title: 'Tides' }), await makeItem(t.db, source, { title: 'Currents' })];
     other = await makeItem(t.db, await makeSource(t.db, { name: 'Other Times', domains: ['othertimes.example'] }), { title: 'Elsewhere' });
     await createStaff(t.db, { role: 'admin', email: 'admin@desk.example' });
@@ -61,7 +65,11 @@ describe('publisher opt-out', () => {
     expect(page.text).toContain('Harbour Gazette');
     // Opening the link changes nothing; the button does.
     expect(await count(`items WHERE status = 'withdrawn'`)).toBe(0);
-    const done = await request(t.app).post('/opt-out/confirm').type('form').send({ token: tokenOf(link) }).expect(200);
+    const done = await request(t.app)
+      .post('/opt-out/confirm')
+      .type('form')
+      .send({ token: tokenOf(link) })
+      .expect(200);
     expect(done.text).toContain('2 articles were taken down');
 
     for (const item of items) {
@@ -71,22 +79,34 @@ describe('publisher opt-out', () => {
     await request(t.app).get(`/items/${other.slug}`).expect(200);
     const [s] = await t.db.query(`SELECT status, strike_count FROM sources WHERE id = $1`, [source.id]);
     expect(s).toEqual({ status: 'blocked', strike_count: 0 });
-    const actions = (await t.db.query(`SELECT action FROM audit_events WHERE action LIKE 'opt_out.%' OR action = 'source.withdrawn' ORDER BY id`)).map((r: { action: string }) => r.action);
+    const actions = (
+      await t.db.query(`SELECT action FROM audit_events WHERE action LIKE 'opt_out.%' OR action = 'source.withdrawn' ORDER BY id`)
+    ).map((r: { action: string }) => r.action);
     expect(actions).toEqual(['opt_out.requested', 'source.withdrawn', 'opt_out.confirmed']);
 
     await worker.drain();
     const told = (to: string) => sink.to(to).filter((m) => /opt-out/i.test(m.parsed.subject ?? ''));
-    expect(told('admin@desk.example').map((m) => m.parsed.subject)).toEqual([expect.stringContaining('Publisher opt-out: harbourgazette.example')]);
+    expect(told('admin@desk.example').map((m) => m.parsed.subject)).toEqual([
+      expect.stringContaining('Publisher opt-out: harbourgazette.example'),
+    ]);
     expect(told('mod@desk.example')).toHaveLength(0);
   });
 
   it('when the link is used a second time, then a clear message and nothing changes', async () => {
     const link = await requestLink();
-    await request(t.app).post('/opt-out/confirm').type('form').send({ token: tokenOf(link) }).expect(200);
+    await request(t.app)
+      .post('/opt-out/confirm')
+      .type('form')
+      .send({ token: tokenOf(link) })
+      .expect(200);
     const events = await count('audit_events');
     const again = await request(t.app).get(link).expect(410);
     expect(again.text).toContain('already used');
-    const post = await request(t.app).post('/opt-out/confirm').type('form').send({ token: tokenOf(link) }).expect(410);
+    const post = await request(t.app)
+      .post('/opt-out/confirm')
+      .type('form')
+      .send({ token: tokenOf(link) })
+      .expect(410);
     expect(post.text).toContain('already used');
     expect(await count('audit_events')).toBe(events);
   });
@@ -95,7 +115,15 @@ describe('publisher opt-out', () => {
     const link = await requestLink('tips@gazette-mail.example'); // the listed contact also proves control
     clock.advance(48 * 3_600_000 + 1000);
     expect((await request(t.app).get(link).expect(410)).text).toContain('expired');
-    expect((await request(t.app).post('/opt-out/confirm').type('form').send({ token: tokenOf(link) }).expect(410)).text).toContain('expired');
+    expect(
+      (
+        await request(t.app)
+          .post('/opt-out/confirm')
+          .type('form')
+          .send({ token: tokenOf(link) })
+          .expect(410)
+      ).text,
+    ).toContain('expired');
     expect(await count(`items WHERE status = 'withdrawn'`)).toBe(0);
     expect(await count(`sources WHERE status = 'blocked'`)).toBe(0);
   });
@@ -106,7 +134,11 @@ describe('publisher opt-out', () => {
   });
 
   it('when the email is not at the domain nor the listed contact, then 422 on the email field and no email is sent', async () => {
-    const res = await request(t.app).post('/opt-out').type('form').send({ domain: 'harbourgazette.example', email: 'someone@gmail.example' }).expect(422);
+    const res = await request(t.app)
+      .post('/opt-out')
+      .type('form')
+      .send({ domain: 'harbourgazette.example', email: 'someone@gmail.example' })
+      .expect(422);
     expect(res.text).toMatch(/id="email-error">Use an address at harbourgazette.example/);
     expect(res.text).toContain('value="someone@gmail.example"');
     expect(await count('opt_out_requests')).toBe(0);
@@ -115,7 +147,11 @@ describe('publisher opt-out', () => {
   });
 
   it('when the domain is not a known source, then the page says so honestly and nothing is stored', async () => {
-    const res = await request(t.app).post('/opt-out').type('form').send({ domain: 'unknown.example', email: 'me@unknown.example' }).expect(404);
+    const res = await request(t.app)
+      .post('/opt-out')
+      .type('form')
+      .send({ domain: 'unknown.example', email: 'me@unknown.example' })
+      .expect(404);
     expect(res.text).toContain('We do not republish anything from unknown.example');
     expect(await count('opt_out_requests')).toBe(0);
   });

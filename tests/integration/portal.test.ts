@@ -11,7 +11,7 @@ import { createStaff, csrfFrom, csrfOf, signedInAgent } from '../support/staff';
 
 const RIGHTS = 'rights@analytical.example';
 
-describe('rights holders\' portal: sign-in by link, own notices, pre-filled notice form', () => {
+describe("rights holders' portal: sign-in by link, own notices, pre-filled notice form", () => {
   const clock = new ManualClock(new Date('2026-12-01T10:00:00Z'));
   let t: TestContext;
   let sink: SmtpSink;
@@ -20,13 +20,22 @@ describe('rights holders\' portal: sign-in by link, own notices, pre-filled noti
   let pageUrls: string[];
 
   const rows = (sql: string, params: unknown[] = []) => t.db.query(sql, params);
-  const actions = async (like: string) => (await rows(`SELECT action FROM audit_events WHERE action LIKE $1 ORDER BY id`, [like])).map((r: { action: string }) => r.action);
+  const actions = async (like: string) =>
+    (await rows(`SELECT action FROM audit_events WHERE action LIKE $1 ORDER BY id`, [like])).map((r: { action: string }) => r.action);
   const sendApi = (email: string, urls: string[]) =>
-    request(t.app).post('/api/v1/notices').send({ ...COMPLAINANT, email, infringingUrls: urls }).expect(201).then((r) => r.body.reference as string);
+    request(t.app)
+      .post('/api/v1/notices')
+      .send({ ...COMPLAINANT, email, infringingUrls: urls })
+      .expect(201)
+      .then((r) => r.body.reference as string);
 
   beforeAll(async () => {
     // Outbox rows are due by the database's clock: the worker runs on real time; the app on the manual clock.
-    mailing = await createMailingContext({ clock, workerClock: systemClock, env: { REQUIRE_EMAIL_VERIFICATION: 'true', INTAKE_PER_HOUR: '10000' } });
+    mailing = await createMailingContext({
+      clock,
+      workerClock: systemClock,
+      env: { REQUIRE_EMAIL_VERIFICATION: 'true', INTAKE_PER_HOUR: '10000' },
+    });
     ({ t, sink, worker } = mailing);
   });
   afterAll(() => mailing.close());
@@ -70,7 +79,10 @@ describe('rights holders\' portal: sign-in by link, own notices, pre-filled noti
     expect(again.status).toBe(410);
     expect(again.text).toContain('already used');
     const otherCsrf = csrfFrom((await other.get('/portal/login')).text);
-    const forced = await other.post('/portal/login/link').type('form').send({ _csrf: otherCsrf, token: new URL(link, 'http://x').searchParams.get('token') });
+    const forced = await other
+      .post('/portal/login/link')
+      .type('form')
+      .send({ _csrf: otherCsrf, token: new URL(link, 'http://x').searchParams.get('token') });
     expect(forced.status).toBe(410);
     await other.get('/portal').redirects(0).expect(303);
   });
@@ -92,7 +104,10 @@ describe('rights holders\' portal: sign-in by link, own notices, pre-filled noti
     const ask = async (email: string) => {
       const agent = request.agent(t.app);
       const page = await agent.get('/portal/login').expect(200);
-      return agent.post('/portal/login').type('form').send({ _csrf: csrfFrom(page.text), email });
+      return agent
+        .post('/portal/login')
+        .type('form')
+        .send({ _csrf: csrfFrom(page.text), email });
     };
     const known = await ask(RIGHTS);
     const unknown = await ask('nobody@unknown.example');
@@ -132,7 +147,12 @@ describe('rights holders\' portal: sign-in by link, own notices, pre-filled noti
     expect(csv.headers['content-type']).toMatch(/text\/csv/);
     const lines = csv.text.trim().split(/\r?\n/);
     expect(lines[0]).toBe('reference,status,claim_type,submitted_at,decided_at,url,on_this_site,outcome');
-    expect(lines.slice(1).map((l) => l.split(',')[0]).sort()).toEqual([mine, mine, mine, mineToo].sort());
+    expect(
+      lines
+        .slice(1)
+        .map((l) => l.split(',')[0])
+        .sort(),
+    ).toEqual([mine, mine, mine, mineToo].sort());
     expect(lines.find((l) => l.includes('not-here'))).toMatch(/,no,not_found$/);
 
     const page = await agent.get(`/portal/notices/${mine}`).expect(200);
@@ -146,13 +166,28 @@ describe('rights holders\' portal: sign-in by link, own notices, pre-filled noti
   it('when a submitter saves a profile and sends a notice from the pre-filled form, then it enters the queue verified, with no verification link, and both are audited', async () => {
     const agent = await portalAgent(t.app, worker, sink, RIGHTS);
     const profile = {
-      name: 'Ada Lovelace', organization: 'Analytical Press Ltd', role: 'agent', rightsOwners: 'Babbage Estate\nEngine Works',
-      phone: '+44 20 7946 0000', address: '12 Marylebone Road, London', country: 'gb',
+      name: 'Ada Lovelace',
+      organization: 'Analytical Press Ltd',
+      role: 'agent',
+      rightsOwners: 'Babbage Estate\nEngine Works',
+      phone: '+44 20 7946 0000',
+      address: '12 Marylebone Road, London',
+      country: 'gb',
     };
     const csrf = await csrfOf(agent, '/portal/profile');
-    await agent.post('/portal/profile').type('form').send({ _csrf: csrf, ...profile }).expect(303);
+    await agent
+      .post('/portal/profile')
+      .type('form')
+      .send({ _csrf: csrf, ...profile })
+      .expect(303);
     const [s] = await rows(`SELECT name, organization, role, rights_owners, country FROM submitters`);
-    expect(s).toEqual({ name: 'Ada Lovelace', organization: 'Analytical Press Ltd', role: 'agent', rights_owners: ['Babbage Estate', 'Engine Works'], country: 'GB' });
+    expect(s).toEqual({
+      name: 'Ada Lovelace',
+      organization: 'Analytical Press Ltd',
+      role: 'agent',
+      rights_owners: ['Babbage Estate', 'Engine Works'],
+      country: 'GB',
+    });
     const [audit] = await rows(`SELECT details FROM audit_events WHERE action = 'submitter.profile_updated'`);
     expect(audit.details.after).toMatchObject({ name: 'Ada Lovelace', rightsOwners: ['Babbage Estate', 'Engine Works'] });
 
@@ -163,19 +198,46 @@ describe('rights holders\' portal: sign-in by link, own notices, pre-filled noti
     expect(form.text).not.toMatch(/name="email"/);
 
     // Bad input: 422, the field's error, nothing written.
-    const bad = await agent.post('/portal/notices/new').type('form').send({
-      _csrf: csrfFrom(form.text), name: 'Ada Lovelace', role: 'agent', rightsOwner: 'Babbage Estate', address: '12 Marylebone Road, London', country: 'GB',
-      workDescription: 'My article "Notes on the Engine".', infringingUrls: 'not a url', goodFaith: 'true', accuracy: 'true', signature: 'Ada Lovelace',
-    });
+    const bad = await agent
+      .post('/portal/notices/new')
+      .type('form')
+      .send({
+        _csrf: csrfFrom(form.text),
+        name: 'Ada Lovelace',
+        role: 'agent',
+        rightsOwner: 'Babbage Estate',
+        address: '12 Marylebone Road, London',
+        country: 'GB',
+        workDescription: 'My article "Notes on the Engine".',
+        infringingUrls: 'not a url',
+        goodFaith: 'true',
+        accuracy: 'true',
+        signature: 'Ada Lovelace',
+      });
     expect(bad.status).toBe(422);
     expect(bad.text).toContain('contains spaces or characters a URL cannot have');
     expect(await rows(`SELECT id FROM notices`)).toHaveLength(0);
 
-    const sent = await agent.post('/portal/notices/new').type('form').send({
-      _csrf: csrfFrom(form.text), name: 'Ada Lovelace', organization: 'Analytical Press Ltd', role: 'agent', rightsOwner: 'Babbage Estate',
-      address: '12 Marylebone Road, London', country: 'GB', workDescription: 'My article "Notes on the Engine".',
-      infringingUrls: pageUrls[0], goodFaith: 'true', accuracy: 'true', signature: 'Ada Lovelace', claimType: 'copyright', email: 'spoofed@evil.example',
-    }).expect(303);
+    const sent = await agent
+      .post('/portal/notices/new')
+      .type('form')
+      .send({
+        _csrf: csrfFrom(form.text),
+        name: 'Ada Lovelace',
+        organization: 'Analytical Press Ltd',
+        role: 'agent',
+        rightsOwner: 'Babbage Estate',
+        address: '12 Marylebone Road, London',
+        country: 'GB',
+        workDescription: 'My article "Notes on the Engine".',
+        infringingUrls: pageUrls[0],
+        goodFaith: 'true',
+        accuracy: 'true',
+        signature: 'Ada Lovelace',
+        claimType: 'copyright',
+        email: 'spoofed@evil.example',
+      })
+      .expect(303);
     const [n] = await rows(`SELECT reference, status, email, email_verified_at, queued_at FROM notices`);
     expect(sent.headers.location).toBe(`/portal/notices/${n.reference}`);
     expect(n).toMatchObject({ status: 'pending', email: RIGHTS, email_verified_at: clock.now(), queued_at: clock.now() });
@@ -190,12 +252,25 @@ describe('rights holders\' portal: sign-in by link, own notices, pre-filled noti
 
   it('when a suspended submitter sends a notice, then it is 403 saying until when and why, and nothing is written', async () => {
     const agent = await portalAgent(t.app, worker, sink, RIGHTS);
-    await rows(`UPDATE submitters SET suspended_until = '2026-12-31T00:00:00Z', suspension_reason = 'Repeated manifestly unfounded notices.'`);
+    await rows(
+      `UPDATE submitters SET suspended_until = '2026-12-31T00:00:00Z', suspension_reason = 'Repeated manifestly unfounded notices.'`,
+    );
     const form = await agent.get('/portal/notices/new').expect(200);
-    const res = await agent.post('/portal/notices/new').type('form').send({
-      _csrf: csrfFrom(form.text), name: 'Ada Lovelace', role: 'owner', address: '12 Marylebone Road, London', country: 'GB',
-      workDescription: 'My article "Notes on the Engine".', infringingUrls: pageUrls[0], goodFaith: 'true', accuracy: 'true', signature: 'Ada Lovelace',
-    });
+    const res = await agent
+      .post('/portal/notices/new')
+      .type('form')
+      .send({
+        _csrf: csrfFrom(form.text),
+        name: 'Ada Lovelace',
+        role: 'owner',
+        address: '12 Marylebone Road, London',
+        country: 'GB',
+        workDescription: 'My article "Notes on the Engine".',
+        infringingUrls: pageUrls[0],
+        goodFaith: 'true',
+        accuracy: 'true',
+        signature: 'Ada Lovelace',
+      });
     expect(res.status).toBe(403);
     expect(res.text).toContain('2026-12-31T00:00:00.000Z');
     expect(res.text).toContain('Repeated manifestly unfounded notices.');
@@ -237,7 +312,11 @@ describe('rights holders\' portal: sign-in by link, own notices, pre-filled noti
     expect(missing.text).toContain('under penalty of perjury');
     expect(await rows(`SELECT * FROM standing_statements`)).toHaveLength(0);
 
-    await agent.post('/portal/statements').type('form').send({ _csrf: csrf, signature: 'Ada Lovelace', goodFaith: 'true', accuracy: 'true' }).expect(303);
+    await agent
+      .post('/portal/statements')
+      .type('form')
+      .send({ _csrf: csrf, signature: 'Ada Lovelace', goodFaith: 'true', accuracy: 'true' })
+      .expect(303);
     const madeAt = clock.now();
     clock.set(new Date('2026-12-01T12:00:00Z'));
 
@@ -246,18 +325,37 @@ describe('rights holders\' portal: sign-in by link, own notices, pre-filled noti
     expect(form.text).not.toMatch(/name="goodFaith"/);
     expect(form.text).not.toMatch(/name="signature"/);
     const notice = {
-      name: 'Ada Lovelace', role: 'owner', address: '12 Marylebone Road, London', country: 'GB',
-      workDescription: 'My article "Notes on the Engine".', infringingUrls: pageUrls[0],
+      name: 'Ada Lovelace',
+      role: 'owner',
+      address: '12 Marylebone Road, London',
+      country: 'GB',
+      workDescription: 'My article "Notes on the Engine".',
+      infringingUrls: pageUrls[0],
     };
     // Another name than the one signed: refused, next to the name.
-    const otherName = await agent.post('/portal/notices/new').type('form').send({ _csrf: csrfFrom(form.text), ...notice, name: 'Charles Babbage' });
+    const otherName = await agent
+      .post('/portal/notices/new')
+      .type('form')
+      .send({ _csrf: csrfFrom(form.text), ...notice, name: 'Charles Babbage' });
     expect(otherName.status).toBe(422);
     expect(otherName.text).toContain('the name you signed your standing statements with: Ada Lovelace');
 
-    await agent.post('/portal/notices/new').type('form').send({ _csrf: csrfFrom(form.text), ...notice }).expect(303);
+    await agent
+      .post('/portal/notices/new')
+      .type('form')
+      .send({ _csrf: csrfFrom(form.text), ...notice })
+      .expect(303);
     const [{ id: v1 }] = await rows(`SELECT id FROM standing_statements WHERE version = 1`);
-    const [n] = await rows(`SELECT reference, statements_source, standing_statements_id, statements_at, signature, submitted_at, good_faith_statement FROM notices`);
-    expect(n).toMatchObject({ statements_source: 'standing', standing_statements_id: v1, statements_at: madeAt, signature: 'Ada Lovelace', submitted_at: clock.now() });
+    const [n] = await rows(
+      `SELECT reference, statements_source, standing_statements_id, statements_at, signature, submitted_at, good_faith_statement FROM notices`,
+    );
+    expect(n).toMatchObject({
+      statements_source: 'standing',
+      standing_statements_id: v1,
+      statements_at: madeAt,
+      signature: 'Ada Lovelace',
+      submitted_at: clock.now(),
+    });
     expect(n.good_faith_statement).toMatch(/good faith belief/);
     const [submitted] = await rows(`SELECT details FROM audit_events WHERE action = 'notice.submitted'`);
     expect(submitted.details).toMatchObject({ statements: 'standing', statementsMadeAt: madeAt.toISOString() });
@@ -267,16 +365,28 @@ describe('rights holders\' portal: sign-in by link, own notices, pre-filled noti
 
     // Again: version 2. Withdrawn: the form asks for statements and signature again.
     csrf = await csrfOf(agent, '/portal/profile');
-    await agent.post('/portal/statements').type('form').send({ _csrf: csrf, signature: 'Ada Lovelace', goodFaith: 'true', accuracy: 'true' }).expect(303);
+    await agent
+      .post('/portal/statements')
+      .type('form')
+      .send({ _csrf: csrf, signature: 'Ada Lovelace', goodFaith: 'true', accuracy: 'true' })
+      .expect(303);
     await agent.post('/portal/statements/withdraw').type('form').send({ _csrf: csrf }).expect(303);
     expect(await rows(`SELECT version, withdrawn_at FROM standing_statements ORDER BY version`)).toEqual([
-      { version: 1, withdrawn_at: null }, { version: 2, withdrawn_at: clock.now() },
+      { version: 1, withdrawn_at: null },
+      { version: 2, withdrawn_at: clock.now() },
     ]);
     const plain = await agent.get('/portal/notices/new').expect(200);
     expect(plain.text).toMatch(/name="goodFaith"/);
-    const without = await agent.post('/portal/notices/new').type('form').send({ _csrf: csrfFrom(plain.text), ...notice });
+    const without = await agent
+      .post('/portal/notices/new')
+      .type('form')
+      .send({ _csrf: csrfFrom(plain.text), ...notice });
     expect(without.status).toBe(422);
     expect(await rows(`SELECT id FROM notices`)).toHaveLength(1);
-    expect(await actions('submitter.statements_%')).toEqual(['submitter.statements_made', 'submitter.statements_made', 'submitter.statements_withdrawn']);
+    expect(await actions('submitter.statements_%')).toEqual([
+      'submitter.statements_made',
+      'submitter.statements_made',
+      'submitter.statements_withdrawn',
+    ]);
   });
 });

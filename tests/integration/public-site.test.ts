@@ -1,7 +1,17 @@
 import request from 'supertest';
 import { withTransaction } from '../../src/db/transaction';
 import { seedDemo } from '../../src/demo/seed-demo';
-import { CacheListener, createSource, findItemsByUrls, Item, pageCacheFor, removeItems, restoreItems, startPageCacheListener, withdrawSource } from '../../src/modules/items';
+import {
+  CacheListener,
+  createSource,
+  findItemsByUrls,
+  Item,
+  pageCacheFor,
+  removeItems,
+  restoreItems,
+  startPageCacheListener,
+  withdrawSource,
+} from '../../src/modules/items';
 import { createTestContext, TestContext, truncateAll } from '../support/context';
 
 const SYSTEM = { type: 'system' as const };
@@ -27,7 +37,13 @@ describe('the public site', () => {
   const remove = (item: Item, claimant: string | null = 'Example Rights Ltd') =>
     withTransaction(t.db, (tx) =>
       removeItems(tx, {
-        itemIds: [item.id], noticeId: NOTICE_ID, reference: 'TD-000042', claimant, legalBasis: '17 U.S.C. § 512(c) (copyright)', actor: SYSTEM, at: new Date(),
+        itemIds: [item.id],
+        noticeId: NOTICE_ID,
+        reference: 'TD-000042',
+        claimant,
+        legalBasis: '17 U.S.C. § 512(c) (copyright)',
+        actor: SYSTEM,
+        at: new Date(),
       }),
     );
 
@@ -43,12 +59,16 @@ describe('the public site', () => {
     await request(t.app).get('/').set('If-None-Match', res.headers.etag).expect(304);
   });
 
-  it('when a reader opens an item, then it shows the attribution footer and the takedown link with this page\'s absolute URL', async () => {
+  it("when a reader opens an item, then it shows the attribution footer and the takedown link with this page's absolute URL", async () => {
     const [item] = await allItems();
     const res = await request(t.app).get(`/items/${item.slug}`).expect(200);
     expect(res.headers['cache-control']).toBe('public, max-age=60, s-maxage=86400');
     expect(res.text).toContain(`<h1>${item.title}</h1>`);
-    expect(res.text).toMatch(new RegExp(`republished from a publicly-available RSS feed found on\\s+<a href="${item.originalUrl}" rel="nofollow noopener">${item.source!.name.replace('&', '&amp;')}</a>`));
+    expect(res.text).toMatch(
+      new RegExp(
+        `republished from a publicly-available RSS feed found on\\s+<a href="${item.originalUrl}" rel="nofollow noopener">${item.source!.name.replace('&', '&amp;')}</a>`,
+      ),
+    );
     const pageUrl = `http://localhost:3000/items/${item.slug}`;
     expect(res.text).toContain(`<a href="/takedown?url=${encodeURIComponent(pageUrl)}">Submit a DMCA takedown request</a>`);
     await request(t.app).get(`/items/${item.slug}`).set('If-None-Match', res.headers.etag).expect(304);
@@ -102,7 +122,15 @@ describe('the public site', () => {
     await remove(item);
     await listener.sync(); // the NOTIFY of the removal has reached this instance
     await request(t.app).get(`/items/${item.slug}`).expect(451);
-    await withTransaction(t.db, (tx) => restoreItems(tx, { itemIds: [item.id], noticeId: NOTICE_ID, reason: 'counter-notice, no court action', actor: SYSTEM, at: new Date() }));
+    await withTransaction(t.db, (tx) =>
+      restoreItems(tx, {
+        itemIds: [item.id],
+        noticeId: NOTICE_ID,
+        reason: 'counter-notice, no court action',
+        actor: SYSTEM,
+        at: new Date(),
+      }),
+    );
     await listener.sync();
     await request(t.app).get(`/items/${item.slug}`).expect(200);
     const page = await request(t.app).get('/feed.xml').expect(200);
@@ -113,7 +141,7 @@ describe('the public site', () => {
     ]);
   });
 
-  it('when another instance removes an item, then this instance\'s cached page is dropped (the NOTIFY reaches every listener)', async () => {
+  it("when another instance removes an item, then this instance's cached page is dropped (the NOTIFY reaches every listener)", async () => {
     const [item] = await allItems();
     await request(t.app).get(`/items/${item.slug}`).expect(200);
     // "Another instance": a plain connection of its own, as a second server would have.
@@ -122,10 +150,11 @@ describe('the public site', () => {
     await other.connect();
     try {
       await other.query('BEGIN');
-      await other.query(
-        `UPDATE items SET status = 'removed', removed_at = now(), removed_by_notice_id = $2, removal = $3 WHERE id = $1`,
-        [item.id, NOTICE_ID, JSON.stringify({ noticeId: NOTICE_ID, reference: 'TD-000077', claimant: '[private]', legalBasis: 'copyright' })],
-      );
+      await other.query(`UPDATE items SET status = 'removed', removed_at = now(), removed_by_notice_id = $2, removal = $3 WHERE id = $1`, [
+        item.id,
+        NOTICE_ID,
+        JSON.stringify({ noticeId: NOTICE_ID, reference: 'TD-000077', claimant: '[private]', legalBasis: 'copyright' }),
+      ]);
       await other.query(`SELECT pg_notify('td_items_changed', $1)`, [item.slug]);
       await other.query('COMMIT');
     } finally {
@@ -145,7 +174,9 @@ describe('the public site', () => {
       for (let i = 0; i < 200 && !what(); i++) await new Promise((r) => setTimeout(r, 50));
       expect(what()).toBe(true);
     };
-    await t.db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'takedown-desk-cache' AND datname = current_database()`);
+    await t.db.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'takedown-desk-cache' AND datname = current_database()`,
+    );
     await until(() => !cache.enabled);
     // A change made while nobody listens is never served from an old cached page.
     await t.db.query(`UPDATE items SET title = 'Changed while disconnected' WHERE id = $1`, [item.id]);
@@ -160,7 +191,9 @@ describe('the public site', () => {
     const items = await allItems();
     const item = items[0];
     const sourceItems = items.filter((i) => i.sourceId === item.sourceId);
-    const r = await withTransaction(t.db, (tx) => withdrawSource(tx, { sourceId: item.sourceId, reason: 'publisher opt-out', actor: SYSTEM, at: new Date() }));
+    const r = await withTransaction(t.db, (tx) =>
+      withdrawSource(tx, { sourceId: item.sourceId, reason: 'publisher opt-out', actor: SYSTEM, at: new Date() }),
+    );
     expect(r.withdrawn).toBe(sourceItems.length);
     await listener.sync();
     const res = await request(t.app).get(`/items/${item.slug}`).expect(410);
@@ -172,22 +205,31 @@ describe('the public site', () => {
     }
     const [source] = await t.db.query('SELECT status FROM sources WHERE id = $1', [item.sourceId]);
     expect(source.status).toBe('blocked');
-    expect(await t.db.query(`SELECT count(*)::int AS n FROM items WHERE source_id = $1`, [item.sourceId])).toEqual([{ n: sourceItems.length }]);
+    expect(await t.db.query(`SELECT count(*)::int AS n FROM items WHERE source_id = $1`, [item.sourceId])).toEqual([
+      { n: sourceItems.length },
+    ]);
     expect((await t.db.query(`SELECT action FROM audit_events WHERE action = 'source.withdrawn'`)).length).toBe(1);
   });
 
   it('when hostile text is in a source name or an item title, then the feed, the sitemap and the pages escape it', async () => {
-    const source = await withTransaction(t.db, (tx) => createSource(tx, { name: 'Evil <b>&"Pub"</b>', domains: ['evil.example'], at: new Date(), actor: SYSTEM }));
+    const source = await withTransaction(t.db, (tx) =>
+      createSource(tx, { name: 'Evil <b>&"Pub"</b>', domains: ['evil.example'], at: new Date(), actor: SYSTEM }),
+    );
     await t.db.query(`UPDATE sources SET feed_url = 'https://evil.example/feed?a=1&b=<x>' WHERE id = $1`, [source.id]);
     await t.db.query(
       `INSERT INTO items (source_id, slug, title, original_url, original_url_normalised, guid, first_fetched_at, last_fetched_at, listed_at, raw_sha256, excerpt)
        VALUES ($1, 'evil-item', '<script>alert("t")</script> & ]]>', 'https://evil.example/a?x=1&y=2', 'https://evil.example/a?x=1&y=2', 'g', now(), now(), now() + interval '1 day', repeat('0', 64), '<img src=x onerror=alert(1)>')`,
       [source.id],
     );
-    const feed = await request(t.app).get('/feed.xml').expect(200).expect('Content-Type', /application\/rss\+xml/);
+    const feed = await request(t.app)
+      .get('/feed.xml')
+      .expect(200)
+      .expect('Content-Type', /application\/rss\+xml/);
     expect(feed.text).toContain('<title>&lt;script&gt;alert(&quot;t&quot;)&lt;/script&gt; &amp; ]]&gt;</title>');
     expect(feed.text).toContain('<description>&lt;img src=x onerror=alert(1)&gt;</description>');
-    expect(feed.text).toContain('<source url="https://evil.example/feed?a=1&amp;b=&lt;x&gt;">Evil &lt;b&gt;&amp;&quot;Pub&quot;&lt;/b&gt;</source>');
+    expect(feed.text).toContain(
+      '<source url="https://evil.example/feed?a=1&amp;b=&lt;x&gt;">Evil &lt;b&gt;&amp;&quot;Pub&quot;&lt;/b&gt;</source>',
+    );
     const page = await request(t.app).get('/items/evil-item').expect(200);
     expect(page.text).not.toMatch(/<script>alert|<img src=x/);
     const home = await request(t.app).get('/').expect(200);
@@ -225,7 +267,10 @@ describe('finding items by URL', () => {
   it('when a lookup is planned, then it uses the slug and original-URL indexes, not a scan', async () => {
     const plan: { 'QUERY PLAN': string }[] = await t.db.transaction(async (tx) => {
       await tx.query('SET LOCAL enable_seqscan = off'); // with a handful of rows the planner would scan anyway
-      return tx.query(`EXPLAIN SELECT id FROM items WHERE slug = ANY($1) OR original_url_normalised = ANY($2)`, [['a', 'b'], ['https://x.example']]);
+      return tx.query(`EXPLAIN SELECT id FROM items WHERE slug = ANY($1) OR original_url_normalised = ANY($2)`, [
+        ['a', 'b'],
+        ['https://x.example'],
+      ]);
     });
     const text = plan.map((p) => p['QUERY PLAN']).join('\n');
     expect(text).toContain('items_slug_key');

@@ -26,7 +26,15 @@ async function insertNotice(t: TestContext, reference: string, status: string, c
     `INSERT INTO outbound_emails ("to", template, data, status, sent_at, notice_id) VALUES ('grace@private.example', 'notice-received', '{"name": "Grace Hopper"}', 'sent', now(), $1)`,
     [id],
   );
-  await withTransaction(t.db, (tx) => record(tx, { actor: { type: 'public' }, action: 'notice.submitted', subject: { type: 'notice', id: reference }, details: { status }, at: new Date() }));
+  await withTransaction(t.db, (tx) =>
+    record(tx, {
+      actor: { type: 'public' },
+      action: 'notice.submitted',
+      subject: { type: 'notice', id: reference },
+      details: { status },
+      at: new Date(),
+    }),
+  );
   return id;
 }
 
@@ -53,20 +61,34 @@ describe('personal data retention', () => {
     expect(a + b).toBe(3);
     expect(await redactExpiredPersonalData(t)).toBe(0);
 
-    const rows = await t.db.query(`SELECT reference, name, organization, email, phone, address, signature, submitter_ip, info_request, personal_data_redacted_at FROM notices ORDER BY reference`);
+    const rows = await t.db.query(
+      `SELECT reference, name, organization, email, phone, address, signature, submitter_ip, info_request, personal_data_redacted_at FROM notices ORDER BY reference`,
+    );
     for (const r of rows.slice(0, 3)) {
-      expect(r).toMatchObject({ name: REDACTED, email: REDACTED_EMAIL, phone: null, address: REDACTED, signature: REDACTED, submitter_ip: null });
+      expect(r).toMatchObject({
+        name: REDACTED,
+        email: REDACTED_EMAIL,
+        phone: null,
+        address: REDACTED,
+        signature: REDACTED,
+        submitter_ip: null,
+      });
       expect(r.info_request).toMatchObject({ question: 'Which article?', answer: REDACTED });
       expect(r.personal_data_redacted_at).toEqual(NOW);
     }
     expect(rows[1].organization).toBe('Press Corp');
-    for (const r of rows.slice(3)) expect(r).toMatchObject({ name: 'Grace Hopper', email: 'grace@private.example', personal_data_redacted_at: null });
+    for (const r of rows.slice(3))
+      expect(r).toMatchObject({ name: 'Grace Hopper', email: 'grace@private.example', personal_data_redacted_at: null });
 
-    const emails = await t.db.query(`SELECT n.reference, e."to", e.data FROM outbound_emails e JOIN notices n ON n.id = e.notice_id ORDER BY n.reference`);
+    const emails = await t.db.query(
+      `SELECT n.reference, e."to", e.data FROM outbound_emails e JOIN notices n ON n.id = e.notice_id ORDER BY n.reference`,
+    );
     expect(emails.slice(0, 3).map((e: { to: string }) => e.to)).toEqual([REDACTED_EMAIL, REDACTED_EMAIL, REDACTED_EMAIL]);
     expect(emails[3].to).toBe('grace@private.example');
 
-    const events = await t.db.query(`SELECT subject_id, actor_type, details FROM audit_events WHERE action = 'notice.redacted' ORDER BY subject_id`);
+    const events = await t.db.query(
+      `SELECT subject_id, actor_type, details FROM audit_events WHERE action = 'notice.redacted' ORDER BY subject_id`,
+    );
     expect(events.map((e: { subject_id: string }) => e.subject_id)).toEqual(['TD-000001', 'TD-000002', 'TD-000003']);
     expect(events[0]).toMatchObject({ actor_type: 'system', details: { status: 'rejected', retentionDays: 30 } });
     expect(JSON.stringify(events)).not.toContain('Grace');

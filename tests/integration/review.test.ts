@@ -17,8 +17,18 @@ const BASE = 'http://localhost:3000';
 const COMPLAINANT = 'ada@analytical.example';
 
 const noticeBody = (urls: string[], over: Record<string, unknown> = {}) => ({
-  name: 'Ada Lovelace', organization: 'Analytical Press Ltd', email: COMPLAINANT, address: '12 Marylebone Road, London', country: 'GB',
-  role: 'owner', workDescription: 'My article "Notes on the Engine".', infringingUrls: urls, goodFaith: true, accuracy: true, signature: 'Ada Lovelace', ...over,
+  name: 'Ada Lovelace',
+  organization: 'Analytical Press Ltd',
+  email: COMPLAINANT,
+  address: '12 Marylebone Road, London',
+  country: 'GB',
+  role: 'owner',
+  workDescription: 'My article "Notes on the Engine".',
+  infringingUrls: urls,
+  goodFaith: true,
+  accuracy: true,
+  signature: 'Ada Lovelace',
+  ...over,
 });
 
 describe('review queue and decisions', () => {
@@ -45,9 +55,14 @@ describe('review queue and decisions', () => {
   beforeEach(async () => {
     await mailing.reset();
     clock.set(new Date());
-    source = await makeSource(t.db, { name: 'Harbour Gazette', domains: ['harbourgazette.example'], contactEmail: 'editor@harbourgazette.example' });
+    source = await makeSource(t.db, {
+      name: 'Harbour Gazette',
+      domains: ['harbourgazette.example'],
+      contactEmail: 'editor@harbourgazette.example',
+    });
     items = [];
-    for (let i = 0; i < 3; i++) items.push(await makeItem(t.db, source, { originalUrl: `https://harbourgazette.example/2026/05/story-${i}` }));
+    for (let i = 0; i < 3; i++)
+      items.push(await makeItem(t.db, source, { originalUrl: `https://harbourgazette.example/2026/05/story-${i}` }));
     mod = await createStaff(t.db, { role: 'moderator', email: 'mod@desk.example' });
     mod2 = await createStaff(t.db, { role: 'moderator', email: 'mod2@desk.example' });
     admin = await createStaff(t.db, { role: 'admin', email: 'admin@desk.example' });
@@ -71,8 +86,13 @@ describe('review queue and decisions', () => {
   const claim = (ref: string, token = modToken) => api(token).post(`/notices/${ref}/claim`);
   const decide = (ref: string, body: object, token = modToken) => api(token).post(`/notices/${ref}/decision`, body);
   const statusOf = async (ref: string) => (await t.db.query(`SELECT status FROM notices WHERE reference = $1`, [ref]))[0].status as string;
-  const audit = (ref: string) => t.db.query(`SELECT action, actor_type, actor_label, details FROM audit_events WHERE subject_type = 'notice' AND subject_id = $1 ORDER BY id`, [ref]);
-  const outbox = (template: string) => t.db.query(`SELECT "to", data FROM outbound_emails WHERE template = $1 ORDER BY created_at`, [template]);
+  const audit = (ref: string) =>
+    t.db.query(
+      `SELECT action, actor_type, actor_label, details FROM audit_events WHERE subject_type = 'notice' AND subject_id = $1 ORDER BY id`,
+      [ref],
+    );
+  const outbox = (template: string) =>
+    t.db.query(`SELECT "to", data FROM outbound_emails WHERE template = $1 ORDER BY created_at`, [template]);
 
   /** A notice driven to `status` through the API by `mod`. */
   async function noticeIn(status: NoticeStatus): Promise<{ reference: string; token: string }> {
@@ -99,32 +119,51 @@ describe('review queue and decisions', () => {
     .map(([s, e, ok]) => [s, e, ok] as const);
 
   describe('the transition table through the API', () => {
-    it.each(cases)('when a notice that is %s gets %s, then it is allowed exactly when the table says so (%s)', async (status, event, allowed) => {
-      const { reference } = await noticeIn(status);
-      const body = { action: event, reason: 'A reason or question.' };
-      const res = event === 'claim' || event === 'release' ? await api(modToken).post(`/notices/${reference}/${event}`) : await decide(reference, body);
-      if (allowed) {
-        expect(res.status).toBe(200);
-        expect(await statusOf(reference)).not.toBe(status);
-      } else {
-        expect(res.status).toBe(409);
-        expect(res.body.errors[0].message).toBeTruthy();
-        expect(await statusOf(reference)).toBe(status);
-      }
-    });
+    it.each(cases)(
+      'when a notice that is %s gets %s, then it is allowed exactly when the table says so (%s)',
+      async (status, event, allowed) => {
+        const { reference } = await noticeIn(status);
+        const body = { action: event, reason: 'A reason or question.' };
+        const res =
+          event === 'claim' || event === 'release'
+            ? await api(modToken).post(`/notices/${reference}/${event}`)
+            : await decide(reference, body);
+        if (allowed) {
+          expect(res.status).toBe(200);
+          expect(await statusOf(reference)).not.toBe(status);
+        } else {
+          expect(res.status).toBe(409);
+          expect(res.body.errors[0].message).toBeTruthy();
+          expect(await statusOf(reference)).toBe(status);
+        }
+      },
+    );
   });
 
   describe('the transition table through the pages', () => {
-    const PATH: Record<string, string> = { claim: 'claim', release: 'release', approve: 'approve', reject: 'reject', request_info: 'request-info', spam: 'spam' };
-    it.each(cases)('when a notice that is %s gets %s on its page, then 303 exactly when the table allows it (%s), else 409', async (status, event, allowed) => {
-      const { reference } = await noticeIn(status);
-      const agent = await signedInAgent(t.app, mod.email);
-      const csrf = await csrfOf(agent, `/notices/${reference}`);
-      const res = await agent.post(`/notices/${reference}/${PATH[event]}`).type('form').send({ _csrf: csrf, reason: 'A reason.', question: 'A question?' });
-      expect(res.status).toBe(allowed ? 303 : 409);
-      if (allowed) expect(res.headers.location).toBe(`/notices/${reference}`);
-      else expect(await statusOf(reference)).toBe(status);
-    });
+    const PATH: Record<string, string> = {
+      claim: 'claim',
+      release: 'release',
+      approve: 'approve',
+      reject: 'reject',
+      request_info: 'request-info',
+      spam: 'spam',
+    };
+    it.each(cases)(
+      'when a notice that is %s gets %s on its page, then 303 exactly when the table allows it (%s), else 409',
+      async (status, event, allowed) => {
+        const { reference } = await noticeIn(status);
+        const agent = await signedInAgent(t.app, mod.email);
+        const csrf = await csrfOf(agent, `/notices/${reference}`);
+        const res = await agent
+          .post(`/notices/${reference}/${PATH[event]}`)
+          .type('form')
+          .send({ _csrf: csrf, reason: 'A reason.', question: 'A question?' });
+        expect(res.status).toBe(allowed ? 303 : 409);
+        if (allowed) expect(res.headers.location).toBe(`/notices/${reference}`);
+        else expect(await statusOf(reference)).toBe(status);
+      },
+    );
   });
 
   it('when a moderator approves through the API, then the item answers 451, the targets say removed/not found, the DSA statement is stored, and both parties receive their emails', async () => {
@@ -137,17 +176,28 @@ describe('review queue and decisions', () => {
     const page = await request(t.app).get(`/items/${items[0].slug}`);
     expect(page.status).toBe(451);
     expect(page.text).toContain(reference);
-    const targets = await t.db.query(`SELECT outcome FROM notice_targets t JOIN notices n ON n.id = t.notice_id WHERE n.reference = $1 ORDER BY position`, [reference]);
+    const targets = await t.db.query(
+      `SELECT outcome FROM notice_targets t JOIN notices n ON n.id = t.notice_id WHERE n.reference = $1 ORDER BY position`,
+      [reference],
+    );
     expect(targets.map((x: { outcome: string }) => x.outcome)).toEqual(['removed', 'not_found']);
     const [n] = await t.db.query(`SELECT statement_of_reasons AS sor, decided_by FROM notices WHERE reference = $1`, [reference]);
     expect(n.decided_by).toBe(mod.id);
     expect(n.sor).toMatchObject({
-      decision_visibility: ['DECISION_VISIBILITY_CONTENT_DISABLED'], territorial_scope: 'worldwide', from_notice: true, automated_detection: false,
-      automated_decision: 'AUTOMATED_DECISION_NOT_AUTOMATED', illegal_content_legal_ground: expect.stringContaining('512'),
+      decision_visibility: ['DECISION_VISIBILITY_CONTENT_DISABLED'],
+      territorial_scope: 'worldwide',
+      from_notice: true,
+      automated_detection: false,
+      automated_decision: 'AUTOMATED_DECISION_NOT_AUTOMATED',
+      illegal_content_legal_ground: expect.stringContaining('512'),
     });
     expect(n.sor.facts_relied_on).toBeTruthy();
     expect(n.sor.redress).toContain(`/counter-notice?notice=${reference}`);
-    expect((await audit(reference)).map((a: { action: string }) => a.action)).toEqual(['notice.submitted', 'notice.claimed', 'notice.approved']);
+    expect((await audit(reference)).map((a: { action: string }) => a.action)).toEqual([
+      'notice.submitted',
+      'notice.claimed',
+      'notice.approved',
+    ]);
 
     await drain();
     const toComplainant = sink.to(COMPLAINANT).map((m) => m.parsed);
@@ -166,8 +216,14 @@ describe('review queue and decisions', () => {
     await claim(reference).expect(200);
     const res = await decide(reference, { action: 'approve', targets: [pageUrl(items[1])] }).expect(200);
     expect(res.body.decision).toBe('partly_approved');
-    const rows = await t.db.query(`SELECT t.outcome, i.status FROM notice_targets t JOIN items i ON i.id = t.item_id JOIN notices n ON n.id = t.notice_id WHERE n.reference = $1 ORDER BY position`, [reference]);
-    expect(rows).toEqual([{ outcome: 'kept', status: 'published' }, { outcome: 'removed', status: 'removed' }]);
+    const rows = await t.db.query(
+      `SELECT t.outcome, i.status FROM notice_targets t JOIN items i ON i.id = t.item_id JOIN notices n ON n.id = t.notice_id WHERE n.reference = $1 ORDER BY position`,
+      [reference],
+    );
+    expect(rows).toEqual([
+      { outcome: 'kept', status: 'published' },
+      { outcome: 'removed', status: 'removed' },
+    ]);
   });
 
   it('when two approvals of one notice race as parallel requests, then one gets 200, the other 409 naming who acted, and one set of emails is queued', async () => {
@@ -205,7 +261,11 @@ describe('review queue and decisions', () => {
     expect(await statusOf(reference)).toBe('in_review');
     await decide(reference, { action: 'reject', reason: 'Not a copy of the work.' }, adminToken).expect(200);
     const last = (await audit(reference)).pop();
-    expect(last).toMatchObject({ action: 'notice.rejected', actor_label: 'admin@desk.example', details: expect.objectContaining({ override: true }) });
+    expect(last).toMatchObject({
+      action: 'notice.rejected',
+      actor_label: 'admin@desk.example',
+      details: expect.objectContaining({ override: true }),
+    });
   });
 
   describe('bad input changes nothing', () => {
@@ -272,7 +332,11 @@ describe('review queue and decisions', () => {
 
     const status = await request(t.app).get(`/takedown/${reference}?token=${token}`).expect(200);
     expect(status.text).toContain('Where was the article first published?');
-    await request(t.app).post(`/takedown/${reference}/answer`).type('form').send({ token, answer: 'On our own site, in 2019.' }).expect(303);
+    await request(t.app)
+      .post(`/takedown/${reference}/answer`)
+      .type('form')
+      .send({ token, answer: 'On our own site, in 2019.' })
+      .expect(303);
     expect(await statusOf(reference)).toBe('pending');
     const agent = await signedInAgent(t.app, mod.email);
     const page = await agent.get(`/notices/${reference}`).expect(200);
@@ -306,7 +370,9 @@ describe('review queue and decisions', () => {
     }
     const [s] = await t.db.query(`SELECT status, strike_count FROM sources WHERE id = $1`, [source.id]);
     expect(s).toEqual({ status: 'paused', strike_count: 2 });
-    const [paused] = await t.db.query(`SELECT actor_type, details FROM audit_events WHERE action = 'source.paused' AND subject_id = $1`, [source.id]);
+    const [paused] = await t.db.query(`SELECT actor_type, details FROM audit_events WHERE action = 'source.paused' AND subject_id = $1`, [
+      source.id,
+    ]);
     expect(paused.actor_type).toBe('system');
     await drain();
     const toAdmin = sink.to(admin.email).map((m) => m.parsed.subject);
@@ -363,16 +429,33 @@ describe('review queue and decisions', () => {
       const c = await noticeIn('approved');
       const agent = await signedInAgent(t.app, admin.email);
       let csrf = await csrfOf(agent, '/queue');
-      const assigned = await agent.post('/queue/bulk').type('form').send({ _csrf: csrf, action: 'assign', assignee: mod2.id, references: [a.reference, b.reference] }).expect(200);
+      const assigned = await agent
+        .post('/queue/bulk')
+        .type('form')
+        .send({ _csrf: csrf, action: 'assign', assignee: mod2.id, references: [a.reference, b.reference] })
+        .expect(200);
       expect(assigned.text).toContain('2 done, 0 refused');
-      const rows = await t.db.query(`SELECT status, assignee_id FROM notices WHERE reference = ANY($1) ORDER BY reference`, [[a.reference, b.reference]]);
-      expect(rows).toEqual([{ status: 'in_review', assignee_id: mod2.id }, { status: 'in_review', assignee_id: mod2.id }]);
+      const rows = await t.db.query(`SELECT status, assignee_id FROM notices WHERE reference = ANY($1) ORDER BY reference`, [
+        [a.reference, b.reference],
+      ]);
+      expect(rows).toEqual([
+        { status: 'in_review', assignee_id: mod2.id },
+        { status: 'in_review', assignee_id: mod2.id },
+      ]);
       csrf = await csrfOf(agent, '/queue');
-      const spam = await agent.post('/queue/bulk').type('form').send({ _csrf: csrf, action: 'spam', references: [a.reference, c.reference] }).expect(200);
+      const spam = await agent
+        .post('/queue/bulk')
+        .type('form')
+        .send({ _csrf: csrf, action: 'spam', references: [a.reference, c.reference] })
+        .expect(200);
       expect(spam.text).toContain('1 done, 1 refused');
       expect(await statusOf(a.reference)).toBe('spam');
       expect(await statusOf(c.reference)).toBe('approved');
-      expect((await audit(a.reference)).map((e: { action: string }) => e.action)).toEqual(['notice.submitted', 'notice.claimed', 'notice.spam']);
+      expect((await audit(a.reference)).map((e: { action: string }) => e.action)).toEqual([
+        'notice.submitted',
+        'notice.claimed',
+        'notice.spam',
+      ]);
       expect(await outbox('notice-spam')).toHaveLength(0);
     });
 

@@ -9,7 +9,12 @@ type Agent = ReturnType<typeof request.agent>;
 async function signInAs(app: TestContext['app'], email: string, userAgent: string): Promise<Agent> {
   const agent = request.agent(app);
   const page = await agent.get('/login').set('User-Agent', userAgent).expect(200);
-  await agent.post('/login').set('User-Agent', userAgent).type('form').send({ _csrf: csrfFrom(page.text), email, password: PASSWORD, next: '/staff' }).expect(303);
+  await agent
+    .post('/login')
+    .set('User-Agent', userAgent)
+    .type('form')
+    .send({ _csrf: csrfFrom(page.text), email, password: PASSWORD, next: '/staff' })
+    .expect(303);
   await agent.get('/staff').set('User-Agent', userAgent).expect(200);
   return agent;
 }
@@ -45,7 +50,12 @@ describe('staff sessions (/account/sessions)', () => {
     const stolen = await signInAs(t.app, mod.email, ANDROID);
     const page = await mine.get('/account/sessions').expect(200);
     const handle = /action="\/account\/sessions\/([0-9a-f]{24})\/revoke"/.exec(page.text)![1];
-    await mine.post(`/account/sessions/${handle}/revoke`).type('form').send({ _csrf: csrfFrom(page.text) }).expect(303).expect('Location', '/account/sessions');
+    await mine
+      .post(`/account/sessions/${handle}/revoke`)
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text) })
+      .expect(303)
+      .expect('Location', '/account/sessions');
     await stolen.get('/staff').expect(303).expect('Location', '/login?next=%2Fstaff');
     await mine.get('/staff').expect(200);
     const [ev] = await t.db.query(`SELECT subject_id, details FROM audit_events WHERE action = 'session.revoked'`);
@@ -53,8 +63,13 @@ describe('staff sessions (/account/sessions)', () => {
     // Another member's session cannot be ended through one's own page.
     const other = await createStaff(t.db);
     const theirs = await signInAs(t.app, other.email, FIREFOX);
-    const theirHandle = /action="\/account\/sessions\/([0-9a-f]{24})\/revoke"/.exec((await signInAs(t.app, other.email, ANDROID).then((a) => a.get('/account/sessions'))).text)![1];
-    const refused = await mine.post(`/account/sessions/${theirHandle}/revoke`).type('form').send({ _csrf: await csrfOf(mine, '/account/sessions') });
+    const theirHandle = /action="\/account\/sessions\/([0-9a-f]{24})\/revoke"/.exec(
+      (await signInAs(t.app, other.email, ANDROID).then((a) => a.get('/account/sessions'))).text,
+    )![1];
+    const refused = await mine
+      .post(`/account/sessions/${theirHandle}/revoke`)
+      .type('form')
+      .send({ _csrf: await csrfOf(mine, '/account/sessions') });
     expect(refused.status).toBe(303);
     expect((await mine.get('/account/sessions')).text).toContain('No such session of yours');
     await theirs.get('/staff').expect(200);
@@ -65,7 +80,11 @@ describe('staff sessions (/account/sessions)', () => {
     const a = await signInAs(t.app, mod.email, FIREFOX);
     const b = await signInAs(t.app, mod.email, ANDROID);
     const c = await signInAs(t.app, mod.email, 'curl/8.5.0');
-    await a.post('/account/sessions/revoke-others').type('form').send({ _csrf: await csrfOf(a, '/account/sessions') }).expect(303);
+    await a
+      .post('/account/sessions/revoke-others')
+      .type('form')
+      .send({ _csrf: await csrfOf(a, '/account/sessions') })
+      .expect(303);
     await b.get('/staff').expect(303);
     await c.get('/staff').expect(303);
     await a.get('/staff').expect(200);
@@ -80,8 +99,15 @@ describe('staff sessions (/account/sessions)', () => {
     const here = await signInAs(t.app, mod.email, FIREFOX);
     const elsewhere = await signInAs(t.app, mod.email, ANDROID);
     const form = await here.get('/account/password').expect(200);
-    await here.post('/account/password').type('form')
-      .send({ _csrf: csrfFrom(form.text), currentPassword: PASSWORD, newPassword: 'another long passphrase', confirmPassword: 'another long passphrase' })
+    await here
+      .post('/account/password')
+      .type('form')
+      .send({
+        _csrf: csrfFrom(form.text),
+        currentPassword: PASSWORD,
+        newPassword: 'another long passphrase',
+        confirmPassword: 'another long passphrase',
+      })
       .expect(303);
     await elsewhere.get('/staff').expect(303);
     await here.get('/staff').expect(200);
@@ -92,8 +118,16 @@ describe('staff sessions (/account/sessions)', () => {
   it('when the user agent is one of the usual browsers, then it is named by browser and system', () => {
     expect(describeUserAgent(FIREFOX)).toBe('Firefox on Linux');
     expect(describeUserAgent(ANDROID)).toBe('Chrome on Android');
-    expect(describeUserAgent('Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15')).toBe('Safari on macOS');
-    expect(describeUserAgent('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36 Edg/130.0.0.0')).toBe('Edge on Windows');
+    expect(
+      describeUserAgent(
+        'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15',
+      ),
+    ).toBe('Safari on macOS');
+    expect(
+      describeUserAgent(
+        'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36 Edg/130.0.0.0',
+      ),
+    ).toBe('Edge on Windows');
     expect(describeUserAgent('')).toBe('Unknown device');
   });
 });

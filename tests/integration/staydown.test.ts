@@ -34,19 +34,40 @@ const words = PARAS.join(' ').split(' ');
 const VARIANTS: [string, { title: string; body: string; sameSource?: boolean }][] = [
   ['the same content under a new guid and URL from the same feed', { title: TITLE, body: html(PARAS), sameSource: true }],
   ['the same content from a second source', { title: TITLE, body: html(PARAS) }],
-  ['markup and whitespace changes', {
-    title: `  ${TITLE.toUpperCase()}  `,
-    body: PARAS.map((p) => `<div class="entry">\n  <span>${p.replace(/ /g, '  \n ').replace(/"/g, '&quot;').replace(/,/g, '&#44;')}</span></div>`).join('<br/><br/>'),
-  }],
-  ['a new title and an added boilerplate paragraph', {
-    title: 'Quay Street traders brace for long bridge closure',
-    body: `${html(PARAS)}\n<p>This article originally appeared on Harbour Gazette and is republished with permission. Subscribe to our newsletter for more local news.</p>`,
-  }],
+  [
+    'markup and whitespace changes',
+    {
+      title: `  ${TITLE.toUpperCase()}  `,
+      body: PARAS.map(
+        (p) => `<div class="entry">\n  <span>${p.replace(/ /g, '  \n ').replace(/"/g, '&quot;').replace(/,/g, '&#44;')}</span></div>`,
+      ).join('<br/><br/>'),
+    },
+  ],
+  [
+    'a new title and an added boilerplate paragraph',
+    {
+      title: 'Quay Street traders brace for long bridge closure',
+      body: `${html(PARAS)}\n<p>This article originally appeared on Harbour Gazette and is republished with permission. Subscribe to our newsletter for more local news.</p>`,
+    },
+  ],
   ['truncated to 70%', { title: TITLE, body: `<p>${words.slice(0, Math.floor(words.length * 0.7)).join(' ')}</p>` }],
-  ['two paragraphs swapped and a sentence changed', {
-    title: TITLE,
-    body: html([PARAS[0], PARAS[2], PARAS[1], PARAS[3].replace('The authority promised a temporary footbridge by September', 'A temporary footbridge should open in the autumn, officials said'), PARAS[4], PARAS[5]]),
-  }],
+  [
+    'two paragraphs swapped and a sentence changed',
+    {
+      title: TITLE,
+      body: html([
+        PARAS[0],
+        PARAS[2],
+        PARAS[1],
+        PARAS[3].replace(
+          'The authority promised a temporary footbridge by September',
+          'A temporary footbridge should open in the autumn, officials said',
+        ),
+        PARAS[4],
+        PARAS[5],
+      ]),
+    },
+  ],
 ];
 
 /** Written independently about the same event: shared facts and a quote, different words. */
@@ -86,9 +107,12 @@ describe('staydown: removed content stays down', () => {
   const itemAt = (url: string) => one(`SELECT id, slug, status, held, removal FROM items WHERE original_url = $1`, [url]);
   const feedOf = (entries: { guid: string; link: string; title: string; body: string }[]) =>
     rss(entries.map((e) => rssItem({ guid: e.guid, link: e.link, title: e.title.replace(/&/g, '&amp;'), encoded: e.body })));
-  const serve = (path: string, entries: { guid: string; link: string; title: string; body: string }[]) => feeds.routes.set(path, xmlRoute(feedOf(entries)));
+  const serve = (path: string, entries: { guid: string; link: string; title: string; body: string }[]) =>
+    feeds.routes.set(path, xmlRoute(feedOf(entries)));
   const source = (name: string, path: string, domain: string, contactEmail: string) =>
-    withTransaction(t.db, (tx) => createSource(tx, { name, domains: [domain], feedUrl: feeds.url + path, contactEmail, actor: SYSTEM, at: NOW }));
+    withTransaction(t.db, (tx) =>
+      createSource(tx, { name, domains: [domain], feedUrl: feeds.url + path, contactEmail, actor: SYSTEM, at: NOW }),
+    );
 
   beforeAll(async () => {
     feeds = await startFeedServer();
@@ -116,38 +140,50 @@ describe('staydown: removed content stays down', () => {
 
   it('when an item is removed, then its fingerprint and 20 LSH band rows join the bank in the removal, and a lookup uses the band index', async () => {
     const original = await itemAt('https://harbourgazette.example/2026/bridge');
-    const fp = await one(`SELECT id, item_id, notice_id, raw_sha256, original_url_normalised, cardinality(shingles) AS n, removal FROM content_fingerprints`);
-    expect(fp).toMatchObject({ item_id: original.id, original_url_normalised: 'https://harbourgazette.example/2026/bridge', removal: { reference } });
+    const fp = await one(
+      `SELECT id, item_id, notice_id, raw_sha256, original_url_normalised, cardinality(shingles) AS n, removal FROM content_fingerprints`,
+    );
+    expect(fp).toMatchObject({
+      item_id: original.id,
+      original_url_normalised: 'https://harbourgazette.example/2026/bridge',
+      removal: { reference },
+    });
     expect(fp.n).toBeGreaterThan(200);
     expect(await count(`content_fingerprint_bands WHERE fingerprint_id = $1`, [fp.id])).toBe(20);
     await t.db.query('SET enable_seqscan = off'); // the planner's choice on a tiny table would be a scan; the index must exist
-    const plan = (await t.db.query(`EXPLAIN SELECT fingerprint_id FROM content_fingerprint_bands WHERE band = ANY($1::bigint[])`, [[1, 2, 3]]))
-      .map((r: { 'QUERY PLAN': string }) => r['QUERY PLAN']).join('\n');
+    const plan = (
+      await t.db.query(`EXPLAIN SELECT fingerprint_id FROM content_fingerprint_bands WHERE band = ANY($1::bigint[])`, [[1, 2, 3]])
+    )
+      .map((r: { 'QUERY PLAN': string }) => r['QUERY PLAN'])
+      .join('\n');
     await t.db.query('RESET enable_seqscan');
     expect(plan).toMatch(/Index Only Scan|Index Scan|Bitmap Index Scan/);
   });
 
-  it.each(VARIANTS)('when a copy comes back as %s, then it is stored held, answers 451 naming the notice, and item.held is audited', async (_kind, v) => {
-    const link = v.sameSource ? 'https://harbourgazette.example/2026/bridge-again' : 'https://coastaldigest.example/news/bridge';
-    serve(v.sameSource ? '/origin.xml' : '/partner.xml', [
-      ...(v.sameSource ? [{ guid: 'hg-1', link: 'https://harbourgazette.example/2026/bridge', title: TITLE, body: html(PARAS) }] : []),
-      { guid: 'copy-1', link, title: v.title, body: v.body },
-    ]);
-    const result = await importFeedNow(t, v.sameSource ? origin.id : partner.id);
-    expect(result).toMatchObject({ ok: true, held: 1 });
-    const copy = await itemAt(link);
-    const original = await itemAt('https://harbourgazette.example/2026/bridge');
-    expect(copy.status).toBe('held');
-    expect(copy.held).toMatchObject({ noticeReference: reference, matchedItemId: original.id, match: 'text' });
-    expect(copy.held.similarity).toBeGreaterThanOrEqual(0.8);
-    const page = await request(t.app).get(`/items/${copy.slug}`).expect(451);
-    expect(page.headers.link).toBe(`<${BASE}>; rel="blocked-by"`);
-    expect(page.headers['cache-control']).toBe('no-store');
-    expect(page.text).toContain(reference);
-    const audit = await one(`SELECT actor_type, details FROM audit_events WHERE action = 'item.held' AND subject_id = $1`, [copy.id]);
-    expect(audit.details).toMatchObject({ matchedItemId: original.id, noticeReference: reference, noticeId: expect.any(String) });
-    expect(audit.details.similarity).toBe(copy.held.similarity);
-  });
+  it.each(VARIANTS)(
+    'when a copy comes back as %s, then it is stored held, answers 451 naming the notice, and item.held is audited',
+    async (_kind, v) => {
+      const link = v.sameSource ? 'https://harbourgazette.example/2026/bridge-again' : 'https://coastaldigest.example/news/bridge';
+      serve(v.sameSource ? '/origin.xml' : '/partner.xml', [
+        ...(v.sameSource ? [{ guid: 'hg-1', link: 'https://harbourgazette.example/2026/bridge', title: TITLE, body: html(PARAS) }] : []),
+        { guid: 'copy-1', link, title: v.title, body: v.body },
+      ]);
+      const result = await importFeedNow(t, v.sameSource ? origin.id : partner.id);
+      expect(result).toMatchObject({ ok: true, held: 1 });
+      const copy = await itemAt(link);
+      const original = await itemAt('https://harbourgazette.example/2026/bridge');
+      expect(copy.status).toBe('held');
+      expect(copy.held).toMatchObject({ noticeReference: reference, matchedItemId: original.id, match: 'text' });
+      expect(copy.held.similarity).toBeGreaterThanOrEqual(0.8);
+      const page = await request(t.app).get(`/items/${copy.slug}`).expect(451);
+      expect(page.headers.link).toBe(`<${BASE}>; rel="blocked-by"`);
+      expect(page.headers['cache-control']).toBe('no-store');
+      expect(page.text).toContain(reference);
+      const audit = await one(`SELECT actor_type, details FROM audit_events WHERE action = 'item.held' AND subject_id = $1`, [copy.id]);
+      expect(audit.details).toMatchObject({ matchedItemId: original.id, noticeReference: reference, noticeId: expect.any(String) });
+      expect(audit.details.similarity).toBe(copy.held.similarity);
+    },
+  );
 
   it('when the same entry returns with the same original URL from another source, then the unique URL refuses it, and the bank matches its raw SHA-256 and URL exactly', async () => {
     serve('/partner.xml', [{ guid: 'hg-1', link: 'https://harbourgazette.example/2026/bridge', title: TITLE, body: html(PARAS) }]);
@@ -155,31 +191,63 @@ describe('staydown: removed content stays down', () => {
     expect(r.created ?? 0).toBe(0);
     expect(await count(`items WHERE status = 'published'`)).toBe(0);
     const fp = await one(`SELECT id, raw_sha256 FROM content_fingerprints`);
-    const matches = await findMatches(t.db.manager, [
-      { key: 1, rawSha256: fp.raw_sha256, originalUrlNormalised: 'https://elsewhere.example/x', signature: signatureOf('', '') },
-      { key: 2, rawSha256: '0'.repeat(64), originalUrlNormalised: 'https://harbourgazette.example/2026/bridge', signature: signatureOf('', '') },
-      { key: 3, rawSha256: '1'.repeat(64), originalUrlNormalised: 'https://elsewhere.example/y', signature: signatureOf('Other', '<p>Nothing alike at all here.</p>') },
-    ], 0.8);
+    const matches = await findMatches(
+      t.db.manager,
+      [
+        { key: 1, rawSha256: fp.raw_sha256, originalUrlNormalised: 'https://elsewhere.example/x', signature: signatureOf('', '') },
+        {
+          key: 2,
+          rawSha256: '0'.repeat(64),
+          originalUrlNormalised: 'https://harbourgazette.example/2026/bridge',
+          signature: signatureOf('', ''),
+        },
+        {
+          key: 3,
+          rawSha256: '1'.repeat(64),
+          originalUrlNormalised: 'https://elsewhere.example/y',
+          signature: signatureOf('Other', '<p>Nothing alike at all here.</p>'),
+        },
+      ],
+      0.8,
+    );
     expect(matches.get(1)).toMatchObject({ fingerprintId: fp.id, similarity: 1, match: 'raw_sha256' });
     expect(matches.get(2)).toMatchObject({ fingerprintId: fp.id, similarity: 1, match: 'original_url' });
     expect(matches.has(3)).toBe(false);
   });
 
   it('when articles about the same event were written independently, then they stay published and nothing is audited as held', async () => {
-    serve('/partner.xml', SAME_EVENT.map((a, i) => ({ guid: `ind-${i}`, link: `https://coastaldigest.example/news/independent-${i}`, title: a.title, body: a.body })));
+    serve(
+      '/partner.xml',
+      SAME_EVENT.map((a, i) => ({
+        guid: `ind-${i}`,
+        link: `https://coastaldigest.example/news/independent-${i}`,
+        title: a.title,
+        body: a.body,
+      })),
+    );
     expect(await importFeedNow(t, partner.id)).toMatchObject({ ok: true, created: 2 });
     expect(await count(`items WHERE status = 'published'`)).toBe(2);
     expect(await count(`audit_events WHERE action = 'item.held'`)).toBe(0);
-    for (let i = 0; i < SAME_EVENT.length; i++) await request(t.app).get(`/items/${(await itemAt(`https://coastaldigest.example/news/independent-${i}`)).slug}`).expect(200);
+    for (let i = 0; i < SAME_EVENT.length; i++)
+      await request(t.app)
+        .get(`/items/${(await itemAt(`https://coastaldigest.example/news/independent-${i}`)).slug}`)
+        .expect(200);
   });
 
   it('when items were removed before staydown existed, then fingerprint-backfill adds them in batches with progress, a second run adds nothing, and copies are then held', async () => {
     await t.db.query(`DELETE FROM content_fingerprints`); // as before this feature: a removed item, an empty bank
     expect(await count(`content_fingerprint_bands`)).toBe(0);
     const progress: [number, number][] = [];
-    const first = await backfillFingerprints(t, { actor: { type: 'system', label: 'cli' }, batch: 1, onProgress: (d, n) => progress.push([d, n]) });
+    const first = await backfillFingerprints(t, {
+      actor: { type: 'system', label: 'cli' },
+      batch: 1,
+      onProgress: (d, n) => progress.push([d, n]),
+    });
     expect(first).toEqual({ added: 1, total: 1 });
-    expect(progress).toEqual([[0, 1], [1, 1]]);
+    expect(progress).toEqual([
+      [0, 1],
+      [1, 1],
+    ]);
     expect(await count(`content_fingerprints WHERE removal->>'reference' = $1`, [reference])).toBe(1);
     expect(await count(`content_fingerprint_bands`)).toBe(20);
     expect(await count(`audit_events WHERE action = 'staydown.backfilled'`)).toBe(1);
@@ -196,7 +264,9 @@ describe('staydown: removed content stays down', () => {
     await new Promise((r) => server.once('listening', r));
     try {
       const demoFeed = `http://127.0.0.1:${(server.address() as AddressInfo).port}/static/demo/syndicated-copy.xml`;
-      const digest = await withTransaction(t.db, (tx) => createSource(tx, { name: 'Coast Digest', domains: ['coastdigest.example'], feedUrl: demoFeed, actor: SYSTEM, at: NOW }));
+      const digest = await withTransaction(t.db, (tx) =>
+        createSource(tx, { name: 'Coast Digest', domains: ['coastdigest.example'], feedUrl: demoFeed, actor: SYSTEM, at: NOW }),
+      );
       expect(await importFeedNow(t, digest.id)).toMatchObject({ ok: true, created: 2, held: 1 });
     } finally {
       server.close();
@@ -256,7 +326,8 @@ describe('staydown: removed content stays down', () => {
       await request(t.app).get(`/items/${copy.slug}`).expect(200);
       expect(await count(`staydown_exceptions WHERE item_id = $1`, [copy.id])).toBe(1);
       expect(await one(`SELECT actor_label, details FROM audit_events WHERE action = 'item.released'`)).toMatchObject({
-        actor_label: mod.email, details: { before: 'held', after: 'published', noticeReference: reference },
+        actor_label: mod.email,
+        details: { before: 'held', after: 'published', noticeReference: reference },
       });
       // The publisher edits the copy: the changed entry is checked again, and the released match does not hold it.
       serve('/partner.xml', [{ guid: 'copy-1', link, title: VARIANTS[3][1].title, body: `${VARIANTS[3][1].body}<p>Updated at noon.</p>` }]);
@@ -288,15 +359,28 @@ describe('staydown: removed content stays down', () => {
 
     it('when the original is restored after a counter-notice, then its fingerprint is retired, the copy is released and audited, and the restoration emails mention it', async () => {
       const original = await itemAt('https://harbourgazette.example/2026/bridge');
-      await request(t.app).post('/api/v1/counter-notices').send({
-        notice: reference, name: 'Grace Hopper', email: 'grace@harbourgazette.example', phone: '+1 202 555 0142',
-        address: '1 Harbour Street, Annapolis, MD 21401', country: 'US', removedUrls: [`${BASE}/items/${originalSlug}`],
-        explanation: 'We wrote this article ourselves.', mistake: true, consent: true, signature: 'Grace Hopper',
-      }).expect(201);
+      await request(t.app)
+        .post('/api/v1/counter-notices')
+        .send({
+          notice: reference,
+          name: 'Grace Hopper',
+          email: 'grace@harbourgazette.example',
+          phone: '+1 202 555 0142',
+          address: '1 Harbour Street, Annapolis, MD 21401',
+          country: 'US',
+          removedUrls: [`${BASE}/items/${originalSlug}`],
+          explanation: 'We wrote this article ourselves.',
+          mistake: true,
+          consent: true,
+          signature: 'Grace Hopper',
+        })
+        .expect(201);
       clock.set(new Date('2026-07-15T00:00:00Z'));
       expect(await restoreDueCounterNotices(t)).toBe(1);
       expect((await itemAt(link)).status).toBe('published');
-      expect(await one(`SELECT retired_at IS NOT NULL AS retired FROM content_fingerprints WHERE item_id = $1`, [original.id])).toEqual({ retired: true });
+      expect(await one(`SELECT retired_at IS NOT NULL AS retired FROM content_fingerprints WHERE item_id = $1`, [original.id])).toEqual({
+        retired: true,
+      });
       expect(await count(`content_fingerprint_bands`)).toBe(0);
       expect(await one(`SELECT details FROM audit_events WHERE action = 'item.released' AND subject_id = $1`, [copy.id])).toMatchObject({
         details: { before: 'held', after: 'published', matchedItemId: original.id },

@@ -34,7 +34,11 @@ describe('submitter API tokens: created in the portal, shown once, acting as tha
   };
 
   beforeAll(async () => {
-    mailing = await createMailingContext({ clock, workerClock: systemClock, env: { REQUIRE_EMAIL_VERIFICATION: 'true', INTAKE_PER_HOUR: '10000' } });
+    mailing = await createMailingContext({
+      clock,
+      workerClock: systemClock,
+      env: { REQUIRE_EMAIL_VERIFICATION: 'true', INTAKE_PER_HOUR: '10000' },
+    });
     ({ t, sink, worker } = mailing);
   });
   afterAll(() => mailing.close());
@@ -57,38 +61,80 @@ describe('submitter API tokens: created in the portal, shown once, acting as tha
     await agent.post(`/portal/tokens/${row.id}/revoke`).type('form').send({ _csrf: csrf }).expect(303);
     const res = await request(t.app).get('/api/v1/notices').set('Authorization', `Bearer ${token}`).expect(401);
     expect(res.body.errors[0].message).toMatch(/revoked/);
-    expect((await rows(`SELECT action FROM audit_events WHERE action LIKE 'submitter.token_%' ORDER BY id`)).map((r: { action: string }) => r.action))
-      .toEqual(['submitter.token_created', 'submitter.token_revoked']);
+    expect(
+      (await rows(`SELECT action FROM audit_events WHERE action LIKE 'submitter.token_%' ORDER BY id`)).map(
+        (r: { action: string }) => r.action,
+      ),
+    ).toEqual(['submitter.token_created', 'submitter.token_revoked']);
   });
 
   it('when a notice is sent with a submitter token and no statements, then it relies on the standing statements, comes from the verified address and is pending at once', async () => {
     const token = await createToken('api');
     // No standing statements yet: the statements and signature are required as usual.
-    const refused = await request(t.app).post('/api/v1/notices').set('Authorization', `Bearer ${token}`).send({ ...WITHOUT_STATEMENTS, infringingUrls: [pageUrl] }).expect(422);
-    expect(refused.body.errors.map((e: { field: string }) => e.field)).toEqual(expect.arrayContaining(['goodFaith', 'accuracy', 'signature']));
+    const refused = await request(t.app)
+      .post('/api/v1/notices')
+      .set('Authorization', `Bearer ${token}`)
+      .send({ ...WITHOUT_STATEMENTS, infringingUrls: [pageUrl] })
+      .expect(422);
+    expect(refused.body.errors.map((e: { field: string }) => e.field)).toEqual(
+      expect.arrayContaining(['goodFaith', 'accuracy', 'signature']),
+    );
 
     const page = await agent.get('/portal/profile');
-    await agent.post('/portal/statements').type('form').send({ _csrf: csrfFrom(page.text), signature: 'Ada Lovelace', goodFaith: 'true', accuracy: 'true' }).expect(303);
-    const res = await request(t.app).post('/api/v1/notices').set('Authorization', `Bearer ${token}`).send({ ...WITHOUT_STATEMENTS, infringingUrls: [pageUrl] }).expect(201);
+    await agent
+      .post('/portal/statements')
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text), signature: 'Ada Lovelace', goodFaith: 'true', accuracy: 'true' })
+      .expect(303);
+    const res = await request(t.app)
+      .post('/api/v1/notices')
+      .set('Authorization', `Bearer ${token}`)
+      .send({ ...WITHOUT_STATEMENTS, infringingUrls: [pageUrl] })
+      .expect(201);
     expect(res.body).toMatchObject({ status: 'pending', statements: 'standing', targets: [{ url: pageUrl, matched: true }] });
     const [n] = await rows(`SELECT email, channel, status, statements_source, email_verified_at FROM notices`);
-    expect(n).toMatchObject({ email: RIGHTS, channel: 'api', status: 'pending', statements_source: 'standing', email_verified_at: clock.now() });
+    expect(n).toMatchObject({
+      email: RIGHTS,
+      channel: 'api',
+      status: 'pending',
+      statements_source: 'standing',
+      email_verified_at: clock.now(),
+    });
 
     // Another address in the body is refused, not used.
-    const spoof = await request(t.app).post('/api/v1/notices').set('Authorization', `Bearer ${token}`).send({ ...WITHOUT_STATEMENTS, email: 'victim@other.example', infringingUrls: [pageUrl] }).expect(422);
+    const spoof = await request(t.app)
+      .post('/api/v1/notices')
+      .set('Authorization', `Bearer ${token}`)
+      .send({ ...WITHOUT_STATEMENTS, email: 'victim@other.example', infringingUrls: [pageUrl] })
+      .expect(422);
     expect(spoof.body.errors[0].field).toBe('email');
   });
 
   it('when a submitter token reads notices, then it sees only its own; it opens no staff route', async () => {
     const token = await createToken('reader');
-    const mine = (await request(t.app).post('/api/v1/notices').send({ ...COMPLAINANT, email: RIGHTS, infringingUrls: [pageUrl] }).expect(201)).body.reference;
-    const theirs = (await request(t.app).post('/api/v1/notices').send({ ...COMPLAINANT, infringingUrls: [pageUrl] }).expect(201)).body.reference;
+    const mine = (
+      await request(t.app)
+        .post('/api/v1/notices')
+        .send({ ...COMPLAINANT, email: RIGHTS, infringingUrls: [pageUrl] })
+        .expect(201)
+    ).body.reference;
+    const theirs = (
+      await request(t.app)
+        .post('/api/v1/notices')
+        .send({ ...COMPLAINANT, infringingUrls: [pageUrl] })
+        .expect(201)
+    ).body.reference;
     const list = await request(t.app).get('/api/v1/notices').set('Authorization', `Bearer ${token}`).expect(200);
     expect(list.body.notices.map((n: { reference: string }) => n.reference)).toEqual([mine]);
     const one = await request(t.app).get(`/api/v1/notices/${mine}`).set('Authorization', `Bearer ${token}`).expect(200);
     expect(one.body).toMatchObject({ reference: mine, targets: [{ url: pageUrl, matched: true, outcome: 'pending' }] });
     await request(t.app).get(`/api/v1/notices/${theirs}`).set('Authorization', `Bearer ${token}`).expect(404);
-    for (const [method, path] of [['post', `/api/v1/notices/${mine}/claim`], ['get', '/api/v1/items'], ['get', '/api/v1/me'], ['get', '/api/v1/audit']] as const) {
+    for (const [method, path] of [
+      ['post', `/api/v1/notices/${mine}/claim`],
+      ['get', '/api/v1/items'],
+      ['get', '/api/v1/me'],
+      ['get', '/api/v1/audit'],
+    ] as const) {
       await request(t.app)[method](path).set('Authorization', `Bearer ${token}`).expect(401);
     }
     // And a staff token on the same routes is still the staff API.
@@ -102,9 +148,17 @@ describe('submitter API tokens: created in the portal, shown once, acting as tha
 
   it('when a suspended submitter sends a notice with its token, then it is 403 naming until when and why', async () => {
     const token = await createToken('api');
-    await rows(`UPDATE submitters SET suspended_until = '2026-12-31T00:00:00Z', suspension_reason = 'Repeated manifestly unfounded notices.'`);
-    const res = await request(t.app).post('/api/v1/notices').set('Authorization', `Bearer ${token}`).send({ ...COMPLAINANT, email: undefined, infringingUrls: [pageUrl] }).expect(403);
-    expect(res.body.errors?.[0]?.message ?? res.body.message).toMatch(/until 2026-12-31T00:00:00.000Z because: Repeated manifestly unfounded notices\./);
+    await rows(
+      `UPDATE submitters SET suspended_until = '2026-12-31T00:00:00Z', suspension_reason = 'Repeated manifestly unfounded notices.'`,
+    );
+    const res = await request(t.app)
+      .post('/api/v1/notices')
+      .set('Authorization', `Bearer ${token}`)
+      .send({ ...COMPLAINANT, email: undefined, infringingUrls: [pageUrl] })
+      .expect(403);
+    expect(res.body.errors?.[0]?.message ?? res.body.message).toMatch(
+      /until 2026-12-31T00:00:00.000Z because: Repeated manifestly unfounded notices\./,
+    );
     expect(await rows(`SELECT id FROM notices`)).toHaveLength(0);
   });
 

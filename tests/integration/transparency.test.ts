@@ -36,9 +36,18 @@ async function insertNotice(t: TestContext, n: NoticeSpec, itemId: string | null
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'US', $10, $11, 'My essay on tides', ARRAY['https://origin.example/essay'],
              'good faith', 'accurate', $12, $5, $12, 'api', '192.0.2.77', repeat('a', 64), $13, $14, $15, 1)`,
     [
-      id, n.reference, n.status, n.claimType ?? 'copyright', n.name ?? 'Grace Hopper', n.organization === undefined ? null : n.organization,
-      n.email ?? 'grace@private.example', n.phone ?? '+1 555 0199', n.address ?? '42 Secret Lane, Arlington VA', n.role ?? 'owner',
-      n.rightsOwner ?? null, submitted,
+      id,
+      n.reference,
+      n.status,
+      n.claimType ?? 'copyright',
+      n.name ?? 'Grace Hopper',
+      n.organization === undefined ? null : n.organization,
+      n.email ?? 'grace@private.example',
+      n.phone ?? '+1 555 0199',
+      n.address ?? '42 Secret Lane, Arlington VA',
+      n.role ?? 'owner',
+      n.rightsOwner ?? null,
+      submitted,
       n.decidedAfterHours === undefined ? null : new Date(submitted.getTime() + n.decidedAfterHours * H),
       n.decidedAfterHours === undefined ? null : n.status,
       n.decidedAfterHours === undefined ? null : JSON.stringify({ territorialScope: ['WORLDWIDE'], facts: 'Copied in full' }),
@@ -53,11 +62,26 @@ async function insertNotice(t: TestContext, n: NoticeSpec, itemId: string | null
   return id;
 }
 
-async function event(t: TestContext, action: string, at: string, subject: { type: string; id: string } = { type: 'item', id: randomUUID() }) {
+async function event(
+  t: TestContext,
+  action: string,
+  at: string,
+  subject: { type: string; id: string } = { type: 'item', id: randomUUID() },
+) {
   await withTransaction(t.db, (tx) => record(tx, { actor: { type: 'system' }, action: action as AuditAction, subject, at: new Date(at) }));
 }
 
-const PERSONAL = ['Grace Hopper', 'grace@private.example', '+1 555 0199', '42 Secret Lane', '192.0.2.77', 'Ada Byron', 'ada@press.example', '+44 20 7000 0000', '7 Press Yard'];
+const PERSONAL = [
+  'Grace Hopper',
+  'grace@private.example',
+  '+1 555 0199',
+  '42 Secret Lane',
+  '192.0.2.77',
+  'Ada Byron',
+  'ada@press.example',
+  '+44 20 7000 0000',
+  '7 Press Yard',
+];
 
 describe('transparency report and public notice records', () => {
   let t: TestContext;
@@ -75,13 +99,67 @@ describe('transparency report and public notice records', () => {
   });
 
   async function knownDataSet() {
-    await insertNotice(t, { reference: 'TD-000001', status: 'approved', submittedAt: '2026-01-05T00:00:00Z', decidedAfterHours: 10, targets: ['removed', 'removed'] }, itemId);
-    await insertNotice(t, { reference: 'TD-000002', status: 'approved', submittedAt: '2026-01-10T00:00:00Z', decidedAfterHours: 20, targets: ['removed', 'kept'], organization: 'Press Corp', name: 'Ada Byron', email: 'ada@press.example', phone: '+44 20 7000 0000', address: '7 Press Yard' }, itemId);
-    await insertNotice(t, { reference: 'TD-000003', status: 'rejected', claimType: 'trademark', submittedAt: '2026-01-12T00:00:00Z', decidedAfterHours: 30, targets: ['kept'] }, itemId);
+    await insertNotice(
+      t,
+      {
+        reference: 'TD-000001',
+        status: 'approved',
+        submittedAt: '2026-01-05T00:00:00Z',
+        decidedAfterHours: 10,
+        targets: ['removed', 'removed'],
+      },
+      itemId,
+    );
+    await insertNotice(
+      t,
+      {
+        reference: 'TD-000002',
+        status: 'approved',
+        submittedAt: '2026-01-10T00:00:00Z',
+        decidedAfterHours: 20,
+        targets: ['removed', 'kept'],
+        organization: 'Press Corp',
+        name: 'Ada Byron',
+        email: 'ada@press.example',
+        phone: '+44 20 7000 0000',
+        address: '7 Press Yard',
+      },
+      itemId,
+    );
+    await insertNotice(
+      t,
+      {
+        reference: 'TD-000003',
+        status: 'rejected',
+        claimType: 'trademark',
+        submittedAt: '2026-01-12T00:00:00Z',
+        decidedAfterHours: 30,
+        targets: ['kept'],
+      },
+      itemId,
+    );
     await insertNotice(t, { reference: 'TD-000004', status: 'withdrawn', submittedAt: '2026-01-20T00:00:00Z' });
-    await insertNotice(t, { reference: 'TD-000005', status: 'restored', claimType: 'privacy', submittedAt: '2026-02-01T00:00:00Z', decidedAfterHours: 48, targets: ['restored'] }, itemId);
+    await insertNotice(
+      t,
+      {
+        reference: 'TD-000005',
+        status: 'restored',
+        claimType: 'privacy',
+        submittedAt: '2026-02-01T00:00:00Z',
+        decidedAfterHours: 48,
+        targets: ['restored'],
+      },
+      itemId,
+    );
     await insertNotice(t, { reference: 'TD-000006', status: 'pending', submittedAt: '2026-02-10T00:00:00Z' });
-    await insertNotice(t, { reference: 'TD-000007', status: 'spam', claimType: 'defamation', submittedAt: '2026-02-11T00:00:00Z', decidedAfterHours: 40, targets: ['not_found'] });
+    await insertNotice(t, {
+      reference: 'TD-000007',
+      status: 'spam',
+      claimType: 'defamation',
+      submittedAt: '2026-02-11T00:00:00Z',
+      decidedAfterHours: 40,
+      targets: ['not_found'],
+    });
     await insertNotice(t, { reference: 'TD-000008', status: 'unverified', submittedAt: '2025-01-01T00:00:00Z' }); // outside the 12 months
     await event(t, 'item.removed', '2026-01-05T10:00:00Z');
     await event(t, 'item.removed', '2026-01-05T10:00:00Z');
@@ -99,17 +177,31 @@ describe('transparency report and public notice records', () => {
       month: '2026-01',
       received: { copyright: 3, trademark: 1, defamation: 0, privacy: 0, other: 0, total: 4 },
       outcomes: { removed: 1, partly_removed: 1, restored: 0, rejected: 1, withdrawn: 1, spam: 0, open: 0 },
-      urlsRemoved: 3, urlsRestored: 0, counterNotices: 0,
-      decisions: 3, medianHours: 20, p90Hours: 28,
-      complaints: 0, complaintsDecided: 0, complaintsReversed: 0, complaintMedianHours: null,
+      urlsRemoved: 3,
+      urlsRestored: 0,
+      counterNotices: 0,
+      decisions: 3,
+      medianHours: 20,
+      p90Hours: 28,
+      complaints: 0,
+      complaintsDecided: 0,
+      complaintsReversed: 0,
+      complaintMedianHours: null,
     });
     expect(feb).toEqual({
       month: '2026-02',
       received: { copyright: 1, trademark: 0, defamation: 1, privacy: 1, other: 0, total: 3 },
       outcomes: { removed: 0, partly_removed: 0, restored: 1, rejected: 0, withdrawn: 0, spam: 1, open: 1 },
-      urlsRemoved: 0, urlsRestored: 1, counterNotices: 1,
-      decisions: 2, medianHours: 44, p90Hours: 47.2,
-      complaints: 0, complaintsDecided: 0, complaintsReversed: 0, complaintMedianHours: null,
+      urlsRemoved: 0,
+      urlsRestored: 1,
+      counterNotices: 1,
+      decisions: 2,
+      medianHours: 44,
+      p90Hours: 47.2,
+      complaints: 0,
+      complaintsDecided: 0,
+      complaintsReversed: 0,
+      complaintMedianHours: null,
     });
   });
 
@@ -126,7 +218,10 @@ describe('transparency report and public notice records', () => {
 
   it('when any public page is scanned, then no complainant email, phone, address, IP or private name appears', async () => {
     await knownDataSet();
-    const pages = ['/transparency', ...['TD-000001', 'TD-000002', 'TD-000003', 'TD-000005', 'TD-000007'].map((r) => `/transparency/notices/${r}`)];
+    const pages = [
+      '/transparency',
+      ...['TD-000001', 'TD-000002', 'TD-000003', 'TD-000005', 'TD-000007'].map((r) => `/transparency/notices/${r}`),
+    ];
     for (const path of pages) {
       const html = (await request(t.app).get(path).expect(200)).text;
       const json = JSON.stringify((await request(t.app).get(path).set('Accept', 'application/json').expect(200)).body);
@@ -147,7 +242,9 @@ describe('transparency report and public notice records', () => {
     expect(before).toMatchObject({ reference: 'TD-000001', status: 'approved', statusLabel: 'content removed', claimant: '[private]' });
     expect(before.targets.map((x: { outcome: string }) => x.outcome)).toEqual(['removed', 'removed']);
     await t.db.query(`UPDATE notices SET status = 'restored' WHERE reference = 'TD-000001'`);
-    await t.db.query(`UPDATE notice_targets SET outcome = 'restored' WHERE notice_id = (SELECT id FROM notices WHERE reference = 'TD-000001')`);
+    await t.db.query(
+      `UPDATE notice_targets SET outcome = 'restored' WHERE notice_id = (SELECT id FROM notices WHERE reference = 'TD-000001')`,
+    );
     const res = await request(t.app).get('/transparency/notices/TD-000001').expect(200);
     expect(res.headers['cache-control']).toBe('no-cache');
     expect(res.text).toContain('content restored after a counter-notice');
@@ -166,12 +263,17 @@ describe('transparency report and public notice records', () => {
       await knownDataSet();
       const admin = await createStaff(t.db, { role: 'admin' });
       const token = await tokenFor(t.db, admin);
-      const redacted = await request(t.app).get('/api/v1/audit/exports/notices?from=2026-01-01&to=2026-01-31').set('Authorization', `Bearer ${token}`).expect(200);
+      const redacted = await request(t.app)
+        .get('/api/v1/audit/exports/notices?from=2026-01-01&to=2026-01-31')
+        .set('Authorization', `Bearer ${token}`)
+        .expect(200);
       const list = JSON.parse(redacted.text);
       expect(list.map((n: { id: string }) => n.id)).toEqual(['TD-000001', 'TD-000002', 'TD-000003', 'TD-000004']);
       for (const secret of PERSONAL) expect(redacted.text).not.toContain(secret);
       expect(list[0]).toMatchObject({
-        type: 'DMCA', action_taken: 'Yes', redacted: true,
+        type: 'DMCA',
+        action_taken: 'Yes',
+        redacted: true,
         works: [{ description: 'My essay on tides', copyrighted_urls: [{ url: 'https://origin.example/essay' }] }],
       });
       expect(list[0].parties[0]).toEqual({ role: 'sender', name: '[private]', country_code: 'US' });
@@ -193,7 +295,10 @@ describe('transparency report and public notice records', () => {
       await knownDataSet();
       const token = await tokenFor(t.db, await createStaff(t.db, { role: 'admin' }));
       const res = await request(t.app).get('/api/v1/audit/exports/decisions').set('Authorization', `Bearer ${token}`).expect(200);
-      const statements = res.text.trim().split('\n').map((l) => JSON.parse(l));
+      const statements = res.text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(statements.map((s: { puid: string }) => s.puid)).toEqual(['TD-000001', 'TD-000002', 'TD-000005']);
       for (const secret of PERSONAL) expect(res.text).not.toContain(secret);
       expect(statements[0]).toMatchObject({

@@ -8,13 +8,18 @@ import { createStaff, csrfFrom, csrfOf, PASSWORD, signedInAgent } from '../suppo
 type Agent = ReturnType<typeof request.agent>;
 const T0 = new Date('2026-12-02T10:00:00.000Z'); // a step boundary (divisible by 30 s)
 
-const codeAt = (secret: string, at: Date) => new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 }).generate({ timestamp: at.getTime() });
+const codeAt = (secret: string, at: Date) =>
+  new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 }).generate({ timestamp: at.getTime() });
 
 /** Enrols TOTP through the real pages; returns the key and the recovery codes shown once. */
 async function enrol(agent: Agent, clock: ManualClock): Promise<{ secret: string; recovery: string[] }> {
   const page = await agent.get('/account/2fa').expect(200);
   const secret = /id="totp-key">([A-Z2-7]+)</.exec(page.text)![1];
-  await agent.post('/account/2fa').type('form').send({ _csrf: csrfFrom(page.text), code: codeAt(secret, clock.now()) }).expect(303);
+  await agent
+    .post('/account/2fa')
+    .type('form')
+    .send({ _csrf: csrfFrom(page.text), code: codeAt(secret, clock.now()) })
+    .expect(303);
   const shown = await agent.get('/account/2fa').expect(200);
   const recovery = [...shown.text.matchAll(/<code class="secret">([a-z2-9]{5}-[a-z2-9]{5})<\/code>/g)].map((m) => m[1]);
   return { secret, recovery };
@@ -24,12 +29,20 @@ async function enrol(agent: Agent, clock: ManualClock): Promise<{ secret: string
 async function passwordStep(app: TestContext['app'], email: string): Promise<Agent> {
   const agent = request.agent(app);
   const page = await agent.get('/login').expect(200);
-  await agent.post('/login').type('form').send({ _csrf: csrfFrom(page.text), email, password: PASSWORD, next: '/staff' }).expect(303).expect('Location', '/login/2fa');
+  await agent
+    .post('/login')
+    .type('form')
+    .send({ _csrf: csrfFrom(page.text), email, password: PASSWORD, next: '/staff' })
+    .expect(303)
+    .expect('Location', '/login/2fa');
   return agent;
 }
 async function codeStep(agent: Agent, code: string) {
   const page = await agent.get('/login/2fa').expect(200);
-  return agent.post('/login/2fa').type('form').send({ _csrf: csrfFrom(page.text), code });
+  return agent
+    .post('/login/2fa')
+    .type('form')
+    .send({ _csrf: csrfFrom(page.text), code });
 }
 
 describe('two-factor sign-in (TOTP, recovery codes)', () => {
@@ -44,7 +57,11 @@ describe('two-factor sign-in (TOTP, recovery codes)', () => {
     await truncateAll(t.db);
   });
   const events = async (action: string) =>
-    (await t.db.query('SELECT subject_id, actor_type, details FROM audit_events WHERE action = $1 ORDER BY id', [action])) as { subject_id: string; actor_type: string; details: Record<string, unknown> }[];
+    (await t.db.query('SELECT subject_id, actor_type, details FROM audit_events WHERE action = $1 ORDER BY id', [action])) as {
+      subject_id: string;
+      actor_type: string;
+      details: Record<string, unknown>;
+    }[];
 
   it('when a member enrols, then the page shows an SVG QR code and the key, a wrong code is refused, and the right one turns it on with ten hashed recovery codes shown once', async () => {
     const mod = await createStaff(t.db);
@@ -60,13 +77,21 @@ describe('two-factor sign-in (TOTP, recovery codes)', () => {
     // The same key on a reload, until it is confirmed.
     expect((await agent.get('/account/2fa')).text).toContain(secret);
 
-    const wrong = await agent.post('/account/2fa').type('form').send({ _csrf: csrfFrom(page.text), code: '000000' === codeAt(secret, clock.now()) ? '111111' : '000000' });
+    const wrong = await agent
+      .post('/account/2fa')
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text), code: '000000' === codeAt(secret, clock.now()) ? '111111' : '000000' });
     expect(wrong.status).toBe(422);
     expect(wrong.text).toContain('That code is not right.');
     // Nothing is stored until a code confirms the key (the key being set up waits in the session).
     expect(await t.db.query('SELECT 1 FROM totp_credentials WHERE user_id = $1', [mod.id])).toHaveLength(0);
 
-    await agent.post('/account/2fa').type('form').send({ _csrf: csrfFrom(page.text), code: codeAt(secret, clock.now()) }).expect(303).expect('Location', '/account/2fa');
+    await agent
+      .post('/account/2fa')
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text), code: codeAt(secret, clock.now()) })
+      .expect(303)
+      .expect('Location', '/account/2fa');
     const shown = await agent.get('/account/2fa').expect(200);
     const recovery = [...shown.text.matchAll(/<code class="secret">([a-z2-9]{5}-[a-z2-9]{5})<\/code>/g)].map((m) => m[1]);
     expect(new Set(recovery).size).toBe(10);
@@ -74,7 +99,9 @@ describe('two-factor sign-in (TOTP, recovery codes)', () => {
     expect(again.text).not.toContain(recovery[0]);
     expect(again.text).toContain('You have 10 unused recovery codes');
 
-    const [cred] = await t.db.query('SELECT secret_sealed, confirmed_at, last_used_step FROM totp_credentials WHERE user_id = $1', [mod.id]);
+    const [cred] = await t.db.query('SELECT secret_sealed, confirmed_at, last_used_step FROM totp_credentials WHERE user_id = $1', [
+      mod.id,
+    ]);
     expect(cred.confirmed_at).not.toBeNull();
     expect(cred.secret_sealed).not.toContain(secret);
     expect(Number(cred.last_used_step)).toBe(T0.getTime() / 30_000);
@@ -135,7 +162,11 @@ describe('two-factor sign-in (TOTP, recovery codes)', () => {
     // The lock holds for the password step and the code step alike.
     const again = request.agent(t.app);
     const page = await again.get('/login');
-    await again.post('/login').type('form').send({ _csrf: csrfFrom(page.text), email: mod.email, password: PASSWORD }).expect(423);
+    await again
+      .post('/login')
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text), email: mod.email, password: PASSWORD })
+      .expect(423);
     // Re-entering the password cannot clear the count of wrong codes either.
     const [row] = await t.db.query('SELECT locked_until FROM users WHERE id = $1', [mod.id]);
     expect(new Date(row.locked_until).getTime()).toBeGreaterThan(clock.now().getTime() + 14 * 60_000);
@@ -189,7 +220,7 @@ describe('REQUIRE_2FA and the admin reset of a second factor', () => {
     await agent.get('/users').expect(200);
   });
 
-  it('when an admin resets a member\'s second factor, then a fresh proof is asked first, and the key, codes and sessions go, audited and emailed', async () => {
+  it("when an admin resets a member's second factor, then a fresh proof is asked first, and the key, codes and sessions go, audited and emailed", async () => {
     const admin = await createStaff(m.t.db, { role: 'admin' });
     const mod = await createStaff(m.t.db, { role: 'moderator' });
     const adminAgent = await signedInAgent(m.t.app, admin.email);
@@ -203,23 +234,38 @@ describe('REQUIRE_2FA and the admin reset of a second factor', () => {
     const stale = await adminAgent.post('/users/action').type('form').send({ _csrf: token, action: 'reset-2fa', userId: mod.id });
     expect(stale.status).toBe(303);
     expect(stale.headers.location).toBe('/account/confirm?next=%2Fusers');
-    expect((await m.t.db.query('SELECT 1 FROM totp_credentials WHERE user_id = $1', [mod.id]))).toHaveLength(1);
+    expect(await m.t.db.query('SELECT 1 FROM totp_credentials WHERE user_id = $1', [mod.id])).toHaveLength(1);
 
     const confirm = await adminAgent.get(stale.headers.location).expect(200);
-    const bad = await adminAgent.post('/account/confirm').type('form').send({ _csrf: csrfFrom(confirm.text), next: '/users', password: 'not my password' });
+    const bad = await adminAgent
+      .post('/account/confirm')
+      .type('form')
+      .send({ _csrf: csrfFrom(confirm.text), next: '/users', password: 'not my password' });
     expect(bad.status).toBe(401);
     expect(bad.text).toContain('That password is not right.');
-    await adminAgent.post('/account/confirm').type('form').send({ _csrf: csrfFrom(confirm.text), next: '/users', password: PASSWORD }).expect(303).expect('Location', '/users');
+    await adminAgent
+      .post('/account/confirm')
+      .type('form')
+      .send({ _csrf: csrfFrom(confirm.text), next: '/users', password: PASSWORD })
+      .expect(303)
+      .expect('Location', '/users');
 
     token = await csrfOf(adminAgent, '/users');
-    await adminAgent.post('/users/action').type('form').send({ _csrf: token, action: 'reset-2fa', userId: mod.id }).expect(303).expect('Location', '/users');
+    await adminAgent
+      .post('/users/action')
+      .type('form')
+      .send({ _csrf: token, action: 'reset-2fa', userId: mod.id })
+      .expect(303)
+      .expect('Location', '/users');
     expect(await m.t.db.query('SELECT 1 FROM totp_credentials WHERE user_id = $1', [mod.id])).toHaveLength(0);
     expect(await m.t.db.query('SELECT 1 FROM recovery_codes WHERE user_id = $1', [mod.id])).toHaveLength(0);
     await modAgent.get('/staff').expect(303); // their session ended
 
     const [ev] = await m.t.db.query(`SELECT actor_id, subject_id, details FROM audit_events WHERE action = 'user.2fa_reset'`);
     expect(ev).toMatchObject({ actor_id: admin.id, subject_id: mod.id, details: { hadSecondFactor: true, sessionsEnded: 1 } });
-    expect((await m.t.db.query(`SELECT details FROM audit_events WHERE action = 'user.reauthenticated'`))[0].details).toEqual({ with: 'password' });
+    expect((await m.t.db.query(`SELECT details FROM audit_events WHERE action = 'user.reauthenticated'`))[0].details).toEqual({
+      with: 'password',
+    });
     await m.worker.drain();
     const mails = m.sink.to(mod.email);
     expect(mails.map((x) => x.parsed.subject)).toContain('Your second factor at Takedown Desk was reset');

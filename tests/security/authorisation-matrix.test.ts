@@ -3,7 +3,19 @@ import { withTransaction } from '../../src/db/transaction';
 import { setActive } from '../../src/modules/auth/manage-users';
 import { createTestContext, TestContext } from '../support/context';
 import { createStaff, csrfFrom } from '../support/staff';
-import { Agent, anonymousPortalSession, anonymousSession, appRoutes, buildWorld, fillPath, isWrite, RouteInfo, staffSession, submitterSession, World } from './support';
+import {
+  Agent,
+  anonymousPortalSession,
+  anonymousSession,
+  appRoutes,
+  buildWorld,
+  fillPath,
+  isWrite,
+  RouteInfo,
+  staffSession,
+  submitterSession,
+  World,
+} from './support';
 
 /**
  * Who may call what. Every route registered in the app (read from the Express router) must have a
@@ -214,7 +226,12 @@ describe('authorisation matrix: every route × every kind of caller', () => {
   const staffCall = (r: RouteInfo, who: { agent: Agent; csrf: string } | null, bearer?: string) => {
     const path = fillPath(r.path, w);
     const agent = who?.agent ?? request(t.app);
-    const req = isWrite(r.method) ? agent.post(path).type('form').send(who ? { _csrf: who.csrf } : {}) : agent.get(path);
+    const req = isWrite(r.method)
+      ? agent
+          .post(path)
+          .type('form')
+          .send(who ? { _csrf: who.csrf } : {})
+      : agent.get(path);
     if (bearer) req.set('Authorization', `Bearer ${bearer}`);
     return req.redirects(0);
   };
@@ -227,7 +244,8 @@ describe('authorisation matrix: every route × every kind of caller', () => {
     return req.redirects(0);
   };
 
-  const describeRes = (label: string, res: request.Response) => `${label}: ${res.status} ${res.headers.location ?? ''} ${(/<main[\s\S]*?<\/main>/.exec(res.text)?.[0] ?? res.text).replace(/\s+/g, ' ').slice(0, 400)}`;
+  const describeRes = (label: string, res: request.Response) =>
+    `${label}: ${res.status} ${res.headers.location ?? ''} ${(/<main[\s\S]*?<\/main>/.exec(res.text)?.[0] ?? res.text).replace(/\s+/g, ' ').slice(0, 400)}`;
   /** Let through: not refused, not sent to sign in, no server error. */
   const expectAllowed = (label: string, res: request.Response) => {
     const ok = ![401, 403].includes(res.status) && res.status < 500 && !(res.status === 303 && /^\/login/.test(res.headers.location ?? ''));
@@ -240,7 +258,8 @@ describe('authorisation matrix: every route × every kind of caller', () => {
   const expectSignInRequired = (label: string, r: RouteInfo, res: request.Response) => {
     if (isWrite(r.method)) return expectStatus(label, res, 401);
     expectStatus(label, res, 303);
-    if (!(res.headers.location ?? '').startsWith('/login?next=')) throw new Error(`${label}: redirected to ${res.headers.location}, not the login page`);
+    if (!(res.headers.location ?? '').startsWith('/login?next='))
+      throw new Error(`${label}: redirected to ${res.headers.location}, not the login page`);
   };
 
   describe('public routes', () => {
@@ -254,7 +273,12 @@ describe('authorisation matrix: every route × every kind of caller', () => {
           expectStatus(`anonymous ${r.key}`, res, 303);
           continue;
         }
-        const res = r.area === 'staff' ? await staffCall(r, anon) : r.area === 'portal' ? await staffCall(r, await anonymousPortalSession(t.app)) : await staffCall(r, null);
+        const res =
+          r.area === 'staff'
+            ? await staffCall(r, anon)
+            : r.area === 'portal'
+              ? await staffCall(r, await anonymousPortalSession(t.app))
+              : await staffCall(r, null);
         expectAllowed(`anonymous ${r.key}`, res);
       }
     });
@@ -265,7 +289,11 @@ describe('authorisation matrix: every route × every kind of caller', () => {
       const list = routes.filter((r) => MATRIX[r.key] === 'pending-sign-in');
       expect(list.length).toBe(2);
       for (const r of list) {
-        for (const [who, caller] of [['anonymous', anon], ['moderator', mod], ['admin', admin]] as const) {
+        for (const [who, caller] of [
+          ['anonymous', anon],
+          ['moderator', mod],
+          ['admin', admin],
+        ] as const) {
           const res = await staffCall(r, caller);
           expectStatus(`${who} ${r.key}`, res, 303);
           expect(res.headers.location).toBe('/login');
@@ -277,7 +305,7 @@ describe('authorisation matrix: every route × every kind of caller', () => {
   describe('staff router', () => {
     const list = () => routes.filter((r) => r.area === 'staff' && !['public', 'pending-sign-in'].includes(MATRIX[r.key]));
 
-    it('when nobody is signed in (also with a valid CSRF token, a staff API token, or a deactivated account\'s session), then every staff route asks to sign in', async () => {
+    it("when nobody is signed in (also with a valid CSRF token, a staff API token, or a deactivated account's session), then every staff route asks to sign in", async () => {
       for (const r of list()) {
         const [a, b, res] = await Promise.all([staffCall(r, anon), staffCall(r, anon, w.adminToken), staffCall(r, gone)]);
         expectSignInRequired(`anonymous ${r.key}`, r, a);
@@ -302,13 +330,14 @@ describe('authorisation matrix: every route × every kind of caller', () => {
     });
   });
 
-  describe('rights holders\' portal', () => {
+  describe("rights holders' portal", () => {
     const list = () => routes.filter((r) => r.area === 'portal' && MATRIX[r.key] === 'submitter');
     /** Not signed in to the portal: a page is a 303 to the portal's sign-in, a form POST a 401. */
     const expectPortalSignIn = (label: string, r: RouteInfo, res: request.Response) => {
       if (isWrite(r.method)) return expectStatus(label, res, 401);
       expectStatus(label, res, 303);
-      if (!(res.headers.location ?? '').startsWith('/portal/login?next=')) throw new Error(`${label}: redirected to ${res.headers.location}, not the portal sign-in`);
+      if (!(res.headers.location ?? '').startsWith('/portal/login?next='))
+        throw new Error(`${label}: redirected to ${res.headers.location}, not the portal sign-in`);
     };
 
     it('when nobody, or only staff (session or bearer token), is signed in, then every portal route asks to sign in to the portal', async () => {
@@ -340,9 +369,15 @@ describe('authorisation matrix: every route × every kind of caller', () => {
   describe('JSON API', () => {
     const list = () => routes.filter((r) => r.area === 'api');
 
-    it('when no, a wrong, a revoked or a deactivated user\'s token is sent, then every staff API route is 401 with errors[]', async () => {
+    it("when no, a wrong, a revoked or a deactivated user's token is sent, then every staff API route is 401 with errors[]", async () => {
       for (const r of list().filter((x) => ['staff', 'admin'].includes(MATRIX[x.key]))) {
-        const callers = [['no token', undefined], ['wrong token', 'tdk_not-a-real-token'], ['garbage', '<script>'], ['revoked token', w.revokedToken], ['deactivated user token', w.deactivatedToken]] as const;
+        const callers = [
+          ['no token', undefined],
+          ['wrong token', 'tdk_not-a-real-token'],
+          ['garbage', '<script>'],
+          ['revoked token', w.revokedToken],
+          ['deactivated user token', w.deactivatedToken],
+        ] as const;
         const answers = await Promise.all(callers.map(([, token]) => apiCall(r, token)));
         answers.forEach((res, i) => {
           expectStatus(`${callers[i][0]} ${r.key}`, res, 401);
@@ -376,7 +411,11 @@ describe('authorisation matrix: every route × every kind of caller', () => {
       await submitter.agent.post('/portal/tokens').type('form').send({ _csrf: csrf, name: 'matrix' }).expect(303);
       const token = /<code class="secret">(tds_[\w-]+)<\/code>/.exec((await submitter.agent.get('/portal/tokens')).text)![1];
       for (const r of routesForSubmitters) {
-        for (const [label, bearer] of [['no token', undefined], ['wrong submitter token', 'tds_not-a-real-token'], ['moderator token', w.moderatorToken]] as const) {
+        for (const [label, bearer] of [
+          ['no token', undefined],
+          ['wrong submitter token', 'tds_not-a-real-token'],
+          ['moderator token', w.moderatorToken],
+        ] as const) {
           const res = await apiCall(r, bearer);
           expectStatus(`${label} ${r.key}`, res, 401);
           expect(Array.isArray(res.body.errors)).toBe(true);
@@ -394,7 +433,8 @@ describe('authorisation matrix: every route × every kind of caller', () => {
         expectStatus(`no credential ${r.key}`, await apiCall(r), 404);
         expectStatus(`wrong status token ${r.key}`, await request(t.app).get(`${fillPath(r.path, w)}?token=nope`), 404);
         expectStatus(`status token ${r.key}`, await request(t.app).get(`${fillPath(r.path, w)}?token=${w.statusToken}`), 200);
-        for (const token of ['tdk_wrong', w.revokedToken, w.deactivatedToken]) expectStatus(`bad bearer ${r.key}`, await apiCall(r, token), 401);
+        for (const token of ['tdk_wrong', w.revokedToken, w.deactivatedToken])
+          expectStatus(`bad bearer ${r.key}`, await apiCall(r, token), 401);
         expectStatus(`moderator token ${r.key}`, await apiCall(r, w.moderatorToken), 200);
       }
     });

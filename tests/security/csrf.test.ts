@@ -1,5 +1,18 @@
 import { createTestContext, TestContext } from '../support/context';
-import { Agent, anonymousPortalSession, anonymousSession, appRoutes, buildWorld, fillPath, fingerprint, isWrite, RouteInfo, staffSession, submitterSession, World } from './support';
+import {
+  Agent,
+  anonymousPortalSession,
+  anonymousSession,
+  appRoutes,
+  buildWorld,
+  fillPath,
+  fingerprint,
+  isWrite,
+  RouteInfo,
+  staffSession,
+  submitterSession,
+  World,
+} from './support';
 
 /**
  * Every state-changing route of the staff router (read from the router, so a new form is covered
@@ -16,7 +29,13 @@ describe('CSRF on every staff form', () => {
   beforeAll(async () => {
     t = await createTestContext({ env: { INTAKE_PER_HOUR: '10000' } });
     w = await buildWorld(t.app, t.db);
-    writes = [...new Map(appRoutes(t.app).filter((r) => r.area === 'staff' && isWrite(r.method)).map((r) => [r.key, r])).values()];
+    writes = [
+      ...new Map(
+        appRoutes(t.app)
+          .filter((r) => r.area === 'staff' && isWrite(r.method))
+          .map((r) => [r.key, r]),
+      ).values(),
+    ];
     admin = await staffSession(t.app, w.admin);
     other = await staffSession(t.app, w.moderator);
   });
@@ -51,7 +70,8 @@ describe('CSRF on every staff form', () => {
       const token = tokenOf(admin);
       const body = { ...bodyFor(r), ...(token !== undefined ? { _csrf: token } : {}) };
       const res = await admin.agent.post(fillPath(r.path, w)).type('form').send(body).redirects(0);
-      if (res.status !== 403 || !/did not come from this site/.test(res.text)) throw new Error(`${r.key}: expected 403 CSRF, got ${res.status}`);
+      if (res.status !== 403 || !/did not come from this site/.test(res.text))
+        throw new Error(`${r.key}: expected 403 CSRF, got ${res.status}`);
       expect(await fingerprint(t.db)).toEqual(before);
     }
     // The admin is still signed in: nothing (not even /logout) acted on the forged requests.
@@ -61,7 +81,12 @@ describe('CSRF on every staff form', () => {
   it('when a JSON body or the header carries a wrong token, then it is refused the same way', async () => {
     const before = await fingerprint(t.db);
     for (const r of writes) {
-      const res = await admin.agent.post(fillPath(r.path, w)).set('Accept', 'application/json').set('X-CSRF-Token', other.csrf).send(bodyFor(r)).redirects(0);
+      const res = await admin.agent
+        .post(fillPath(r.path, w))
+        .set('Accept', 'application/json')
+        .set('X-CSRF-Token', other.csrf)
+        .send(bodyFor(r))
+        .redirects(0);
       expect([r.key, res.status, res.body.code]).toEqual([r.key, 403, 'CSRF.INVALID']);
       expect(await fingerprint(t.db)).toEqual(before);
     }
@@ -69,25 +94,45 @@ describe('CSRF on every staff form', () => {
 
   it('when an anonymous visitor posts the sign-in form without its token, then it is refused and no session is created', async () => {
     const anon = await anonymousSession(t.app);
-    const res = await anon.agent.post('/login').type('form').send({ email: w.admin.email, password: 'a-long-enough-test-password' }).redirects(0);
+    const res = await anon.agent
+      .post('/login')
+      .type('form')
+      .send({ email: w.admin.email, password: 'a-long-enough-test-password' })
+      .redirects(0);
     expect(res.status).toBe(403);
     await anon.agent.get('/staff').redirects(0).expect(303);
   });
 
-  it('when the right token is sent, then the same form works (the refusals above were the token\'s doing)', async () => {
-    await admin.agent.post(`/notices/${w.reference}/note`).type('form').send({ _csrf: admin.csrf, text: 'A note' }).redirects(0).expect(303);
+  it("when the right token is sent, then the same form works (the refusals above were the token's doing)", async () => {
+    await admin.agent
+      .post(`/notices/${w.reference}/note`)
+      .type('form')
+      .send({ _csrf: admin.csrf, text: 'A note' })
+      .redirects(0)
+      .expect(303);
   });
 
   it('when a portal form (rights holders) is posted with its token absent, wrong, or taken from a staff session, then it is 403 and nothing changes', async () => {
-    const portalWrites = [...new Map(appRoutes(t.app).filter((r) => r.area === 'portal' && isWrite(r.method)).map((r) => [r.key, r])).values()];
+    const portalWrites = [
+      ...new Map(
+        appRoutes(t.app)
+          .filter((r) => r.area === 'portal' && isWrite(r.method))
+          .map((r) => [r.key, r]),
+      ).values(),
+    ];
     expect(portalWrites.length).toBeGreaterThanOrEqual(4);
     const submitter = await submitterSession(t.app, t.db, 'rights@csrf.example');
     const anon = await anonymousPortalSession(t.app);
     const before = await fingerprint(t.db);
     for (const r of portalWrites) {
       for (const token of [undefined, 'x'.repeat(64), admin.csrf, anon.csrf]) {
-        const res = await submitter.agent.post(fillPath(r.path, w)).type('form').send({ name: 'Mallory', email: 'x@evil.example', ...(token ? { _csrf: token } : {}) }).redirects(0);
-        if (res.status !== 403 || !/did not come from this site/.test(res.text)) throw new Error(`${r.key}: expected 403 CSRF, got ${res.status}`);
+        const res = await submitter.agent
+          .post(fillPath(r.path, w))
+          .type('form')
+          .send({ name: 'Mallory', email: 'x@evil.example', ...(token ? { _csrf: token } : {}) })
+          .redirects(0);
+        if (res.status !== 403 || !/did not come from this site/.test(res.text))
+          throw new Error(`${r.key}: expected 403 CSRF, got ${res.status}`);
       }
       expect(await fingerprint(t.db)).toEqual(before);
     }

@@ -57,20 +57,35 @@ describe('personal data: absent from public pages and from the logs', () => {
     removedSlug = item.slug;
     const pageUrl = (slug: string) => `http://localhost:3000/items/${slug}`;
     const common = {
-      role: 'owner', country: 'GB', workDescription: 'My photograph of the harbour at dawn.', goodFaith: 'true', accuracy: 'true', signature: PERSON.name,
+      role: 'owner',
+      country: 'GB',
+      workDescription: 'My photograph of the harbour at dawn.',
+      goodFaith: 'true',
+      accuracy: 'true',
+      signature: PERSON.name,
     };
 
     // Through the HTML form (as a browser sends it), and through the API.
-    const form = await request(app).post('/takedown').type('form').send({ ...PERSON, ...common, infringingUrls: pageUrl(item.slug) }).redirects(0);
+    const form = await request(app)
+      .post('/takedown')
+      .type('form')
+      .send({ ...PERSON, ...common, infringingUrls: pageUrl(item.slug) })
+      .redirects(0);
     expect(form.status).toBe(303);
     const formStatusUrl = String(form.headers.location);
     approvedRef = /TD-\d+/.exec(formStatusUrl)![0];
     secrets.push(new URL(formStatusUrl, 'http://x').searchParams.get('token')!);
-    const api = await request(app).post('/api/v1/notices').send({ ...PERSON, ...common, goodFaith: true, accuracy: true, infringingUrls: [pageUrl(other.slug)] }).expect(201);
+    const api = await request(app)
+      .post('/api/v1/notices')
+      .send({ ...PERSON, ...common, goodFaith: true, accuracy: true, infringingUrls: [pageUrl(other.slug)] })
+      .expect(201);
     pendingRef = api.body.reference;
     secrets.push(new URL(api.body.statusUrl).searchParams.get('token')!);
     // Another complainant's notice, whose status page anyone holding its link may see.
-    const another = await request(app).post('/api/v1/notices').send({ ...COMPLAINANT, infringingUrls: [pageUrl(other.slug)] }).expect(201);
+    const another = await request(app)
+      .post('/api/v1/notices')
+      .send({ ...COMPLAINANT, infringingUrls: [pageUrl(other.slug)] })
+      .expect(201);
     otherStatusUrl = new URL(another.body.statusUrl).pathname + new URL(another.body.statusUrl).search;
     secrets.push(new URL(another.body.statusUrl).searchParams.get('token')!);
 
@@ -79,8 +94,16 @@ describe('personal data: absent from public pages and from the logs', () => {
     const admin = await createStaff(t.db, { role: 'admin' });
     const agent = request.agent(app);
     const login = await agent.get('/login').expect(200);
-    const signIn = await agent.post('/login').type('form').send({ _csrf: csrfFrom(login.text), email: mod.email, password: PASSWORD, next: '/staff' }).expect(303);
-    secrets.push(...([] as string[]).concat(signIn.headers['set-cookie'] ?? []).map((c) => decodeURIComponent(c.split(';')[0].split('=').slice(1).join('='))));
+    const signIn = await agent
+      .post('/login')
+      .type('form')
+      .send({ _csrf: csrfFrom(login.text), email: mod.email, password: PASSWORD, next: '/staff' })
+      .expect(303);
+    secrets.push(
+      ...([] as string[])
+        .concat(signIn.headers['set-cookie'] ?? [])
+        .map((c) => decodeURIComponent(c.split(';')[0].split('=').slice(1).join('='))),
+    );
     const page = await agent.get(`/notices/${approvedRef}`).expect(200);
     const csrf = csrfFrom(page.text);
     secrets.push(csrf, PASSWORD);
@@ -88,11 +111,19 @@ describe('personal data: absent from public pages and from the logs', () => {
     await agent.post(`/notices/${approvedRef}/note`).type('form').send({ _csrf: csrf, text: 'Checked the photograph.' }).expect(303);
     const fresh = await agent.get(`/notices/${approvedRef}`).expect(200);
     const version = /name="version" value="(\d+)"/.exec(fresh.text)?.[1];
-    await agent.post(`/notices/${approvedRef}/approve`).type('form').send({ _csrf: csrf, reason: 'The photograph is theirs.', ...(version ? { version } : {}) }).expect(303);
+    await agent
+      .post(`/notices/${approvedRef}/approve`)
+      .type('form')
+      .send({ _csrf: csrf, reason: 'The photograph is theirs.', ...(version ? { version } : {}) })
+      .expect(303);
     // A wrong password once (the failed sign-in is logged and audited, the password must not be).
     const again = request.agent(app);
     const l2 = await again.get('/login').expect(200);
-    await again.post('/login').type('form').send({ _csrf: csrfFrom(l2.text), email: admin.email, password: 'wrong-password-Sekr1t!' }).expect(401);
+    await again
+      .post('/login')
+      .type('form')
+      .send({ _csrf: csrfFrom(l2.text), email: admin.email, password: 'wrong-password-Sekr1t!' })
+      .expect(401);
     secrets.push('wrong-password-Sekr1t!');
     const token = await tokenFor(t.db, admin);
     secrets.push(token);
@@ -117,11 +148,22 @@ describe('personal data: absent from public pages and from the logs', () => {
     expect(logged.some((l) => l.includes('email failed'))).toBe(true);
   });
 
-  it('when every public page is read, then none shows the private complainant\'s name, email, phone or address', async () => {
+  it("when every public page is read, then none shows the private complainant's name, email, phone or address", async () => {
     const pages = [
-      `/items/${removedSlug}`, '/', '/feed.xml', '/sitemap.xml', '/transparency', `/transparency/notices/${approvedRef}`,
-      `/transparency/notices/${pendingRef}`, '/dmca', '/takedown', `/takedown?url=${encodeURIComponent(`http://localhost:3000/items/${removedSlug}`)}`,
-      otherStatusUrl, `/counter-notice?notice=${approvedRef}`, '/opt-out', '/api/v1/openapi.json',
+      `/items/${removedSlug}`,
+      '/',
+      '/feed.xml',
+      '/sitemap.xml',
+      '/transparency',
+      `/transparency/notices/${approvedRef}`,
+      `/transparency/notices/${pendingRef}`,
+      '/dmca',
+      '/takedown',
+      `/takedown?url=${encodeURIComponent(`http://localhost:3000/items/${removedSlug}`)}`,
+      otherStatusUrl,
+      `/counter-notice?notice=${approvedRef}`,
+      '/opt-out',
+      '/api/v1/openapi.json',
     ];
     const problems: string[] = [];
     for (const path of pages) {

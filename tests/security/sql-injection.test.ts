@@ -17,7 +17,7 @@ export const INJECTIONS = [
   "1' UNION SELECT email, password_hash FROM users--",
   '1 UNION SELECT NULL,NULL,NULL--',
   "' AND 1=CAST((SELECT version()) AS int)--",
-  "1) OR pg_sleep(0) IS NULL--",
+  '1) OR pg_sleep(0) IS NULL--',
   '%27',
   '%27%20OR%201%3D1--',
   '\\',
@@ -29,7 +29,7 @@ export const INJECTIONS = [
   '%',
   '_',
   '*',
-  'TD-000001\' OR 1=1--',
+  "TD-000001' OR 1=1--",
   '9999999999999999999999',
   '-1',
   'x'.repeat(5000),
@@ -39,7 +39,15 @@ export const INJECTIONS = [
   'RAW:%',
 ];
 /** The ones every filter parameter gets (and every path parameter). */
-const CORE = ["' OR 1=1--", "'; DROP TABLE notices;--", "1' UNION SELECT email, password_hash FROM users--", '\\', 'a\u0000b', '9999999999999999999999', 'RAW:%ff%fe'];
+const CORE = [
+  "' OR 1=1--",
+  "'; DROP TABLE notices;--",
+  "1' UNION SELECT email, password_hash FROM users--",
+  '\\',
+  'a\u0000b',
+  '9999999999999999999999',
+  'RAW:%ff%fe',
+];
 const enc = (v: string) => (v.startsWith('RAW:') ? v.slice(4) : encodeURIComponent(v));
 
 /** The filters and search fields each list reads (README: queue, audit, items, outbox, exports, lookups). */
@@ -99,10 +107,16 @@ describe('SQL injection in query and path parameters', () => {
   });
   afterAll(() => t.close());
 
-  const areaOf = (path: string) => (path.startsWith('/api/v1') ? 'api' : routes.find((r) => r.area === 'staff' && new RegExp(`^${r.path.replace(/:\w+/g, '[^/]+')}$`).test(path.split('?')[0])) ? 'staff' : 'public');
+  const areaOf = (path: string) =>
+    path.startsWith('/api/v1')
+      ? 'api'
+      : routes.find((r) => r.area === 'staff' && new RegExp(`^${r.path.replace(/:\w+/g, '[^/]+')}$`).test(path.split('?')[0]))
+        ? 'staff'
+        : 'public';
   const send = (pathAndQuery: string) => {
     const area = areaOf(pathAndQuery);
-    if (area === 'api') return request(t.app).get(pathAndQuery).set('Authorization', `Bearer ${w.adminToken}`).set('Accept', 'application/json');
+    if (area === 'api')
+      return request(t.app).get(pathAndQuery).set('Authorization', `Bearer ${w.adminToken}`).set('Accept', 'application/json');
     if (area === 'staff') return admin.get(pathAndQuery).redirects(0);
     return request(t.app).get(pathAndQuery).redirects(0);
   };
@@ -111,10 +125,16 @@ describe('SQL injection in query and path parameters', () => {
     try {
       return await send(pathAndQuery).timeout({ response: 10_000 });
     } catch (e) {
-      return { status: 599, text: `no answer: ${(e as Error).message} for ${pathAndQuery.slice(0, 120)}`, body: {}, headers: {} } as unknown as request.Response;
+      return {
+        status: 599,
+        text: `no answer: ${(e as Error).message} for ${pathAndQuery.slice(0, 120)}`,
+        body: {},
+        headers: {},
+      } as unknown as request.Response;
     }
   };
-  const withParam = (base: string, name: string, value: string) => `${base}${base.includes('?') ? '&' : '?'}${encodeURIComponent(name)}=${enc(value)}`;
+  const withParam = (base: string, name: string, value: string) =>
+    `${base}${base.includes('?') ? '&' : '?'}${encodeURIComponent(name)}=${enc(value)}`;
 
   /**
    * A payload may be shown back (escaped) in a form value, and exports or the audit page show the
@@ -124,7 +144,15 @@ describe('SQL injection in query and path parameters', () => {
   const withoutEcho = (text: string, _payload: string) => {
     let out = text.replace(/value="[^"]*"/g, '').replace(/<textarea[^>]*>[^<]*<\/textarea>/g, '');
     for (const payload of INJECTIONS) {
-      const forms = [payload, payload.toUpperCase(), JSON.stringify(payload).slice(1, -1), JSON.stringify(JSON.stringify(payload).slice(1, -1)).slice(1, -1), payload.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#x27;'), payload.replace(/'/g, '&#39;'), encodeURIComponent(payload)];
+      const forms = [
+        payload,
+        payload.toUpperCase(),
+        JSON.stringify(payload).slice(1, -1),
+        JSON.stringify(JSON.stringify(payload).slice(1, -1)).slice(1, -1),
+        payload.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#x27;'),
+        payload.replace(/'/g, '&#39;'),
+        encodeURIComponent(payload),
+      ];
       out = forms.reduce((acc, f) => (f.length > 2 ? acc.split(f).join('') : acc), out);
     }
     return out;
@@ -137,7 +165,10 @@ describe('SQL injection in query and path parameters', () => {
 
   it('when the audit search text is an injection string, then it is searched for literally: nothing matches', async () => {
     for (const payload of ["' OR 1=1--", "' OR '1'='1", '%', '\\']) {
-      const res = await request(t.app).get(withParam('/api/v1/audit', 'q', payload)).set('Authorization', `Bearer ${w.adminToken}`).expect(200);
+      const res = await request(t.app)
+        .get(withParam('/api/v1/audit', 'q', payload))
+        .set('Authorization', `Bearer ${w.adminToken}`)
+        .expect(200);
       expect([payload, res.body.events.length]).toEqual([payload, 0]);
     }
   });
@@ -167,7 +198,8 @@ describe('SQL injection in query and path parameters', () => {
             check(label, res, problems, payload);
             const rows = res.status === 200 ? rowsOf(res.body) : undefined;
             // Free text (`q`) may truly match parts of a payload; its own test is below.
-            if (name !== 'q' && rows !== undefined && rows > (harmlessRows ?? 0)) problems.push(`${label} → ${rows} rows where a harmless value gives ${harmlessRows}`);
+            if (name !== 'q' && rows !== undefined && rows > (harmlessRows ?? 0))
+              problems.push(`${label} → ${rows} rows where a harmless value gives ${harmlessRows}`);
           }
           // The same parameter twice (an array in req.query).
           check(`${path} ${name} twice`, await call(`${withParam(path, name, "' OR 1=1--")}&${encodeURIComponent(name)}=x`), problems);
@@ -189,7 +221,11 @@ describe('SQL injection in query and path parameters', () => {
     for (const [path, names] of Object.entries(forms)) {
       for (const name of names) {
         for (const payload of CORE.filter((p) => !p.startsWith('RAW:'))) {
-          const res = await admin.post(path).type('form').send({ _csrf: csrf, format: 'csv', [name]: payload }).redirects(0);
+          const res = await admin
+            .post(path)
+            .type('form')
+            .send({ _csrf: csrf, format: 'csv', [name]: payload })
+            .redirects(0);
           check(`POST ${path} ${name}=${JSON.stringify(payload.slice(0, 40))}`, res, problems, payload);
         }
       }
@@ -217,7 +253,10 @@ describe('SQL injection in query and path parameters', () => {
     const gets = [...new Set(routes.filter((r) => r.method === 'GET').map((r) => r.path))];
     const jobs = gets.flatMap((p) =>
       [INJECTIONS[0], INJECTIONS[13]].map((payload) => async () => {
-        const path = p.replace(/:reference/g, w.reference).replace(/:slug/g, w.itemSlug).replace(/:id/g, w.itemId);
+        const path = p
+          .replace(/:reference/g, w.reference)
+          .replace(/:slug/g, w.itemSlug)
+          .replace(/:id/g, w.itemId);
         const qs = names.map((n) => `${n}=${enc(payload)}`).join('&');
         check(`GET ${p}?…=${JSON.stringify(payload)}`, await call(`${path}?${qs}`), problems, payload);
       }),

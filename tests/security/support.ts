@@ -52,7 +52,14 @@ export function appRoutes(app: Express): RouteInfo[] {
       } else if (l.handle?.stack) {
         const mount = l.rawPath && l.rawPath !== '/' ? l.rawPath : '';
         const sub = l.handle.stack;
-        const next: Area = mount === '/api/v1' || prefix.startsWith('/api/v1') ? 'api' : mount === '/portal' || prefix.startsWith('/portal') ? 'portal' : sub.some((s) => s.name === 'doubleCsrfProtection') ? 'staff' : area;
+        const next: Area =
+          mount === '/api/v1' || prefix.startsWith('/api/v1')
+            ? 'api'
+            : mount === '/portal' || prefix.startsWith('/portal')
+              ? 'portal'
+              : sub.some((s) => s.name === 'doubleCsrfProtection')
+                ? 'staff'
+                : area;
         walk(sub, prefix + mount, next);
       }
     }
@@ -95,10 +102,14 @@ export async function buildWorld(app: Express, db: DataSource): Promise<World> {
   const adminToken = await tokenFor(db, admin);
   const moderatorToken = await tokenFor(db, moderator);
   const system = { type: 'system' } as const;
-  const { token: revokedToken, apiToken } = await withTransaction(db, (tx) => createApiToken(tx, { at: new Date(), actor: system, user: admin, name: 'revoked' }));
+  const { token: revokedToken, apiToken } = await withTransaction(db, (tx) =>
+    createApiToken(tx, { at: new Date(), actor: system, user: admin, name: 'revoked' }),
+  );
   await withTransaction(db, (tx) => revokeApiTokens(tx, { at: new Date(), actor: system, user: admin, tokenId: apiToken.id }));
   const leaver = await createStaff(db, { role: 'admin' });
-  const { token: deactivatedToken } = await withTransaction(db, (tx) => createApiToken(tx, { at: new Date(), actor: system, user: leaver, name: 'leaver' }));
+  const { token: deactivatedToken } = await withTransaction(db, (tx) =>
+    createApiToken(tx, { at: new Date(), actor: system, user: leaver, name: 'leaver' }),
+  );
   await withTransaction(db, (tx) => setActive(tx, { at: new Date(), actor: system, userId: leaver.id, active: false }));
 
   const source = await makeSource(db, { name: 'Harbour Gazette', domains: ['harbourgazette.example'] });
@@ -106,24 +117,47 @@ export async function buildWorld(app: Express, db: DataSource): Promise<World> {
   const removed = await makeItem(db, source);
   const pageUrl = (slug: string) => `http://localhost:3000/items/${slug}`;
 
-  const approved = await request(app).post('/api/v1/notices').send({ ...COMPLAINANT, infringingUrls: [pageUrl(removed.slug)] }).expect(201);
+  const approved = await request(app)
+    .post('/api/v1/notices')
+    .send({ ...COMPLAINANT, infringingUrls: [pageUrl(removed.slug)] })
+    .expect(201);
   await approveForTest(db, approved.body.reference, new Date());
   const counter = await request(app)
     .post('/api/v1/counter-notices')
     .send({
-      notice: approved.body.reference, name: 'Grace Hopper', email: 'grace@harbourgazette.example', phone: '+1 202 555 0142',
-      address: '1 Harbour Street, Annapolis, MD 21401', country: 'US', removedUrls: [pageUrl(removed.slug)], mistake: true, consent: true, signature: 'Grace Hopper',
+      notice: approved.body.reference,
+      name: 'Grace Hopper',
+      email: 'grace@harbourgazette.example',
+      phone: '+1 202 555 0142',
+      address: '1 Harbour Street, Annapolis, MD 21401',
+      country: 'US',
+      removedUrls: [pageUrl(removed.slug)],
+      mistake: true,
+      consent: true,
+      signature: 'Grace Hopper',
     })
     .expect(201);
 
-  const pending = await request(app).post('/api/v1/notices').send({ ...COMPLAINANT, infringingUrls: [pageUrl(item.slug)] }).expect(201);
+  const pending = await request(app)
+    .post('/api/v1/notices')
+    .send({ ...COMPLAINANT, infringingUrls: [pageUrl(item.slug)] })
+    .expect(201);
   const [{ id: outboxId }] = await db.query(`SELECT id FROM outbound_emails ORDER BY created_at LIMIT 1`);
   const inbound = await withTransaction(db, (tx) =>
-    storeInboundEmail(tx, Buffer.from('From: a@b.example\r\nSubject: hello\r\nMessage-ID: <world@b.example>\r\n\r\nHello.\r\n'), 'api', { at: new Date() }),
+    storeInboundEmail(tx, Buffer.from('From: a@b.example\r\nSubject: hello\r\nMessage-ID: <world@b.example>\r\n\r\nHello.\r\n'), 'api', {
+      at: new Date(),
+    }),
   );
   return {
-    admin, moderator, adminToken, moderatorToken, revokedToken, deactivatedToken,
-    sourceId: source.id, itemId: item.id, itemSlug: item.slug,
+    admin,
+    moderator,
+    adminToken,
+    moderatorToken,
+    revokedToken,
+    deactivatedToken,
+    sourceId: source.id,
+    itemId: item.id,
+    itemSlug: item.slug,
     reference: pending.body.reference,
     statusToken: new URL(pending.body.statusUrl).searchParams.get('token')!,
     approvedReference: approved.body.reference,
@@ -185,10 +219,17 @@ export async function anonymousPortalSession(app: Express): Promise<{ agent: Age
 export async function submitterSession(app: Express, db: DataSource, email: string): Promise<{ agent: Agent; csrf: string }> {
   const anon = await anonymousPortalSession(app);
   await anon.agent.post('/portal/login').type('form').send({ _csrf: anon.csrf, email }).expect(200);
-  const [row] = await db.query(`SELECT data->>'signInUrl' AS url FROM outbound_emails WHERE template = 'portal-sign-in' AND "to" = $1 ORDER BY created_at DESC LIMIT 1`, [email]);
+  const [row] = await db.query(
+    `SELECT data->>'signInUrl' AS url FROM outbound_emails WHERE template = 'portal-sign-in' AND "to" = $1 ORDER BY created_at DESC LIMIT 1`,
+    [email],
+  );
   const token = new URL(row.url).searchParams.get('token')!;
   const page = await anon.agent.get(`/portal/login/link?token=${token}`).expect(200);
-  await anon.agent.post('/portal/login/link').type('form').send({ _csrf: csrfFrom(page.text), token }).expect(303);
+  await anon.agent
+    .post('/portal/login/link')
+    .type('form')
+    .send({ _csrf: csrfFrom(page.text), token })
+    .expect(303);
   const home = await anon.agent.get('/portal').expect(200);
   return { agent: anon.agent, csrf: csrfFrom(home.text) };
 }
@@ -202,7 +243,12 @@ export async function fingerprint(db: DataSource): Promise<Record<string, string
   const tables: { tablename: string }[] = await db.query(
     `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT IN ('sessions', 'rate_limits', 'typeorm_migrations') ORDER BY tablename`,
   );
-  const sql = tables.map(({ tablename }) => `SELECT '${tablename}' AS t, md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS d FROM "${tablename}" x`).join(' UNION ALL ');
+  const sql = tables
+    .map(
+      ({ tablename }) =>
+        `SELECT '${tablename}' AS t, md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS d FROM "${tablename}" x`,
+    )
+    .join(' UNION ALL ');
   const rows: { t: string; d: string }[] = await db.query(sql);
   const out: Record<string, string> = {};
   for (const r of rows) out[r.t] = r.d;

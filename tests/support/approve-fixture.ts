@@ -14,7 +14,7 @@ export async function approveForTest(db: DataSource, reference: string, at: Date
   const deps = { db, clock: { now: () => at }, config: testConfig() };
   const actor = { id: mod.id, email: mod.email, role: 'moderator' as const };
   await claimNotice(deps, { reference, actor });
-  await approveNotice(deps, { reference, actor, reason: 'The URLs copy the complainant\'s article.' });
+  await approveNotice(deps, { reference, actor, reason: "The URLs copy the complainant's article." });
 }
 
 export const COMPLAINANT = {
@@ -32,7 +32,9 @@ export const COMPLAINANT = {
 
 /** A notice submitted through the real public API; returns its reference and status URL. */
 export async function submitNoticeFor(app: Express, infringingUrls: string[]): Promise<{ reference: string; statusUrl: string }> {
-  const res = await request(app).post('/api/v1/notices').send({ ...COMPLAINANT, infringingUrls });
+  const res = await request(app)
+    .post('/api/v1/notices')
+    .send({ ...COMPLAINANT, infringingUrls });
   if (res.status !== 201) throw new Error(`notice not accepted: ${res.status} ${JSON.stringify(res.body)}`);
   return { reference: res.body.reference, statusUrl: res.body.statusUrl };
 }

@@ -22,7 +22,8 @@ export interface Dovecot {
 export const DOVECOT_BIN = '/usr/sbin/dovecot';
 
 export async function startDovecot(): Promise<Dovecot> {
-  if (!existsSync(DOVECOT_BIN)) throw new Error(`${DOVECOT_BIN} is missing: install Debian's dovecot-imapd (.ci/run does: apt-get install -y dovecot-imapd)`);
+  if (!existsSync(DOVECOT_BIN))
+    throw new Error(`${DOVECOT_BIN} is missing: install Debian's dovecot-imapd (.ci/run does: apt-get install -y dovecot-imapd)`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'td-dovecot-'));
   chmodSync(dir, 0o755);
   const home = path.join(dir, 'home');

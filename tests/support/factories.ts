@@ -22,7 +22,11 @@ export function makeSource(db: DataSource, over: { name?: string; domains?: stri
 }
 
 /** A published item of that source, added as the API adds one. */
-export async function makeItem(db: DataSource, source: Source, over: { title?: string; originalUrl?: string; at?: Date } = {}): Promise<Item> {
+export async function makeItem(
+  db: DataSource,
+  source: Source,
+  over: { title?: string; originalUrl?: string; at?: Date } = {},
+): Promise<Item> {
   n += 1;
   const dto = plainToInstance(CreateItemDto, {
     sourceId: source.id,

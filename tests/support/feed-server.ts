@@ -4,7 +4,12 @@ import type { AddressInfo } from 'node:net';
 export type Route = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** A local HTTP server that serves feeds by path; routes can be changed between requests. */
-export async function startFeedServer(): Promise<{ url: string; routes: Map<string, Route>; hits: Map<string, number>; close(): Promise<void> }> {
+export async function startFeedServer(): Promise<{
+  url: string;
+  routes: Map<string, Route>;
+  hits: Map<string, number>;
+  close(): Promise<void>;
+}> {
   const routes = new Map<string, Route>();
   const hits = new Map<string, number>();
   const sockets = new Set<import('node:net').Socket>();
@@ -49,10 +54,12 @@ export function xmlWithEtag(body: () => string, etag: () => string): Route {
   };
 }
 
-export const xmlRoute = (body: string, type = 'application/rss+xml; charset=utf-8'): Route => (_req, res) => {
-  res.setHeader('Content-Type', type);
-  res.end(body);
-};
+export const xmlRoute =
+  (body: string, type = 'application/rss+xml; charset=utf-8'): Route =>
+  (_req, res) => {
+    res.setHeader('Content-Type', type);
+    res.end(body);
+  };
 
 export function rss(items: string[], channelExtra = ''): string {
   return `<?xml version="1.0" encoding="UTF-8"?>
@@ -67,7 +74,15 @@ ${items.join('\n')}
 </rss>`;
 }
 
-export function rssItem(o: { guid?: string; link?: string; title?: string; description?: string; encoded?: string; pubDate?: string; extra?: string }): string {
+export function rssItem(o: {
+  guid?: string;
+  link?: string;
+  title?: string;
+  description?: string;
+  encoded?: string;
+  pubDate?: string;
+  extra?: string;
+}): string {
   return `<item>
 ${o.title !== undefined ? `<title>${o.title}</title>` : ''}
 ${o.link !== undefined ? `<link>${o.link}</link>` : ''}

@@ -17,7 +17,12 @@ export function rawEmail(o: LetterOptions): Buffer {
   lines.push(`To: ${o.to ?? AGENT}`);
   lines.push(`Subject: ${o.subject ?? 'DMCA takedown notice'}`);
   if (o.messageId !== null) lines.push(`Message-ID: ${o.messageId ?? `<${Math.random().toString(36).slice(2)}@analytical.example>`}`);
-  lines.push('Date: Tue, 01 Dec 2026 10:00:00 +0000', 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit');
+  lines.push(
+    'Date: Tue, 01 Dec 2026 10:00:00 +0000',
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: 8bit',
+  );
   for (const [k, v] of Object.entries(o.headers ?? {})) lines.push(`${k}: ${v}`);
   return Buffer.from(`${lines.join('\r\n')}\r\n\r\n${o.body.replace(/\r?\n/g, '\r\n')}\r\n`, 'utf8');
 }

@@ -19,7 +19,13 @@ export async function createMailingContext(
 ): Promise<MailingContext> {
   const sink = await startSmtpSink();
   const t = await createTestContext({ clock: opts.clock, env: { SMTP_URL: sink.url, ...opts.env } });
-  const worker = createMailWorker({ db: t.db, config: t.config, logger: createLogger('silent'), clock: opts.workerClock ?? t.clock, sessionSecret: t.sessionSecret });
+  const worker = createMailWorker({
+    db: t.db,
+    config: t.config,
+    logger: createLogger('silent'),
+    clock: opts.workerClock ?? t.clock,
+    sessionSecret: t.sessionSecret,
+  });
   return {
     t,
     sink,

@@ -74,4 +74,3 @@ async function reapDeadRuns() {
     rmSync(path.join(ROOT, f), { force: true });
   }
 }
-

@@ -7,9 +7,19 @@ import { csrfFrom } from './staff';
 export type PortalAgent = ReturnType<typeof request.agent>;
 
 /** Asks for a sign-in link through the real form and returns the link's path, read from the email received. */
-export async function requestPortalLink(app: Express, worker: MailWorker, sink: SmtpSink, email: string, agent = request.agent(app)): Promise<string> {
+export async function requestPortalLink(
+  app: Express,
+  worker: MailWorker,
+  sink: SmtpSink,
+  email: string,
+  agent = request.agent(app),
+): Promise<string> {
   const page = await agent.get('/portal/login').expect(200);
-  await agent.post('/portal/login').type('form').send({ _csrf: csrfFrom(page.text), email }).expect(200);
+  await agent
+    .post('/portal/login')
+    .type('form')
+    .send({ _csrf: csrfFrom(page.text), email })
+    .expect(200);
   await worker.drain();
   const mails = sink.to(email).filter((m) => /sign-in link/i.test(m.parsed.subject ?? ''));
   if (!mails.length) throw new Error(`no sign-in email reached ${email}`);
@@ -22,7 +32,10 @@ export async function useLink(agent: PortalAgent, link: string) {
   const page = await agent.get(link);
   if (page.status !== 200) return page;
   const token = new URL(link, 'http://x').searchParams.get('token')!;
-  return agent.post('/portal/login/link').type('form').send({ _csrf: csrfFrom(page.text), token });
+  return agent
+    .post('/portal/login/link')
+    .type('form')
+    .send({ _csrf: csrfFrom(page.text), token });
 }
 
 /** A cookie-keeping client signed in to the portal as `email`, through the emailed link. */

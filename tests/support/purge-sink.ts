@@ -24,7 +24,13 @@ export async function startPurgeSink() {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const r: ReceivedPurge = { method: req.method ?? '', path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
+      const r: ReceivedPurge = {
+        method: req.method ?? '',
+        path: req.url ?? '/',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        at: Date.now(),
+      };
       received.push(r);
       waiters.splice(0).forEach((w) => w(r));
       const fail = [...failing].find(([prefix]) => r.path.startsWith(prefix));

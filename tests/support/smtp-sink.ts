@@ -66,7 +66,9 @@ export async function startSmtpSink(opts: { port?: number; rejectRecipients?: st
       size: 10 * 1024 * 1024,
       onRcptTo(address, _session, callback) {
         if (rejected.has(address.address.toLowerCase())) {
-          const err = Object.assign(new Error(`5.1.1 <${address.address}>: Recipient address rejected: User unknown`), { responseCode: 550 });
+          const err = Object.assign(new Error(`5.1.1 <${address.address}>: Recipient address rejected: User unknown`), {
+            responseCode: 550,
+          });
           return callback(err);
         }
         callback();
@@ -80,7 +82,10 @@ export async function startSmtpSink(opts: { port?: number; rejectRecipients?: st
           simpleParser(raw)
             .then((parsed) => {
               messages.push({
-                envelope: { from: session.envelope.mailFrom ? session.envelope.mailFrom.address : false, to: session.envelope.rcptTo.map((r) => r.address) },
+                envelope: {
+                  from: session.envelope.mailFrom ? session.envelope.mailFrom.address : false,
+                  to: session.envelope.rcptTo.map((r) => r.address),
+                },
                 parsed,
                 raw: raw.toString('utf8'),
                 receivedAt: Date.now(),

@@ -17,7 +17,9 @@ export async function createStaff(db: DataSource, opts: { role?: Role; email?: s
 }
 
 export async function tokenFor(db: DataSource, user: User): Promise<string> {
-  const { token } = await withTransaction(db, (tx) => createApiToken(tx, { at: new Date(), actor: { type: 'system' }, user, name: 'test' }));
+  const { token } = await withTransaction(db, (tx) =>
+    createApiToken(tx, { at: new Date(), actor: { type: 'system' }, user, name: 'test' }),
+  );
   return token;
 }
 
@@ -32,7 +34,10 @@ export function csrfFrom(html: string): string {
 export async function signedInAgent(app: Express, email: string, password = PASSWORD) {
   const agent = request.agent(app);
   const page = await agent.get('/login').expect(200);
-  const res = await agent.post('/login').type('form').send({ _csrf: csrfFrom(page.text), email, password, next: '/staff' });
+  const res = await agent
+    .post('/login')
+    .type('form')
+    .send({ _csrf: csrfFrom(page.text), email, password, next: '/staff' });
   if (res.status !== 303) throw new Error(`sign-in failed with ${res.status}`);
   return agent;
 }

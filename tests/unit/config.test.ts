@@ -16,7 +16,14 @@ describe('configuration', () => {
   it('when several keys are bad, then one error names every one of them', () => {
     let err: unknown;
     try {
-      loadConfig({ PORT: 'eighty', SLA_HOURS: '-3', DATABASE_URL: 'mysql://x', RESTORE_BUSINESS_DAYS: '20', REQUIRE_EMAIL_VERIFICATION: 'maybe', SMTP_URL: 'http://mail' });
+      loadConfig({
+        PORT: 'eighty',
+        SLA_HOURS: '-3',
+        DATABASE_URL: 'mysql://x',
+        RESTORE_BUSINESS_DAYS: '20',
+        REQUIRE_EMAIL_VERIFICATION: 'maybe',
+        SMTP_URL: 'http://mail',
+      });
     } catch (e) {
       err = e;
     }
@@ -44,7 +51,12 @@ describe('configuration', () => {
   });
 
   it('when production has an https address but does not trust its TLS proxy, then the start is refused naming TRUST_PROXY', () => {
-    const env = { NODE_ENV: 'production', PUBLIC_BASE_URL: 'https://desk.example.org', SESSION_SECRET: 'x'.repeat(40), DATABASE_URL: 'postgres://u:p@db/takedown' };
+    const env = {
+      NODE_ENV: 'production',
+      PUBLIC_BASE_URL: 'https://desk.example.org',
+      SESSION_SECRET: 'x'.repeat(40),
+      DATABASE_URL: 'postgres://u:p@db/takedown',
+    };
     expect(() => loadConfig(env)).toThrow(/TRUST_PROXY: must be true when PUBLIC_BASE_URL is https/);
     expect(loadConfig({ ...env, TRUST_PROXY: 'true' }).trustProxy).toBe(true);
   });
@@ -74,13 +86,24 @@ describe('configuration', () => {
 
   it('when the HTTP limits and the claim lease are not set, then the defaults are 10 s / 30 s / 5 s, 256 connections per address, a 30 s lease; bad ones are refused', () => {
     const c = loadConfig({});
-    expect(c.http).toEqual({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, maxConnectionsPerAddress: 256 });
+    expect(c.http).toEqual({
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 5_000,
+      maxConnectionsPerAddress: 256,
+    });
     expect(c.claimLeaseSeconds).toBe(30);
-    expect(loadConfig({ HTTP_HEADERS_TIMEOUT_SECONDS: '5', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '0', CLAIM_LEASE_SECONDS: '12' })).toMatchObject({
+    expect(
+      loadConfig({ HTTP_HEADERS_TIMEOUT_SECONDS: '5', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '0', CLAIM_LEASE_SECONDS: '12' }),
+    ).toMatchObject({
       http: { headersTimeoutMs: 5_000, maxConnectionsPerAddress: 0 },
       claimLeaseSeconds: 12,
     });
-    expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_SECONDS: '40' })).toThrow(/HTTP_HEADERS_TIMEOUT_SECONDS: must not be longer than HTTP_REQUEST_TIMEOUT_SECONDS/);
-    expect(() => loadConfig({ HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: '0', CLAIM_LEASE_SECONDS: 'soon' })).toThrow(/HTTP_KEEP_ALIVE_TIMEOUT_SECONDS=0[\s\S]*CLAIM_LEASE_SECONDS="soon"/);
+    expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_SECONDS: '40' })).toThrow(
+      /HTTP_HEADERS_TIMEOUT_SECONDS: must not be longer than HTTP_REQUEST_TIMEOUT_SECONDS/,
+    );
+    expect(() => loadConfig({ HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: '0', CLAIM_LEASE_SECONDS: 'soon' })).toThrow(
+      /HTTP_KEEP_ALIVE_TIMEOUT_SECONDS=0[\s\S]*CLAIM_LEASE_SECONDS="soon"/,
+    );
   });
 });

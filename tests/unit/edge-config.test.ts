@@ -18,7 +18,12 @@ describe('edge caching settings (SPEC §16)', () => {
       CLOUDFLARE_ZONE_ID: '0123456789abcdef0123456789abcdef',
       CLOUDFLARE_API_TOKEN: 'cf-token-token',
     });
-    expect(purgeTargets(c).map((t) => t.name)).toEqual(['varnish:http://varnish-1:6081/', 'varnish:http://varnish-2/', 'fastly', 'cloudflare']);
+    expect(purgeTargets(c).map((t) => t.name)).toEqual([
+      'varnish:http://varnish-1:6081/',
+      'varnish:http://varnish-2/',
+      'fastly',
+      'cloudflare',
+    ]);
     expect(c.edge.fastly?.apiUrl).toBe('https://api.fastly.com');
     expect(c.edge.cloudflare?.apiUrl).toBe('https://api.cloudflare.com/client/v4');
   });
@@ -26,13 +31,28 @@ describe('edge caching settings (SPEC §16)', () => {
   it('when a key is bad or a pair is half set, then every problem is named and no token is echoed', () => {
     let err: unknown;
     try {
-      loadConfig({ PUBLIC_MAX_AGE: '-1', EDGE_MAX_AGE: 'day', PURGE_URLS: 'varnish:80', PURGE_METHOD: 'DELETE', FASTLY_API_TOKEN: 'secret-token-1', CLOUDFLARE_ZONE_ID: 'nope' });
+      loadConfig({
+        PUBLIC_MAX_AGE: '-1',
+        EDGE_MAX_AGE: 'day',
+        PURGE_URLS: 'varnish:80',
+        PURGE_METHOD: 'DELETE',
+        FASTLY_API_TOKEN: 'secret-token-1',
+        CLOUDFLARE_ZONE_ID: 'nope',
+      });
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
     const problems = (err as ConfigError).problems;
-    for (const key of ['PUBLIC_MAX_AGE', 'EDGE_MAX_AGE', 'PURGE_URLS', 'PURGE_METHOD', 'CLOUDFLARE_ZONE_ID', 'FASTLY_SERVICE_ID, FASTLY_API_TOKEN', 'CLOUDFLARE_ZONE_ID, CLOUDFLARE_API_TOKEN']) {
+    for (const key of [
+      'PUBLIC_MAX_AGE',
+      'EDGE_MAX_AGE',
+      'PURGE_URLS',
+      'PURGE_METHOD',
+      'CLOUDFLARE_ZONE_ID',
+      'FASTLY_SERVICE_ID, FASTLY_API_TOKEN',
+      'CLOUDFLARE_ZONE_ID, CLOUDFLARE_API_TOKEN',
+    ]) {
       expect([key, problems.some((p) => p.startsWith(key))]).toEqual([key, true]);
     }
     expect(problems.join('\n')).not.toContain('secret-token-1');

@@ -1,8 +1,17 @@
 import { canonicalJson, eventHash, GENESIS_HASH } from '../../src/modules/audit/hash-chain';
 
 const row = {
-  sequence: '1', occurred_at: new Date('2026-11-30T10:00:00.000Z'), actor_type: 'system', actor_id: null, actor_label: 'system',
-  action: 'user.created', subject_type: 'user', subject_id: 'u1', details: { b: 1, a: { d: [1, 2], c: 'x' } }, ip: null, request_id: null,
+  sequence: '1',
+  occurred_at: new Date('2026-11-30T10:00:00.000Z'),
+  actor_type: 'system',
+  actor_id: null,
+  actor_label: 'system',
+  action: 'user.created',
+  subject_type: 'user',
+  subject_id: 'u1',
+  details: { b: 1, a: { d: [1, 2], c: 'x' } },
+  ip: null,
+  request_id: null,
 };
 
 describe('audit hash chain', () => {

@@ -1,6 +1,13 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { createEmailRenderer, emailTemplatesDir, isDeliverableAddress, listTemplates, messageIdFor, retryDelayMs } from '../../src/modules/mail';
+import {
+  createEmailRenderer,
+  emailTemplatesDir,
+  isDeliverableAddress,
+  listTemplates,
+  messageIdFor,
+  retryDelayMs,
+} from '../../src/modules/mail';
 import { cleanHeaderText, httpUrl } from '../../src/modules/mail/render';
 import { isPermanentRejection } from '../../src/modules/mail/transport';
 
@@ -19,7 +26,12 @@ describe('email rendering', () => {
 
   it('when values carry markup, then the HTML part escapes every one and the text part shows them as typed', () => {
     const hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>';
-    const out = renderer.render('staff-account-created', { name: hostile, email: 'new@example.org', role: 'moderator<b>', createdBy: '"><svg onload=1>' });
+    const out = renderer.render('staff-account-created', {
+      name: hostile,
+      email: 'new@example.org',
+      role: 'moderator<b>',
+      createdBy: '"><svg onload=1>',
+    });
     expect(out.html).not.toMatch(/<script|<img|<svg|<b>/);
     expect(out.html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
     expect(out.html).toContain('&quot;&gt;&lt;svg onload&#x3D;1&gt;');
@@ -39,7 +51,9 @@ describe('email rendering', () => {
   });
 
   it('when the data has a notice reference, then the subject carries it once', () => {
-    expect(renderer.render('sample-notice', { work: 'My photo', reference: 'TD-000123' }).subject).toBe('[TD-000123] Your notice about My photo');
+    expect(renderer.render('sample-notice', { work: 'My photo', reference: 'TD-000123' }).subject).toBe(
+      '[TD-000123] Your notice about My photo',
+    );
     expect(renderer.render('sample-notice', { work: 'TD-000123', reference: 'TD-000123' }).subject).toBe('Your notice about TD-000123');
     expect(renderer.render('sample-notice', { work: 'My photo' }).subject).toBe('Your notice about My photo');
   });
@@ -53,7 +67,8 @@ describe('email rendering', () => {
 
   it('when a link value is not http(s), then it renders as nothing', () => {
     expect(httpUrl('https://example.org/a?b=c')).toBe('https://example.org/a?b=c');
-    for (const bad of ['javascript:alert(1)', 'data:text/html,x', ' vbscript:x', 'https://exa mple.org', 42, null]) expect(httpUrl(bad)).toBe('');
+    for (const bad of ['javascript:alert(1)', 'data:text/html,x', ' vbscript:x', 'https://exa mple.org', 42, null])
+      expect(httpUrl(bad)).toBe('');
     const out = renderer.render('sample-notice', { statusUrl: 'javascript:alert(1)' });
     expect(out.html).toContain('href=""');
   });
@@ -99,8 +114,20 @@ describe('email templates in views/emails', () => {
 
 describe('outbox helpers', () => {
   it('when an address is checked, then only one plain address passes', () => {
-    for (const ok of ['a@example.org', 'first.last+tag@sub.example.co.uk', 'admin@localhost', 'josé@example.org']) expect(isDeliverableAddress(ok)).toBe(true);
-    for (const bad of ['a@example.org\r\nBcc: b@example.org', 'a@example.org\n', 'A <a@example.org>', 'a@example.org,b@example.org', 'a b@example.org', '"a"@example.org', 'nope', '', 'a@' + 'x'.repeat(260) + '.org', null]) {
+    for (const ok of ['a@example.org', 'first.last+tag@sub.example.co.uk', 'admin@localhost', 'josé@example.org'])
+      expect(isDeliverableAddress(ok)).toBe(true);
+    for (const bad of [
+      'a@example.org\r\nBcc: b@example.org',
+      'a@example.org\n',
+      'A <a@example.org>',
+      'a@example.org,b@example.org',
+      'a b@example.org',
+      '"a"@example.org',
+      'nope',
+      '',
+      'a@' + 'x'.repeat(260) + '.org',
+      null,
+    ]) {
       expect(isDeliverableAddress(bad)).toBe(false);
     }
   });
@@ -120,7 +147,8 @@ describe('outbox helpers', () => {
     expect(retryDelayMs(3, base, max, () => 0)).toBe(120_000);
     expect(retryDelayMs(30, base, max, () => 0.999999)).toBeLessThanOrEqual(max);
     expect(retryDelayMs(30, base, max, () => 0)).toBe(max / 2);
-    for (let a = 1; a < 12; a++) expect(retryDelayMs(a + 1, base, max, () => 0)).toBeGreaterThanOrEqual(retryDelayMs(a, base, max, () => 0));
+    for (let a = 1; a < 12; a++)
+      expect(retryDelayMs(a + 1, base, max, () => 0)).toBeGreaterThanOrEqual(retryDelayMs(a, base, max, () => 0));
   });
 
   it('when SMTP refuses, then only a 5xx for this recipient or message is permanent; outages and our own settings are retried', () => {

@@ -14,7 +14,10 @@ describe('feed parsing', () => {
       encoded: '<p>Full <b>text</b> with ]] brackets</p>',
       extra: '<dc:creator>Ada Writer</dc:creator><dc:rights>All rights reserved</dc:rights>',
     });
-    const xml = rss([entry], '<copyright>© Test Publisher</copyright><creativeCommons:license>https://creativecommons.org/licenses/by/4.0/</creativeCommons:license>');
+    const xml = rss(
+      [entry],
+      '<copyright>© Test Publisher</copyright><creativeCommons:license>https://creativecommons.org/licenses/by/4.0/</creativeCommons:license>',
+    );
     const feed = parseFeed(xml, 'https://publisher.example/feed.xml');
     expect(feed.format).toBe('rss');
     expect(feed.entries).toHaveLength(1);
@@ -25,7 +28,11 @@ describe('feed parsing', () => {
       title: 'First & foremost',
       author: 'Ada Writer',
       contentHtml: '<p>Full <b>text</b> with ]] brackets</p>',
-      rights: { copyright: '© Test Publisher', dcRights: 'All rights reserved', creativeCommons: 'https://creativecommons.org/licenses/by/4.0/' },
+      rights: {
+        copyright: '© Test Publisher',
+        dcRights: 'All rights reserved',
+        creativeCommons: 'https://creativecommons.org/licenses/by/4.0/',
+      },
     });
     expect(e.publishedAt?.toISOString()).toBe('2026-03-03T10:00:00.000Z');
     expect(e.raw).toBe(entry);
@@ -54,7 +61,12 @@ describe('feed parsing', () => {
     const feed = parseFeed(xml, 'https://blog.example/atom.xml');
     expect(feed.format).toBe('atom');
     const [a, b] = feed.entries;
-    expect(a).toMatchObject({ guid: 'tag:blog.example,2026:1', link: 'https://blog.example/posts/one', titleIsHtml: true, author: 'Feed Author' });
+    expect(a).toMatchObject({
+      guid: 'tag:blog.example,2026:1',
+      link: 'https://blog.example/posts/one',
+      titleIsHtml: true,
+      author: 'Feed Author',
+    });
     expect(a.contentHtml).toContain('<p>Hello <a href="/x">x</a></p>');
     expect(a.rights).toEqual({ atomRights: 'CC BY 4.0', creativeCommons: 'https://creativecommons.org/licenses/by/4.0/' });
     expect(b.contentHtml).toBe('Line one &lt;not a tag&gt;');
@@ -73,7 +85,11 @@ describe('feed parsing', () => {
   });
 
   it('when a feed declares its own encoding, then it is decoded with it', () => {
-    const bytes = Buffer.concat([Buffer.from('<?xml version="1.0" encoding="ISO-8859-1"?><rss><channel><title>'), Buffer.from([0xe9]), Buffer.from('</title></channel></rss>')]);
+    const bytes = Buffer.concat([
+      Buffer.from('<?xml version="1.0" encoding="ISO-8859-1"?><rss><channel><title>'),
+      Buffer.from([0xe9]),
+      Buffer.from('</title></channel></rss>'),
+    ]);
     expect(parseFeed(decodeFeed(bytes)).title).toBe('é');
   });
 

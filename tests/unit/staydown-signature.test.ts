@@ -1,16 +1,67 @@
 import fc from 'fast-check';
 import {
-  containment, lshBands, minhash, MIN_SHINGLES, normaliseText, shingles, signatureOf, similarityOf, SHINGLE_WORDS, markDifferences, wordHash,
+  containment,
+  lshBands,
+  minhash,
+  MIN_SHINGLES,
+  normaliseText,
+  shingles,
+  signatureOf,
+  similarityOf,
+  SHINGLE_WORDS,
+  markDifferences,
+  wordHash,
   wordHashesOf,
 } from '../../src/modules/staydown/signature';
 
-const VOCAB = ['river', 'council', 'budget', 'school', 'vote', 'mayor', 'bridge', 'rain', 'harbour', 'festival', 'train', 'museum',
-  'library', 'report', 'doctor', 'garden', 'tower', 'market', 'winter', 'orchestra', 'election', 'science', 'forest', 'ticket',
-  'naïve', 'café', 'über', 'north', 'seven', 'million', 'plan', 'road', 'city', 'old', 'new', 'said', 'would', 'after', 'before'];
+const VOCAB = [
+  'river',
+  'council',
+  'budget',
+  'school',
+  'vote',
+  'mayor',
+  'bridge',
+  'rain',
+  'harbour',
+  'festival',
+  'train',
+  'museum',
+  'library',
+  'report',
+  'doctor',
+  'garden',
+  'tower',
+  'market',
+  'winter',
+  'orchestra',
+  'election',
+  'science',
+  'forest',
+  'ticket',
+  'naïve',
+  'café',
+  'über',
+  'north',
+  'seven',
+  'million',
+  'plan',
+  'road',
+  'city',
+  'old',
+  'new',
+  'said',
+  'would',
+  'after',
+  'before',
+];
 
 const word = fc.constantFrom(...VOCAB);
 const paragraph = fc.array(word, { minLength: 8, maxLength: 40 });
-const article = fc.record({ title: fc.array(word, { minLength: 2, maxLength: 8 }), paras: fc.array(paragraph, { minLength: 2, maxLength: 6 }) });
+const article = fc.record({
+  title: fc.array(word, { minLength: 2, maxLength: 8 }),
+  paras: fc.array(paragraph, { minLength: 2, maxLength: 6 }),
+});
 
 const asHtml = (paras: string[][]) => paras.map((p) => `<p>${p.join(' ')}</p>`).join('\n');
 
@@ -32,13 +83,16 @@ const restyled = (paras: string[][], seed: number) =>
 
 describe('staydown signature: normalisation', () => {
   it('when a text has markup, entities, punctuation, accents and case, then they fold to plain lower-case words', () => {
-    expect(normaliseText('Café <em>Opens</em>!', '<p>The &quot;NEW&quot; caf&eacute; &amp; bar &#8212; opens.</p><script>var x = 1</script>')).toEqual([
-      'cafe', 'opens', 'the', 'new', 'cafe', 'bar', 'opens',
-    ]);
+    expect(
+      normaliseText('Café <em>Opens</em>!', '<p>The &quot;NEW&quot; caf&eacute; &amp; bar &#8212; opens.</p><script>var x = 1</script>'),
+    ).toEqual(['cafe', 'opens', 'the', 'new', 'cafe', 'bar', 'opens']);
   });
 
   it('when a short paragraph is boilerplate (subscribe, originally published, copyright), then it is dropped', () => {
-    const words = normaliseText('T', '<p>Real words here.</p><p>This article originally appeared on Example News.</p><p>Subscribe to our newsletter!</p><p>© 2026 Example. All rights reserved.</p>');
+    const words = normaliseText(
+      'T',
+      '<p>Real words here.</p><p>This article originally appeared on Example News.</p><p>Subscribe to our newsletter!</p><p>© 2026 Example. All rights reserved.</p>',
+    );
     expect(words).toEqual(['t', 'real', 'words', 'here']);
   });
 
@@ -58,7 +112,26 @@ describe('staydown signature: normalisation', () => {
   });
 
   it('when the fast path hashes words without building strings, then it agrees with normaliseText word for word', () => {
-    const any = fc.array(fc.oneof(word, fc.constantFrom('Read more', 'Subscribe now!', '&amp;', '&#233;t&eacute;', '<b>x</b>', ' ', '\n\n', '<p>', '(c)', '©', 'ÄÖÜ', 'x-y_z')), { maxLength: 120 });
+    const any = fc.array(
+      fc.oneof(
+        word,
+        fc.constantFrom(
+          'Read more',
+          'Subscribe now!',
+          '&amp;',
+          '&#233;t&eacute;',
+          '<b>x</b>',
+          ' ',
+          '\n\n',
+          '<p>',
+          '(c)',
+          '©',
+          'ÄÖÜ',
+          'x-y_z',
+        ),
+      ),
+      { maxLength: 120 },
+    );
     fc.assert(
       fc.property(any, any, (t, b) => {
         const title = t.join(' ');
@@ -71,19 +144,23 @@ describe('staydown signature: normalisation', () => {
 
   it('when k words of a text are replaced, then similarity falls by at most k × shingle size / shingles, and more edits never raise it', () => {
     fc.assert(
-      fc.property(fc.array(word, { minLength: 60, maxLength: 200 }), fc.array(fc.nat(), { minLength: 1, maxLength: 12 }), (words, spots) => {
-        const base = shingles(words);
-        fc.pre(base.length >= MIN_SHINGLES * 2);
-        const edited = [...words];
-        let previous = 1;
-        spots.forEach((s, k) => {
-          edited[s % edited.length] = `zz${k}edit`;
-          const sim = containment(base, shingles(edited));
-          expect(sim).toBeGreaterThanOrEqual(1 - ((k + 1) * SHINGLE_WORDS) / base.length - 1e-9);
-          expect(sim).toBeLessThanOrEqual(previous + 1e-9);
-          previous = sim;
-        });
-      }),
+      fc.property(
+        fc.array(word, { minLength: 60, maxLength: 200 }),
+        fc.array(fc.nat(), { minLength: 1, maxLength: 12 }),
+        (words, spots) => {
+          const base = shingles(words);
+          fc.pre(base.length >= MIN_SHINGLES * 2);
+          const edited = [...words];
+          let previous = 1;
+          spots.forEach((s, k) => {
+            edited[s % edited.length] = `zz${k}edit`;
+            const sim = containment(base, shingles(edited));
+            expect(sim).toBeGreaterThanOrEqual(1 - ((k + 1) * SHINGLE_WORDS) / base.length - 1e-9);
+            expect(sim).toBeLessThanOrEqual(previous + 1e-9);
+            previous = sim;
+          });
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -118,7 +195,10 @@ describe('staydown signature: containment and bands', () => {
     const p1 = text.split(' ').slice(0, 100).join(' ');
     const p2 = text.split(' ').slice(100, 200).join(' ');
     const other = Array.from({ length: 60 }, (_, i) => `fresh${i}`).join(' ');
-    const d = markDifferences({ title: 'x', html: `<p>${p1}</p><p>${p2}</p>` }, { title: 'x', html: `<p>${p2}</p><p>${p1}</p><p>${other}</p>` });
+    const d = markDifferences(
+      { title: 'x', html: `<p>${p1}</p><p>${p2}</p>` },
+      { title: 'x', html: `<p>${p2}</p><p>${p1}</p><p>${other}</p>` },
+    );
     expect(d.a.map((p) => p.differs)).toEqual([false, false]);
     expect(d.b.map((p) => p.differs)).toEqual([false, false, true]);
   });

@@ -29,14 +29,23 @@ describe('triage flags', () => {
   });
 
   it('when URLs are not on this site, then not_on_site says how many', () => {
-    const flags = computeFlags(base({ targets: [{ url: 'https://elsewhere.example/a', item: null }, { url: 'x', item: item() }] }));
+    const flags = computeFlags(
+      base({
+        targets: [
+          { url: 'https://elsewhere.example/a', item: null },
+          { url: 'x', item: item() },
+        ],
+      }),
+    );
     expect(flags.find((f) => f.code === 'not_on_site')?.reason).toBe('1 of 2 URLs are not on this site.');
     const none = computeFlags(base({ targets: [{ url: 'https://elsewhere.example/a', item: null }] }));
     expect(none.find((f) => f.code === 'not_on_site')?.reason).toBe('None of the URLs are on this site.');
   });
 
   it('when an item is already removed, then already_removed', () => {
-    expect(codes(base({ targets: [{ url: 'x', item: item({ status: 'removed', removedReference: 'TD-000001' }) }] }))).toContain('already_removed');
+    expect(codes(base({ targets: [{ url: 'x', item: item({ status: 'removed', removedReference: 'TD-000001' }) }] }))).toContain(
+      'already_removed',
+    );
   });
 
   it('when an open notice names the same URL, then duplicate with its reference', () => {

@@ -62,7 +62,8 @@ function one(query: Record<string, unknown>, key: string, errors: FieldError[]):
 export async function parseAuditQuery(tx: EntityManager, query: Record<string, unknown>, extra: string[] = []): Promise<AuditPageQuery> {
   const errors: FieldError[] = [];
   for (const key of Object.keys(query)) {
-    if (!(KNOWN as readonly string[]).includes(key) && !extra.includes(key)) errors.push({ field: key, message: `${key} is not a filter of the audit history.` });
+    if (!(KNOWN as readonly string[]).includes(key) && !extra.includes(key))
+      errors.push({ field: key, message: `${key} is not a filter of the audit history.` });
   }
   const out: AuditPageQuery = { limit: 50 };
 
@@ -75,14 +76,19 @@ export async function parseAuditQuery(tx: EntityManager, query: Record<string, u
 
   const action = one(query, 'action', errors);
   if (action !== undefined) {
-    if (action.length > 80 || !ACTION.test(action)) errors.push({ field: 'action', message: 'action must look like "notice.approved" or "notice.*".' });
+    if (action.length > 80 || !ACTION.test(action))
+      errors.push({ field: 'action', message: 'action must look like "notice.approved" or "notice.*".' });
     else out.action = action;
   }
 
   const subject = one(query, 'subject', errors);
   if (subject !== undefined) {
     const resolved = await resolveSubject(tx, subject);
-    if (!resolved) errors.push({ field: 'subject', message: 'subject must be a notice reference (TD-000123), an item, source or user id, a user email, or type:id.' });
+    if (!resolved)
+      errors.push({
+        field: 'subject',
+        message: 'subject must be a notice reference (TD-000123), an item, source or user id, a user email, or type:id.',
+      });
     else out.subject = resolved;
   }
 
@@ -108,13 +114,15 @@ export async function parseAuditQuery(tx: EntityManager, query: Record<string, u
 
   const after = one(query, 'after', errors);
   if (after !== undefined) {
-    if (!/^[1-9]\d{0,18}$/.test(after)) errors.push({ field: 'after', message: 'after must be the id of an event (a cursor from a previous page).' });
+    if (!/^[1-9]\d{0,18}$/.test(after))
+      errors.push({ field: 'after', message: 'after must be the id of an event (a cursor from a previous page).' });
     else out.after = after;
   }
 
   const limit = one(query, 'limit', errors);
   if (limit !== undefined) {
-    if (!/^\d{1,3}$/.test(limit) || +limit < 1 || +limit > 500) errors.push({ field: 'limit', message: 'limit must be a whole number from 1 to 500.' });
+    if (!/^\d{1,3}$/.test(limit) || +limit < 1 || +limit > 500)
+      errors.push({ field: 'limit', message: 'limit must be a whole number from 1 to 500.' });
     else out.limit = +limit;
   }
 

@@ -67,7 +67,14 @@ function startDownload(res: Response, type: string, filename: string) {
  */
 async function auditEventsExport(deps: AppDeps, req: Request, res: Response, format: AuditExportFormat, params: Record<string, unknown>) {
   const filter = await parseAuditQuery(deps.db.manager, params, ['format', '_csrf']);
-  await recordExport(deps.db, { actor: actorFrom(req), what: 'audit_events', format, filter: describeFilter(filter), context: requestContext(req), at: deps.clock.now() });
+  await recordExport(deps.db, {
+    actor: actorFrom(req),
+    what: 'audit_events',
+    format,
+    filter: describeFilter(filter),
+    context: requestContext(req),
+    at: deps.clock.now(),
+  });
   if (format === 'csv') startDownload(res, 'text/csv; charset=utf-8; header=present', `audit-events-${stamp()}.csv`);
   else startDownload(res, 'application/x-ndjson; charset=utf-8', `audit-events-${stamp()}.jsonl`);
   await exportAuditEvents(deps.db, filter, format, res);
@@ -82,7 +89,8 @@ async function noticesExport(deps: AppDeps, req: Request, res: Response, kind: '
     format: kind,
     filter: { from: range.from?.toISOString(), to: range.to?.toISOString() },
     full,
-    context: requestContext(req), at: deps.clock.now(),
+    context: requestContext(req),
+    at: deps.clock.now(),
   });
   const site = new URL(deps.config.publicBaseUrl).host;
   if (kind === 'lumen') {
@@ -140,7 +148,8 @@ export function auditPages(deps: AppDeps): Router {
   // always, the notice exports when `full` is asked for.
   const freshForEvents = requireFreshProof(deps.clock, '/audit');
   const freshForFull = requireFreshProof(deps.clock, '/audit/exports');
-  const whenFull: RequestHandler = (req, res, next) => (['1', 'true', 'on'].includes(String(body(req).full)) ? freshForFull(req, res, next) : next());
+  const whenFull: RequestHandler = (req, res, next) =>
+    ['1', 'true', 'on'].includes(String(body(req).full)) ? freshForFull(req, res, next) : next();
   r.post('/audit/export', freshForEvents, (req, res) => auditEventsExport(deps, req, res, exportFormat(body(req).format), body(req)));
   r.get('/audit/exports', (_req, res) => res.render('audit/exports', { title: 'Exports' }));
   r.post('/audit/exports/notices', whenFull, (req, res) => noticesExport(deps, req, res, 'lumen', body(req)));

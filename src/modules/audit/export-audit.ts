@@ -10,20 +10,39 @@ import { Actor, record, RequestContext } from './record';
 export type AuditExportFormat = 'csv' | 'jsonl';
 
 export const AUDIT_CSV_COLUMNS = [
-  'id', 'sequence', 'occurred_at', 'actor_type', 'actor_id', 'actor_label', 'action',
-  'subject_type', 'subject_id', 'details', 'ip', 'request_id', 'prev_hash', 'hash',
+  'id',
+  'sequence',
+  'occurred_at',
+  'actor_type',
+  'actor_id',
+  'actor_label',
+  'action',
+  'subject_type',
+  'subject_id',
+  'details',
+  'ip',
+  'request_id',
+  'prev_hash',
+  'hash',
 ] as const;
 
 /** A filter as it is written into the `audit.exported` event (dates as ISO text). */
 export function describeFilter(f: AuditFilter): Record<string, unknown> {
   return {
-    actor: f.actor, action: f.action, subject: f.subject?.given, q: f.q,
-    from: f.from?.toISOString(), to: f.to?.toISOString(),
+    actor: f.actor,
+    action: f.action,
+    subject: f.subject?.given,
+    q: f.q,
+    from: f.from?.toISOString(),
+    to: f.to?.toISOString(),
   };
 }
 
 /** Records that an export was made, by whom, of what: committed before the first byte is sent. */
-export async function recordExport(db: DataSource, e: { actor: Actor; what: string; format: string; filter: Record<string, unknown>; full?: boolean; context?: RequestContext; at: Date }) {
+export async function recordExport(
+  db: DataSource,
+  e: { actor: Actor; what: string; format: string; filter: Record<string, unknown>; full?: boolean; context?: RequestContext; at: Date },
+) {
   await withTransaction(db, (tx) =>
     record(tx, {
       actor: e.actor,

@@ -4,9 +4,7 @@ import type { ActorType } from './audit-event.entity';
 
 /** Who did it. A user carries a readable label (their email at the time) so the record stays readable. */
 export type Actor =
-  | { type: 'user'; id: string; label: string; role?: string }
-  | { type: 'public'; label?: string }
-  | { type: 'system'; label?: string };
+  { type: 'user'; id: string; label: string; role?: string } | { type: 'public'; label?: string } | { type: 'system'; label?: string };
 
 export const SYSTEM: Actor = { type: 'system' };
 export const PUBLIC: Actor = { type: 'public' };

@@ -21,7 +21,11 @@ export async function verifyAuditChain(db: DataSource): Promise<VerifyResult> {
   let prev = GENESIS_HASH;
   let events = 0;
   const bad = (seq: bigint, problem: string): VerifyResult => ({
-    ok: false, events, firstBadSequence: Number(seq), problem, unsealed: 0,
+    ok: false,
+    events,
+    firstBadSequence: Number(seq),
+    problem,
+    unsealed: 0,
   });
   for (;;) {
     const rows: (ChainRow & { prev_hash: string | null; hash: string | null })[] = await db.query(

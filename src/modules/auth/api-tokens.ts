@@ -57,12 +57,13 @@ export async function revokeApiTokens(
   tx: EntityManager,
   cmd: { user: User; actor: Actor; context?: RequestContext; tokenId?: string; at: Date },
 ): Promise<number> {
-  const where = cmd.tokenId
-    ? { userId: cmd.user.id, id: cmd.tokenId, revokedAt: IsNull() }
-    : { userId: cmd.user.id, revokedAt: IsNull() };
+  const where = cmd.tokenId ? { userId: cmd.user.id, id: cmd.tokenId, revokedAt: IsNull() } : { userId: cmd.user.id, revokedAt: IsNull() };
   const tokens = await tx.getRepository(ApiToken).findBy(where);
   if (!tokens.length) return 0;
-  await tx.getRepository(ApiToken).update(tokens.map((t) => t.id), { revokedAt: cmd.at });
+  await tx.getRepository(ApiToken).update(
+    tokens.map((t) => t.id),
+    { revokedAt: cmd.at },
+  );
   await record(tx, {
     actor: cmd.actor,
     action: 'token.revoked',

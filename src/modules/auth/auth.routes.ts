@@ -31,13 +31,19 @@ export function authRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract): Ro
       if (!(e instanceof RateLimiterRes)) throw e;
       res.setHeader('Retry-After', String(Math.ceil(e.msBeforeNext / 1000)));
       return res.status(429).render('auth/login', {
-        title: 'Staff sign-in', values, formError: 'Too many sign-in attempts from your network. Wait a few minutes and try again.',
+        title: 'Staff sign-in',
+        values,
+        formError: 'Too many sign-in attempts from your network. Wait a few minutes and try again.',
       });
     }
     const errors = await validationErrors(LoginDto, req.body);
     if (errors.length) return res.status(422).render('auth/login', { title: 'Staff sign-in', values, errors: errorsByField(errors) });
     try {
-      const { user, needsSecondFactor } = await signIn(deps, { email: req.body.email, password: req.body.password, context: requestContext(req) });
+      const { user, needsSecondFactor } = await signIn(deps, {
+        email: req.body.email,
+        password: req.body.password,
+        context: requestContext(req),
+      });
       if (needsSecondFactor) {
         // Half signed in: only /login/2fa accepts this session (no userId yet).
         await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
@@ -58,7 +64,13 @@ export function authRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract): Ro
     if (req.user) {
       const user = req.user;
       await withTransaction(deps.db, (tx) =>
-        record(tx, { actor: { type: 'user', id: user.id, label: user.email }, action: 'user.logged_out', subject: { type: 'user', id: user.id }, context: requestContext(req), at: deps.clock.now() }),
+        record(tx, {
+          actor: { type: 'user', id: user.id, label: user.email },
+          action: 'user.logged_out',
+          subject: { type: 'user', id: user.id },
+          context: requestContext(req),
+          at: deps.clock.now(),
+        }),
       );
     }
     await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
@@ -82,7 +94,8 @@ export function authRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract): Ro
       await withTransaction(deps.db, (tx) =>
         changePassword(tx, {
           actor: { type: 'user', id: user.id, label: user.email },
-          context: requestContext(req), at: deps.clock.now(),
+          context: requestContext(req),
+          at: deps.clock.now(),
           userId: user.id,
           currentPassword: req.body.currentPassword,
           newPassword: req.body.newPassword,

@@ -11,12 +11,22 @@ const BOOTSTRAP_LOCK = 0x7a_75_64_32;
  * prints it once). With any user present it does nothing, so the password is never shown again.
  * Safe with several instances starting at once.
  */
-export async function bootstrapAdmin(deps: { db: DataSource; clock: Clock }, email = 'admin@localhost'): Promise<{ email: string; password: string } | null> {
+export async function bootstrapAdmin(
+  deps: { db: DataSource; clock: Clock },
+  email = 'admin@localhost',
+): Promise<{ email: string; password: string } | null> {
   return withTransaction(deps.db, async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK]);
     const [{ n }] = await tx.query('SELECT count(*)::int AS n FROM users');
     if (n > 0) return null;
-    const { user, generatedPassword } = await createUser(tx, { actor: SYSTEM, email, name: 'Administrator', role: 'admin', notify: false, at: deps.clock.now() });
+    const { user, generatedPassword } = await createUser(tx, {
+      actor: SYSTEM,
+      email,
+      name: 'Administrator',
+      role: 'admin',
+      notify: false,
+      at: deps.clock.now(),
+    });
     return { email: user.email, password: generatedPassword! };
   });
 }

@@ -43,7 +43,14 @@ export async function createUser(
       mustChangePassword: generated !== undefined,
     }),
   );
-  await record(tx, { actor: cmd.actor, action: 'user.created', subject: { type: 'user', id: user.id }, details: { after: snapshot(user) }, context: cmd.context, at: cmd.at });
+  await record(tx, {
+    actor: cmd.actor,
+    action: 'user.created',
+    subject: { type: 'user', id: user.id },
+    details: { after: snapshot(user) },
+    context: cmd.context,
+    at: cmd.at,
+  });
   if (cmd.notify !== false) {
     await enqueue(
       tx,
@@ -72,7 +79,14 @@ export async function changeRole(tx: EntityManager, cmd: Ctx & { userId: string;
   const before = snapshot(user);
   user.role = cmd.role;
   await tx.getRepository(User).update(user.id, { role: cmd.role });
-  await record(tx, { actor: cmd.actor, action: 'user.role_changed', subject: { type: 'user', id: user.id }, details: { before, after: snapshot(user) }, context: cmd.context, at: cmd.at });
+  await record(tx, {
+    actor: cmd.actor,
+    action: 'user.role_changed',
+    subject: { type: 'user', id: user.id },
+    details: { before, after: snapshot(user) },
+    context: cmd.context,
+    at: cmd.at,
+  });
   return user;
 }
 
@@ -99,7 +113,14 @@ export async function setActive(tx: EntityManager, cmd: Ctx & { userId: string; 
 export async function unlockUser(tx: EntityManager, cmd: Ctx & { userId: string }): Promise<User> {
   const user = await lockUser(tx, cmd.userId);
   await tx.getRepository(User).update(user.id, { lockedUntil: null, failedLogins: 0 });
-  await record(tx, { actor: cmd.actor, action: 'user.unlocked', subject: { type: 'user', id: user.id }, details: { email: user.email }, context: cmd.context, at: cmd.at });
+  await record(tx, {
+    actor: cmd.actor,
+    action: 'user.unlocked',
+    subject: { type: 'user', id: user.id },
+    details: { email: user.email },
+    context: cmd.context,
+    at: cmd.at,
+  });
   return user;
 }
 
@@ -119,5 +140,12 @@ export async function changePassword(
   await tx.getRepository(User).update(user.id, { passwordHash: await hashPassword(cmd.newPassword), mustChangePassword: false });
   // Every other session ends: whoever knew the old password is signed out (SPEC §17).
   const sessionsEnded = await endSessionsOf(tx, user.id, cmd.keepSessionId);
-  await record(tx, { actor: cmd.actor, action: 'user.password_changed', subject: { type: 'user', id: user.id }, details: { sessionsEnded }, context: cmd.context, at: cmd.at });
+  await record(tx, {
+    actor: cmd.actor,
+    action: 'user.password_changed',
+    subject: { type: 'user', id: user.id },
+    details: { sessionsEnded },
+    context: cmd.context,
+    at: cmd.at,
+  });
 }

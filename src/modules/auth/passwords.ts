@@ -28,7 +28,10 @@ export async function verifyDecoy(password: string): Promise<false> {
 
 /** A readable random password (about 120 bits), for first-start and admin-created accounts. */
 export function generatePassword(): string {
-  return randomBytes(15).toString('base64url').replace(/[-_]/g, 'x').replace(/(.{5})(?!$)/g, '$1-');
+  return randomBytes(15)
+    .toString('base64url')
+    .replace(/[-_]/g, 'x')
+    .replace(/(.{5})(?!$)/g, '$1-');
 }
 
 export function passwordProblem(password: string): string | null {

@@ -20,21 +20,41 @@ export function sessionsRoutes(deps: AppDeps): Router {
     const user = req.user!;
     const n = await withTransaction(deps.db, async (tx) => {
       const ended = await endSessionsOf(tx, user.id, req.sessionID);
-      await record(tx, { actor: { type: 'user', id: user.id, label: user.email, role: user.role }, action: 'session.revoked', subject: { type: 'user', id: user.id }, details: { scope: 'others', sessionsEnded: ended }, context: requestContext(req), at: deps.clock.now() });
+      await record(tx, {
+        actor: { type: 'user', id: user.id, label: user.email, role: user.role },
+        action: 'session.revoked',
+        subject: { type: 'user', id: user.id },
+        details: { scope: 'others', sessionsEnded: ended },
+        context: requestContext(req),
+        at: deps.clock.now(),
+      });
       return ended;
     });
-    req.session.flash = { kind: 'ok', message: n ? `Signed out ${n} other session${n === 1 ? '' : 's'}.` : 'There were no other sessions.' };
+    req.session.flash = {
+      kind: 'ok',
+      message: n ? `Signed out ${n} other session${n === 1 ? '' : 's'}.` : 'There were no other sessions.',
+    };
     res.redirect(303, '/account/sessions');
   });
 
   r.post('/account/sessions/:handle/revoke', async (req, res) => {
     const user = req.user!;
     const handle = String(req.params.handle);
-    const ended = /^[0-9a-f]{24}$/.test(handle) && await withTransaction(deps.db, async (tx) => {
-      const done = await endSessionByHandle(tx, user.id, handle, req.sessionID);
-      if (done) await record(tx, { actor: { type: 'user', id: user.id, label: user.email, role: user.role }, action: 'session.revoked', subject: { type: 'user', id: user.id }, details: { scope: 'one', session: handle }, context: requestContext(req), at: deps.clock.now() });
-      return done;
-    });
+    const ended =
+      /^[0-9a-f]{24}$/.test(handle) &&
+      (await withTransaction(deps.db, async (tx) => {
+        const done = await endSessionByHandle(tx, user.id, handle, req.sessionID);
+        if (done)
+          await record(tx, {
+            actor: { type: 'user', id: user.id, label: user.email, role: user.role },
+            action: 'session.revoked',
+            subject: { type: 'user', id: user.id },
+            details: { scope: 'one', session: handle },
+            context: requestContext(req),
+            at: deps.clock.now(),
+          });
+        return done;
+      }));
     req.session.flash = ended
       ? { kind: 'ok', message: 'That session is signed out.' }
       : { kind: 'error', message: 'No such session of yours (it may have ended already). To end this one, sign out.' };

@@ -35,13 +35,26 @@ export async function signIn(deps: SignInDeps, cmd: { email: string; password: s
   if (!user || !user.active) {
     await verifyDecoy(cmd.password);
     await withTransaction(deps.db, (tx) =>
-      record(tx, { actor: PUBLIC, action: 'user.login_failed', details: { email: attempted, reason: user ? 'inactive' : 'unknown' }, context: cmd.context, at: now }),
+      record(tx, {
+        actor: PUBLIC,
+        action: 'user.login_failed',
+        details: { email: attempted, reason: user ? 'inactive' : 'unknown' },
+        context: cmd.context,
+        at: now,
+      }),
     );
     throw new AppError('AUTH.BAD_CREDENTIALS', BAD_CREDENTIALS, 401);
   }
   if (user.lockedUntil && user.lockedUntil > now) {
     await withTransaction(deps.db, (tx) =>
-      record(tx, { actor: PUBLIC, action: 'user.login_refused', subject: { type: 'user', id: user.id }, details: { email: user.email, reason: 'locked', lockedUntil: user.lockedUntil }, context: cmd.context, at: now }),
+      record(tx, {
+        actor: PUBLIC,
+        action: 'user.login_refused',
+        subject: { type: 'user', id: user.id },
+        details: { email: user.email, reason: 'locked', lockedUntil: user.lockedUntil },
+        context: cmd.context,
+        at: now,
+      }),
     );
     throw lockedError(user.lockedUntil, now);
   }
@@ -50,12 +63,25 @@ export async function signIn(deps: SignInDeps, cmd: { email: string; password: s
     if (ok && (await hasSecondFactor(tx, user.id))) {
       // Half-way: the failure count is cleared only by the second factor, so the password step cannot
       // be used to reset the count of wrong codes.
-      await record(tx, { actor: PUBLIC, action: 'user.password_accepted', subject: { type: 'user', id: user.id }, details: { email: user.email }, context: cmd.context, at: now });
+      await record(tx, {
+        actor: PUBLIC,
+        action: 'user.password_accepted',
+        subject: { type: 'user', id: user.id },
+        details: { email: user.email },
+        context: cmd.context,
+        at: now,
+      });
       return { user, needsSecondFactor: true };
     }
     if (ok) {
       await tx.query('UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $2 WHERE id = $1', [user.id, now]);
-      await record(tx, { actor: { type: 'user', id: user.id, label: user.email }, action: 'user.logged_in', subject: { type: 'user', id: user.id }, context: cmd.context, at: now });
+      await record(tx, {
+        actor: { type: 'user', id: user.id, label: user.email },
+        action: 'user.logged_in',
+        subject: { type: 'user', id: user.id },
+        context: cmd.context,
+        at: now,
+      });
       return { user, needsSecondFactor: false };
     }
     // TypeORM answers an UPDATE … RETURNING with [rows, affectedCount].
@@ -63,11 +89,25 @@ export async function signIn(deps: SignInDeps, cmd: { email: string; password: s
       'UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins',
       [user.id],
     );
-    await record(tx, { actor: PUBLIC, action: 'user.login_failed', subject: { type: 'user', id: user.id }, details: { email: user.email, reason: 'password', failures }, context: cmd.context, at: now });
+    await record(tx, {
+      actor: PUBLIC,
+      action: 'user.login_failed',
+      subject: { type: 'user', id: user.id },
+      details: { email: user.email, reason: 'password', failures },
+      context: cmd.context,
+      at: now,
+    });
     if (failures >= deps.config.login.maxFailures) {
       const until = new Date(now.getTime() + deps.config.login.lockMinutes * 60_000);
       await tx.query('UPDATE users SET locked_until = $2, failed_logins = 0 WHERE id = $1', [user.id, until]);
-      await record(tx, { actor: { type: 'system' }, action: 'user.locked', subject: { type: 'user', id: user.id }, details: { email: user.email, failures, lockedUntil: until }, context: cmd.context, at: now });
+      await record(tx, {
+        actor: { type: 'system' },
+        action: 'user.locked',
+        subject: { type: 'user', id: user.id },
+        details: { email: user.email, failures, lockedUntil: until },
+        context: cmd.context,
+        at: now,
+      });
     }
     return null;
   }).then((signedIn) => {

@@ -58,22 +58,32 @@ export async function endSessionByHandle(tx: EntityManager, userId: string, hand
 /** "Firefox on Linux", "Chrome on Android", "curl": enough to recognise one's own devices. */
 export function describeUserAgent(ua: string): string {
   if (!ua) return 'Unknown device';
-  const browser =
-    /Edg\//.test(ua) ? 'Edge'
-    : /OPR\//.test(ua) ? 'Opera'
-    : /Firefox\//.test(ua) ? 'Firefox'
-    : /(Chrome|Chromium|HeadlessChrome)\//.test(ua) ? 'Chrome'
-    : /Safari\//.test(ua) && /Version\//.test(ua) ? 'Safari'
-    : /^curl\//.test(ua) ? 'curl'
-    : null;
-  const os =
-    /Android/.test(ua) ? 'Android'
-    : /(iPhone|iPad|iPod)/.test(ua) ? 'iOS'
-    : /Windows/.test(ua) ? 'Windows'
-    : /Mac OS X|Macintosh/.test(ua) ? 'macOS'
-    : /CrOS/.test(ua) ? 'ChromeOS'
-    : /Linux/.test(ua) ? 'Linux'
-    : null;
+  const browser = /Edg\//.test(ua)
+    ? 'Edge'
+    : /OPR\//.test(ua)
+      ? 'Opera'
+      : /Firefox\//.test(ua)
+        ? 'Firefox'
+        : /(Chrome|Chromium|HeadlessChrome)\//.test(ua)
+          ? 'Chrome'
+          : /Safari\//.test(ua) && /Version\//.test(ua)
+            ? 'Safari'
+            : /^curl\//.test(ua)
+              ? 'curl'
+              : null;
+  const os = /Android/.test(ua)
+    ? 'Android'
+    : /(iPhone|iPad|iPod)/.test(ua)
+      ? 'iOS'
+      : /Windows/.test(ua)
+        ? 'Windows'
+        : /Mac OS X|Macintosh/.test(ua)
+          ? 'macOS'
+          : /CrOS/.test(ua)
+            ? 'ChromeOS'
+            : /Linux/.test(ua)
+              ? 'Linux'
+              : null;
   if (browser && os) return `${browser} on ${os}`;
   return browser ?? os ?? ua.slice(0, 60);
 }

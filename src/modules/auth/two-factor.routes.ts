@@ -13,7 +13,8 @@ import { lockUser } from './users.queries';
 /** How long the half-signed-in state (password accepted, code not yet given) lasts. */
 const PENDING_MS = 5 * 60_000;
 
-const regenerate = (req: Request) => new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+const regenerate = (req: Request) =>
+  new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
 
 /** Marks the session signed in after every factor was given; used by the password step too. */
 export async function completeSignIn(req: Request, userId: string, now: number): Promise<void> {
@@ -90,11 +91,20 @@ export function twoFactorRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract
     const user = req.user!;
     const code = typeof req.body?.code === 'string' ? req.body.code.slice(0, 40) : '';
     try {
-      const codes = await confirmEnrolment(deps, { userId: user.id, sealedSecret: req.session.enrolSecret, code, actor: { type: 'user', id: user.id, label: user.email, role: user.role }, context: requestContext(req) });
+      const codes = await confirmEnrolment(deps, {
+        userId: user.id,
+        sealedSecret: req.session.enrolSecret,
+        code,
+        actor: { type: 'user', id: user.id, label: user.email, role: user.role },
+        context: requestContext(req),
+      });
       delete req.session.enrolSecret;
       req.session.recoveryCodes = codes;
       req.session.provenAt = now();
-      req.session.flash = { kind: 'ok', message: 'Two-factor sign-in is on. Keep your recovery codes somewhere safe: they are shown only now.' };
+      req.session.flash = {
+        kind: 'ok',
+        message: 'Two-factor sign-in is on. Keep your recovery codes somewhere safe: they are shown only now.',
+      };
       res.redirect(303, '/account/2fa');
     } catch (e) {
       if (e instanceof AppError && e.status === 409) {
@@ -103,7 +113,14 @@ export function twoFactorRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract
       }
       if (!(e instanceof AppError) || e.code !== 'VALIDATION.FAILED') throw e;
       const enrolment = await pendingEnrolment(deps, user, req.session.enrolSecret);
-      res.status(422).render('auth/two-factor', { title: 'Set up two-factor sign-in', enrolment, mustEnrol: user.mustEnrol, errors: { code: e.details.errors?.[0]?.message } });
+      res
+        .status(422)
+        .render('auth/two-factor', {
+          title: 'Set up two-factor sign-in',
+          enrolment,
+          mustEnrol: user.mustEnrol,
+          errors: { code: e.details.errors?.[0]?.message },
+        });
     }
   });
 
@@ -117,19 +134,25 @@ export function twoFactorRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract
     const view = { title: 'Confirm it is you', next, twoFactor: user.twoFactor };
     const password = typeof req.body?.password === 'string' ? req.body.password.slice(0, 256) : '';
     const code = typeof req.body?.code === 'string' ? req.body.code.slice(0, 40) : '';
-    if (!password && !code.trim()) return res.status(422).render('auth/confirm', { ...view, errors: { password: 'Enter your password (or a code from your app).' } });
+    if (!password && !code.trim())
+      return res.status(422).render('auth/confirm', { ...view, errors: { password: 'Enter your password (or a code from your app).' } });
     try {
       await loginLimiter.consume(req.ip ?? 'unknown');
     } catch (e) {
       if (!(e instanceof RateLimiterRes)) throw e;
-      return res.status(429).render('auth/confirm', { ...view, formError: 'Too many attempts from your network. Wait a few minutes and try again.' });
+      return res
+        .status(429)
+        .render('auth/confirm', { ...view, formError: 'Too many attempts from your network. Wait a few minutes and try again.' });
     }
     try {
-      if (code.trim() && user.twoFactor) await verifySecondFactor(deps, { userId: user.id, code, purpose: 'confirm', context: requestContext(req) });
+      if (code.trim() && user.twoFactor)
+        await verifySecondFactor(deps, { userId: user.id, code, purpose: 'confirm', context: requestContext(req) });
       else await confirmPassword(deps, req, password);
     } catch (e) {
       if (!(e instanceof AppError) || ![401, 423].includes(e.status)) throw e;
-      return res.status(e.status).render('auth/confirm', { ...view, errors: { [code.trim() && user.twoFactor ? 'code' : 'password']: e.message } });
+      return res
+        .status(e.status)
+        .render('auth/confirm', { ...view, errors: { [code.trim() && user.twoFactor ? 'code' : 'password']: e.message } });
     }
     req.session.provenAt = now();
     res.redirect(303, next);
@@ -146,10 +169,24 @@ async function confirmPassword(deps: AppDeps, req: Request, password: string): P
   const at = deps.clock.now();
   await withTransaction(deps.db, async (tx) => {
     if (ok) {
-      await record(tx, { actor: { type: 'user', id: user.id, label: user.email, role: user.role }, action: 'user.reauthenticated', subject: { type: 'user', id: user.id }, details: { with: 'password' }, context: requestContext(req), at });
+      await record(tx, {
+        actor: { type: 'user', id: user.id, label: user.email, role: user.role },
+        action: 'user.reauthenticated',
+        subject: { type: 'user', id: user.id },
+        details: { with: 'password' },
+        context: requestContext(req),
+        at,
+      });
     } else {
       await tx.query('UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1', [user.id]);
-      await record(tx, { actor: { type: 'user', id: user.id, label: user.email, role: user.role }, action: 'user.reauthentication_failed', subject: { type: 'user', id: user.id }, details: { with: 'password' }, context: requestContext(req), at });
+      await record(tx, {
+        actor: { type: 'user', id: user.id, label: user.email, role: user.role },
+        action: 'user.reauthentication_failed',
+        subject: { type: 'user', id: user.id },
+        details: { with: 'password' },
+        context: requestContext(req),
+        at,
+      });
     }
   });
   if (!ok) throw new AppError('AUTH.BAD_CREDENTIALS', 'That password is not right.', 401);

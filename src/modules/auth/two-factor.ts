@@ -58,11 +58,20 @@ export interface Enrolment {
  * (not the database: opening a page writes nothing) until a code confirms it, so a reload shows the
  * same QR code.
  */
-export async function pendingEnrolment(deps: Pick<TwoFactorDeps, 'sessionSecret'>, user: { email: string }, sealed?: string): Promise<Enrolment & { sealed: string }> {
+export async function pendingEnrolment(
+  deps: Pick<TwoFactorDeps, 'sessionSecret'>,
+  user: { email: string },
+  sealed?: string,
+): Promise<Enrolment & { sealed: string }> {
   const secret = sealed ? box(deps).open(sealed) : new Secret({ size: 20 }).base32;
   const uri = totpFor(secret, user.email).toString();
   const svg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
-  return { secret, uri, qrDataUrl: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`, sealed: sealed ?? box(deps).seal(secret) };
+  return {
+    secret,
+    uri,
+    qrDataUrl: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`,
+    sealed: sealed ?? box(deps).seal(secret),
+  };
 }
 
 /** The step a code belongs to, or null; `window` 1 accepts the previous and the next step too. */
@@ -99,7 +108,8 @@ export async function confirmEnrolment(
   const hashes = await Promise.all(codes.map((c) => hashPassword(normaliseRecovery(c))));
   return withTransaction(deps.db, async (tx) => {
     await lockUser(tx, cmd.userId);
-    if (await hasSecondFactor(tx, cmd.userId)) throw AppError.conflict('AUTH.2FA_ALREADY_ENABLED', 'Two-factor sign-in is already on for this account.');
+    if (await hasSecondFactor(tx, cmd.userId))
+      throw AppError.conflict('AUTH.2FA_ALREADY_ENABLED', 'Two-factor sign-in is already on for this account.');
     await tx.query(
       `INSERT INTO totp_credentials (user_id, secret_sealed, confirmed_at, last_used_step) VALUES ($1, $2, $3, $4)
        ON CONFLICT (user_id) DO UPDATE SET secret_sealed = EXCLUDED.secret_sealed, confirmed_at = EXCLUDED.confirmed_at, last_used_step = EXCLUDED.last_used_step`,
@@ -107,7 +117,14 @@ export async function confirmEnrolment(
     );
     await tx.getRepository(RecoveryCode).delete({ userId: cmd.userId });
     await tx.getRepository(RecoveryCode).insert(hashes.map((codeHash) => ({ userId: cmd.userId, codeHash })));
-    await record(tx, { actor: cmd.actor, action: 'user.2fa_enabled', subject: { type: 'user', id: cmd.userId }, details: { method: 'totp', recoveryCodes: RECOVERY_CODE_COUNT }, context: cmd.context, at: now });
+    await record(tx, {
+      actor: cmd.actor,
+      action: 'user.2fa_enabled',
+      subject: { type: 'user', id: cmd.userId },
+      details: { method: 'totp', recoveryCodes: RECOVERY_CODE_COUNT },
+      context: cmd.context,
+      at: now,
+    });
     return codes;
   });
 }
@@ -143,7 +160,14 @@ export async function verifySecondFactor(
     const actor: Actor = { type: 'user', id: user.id, label: user.email, role: user.role };
     if (!user.active) return fail(tx, deps, user, 'inactive', cmd.context, now);
     if (user.lockedUntil && user.lockedUntil > now) {
-      await record(tx, { actor: PUBLIC, action: 'user.login_refused', subject: { type: 'user', id: user.id }, details: { email: user.email, reason: 'locked', step: 'second_factor', lockedUntil: user.lockedUntil }, context: cmd.context, at: now });
+      await record(tx, {
+        actor: PUBLIC,
+        action: 'user.login_refused',
+        subject: { type: 'user', id: user.id },
+        details: { email: user.email, reason: 'locked', step: 'second_factor', lockedUntil: user.lockedUntil },
+        context: cmd.context,
+        at: now,
+      });
       return { error: lockedError(user.lockedUntil, now) };
     }
     const cred = await tx.getRepository(TotpCredential).findOneBy({ userId: user.id });
@@ -157,12 +181,24 @@ export async function verifySecondFactor(
       method = 'totp';
     } else {
       if (!recovery) return fail(tx, deps, user, 'wrong_code', cmd.context, now);
-      const spent = recovery.used ? 0 : (await tx.getRepository(RecoveryCode).update({ id: recovery.id, usedAt: IsNull() }, { usedAt: now })).affected;
+      const spent = recovery.used
+        ? 0
+        : (await tx.getRepository(RecoveryCode).update({ id: recovery.id, usedAt: IsNull() }, { usedAt: now })).affected;
       if (!spent) return fail(tx, deps, user, 'recovery_code_reused', cmd.context, now);
       method = 'recovery_code';
     }
-    await tx.query('UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $2 WHERE id = $1', [user.id, cmd.purpose === 'sign-in' ? now : user.lastLoginAt]);
-    await record(tx, { actor, action: cmd.purpose === 'sign-in' ? 'user.logged_in' : 'user.reauthenticated', subject: { type: 'user', id: user.id }, details: { secondFactor: method }, context: cmd.context, at: now });
+    await tx.query('UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $2 WHERE id = $1', [
+      user.id,
+      cmd.purpose === 'sign-in' ? now : user.lastLoginAt,
+    ]);
+    await record(tx, {
+      actor,
+      action: cmd.purpose === 'sign-in' ? 'user.logged_in' : 'user.reauthenticated',
+      subject: { type: 'user', id: user.id },
+      details: { secondFactor: method },
+      context: cmd.context,
+      at: now,
+    });
     return { method };
   });
   if ('error' in outcome) throw outcome.error;
@@ -178,12 +214,29 @@ const FAILURE_MESSAGES: Record<string, string> = {
 
 /** A failed code: audited, counted like a failed password, and the account locked at the limit. */
 async function fail(tx: EntityManager, deps: TwoFactorDeps, user: User, reason: string, context: RequestContext | undefined, now: Date) {
-  const [[{ failed_logins: failures }]] = await tx.query('UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins', [user.id]);
-  await record(tx, { actor: PUBLIC, action: 'user.2fa_failed', subject: { type: 'user', id: user.id }, details: { email: user.email, reason, failures }, context, at: now });
+  const [[{ failed_logins: failures }]] = await tx.query(
+    'UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins',
+    [user.id],
+  );
+  await record(tx, {
+    actor: PUBLIC,
+    action: 'user.2fa_failed',
+    subject: { type: 'user', id: user.id },
+    details: { email: user.email, reason, failures },
+    context,
+    at: now,
+  });
   if (failures >= deps.config.login.maxFailures) {
     const until = new Date(now.getTime() + deps.config.login.lockMinutes * 60_000);
     await tx.query('UPDATE users SET locked_until = $2, failed_logins = 0 WHERE id = $1', [user.id, until]);
-    await record(tx, { actor: { type: 'system' }, action: 'user.locked', subject: { type: 'user', id: user.id }, details: { email: user.email, failures, lockedUntil: until, step: 'second_factor' }, context, at: now });
+    await record(tx, {
+      actor: { type: 'system' },
+      action: 'user.locked',
+      subject: { type: 'user', id: user.id },
+      details: { email: user.email, failures, lockedUntil: until, step: 'second_factor' },
+      context,
+      at: now,
+    });
     return { error: lockedError(until, now) };
   }
   return { error: new AppError('AUTH.BAD_CODE', FAILURE_MESSAGES[reason] ?? FAILURE_MESSAGES.wrong_code, 401) };
@@ -207,12 +260,26 @@ export function recoveryCodesLeft(tx: EntityManager, userId: string): Promise<nu
  * An admin removes a user's second factor (a lost phone): key and recovery codes go, every session
  * of that user ends, the user is emailed, and it is audited. The caller has checked a fresh proof.
  */
-export async function resetSecondFactor(tx: EntityManager, cmd: { actor: Actor; userId: string; context?: RequestContext; at: Date }): Promise<User> {
+export async function resetSecondFactor(
+  tx: EntityManager,
+  cmd: { actor: Actor; userId: string; context?: RequestContext; at: Date },
+): Promise<User> {
   const user = await lockUser(tx, cmd.userId);
   const removed = await tx.getRepository(TotpCredential).delete({ userId: user.id });
   await tx.getRepository(RecoveryCode).delete({ userId: user.id });
   const sessionsEnded = await endSessionsOf(tx, user.id);
-  await record(tx, { actor: cmd.actor, action: 'user.2fa_reset', subject: { type: 'user', id: user.id }, details: { email: user.email, hadSecondFactor: (removed.affected ?? 0) > 0, sessionsEnded }, context: cmd.context, at: cmd.at });
-  await enqueue(tx, 'second-factor-reset', user.email, { name: user.name, resetBy: cmd.actor.type === 'user' ? cmd.actor.label : null, at: cmd.at.toISOString() });
+  await record(tx, {
+    actor: cmd.actor,
+    action: 'user.2fa_reset',
+    subject: { type: 'user', id: user.id },
+    details: { email: user.email, hadSecondFactor: (removed.affected ?? 0) > 0, sessionsEnded },
+    context: cmd.context,
+    at: cmd.at,
+  });
+  await enqueue(tx, 'second-factor-reset', user.email, {
+    name: user.name,
+    resetBy: cmd.actor.type === 'user' ? cmd.actor.label : null,
+    at: cmd.at.toISOString(),
+  });
   return user;
 }

@@ -7,7 +7,10 @@ export function normaliseEmail(email: string): string {
 }
 
 export function findByEmail(tx: EntityManager, email: string, withHash = false): Promise<User | null> {
-  const q = tx.getRepository(User).createQueryBuilder('u').where('u.email = :email', { email: normaliseEmail(email) });
+  const q = tx
+    .getRepository(User)
+    .createQueryBuilder('u')
+    .where('u.email = :email', { email: normaliseEmail(email) });
   if (withHash) q.addSelect('u.passwordHash');
   return q.getOne();
 }
@@ -25,13 +28,14 @@ export async function lockUser(tx: EntityManager, id: string): Promise<User> {
   return user;
 }
 
-
 export function listUsers(tx: EntityManager): Promise<User[]> {
   return tx.getRepository(User).find({ order: { active: 'DESC', role: 'ASC', email: 'ASC' } });
 }
 
 /** Who hears about the desk's events: every active staff member, or only the admins. */
 export async function staffEmails(tx: EntityManager, role?: 'admin'): Promise<string[]> {
-  const rows: { email: string }[] = await tx.query(`SELECT email FROM users WHERE active ${role ? `AND role = 'admin'` : ''} ORDER BY email`);
+  const rows: { email: string }[] = await tx.query(
+    `SELECT email FROM users WHERE active ${role ? `AND role = 'admin'` : ''} ORDER BY email`,
+  );
   return rows.map((r) => r.email);
 }

@@ -45,10 +45,22 @@ export function usersRoutes(deps: AppDeps): Router {
     const dto = await validateBody(CreateUserDto, req.body);
     try {
       const { user, generatedPassword } = await withTransaction(deps.db, (tx) =>
-        createUser(tx, { actor: actorFrom(req), context: requestContext(req), at: deps.clock.now(), email: dto.email, name: dto.name, role: dto.role, password: dto.password || undefined }),
+        createUser(tx, {
+          actor: actorFrom(req),
+          context: requestContext(req),
+          at: deps.clock.now(),
+          email: dto.email,
+          name: dto.name,
+          role: dto.role,
+          password: dto.password || undefined,
+        }),
       );
       req.session.flash = generatedPassword
-        ? { kind: 'ok', message: `Created ${user.email}. Give them this one-time password; they must change it at first sign-in:`, secret: generatedPassword }
+        ? {
+            kind: 'ok',
+            message: `Created ${user.email}. Give them this one-time password; they must change it at first sign-in:`,
+            secret: generatedPassword,
+          }
         : { kind: 'ok', message: `Created ${user.email}.` };
       res.redirect(303, '/users');
     } catch (e) {
@@ -60,53 +72,60 @@ export function usersRoutes(deps: AppDeps): Router {
   // Fresh proof (SPEC §17): role changes, deactivation, token creation and second-factor resets.
   const freshProof = requireFreshProof(deps.clock, '/users');
   const DANGEROUS = ['role', 'deactivate', 'create-token', 'reset-2fa'];
-  r.post('/users/action', (req, res, next) => (DANGEROUS.includes(req.body?.action) ? freshProof(req, res, next) : next()), async (req, res) => {
-    const dto = await validateBody(UserActionDto, req.body);
-    const ctx = { actor: actorFrom(req), context: requestContext(req), at: deps.clock.now() };
-    let flash: NonNullable<typeof req.session.flash>;
-    try {
-      flash = await withTransaction(deps.db, async (tx) => {
-        switch (dto.action) {
-          case 'role': {
-            if (!dto.role) throw AppError.validation([{ field: 'role', message: 'Choose admin or moderator.' }]);
-            const u = await changeRole(tx, { ...ctx, userId: dto.userId, role: dto.role });
-            return { kind: 'ok', message: `${u.email} is now ${u.role}.` };
+  r.post(
+    '/users/action',
+    (req, res, next) => (DANGEROUS.includes(req.body?.action) ? freshProof(req, res, next) : next()),
+    async (req, res) => {
+      const dto = await validateBody(UserActionDto, req.body);
+      const ctx = { actor: actorFrom(req), context: requestContext(req), at: deps.clock.now() };
+      let flash: NonNullable<typeof req.session.flash>;
+      try {
+        flash = await withTransaction(deps.db, async (tx) => {
+          switch (dto.action) {
+            case 'role': {
+              if (!dto.role) throw AppError.validation([{ field: 'role', message: 'Choose admin or moderator.' }]);
+              const u = await changeRole(tx, { ...ctx, userId: dto.userId, role: dto.role });
+              return { kind: 'ok', message: `${u.email} is now ${u.role}.` };
+            }
+            case 'deactivate':
+            case 'activate': {
+              const u = await setActive(tx, { ...ctx, userId: dto.userId, active: dto.action === 'activate' });
+              return { kind: 'ok', message: `${u.email} is ${u.active ? 'active again' : 'deactivated'}.` };
+            }
+            case 'unlock': {
+              const u = await unlockUser(tx, { ...ctx, userId: dto.userId });
+              return { kind: 'ok', message: `${u.email} is unlocked.` };
+            }
+            case 'revoke-tokens': {
+              const u = await lockUser(tx, dto.userId);
+              const n = await revokeApiTokens(tx, { ...ctx, user: u });
+              return { kind: 'ok', message: `Revoked ${n} API token${n === 1 ? '' : 's'} of ${u.email}.` };
+            }
+            case 'reset-2fa': {
+              const u = await resetSecondFactor(tx, { ...ctx, userId: dto.userId, at: deps.clock.now() });
+              return {
+                kind: 'ok',
+                message: `The second factor of ${u.email} is removed, their sessions ended, and they have been emailed.`,
+              };
+            }
+            default: {
+              const u = await lockUser(tx, dto.userId);
+              if (!u.active) throw AppError.conflict('USER.INACTIVE', 'An inactive account cannot get API tokens.');
+              const { token } = await createApiToken(tx, { ...ctx, user: u, name: dto.tokenName || 'API token' });
+              return { kind: 'ok', message: `API token for ${u.email} (shown once; store it now):`, secret: token };
+            }
           }
-          case 'deactivate':
-          case 'activate': {
-            const u = await setActive(tx, { ...ctx, userId: dto.userId, active: dto.action === 'activate' });
-            return { kind: 'ok', message: `${u.email} is ${u.active ? 'active again' : 'deactivated'}.` };
-          }
-          case 'unlock': {
-            const u = await unlockUser(tx, { ...ctx, userId: dto.userId });
-            return { kind: 'ok', message: `${u.email} is unlocked.` };
-          }
-          case 'revoke-tokens': {
-            const u = await lockUser(tx, dto.userId);
-            const n = await revokeApiTokens(tx, { ...ctx, user: u });
-            return { kind: 'ok', message: `Revoked ${n} API token${n === 1 ? '' : 's'} of ${u.email}.` };
-          }
-          case 'reset-2fa': {
-            const u = await resetSecondFactor(tx, { ...ctx, userId: dto.userId, at: deps.clock.now() });
-            return { kind: 'ok', message: `The second factor of ${u.email} is removed, their sessions ended, and they have been emailed.` };
-          }
-          default: {
-            const u = await lockUser(tx, dto.userId);
-            if (!u.active) throw AppError.conflict('USER.INACTIVE', 'An inactive account cannot get API tokens.');
-            const { token } = await createApiToken(tx, { ...ctx, user: u, name: dto.tokenName || 'API token' });
-            return { kind: 'ok', message: `API token for ${u.email} (shown once; store it now):`, secret: token };
-          }
-        }
-      });
-    } catch (e) {
-      if (!(e instanceof AppError) || e.status >= 500 || e.status === 403) throw e;
-      flash = { kind: 'error', message: e.details.errors?.[0]?.message ?? e.message };
+        });
+      } catch (e) {
+        if (!(e instanceof AppError) || e.status >= 500 || e.status === 403) throw e;
+        flash = { kind: 'error', message: e.details.errors?.[0]?.message ?? e.message };
+        req.session.flash = flash;
+        return res.redirect(303, '/users');
+      }
       req.session.flash = flash;
-      return res.redirect(303, '/users');
-    }
-    req.session.flash = flash;
-    res.redirect(303, '/users');
-  });
+      res.redirect(303, '/users');
+    },
+  );
 
   return r;
 }

@@ -12,7 +12,10 @@ export function batchesPortalPages(deps: AppDeps): Router {
 
   r.get('/batches', requireSubmitter, async (req, res) => {
     const batches = await batchesOf(deps.db.manager, req.submitter!.id);
-    res.render('portal/batches', { title: 'Your batches', batches: batches.map((b) => ({ ...b, percent: pct(b), errorCount: b.errors.length })) });
+    res.render('portal/batches', {
+      title: 'Your batches',
+      batches: batches.map((b) => ({ ...b, percent: pct(b), errorCount: b.errors.length })),
+    });
   });
 
   r.get('/batches/:id', requireSubmitter, async (req, res) => {
@@ -22,7 +25,12 @@ export function batchesPortalPages(deps: AppDeps): Router {
     const page = await batchUrls(deps.db.manager, b.id, cursor);
     // While it runs, the page refreshes itself (no script needed).
     if (b.status === 'queued' || b.status === 'processing') res.setHeader('Refresh', '5');
-    res.render('portal/batch', { title: `Batch of ${b.works} works`, batch: { ...b, percent: pct(b) }, urls: page.urls, nextUrl: page.nextCursor ? `/portal/batches/${b.id}?cursor=${page.nextCursor}` : null });
+    res.render('portal/batch', {
+      title: `Batch of ${b.works} works`,
+      batch: { ...b, percent: pct(b) },
+      urls: page.urls,
+      nextUrl: page.nextCursor ? `/portal/batches/${b.id}?cursor=${page.nextCursor}` : null,
+    });
   });
 
   return r;

@@ -30,11 +30,16 @@ export function batchesApi(deps: AppDeps): Router {
       await new Promise<void>((resolve, reject) => bigJson(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
       parsed = parseJsonBatch(req.body, deps.config.publicBaseUrl);
     } else {
-      throw new AppError('BATCH.UNSUPPORTED_TYPE', 'Send the batch as application/json or text/csv.', 415, { errors: [{ field: 'Content-Type', message: 'Use application/json or text/csv.' }] });
+      throw new AppError('BATCH.UNSUPPORTED_TYPE', 'Send the batch as application/json or text/csv.', 415, {
+        errors: [{ field: 'Content-Type', message: 'Use application/json or text/csv.' }],
+      });
     }
     const batch = await createBatch(deps, { submitter: req.submitter!, parsed, format, context: requestContext(req) });
     const statusUrl = `${deps.config.publicBaseUrl}/api/v1/batches/${batch.id}`;
-    res.status(202).location(statusUrl).json({ id: batch.id, status: batch.status, statusUrl, works: batch.works, urls: batch.urls, errors: batch.errors });
+    res
+      .status(202)
+      .location(statusUrl)
+      .json({ id: batch.id, status: batch.status, statusUrl, works: batch.works, urls: batch.urls, errors: batch.errors });
   });
 
   r.get('/batches/:id', async (req, res) => {
@@ -47,7 +52,10 @@ export function batchesApi(deps: AppDeps): Router {
     const b = await batchOf(deps.db.manager, String(req.params.id), req.submitter!.id);
     if (!b) throw AppError.notFound('Batch', 'BATCH.NOT_FOUND');
     const cursor = typeof req.query.cursor === 'string' ? req.query.cursor : undefined;
-    if (cursor !== undefined && !/^\d{1,9}\.\d{1,9}$/.test(cursor)) throw AppError.badRequest('Bad cursor: use nextCursor from the previous page.', [{ field: 'cursor', message: 'Use nextCursor from the previous page.' }]);
+    if (cursor !== undefined && !/^\d{1,9}\.\d{1,9}$/.test(cursor))
+      throw AppError.badRequest('Bad cursor: use nextCursor from the previous page.', [
+        { field: 'cursor', message: 'Use nextCursor from the previous page.' },
+      ]);
     res.json(await batchUrls(deps.db.manager, b.id, cursor));
   });
 

@@ -10,12 +10,20 @@ export async function batchOf(tx: EntityManager, id: string, submitterId: string
 /** What `GET /api/v1/batches/:id` answers (SPEC §14). */
 export async function batchJson(tx: EntityManager, b: Batch, baseUrl: string) {
   const refs: { notice_reference: string }[] = await tx.query(
-    `SELECT notice_reference FROM batch_works WHERE batch_id = $1 AND notice_reference IS NOT NULL ORDER BY position`, [b.id],
+    `SELECT notice_reference FROM batch_works WHERE batch_id = $1 AND notice_reference IS NOT NULL ORDER BY position`,
+    [b.id],
   );
   return {
-    id: b.id, status: b.status, works: b.works, urls: b.urls, processed: b.processed,
-    notices: refs.map((r) => r.notice_reference), errors: b.errors,
-    createdAt: b.createdAt, startedAt: b.startedAt, finishedAt: b.finishedAt,
+    id: b.id,
+    status: b.status,
+    works: b.works,
+    urls: b.urls,
+    processed: b.processed,
+    notices: refs.map((r) => r.notice_reference),
+    errors: b.errors,
+    createdAt: b.createdAt,
+    startedAt: b.startedAt,
+    finishedAt: b.finishedAt,
     statusUrl: `${baseUrl}/api/v1/batches/${b.id}`,
   };
 }
@@ -29,7 +37,15 @@ export const URL_PAGE = 1000;
 export async function batchUrls(tx: EntityManager, batchId: string, cursor: string | undefined) {
   const m = /^(\d{1,9})\.(\d{1,9})$/.exec(cursor ?? '');
   const [afterWork, afterUrl] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
-  const rows: { wp: number; up: number; url: string; item_id: string | null; notice_reference: string | null; outcome: string | null; error: string | null }[] = await tx.query(
+  const rows: {
+    wp: number;
+    up: number;
+    url: string;
+    item_id: string | null;
+    notice_reference: string | null;
+    outcome: string | null;
+    error: string | null;
+  }[] = await tx.query(
     `SELECT w.position AS wp, u.pos AS up, u.url, t.item_id, w.notice_reference, t.outcome, w.error
        FROM batch_works w
        CROSS JOIN LATERAL unnest(w.infringing_urls) WITH ORDINALITY AS u(url, pos)
@@ -46,7 +62,7 @@ export async function batchUrls(tx: EntityManager, batchId: string, cursor: stri
       url: r.url,
       matched: !!r.item_id,
       noticeReference: r.notice_reference,
-      outcome: r.error ? 'refused' : r.notice_reference ? r.outcome ?? 'pending' : 'queued',
+      outcome: r.error ? 'refused' : r.notice_reference ? (r.outcome ?? 'pending') : 'queued',
     })),
     nextCursor: rows.length > URL_PAGE ? `${last.wp}.${last.up}` : null,
   };

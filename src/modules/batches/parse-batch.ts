@@ -80,12 +80,17 @@ class Collector {
       this.seen.set(norm, work.row);
       this.urls++;
     }
-    if (work) for (const o of origs as string[]) if (!work.originalUrls.includes(o) && work.originalUrls.length < 100) work.originalUrls.push(o);
+    if (work)
+      for (const o of origs as string[]) if (!work.originalUrls.includes(o) && work.originalUrls.length < 100) work.originalUrls.push(o);
   }
 
   result(): ParsedBatch {
     const errors = [...this.errors];
-    if (this.errorCount > errors.length) errors.push({ row: 0, message: `${this.errorCount - errors.length} more rows were refused (only the first ${MAX_LISTED_ERRORS} are listed).` });
+    if (this.errorCount > errors.length)
+      errors.push({
+        row: 0,
+        message: `${this.errorCount - errors.length} more rows were refused (only the first ${MAX_LISTED_ERRORS} are listed).`,
+      });
     return { works: [...this.works.values()], urls: this.urls, errors };
   }
 }
@@ -130,7 +135,9 @@ export async function parseCsvBatch(input: Readable, baseUrl: string): Promise<P
     input.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
       if (bytes > MAX_BATCH_BYTES) {
-        const e = new AppError('BATCH.TOO_LARGE', `A batch upload can be at most ${MAX_BATCH_BYTES / 1024 / 1024} MB.`, 413, { errors: [{ field: '_body', message: 'The upload is too large.' }] });
+        const e = new AppError('BATCH.TOO_LARGE', `A batch upload can be at most ${MAX_BATCH_BYTES / 1024 / 1024} MB.`, 413, {
+          errors: [{ field: '_body', message: 'The upload is too large.' }],
+        });
         input.destroy();
         if (!parser) start('');
         parser!.destroy(e);
@@ -170,7 +177,9 @@ export async function parseCsvBatch(input: Readable, baseUrl: string): Promise<P
   } catch (e) {
     if (e instanceof AppError) throw e;
     const err = e as { code?: string; message?: string; lines?: number };
-    throw AppError.validation([{ field: 'csv', message: `The CSV could not be read after row ${row}: ${String(err.message ?? e).slice(0, 200)}` }]);
+    throw AppError.validation([
+      { field: 'csv', message: `The CSV could not be read after row ${row}: ${String(err.message ?? e).slice(0, 200)}` },
+    ]);
   }
   if (row === 0) throw AppError.validation([{ field: 'csv', message: `The CSV is empty; its first row must be ${CSV_HEADER.join(',')}.` }]);
   return c.result();

@@ -73,7 +73,12 @@ async function processBatch(deps: BatchDeps, batch: Batch, opts: ProcessOptions)
     // The work records its notice (or why it has none), the batch its progress and a new lease: one statement each, one transaction.
     await withTransaction(deps.db, async (tx) => {
       const now = deps.clock.now();
-      await tx.query(`UPDATE batch_works SET notice_id = $2, notice_reference = $3, error = $4 WHERE id = $1`, [work.id, noticeId, reference, error]);
+      await tx.query(`UPDATE batch_works SET notice_id = $2, notice_reference = $3, error = $4 WHERE id = $1`, [
+        work.id,
+        noticeId,
+        reference,
+        error,
+      ]);
       await tx.query(
         `UPDATE batches SET processed = processed + $2, claimed_until = $3,
                 errors = CASE WHEN $4::text IS NULL THEN errors ELSE errors || jsonb_build_array(jsonb_build_object('row', $5::int, 'message', $4::text)) END
@@ -90,22 +95,45 @@ async function processBatch(deps: BatchDeps, batch: Batch, opts: ProcessOptions)
                  (SELECT count(*)::int FROM batch_works WHERE batch_id = $1 AND error IS NOT NULL) AS refused`,
       [batch.id, now],
     );
-    await record(tx, { actor: SYSTEM, action: 'batch.completed', subject: { type: 'batch', id: batch.id }, details: { works: batch.works, urls: batch.urls, notices: done.notices, refusedWorks: done.refused }, at: now });
+    await record(tx, {
+      actor: SYSTEM,
+      action: 'batch.completed',
+      subject: { type: 'batch', id: batch.id },
+      details: { works: batch.works, urls: batch.urls, notices: done.notices, refusedWorks: done.refused },
+      at: now,
+    });
   });
 }
 
 /** One work → one notice, from the submitter's profile and standing statements, under the work's idempotency key. */
 async function noticeFor(deps: BatchDeps, batch: Batch, s: Submitter, work: BatchWork): Promise<{ noticeId: string; reference: string }> {
   const standing = await currentStatements(deps.db.manager, s.id);
-  if (!standing) throw AppError.validation([{ field: 'statements', message: 'The standing statements were withdrawn before this work was processed.' }]);
+  if (!standing)
+    throw AppError.validation([{ field: 'statements', message: 'The standing statements were withdrawn before this work was processed.' }]);
   const dto = Object.assign(new NoticeDto(), {
-    name: s.name!, organization: s.organization ?? undefined, email: s.email, phone: s.phone ?? undefined, address: s.address!, country: s.country!,
-    role: s.role!, rightsOwner: s.role === 'agent' ? s.rightsOwners[0] : undefined, workDescription: work.description,
-    originalUrls: work.originalUrls.length ? work.originalUrls : undefined, infringingUrls: work.infringingUrls,
-    goodFaith: true, accuracy: true, signature: standing.signature, claimType: 'copyright' as const,
+    name: s.name!,
+    organization: s.organization ?? undefined,
+    email: s.email,
+    phone: s.phone ?? undefined,
+    address: s.address!,
+    country: s.country!,
+    role: s.role!,
+    rightsOwner: s.role === 'agent' ? s.rightsOwners[0] : undefined,
+    workDescription: work.description,
+    originalUrls: work.originalUrls.length ? work.originalUrls : undefined,
+    infringingUrls: work.infringingUrls,
+    goodFaith: true,
+    accuracy: true,
+    signature: standing.signature,
+    claimType: 'copyright' as const,
   });
   const { answer } = await submitNotice(deps, {
-    dto, channel: 'api', context: { ip: null, requestId: `batch:${batch.id}` }, idempotencyKey: `batch:${batch.id}:${work.position}`, verifiedEmail: true, standingStatements: standing,
+    dto,
+    channel: 'api',
+    context: { ip: null, requestId: `batch:${batch.id}` },
+    idempotencyKey: `batch:${batch.id}:${work.position}`,
+    verifiedEmail: true,
+    standingStatements: standing,
   });
   const [{ id }] = await deps.db.query(`SELECT id FROM notices WHERE reference = $1`, [answer.reference]);
   return { noticeId: id, reference: answer.reference };
@@ -123,6 +151,13 @@ async function releaseAfterError(deps: BatchDeps, batch: Batch, e: unknown) {
         WHERE id = $1 RETURNING status`,
       [batch.id, message.slice(0, 1000), MAX_ATTEMPTS, now],
     );
-    if (row.status === 'failed') await record(tx, { actor: SYSTEM, action: 'batch.failed', subject: { type: 'batch', id: batch.id }, details: { error: message.slice(0, 500) }, at: now });
+    if (row.status === 'failed')
+      await record(tx, {
+        actor: SYSTEM,
+        action: 'batch.failed',
+        subject: { type: 'batch', id: batch.id },
+        details: { error: message.slice(0, 500) },
+        at: now,
+      });
   });
 }

@@ -8,7 +8,12 @@ import type { Complaint } from './complaint.entity';
  * notifier when a source complained; the source's contact when a notifier complained about a
  * rejection and it was reversed). Each lists the out-of-court dispute settlement bodies.
  */
-export async function outcomeEmails(tx: EntityManager, config: Pick<Config, 'odsBodies' | 'publicBaseUrl'>, complaint: Complaint, notice: Notice) {
+export async function outcomeEmails(
+  tx: EntityManager,
+  config: Pick<Config, 'odsBodies' | 'publicBaseUrl'>,
+  complaint: Complaint,
+  notice: Notice,
+) {
   const base = {
     reference: notice.reference,
     reversed: complaint.status === 'reversed',

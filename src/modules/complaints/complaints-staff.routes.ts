@@ -19,7 +19,12 @@ export function complaintsStaffRoutes(deps: AppDeps): Router {
   const page = async (id: string, userId: string) => {
     const complaint = await complaintById(deps.db.manager, id);
     if (!complaint) throw AppError.notFound('Complaint', 'COMPLAINT.NOT_FOUND');
-    return { title: `Complaint about notice ${complaint.reference}`, complaint, ownDecision: complaint.decisionDecidedBy === userId, isOpen: complaint.status === 'open' };
+    return {
+      title: `Complaint about notice ${complaint.reference}`,
+      complaint,
+      ownDecision: complaint.decisionDecidedBy === userId,
+      isOpen: complaint.status === 'open',
+    };
   };
 
   r.get('/complaints/:id', async (req, res) => {
@@ -33,8 +38,20 @@ export function complaintsStaffRoutes(deps: AppDeps): Router {
     const values = { outcome: req.body?.outcome, reason: req.body?.reason };
     if (errors.length) return res.status(422).render('complaints/show', { ...view, values, errors: errorsByField(errors) });
     try {
-      const c = await decideComplaint(deps, { complaintId: id, outcome: req.body.outcome, reason: String(req.body.reason).trim(), actor: req.user!, context: requestContext(req) });
-      req.session.flash = { kind: 'ok', message: c.status === 'reversed' ? 'Complaint decided: the decision is reversed and both parties are emailed.' : 'Complaint decided: the decision stands and both parties are emailed.' };
+      const c = await decideComplaint(deps, {
+        complaintId: id,
+        outcome: req.body.outcome,
+        reason: String(req.body.reason).trim(),
+        actor: req.user!,
+        context: requestContext(req),
+      });
+      req.session.flash = {
+        kind: 'ok',
+        message:
+          c.status === 'reversed'
+            ? 'Complaint decided: the decision is reversed and both parties are emailed.'
+            : 'Complaint decided: the decision stands and both parties are emailed.',
+      };
       res.redirect(303, `/complaints/${id}`);
     } catch (e) {
       if (!(e instanceof AppError) || e.status >= 500) throw e;

@@ -46,7 +46,11 @@ export async function complaintById(tx: EntityManager, id: string): Promise<Comp
  * Complaint figures for the transparency report and the DSA export (SPEC §18): per month of
  * submission, complaints received, decided, reversed, and the median handling time in hours.
  */
-export async function complaintFigures(tx: EntityManager, from: Date, to: Date): Promise<{ month: string; received: number; decided: number; reversed: number; medianHandlingHours: number | null }[]> {
+export async function complaintFigures(
+  tx: EntityManager,
+  from: Date,
+  to: Date,
+): Promise<{ month: string; received: number; decided: number; reversed: number; medianHandlingHours: number | null }[]> {
   const rows = await tx.query(
     `SELECT to_char(date_trunc('month', submitted_at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month,
             count(*)::int AS received,
@@ -59,7 +63,10 @@ export async function complaintFigures(tx: EntityManager, from: Date, to: Date):
     [from, to],
   );
   return rows.map((r: { month: string; received: number; decided: number; reversed: number; median: number | null }) => ({
-    month: r.month, received: r.received, decided: r.decided, reversed: r.reversed,
+    month: r.month,
+    received: r.received,
+    decided: r.decided,
+    reversed: r.reversed,
     medianHandlingHours: r.median === null ? null : Math.round(Number(r.median) * 10) / 10,
   }));
 }

@@ -15,8 +15,17 @@ export function complaintPages(deps: AppDeps): Router {
   const r = Router();
   r.use(['/takedown/:reference/complaint', '/complaints/source'], noStore);
 
-  const notifier = (req: Request, from: Record<string, unknown>): ComplaintCredential => ({ kind: 'notifier', reference: String(req.params.reference), token: from.token });
-  const source = (req: Request, from: Record<string, unknown>): ComplaintCredential => ({ kind: 'source', reference: String(req.params.reference), sourceId: from.source, sig: from.sig });
+  const notifier = (req: Request, from: Record<string, unknown>): ComplaintCredential => ({
+    kind: 'notifier',
+    reference: String(req.params.reference),
+    token: from.token,
+  });
+  const source = (req: Request, from: Record<string, unknown>): ComplaintCredential => ({
+    kind: 'source',
+    reference: String(req.params.reference),
+    sourceId: from.source,
+    sig: from.sig,
+  });
 
   const show = async (res: Response, cred: ComplaintCredential, status = 200, extra: Record<string, unknown> = {}) => {
     let notice: Notice;
@@ -27,12 +36,21 @@ export function complaintPages(deps: AppDeps): Router {
       return res.status(e.status).render('complaints/link-problem', { title: 'Complaint link not valid', message: e.message });
     }
     const window = complaintWindow(notice, cred.kind, deps.clock.now());
-    const hidden = cred.kind === 'notifier' ? { token: 'token' in cred ? cred.token : undefined } : { source: cred.sourceId, sig: cred.sig };
+    const hidden =
+      cred.kind === 'notifier' ? { token: 'token' in cred ? cred.token : undefined } : { source: cred.sourceId, sig: cred.sig };
     const action = cred.kind === 'notifier' ? `/takedown/${notice.reference}/complaint` : `/complaints/source/${notice.reference}`;
     res.status(status).render('complaints/form', {
-      title: `Complain about the decision on notice ${notice.reference}`, reference: notice.reference, kind: cred.kind,
-      decision: notice.decision ?? notice.status, decidedAt: notice.decidedAt, deadline: window.deadline, problem: window.problem,
-      action, hidden, values: {}, ...extra,
+      title: `Complain about the decision on notice ${notice.reference}`,
+      reference: notice.reference,
+      kind: cred.kind,
+      decision: notice.decision ?? notice.status,
+      decidedAt: notice.decidedAt,
+      deadline: window.deadline,
+      problem: window.problem,
+      action,
+      hidden,
+      values: {},
+      ...extra,
     });
   };
 
@@ -43,11 +61,21 @@ export function complaintPages(deps: AppDeps): Router {
     const errors = await validationErrors(ComplaintDto, body);
     if (errors.length) return show(res, cred, 422, { values, errors: errorsByField(errors) });
     try {
-      const c = await submitComplaint(deps, { credential: cred, name: String(body.name).trim(), email: String(body.email).trim(), grounds: String(body.grounds).trim(), context: requestContext(req) });
-      res.redirect(303, `/complaints/received?ref=${encodeURIComponent(String(req.params.reference).toUpperCase())}&id=${c.id.slice(0, 8)}`);
+      const c = await submitComplaint(deps, {
+        credential: cred,
+        name: String(body.name).trim(),
+        email: String(body.email).trim(),
+        grounds: String(body.grounds).trim(),
+        context: requestContext(req),
+      });
+      res.redirect(
+        303,
+        `/complaints/received?ref=${encodeURIComponent(String(req.params.reference).toUpperCase())}&id=${c.id.slice(0, 8)}`,
+      );
     } catch (e) {
       if (!(e instanceof AppError) || e.status >= 500) throw e;
-      if (e.code === 'COMPLAINT.LINK_INVALID') return res.status(e.status).render('complaints/link-problem', { title: 'Complaint link not valid', message: e.message });
+      if (e.code === 'COMPLAINT.LINK_INVALID')
+        return res.status(e.status).render('complaints/link-problem', { title: 'Complaint link not valid', message: e.message });
       return show(res, cred, e.status, { values, formError: e.message });
     }
   };

@@ -32,10 +32,24 @@ export async function decideComplaint(deps: ComplaintDeps, cmd: DecideComplaint)
     const notice = await tx.getRepository(Notice).findOne({ where: { id: complaint.noticeId }, lock: { mode: 'pessimistic_write' } });
     if (!notice) return { error: AppError.notFound('Notice', 'NOTICE.NOT_FOUND') };
     if (complaint.decisionDecidedBy === cmd.actor.id) {
-      await record(tx, { actor, action: 'complaint.decision_refused', subject: { type: 'notice', id: notice.reference }, details: { complaintId: complaint.id, reason: 'same_decider' }, context: cmd.context, at: now });
-      return { error: new AppError('COMPLAINT.SAME_DECIDER', `You decided notice ${notice.reference}, so another moderator must decide this complaint about it.`, 403) };
+      await record(tx, {
+        actor,
+        action: 'complaint.decision_refused',
+        subject: { type: 'notice', id: notice.reference },
+        details: { complaintId: complaint.id, reason: 'same_decider' },
+        context: cmd.context,
+        at: now,
+      });
+      return {
+        error: new AppError(
+          'COMPLAINT.SAME_DECIDER',
+          `You decided notice ${notice.reference}, so another moderator must decide this complaint about it.`,
+          403,
+        ),
+      };
     }
-    if (complaint.status !== 'open') return { error: AppError.conflict('COMPLAINT.ALREADY_DECIDED', `This complaint was already decided (${complaint.status}).`) };
+    if (complaint.status !== 'open')
+      return { error: AppError.conflict('COMPLAINT.ALREADY_DECIDED', `This complaint was already decided (${complaint.status}).`) };
     let restored: string[] = [];
     if (cmd.outcome === 'reversed') restored = await undoDecision(tx, deps, complaint, notice, actor, now, cmd.context);
     complaint.status = cmd.outcome;
@@ -43,9 +57,25 @@ export async function decideComplaint(deps: ComplaintDeps, cmd: DecideComplaint)
     complaint.decidedBy = cmd.actor.id;
     complaint.outcomeReason = cmd.reason;
     await tx.getRepository(Complaint).save(complaint);
-    await record(tx, { actor, action: `complaint.${cmd.outcome}`, subject: { type: 'notice', id: notice.reference }, details: { complaintId: complaint.id, kind: complaint.complainantKind, reason: cmd.reason, restored, handlingHours: Math.round((now.getTime() - complaint.submittedAt.getTime()) / 36e5) }, context: cmd.context, at: now });
+    await record(tx, {
+      actor,
+      action: `complaint.${cmd.outcome}`,
+      subject: { type: 'notice', id: notice.reference },
+      details: {
+        complaintId: complaint.id,
+        kind: complaint.complainantKind,
+        reason: cmd.reason,
+        restored,
+        handlingHours: Math.round((now.getTime() - complaint.submittedAt.getTime()) / 36e5),
+      },
+      context: cmd.context,
+      at: now,
+    });
     for (const mail of await outcomeEmails(tx, deps.config, complaint, notice)) {
-      await enqueue(tx, 'complaint-decided', mail.to, mail.data, { noticeId: notice.id, dedupeKey: `complaint-decided:${complaint.id}:${mail.to}` });
+      await enqueue(tx, 'complaint-decided', mail.to, mail.data, {
+        noticeId: notice.id,
+        dedupeKey: `complaint-decided:${complaint.id}:${mail.to}`,
+      });
     }
     return { complaint };
   });
@@ -53,13 +83,31 @@ export async function decideComplaint(deps: ComplaintDeps, cmd: DecideComplaint)
   return result.complaint;
 }
 
-async function undoDecision(tx: EntityManager, deps: ComplaintDeps, complaint: Complaint, notice: Notice, actor: Actor, now: Date, context?: RequestContext): Promise<string[]> {
+async function undoDecision(
+  tx: EntityManager,
+  deps: ComplaintDeps,
+  complaint: Complaint,
+  notice: Notice,
+  actor: Actor,
+  now: Date,
+  context?: RequestContext,
+): Promise<string[]> {
   if (complaint.complainantKind === 'notifier') {
     await reopenNotice(tx, notice, { actor, complaintId: complaint.id, slaHours: deps.config.policy.slaHours, at: now, context });
     return [];
   }
-  const rows: { id: string }[] = await tx.query(`SELECT id FROM items WHERE removed_by_notice_id = $1 AND source_id = $2 AND status = 'removed'`, [notice.id, complaint.sourceId]);
-  const change = await restoreItems(tx, { itemIds: rows.map((r) => r.id), noticeId: notice.id, reason: `Complaint ${complaint.id} upheld for the source: removal reversed.`, actor, context, at: now });
+  const rows: { id: string }[] = await tx.query(
+    `SELECT id FROM items WHERE removed_by_notice_id = $1 AND source_id = $2 AND status = 'removed'`,
+    [notice.id, complaint.sourceId],
+  );
+  const change = await restoreItems(tx, {
+    itemIds: rows.map((r) => r.id),
+    noticeId: notice.id,
+    reason: `Complaint ${complaint.id} upheld for the source: removal reversed.`,
+    actor,
+    context,
+    at: now,
+  });
   const restored = change.changed.map((i) => i.id);
   await reverseRemoval(tx, notice, { actor, complaintId: complaint.id, restoredItemIds: restored, at: now, context });
   return restored;

@@ -38,25 +38,45 @@ export async function noticeForComplaint(deps: ComplaintDeps, cred: ComplaintCre
     try {
       return await findForComplainant(deps.db.manager, cred.reference, cred.token);
     } catch {
-      throw new AppError('COMPLAINT.LINK_INVALID', 'This link does not open a notice. Use the complaint link on your notice\'s status page (the private link we emailed you).', 404);
+      throw new AppError(
+        'COMPLAINT.LINK_INVALID',
+        "This link does not open a notice. Use the complaint link on your notice's status page (the private link we emailed you).",
+        404,
+      );
     }
   }
   const notice = await findByReference(deps.db.manager, cred.reference);
   if (!notice || !sourceLinkValid(deps.sessionSecret, notice.reference, cred.sourceId, cred.sig)) {
-    throw new AppError('COMPLAINT.LINK_INVALID', 'This link is not valid. Use the complaint link in the email that told you your content was removed.', 404);
+    throw new AppError(
+      'COMPLAINT.LINK_INVALID',
+      'This link is not valid. Use the complaint link in the email that told you your content was removed.',
+      404,
+    );
   }
   return notice;
 }
 
 /** Whether a complaint can be made now, and until when; a message when it cannot. */
-export function complaintWindow(notice: Notice, kind: ComplainantKind, now: Date): { open: boolean; deadline: Date | null; problem?: string } {
+export function complaintWindow(
+  notice: Notice,
+  kind: ComplainantKind,
+  now: Date,
+): { open: boolean; deadline: Date | null; problem?: string } {
   const rule = COMPLAINABLE[kind];
   if (notice.status !== rule.status || !notice.decidedAt) {
-    return { open: false, deadline: null, problem: `Notice ${notice.reference} has no decision you can complain about here (only ${rule.what}).` };
+    return {
+      open: false,
+      deadline: null,
+      problem: `Notice ${notice.reference} has no decision you can complain about here (only ${rule.what}).`,
+    };
   }
   const deadline = complaintDeadline(notice.decidedAt);
   if (now > deadline) {
-    return { open: false, deadline, problem: `The six months for a complaint about notice ${notice.reference} ended on ${deadline.toISOString().slice(0, 10)}.` };
+    return {
+      open: false,
+      deadline,
+      problem: `The six months for a complaint about notice ${notice.reference} ended on ${deadline.toISOString().slice(0, 10)}.`,
+    };
   }
   return { open: true, deadline };
 }
@@ -78,7 +98,14 @@ export async function submitComplaint(
     const window = complaintWindow(notice, kind, now);
     if (!window.open) {
       if (window.deadline) {
-        await record(tx, { actor: PUBLIC, action: 'complaint.refused', subject: { type: 'notice', id: notice.reference }, details: { kind, sourceId, reason: 'too_late', deadline: window.deadline.toISOString() }, context: cmd.context, at: now });
+        await record(tx, {
+          actor: PUBLIC,
+          action: 'complaint.refused',
+          subject: { type: 'notice', id: notice.reference },
+          details: { kind, sourceId, reason: 'too_late', deadline: window.deadline.toISOString() },
+          context: cmd.context,
+          at: now,
+        });
         return { refused: new AppError('COMPLAINT.TOO_LATE', window.problem!, 422) };
       }
       return { refused: AppError.conflict('COMPLAINT.NOT_COMPLAINABLE', window.problem!) };
@@ -88,13 +115,36 @@ export async function submitComplaint(
       `SELECT 1 FROM complaints WHERE notice_id = $1 AND complainant_kind = $2 AND source_id IS NOT DISTINCT FROM $3 AND status = 'open'`,
       [notice.id, kind, sourceId],
     );
-    if (open.length) return { refused: AppError.conflict('COMPLAINT.ALREADY_OPEN', `A complaint about notice ${notice.reference} is already open; you will be emailed its outcome.`) };
+    if (open.length)
+      return {
+        refused: AppError.conflict(
+          'COMPLAINT.ALREADY_OPEN',
+          `A complaint about notice ${notice.reference} is already open; you will be emailed its outcome.`,
+        ),
+      };
     const repo = tx.getRepository(Complaint);
-    const complaint = await repo.save(repo.create({
-      noticeId: notice.id, complainantKind: kind, sourceId, name: cmd.name, email: cmd.email.toLowerCase(), grounds: cmd.grounds,
-      status: 'open', decisionComplained: notice.decision ?? notice.status, decisionDecidedBy: notice.decidedBy, submittedAt: now,
-    }));
-    await record(tx, { actor: PUBLIC, action: 'complaint.submitted', subject: { type: 'notice', id: notice.reference }, details: { complaintId: complaint.id, kind, sourceId, decision: complaint.decisionComplained }, context: cmd.context, at: now });
+    const complaint = await repo.save(
+      repo.create({
+        noticeId: notice.id,
+        complainantKind: kind,
+        sourceId,
+        name: cmd.name,
+        email: cmd.email.toLowerCase(),
+        grounds: cmd.grounds,
+        status: 'open',
+        decisionComplained: notice.decision ?? notice.status,
+        decisionDecidedBy: notice.decidedBy,
+        submittedAt: now,
+      }),
+    );
+    await record(tx, {
+      actor: PUBLIC,
+      action: 'complaint.submitted',
+      subject: { type: 'notice', id: notice.reference },
+      details: { complaintId: complaint.id, kind, sourceId, decision: complaint.decisionComplained },
+      context: cmd.context,
+      at: now,
+    });
     return { complaint };
   }).then((r) => {
     if ('refused' in r) throw r.refused;

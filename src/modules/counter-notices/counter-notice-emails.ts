@@ -19,20 +19,57 @@ export async function queueCounterNoticeEmails(
 ): Promise<void> {
   const { config } = deps;
   const copy = {
-    name: cn.name, email: cn.email, phone: cn.phone, address: cn.address, country: cn.country, explanation: cn.explanation,
-    urls: cn.urls, mistakeStatement: cn.mistakeStatement, consentStatement: cn.consentStatement, signature: cn.signature,
+    name: cn.name,
+    email: cn.email,
+    phone: cn.phone,
+    address: cn.address,
+    country: cn.country,
+    explanation: cn.explanation,
+    urls: cn.urls,
+    mistakeStatement: cn.mistakeStatement,
+    consentStatement: cn.consentStatement,
+    signature: cn.signature,
     receivedAt: cn.receivedAt.toISOString(),
   };
-  const common = { reference: notice.reference, items, restoreAfter: cn.restoreAfter.toISOString(), restoreBusinessDays: config.policy.restoreBusinessDays, agentEmail: config.dmcaAgent.email };
-  await enqueue(tx, 'counter-notice-forwarded', notice.email, { ...common, complainantName: notice.name, counter: copy }, {
-    noticeId: notice.id, dedupeKey: `counter-notice-forwarded:${cn.id}`, replyTo: config.dmcaAgent.email,
-  });
-  await enqueue(tx, 'counter-notice-received', cn.email, { ...common, counter: copy }, {
-    noticeId: notice.id, dedupeKey: `counter-notice-received:${cn.id}`, replyTo: config.dmcaAgent.email,
-  });
+  const common = {
+    reference: notice.reference,
+    items,
+    restoreAfter: cn.restoreAfter.toISOString(),
+    restoreBusinessDays: config.policy.restoreBusinessDays,
+    agentEmail: config.dmcaAgent.email,
+  };
+  await enqueue(
+    tx,
+    'counter-notice-forwarded',
+    notice.email,
+    { ...common, complainantName: notice.name, counter: copy },
+    {
+      noticeId: notice.id,
+      dedupeKey: `counter-notice-forwarded:${cn.id}`,
+      replyTo: config.dmcaAgent.email,
+    },
+  );
+  await enqueue(
+    tx,
+    'counter-notice-received',
+    cn.email,
+    { ...common, counter: copy },
+    {
+      noticeId: notice.id,
+      dedupeKey: `counter-notice-received:${cn.id}`,
+      replyTo: config.dmcaAgent.email,
+    },
+  );
   for (const to of staff) {
-    await enqueue(tx, 'counter-notice-new', to, { ...common, counterName: cn.name, staffUrl: `${config.publicBaseUrl}/counter-notices` }, {
-      noticeId: notice.id, dedupeKey: `counter-notice-new:${cn.id}:${to}`,
-    });
+    await enqueue(
+      tx,
+      'counter-notice-new',
+      to,
+      { ...common, counterName: cn.name, staffUrl: `${config.publicBaseUrl}/counter-notices` },
+      {
+        noticeId: notice.id,
+        dedupeKey: `counter-notice-new:${cn.id}:${to}`,
+      },
+    );
   }
 }

@@ -4,7 +4,10 @@ import { Notice } from '../notices';
 import { CounterNotice } from './counter-notice.entity';
 
 /** The items a notice removed (targets with outcome `removed`), with their page slug and title. */
-export async function removedItemsOf(tx: EntityManager, noticeId: string): Promise<{ itemId: string; slug: string; title: string; url: string }[]> {
+export async function removedItemsOf(
+  tx: EntityManager,
+  noticeId: string,
+): Promise<{ itemId: string; slug: string; title: string; url: string }[]> {
   const rows: { item_id: string; slug: string; title: string; url: string }[] = await tx.query(
     `SELECT DISTINCT ON (t.item_id) t.item_id, i.slug, i.title, t.url
        FROM notice_targets t JOIN items i ON i.id = t.item_id
@@ -71,7 +74,16 @@ export async function listCounterNotices(tx: EntityManager, limit = 200): Promis
     [limit],
   );
   return rows.map((r: Record<string, any>) => ({
-    id: r.id, reference: r.reference, noticeStatus: r.notice_status, status: r.status, name: r.name, email: r.email, urls: r.urls,
-    receivedAt: r.received_at, restoreAfter: r.restore_after, restoredAt: r.restored_at, courtAction: r.court_action,
+    id: r.id,
+    reference: r.reference,
+    noticeStatus: r.notice_status,
+    status: r.status,
+    name: r.name,
+    email: r.email,
+    urls: r.urls,
+    receivedAt: r.received_at,
+    restoreAfter: r.restore_after,
+    restoredAt: r.restored_at,
+    courtAction: r.court_action,
   }));
 }

@@ -14,15 +14,33 @@ import { requireBearer, requireRole, requireStaff } from '../../http/guards';
 import { actorFrom } from '../../http/actor';
 
 const lines = (v: unknown): string[] =>
-  typeof v === 'string' ? v.split(/\r?\n/).map((l) => l.trim()).filter(Boolean) : Array.isArray(v) ? v.map(String) : [];
+  typeof v === 'string'
+    ? v
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter(Boolean)
+    : Array.isArray(v)
+      ? v.map(String)
+      : [];
 
 /** The HTML form's fields as the API's JSON: the textarea becomes a list, checkboxes booleans. */
 export function formToCounterNotice(body: Record<string, unknown>): Record<string, unknown> {
   const { mistake, consent, removedUrls, ...rest } = body;
-  return { ...rest, removedUrls: lines(removedUrls), mistake: mistake === 'true' || mistake === 'on', consent: consent === 'true' || consent === 'on' };
+  return {
+    ...rest,
+    removedUrls: lines(removedUrls),
+    mistake: mistake === 'true' || mistake === 'on',
+    consent: consent === 'true' || consent === 'on',
+  };
 }
 
-function renderForm(res: Response, status: number, values: Record<string, unknown>, errors: { field: string; message: string }[] = [], extra: Record<string, unknown> = {}) {
+function renderForm(
+  res: Response,
+  status: number,
+  values: Record<string, unknown>,
+  errors: { field: string; message: string }[] = [],
+  extra: Record<string, unknown> = {},
+) {
   res.status(status).render('counter-notices/form', {
     title: 'Send a counter-notice',
     values,
@@ -37,7 +55,8 @@ function renderForm(res: Response, status: number, values: Record<string, unknow
 /** The public counter-notice form (SPEC §5). Anyone may send one: the source, the author. */
 export function counterNoticePages(deps: AppDeps): Router {
   const r = Router();
-  const listOf = (items: { title: string; slug: string }[]) => items.map((i) => ({ title: i.title, url: itemPageUrl(deps.config.publicBaseUrl, i.slug) }));
+  const listOf = (items: { title: string; slug: string }[]) =>
+    items.map((i) => ({ title: i.title, url: itemPageUrl(deps.config.publicBaseUrl, i.slug) }));
   /** What the form lists as removed under `ref`, when that is a notice a counter-notice may answer. */
   const removedUnder = async (ref: unknown) => {
     if (typeof ref !== 'string' || !/^TD-\d{6,12}$/i.test(ref.trim())) return [];
@@ -77,7 +96,11 @@ export function counterNoticePages(deps: AppDeps): Router {
     // A form sent back with errors lists the removed material again, as it did when it was opened.
     if (errors.length) return renderForm(res, 422, values, errors, { removed: await removedUnder(body.notice) });
     try {
-      const answer = await submitCounterNotice(deps, { dto: plainToInstance(CounterNoticeDto, dto), channel: 'form', context: requestContext(req) });
+      const answer = await submitCounterNotice(deps, {
+        dto: plainToInstance(CounterNoticeDto, dto),
+        channel: 'form',
+        context: requestContext(req),
+      });
       res.redirect(303, `/counter-notice/received?notice=${answer.notice}&restore=${answer.restoreAfter.slice(0, 10)}`);
     } catch (e) {
       if (!(e instanceof AppError) || !e.details.errors?.length || (e.status !== 422 && e.status !== 409)) throw e;
@@ -88,7 +111,12 @@ export function counterNoticePages(deps: AppDeps): Router {
   r.get('/counter-notice/received', (req, res) => {
     const ref = typeof req.query.notice === 'string' && /^TD-\d{6,12}$/.test(req.query.notice) ? req.query.notice : null;
     const restore = typeof req.query.restore === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(req.query.restore) ? req.query.restore : null;
-    res.render('counter-notices/received', { title: 'Counter-notice received', reference: ref, restoreAfter: restore, agentEmail: deps.config.dmcaAgent.email });
+    res.render('counter-notices/received', {
+      title: 'Counter-notice received',
+      reference: ref,
+      restoreAfter: restore,
+      agentEmail: deps.config.dmcaAgent.email,
+    });
   });
 
   return r;
@@ -106,9 +134,18 @@ export function counterNoticesApi(deps: AppDeps): Router {
   });
   r.post('/counter-notices/:id/court-action', requireBearer(deps.db), requireRole('moderator', 'admin'), async (req, res) => {
     const { counterNotice, notice } = await recordCourtAction(deps, {
-      counterNoticeId: String(req.params.id), note: String(req.body?.note ?? ''), actor: actorFrom(req), context: requestContext(req),
+      counterNoticeId: String(req.params.id),
+      note: String(req.body?.note ?? ''),
+      actor: actorFrom(req),
+      context: requestContext(req),
     });
-    res.json({ id: counterNotice.id, notice: notice.reference, status: counterNotice.status, noticeStatus: notice.status, courtAction: counterNotice.courtAction });
+    res.json({
+      id: counterNotice.id,
+      notice: notice.reference,
+      status: counterNotice.status,
+      noticeStatus: notice.status,
+      courtAction: counterNotice.courtAction,
+    });
   });
   return r;
 }
@@ -131,11 +168,24 @@ export function counterNoticesStaffRoutes(deps: AppDeps): Router {
   r.post('/counter-notices/:id/court-action', requireRole('moderator', 'admin'), async (req, res) => {
     const id = String(req.params.id);
     try {
-      const { notice } = await recordCourtAction(deps, { counterNoticeId: id, note: String(req.body?.note ?? ''), actor: actorFrom(req), context: requestContext(req) });
-      req.session.flash = { kind: 'ok', message: `Court action recorded: the removal under ${notice.reference} is upheld and every party is being emailed.` };
+      const { notice } = await recordCourtAction(deps, {
+        counterNoticeId: id,
+        note: String(req.body?.note ?? ''),
+        actor: actorFrom(req),
+        context: requestContext(req),
+      });
+      req.session.flash = {
+        kind: 'ok',
+        message: `Court action recorded: the removal under ${notice.reference} is upheld and every party is being emailed.`,
+      };
     } catch (e) {
       if (e instanceof AppError && e.status === 422) {
-        return res.status(422).render('counter-notices/index', await page({ errorFor: id, errors: errorsByField(e.details.errors ?? []), values: { note: req.body?.note } }));
+        return res
+          .status(422)
+          .render(
+            'counter-notices/index',
+            await page({ errorFor: id, errors: errorsByField(e.details.errors ?? []), values: { note: req.body?.note } }),
+          );
       }
       if (!(e instanceof AppError) || e.status !== 409) throw e;
       req.session.flash = { kind: 'error', message: e.message };

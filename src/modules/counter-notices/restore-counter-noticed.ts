@@ -58,8 +58,13 @@ async function restoreOne(tx: EntityManager, deps: CounterDeps, id: string, now:
     action: 'notice.restored',
     subject: { type: 'notice', id: notice.reference },
     details: {
-      before, after: next, counterNoticeId: cn.id, restoreAfter: cn.restoreAfter.toISOString(),
-      restored: restoredIds, releasedCopies: (change.releasedCopies ?? []).map((i) => i.id), unchanged: change.unchanged.map((u) => ({ id: u.item.id, reason: u.reason })),
+      before,
+      after: next,
+      counterNoticeId: cn.id,
+      restoreAfter: cn.restoreAfter.toISOString(),
+      restored: restoredIds,
+      releasedCopies: (change.releasedCopies ?? []).map((i) => i.id),
+      unchanged: change.unchanged.map((u) => ({ id: u.item.id, reason: u.reason })),
     },
     at: now,
   });
@@ -67,11 +72,24 @@ async function restoreOne(tx: EntityManager, deps: CounterDeps, id: string, now:
   const items = change.changed.map((i) => ({ title: i.title, url: itemPageUrl(base, i.slug) }));
   // Staydown (SPEC §13): copies held on the restored originals' account were released with them.
   const releasedCopies = (change.releasedCopies ?? []).map((i) => ({ title: i.title, url: itemPageUrl(base, i.slug) }));
-  const data = { reference: notice.reference, items, releasedCopies, receivedAt: cn.receivedAt.toISOString(), restoredAt: now.toISOString() };
+  const data = {
+    reference: notice.reference,
+    items,
+    releasedCopies,
+    receivedAt: cn.receivedAt.toISOString(),
+    restoredAt: now.toISOString(),
+  };
   for (const r of await partiesOf(tx, notice, cn, cn.itemIds)) {
-    await enqueue(tx, 'content-restored', r.email, { ...data, name: r.name, isComplainant: r.role === 'complainant' }, {
-      noticeId: notice.id, dedupeKey: `content-restored:${cn.id}:${r.email}`,
-    });
+    await enqueue(
+      tx,
+      'content-restored',
+      r.email,
+      { ...data, name: r.name, isComplainant: r.role === 'complainant' },
+      {
+        noticeId: notice.id,
+        dedupeKey: `content-restored:${cn.id}:${r.email}`,
+      },
+    );
   }
 }
 
@@ -88,10 +106,19 @@ export interface RecordCourtAction {
  * (§ 512(g)(2)(C)): the notice → `upheld`, nothing is restored, every party is emailed, audited.
  * Refused (409) once the counter-notice is closed, e.g. when the restoration job got there first.
  */
-export async function recordCourtAction(deps: CounterDeps, cmd: RecordCourtAction): Promise<{ counterNotice: CounterNotice; notice: Notice }> {
+export async function recordCourtAction(
+  deps: CounterDeps,
+  cmd: RecordCourtAction,
+): Promise<{ counterNotice: CounterNotice; notice: Notice }> {
   const note = String(cmd.note ?? '').trim();
   if (note.length < 5 || note.length > 2000) {
-    throw AppError.validation([{ field: 'note', message: 'Describe the court action the complainant reported: the court, the case number and when it was filed (5 to 2,000 characters).' }]);
+    throw AppError.validation([
+      {
+        field: 'note',
+        message:
+          'Describe the court action the complainant reported: the court, the case number and when it was filed (5 to 2,000 characters).',
+      },
+    ]);
   }
   return withTransaction(deps.db, async (tx) => {
     const now = deps.clock.now();
@@ -99,9 +126,12 @@ export async function recordCourtAction(deps: CounterDeps, cmd: RecordCourtActio
     const cn = await lockCounterNotice(tx, cmd.counterNoticeId);
     const notice = await lockNoticeById(tx, cn.noticeId);
     if (cn.status !== 'received') {
-      throw AppError.conflict('COUNTER_NOTICE.CLOSED', cn.status === 'restored'
-        ? `The material of notice ${notice.reference} was already restored on ${cn.restoredAt?.toISOString().slice(0, 10)}; a court action can no longer be recorded here.`
-        : `A court action was already recorded for notice ${notice.reference}.`);
+      throw AppError.conflict(
+        'COUNTER_NOTICE.CLOSED',
+        cn.status === 'restored'
+          ? `The material of notice ${notice.reference} was already restored on ${cn.restoredAt?.toISOString().slice(0, 10)}; a court action can no longer be recorded here.`
+          : `A court action was already recorded for notice ${notice.reference}.`,
+      );
     }
     const next = transition(notice.status, 'uphold');
     const before = notice.status;
@@ -119,12 +149,29 @@ export async function recordCourtAction(deps: CounterDeps, cmd: RecordCourtActio
       context: cmd.context,
       at: now,
     });
-    const items = (await itemsForMail(tx, cn.itemIds)).map((i) => ({ title: i.title, url: itemPageUrl(deps.config.publicBaseUrl, i.slug) }));
-    const data = { reference: notice.reference, items, note, receivedAt: cn.receivedAt.toISOString(), agentEmail: deps.config.dmcaAgent.email };
+    const items = (await itemsForMail(tx, cn.itemIds)).map((i) => ({
+      title: i.title,
+      url: itemPageUrl(deps.config.publicBaseUrl, i.slug),
+    }));
+    const data = {
+      reference: notice.reference,
+      items,
+      note,
+      receivedAt: cn.receivedAt.toISOString(),
+      agentEmail: deps.config.dmcaAgent.email,
+    };
     for (const r of await partiesOf(tx, notice, cn, cn.itemIds)) {
-      await enqueue(tx, 'removal-upheld', r.email, { ...data, name: r.name, isComplainant: r.role === 'complainant' }, {
-        noticeId: notice.id, dedupeKey: `removal-upheld:${cn.id}:${r.email}`, replyTo: deps.config.dmcaAgent.email,
-      });
+      await enqueue(
+        tx,
+        'removal-upheld',
+        r.email,
+        { ...data, name: r.name, isComplainant: r.role === 'complainant' },
+        {
+          noticeId: notice.id,
+          dedupeKey: `removal-upheld:${cn.id}:${r.email}`,
+          replyTo: deps.config.dmcaAgent.email,
+        },
+      );
     }
     return { counterNotice: cn, notice };
   });

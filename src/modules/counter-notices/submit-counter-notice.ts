@@ -37,7 +37,8 @@ export interface CounterNoticeAnswer {
 export function whyNotCounterable(notice: Notice, removedCount: number): string | null {
   const ref = notice.reference;
   // The state machine says when a counter-notice can be taken; the words below only explain why not.
-  if (can(notice.status, 'counter')) return removedCount ? null : `Notice ${ref} did not remove anything from this site, so there is nothing to counter.`;
+  if (can(notice.status, 'counter'))
+    return removedCount ? null : `Notice ${ref} did not remove anything from this site, so there is nothing to counter.`;
   const AFTER_REMOVAL: Partial<Record<NoticeStatus, string>> = {
     countered: `A counter-notice against notice ${ref} has already been received; the complainant has been sent a copy and the material is due to be restored.`,
     restored: `The material removed under notice ${ref} has already been restored after a counter-notice.`,
@@ -52,7 +53,9 @@ export function whyNotCounterable(notice: Notice, removedCount: number): string 
 }
 
 export function unknownNotice(reference: string): AppError {
-  return AppError.validation([{ field: 'notice', message: `There is no takedown notice ${reference}. Check the reference on the page of the removed item.` }]);
+  return AppError.validation([
+    { field: 'notice', message: `There is no takedown notice ${reference}. Check the reference on the page of the removed item.` },
+  ]);
 }
 
 /**
@@ -80,16 +83,38 @@ export async function submitCounterNotice(deps: CounterDeps, cmd: SubmitCounterN
     await tx.getRepository(Notice).save(notice);
     const restoreAfter = addBusinessDays(now, config.policy.restoreBusinessDays);
     const repo = tx.getRepository(CounterNotice);
-    const cn = await repo.save(repo.create(newCounterNotice(dto, { noticeId: notice.id, urls, itemIds, channel: cmd.channel, ip: cmd.context.ip, now, restoreAfter })));
+    const cn = await repo.save(
+      repo.create(
+        newCounterNotice(dto, { noticeId: notice.id, urls, itemIds, channel: cmd.channel, ip: cmd.context.ip, now, restoreAfter }),
+      ),
+    );
 
     const details = { items: itemIds, restoreAfter: restoreAfter.toISOString() };
-    await record(tx, { actor: PUBLIC, action: 'counter_notice.received', subject: { type: 'counter_notice', id: cn.id }, details: { notice: notice.reference, channel: cmd.channel, ...details }, context: cmd.context, at: now });
-    await record(tx, { actor: PUBLIC, action: 'notice.countered', subject: { type: 'notice', id: notice.reference }, details: { before, after: notice.status, counterNoticeId: cn.id, ...details, items: itemIds.length }, context: cmd.context, at: now });
+    await record(tx, {
+      actor: PUBLIC,
+      action: 'counter_notice.received',
+      subject: { type: 'counter_notice', id: cn.id },
+      details: { notice: notice.reference, channel: cmd.channel, ...details },
+      context: cmd.context,
+      at: now,
+    });
+    await record(tx, {
+      actor: PUBLIC,
+      action: 'notice.countered',
+      subject: { type: 'notice', id: notice.reference },
+      details: { before, after: notice.status, counterNoticeId: cn.id, ...details, items: itemIds.length },
+      context: cmd.context,
+      at: now,
+    });
     const items = removed.filter((r) => itemIds.includes(r.itemId)).map((r) => ({ title: r.title, url: itemPageUrl(base, r.slug) }));
     await queueCounterNoticeEmails(tx, deps, notice, cn, items, await staffEmails(tx));
 
     return {
-      id: cn.id, notice: notice.reference, status: 'received', receivedAt: now.toISOString(), restoreAfter: restoreAfter.toISOString(),
+      id: cn.id,
+      notice: notice.reference,
+      status: 'received',
+      receivedAt: now.toISOString(),
+      restoreAfter: restoreAfter.toISOString(),
       items: itemIds.map((id) => ({ itemId: id, url: itemPageUrl(base, removed.find((r) => r.itemId === id)!.slug) })),
     };
   });
@@ -97,31 +122,64 @@ export async function submitCounterNotice(deps: CounterDeps, cmd: SubmitCounterN
 
 /** Every URL of a counter-notice must name an item this notice removed (our page or the original article URL); a 422 otherwise. */
 async function namedRemovedItems(
-  tx: EntityManager, removedUrls: string[], removed: { itemId: string; slug: string }[], reference: string, base: string,
+  tx: EntityManager,
+  removedUrls: string[],
+  removed: { itemId: string; slug: string }[],
+  reference: string,
+  base: string,
 ): Promise<{ urls: string[]; itemIds: string[] }> {
   const urls = [...new Set(removedUrls.map((u) => u.trim()))];
   const found = await findItemsByUrls(tx, urls, { baseUrl: base });
   const removedIds = new Set(removed.map((r) => r.itemId));
   const wrong = urls.filter((u) => !removedIds.has(found.get(u)?.id ?? ''));
   if (wrong.length) {
-    const list = removed.slice(0, 5).map((r) => itemPageUrl(base, r.slug)).join(', ');
-    throw AppError.validation([{
-      field: 'removedUrls',
-      message: `${wrong[0].slice(0, 200)} was not removed under notice ${reference}${wrong.length > 1 ? ` (nor ${wrong.length - 1} more)` : ''}. List only material removed by this notice: ${list}.`,
-    }]);
+    const list = removed
+      .slice(0, 5)
+      .map((r) => itemPageUrl(base, r.slug))
+      .join(', ');
+    throw AppError.validation([
+      {
+        field: 'removedUrls',
+        message: `${wrong[0].slice(0, 200)} was not removed under notice ${reference}${wrong.length > 1 ? ` (nor ${wrong.length - 1} more)` : ''}. List only material removed by this notice: ${list}.`,
+      },
+    ]);
   }
   return { urls, itemIds: [...new Set(urls.map((u) => found.get(u)!.id))] };
 }
 
 function newCounterNotice(
   dto: CounterNoticeDto,
-  f: { noticeId: string; urls: string[]; itemIds: string[]; channel: SubmitCounterNotice['channel']; ip?: string | null; now: Date; restoreAfter: Date },
+  f: {
+    noticeId: string;
+    urls: string[];
+    itemIds: string[];
+    channel: SubmitCounterNotice['channel'];
+    ip?: string | null;
+    now: Date;
+    restoreAfter: Date;
+  },
 ): Partial<CounterNotice> {
   const country = dto.country.toUpperCase();
   return {
-    noticeId: f.noticeId, status: 'received', urls: f.urls, itemIds: f.itemIds, name: dto.name.trim(), email: dto.email.trim().toLowerCase(),
-    phone: dto.phone.trim(), address: dto.address.trim(), country, explanation: dto.explanation?.trim() || null,
-    mistakeStatement: MISTAKE_STATEMENT, consentStatement: consentStatementFor(country), statementsAt: f.now, signature: dto.signature.trim(),
-    channel: f.channel, submitterIp: f.ip ?? null, receivedAt: f.now, restoreAfter: f.restoreAfter, restoredAt: null, courtAction: null,
+    noticeId: f.noticeId,
+    status: 'received',
+    urls: f.urls,
+    itemIds: f.itemIds,
+    name: dto.name.trim(),
+    email: dto.email.trim().toLowerCase(),
+    phone: dto.phone.trim(),
+    address: dto.address.trim(),
+    country,
+    explanation: dto.explanation?.trim() || null,
+    mistakeStatement: MISTAKE_STATEMENT,
+    consentStatement: consentStatementFor(country),
+    statementsAt: f.now,
+    signature: dto.signature.trim(),
+    channel: f.channel,
+    submitterIp: f.ip ?? null,
+    receivedAt: f.now,
+    restoreAfter: f.restoreAfter,
+    restoredAt: null,
+    courtAction: null,
   };
 }

@@ -66,7 +66,13 @@ export function purgeTargets(config: Config): PurgeTarget[] {
 
 /** Sends one purge request; resolves on 2xx (Cloudflare: and `"success": true`), throws otherwise. */
 export async function sendPurge(req: PurgeRequest, timeoutMs: number): Promise<void> {
-  const res = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+  const res = await fetch(req.url, {
+    method: req.method,
+    headers: req.headers,
+    body: req.body,
+    signal: AbortSignal.timeout(timeoutMs),
+    redirect: 'manual',
+  });
   const text = await res.text().catch(() => '');
   if (res.status < 200 || res.status >= 300) throw new Error(`HTTP ${res.status} ${text.slice(0, 200).replace(/\s+/g, ' ')}`.trim());
   if (/^application\/json/i.test(res.headers.get('content-type') ?? '')) {

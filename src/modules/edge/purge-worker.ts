@@ -177,12 +177,20 @@ export function createPurgeWorker(deps: PurgeWorkerDeps, opts: PurgeWorkerOption
           actor: WORKER_ACTOR,
           action: kind === 'sent' ? 'cache.purged' : 'cache.purge_failed',
           subject: { type: 'edge_purge', id: row.id },
-          details: { keys: row.keys, targets: done, attempts: row.attempts, latencyMs: at.getTime() - new Date(row.created_at).getTime(), ...(error ? { error, missing: missing.map((t) => t.name) } : {}) },
+          details: {
+            keys: row.keys,
+            targets: done,
+            attempts: row.attempts,
+            latencyMs: at.getTime() - new Date(row.created_at).getTime(),
+            ...(error ? { error, missing: missing.map((t) => t.name) } : {}),
+          },
           at,
         });
       }
     });
-    for (const [name, r] of sent) if (r.error) logger.warn({ target: name.replace(/\/\/[^@/]*@/, '//'), error: r.error.slice(0, 200) }, 'edge purge failed; will retry');
+    for (const [name, r] of sent)
+      if (r.error)
+        logger.warn({ target: name.replace(/\/\/[^@/]*@/, '//'), error: r.error.slice(0, 200) }, 'edge purge failed; will retry');
     return res;
   }
 

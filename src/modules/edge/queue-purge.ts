@@ -19,7 +19,10 @@ export async function queuePurge(tx: EntityManager, keys: readonly string[], at:
   if (!unique.length) return;
   // One row per 256 keys (Fastly's batch limit; a row is one request per target).
   for (let i = 0; i < unique.length; i += 256) {
-    await tx.query(`INSERT INTO edge_purges (keys, created_at, next_attempt_at) VALUES ($1::text[], $2, $2)`, [unique.slice(i, i + 256), at]);
+    await tx.query(`INSERT INTO edge_purges (keys, created_at, next_attempt_at) VALUES ($1::text[], $2, $2)`, [
+      unique.slice(i, i + 256),
+      at,
+    ]);
   }
   await tx.query('SELECT pg_notify($1, $2)', [PURGE_CHANNEL, '']);
 }

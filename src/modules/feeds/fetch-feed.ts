@@ -60,7 +60,9 @@ function guardedLookup(allowPrivate: boolean) {
       const list = addresses as LookupAddress[];
       const bad = allowPrivate ? undefined : list.find((a) => !isPublicAddress(a.address));
       if (bad || !list.length) {
-        const e = new FeedFetchError(`refused: ${hostname} resolves to a private, loopback or link-local address (${bad?.address ?? 'none'})`) as NodeJS.ErrnoException;
+        const e = new FeedFetchError(
+          `refused: ${hostname} resolves to a private, loopback or link-local address (${bad?.address ?? 'none'})`,
+        ) as NodeJS.ErrnoException;
         e.code = 'EPRIVATEADDRESS';
         return callback(e, '');
       }
@@ -123,7 +125,8 @@ function parseTarget(raw: string, allowPrivate: boolean): URL {
   } catch {
     throw new FeedFetchError(`not a valid URL: ${raw.slice(0, 200)}`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new FeedFetchError(`only http and https feeds are fetched (not ${u.protocol})`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new FeedFetchError(`only http and https feeds are fetched (not ${u.protocol})`);
   const host = u.hostname.replace(/^\[|\]$/g, '');
   // An IP literal is connected to without a DNS lookup, so it is checked here.
   if (net.isIP(host) && !allowPrivate && !isPublicAddress(host)) {
@@ -143,7 +146,10 @@ function request(target: URL, opts: FetchFeedOptions, deadline: number, timeoutM
     if (opts.lastModified) headers['If-Modified-Since'] = opts.lastModified;
     const lib = target.protocol === 'https:' ? https : http;
     const req = lib.request(target, { method: 'GET', headers, lookup: guardedLookup(opts.allowPrivate) as never, agent: false });
-    const timer = setTimeout(() => req.destroy(new FeedFetchError(`timed out after ${Math.round(timeoutMs / 1000)} s`)), Math.max(1, deadline - Date.now()));
+    const timer = setTimeout(
+      () => req.destroy(new FeedFetchError(`timed out after ${Math.round(timeoutMs / 1000)} s`)),
+      Math.max(1, deadline - Date.now()),
+    );
     req.on('response', (res) => {
       clearTimeout(timer);
       resolve(res);
@@ -163,7 +169,9 @@ function readBody(res: IncomingMessage, maxBytes: number, deadline: number, time
       res.destroy();
       return reject(new FeedFetchError(`the feed is too large (${declared} bytes; at most ${maxBytes})`));
     }
-    const encoding = String(res.headers['content-encoding'] ?? '').toLowerCase().trim();
+    const encoding = String(res.headers['content-encoding'] ?? '')
+      .toLowerCase()
+      .trim();
     let stream: NodeJS.ReadableStream = res;
     if (encoding === 'gzip' || encoding === 'x-gzip') stream = res.pipe(zlib.createGunzip());
     else if (encoding === 'deflate') stream = res.pipe(zlib.createInflate());
@@ -178,7 +186,10 @@ function readBody(res: IncomingMessage, maxBytes: number, deadline: number, time
       res.destroy();
       reject(err);
     };
-    const timer = setTimeout(() => fail(new FeedFetchError(`timed out after ${Math.round(timeoutMs / 1000)} s`)), Math.max(1, deadline - Date.now()));
+    const timer = setTimeout(
+      () => fail(new FeedFetchError(`timed out after ${Math.round(timeoutMs / 1000)} s`)),
+      Math.max(1, deadline - Date.now()),
+    );
     stream.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > maxBytes) return fail(new FeedFetchError(`the feed is too large (more than ${maxBytes} bytes)`));

@@ -53,7 +53,8 @@ export async function importFeedNow(deps: ImportDeps, sourceId: string, opts: Im
     const s = await lockSource(tx, sourceId);
     if (!s.feedUrl) throw AppError.conflict('SOURCE.NO_FEED', `${s.name} has no feed URL: its items are added through the API or a file.`);
     if (s.status !== 'active') throw AppError.conflict('SOURCE.NOT_ACTIVE', `${s.name} is ${s.status}: activate it before importing.`);
-    if (s.fetchingUntil && s.fetchingUntil > now) throw AppError.conflict('SOURCE.FETCHING', `${s.name} is being imported right now; try again in a moment.`);
+    if (s.fetchingUntil && s.fetchingUntil > now)
+      throw AppError.conflict('SOURCE.FETCHING', `${s.name} is being imported right now; try again in a moment.`);
     s.fetchingUntil = new Date(now.getTime() + LEASE_MS);
     s.nextFetchAt = new Date(now.getTime() + deps.config.policy.feedIntervalMinutes * 60_000);
     return tx.getRepository(Source).save(s);
@@ -106,7 +107,17 @@ async function runImport(deps: ImportDeps, source: Source, opts: ImportOptions):
       ...opts.limits,
     });
     if (fetched.notModified) {
-      result = { ok: true, notModified: true, httpStatus: 304, entries: 0, created: 0, updated: 0, unchanged: 0, skipped: {}, ms: Date.now() - started };
+      result = {
+        ok: true,
+        notModified: true,
+        httpStatus: 304,
+        entries: 0,
+        created: 0,
+        updated: 0,
+        unchanged: 0,
+        skipped: {},
+        ms: Date.now() - started,
+      };
       await finish(deps, source, result, { actor, context: opts.context });
       return result;
     }
@@ -117,7 +128,14 @@ async function runImport(deps: ImportDeps, source: Source, opts: ImportOptions):
     const r = result;
     // One transaction: every item change of this import and its audit event commit together.
     await withTransaction(deps.db, async (tx) => {
-      const part = await upsertItems(tx, { source, inputs, now, feedUrl, onProgress: opts.onProgress, staydownSimilarity: deps.config.policy.staydownSimilarity });
+      const part = await upsertItems(tx, {
+        source,
+        inputs,
+        now,
+        feedUrl,
+        onProgress: opts.onProgress,
+        staydownSimilarity: deps.config.policy.staydownSimilarity,
+      });
       r.created = part.created;
       r.updated = part.updated;
       r.unchanged = part.unchanged;
@@ -131,9 +149,12 @@ async function runImport(deps: ImportDeps, source: Source, opts: ImportOptions):
     if (!(err instanceof FeedFetchError || err instanceof FeedParseError)) {
       deps.logger.error({ err, sourceId: source.id }, 'feed import failed');
     }
-    const reason = err instanceof FeedFetchError || err instanceof FeedParseError ? err.message : 'an internal error stopped the import (see the logs)';
+    const reason =
+      err instanceof FeedFetchError || err instanceof FeedParseError ? err.message : 'an internal error stopped the import (see the logs)';
     result = { ok: false, reason, ms: Date.now() - started };
-    await finish(deps, source, result, { actor, context: opts.context }).catch((e) => deps.logger.error({ err: e, sourceId: source.id }, 'could not record a failed import'));
+    await finish(deps, source, result, { actor, context: opts.context }).catch((e) =>
+      deps.logger.error({ err: e, sourceId: source.id }, 'could not record a failed import'),
+    );
     return result;
   }
 }
@@ -155,7 +176,9 @@ async function saveResult(
     `UPDATE sources SET last_fetch_at = $2, last_fetch_result = $3::jsonb, fetching_until = NULL, updated_at = $2
        ${validators ? ', last_fetch_etag = $4, last_fetch_modified = $5' : ''}
      WHERE id = $1`,
-    validators ? [source.id, now, JSON.stringify(result), validators.etag, validators.lastModified] : [source.id, now, JSON.stringify(result)],
+    validators
+      ? [source.id, now, JSON.stringify(result), validators.etag, validators.lastModified]
+      : [source.id, now, JSON.stringify(result)],
   );
   await record(tx, {
     actor: who.actor,

@@ -82,7 +82,15 @@ function buildTree(xml: string): Node {
   parser = new Parser(
     {
       onopentag(name, attrs) {
-        const node: Node = { name: name.toLowerCase(), attrs, children: [], start: parser.startIndex, end: -1, innerStart: parser.endIndex + 1, innerEnd: -1 };
+        const node: Node = {
+          name: name.toLowerCase(),
+          attrs,
+          children: [],
+          start: parser.startIndex,
+          end: -1,
+          innerStart: parser.endIndex + 1,
+          innerEnd: -1,
+        };
         stack[stack.length - 1].children.push(node);
         stack.push(node);
       },
@@ -91,7 +99,8 @@ function buildTree(xml: string): Node {
         if (!node || node === root) return;
         // htmlparser2 reports a self-closing element (<link/>) as implied too: tell them apart.
         const selfClosing = parser.startIndex === node.start && xml[parser.endIndex - 1] === '/';
-        if (isImplied && !selfClosing && !problem) problem = `the element <${name}> is never closed (the feed is truncated or not well-formed XML)`;
+        if (isImplied && !selfClosing && !problem)
+          problem = `the element <${name}> is never closed (the feed is truncated or not well-formed XML)`;
         node.innerEnd = parser.startIndex;
         node.end = parser.endIndex + 1;
         if (node.innerEnd < node.innerStart) node.innerEnd = node.innerStart; // <self-closing/>

@@ -32,7 +32,11 @@ export function parseImapUrl(url: string) {
  * be taken again (the same Message-ID is then recognised as a duplicate and just moved). Reconnects
  * after a lost connection.
  */
-export function startImapPoller(deps: Pick<AppDeps, 'db' | 'clock' | 'config' | 'logger'>, worker: InboundWorker | null, opts: { url?: string; pollMs?: number } = {}): ImapPoller {
+export function startImapPoller(
+  deps: Pick<AppDeps, 'db' | 'clock' | 'config' | 'logger'>,
+  worker: InboundWorker | null,
+  opts: { url?: string; pollMs?: number } = {},
+): ImapPoller {
   const { logger } = deps;
   const target = parseImapUrl(opts.url ?? deps.config.inbound.imapUrl!);
   const done = deps.config.inbound.imapDoneFolder;
@@ -43,7 +47,14 @@ export function startImapPoller(deps: Pick<AppDeps, 'db' | 'clock' | 'config' | 
 
   async function connect(): Promise<ImapFlow> {
     if (client?.usable) return client;
-    const c = new ImapFlow({ host: target.host, port: target.port, secure: target.secure, auth: target.auth, logger: false, emitLogs: false });
+    const c = new ImapFlow({
+      host: target.host,
+      port: target.port,
+      secure: target.secure,
+      auth: target.auth,
+      logger: false,
+      emitLogs: false,
+    });
     c.on('error', (err: Error) => logger.warn({ err: err.message }, 'IMAP connection error'));
     c.on('exists', () => void poll().catch(() => undefined));
     await c.connect();
@@ -63,7 +74,9 @@ export function startImapPoller(deps: Pick<AppDeps, 'db' | 'clock' | 'config' | 
       if (found.length >= BATCH) break;
     }
     for (const m of found) {
-      const stored = await withTransaction(deps.db, (tx) => storeInboundEmail(tx, m.source, 'imap', { at: deps.clock.now(), envelope: {} }));
+      const stored = await withTransaction(deps.db, (tx) =>
+        storeInboundEmail(tx, m.source, 'imap', { at: deps.clock.now(), envelope: {} }),
+      );
       // Only after the commit: the message leaves the mailbox.
       await c.messageMove(String(m.uid), done, { uid: true });
       if (!stored.duplicate) worker?.kick();

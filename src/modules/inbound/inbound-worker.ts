@@ -77,7 +77,12 @@ export function createInboundWorker(deps: InboundDeps, opts: InboundWorkerOption
       claimType: 'copyright',
       withModerators: ex.complete && config.policy.moderatorDigestMinutes <= 0,
       extraFlags: unauth
-        ? [{ code: 'sender_unauthenticated', reason: `The sender's address is not authenticated (SPF ${r.auth.spf}, DKIM ${r.auth.dkim}, DMARC ${r.auth.dmarc}): it may be forged.` }]
+        ? [
+            {
+              code: 'sender_unauthenticated',
+              reason: `The sender's address is not authenticated (SPF ${r.auth.spf}, DKIM ${r.auth.dkim}, DMARC ${r.auth.dmarc}): it may be forged.`,
+            },
+          ]
         : [],
     });
   }
@@ -90,15 +95,39 @@ export function createInboundWorker(deps: InboundDeps, opts: InboundWorkerOption
       const v = r.verdict;
       const subject = { type: 'inbound_email', id: row.id };
       if (v.kind === 'ignore') {
-        await setOutcome(tx, row.id, { status: 'ignored', reason: v.reason, noticeId: null, extracted: r.extracted, auth: r.auth, at: now });
+        await setOutcome(tx, row.id, {
+          status: 'ignored',
+          reason: v.reason,
+          noticeId: null,
+          extracted: r.extracted,
+          auth: r.auth,
+          at: now,
+        });
         await record(tx, { actor: WORKER, action: 'inbound_email.ignored', subject, details: { reason: v.reason }, at: now });
         return true;
       }
       if (v.kind === 'reply') {
         const attached = await attachEmailReply(tx, deps, { noticeId: v.noticeId, text: v.text, from: v.from, inboundEmailId: row.id });
-        const reason = !attached ? 'a reply to a notice that does not exist' : attached.answered ? 'the answer to the question: the notice is back in the queue' : 'attached to the notice';
-        await setOutcome(tx, row.id, { status: attached ? 'reply_attached' : 'ignored', reason, noticeId: attached?.notice.id ?? null, extracted: r.extracted, auth: r.auth, at: now });
-        await record(tx, { actor: WORKER, action: attached ? 'inbound_email.attached' : 'inbound_email.ignored', subject, details: { reason, notice: attached?.notice.reference ?? null }, at: now });
+        const reason = !attached
+          ? 'a reply to a notice that does not exist'
+          : attached.answered
+            ? 'the answer to the question: the notice is back in the queue'
+            : 'attached to the notice';
+        await setOutcome(tx, row.id, {
+          status: attached ? 'reply_attached' : 'ignored',
+          reason,
+          noticeId: attached?.notice.id ?? null,
+          extracted: r.extracted,
+          auth: r.auth,
+          at: now,
+        });
+        await record(tx, {
+          actor: WORKER,
+          action: attached ? 'inbound_email.attached' : 'inbound_email.ignored',
+          subject,
+          details: { reason, notice: attached?.notice.reference ?? null },
+          at: now,
+        });
         return true;
       }
       // Loop safety: at most INBOUND_REPLIES_PER_HOUR automatic replies to one address. The lock
@@ -106,14 +135,26 @@ export function createInboundWorker(deps: InboundDeps, opts: InboundWorkerOption
       await tx.query(`SELECT pg_advisory_xact_lock(hashtext('inbound-replies:' || $1))`, [v.from.address]);
       const sent = await automaticRepliesSince(tx, v.from.address, new Date(now.getTime() - 3_600_000));
       const replies = sent < config.inbound.repliesPerHour;
-      const thread: EmailThread | null = replies ? { inReplyTo: r.msg.messageId, references: r.msg.references, subject: r.msg.subject } : null;
+      const thread: EmailThread | null = replies
+        ? { inReplyTo: r.msg.messageId, references: r.msg.references, subject: r.msg.subject }
+        : null;
       const notice = await takeEmailedNotice(tx, deps, emailedNotice(v.ex, v.from, row.id, thread), prepared!);
       const status = notice.status === 'pending' ? 'notice_created' : 'incomplete';
-      const reason = replies ? null : `no automatic reply: ${config.inbound.repliesPerHour} already sent to this address in the last hour (INBOUND_REPLIES_PER_HOUR)`;
+      const reason = replies
+        ? null
+        : `no automatic reply: ${config.inbound.repliesPerHour} already sent to this address in the last hour (INBOUND_REPLIES_PER_HOUR)`;
       await setOutcome(tx, row.id, { status, reason, noticeId: notice.id, extracted: r.extracted, auth: r.auth, at: now });
       await record(tx, {
-        actor: WORKER, action: 'inbound_email.read', subject,
-        details: { status, notice: notice.reference, missing: v.ex.missing.map((m) => m.element), replied: replies, auth: { spf: r.auth.spf, dkim: r.auth.dkim, dmarc: r.auth.dmarc } },
+        actor: WORKER,
+        action: 'inbound_email.read',
+        subject,
+        details: {
+          status,
+          notice: notice.reference,
+          missing: v.ex.missing.map((m) => m.element),
+          replied: replies,
+          auth: { spf: r.auth.spf, dkim: r.auth.dkim, dmarc: r.auth.dmarc },
+        },
         at: now,
       });
       return true;
@@ -129,13 +170,22 @@ export function createInboundWorker(deps: InboundDeps, opts: InboundWorkerOption
       const error = String((err as Error)?.stack ?? err).slice(0, 2000);
       const last = row.attempts >= maxAttempts;
       const now = clock.now();
-      logger.error({ err: String((err as Error)?.message ?? err), inboundEmailId: row.id, attempts: row.attempts }, 'reading an inbound email failed');
+      logger.error(
+        { err: String((err as Error)?.message ?? err), inboundEmailId: row.id, attempts: row.attempts },
+        'reading an inbound email failed',
+      );
       try {
         return await withTransaction(db, async (tx) => {
           const retryAt = last ? null : new Date(now.getTime() + 30_000 * 2 ** (row.attempts - 1));
           const applied = await setAttemptFailed(tx, row, error, retryAt, now);
           if (applied && last) {
-            await record(tx, { actor: WORKER, action: 'inbound_email.failed', subject: { type: 'inbound_email', id: row.id }, details: { attempts: row.attempts, error: error.split('\n')[0] }, at: now });
+            await record(tx, {
+              actor: WORKER,
+              action: 'inbound_email.failed',
+              subject: { type: 'inbound_email', id: row.id },
+              details: { attempts: row.attempts, error: error.split('\n')[0] },
+              at: now,
+            });
           }
           return last ? 'failed' : 'lost';
         });

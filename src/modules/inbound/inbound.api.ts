@@ -31,9 +31,17 @@ export function inboundJson(row: InboundRow) {
     auth: { spf: row.auth?.spf ?? 'none', dkim: row.auth?.dkim ?? 'none', dmarc: row.auth?.dmarc ?? 'none' },
     extracted: row.extracted
       ? {
-          infringingUrls: x.infringingUrls ?? [], originalUrls: x.originalUrls ?? [], goodFaith: x.goodFaith ?? false, accuracy: x.accuracy ?? false,
-          signature: x.signature ?? null, name: x.name ?? null, organization: x.organization ?? null, phone: x.phone ?? null, address: x.address ?? null,
-          role: x.role ?? null, missing: x.missing ?? [],
+          infringingUrls: x.infringingUrls ?? [],
+          originalUrls: x.originalUrls ?? [],
+          goodFaith: x.goodFaith ?? false,
+          accuracy: x.accuracy ?? false,
+          signature: x.signature ?? null,
+          name: x.name ?? null,
+          organization: x.organization ?? null,
+          phone: x.phone ?? null,
+          address: x.address ?? null,
+          role: x.role ?? null,
+          missing: x.missing ?? [],
         }
       : null,
   };
@@ -53,31 +61,50 @@ export function inboundApi(deps: AppDeps): Router {
     raw(req, res, (err?: unknown) => {
       const e = err as { type?: string } | undefined;
       if (e?.type === 'entity.too.large') {
-        return next(new AppError('INBOUND.TOO_LARGE', `The message is larger than INBOUND_MAX_BYTES (${deps.config.inbound.maxBytes} bytes).`, 413, { errors: [{ field: 'body', message: 'The message is too large.' }] }));
+        return next(
+          new AppError('INBOUND.TOO_LARGE', `The message is larger than INBOUND_MAX_BYTES (${deps.config.inbound.maxBytes} bytes).`, 413, {
+            errors: [{ field: 'body', message: 'The message is too large.' }],
+          }),
+        );
       }
       next(err);
     });
 
-  r.post('/inbound-emails', bearer, requireRole('admin'), (req, _res, next) => {
-    if (!req.is('message/rfc822')) {
-      throw new AppError('INBOUND.CONTENT_TYPE', 'Send the raw message with Content-Type: message/rfc822.', 415, { errors: [{ field: 'Content-Type', message: 'Must be message/rfc822.' }] });
-    }
-    next();
-  }, readRaw, async (req, res) => {
-    const body = req.body;
-    if (!Buffer.isBuffer(body) || body.length === 0) throw AppError.validation([{ field: 'body', message: 'The request body must be the raw RFC 822 message.' }]);
-    const user = req.user!;
-    const stored = await withTransaction(deps.db, (tx) =>
-      storeInboundEmail(tx, body, 'api', { at: deps.clock.now(), actor: { type: 'user', id: user.id, label: user.email, role: user.role }, context: requestContext(req), envelope: {} }),
-    );
-    if (!stored.duplicate) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([worker.processNow(stored.id), new Promise((resolve) => (timer = setTimeout(resolve, ANSWER_WITHIN_MS)))]);
-      clearTimeout(timer);
-    }
-    const row = await findInbound(deps.db.manager, stored.id);
-    res.status(202).json({ id: stored.id, status: row!.status, noticeReference: row!.notice_reference, duplicate: stored.duplicate });
-  });
+  r.post(
+    '/inbound-emails',
+    bearer,
+    requireRole('admin'),
+    (req, _res, next) => {
+      if (!req.is('message/rfc822')) {
+        throw new AppError('INBOUND.CONTENT_TYPE', 'Send the raw message with Content-Type: message/rfc822.', 415, {
+          errors: [{ field: 'Content-Type', message: 'Must be message/rfc822.' }],
+        });
+      }
+      next();
+    },
+    readRaw,
+    async (req, res) => {
+      const body = req.body;
+      if (!Buffer.isBuffer(body) || body.length === 0)
+        throw AppError.validation([{ field: 'body', message: 'The request body must be the raw RFC 822 message.' }]);
+      const user = req.user!;
+      const stored = await withTransaction(deps.db, (tx) =>
+        storeInboundEmail(tx, body, 'api', {
+          at: deps.clock.now(),
+          actor: { type: 'user', id: user.id, label: user.email, role: user.role },
+          context: requestContext(req),
+          envelope: {},
+        }),
+      );
+      if (!stored.duplicate) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([worker.processNow(stored.id), new Promise((resolve) => (timer = setTimeout(resolve, ANSWER_WITHIN_MS)))]);
+        clearTimeout(timer);
+      }
+      const row = await findInbound(deps.db.manager, stored.id);
+      res.status(202).json({ id: stored.id, status: row!.status, noticeReference: row!.notice_reference, duplicate: stored.duplicate });
+    },
+  );
 
   r.get('/inbound-emails', bearer, requireRole('admin', 'moderator'), async (req, res) => {
     const status = typeof req.query.status === 'string' && req.query.status ? req.query.status : undefined;

@@ -16,7 +16,10 @@ export interface ClaimedInbound {
  * `FOR UPDATE SKIP LOCKED`, `attempts + 1` and the lease in `next_attempt_at`. `onlyId` claims one
  * row (the API processes the message it just stored at once, when no worker has it yet).
  */
-export async function claimInbound(tx: EntityManager, q: { now: Date; leaseMs: number; limit: number; onlyId?: string }): Promise<ClaimedInbound[]> {
+export async function claimInbound(
+  tx: EntityManager,
+  q: { now: Date; leaseMs: number; limit: number; onlyId?: string },
+): Promise<ClaimedInbound[]> {
   const [rows] = (await tx.query(
     `WITH due AS (
        SELECT id FROM inbound_emails
@@ -42,17 +45,38 @@ export async function lockClaimed(tx: EntityManager, row: Pick<ClaimedInbound, '
 export async function setOutcome(
   tx: EntityManager,
   id: string,
-  o: { status: InboundStatus; reason: string | null; noticeId: string | null; extracted: Record<string, unknown> | null; auth: SenderAuth | null; at: Date },
+  o: {
+    status: InboundStatus;
+    reason: string | null;
+    noticeId: string | null;
+    extracted: Record<string, unknown> | null;
+    auth: SenderAuth | null;
+    at: Date;
+  },
 ): Promise<void> {
   await tx.query(
     `UPDATE inbound_emails SET status = $2, reason = $3, notice_id = $4, extracted = $5, auth = COALESCE($6, auth), processed_at = $7, last_error = NULL
       WHERE id = $1`,
-    [id, o.status, o.reason?.slice(0, 2000) ?? null, o.noticeId, o.extracted ? JSON.stringify(o.extracted) : null, o.auth ? JSON.stringify(o.auth) : null, o.at],
+    [
+      id,
+      o.status,
+      o.reason?.slice(0, 2000) ?? null,
+      o.noticeId,
+      o.extracted ? JSON.stringify(o.extracted) : null,
+      o.auth ? JSON.stringify(o.auth) : null,
+      o.at,
+    ],
   );
 }
 
 /** A failed attempt: retried after `retryAt`, or `failed` for good. */
-export async function setAttemptFailed(tx: EntityManager, row: Pick<ClaimedInbound, 'id' | 'attempts'>, error: string, retryAt: Date | null, at: Date): Promise<boolean> {
+export async function setAttemptFailed(
+  tx: EntityManager,
+  row: Pick<ClaimedInbound, 'id' | 'attempts'>,
+  error: string,
+  retryAt: Date | null,
+  at: Date,
+): Promise<boolean> {
   const [, n] = (await tx.query(
     retryAt
       ? `UPDATE inbound_emails SET last_error = $3, next_attempt_at = $4 WHERE id = $1 AND status = 'received' AND attempts = $2`
@@ -107,7 +131,11 @@ export interface InboundFilter {
 }
 
 /** Newest first, keyset pages of `limit`. The cursor is `<received_at ISO>|<id>` (base64url). */
-export async function listInbound(tx: EntityManager, f: InboundFilter, limit = 50): Promise<{ rows: InboundRow[]; nextCursor: string | null }> {
+export async function listInbound(
+  tx: EntityManager,
+  f: InboundFilter,
+  limit = 50,
+): Promise<{ rows: InboundRow[]; nextCursor: string | null }> {
   const where: string[] = [];
   const params: unknown[] = [];
   const p = (v: unknown) => {
@@ -129,7 +157,10 @@ export async function listInbound(tx: EntityManager, f: InboundFilter, limit = 5
   const more = rows.length > limit;
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
-  return { rows: page, nextCursor: more && last ? Buffer.from(`${new Date(last.received_at).toISOString()}|${last.id}`).toString('base64url') : null };
+  return {
+    rows: page,
+    nextCursor: more && last ? Buffer.from(`${new Date(last.received_at).toISOString()}|${last.id}`).toString('base64url') : null,
+  };
 }
 
 function decodeCursor(cursor: string | undefined): { at: string; id: string } | null {

@@ -27,10 +27,18 @@ export function ignoreInboundEmail(deps: Deps, cmd: StaffCmd & { reason: string 
   const reason = cmd.reason.trim().slice(0, 500) || 'set aside by staff';
   return withTransaction(deps.db, async (tx) => {
     const row = await lockEmail(tx, cmd.id);
-    if (!OPEN.includes(row.status)) throw AppError.conflict('INBOUND.ALREADY_HANDLED', `This email is ${row.status.replace('_', ' ')}: it cannot be ignored now.`);
+    if (!OPEN.includes(row.status))
+      throw AppError.conflict('INBOUND.ALREADY_HANDLED', `This email is ${row.status.replace('_', ' ')}: it cannot be ignored now.`);
     const now = deps.clock.now();
     await setOutcome(tx, row.id, { status: 'ignored', reason, noticeId: null, extracted: row.extracted, auth: null, at: now });
-    await record(tx, { actor: cmd.actor, action: 'inbound_email.ignored', subject: { type: 'inbound_email', id: row.id }, details: { reason, before: row.status }, context: cmd.context, at: now });
+    await record(tx, {
+      actor: cmd.actor,
+      action: 'inbound_email.ignored',
+      subject: { type: 'inbound_email', id: row.id },
+      details: { reason, before: row.status },
+      context: cmd.context,
+      at: now,
+    });
   });
 }
 
@@ -38,15 +46,30 @@ export function ignoreInboundEmail(deps: Deps, cmd: StaffCmd & { reason: string 
 export function attachInboundEmail(deps: Deps, cmd: StaffCmd & { reference: string }) {
   return withTransaction(deps.db, async (tx) => {
     const row = await lockEmail(tx, cmd.id);
-    if (!OPEN.includes(row.status)) throw AppError.conflict('INBOUND.ALREADY_HANDLED', `This email is ${row.status.replace('_', ' ')}: it already belongs somewhere.`);
+    if (!OPEN.includes(row.status))
+      throw AppError.conflict('INBOUND.ALREADY_HANDLED', `This email is ${row.status.replace('_', ' ')}: it already belongs somewhere.`);
     const notice = await findByReference(tx, cmd.reference.trim());
     if (!notice) throw AppError.validation([{ field: 'reference', message: 'No notice has this reference (TD-000123).' }]);
     const email = await findInbound(tx, row.id);
     const text = String((row.extracted as { body?: string } | null)?.body ?? email?.subject ?? '');
     const done = await attachEmailReply(tx, deps, { noticeId: notice.id, text, from: email?.from_address ?? null, inboundEmailId: row.id });
     const now = deps.clock.now();
-    await setOutcome(tx, row.id, { status: 'reply_attached', reason: `attached by staff${done?.answered ? '; the answer to the question' : ''}`, noticeId: notice.id, extracted: row.extracted, auth: null, at: now });
-    await record(tx, { actor: cmd.actor, action: 'inbound_email.attached', subject: { type: 'inbound_email', id: row.id }, details: { notice: notice.reference, before: row.status }, context: cmd.context, at: now });
+    await setOutcome(tx, row.id, {
+      status: 'reply_attached',
+      reason: `attached by staff${done?.answered ? '; the answer to the question' : ''}`,
+      noticeId: notice.id,
+      extracted: row.extracted,
+      auth: null,
+      at: now,
+    });
+    await record(tx, {
+      actor: cmd.actor,
+      action: 'inbound_email.attached',
+      subject: { type: 'inbound_email', id: row.id },
+      details: { notice: notice.reference, before: row.status },
+      context: cmd.context,
+      at: now,
+    });
     return notice.reference;
   });
 }
@@ -60,10 +83,16 @@ export async function noticeFromInboundEmail(deps: Deps, cmd: StaffCmd & { dto: 
   const email = await findInbound(deps.db.manager, cmd.id);
   if (!email) throw AppError.notFound('Inbound email', 'INBOUND.NOT_FOUND');
   if (email.status === 'incomplete' && email.notice_reference) {
-    const { notice } = await completeNotice(deps, { reference: email.notice_reference, dto: cmd.dto, actor: cmd.actor, context: cmd.context });
+    const { notice } = await completeNotice(deps, {
+      reference: email.notice_reference,
+      dto: cmd.dto,
+      actor: cmd.actor,
+      context: cmd.context,
+    });
     return notice.reference;
   }
-  if (!OPEN.includes(email.status)) throw AppError.conflict('INBOUND.ALREADY_HANDLED', `This email is ${email.status.replace('_', ' ')}: its notice exists already.`);
+  if (!OPEN.includes(email.status))
+    throw AppError.conflict('INBOUND.ALREADY_HANDLED', `This email is ${email.status.replace('_', ' ')}: its notice exists already.`);
   const { answer } = await submitNotice(deps, {
     dto: cmd.dto,
     channel: 'email',
@@ -73,8 +102,22 @@ export async function noticeFromInboundEmail(deps: Deps, cmd: StaffCmd & { dto: 
       const row = await lockEmail(tx, cmd.id);
       if (!OPEN.includes(row.status)) throw AppError.conflict('INBOUND.ALREADY_HANDLED', 'This email was handled meanwhile.');
       const now = deps.clock.now();
-      await setOutcome(tx, row.id, { status: 'notice_created', reason: 'notice made by staff', noticeId: notice.id, extracted: row.extracted, auth: null, at: now });
-      await record(tx, { actor: cmd.actor, action: 'inbound_email.read', subject: { type: 'inbound_email', id: row.id }, details: { status: 'notice_created', notice: notice.reference, by: 'staff' }, context: cmd.context, at: now });
+      await setOutcome(tx, row.id, {
+        status: 'notice_created',
+        reason: 'notice made by staff',
+        noticeId: notice.id,
+        extracted: row.extracted,
+        auth: null,
+        at: now,
+      });
+      await record(tx, {
+        actor: cmd.actor,
+        action: 'inbound_email.read',
+        subject: { type: 'inbound_email', id: row.id },
+        details: { status: 'notice_created', notice: notice.reference, by: 'staff' },
+        context: cmd.context,
+        at: now,
+      });
     },
   });
   return answer.reference;

@@ -14,24 +14,46 @@ import { readMessage } from './parse';
 const actorOf = (req: Request): Actor => ({ type: 'user', id: req.user!.id, label: req.user!.email, role: req.user!.role });
 const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim().slice(0, 300) : undefined);
 const isDay = (v: unknown) => typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(v));
-const lines = (v: unknown): string[] => (typeof v === 'string' ? v.split(/\r?\n/).map((l) => l.trim()).filter(Boolean) : []);
+const lines = (v: unknown): string[] =>
+  typeof v === 'string'
+    ? v
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter(Boolean)
+    : [];
 
 /** The notice form's values from what the parser extracted (the staff edit them before creating the notice). */
 function valuesFrom(row: InboundRow): Record<string, unknown> {
   const x = (row.extracted ?? {}) as Record<string, unknown>;
   const list = (v: unknown) => (Array.isArray(v) ? v.slice(0, 1000).join('\n') : '');
   return {
-    name: x.name ?? row.from_name ?? '', organization: x.organization ?? '', email: row.from_address ?? x.email ?? '', phone: x.phone ?? '',
-    address: x.address ?? '', country: typeof x.country === 'string' ? x.country.toUpperCase() : '', role: x.role ?? 'owner', rightsOwner: x.rightsOwner ?? '',
-    workDescription: x.workDescription ?? '', originalUrls: list(x.originalUrls), infringingUrls: list(x.infringingUrls),
-    goodFaith: x.goodFaith === true, accuracy: x.accuracy === true, signature: x.signature ?? '',
+    name: x.name ?? row.from_name ?? '',
+    organization: x.organization ?? '',
+    email: row.from_address ?? x.email ?? '',
+    phone: x.phone ?? '',
+    address: x.address ?? '',
+    country: typeof x.country === 'string' ? x.country.toUpperCase() : '',
+    role: x.role ?? 'owner',
+    rightsOwner: x.rightsOwner ?? '',
+    workDescription: x.workDescription ?? '',
+    originalUrls: list(x.originalUrls),
+    infringingUrls: list(x.infringingUrls),
+    goodFaith: x.goodFaith === true,
+    accuracy: x.accuracy === true,
+    signature: x.signature ?? '',
   };
 }
 
 function formToDto(body: Record<string, unknown>): Record<string, unknown> {
   const { _csrf: _c, goodFaith, accuracy, infringingUrls, originalUrls, ...rest } = body;
   const original = lines(originalUrls);
-  return { ...rest, infringingUrls: lines(infringingUrls), ...(original.length ? { originalUrls: original } : {}), goodFaith: goodFaith === 'true', accuracy: accuracy === 'true' };
+  return {
+    ...rest,
+    infringingUrls: lines(infringingUrls),
+    ...(original.length ? { originalUrls: original } : {}),
+    goodFaith: goodFaith === 'true',
+    accuracy: accuracy === 'true',
+  };
 }
 
 /**
@@ -61,7 +83,12 @@ export function mailboxRoutes(deps: AppDeps): Router {
     });
   });
 
-  async function show(req: Request, res: Response, status = 200, form?: { values: Record<string, unknown>; errors: { field: string; message: string }[] }) {
+  async function show(
+    req: Request,
+    res: Response,
+    status = 200,
+    form?: { values: Record<string, unknown>; errors: { field: string; message: string }[] },
+  ) {
     const row = await findInbound(deps.db.manager, String(req.params.id), true);
     if (!row) throw AppError.notFound('Inbound email', 'INBOUND.NOT_FOUND');
     const msg = await readMessage(row.raw!, { maxAttachmentBytes: deps.config.inbound.maxBytes });
@@ -69,11 +96,23 @@ export function mailboxRoutes(deps: AppDeps): Router {
     res.status(status).render('mailbox/show', {
       title: `Email: ${row.subject ?? '(no subject)'}`,
       email: row,
-      auth: { spf: row.auth?.spf ?? 'none', dkim: row.auth?.dkim ?? 'none', dmarc: row.auth?.dmarc ?? 'none', domain: row.auth?.domain, details: row.auth?.details ?? [] },
+      auth: {
+        spf: row.auth?.spf ?? 'none',
+        dkim: row.auth?.dkim ?? 'none',
+        dmarc: row.auth?.dmarc ?? 'none',
+        domain: row.auth?.domain,
+        details: row.auth?.details ?? [],
+      },
       // Text only: the plain part, else the parser's reading of the HTML. The HTML is never rendered.
       text: (msg.text ?? (typeof x.body === 'string' ? x.body : '')).slice(0, 200_000),
       hadHtml: !!msg.html,
-      attachments: msg.attachments.map((a, i) => ({ n: i, filename: a.filename ?? `attachment-${i + 1}`, contentType: a.contentType, size: a.size, kept: a.content.length > 0 })),
+      attachments: msg.attachments.map((a, i) => ({
+        n: i,
+        filename: a.filename ?? `attachment-${i + 1}`,
+        contentType: a.contentType,
+        size: a.size,
+        kept: a.content.length > 0,
+      })),
       extracted: row.extracted ? { ...x, missing: x.missing ?? [] } : null,
       canAct: ['received', 'ignored', 'failed'].includes(row.status),
       canComplete: row.status === 'incomplete',
@@ -102,13 +141,23 @@ export function mailboxRoutes(deps: AppDeps): Router {
   });
 
   r.post('/mailbox/:id/ignore', async (req, res) => {
-    await ignoreInboundEmail(deps, { id: String(req.params.id), reason: String(req.body?.reason ?? ''), actor: actorOf(req), context: requestContext(req) });
+    await ignoreInboundEmail(deps, {
+      id: String(req.params.id),
+      reason: String(req.body?.reason ?? ''),
+      actor: actorOf(req),
+      context: requestContext(req),
+    });
     req.session.flash = { kind: 'ok', message: 'The email is set aside (ignored).' };
     res.redirect(303, `/mailbox/${req.params.id}`);
   });
 
   r.post('/mailbox/:id/attach', async (req, res) => {
-    const reference = await attachInboundEmail(deps, { id: String(req.params.id), reference: String(req.body?.reference ?? ''), actor: actorOf(req), context: requestContext(req) });
+    const reference = await attachInboundEmail(deps, {
+      id: String(req.params.id),
+      reference: String(req.body?.reference ?? ''),
+      actor: actorOf(req),
+      context: requestContext(req),
+    });
     req.session.flash = { kind: 'ok', message: `The email is attached to ${reference}.` };
     res.redirect(303, `/mailbox/${req.params.id}`);
   });
@@ -119,7 +168,12 @@ export function mailboxRoutes(deps: AppDeps): Router {
     const errors = await validationErrors(NoticeDto, dto);
     const values = { ...body, goodFaith: body.goodFaith === 'true', accuracy: body.accuracy === 'true' };
     if (errors.length) return show(req, res, 422, { values, errors });
-    const reference = await noticeFromInboundEmail(deps, { id: String(req.params.id), dto: plainToInstance(NoticeDto, dto), actor: actorOf(req), context: requestContext(req) });
+    const reference = await noticeFromInboundEmail(deps, {
+      id: String(req.params.id),
+      dto: plainToInstance(NoticeDto, dto),
+      actor: actorOf(req),
+      context: requestContext(req),
+    });
     req.session.flash = { kind: 'ok', message: `Notice ${reference} is in the queue.` };
     res.redirect(303, `/notices/${reference}`);
   });

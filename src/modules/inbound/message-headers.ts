@@ -11,7 +11,11 @@ export interface StoredHeaders {
 }
 
 const MAX_HEADER_BLOCK = 256 * 1024;
-const oneLine = (s: string, max: number) => s.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, max);
+const oneLine = (s: string, max: number) =>
+  s
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .trim()
+    .slice(0, max);
 
 function safeDecode(s: string): string {
   try {

@@ -34,7 +34,11 @@ const MAX_TARGETS = 1000;
 export async function readInboundEmail(deps: ReadDeps, raw: Buffer, envelope: InboundEnvelope): Promise<ReadResult> {
   const { config } = deps;
   const msg = await readMessage(raw, { maxAttachmentBytes: config.inbound.maxBytes });
-  const auth = await authenticateSender(raw, envelope, { dns: config.inbound.authDns, resolver: deps.resolver, mta: config.inbound.replyDomain });
+  const auth = await authenticateSender(raw, envelope, {
+    dns: config.inbound.authDns,
+    resolver: deps.resolver,
+    mta: config.inbound.replyDomain,
+  });
   const automatic = envelope.mailFrom === '' ? 'empty return path (bounce)' : autoReplyReason(msg);
   if (automatic) return { msg, auth, verdict: { kind: 'ignore', reason: `automatic mail: ${automatic}` }, extracted: null };
 
@@ -42,14 +46,25 @@ export async function readInboundEmail(deps: ReadDeps, raw: Buffer, envelope: In
   const replyTo = recipients.find((a) => isReplyAddress(a, config.inbound.replyDomain));
   if (replyTo) {
     const noticeId = noticeIdOfReplyAddress(deps.sessionSecret, replyTo, config.inbound.replyDomain);
-    if (!noticeId) return { msg, auth, verdict: { kind: 'ignore', reason: 'reply address with an unknown or forged key' }, extracted: null };
+    if (!noticeId)
+      return { msg, auth, verdict: { kind: 'ignore', reason: 'reply address with an unknown or forged key' }, extracted: null };
     const ex = parseNoticeEmail(msg, { publicBaseUrl: config.publicBaseUrl, isItemOriginalUrl: () => false });
-    return { msg, auth, verdict: { kind: 'reply', noticeId, text: ex.body, from: msg.from.address }, extracted: { body: ex.body.slice(0, 20_000) } };
+    return {
+      msg,
+      auth,
+      verdict: { kind: 'reply', noticeId, text: ex.body, from: msg.from.address },
+      extracted: { body: ex.body.slice(0, 20_000) },
+    };
   }
 
   const known = await knownOriginalUrls(deps.db.manager, findMessageUrls(msg));
   const ex = parseNoticeEmail(msg, { publicBaseUrl: config.publicBaseUrl, isItemOriginalUrl: (n) => known.has(n) });
-  const extracted = { ...ex, body: ex.body.slice(0, 20_000), infringingUrls: ex.infringingUrls.slice(0, 2000), originalUrls: ex.originalUrls.slice(0, 2000) };
+  const extracted = {
+    ...ex,
+    body: ex.body.slice(0, 20_000),
+    infringingUrls: ex.infringingUrls.slice(0, 2000),
+    originalUrls: ex.originalUrls.slice(0, 2000),
+  };
   if (ex.kind !== 'notice') return { msg, auth, verdict: { kind: 'ignore', reason: ex.reason ?? 'not a notice' }, extracted };
   const from = msg.from.address?.toLowerCase() ?? null;
   if (!from || !isDeliverableAddress(from)) {
@@ -76,9 +91,17 @@ export function emailedNotice(
   replyThread: EmailThread | null,
 ): EmailedNotice {
   const tooMany = ex.infringingUrls.length > MAX_TARGETS;
-  const missing: MissingElement[] = ex.missing.map((m) => ({ element: ELEMENT[m.element] ?? m.element, paragraph: m.paragraph, message: m.message }));
+  const missing: MissingElement[] = ex.missing.map((m) => ({
+    element: ELEMENT[m.element] ?? m.element,
+    paragraph: m.paragraph,
+    message: m.message,
+  }));
   if (tooMany) {
-    missing.push({ element: ELEMENT.infringingUrls, paragraph: '§ 512(c)(3)(A)(iii)', message: `A notice can name at most ${MAX_TARGETS} URLs; this email named ${ex.infringingUrls.length}. Send several notices.` });
+    missing.push({
+      element: ELEMENT.infringingUrls,
+      paragraph: '§ 512(c)(3)(A)(iii)',
+      message: `A notice can name at most ${MAX_TARGETS} URLs; this email named ${ex.infringingUrls.length}. Send several notices.`,
+    });
   }
   const country = ex.country && /^[A-Za-z]{2}$/.test(ex.country) ? ex.country.toUpperCase() : 'ZZ';
   return {
@@ -91,8 +114,8 @@ export function emailedNotice(
     role: ex.role ?? 'owner',
     rightsOwner: ex.rightsOwner,
     workDescription: ex.workDescription ?? '',
-    goodFaithStatement: ex.goodFaith ? ex.goodFaithStatement ?? 'Made in the email (see the message).' : '',
-    accuracyStatement: ex.accuracy ? ex.accuracyStatement ?? 'Made in the email (see the message).' : '',
+    goodFaithStatement: ex.goodFaith ? (ex.goodFaithStatement ?? 'Made in the email (see the message).') : '',
+    accuracyStatement: ex.accuracy ? (ex.accuracyStatement ?? 'Made in the email (see the message).') : '',
     signature: ex.signature ?? '',
     claimType: 'copyright',
     complete: ex.complete && !tooMany,

@@ -8,7 +8,10 @@ const NONE: SenderAuth = { spf: 'none', dkim: 'none', dmarc: 'none', domain: nul
 const TIMEOUT_MS = 15_000;
 
 interface MailauthResult {
-  dkim?: { headerFrom?: string[]; results?: { signingDomain?: string; status?: { result?: string; aligned?: string | false }; info?: string }[] };
+  dkim?: {
+    headerFrom?: string[];
+    results?: { signingDomain?: string; status?: { result?: string; aligned?: string | false }; info?: string }[];
+  };
   spf?: false | { domain?: string; status?: { result?: string }; info?: string };
   dmarc?: false | { domain?: string; status?: { result?: string }; info?: string };
 }
@@ -41,10 +44,17 @@ export async function authenticateSender(
   });
   try {
     const r = await Promise.race([run, timeout]);
-    if (r === 'timeout') return { spf: 'temperror', dkim: 'temperror', dmarc: 'temperror', domain: null, details: ['DNS lookups timed out'] };
+    if (r === 'timeout')
+      return { spf: 'temperror', dkim: 'temperror', dmarc: 'temperror', domain: null, details: ['DNS lookups timed out'] };
     return summarise(r);
   } catch (err) {
-    return { spf: 'temperror', dkim: 'temperror', dmarc: 'temperror', domain: null, details: [`could not check: ${String((err as Error)?.message ?? err).slice(0, 200)}`] };
+    return {
+      spf: 'temperror',
+      dkim: 'temperror',
+      dmarc: 'temperror',
+      domain: null,
+      details: [`could not check: ${String((err as Error)?.message ?? err).slice(0, 200)}`],
+    };
   } finally {
     clearTimeout(timer);
   }
@@ -52,7 +62,7 @@ export async function authenticateSender(
 
 function summarise(r: MailauthResult): SenderAuth {
   const dkims = r.dkim?.results ?? [];
-  const dkim = dkims.some((d) => d.status?.result === 'pass') ? 'pass' : dkims[0]?.status?.result ?? 'none';
+  const dkim = dkims.some((d) => d.status?.result === 'pass') ? 'pass' : (dkims[0]?.status?.result ?? 'none');
   const spf = (r.spf && r.spf.status?.result) || 'none';
   const dmarc = (r.dmarc && r.dmarc.status?.result) || 'none';
   const details = [...dkims.map((d) => d.info), r.spf ? r.spf.info : undefined, r.dmarc ? r.dmarc.info : undefined]

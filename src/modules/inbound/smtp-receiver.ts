@@ -24,7 +24,11 @@ const smtpError = (code: number, message: string) => Object.assign(new Error(mes
  * later). STARTTLS is offered when INBOUND_SMTP_TLS_CERT/KEY are set. After each commit the parse
  * job is kicked, so a notice is read within moments.
  */
-export async function startSmtpReceiver(deps: Pick<AppDeps, 'db' | 'clock' | 'config' | 'logger'>, worker: InboundWorker | null, opts: { port?: number } = {}): Promise<SmtpReceiver> {
+export async function startSmtpReceiver(
+  deps: Pick<AppDeps, 'db' | 'clock' | 'config' | 'logger'>,
+  worker: InboundWorker | null,
+  opts: { port?: number } = {},
+): Promise<SmtpReceiver> {
   const { config, logger } = deps;
   const inbound = config.inbound;
   const port = opts.port ?? inbound.smtpPort ?? 0;
@@ -50,7 +54,8 @@ export async function startSmtpReceiver(deps: Pick<AppDeps, 'db' | 'clock' | 'co
       const now = Date.now();
       const w = sent.get(ip);
       if (!w || now - w.windowStart >= 60_000) sent.set(ip, { windowStart: now, n: 1 });
-      else if (++w.n > inbound.smtpPerMinute) return callback(smtpError(421, '4.7.0 Too many messages from your address; try again in a minute'));
+      else if (++w.n > inbound.smtpPerMinute)
+        return callback(smtpError(421, '4.7.0 Too many messages from your address; try again in a minute'));
       if (sent.size > 10_000) for (const [k, v] of sent) if (now - v.windowStart >= 60_000) sent.delete(k);
       callback();
     },

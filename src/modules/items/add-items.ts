@@ -17,7 +17,10 @@ import { Source } from './source.entity';
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
   if (v && typeof v === 'object') {
-    return `{${Object.keys(v as object).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(v as object)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v) ?? 'null';
 }
@@ -39,7 +42,8 @@ export function dtoToInput(dto: CreateItemDto): ItemInput {
 async function sourceFor(tx: EntityManager, id: string): Promise<Source> {
   const source = await tx.getRepository(Source).findOneBy({ id });
   if (!source) throw AppError.validation([{ field: 'sourceId', message: 'There is no source with this id.' }]);
-  if (source.status === 'blocked') throw AppError.conflict('SOURCE.BLOCKED', `${source.name} is blocked: no new items are accepted from it.`);
+  if (source.status === 'blocked')
+    throw AppError.conflict('SOURCE.BLOCKED', `${source.name} is blocked: no new items are accepted from it.`);
   return source;
 }
 
@@ -58,9 +62,12 @@ export async function addItem(
     const [owner] = await tx.query(`SELECT id FROM items WHERE original_url_normalised = $1`, [normaliseUrl(input.originalUrl)]);
     throw AppError.conflict('ITEM.DUPLICATE', 'An item with this original URL is already in the registry.', { itemId: owner?.id });
   }
-  if (r.skipped[SKIP.notPublished]) throw AppError.conflict('ITEM.NOT_PUBLISHED', 'This item was removed or withdrawn; it cannot be changed.');
+  if (r.skipped[SKIP.notPublished])
+    throw AppError.conflict('ITEM.NOT_PUBLISHED', 'This item was removed or withdrawn; it cannot be changed.');
   if (Object.keys(r.skipped).length) throw AppError.conflict('ITEM.CONFLICT', `The item was not saved: ${Object.keys(r.skipped)[0]}.`);
-  const item = await tx.getRepository(Item).findOneOrFail({ where: { sourceId: source.id, guid: guidKey(input.guid) }, relations: { source: true } });
+  const item = await tx
+    .getRepository(Item)
+    .findOneOrFail({ where: { sourceId: source.id, guid: guidKey(input.guid) }, relations: { source: true } });
   const outcome = r.created ? 'created' : r.updated ? 'updated' : 'unchanged';
   if (outcome !== 'unchanged') {
     await record(tx, {
@@ -119,7 +126,16 @@ export async function importItemsFile(
         actor: opts.actor,
         action: 'source.items_imported',
         subject: { type: 'source', id: source.id },
-        details: { name: source.name, file: file.slice(-200), lines: inputs.length, created: r.created, updated: r.updated, unchanged: r.unchanged, skipped: r.skipped, held: r.held },
+        details: {
+          name: source.name,
+          file: file.slice(-200),
+          lines: inputs.length,
+          created: r.created,
+          updated: r.updated,
+          unchanged: r.unchanged,
+          skipped: r.skipped,
+          held: r.held,
+        },
         at: now,
       });
     });
@@ -144,7 +160,10 @@ export async function importItemsFile(
     if (!sources.has(dto.sourceId)) sources.set(dto.sourceId, await deps.db.getRepository(Source).findOneBy({ id: dto.sourceId }));
     const source = sources.get(dto.sourceId);
     if (!source || source.status === 'blocked') {
-      out.invalid.push({ line: out.lines, errors: [{ field: 'sourceId', message: source ? 'the source is blocked' : 'there is no source with this id' }] });
+      out.invalid.push({
+        line: out.lines,
+        errors: [{ field: 'sourceId', message: source ? 'the source is blocked' : 'there is no source with this id' }],
+      });
       continue;
     }
     const list = pending.get(dto.sourceId) ?? [];

@@ -11,7 +11,7 @@ import { notifyItemsChanged } from './page-cache';
  * review module's `confirmHeldItem`, through `removeItems`); a restored original releases its copies.
  */
 
-const actorLabel = (a: Actor) => (a.type === 'user' ? a.label : a.label ?? a.type);
+const actorLabel = (a: Actor) => (a.type === 'user' ? a.label : (a.label ?? a.type));
 
 /** Releases one held item: `published` (or `withdrawn` if its source opted out meanwhile), audited. */
 export async function releaseHeldItem(
@@ -22,7 +22,8 @@ export async function releaseHeldItem(
     ? await tx.getRepository(Item).findOne({ where: { id: cmd.itemId }, lock: { mode: 'pessimistic_write' } })
     : null;
   if (!item) throw AppError.notFound('Item', 'ITEM.NOT_FOUND');
-  if (item.status !== 'held' || !item.held) throw AppError.conflict('ITEM.NOT_HELD', `This item is ${item.status}, not held: there is nothing to release.`);
+  if (item.status !== 'held' || !item.held)
+    throw AppError.conflict('ITEM.NOT_HELD', `This item is ${item.status}, not held: there is nothing to release.`);
   const hold = item.held;
   await recordException(tx, item.id, hold.fingerprintId, actorLabel(cmd.actor), cmd.at);
   item.status = item.withdrawnAt ? 'withdrawn' : 'published';
@@ -32,7 +33,14 @@ export async function releaseHeldItem(
     actor: cmd.actor,
     action: 'item.released',
     subject: { type: 'item', id: item.id },
-    details: { slug: item.slug, title: item.title, before: 'held', after: item.status, reason: 'released by a moderator: never held again for this match', ...hold },
+    details: {
+      slug: item.slug,
+      title: item.title,
+      before: 'held',
+      after: item.status,
+      reason: 'released by a moderator: never held again for this match',
+      ...hold,
+    },
     context: cmd.context,
     at: cmd.at,
   });
@@ -46,13 +54,14 @@ export async function releaseHeldOn(
   cmd: { fingerprintIds: string[]; reason: string; actor: Actor; context?: RequestContext; at: Date },
 ): Promise<Item[]> {
   if (!cmd.fingerprintIds.length) return [];
-  const [rows]: [{ id: string; slug: string; title: string; status: Item['status']; source_id: string; held: ItemHold }[], number] = await tx.query(
-    `UPDATE items i SET status = CASE WHEN i.withdrawn_at IS NULL THEN 'published' ELSE 'withdrawn' END, held = NULL, updated_at = $2
+  const [rows]: [{ id: string; slug: string; title: string; status: Item['status']; source_id: string; held: ItemHold }[], number] =
+    await tx.query(
+      `UPDATE items i SET status = CASE WHEN i.withdrawn_at IS NULL THEN 'published' ELSE 'withdrawn' END, held = NULL, updated_at = $2
        FROM (SELECT id, held FROM items WHERE status = 'held' AND held->>'fingerprintId' = ANY($1::text[]) FOR UPDATE) old
       WHERE i.id = old.id
       RETURNING i.id, i.slug, i.title, i.status, i.source_id, old.held`,
-    [cmd.fingerprintIds, cmd.at],
-  );
+      [cmd.fingerprintIds, cmd.at],
+    );
   for (const r of rows) {
     await record(tx, {
       actor: cmd.actor,
@@ -63,7 +72,11 @@ export async function releaseHeldOn(
       at: cmd.at,
     });
   }
-  if (rows.length) await notifyItemsChanged(tx, rows.map((r) => r.slug));
+  if (rows.length)
+    await notifyItemsChanged(
+      tx,
+      rows.map((r) => r.slug),
+    );
   return rows.map((r) => Object.assign(new Item(), { id: r.id, slug: r.slug, title: r.title, status: r.status, sourceId: r.source_id }));
 }
 

@@ -6,7 +6,13 @@ export type { ItemStatus, ItemRemoval, ItemHold, RightsSignals } from './item.en
 
 // Lookups (notices match their URLs with findItemsByUrls).
 export {
-  findItemsByUrls, findItemById, findItemBySlug, findSourcesByDomain, itemPageUrl, slugOfPageUrl, sourceContactsOf,
+  findItemsByUrls,
+  findItemById,
+  findItemBySlug,
+  findSourcesByDomain,
+  itemPageUrl,
+  slugOfPageUrl,
+  sourceContactsOf,
 } from './items.queries';
 
 // Content changes: removal and restoration (review, counter-notices), withdrawal (opt-out).
@@ -15,7 +21,6 @@ export type { RemoveItems, RestoreItems, WithdrawSource, ContentChange } from '.
 export { releaseHeldItem, releaseHeldOn, countHeld } from './held-items';
 export { createSource, setSourceStatus, setStrikeCount } from './manage-sources';
 export { addItem, importItemsFile } from './add-items';
-
 
 // The page cache's cross-instance invalidation (server.ts starts the listener).
 export { startPageCacheListener, pageCacheFor, notifyItemsChanged } from './page-cache';

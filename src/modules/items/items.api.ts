@@ -37,7 +37,13 @@ export function itemJson(item: Item, baseUrl: string, withContent = false) {
     removedAt: item.removedAt,
     removal: item.removal,
     ...(item.status === 'held' && item.held
-      ? { heldBecause: { noticeReference: item.held.noticeReference, matchedItemId: item.held.matchedItemId, similarity: item.held.similarity } }
+      ? {
+          heldBecause: {
+            noticeReference: item.held.noticeReference,
+            matchedItemId: item.held.matchedItemId,
+            similarity: item.held.similarity,
+          },
+        }
       : {}),
     withdrawnAt: item.withdrawnAt,
     createdAt: item.createdAt,
@@ -86,7 +92,13 @@ export function itemsApi(deps: AppDeps): Router {
   r.post('/items', auth, async (req, res) => {
     const dto = await validateBody(CreateItemDto, req.body);
     const { item, outcome } = await withTransaction(deps.db, (tx) =>
-      addItem(tx, { dto, actor: actorFrom(req), context: requestContext(req), now: deps.clock.now(), staydownSimilarity: deps.config.policy.staydownSimilarity }),
+      addItem(tx, {
+        dto,
+        actor: actorFrom(req),
+        context: requestContext(req),
+        now: deps.clock.now(),
+        staydownSimilarity: deps.config.policy.staydownSimilarity,
+      }),
     );
     res.status(outcome === 'created' ? 201 : 200).json({ outcome, item: itemJson(item, base, true) });
   });
@@ -97,7 +109,9 @@ export function itemsApi(deps: AppDeps): Router {
 
   r.post('/sources', auth, requireRole('admin'), async (req, res) => {
     const dto = await validateBody(CreateSourceDto, req.body);
-    const source = await withTransaction(deps.db, (tx) => createSource(tx, { ...dto, actor: actorFrom(req), context: requestContext(req), at: deps.clock.now() }));
+    const source = await withTransaction(deps.db, (tx) =>
+      createSource(tx, { ...dto, actor: actorFrom(req), context: requestContext(req), at: deps.clock.now() }),
+    );
     res.status(201).json(sourceJson(source));
   });
 

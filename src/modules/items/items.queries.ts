@@ -134,8 +134,14 @@ function prepare(source: Source, k: Keyed, now: Date): Prepared {
 
 export function holdOf(m: BankMatch): ItemHold {
   return {
-    fingerprintId: m.fingerprintId, matchedItemId: m.matchedItemId, noticeId: m.noticeId, noticeReference: m.removal.reference,
-    claimant: m.removal.claimant, legalBasis: m.removal.legalBasis, similarity: m.similarity, match: m.match,
+    fingerprintId: m.fingerprintId,
+    matchedItemId: m.matchedItemId,
+    noticeId: m.noticeId,
+    noticeReference: m.removal.reference,
+    claimant: m.removal.claimant,
+    legalBasis: m.removal.legalBasis,
+    similarity: m.similarity,
+    match: m.match,
   };
 }
 
@@ -158,7 +164,11 @@ const WRITE_CHUNK = 500;
 export async function upsertItems(
   tx: EntityManager,
   cmd: {
-    source: Source; inputs: ItemInput[]; now: Date; feedUrl: string | null; onProgress?: (done: number, total: number) => void;
+    source: Source;
+    inputs: ItemInput[];
+    now: Date;
+    feedUrl: string | null;
+    onProgress?: (done: number, total: number) => void;
     /** STAYDOWN_SIMILARITY: entries this close to removed content are stored `held`. */
     staydownSimilarity?: number;
   },
@@ -185,7 +195,15 @@ export async function upsertItems(
   }
   if (!byGuid.size) return result;
 
-  const existing: { id: string; guid: string; raw_sha256: string; status: ItemStatus; slug: string; original_url_normalised: string; title: string }[] = await tx.query(
+  const existing: {
+    id: string;
+    guid: string;
+    raw_sha256: string;
+    status: ItemStatus;
+    slug: string;
+    original_url_normalised: string;
+    title: string;
+  }[] = await tx.query(
     `SELECT id, guid, raw_sha256, status, slug, original_url_normalised, title FROM items WHERE source_id = $1 AND guid = ANY($2::text[])`,
     [cmd.source.id, [...byGuid.keys()]],
   );
@@ -204,7 +222,9 @@ export async function upsertItems(
     const keepUrl = owner !== undefined && owner !== row.id;
     // An unchanged entry still updates an item imported before the publisher's URL or text titles were
     // read from it (issue 21): its original URL moves off a feed proxy, its title loses its markup.
-    const stale = (!keepUrl && row.original_url_normalised !== k.normalised) || (k.input.titleIsHtml && titleText(k.input) !== row.title && titleText(k.input) !== '');
+    const stale =
+      (!keepUrl && row.original_url_normalised !== k.normalised) ||
+      (k.input.titleIsHtml && titleText(k.input) !== row.title && titleText(k.input) !== '');
     if (row.raw_sha256 === k.input.rawSha256 && !stale) result.unchanged++;
     else if (row.status !== 'published') skip('notPublished');
     else {
@@ -243,8 +263,11 @@ export async function upsertItems(
     const matches = await findMatches(
       tx,
       all.map((p, key) => ({
-        key, itemId: key < updates.length ? updates[key].id : undefined, rawSha256: p.raw_sha256,
-        originalUrlNormalised: p.original_url_normalised, signature: signatures[key],
+        key,
+        itemId: key < updates.length ? updates[key].id : undefined,
+        rawSha256: p.raw_sha256,
+        originalUrlNormalised: p.original_url_normalised,
+        signature: signatures[key],
       })),
       cmd.staydownSimilarity ?? DEFAULT_STAYDOWN_SIMILARITY,
     );
@@ -341,9 +364,30 @@ export async function upsertItems(
 
 /** Columns for lists and lookups: everything but the (large) content. */
 const LIST_COLUMNS = [
-  'id', 'sourceId', 'slug', 'title', 'author', 'originalUrl', 'originalUrlNormalised', 'guid', 'feedUrl', 'sourcePublishedAt',
-  'firstFetchedAt', 'lastFetchedAt', 'listedAt', 'rawSha256', 'rights', 'excerpt', 'status', 'removedAt', 'removedByNoticeId',
-  'removal', 'held', 'withdrawnAt', 'createdAt', 'updatedAt',
+  'id',
+  'sourceId',
+  'slug',
+  'title',
+  'author',
+  'originalUrl',
+  'originalUrlNormalised',
+  'guid',
+  'feedUrl',
+  'sourcePublishedAt',
+  'firstFetchedAt',
+  'lastFetchedAt',
+  'listedAt',
+  'rawSha256',
+  'rights',
+  'excerpt',
+  'status',
+  'removedAt',
+  'removedByNoticeId',
+  'removal',
+  'held',
+  'withdrawnAt',
+  'createdAt',
+  'updatedAt',
 ] as const;
 
 /** Where this site's item pages live, from PUBLIC_BASE_URL: host (normal form) and path prefix. */
@@ -397,15 +441,39 @@ const ITEM_SQL_COLUMNS = `i.id, i.source_id, i.slug, i.title, i.author, i.origin
 /** A row of ITEM_SQL_COLUMNS as an Item with its Source (everything but the content). */
 function itemFromRow(r: Record<string, any>): Item {
   const source = Object.assign(new Source(), {
-    id: r.source_id, name: r.s_name, domains: r.s_domains, status: r.s_status, contactEmail: r.s_contact_email, feedUrl: r.s_feed_url,
+    id: r.source_id,
+    name: r.s_name,
+    domains: r.s_domains,
+    status: r.s_status,
+    contactEmail: r.s_contact_email,
+    feedUrl: r.s_feed_url,
     strikeCount: r.s_strike_count,
   });
   return Object.assign(new Item(), {
-    id: r.id, sourceId: r.source_id, source, slug: r.slug, title: r.title, author: r.author, originalUrl: r.original_url,
-    originalUrlNormalised: r.original_url_normalised, guid: r.guid, feedUrl: r.feed_url, sourcePublishedAt: r.source_published_at,
-    firstFetchedAt: r.first_fetched_at, lastFetchedAt: r.last_fetched_at, listedAt: r.listed_at, rawSha256: r.raw_sha256, rights: r.rights,
-    excerpt: r.excerpt, status: r.status, removedAt: r.removed_at, removedByNoticeId: r.removed_by_notice_id, removal: r.removal,
-    withdrawnAt: r.withdrawn_at, createdAt: r.created_at, updatedAt: r.updated_at,
+    id: r.id,
+    sourceId: r.source_id,
+    source,
+    slug: r.slug,
+    title: r.title,
+    author: r.author,
+    originalUrl: r.original_url,
+    originalUrlNormalised: r.original_url_normalised,
+    guid: r.guid,
+    feedUrl: r.feed_url,
+    sourcePublishedAt: r.source_published_at,
+    firstFetchedAt: r.first_fetched_at,
+    lastFetchedAt: r.last_fetched_at,
+    listedAt: r.listed_at,
+    rawSha256: r.raw_sha256,
+    rights: r.rights,
+    excerpt: r.excerpt,
+    status: r.status,
+    removedAt: r.removed_at,
+    removedByNoticeId: r.removed_by_notice_id,
+    removal: r.removal,
+    withdrawnAt: r.withdrawn_at,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
   });
 }
 
@@ -508,9 +576,20 @@ export async function findItemPage(pool: Queryable, slug: string): Promise<ItemP
   const r = rows[0];
   if (!r) return null;
   return {
-    id: r.id, sourceId: r.source_id, slug: r.slug, title: r.title, author: r.author, originalUrl: r.original_url,
-    sourcePublishedAt: r.source_published_at, firstFetchedAt: r.first_fetched_at, content: r.content, status: r.status,
-    removal: r.removal, held: r.held, updatedAt: r.updated_at, source: { id: r.source_id, name: r.source_name, updatedAt: r.source_updated_at },
+    id: r.id,
+    sourceId: r.source_id,
+    slug: r.slug,
+    title: r.title,
+    author: r.author,
+    originalUrl: r.original_url,
+    sourcePublishedAt: r.source_published_at,
+    firstFetchedAt: r.first_fetched_at,
+    content: r.content,
+    status: r.status,
+    removal: r.removal,
+    held: r.held,
+    updatedAt: r.updated_at,
+    source: { id: r.source_id, name: r.source_name, updatedAt: r.source_updated_at },
   };
 }
 interface Queryable {
@@ -596,7 +675,6 @@ export function listSources(tx: EntityManager): Promise<Source[]> {
   return tx.getRepository(Source).find({ order: { name: 'ASC' } });
 }
 
-
 /** The sources that list a domain (normal host form) among their homepage domains. */
 export function findSourcesByDomain(tx: EntityManager, domain: string): Promise<Source[]> {
   return tx.getRepository(Source).createQueryBuilder('s').where(':d = ANY(s.domains)', { d: domain }).getMany();
@@ -619,8 +697,14 @@ export async function noticesNamingItem(
 }
 
 /** Name and contact address of each source, for the emails that tell a source about its items. */
-export async function sourceContactsOf(tx: EntityManager, ids: string[]): Promise<Map<string, { name: string; contactEmail: string | null }>> {
+export async function sourceContactsOf(
+  tx: EntityManager,
+  ids: string[],
+): Promise<Map<string, { name: string; contactEmail: string | null }>> {
   if (!ids.length) return new Map();
-  const rows: { id: string; name: string; contact_email: string | null }[] = await tx.query(`SELECT id, name, contact_email FROM sources WHERE id = ANY($1::uuid[])`, [ids]);
+  const rows: { id: string; name: string; contact_email: string | null }[] = await tx.query(
+    `SELECT id, name, contact_email FROM sources WHERE id = ANY($1::uuid[])`,
+    [ids],
+  );
   return new Map(rows.map((r) => [r.id, { name: r.name, contactEmail: r.contact_email }]));
 }

@@ -36,9 +36,17 @@ export async function renderItemPage(app: Express, deps: AppDeps, item: ItemPage
   let html: string;
   const headers: Record<string, string> = { 'Content-Type': 'text/html; charset=utf-8' };
   // A held copy (SPEC §13) answers like the removed original it matched, naming the same notice.
-  const removal = item.status === 'removed' ? item.removal : item.status === 'held' && item.held
-    ? { noticeId: item.held.noticeId, reference: item.held.noticeReference, claimant: item.held.claimant, legalBasis: item.held.legalBasis }
-    : null;
+  const removal =
+    item.status === 'removed'
+      ? item.removal
+      : item.status === 'held' && item.held
+        ? {
+            noticeId: item.held.noticeId,
+            reference: item.held.noticeReference,
+            claimant: item.held.claimant,
+            legalBasis: item.held.legalBasis,
+          }
+        : null;
   if (removal) {
     status = 451;
     Object.assign(headers, NO_STORE);
@@ -58,7 +66,10 @@ export async function renderItemPage(app: Express, deps: AppDeps, item: ItemPage
     html = await render(app, 'items/withdrawn', { ...common, title: 'This item is no longer here', robotsNoindex: true });
   } else {
     const updated = Math.max(item.updatedAt.getTime(), item.source.updatedAt.getTime());
-    Object.assign(headers, publicCacheHeaders(deps.config.edge, [itemKey(item.id), sourceKey(item.sourceId)], { lastModified: new Date(updated) }));
+    Object.assign(
+      headers,
+      publicCacheHeaders(deps.config.edge, [itemKey(item.id), sourceKey(item.sourceId)], { lastModified: new Date(updated) }),
+    );
     html = await render(app, 'items/show', {
       ...common,
       title: item.title,
@@ -158,7 +169,8 @@ export function publicItemRoutes(deps: AppDeps): Router {
     const parts = await sitemapParts(pool);
     if (parts.length > 1) {
       const out = ['<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'];
-      for (const p of parts) out.push(`<sitemap><loc>${xml(`${base}/sitemap-${p.part}.xml`)}</loc><lastmod>${p.lastmod.toISOString()}</lastmod></sitemap>\n`);
+      for (const p of parts)
+        out.push(`<sitemap><loc>${xml(`${base}/sitemap-${p.part}.xml`)}</loc><lastmod>${p.lastmod.toISOString()}</lastmod></sitemap>\n`);
       out.push('</sitemapindex>\n');
       res.set(publicCacheHeaders(deps.config.edge, [LIST_KEYS.sitemap]));
       return res.type('application/xml; charset=utf-8').send(out.join(''));
@@ -205,14 +217,15 @@ async function sitemapUrlset(pool: Pool, base: string, part: number): Promise<st
     if (!rows[0]) return out.concat('</urlset>\n').join('');
     after = { at: rows[0].listed_at, id: rows[0].id };
   }
-  for (let n = 0; n < SITEMAP_PART_SIZE; ) {
+  for (let n = 0; n < SITEMAP_PART_SIZE;) {
     const limit = Math.min(5000, SITEMAP_PART_SIZE - n);
     const { rows } = await pool.query(
       `SELECT slug, updated_at, listed_at, id FROM items WHERE status = 'published' ${after ? 'AND (listed_at, id) > ($2, $3)' : ''}
         ORDER BY listed_at, id LIMIT $1`,
       after ? [limit, after.at, after.id] : [limit],
     );
-    for (const row of rows) out.push(`<url><loc>${xml(itemPageUrl(base, row.slug))}</loc><lastmod>${row.updated_at.toISOString()}</lastmod></url>\n`);
+    for (const row of rows)
+      out.push(`<url><loc>${xml(itemPageUrl(base, row.slug))}</loc><lastmod>${row.updated_at.toISOString()}</lastmod></url>\n`);
     n += rows.length;
     if (rows.length < limit) break;
     const last = rows[rows.length - 1];

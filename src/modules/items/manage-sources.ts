@@ -85,7 +85,12 @@ export async function setSourceStatus(
 /** A rename changes the attribution footer of every item of the source: pages are re-rendered. */
 
 /** Repeat infringement: the source's strike count in the last 12 months (counted by review). */
-export async function setStrikeCount(tx: EntityManager, sourceId: string, strikes: number, at: Date): Promise<{ name: string; status: string } | null> {
+export async function setStrikeCount(
+  tx: EntityManager,
+  sourceId: string,
+  strikes: number,
+  at: Date,
+): Promise<{ name: string; status: string } | null> {
   // An UPDATE … RETURNING answers [rows, count] through TypeORM.
   const [[source]]: [{ name: string; status: string }[], number] = await tx.query(
     `UPDATE sources SET strike_count = $2, updated_at = $3 WHERE id = $1 RETURNING name, status`,

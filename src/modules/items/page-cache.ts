@@ -37,7 +37,10 @@ export class PageCache {
   private live = false;
   readonly stats = { hits: 0, misses: 0, invalidations: 0 };
 
-  constructor(private readonly maxBytes = 32 * 1024 * 1024, private readonly maxEntries = 20_000) {}
+  constructor(
+    private readonly maxBytes = 32 * 1024 * 1024,
+    private readonly maxEntries = 20_000,
+  ) {}
 
   /** Whether pages are served from memory (the invalidation channel is up). */
   get enabled() {

@@ -58,10 +58,18 @@ export async function removeItems(tx: EntityManager, cmd: RemoveItems): Promise<
   const { items, missing } = await lockItems(tx, cmd.itemIds);
   const out: ContentChange = { changed: [], unchanged: [], missing };
   const before = new Map<string, string>();
-  const removal = { noticeId: cmd.noticeId, reference: cmd.reference, claimant: cmd.claimant?.trim() || '[private]', legalBasis: cmd.legalBasis };
+  const removal = {
+    noticeId: cmd.noticeId,
+    reference: cmd.reference,
+    claimant: cmd.claimant?.trim() || '[private]',
+    legalBasis: cmd.legalBasis,
+  };
   for (const item of items) {
     if (item.status !== 'published' && item.status !== 'held') {
-      out.unchanged.push({ item, reason: item.status === 'removed' ? `already removed (${item.removal?.reference ?? 'another notice'})` : 'withdrawn by the source' });
+      out.unchanged.push({
+        item,
+        reason: item.status === 'removed' ? `already removed (${item.removal?.reference ?? 'another notice'})` : 'withdrawn by the source',
+      });
       continue;
     }
     before.set(item.id, item.status);
@@ -81,18 +89,35 @@ export async function removeItems(tx: EntityManager, cmd: RemoveItems): Promise<
         actor: cmd.actor,
         action: 'item.removed',
         subject: { type: 'item', id: item.id },
-        details: { slug: item.slug, title: item.title, originalUrl: item.originalUrl, sourceId: item.sourceId, before: before.get(item.id), after: 'removed', ...removal },
+        details: {
+          slug: item.slug,
+          title: item.title,
+          originalUrl: item.originalUrl,
+          sourceId: item.sourceId,
+          before: before.get(item.id),
+          after: 'removed',
+          ...removal,
+        },
         context: cmd.context,
         at: cmd.at,
       });
     }
     await addFingerprints(
       tx,
-      out.changed.map((i) => ({ itemId: i.id, title: i.title, content: i.content, rawSha256: i.rawSha256, originalUrlNormalised: i.originalUrlNormalised })),
+      out.changed.map((i) => ({
+        itemId: i.id,
+        title: i.title,
+        content: i.content,
+        rawSha256: i.rawSha256,
+        originalUrlNormalised: i.originalUrlNormalised,
+      })),
       removal,
       cmd.at,
     );
-    await notifyItemsChanged(tx, out.changed.map((i) => i.slug));
+    await notifyItemsChanged(
+      tx,
+      out.changed.map((i) => i.slug),
+    );
     await queuePurge(tx, [...out.changed.map((i) => itemKey(i.id)), ...ITEM_LISTS, LIST_KEYS.transparency], cmd.at);
   }
   return out;
@@ -145,9 +170,22 @@ export async function restoreItems(tx: EntityManager, cmd: RestoreItems): Promis
   }
   if (out.changed.length) {
     // Staydown (SPEC §13): the restored originals no longer hold anything.
-    const retired = await retireFingerprints(tx, out.changed.map((i) => i.id), cmd.at);
-    out.releasedCopies = await releaseHeldOn(tx, { fingerprintIds: retired, reason: `the original was restored: ${cmd.reason}`, actor: cmd.actor, context: cmd.context, at: cmd.at });
-    await notifyItemsChanged(tx, out.changed.map((i) => i.slug));
+    const retired = await retireFingerprints(
+      tx,
+      out.changed.map((i) => i.id),
+      cmd.at,
+    );
+    out.releasedCopies = await releaseHeldOn(tx, {
+      fingerprintIds: retired,
+      reason: `the original was restored: ${cmd.reason}`,
+      actor: cmd.actor,
+      context: cmd.context,
+      at: cmd.at,
+    });
+    await notifyItemsChanged(
+      tx,
+      out.changed.map((i) => i.slug),
+    );
     await queuePurge(tx, [...out.changed.map((i) => itemKey(i.id)), ...ITEM_LISTS, LIST_KEYS.transparency], cmd.at);
   }
   return out;

@@ -9,10 +9,53 @@ import sanitizeHtml from 'sanitize-html';
 export const IFRAME_HOSTS = ['www.youtube-nocookie.com', 'player.vimeo.com'];
 
 const ALLOWED_TAGS = [
-  'p', 'br', 'hr', 'h2', 'h3', 'h4', 'h5', 'h6', 'blockquote', 'pre', 'code', 'kbd', 'samp',
-  'ul', 'ol', 'li', 'dl', 'dt', 'dd', 'strong', 'b', 'em', 'i', 'u', 's', 'sub', 'sup', 'small', 'mark',
-  'q', 'cite', 'abbr', 'time', 'a', 'img', 'figure', 'figcaption', 'picture',
-  'table', 'thead', 'tbody', 'tfoot', 'tr', 'th', 'td', 'caption', 'iframe',
+  'p',
+  'br',
+  'hr',
+  'h2',
+  'h3',
+  'h4',
+  'h5',
+  'h6',
+  'blockquote',
+  'pre',
+  'code',
+  'kbd',
+  'samp',
+  'ul',
+  'ol',
+  'li',
+  'dl',
+  'dt',
+  'dd',
+  'strong',
+  'b',
+  'em',
+  'i',
+  'u',
+  's',
+  'sub',
+  'sup',
+  'small',
+  'mark',
+  'q',
+  'cite',
+  'abbr',
+  'time',
+  'a',
+  'img',
+  'figure',
+  'figcaption',
+  'picture',
+  'table',
+  'thead',
+  'tbody',
+  'tfoot',
+  'tr',
+  'th',
+  'td',
+  'caption',
+  'iframe',
 ];
 
 function absolute(value: string | undefined, base: string | undefined): string | undefined {
@@ -90,7 +133,11 @@ export function htmlToText(html: string): string {
   if (!html) return '';
   // No tag and no entity: nothing to parse (most titles and names; the feed import calls this per entry).
   if (!/[<&]/.test(html)) return html.replace(/\s+/g, ' ').trim();
-  const text = sanitizeHtml(html, { allowedTags: [], allowedAttributes: {}, nonTextTags: ['script', 'style', 'textarea', 'noscript', 'iframe'] });
+  const text = sanitizeHtml(html, {
+    allowedTags: [],
+    allowedAttributes: {},
+    nonTextTags: ['script', 'style', 'textarea', 'noscript', 'iframe'],
+  });
   return decodeEntities(text).replace(/\s+/g, ' ').trim();
 }
 
@@ -108,7 +155,9 @@ export function excerptOf(html: string, max = 280): string {
  * and escapes every attribute value and text, so a `>` only ever ends a tag.
  */
 export function excerptOfSanitised(html: string, max = 280): string {
-  const text = decodeEntities(html.slice(0, max * 5).replace(/<[^>]*>/g, ' ')).replace(/\s+/g, ' ').trim();
+  const text = decodeEntities(html.slice(0, max * 5).replace(/<[^>]*>/g, ' '))
+    .replace(/\s+/g, ' ')
+    .trim();
   if (text.length <= max) return text;
   const cut = text.slice(0, max - 1);
   const space = cut.lastIndexOf(' ');

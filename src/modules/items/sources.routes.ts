@@ -41,7 +41,10 @@ export function sourcesRoutes(deps: AppDeps): Router {
     const source = await withTransaction(deps.db, (tx) =>
       createSource(tx, { ...dto, actor: actorFrom(req), context: requestContext(req), at: deps.clock.now() }),
     );
-    req.session.flash = { kind: 'ok', message: `Added ${source.name}.${source.feedUrl ? ' Its feed will be imported within a minute, or use "Import now".' : ''}` };
+    req.session.flash = {
+      kind: 'ok',
+      message: `Added ${source.name}.${source.feedUrl ? ' Its feed will be imported within a minute, or use "Import now".' : ''}`,
+    };
     res.redirect(303, '/sources');
   });
 
@@ -49,7 +52,10 @@ export function sourcesRoutes(deps: AppDeps): Router {
     await validateBody(SourceActionDto, req.body);
     try {
       const result = await importFeedNow(deps, String(req.params.id), { actor: actorFrom(req), context: requestContext(req) });
-      req.session.flash = { kind: result.ok ? 'ok' : 'error', message: result.ok ? `Import done: ${describeResult(result)}.` : `Import failed: ${result.reason}.` };
+      req.session.flash = {
+        kind: result.ok ? 'ok' : 'error',
+        message: result.ok ? `Import done: ${describeResult(result)}.` : `Import failed: ${result.reason}.`,
+      };
     } catch (e) {
       if (!(e instanceof AppError) || e.status !== 409) throw e;
       req.session.flash = { kind: 'error', message: e.message };
@@ -62,7 +68,13 @@ export function sourcesRoutes(deps: AppDeps): Router {
       await validateBody(SourceActionDto, req.body);
       try {
         const s = await withTransaction(deps.db, (tx) =>
-          setSourceStatus(tx, { sourceId: String(req.params.id), change, actor: actorFrom(req), context: requestContext(req), at: deps.clock.now() }),
+          setSourceStatus(tx, {
+            sourceId: String(req.params.id),
+            change,
+            actor: actorFrom(req),
+            context: requestContext(req),
+            at: deps.clock.now(),
+          }),
         );
         req.session.flash = { kind: 'ok', message: `${s.name} is now ${s.status}.` };
       } catch (e) {

@@ -83,7 +83,8 @@ async function insertEmails(tx: EntityManager, emails: QueuedEmail[]): Promise<s
 function checked({ template, to, data = {}, opts = {} }: QueuedEmail): (string | null)[] {
   if (!isTemplateName(template)) throw invalid('template', 'The email template name must be kebab-case, e.g. "notice-received".');
   if (!isDeliverableAddress(to)) throw invalid('to', 'The recipient is not a single valid email address.');
-  if (opts.replyTo != null && !isDeliverableAddress(opts.replyTo)) throw invalid('replyTo', 'Reply-To is not a single valid email address.');
+  if (opts.replyTo != null && !isDeliverableAddress(opts.replyTo))
+    throw invalid('replyTo', 'Reply-To is not a single valid email address.');
   if (opts.noticeId != null && !UUID.test(opts.noticeId)) throw invalid('noticeId', 'The notice id must be a uuid.');
   if (opts.dedupeKey != null && (opts.dedupeKey.length === 0 || opts.dedupeKey.length > 200)) {
     throw invalid('dedupeKey', 'The dedupe key must be 1 to 200 characters.');
@@ -101,7 +102,10 @@ const MESSAGE_ID = /^<[^<>\s]{1,900}>$/;
 function threadOf(t: EmailThread): EmailThread {
   const inReplyTo = t.inReplyTo && MESSAGE_ID.test(t.inReplyTo) ? t.inReplyTo : null;
   const references = (t.references ?? []).filter((r) => MESSAGE_ID.test(r)).slice(-20);
-  const subject = String(t.subject ?? '').replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, 400);
+  const subject = String(t.subject ?? '')
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .trim()
+    .slice(0, 400);
   if (!inReplyTo) return { inReplyTo: null, references: [], subject };
   return { inReplyTo, references: references.includes(inReplyTo) ? references : [...references, inReplyTo], subject };
 }

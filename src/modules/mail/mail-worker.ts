@@ -173,7 +173,8 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
     const tried = [...toRelease].filter(([, restore]) => !restore).map(([id]) => id);
     try {
       // Untried: the claim's attempt is given back and the row is due at once.
-      if (untried.length) await leases.release('outbound_emails', { ids: untried, set: 'attempts = t.attempts - 1, next_attempt_at = now()' });
+      if (untried.length)
+        await leases.release('outbound_emails', { ids: untried, set: 'attempts = t.attempts - 1, next_attempt_at = now()' });
       if (tried.length) await leases.release('outbound_emails', { ids: tried, set: 'next_attempt_at = now()' });
       for (const id of [...untried, ...tried]) toRelease.delete(id);
       logger.info({ untried: untried.length, tried: tried.length }, 'claimed emails handed back');
@@ -232,7 +233,9 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
                 WHERE id = $1 AND status = 'queued' AND attempts = $2 AND claimed_by = $4`
             : `UPDATE outbound_emails SET next_attempt_at = $5, last_error = $3, claimed_by = NULL, claimed_at = NULL
                 WHERE id = $1 AND status = 'queued' AND attempts = $2 AND claimed_by = $4`,
-          o.kind === 'failed' ? [o.row.id, o.row.attempts, o.error, o.row.claimed_by] : [o.row.id, o.row.attempts, o.error, o.row.claimed_by, o.next],
+          o.kind === 'failed'
+            ? [o.row.id, o.row.attempts, o.error, o.row.claimed_by]
+            : [o.row.id, o.row.attempts, o.error, o.row.claimed_by, o.next],
         )) as [unknown, number];
         if (count === 1) applied.add(o.row.id);
       }
@@ -316,8 +319,14 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
       const thread = row.thread;
       const receipt = await transport.send({
         to: row.to,
-        replyTo: row.reply_to ?? (row.notice_id && replySecret ? replyAddress(replySecret, row.notice_id, deps.config.inbound.replyDomain) : null),
-        subject: thread?.subject ? `Re: ${thread.subject.replace(/^\s*(re|aw|sv)\s*:\s*/i, '').replace(/[\r\n]+/g, ' ').slice(0, 400)}` : rendered.subject,
+        replyTo:
+          row.reply_to ?? (row.notice_id && replySecret ? replyAddress(replySecret, row.notice_id, deps.config.inbound.replyDomain) : null),
+        subject: thread?.subject
+          ? `Re: ${thread.subject
+              .replace(/^\s*(re|aw|sv)\s*:\s*/i, '')
+              .replace(/[\r\n]+/g, ' ')
+              .slice(0, 400)}`
+          : rendered.subject,
         inReplyTo: thread?.inReplyTo ?? null,
         references: thread?.references ?? null,
         html: rendered.html,

@@ -29,14 +29,20 @@ export async function listEmails(
   if (filter.noticeId) qb.andWhere('e.notice_id = :noticeId', { noticeId: filter.noticeId });
   const after = decodeCursor(filter.cursor);
   if (after) qb.andWhere('(e.created_at, e.id) < (:at, :id)', { at: after.createdAt, id: after.id });
-  const rows = await qb.orderBy('e.created_at', 'DESC').addOrderBy('e.id', 'DESC').limit(PAGE_SIZE + 1).getMany();
+  const rows = await qb
+    .orderBy('e.created_at', 'DESC')
+    .addOrderBy('e.id', 'DESC')
+    .limit(PAGE_SIZE + 1)
+    .getMany();
   const more = rows.length > PAGE_SIZE;
   const emails = more ? rows.slice(0, PAGE_SIZE) : rows;
   return { emails, nextCursor: more ? encodeCursor(emails[emails.length - 1]) : undefined };
 }
 
 export async function countByStatus(m: EntityManager): Promise<Record<EmailStatus, number>> {
-  const rows: { status: EmailStatus; n: number }[] = await m.query('SELECT status, count(*)::int AS n FROM outbound_emails GROUP BY status');
+  const rows: { status: EmailStatus; n: number }[] = await m.query(
+    'SELECT status, count(*)::int AS n FROM outbound_emails GROUP BY status',
+  );
   const out = { queued: 0, sent: 0, failed: 0 } as Record<EmailStatus, number>;
   for (const r of rows) out[r.status] = r.n;
   return out;

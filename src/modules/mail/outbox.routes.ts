@@ -39,7 +39,10 @@ export function outboxRoutes(deps: AppDeps, renderer?: EmailRenderer): Router {
 
   r.get('/outbox', async (req, res) => {
     const status = isEmailStatus(req.query.status) ? req.query.status : undefined;
-    const { emails: rows, nextCursor } = await listEmails(deps.db.manager, { status, cursor: typeof req.query.cursor === 'string' ? req.query.cursor : undefined });
+    const { emails: rows, nextCursor } = await listEmails(deps.db.manager, {
+      status,
+      cursor: typeof req.query.cursor === 'string' ? req.query.cursor : undefined,
+    });
     const counts = await countByStatus(deps.db.manager);
     res.render('outbox/index', {
       title: 'Outbox',
@@ -83,8 +86,13 @@ export function outboxRoutes(deps: AppDeps, renderer?: EmailRenderer): Router {
   });
 
   r.post('/outbox/retry-failed', async (req, res) => {
-    const n = await withTransaction(deps.db, (tx) => retryFailedEmails(tx, { actor: actorFrom(req), context: requestContext(req), at: deps.clock.now() }));
-    req.session.flash = { kind: 'ok', message: n ? `${n} failed email${n === 1 ? ' is' : 's are'} queued again.` : 'There is no failed email to retry.' };
+    const n = await withTransaction(deps.db, (tx) =>
+      retryFailedEmails(tx, { actor: actorFrom(req), context: requestContext(req), at: deps.clock.now() }),
+    );
+    req.session.flash = {
+      kind: 'ok',
+      message: n ? `${n} failed email${n === 1 ? ' is' : 's are'} queued again.` : 'There is no failed email to retry.',
+    };
     res.redirect(303, '/outbox?status=queued');
   });
 

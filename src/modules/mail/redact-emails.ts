@@ -8,7 +8,10 @@ export const REDACTED_EMAIL = 'redacted@redacted.invalid';
  * notice's complainant (matched by the notice's address, so call it before that address goes).
  * Never an email still queued: the worker owns those.
  */
-export async function redactSentEmails(tx: EntityManager, q: { noticeIds: string[]; toNoticeEmail: true; placeholder?: string }): Promise<void> {
+export async function redactSentEmails(
+  tx: EntityManager,
+  q: { noticeIds: string[]; toNoticeEmail: true; placeholder?: string },
+): Promise<void> {
   await tx.query(
     `UPDATE outbound_emails e SET "to" = $2, data = '{}'::jsonb
        FROM notices n

@@ -110,7 +110,8 @@ export function createEmailRenderer(opts: RendererOptions): EmailRenderer {
     const hit = opts.cache ? cache.get(name) : undefined;
     if (hit) return hit;
     const dir = locate(name);
-    if (!dir) throw new AppError('MAIL.TEMPLATE_NOT_FOUND', `Email template "${String(name).slice(0, 100)}" not found in views/emails.`, 500);
+    if (!dir)
+      throw new AppError('MAIL.TEMPLATE_NOT_FOUND', `Email template "${String(name).slice(0, 100)}" not found in views/emails.`, 500);
     const textSource = read(path.join(dir, `${name}.txt.hbs`));
     const m = SUBJECT_LINE.exec(textSource);
     if (!m) {
@@ -135,7 +136,11 @@ export function createEmailRenderer(opts: RendererOptions): EmailRenderer {
       if (ref && !subject.includes(ref)) subject = cleanHeaderText(`[${ref}] ${subject}`);
       const l = layoutsNow();
       const html = l.html({ ...ctx, subject, body: t.html(ctx) });
-      const text = l.text({ ...ctx, subject, body: t.text(ctx).trim() }).replace(/\n{3,}/g, '\n\n').trim() + '\n';
+      const text =
+        l
+          .text({ ...ctx, subject, body: t.text(ctx).trim() })
+          .replace(/\n{3,}/g, '\n\n')
+          .trim() + '\n';
       return { subject, html, text };
     },
   };

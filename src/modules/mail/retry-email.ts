@@ -8,13 +8,18 @@ import { isEmailId } from './outbox.queries';
  * An admin puts a failed email back in the queue (after fixing the address, the SMTP settings, or
  * when the recipient's server is back). It gets a fresh set of attempts and is due at once.
  */
-export async function retryEmail(tx: EntityManager, cmd: { id: string; actor: Actor; context?: RequestContext; at: Date }): Promise<OutboundEmail> {
+export async function retryEmail(
+  tx: EntityManager,
+  cmd: { id: string; actor: Actor; context?: RequestContext; at: Date },
+): Promise<OutboundEmail> {
   if (!isEmailId(cmd.id)) throw AppError.notFound('Email', 'EMAIL.NOT_FOUND');
   const repo = tx.getRepository(OutboundEmail);
   const email = await repo.createQueryBuilder('e').setLock('pessimistic_write').where('e.id = :id', { id: cmd.id }).getOne();
   if (!email) throw AppError.notFound('Email', 'EMAIL.NOT_FOUND');
   if (email.status !== 'failed') {
-    throw AppError.conflict('EMAIL.NOT_FAILED', `Only a failed email can be retried; this one is ${email.status}.`, { status: email.status });
+    throw AppError.conflict('EMAIL.NOT_FAILED', `Only a failed email can be retried; this one is ${email.status}.`, {
+      status: email.status,
+    });
   }
   const before = { status: email.status, attempts: email.attempts, lastError: email.lastError };
   await tx.query(`UPDATE outbound_emails SET status = 'queued', attempts = 0, next_attempt_at = now() WHERE id = $1`, [email.id]);
@@ -37,13 +42,16 @@ export async function retryFailedEmails(
   tx: EntityManager,
   cmd: { actor: Actor; context?: RequestContext; limit?: number; at: Date },
 ): Promise<number> {
-  const rows: { id: string; template: string; to: string; notice_id: string | null; attempts: number; last_error: string | null }[] = await tx.query(
-    `SELECT id, template, "to", notice_id, attempts, last_error FROM outbound_emails
+  const rows: { id: string; template: string; to: string; notice_id: string | null; attempts: number; last_error: string | null }[] =
+    await tx.query(
+      `SELECT id, template, "to", notice_id, attempts, last_error FROM outbound_emails
       WHERE status = 'failed' ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
-    [cmd.limit ?? 1000],
-  );
+      [cmd.limit ?? 1000],
+    );
   if (!rows.length) return 0;
-  await tx.query(`UPDATE outbound_emails SET status = 'queued', attempts = 0, next_attempt_at = now() WHERE id = ANY($1::uuid[])`, [rows.map((r) => r.id)]);
+  await tx.query(`UPDATE outbound_emails SET status = 'queued', attempts = 0, next_attempt_at = now() WHERE id = ANY($1::uuid[])`, [
+    rows.map((r) => r.id),
+  ]);
   for (const r of rows) {
     await record(tx, {
       actor: cmd.actor,

@@ -51,7 +51,11 @@ export function addressOf(mailFrom: string): string {
 
 /** The Message-ID of an outbox row: a retry after an ambiguous failure is recognisably the same email. */
 export function messageIdFor(rowId: string, mailFrom: string): string {
-  const host = addressOf(mailFrom).split('@').pop()!.replace(/[^A-Za-z0-9.-]/g, '') || 'localhost';
+  const host =
+    addressOf(mailFrom)
+      .split('@')
+      .pop()!
+      .replace(/[^A-Za-z0-9.-]/g, '') || 'localhost';
   return `<outbox-${rowId}@${host}>`;
 }
 

@@ -29,10 +29,20 @@ export function withdrawNotice(deps: Deps, cmd: ComplainantCmd): Promise<Notice>
   return withTransaction(deps.db, async (tx) => {
     const notice = await lockForComplainant(tx, cmd);
     await closeNotice(tx, deps, notice, {
-      event: 'withdraw', decision: 'withdrawn', reason: null, decidedBy: null, at: deps.clock.now(),
+      event: 'withdraw',
+      decision: 'withdrawn',
+      reason: null,
+      decidedBy: null,
+      at: deps.clock.now(),
       audit: { actor: PUBLIC, action: 'notice.withdrawn', context: cmd.context },
     });
-    await enqueue(tx, 'notice-withdrawn', notice.email, { reference: notice.reference, name: notice.name }, { noticeId: notice.id, dedupeKey: `notice-withdrawn:${notice.id}` });
+    await enqueue(
+      tx,
+      'notice-withdrawn',
+      notice.email,
+      { reference: notice.reference, name: notice.name },
+      { noticeId: notice.id, dedupeKey: `notice-withdrawn:${notice.id}` },
+    );
     return notice;
   });
 }
@@ -48,8 +58,18 @@ export function verifyNoticeEmail(deps: Deps, cmd: ComplainantCmd): Promise<Noti
     notice.queuedAt = now;
     notice.dueAt = new Date(now.getTime() + deps.config.policy.slaHours * 3_600_000);
     await tx.getRepository(Notice).save(notice);
-    await record(tx, { actor: PUBLIC, action: 'notice.verified', subject: { type: 'notice', id: notice.reference }, details: { before: { status: 'unverified' }, after: { status: notice.status } }, context: cmd.context, at: now });
-    const [{ urls, matched }] = await tx.query(`SELECT count(*)::int AS urls, count(item_id)::int AS matched FROM notice_targets WHERE notice_id = $1`, [notice.id]);
+    await record(tx, {
+      actor: PUBLIC,
+      action: 'notice.verified',
+      subject: { type: 'notice', id: notice.reference },
+      details: { before: { status: 'unverified' }, after: { status: notice.status } },
+      context: cmd.context,
+      at: now,
+    });
+    const [{ urls, matched }] = await tx.query(
+      `SELECT count(*)::int AS urls, count(item_id)::int AS matched FROM notice_targets WHERE notice_id = $1`,
+      [notice.id],
+    );
     await notifyModerators(tx, deps, notice, urls, matched);
     return notice;
   });
@@ -91,8 +111,18 @@ export async function applyAnswer(
   notice.dueAt = new Date(now.getTime() + deps.config.policy.slaHours * 3_600_000);
   notice.assigneeId = null;
   await tx.getRepository(Notice).save(notice);
-  await record(tx, { actor: cmd.actor, action: 'notice.answered', subject: { type: 'notice', id: notice.reference }, details: { before: { status: 'needs_info' }, after: { status: notice.status }, answer, ...cmd.details }, context: cmd.context, at: now });
-  const [{ urls, matched }] = await tx.query(`SELECT count(*)::int AS urls, count(item_id)::int AS matched FROM notice_targets WHERE notice_id = $1`, [notice.id]);
+  await record(tx, {
+    actor: cmd.actor,
+    action: 'notice.answered',
+    subject: { type: 'notice', id: notice.reference },
+    details: { before: { status: 'needs_info' }, after: { status: notice.status }, answer, ...cmd.details },
+    context: cmd.context,
+    at: now,
+  });
+  const [{ urls, matched }] = await tx.query(
+    `SELECT count(*)::int AS urls, count(item_id)::int AS matched FROM notice_targets WHERE notice_id = $1`,
+    [notice.id],
+  );
   await notifyModerators(tx, deps, notice, urls, matched);
   return notice;
 }
@@ -109,8 +139,12 @@ export async function expireUnverifiedNotices(deps: Deps): Promise<number> {
     const notices = await lockDueNotices(tx, { status: 'unverified', submittedBefore: cutoff, limit: 200 });
     for (const notice of notices) {
       await closeNotice(tx, deps, notice, {
-        event: 'expire', decision: 'expired', reason: `The email address was not confirmed within ${UNVERIFIED_DAYS} days, so the notice expired.`,
-        decidedBy: null, at: deps.clock.now(), audit: { actor: SYSTEM, action: 'notice.expired' },
+        event: 'expire',
+        decision: 'expired',
+        reason: `The email address was not confirmed within ${UNVERIFIED_DAYS} days, so the notice expired.`,
+        decidedBy: null,
+        at: deps.clock.now(),
+        audit: { actor: SYSTEM, action: 'notice.expired' },
       });
     }
     return notices.length;

@@ -17,10 +17,21 @@ type Deps = Pick<AppDeps, 'db' | 'clock' | 'config'>;
 export async function completionValues(tx: EntityManager, notice: Notice): Promise<Record<string, unknown>> {
   const targets: { url: string }[] = await tx.query(`SELECT url FROM notice_targets WHERE notice_id = $1 ORDER BY position`, [notice.id]);
   return {
-    claimType: notice.claimType, name: notice.name, organization: notice.organization ?? '', email: notice.email, phone: notice.phone ?? '',
-    address: notice.address, country: notice.country === 'ZZ' ? '' : notice.country, role: notice.role, rightsOwner: notice.rightsOwner ?? '',
-    workDescription: notice.workDescription, originalUrls: notice.originalUrls.join('\n'), infringingUrls: targets.map((t) => t.url).join('\n'),
-    goodFaith: !!notice.goodFaithStatement, accuracy: !!notice.accuracyStatement, signature: notice.signature,
+    claimType: notice.claimType,
+    name: notice.name,
+    organization: notice.organization ?? '',
+    email: notice.email,
+    phone: notice.phone ?? '',
+    address: notice.address,
+    country: notice.country === 'ZZ' ? '' : notice.country,
+    role: notice.role,
+    rightsOwner: notice.rightsOwner ?? '',
+    workDescription: notice.workDescription,
+    originalUrls: notice.originalUrls.join('\n'),
+    infringingUrls: targets.map((t) => t.url).join('\n'),
+    goodFaith: !!notice.goodFaithStatement,
+    accuracy: !!notice.accuracyStatement,
+    signature: notice.signature,
   };
 }
 
@@ -36,8 +47,12 @@ export async function completeNotice(
 ): Promise<{ notice: Notice; statusUrl: string | null }> {
   const dto = cmd.dto;
   const p = await prepareIntake(deps, {
-    email: dto.email.trim().toLowerCase(), infringingUrls: dto.infringingUrls, originalUrls: dto.originalUrls ?? [],
-    claimType: dto.claimType ?? 'copyright', workPublishedAt: dto.workPublishedAt, withModerators: notifiesEachNotice(deps.config),
+    email: dto.email.trim().toLowerCase(),
+    infringingUrls: dto.infringingUrls,
+    originalUrls: dto.originalUrls ?? [],
+    claimType: dto.claimType ?? 'copyright',
+    workPublishedAt: dto.workPublishedAt,
+    withModerators: notifiesEachNotice(deps.config),
   });
   return withTransaction(deps.db, async (tx) => {
     const byToken = cmd.actor === undefined;
@@ -45,22 +60,50 @@ export async function completeNotice(
     const now = deps.clock.now();
     notice.status = transition(notice.status, 'complete');
     Object.assign(notice, {
-      claimType: dto.claimType ?? 'copyright', name: dto.name.trim(), organization: dto.organization?.trim() || null, email: dto.email.trim().toLowerCase(),
-      phone: dto.phone?.trim() || null, address: dto.address.trim(), country: dto.country.toUpperCase(), role: dto.role,
-      rightsOwner: dto.role === 'agent' ? dto.rightsOwner!.trim() : null, workDescription: dto.workDescription.trim(), originalUrls: p.originalUrls,
-      workPublishedAt: dto.workPublishedAt ?? null, goodFaithStatement: GOOD_FAITH_STATEMENT, accuracyStatement: ACCURACY_STATEMENT,
-      statementsAt: now, signature: dto.signature.trim(), queuedAt: now, dueAt: new Date(now.getTime() + deps.config.policy.slaHours * 3_600_000),
+      claimType: dto.claimType ?? 'copyright',
+      name: dto.name.trim(),
+      organization: dto.organization?.trim() || null,
+      email: dto.email.trim().toLowerCase(),
+      phone: dto.phone?.trim() || null,
+      address: dto.address.trim(),
+      country: dto.country.toUpperCase(),
+      role: dto.role,
+      rightsOwner: dto.role === 'agent' ? dto.rightsOwner!.trim() : null,
+      workDescription: dto.workDescription.trim(),
+      originalUrls: p.originalUrls,
+      workPublishedAt: dto.workPublishedAt ?? null,
+      goodFaithStatement: GOOD_FAITH_STATEMENT,
+      accuracyStatement: ACCURACY_STATEMENT,
+      statementsAt: now,
+      signature: dto.signature.trim(),
+      queuedAt: now,
+      dueAt: new Date(now.getTime() + deps.config.policy.slaHours * 3_600_000),
       // Triage anew; what the channel knew (an unauthenticated sender) stays.
       flags: [...p.flags, ...notice.flags.filter((f) => f.code === 'sender_unauthenticated')],
     });
     await tx.getRepository(Notice).save(notice);
-    await replaceTargets(tx, notice.id, p.targets.map((t, i) => ({ ...t, itemId: p.items[i]?.id ?? null, outcome: p.items[i] ? 'pending' : 'not_found' })));
+    await replaceTargets(
+      tx,
+      notice.id,
+      p.targets.map((t, i) => ({ ...t, itemId: p.items[i]?.id ?? null, outcome: p.items[i] ? 'pending' : 'not_found' })),
+    );
     await record(tx, {
-      actor: cmd.actor ?? PUBLIC, action: 'notice.completed', subject: { type: 'notice', id: notice.reference },
-      details: { before: { status: 'incomplete' }, after: { status: notice.status }, urls: p.targets.length, matched: p.matched, by: byToken ? 'complainant' : 'staff' },
-      context: cmd.context, at: now,
+      actor: cmd.actor ?? PUBLIC,
+      action: 'notice.completed',
+      subject: { type: 'notice', id: notice.reference },
+      details: {
+        before: { status: 'incomplete' },
+        after: { status: notice.status },
+        urls: p.targets.length,
+        matched: p.matched,
+        by: byToken ? 'complainant' : 'staff',
+      },
+      context: cmd.context,
+      at: now,
     });
-    const statusUrl = byToken ? `${deps.config.publicBaseUrl}/takedown/${notice.reference}?token=${encodeURIComponent(String(cmd.token))}` : null;
+    const statusUrl = byToken
+      ? `${deps.config.publicBaseUrl}/takedown/${notice.reference}?token=${encodeURIComponent(String(cmd.token))}`
+      : null;
     // Staff completing it have no status token to send: the acknowledgement then links the page that explains how to open it.
     const link = statusUrl ?? `${deps.config.publicBaseUrl}/takedown/${notice.reference}`;
     await enqueueMany(tx, intakeEmails(deps, notice, { ...p, reference: notice.reference }, { statusUrl: link, verifyUrl: null }));
@@ -84,7 +127,9 @@ export async function attachEmailReply(
   const text = cmd.text.trim().slice(0, 5000);
   const actor: Actor = { type: 'public', label: 'email reply' };
   await record(tx, {
-    actor, action: 'notice.reply_received', subject: { type: 'notice', id: notice.reference },
+    actor,
+    action: 'notice.reply_received',
+    subject: { type: 'notice', id: notice.reference },
     details: { inboundEmailId: cmd.inboundEmailId, fromComplainant: cmd.from?.toLowerCase() === notice.email, text, status: notice.status },
     at: deps.clock.now(),
   });
@@ -110,7 +155,13 @@ export async function expireIncompleteNotices(deps: Deps): Promise<number> {
       notice.decidedAt = deps.clock.now();
       await tx.getRepository(Notice).save(notice);
       await keepPendingTargets(tx, notice.id);
-      await record(tx, { actor: SYSTEM, action: 'notice.expired', subject: { type: 'notice', id: notice.reference }, details: { before: { status: 'incomplete' }, after: { status: notice.status } }, at: deps.clock.now() });
+      await record(tx, {
+        actor: SYSTEM,
+        action: 'notice.expired',
+        subject: { type: 'notice', id: notice.reference },
+        details: { before: { status: 'incomplete' }, after: { status: notice.status } },
+        at: deps.clock.now(),
+      });
     }
     return rows.length;
   });

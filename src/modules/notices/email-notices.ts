@@ -49,38 +49,96 @@ const cut = (s: string | null | undefined, n: number) => (s ?? '').trim().slice(
  * reply (each missing element, and the link to the form pre-filled with what was understood)
  * otherwise. The replies go in the message's thread.
  */
-export async function takeEmailedNotice(tx: EntityManager, deps: Deps, e: EmailedNotice, p: PreparedIntake, context: RequestContext = {}): Promise<Notice> {
+export async function takeEmailedNotice(
+  tx: EntityManager,
+  deps: Deps,
+  e: EmailedNotice,
+  p: PreparedIntake,
+  context: RequestContext = {},
+): Promise<Notice> {
   const { config } = deps;
   const now = deps.clock.now();
   const { token, hash } = newStatusToken();
   const status = e.complete ? 'pending' : 'incomplete';
   const notice = tx.getRepository(Notice).create({
-    id: randomUUID(), reference: p.reference, status, claimType: e.claimType,
-    name: cut(e.name, 200) || e.email, organization: cut(e.organization, 200) || null, email: e.email.toLowerCase(),
-    phone: cut(e.phone, 40) || null, address: cut(e.address, 1000), country: e.country, role: e.role,
+    id: randomUUID(),
+    reference: p.reference,
+    status,
+    claimType: e.claimType,
+    name: cut(e.name, 200) || e.email,
+    organization: cut(e.organization, 200) || null,
+    email: e.email.toLowerCase(),
+    phone: cut(e.phone, 40) || null,
+    address: cut(e.address, 1000),
+    country: e.country,
+    role: e.role,
     rightsOwner: e.role === 'agent' ? cut(e.rightsOwner, 200) || null : null,
-    workDescription: cut(e.workDescription, 5000), originalUrls: p.originalUrls.slice(0, 100),
-    goodFaithStatement: cut(e.goodFaithStatement, 2000), accuracyStatement: cut(e.accuracyStatement, 2000), statementsAt: now,
-    signature: cut(e.signature, 200), submittedAt: now, channel: 'email', submitterIp: null, statusTokenHash: hash, flags: p.flags,
-    queuedAt: e.complete ? now : null, dueAt: e.complete ? new Date(now.getTime() + config.policy.slaHours * 3_600_000) : null,
+    workDescription: cut(e.workDescription, 5000),
+    originalUrls: p.originalUrls.slice(0, 100),
+    goodFaithStatement: cut(e.goodFaithStatement, 2000),
+    accuracyStatement: cut(e.accuracyStatement, 2000),
+    statementsAt: now,
+    signature: cut(e.signature, 200),
+    submittedAt: now,
+    channel: 'email',
+    submitterIp: null,
+    statusTokenHash: hash,
+    flags: p.flags,
+    queuedAt: e.complete ? now : null,
+    dueAt: e.complete ? new Date(now.getTime() + config.policy.slaHours * 3_600_000) : null,
   });
   await insertPreparedNotice(tx, notice, p);
-  const details = { channel: 'email', claimType: notice.claimType, status, urls: p.targets.length, matched: p.matched, flags: p.flags.map((f) => f.code), inboundEmailId: e.inboundEmailId };
-  await record(tx, { actor: PUBLIC, action: 'notice.submitted', subject: { type: 'notice', id: notice.reference }, details, context, at: now });
+  const details = {
+    channel: 'email',
+    claimType: notice.claimType,
+    status,
+    urls: p.targets.length,
+    matched: p.matched,
+    flags: p.flags.map((f) => f.code),
+    inboundEmailId: e.inboundEmailId,
+  };
+  await record(tx, {
+    actor: PUBLIC,
+    action: 'notice.submitted',
+    subject: { type: 'notice', id: notice.reference },
+    details,
+    context,
+    at: now,
+  });
   if (!e.complete) {
-    await record(tx, { actor: PUBLIC, action: 'notice.incomplete', subject: { type: 'notice', id: notice.reference }, details: { missing: e.missing.map((m) => m.element), replied: !!e.replyThread }, context, at: now });
+    await record(tx, {
+      actor: PUBLIC,
+      action: 'notice.incomplete',
+      subject: { type: 'notice', id: notice.reference },
+      details: { missing: e.missing.map((m) => m.element), replied: !!e.replyThread },
+      context,
+      at: now,
+    });
   }
   const statusUrl = `${config.publicBaseUrl}/takedown/${notice.reference}?token=${token}`;
   const thread = e.replyThread ? { thread: e.replyThread } : null;
   const emails: QueuedEmail[] = e.complete
-    ? intakeEmails(deps, notice, p, { statusUrl, verifyUrl: null }, { opts: { noticeId: notice.id, dedupeKey: `notice-received:${notice.id}`, ...thread } })
+    ? intakeEmails(
+        deps,
+        notice,
+        p,
+        { statusUrl, verifyUrl: null },
+        { opts: { noticeId: notice.id, dedupeKey: `notice-received:${notice.id}`, ...thread } },
+      )
     : [incompleteEmail(deps, notice, p, e.missing, `${config.publicBaseUrl}/takedown/complete/${notice.reference}?token=${token}`, thread)];
   // No reply (an automatic sender, the hourly cap): the moderators' emails still go.
   await enqueueMany(tx, thread ? emails : emails.filter((m) => m.to !== notice.email || m.template === 'notice-new'));
   return notice;
 }
 
-function incompleteEmail(deps: Deps, notice: Notice, p: PreparedIntake, missing: MissingElement[], completeUrl: string, thread: { thread: EmailThread } | null): QueuedEmail {
+function incompleteEmail(
+  deps: Deps,
+  notice: Notice,
+  p: PreparedIntake,
+  missing: MissingElement[],
+  completeUrl: string,
+  thread: { thread: EmailThread } | null,
+): QueuedEmail {
   return {
     template: 'notice-incomplete',
     to: notice.email,

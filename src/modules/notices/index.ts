@@ -17,7 +17,17 @@ export { takeEmailedNotice } from './email-notices';
 export type { EmailedNotice, MissingElement } from './email-notices';
 export { completeNotice, completionValues, attachEmailReply, expireIncompleteNotices } from './complete-notice';
 export { sendModeratorDigest } from './notify-moderators';
-export { lockByReference, findByReference, targetsOf, keepPendingTargets, markTargetsRemoved, markTargetsRestored, outcomesOf, pickTargets, lockDueNotices } from './notices.queries';
+export {
+  lockByReference,
+  findByReference,
+  targetsOf,
+  keepPendingTargets,
+  markTargetsRemoved,
+  markTargetsRestored,
+  outcomesOf,
+  pickTargets,
+  lockDueNotices,
+} from './notices.queries';
 export { closeNotice } from './close-notice';
 export type { CloseNotice } from './close-notice';
 export { statementOfReasons, legalBasisOf, claimantOf } from './statement-of-reasons';

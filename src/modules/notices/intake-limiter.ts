@@ -10,7 +10,13 @@ import { AppError } from '../../shared/errors';
  */
 export function rateLimit(deps: AppDeps, keyPrefix: string, points: number, seconds: number) {
   const limiter = new RateLimiterPostgres({
-    storeClient: poolOf(deps.db), storeType: 'pool', tableName: 'rate_limits', tableCreated: true, keyPrefix, points, duration: seconds,
+    storeClient: poolOf(deps.db),
+    storeType: 'pool',
+    tableName: 'rate_limits',
+    tableCreated: true,
+    keyPrefix,
+    points,
+    duration: seconds,
   });
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
@@ -19,7 +25,11 @@ export function rateLimit(deps: AppDeps, keyPrefix: string, points: number, seco
       if (!(e instanceof RateLimiterRes)) throw e;
       const wait = Math.ceil(e.msBeforeNext / 1000);
       res.setHeader('Retry-After', String(wait));
-      throw new AppError('RATE.LIMITED', `Too many requests from your network. Please wait ${Math.ceil(wait / 60)} minute(s) and try again.`, 429);
+      throw new AppError(
+        'RATE.LIMITED',
+        `Too many requests from your network. Please wait ${Math.ceil(wait / 60)} minute(s) and try again.`,
+        429,
+      );
     }
     next();
   };

@@ -39,11 +39,19 @@ export interface PreparedIntake {
 }
 
 /** Reads only (no lock): run it before the transaction, so the transaction stays short. */
-export async function prepareIntake(deps: Pick<AppDeps, 'db' | 'clock' | 'config'>, input: IntakeInput, pool: EntityManager = deps.db.manager): Promise<PreparedIntake> {
+export async function prepareIntake(
+  deps: Pick<AppDeps, 'db' | 'clock' | 'config'>,
+  input: IntakeInput,
+  pool: EntityManager = deps.db.manager,
+): Promise<PreparedIntake> {
   const { config } = deps;
   const targets = foldUrls(input.infringingUrls, config.publicBaseUrl);
   const originalUrls = [...new Set(input.originalUrls.map((u) => u.trim()))];
-  const matches = await findItemsByUrls(pool, targets.map((t) => t.url), { baseUrl: config.publicBaseUrl });
+  const matches = await findItemsByUrls(
+    pool,
+    targets.map((t) => t.url),
+    { baseUrl: config.publicBaseUrl },
+  );
   const items = targets.map((t) => matches.get(t.url) ?? null);
   const now = deps.clock.now();
   const facts = await intakeFacts(pool, {
@@ -56,11 +64,25 @@ export async function prepareIntake(deps: Pick<AppDeps, 'db' | 'clock' | 'config
     withModerators: input.withModerators,
   });
   const flags = computeFlags({
-    claimType: input.claimType, email: input.email, originalUrls, workPublishedAt: input.workPublishedAt ?? undefined,
-    targets: triageTargetsOf(targets, items), duplicateOf: facts.duplicateOf, recentFromSender: facts.recentFromSender, senderBurst: config.policy.senderBurst,
+    claimType: input.claimType,
+    email: input.email,
+    originalUrls,
+    workPublishedAt: input.workPublishedAt ?? undefined,
+    targets: triageTargetsOf(targets, items),
+    duplicateOf: facts.duplicateOf,
+    recentFromSender: facts.recentFromSender,
+    senderBurst: config.policy.senderBurst,
   });
   flags.push(...(input.extraFlags ?? []));
-  return { reference: facts.reference, targets, items, originalUrls, flags, moderators: facts.moderators, matched: items.filter((i) => i).length };
+  return {
+    reference: facts.reference,
+    targets,
+    items,
+    originalUrls,
+    flags,
+    moderators: facts.moderators,
+    matched: items.filter((i) => i).length,
+  };
 }
 
 /** Writes the notice (built by the caller, `id` set) and its targets, matched as prepared. */
@@ -80,7 +102,12 @@ export function intakeEmails(
   links: { statusUrl: string; verifyUrl: string | null },
   extra: Pick<QueuedEmail, 'opts'> = {},
 ): QueuedEmail[] {
-  const ack = acknowledgement(notice, links, p.targets.map((t, i) => ({ url: t.url, matched: !!p.items[i] })), notice.submittedAt);
+  const ack = acknowledgement(
+    notice,
+    links,
+    p.targets.map((t, i) => ({ url: t.url, matched: !!p.items[i] })),
+    notice.submittedAt,
+  );
   return [
     { ...ack, opts: { ...ack.opts, ...extra.opts } },
     ...(notice.status === 'pending' ? moderatorNotifications(deps, notice, p.targets.length, p.matched, p.moderators) : []),

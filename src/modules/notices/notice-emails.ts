@@ -2,7 +2,12 @@ import type { QueuedEmail } from '../mail';
 import type { Notice } from './notice.entity';
 
 /** The complainant's links: the status page (the token is the credential) and, when required, the email check. */
-export function statusLinks(baseUrl: string, reference: string, token: string, verify: boolean): { statusUrl: string; verifyUrl: string | null } {
+export function statusLinks(
+  baseUrl: string,
+  reference: string,
+  token: string,
+  verify: boolean,
+): { statusUrl: string; verifyUrl: string | null } {
   return {
     statusUrl: `${baseUrl}/takedown/${reference}?token=${token}`,
     verifyUrl: verify ? `${baseUrl}/takedown/${reference}/verify?token=${token}` : null,
@@ -20,11 +25,18 @@ export function acknowledgement(
     template: 'notice-received',
     to: notice.email,
     data: {
-      reference: notice.reference, name: notice.name, statusUrl: links.statusUrl, verifyUrl: links.verifyUrl, claimType: notice.claimType,
-      targets: targets.map((t) => ({ url: t.url, matched: t.matched })), noneOnSite: !targets.some((t) => t.matched),
-      goodFaithStatement: notice.goodFaithStatement, accuracyStatement: notice.accuracyStatement,
+      reference: notice.reference,
+      name: notice.name,
+      statusUrl: links.statusUrl,
+      verifyUrl: links.verifyUrl,
+      claimType: notice.claimType,
+      targets: targets.map((t) => ({ url: t.url, matched: t.matched })),
+      noneOnSite: !targets.some((t) => t.matched),
+      goodFaithStatement: notice.goodFaithStatement,
+      accuracyStatement: notice.accuracyStatement,
       statementsFromStanding: notice.statementsSource === 'standing' ? notice.statementsAt.toISOString() : null,
-      signature: notice.signature, submittedAt: at.toISOString(),
+      signature: notice.signature,
+      submittedAt: at.toISOString(),
     },
     opts: { noticeId: notice.id, dedupeKey: `notice-received:${notice.id}` },
   };

@@ -7,11 +7,22 @@ import { ACCURACY_STATEMENT, CLAIM_TYPES, GOOD_FAITH_STATEMENT } from './notice.
  * portal: the HTML fields as the API's JSON, and what the form's template needs.
  */
 const CLAIM_LABELS: Record<string, string> = {
-  copyright: 'Copyright (DMCA notice)', trademark: 'Trademark', defamation: 'Defamation', privacy: 'Privacy', other: 'Something else',
+  copyright: 'Copyright (DMCA notice)',
+  trademark: 'Trademark',
+  defamation: 'Defamation',
+  privacy: 'Privacy',
+  other: 'Something else',
 };
 
 export const lines = (v: unknown): string[] =>
-  typeof v === 'string' ? v.split(/\r?\n/).map((l) => l.trim()).filter(Boolean) : Array.isArray(v) ? v.map(String) : [];
+  typeof v === 'string'
+    ? v
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter(Boolean)
+    : Array.isArray(v)
+      ? v.map(String)
+      : [];
 
 /** The HTML form's fields as the API's JSON: textareas become lists, checkboxes booleans. */
 export function formToNotice(body: Record<string, unknown>): Record<string, unknown> {
@@ -46,4 +57,3 @@ export function noticeFormView(
     statements: { goodFaith: GOOD_FAITH_STATEMENT, accuracy: ACCURACY_STATEMENT },
   };
 }
-

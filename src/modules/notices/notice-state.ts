@@ -5,14 +5,38 @@ import { AppError } from '../../shared/errors';
  * buttons to show) and tests all ask it; nothing assigns a status any other way.
  */
 export const NOTICE_STATUSES = [
-  'unverified', 'pending', 'in_review', 'needs_info', 'approved', 'countered',
-  'rejected', 'withdrawn', 'spam', 'restored', 'upheld', 'incomplete',
+  'unverified',
+  'pending',
+  'in_review',
+  'needs_info',
+  'approved',
+  'countered',
+  'rejected',
+  'withdrawn',
+  'spam',
+  'restored',
+  'upheld',
+  'incomplete',
 ] as const;
 export type NoticeStatus = (typeof NOTICE_STATUSES)[number];
 
 export const NOTICE_EVENTS = [
-  'verify', 'expire', 'withdraw', 'claim', 'release', 'approve', 'reject', 'request_info',
-  'answer', 'spam', 'counter', 'restore', 'uphold', 'reopen', 'reverse', 'complete',
+  'verify',
+  'expire',
+  'withdraw',
+  'claim',
+  'release',
+  'approve',
+  'reject',
+  'request_info',
+  'answer',
+  'spam',
+  'counter',
+  'restore',
+  'uphold',
+  'reopen',
+  'reverse',
+  'complete',
 ] as const;
 export type NoticeEvent = (typeof NOTICE_EVENTS)[number];
 
@@ -43,8 +67,8 @@ const TABLE: Readonly<Record<NoticeStatus, Partial<Record<NoticeEvent, NoticeSta
 /** Events that only a decided complaint causes (SPEC §18): a status left only through them is final. */
 export const COMPLAINT_EVENTS: readonly NoticeEvent[] = ['reopen', 'reverse'];
 
-export const FINAL_STATUSES: readonly NoticeStatus[] = NOTICE_STATUSES.filter(
-  (s) => Object.keys(TABLE[s]).every((e) => COMPLAINT_EVENTS.includes(e as NoticeEvent)),
+export const FINAL_STATUSES: readonly NoticeStatus[] = NOTICE_STATUSES.filter((s) =>
+  Object.keys(TABLE[s]).every((e) => COMPLAINT_EVENTS.includes(e as NoticeEvent)),
 );
 
 /** Statuses in which a notice waits for a moderator (the queue). */
@@ -62,11 +86,10 @@ export function can(from: NoticeStatus, event: NoticeEvent): boolean {
 export function transition(from: NoticeStatus, event: NoticeEvent): NoticeStatus {
   const to = nextStatus(from, event);
   if (!to) {
-    throw AppError.conflict(
-      'NOTICE.INVALID_TRANSITION',
-      `A notice that is ${from.replace('_', ' ')} cannot be ${PAST[event]}.`,
-      { from, event },
-    );
+    throw AppError.conflict('NOTICE.INVALID_TRANSITION', `A notice that is ${from.replace('_', ' ')} cannot be ${PAST[event]}.`, {
+      from,
+      event,
+    });
   }
   return to;
 }
@@ -81,10 +104,22 @@ export function isFinal(status: NoticeStatus): boolean {
 }
 
 const PAST: Record<NoticeEvent, string> = {
-  verify: 'verified', expire: 'expired', withdraw: 'withdrawn', claim: 'claimed', release: 'released',
-  approve: 'approved', reject: 'rejected', request_info: 'sent a question', answer: 'answered',
-  spam: 'marked as spam', counter: 'counter-noticed', restore: 'restored', uphold: 'upheld',
-  reopen: 'reopened', reverse: 'reversed', complete: 'completed',
+  verify: 'verified',
+  expire: 'expired',
+  withdraw: 'withdrawn',
+  claim: 'claimed',
+  release: 'released',
+  approve: 'approved',
+  reject: 'rejected',
+  request_info: 'sent a question',
+  answer: 'answered',
+  spam: 'marked as spam',
+  counter: 'counter-noticed',
+  restore: 'restored',
+  uphold: 'upheld',
+  reopen: 'reopened',
+  reverse: 'reversed',
+  complete: 'completed',
 };
 
 /** SQL for the CHECK constraint on notices.status, generated from the same list. */

@@ -1,7 +1,21 @@
 import { Transform } from 'class-transformer';
 import {
-  ArrayMaxSize, ArrayMinSize, Equals, IsArray, IsEmail, IsIn, IsISO31661Alpha2, IsOptional, IsString, Length, Matches, MaxLength,
-  registerDecorator, ValidateIf, ValidationArguments, ValidationOptions,
+  ArrayMaxSize,
+  ArrayMinSize,
+  Equals,
+  IsArray,
+  IsEmail,
+  IsIn,
+  IsISO31661Alpha2,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  MaxLength,
+  registerDecorator,
+  ValidateIf,
+  ValidationArguments,
+  ValidationOptions,
 } from 'class-validator';
 
 export const CLAIM_TYPES = ['copyright', 'trademark', 'defamation', 'privacy', 'other'] as const;
@@ -20,7 +34,8 @@ export const ACCURACY_STATEMENT =
   'The information in this notification is accurate, and under penalty of perjury, I am the owner, or an agent authorized to act on behalf of the owner, of an exclusive right that is allegedly infringed.';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
-const emptyToUndefined = ({ value }: { value: unknown }) => (typeof value === 'string' && value.trim() === '' ? undefined : typeof value === 'string' ? value.trim() : value);
+const emptyToUndefined = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : typeof value === 'string' ? value.trim() : value;
 
 /** Case and spacing folded, for comparing the typed signature with the name. */
 export function foldName(s: string): string {
@@ -93,19 +108,31 @@ export function MatchesName(validationOptions?: ValidationOptions) {
  * before validation.
  */
 export class NoticeDto {
-  @Transform(trim) @IsString({ message: 'Enter your full name.' }) @Length(1, 200, { message: 'Enter your full name (at most 200 characters).' })
+  @Transform(trim)
+  @IsString({ message: 'Enter your full name.' })
+  @Length(1, 200, { message: 'Enter your full name (at most 200 characters).' })
   name: string;
 
-  @IsOptional() @Transform(emptyToUndefined) @IsString() @MaxLength(200, { message: 'Use at most 200 characters.' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @MaxLength(200, { message: 'Use at most 200 characters.' })
   organization?: string;
 
-  @Transform(trim) @IsEmail({}, { message: 'Enter an email address where we can reach you, like name@example.com.' }) @MaxLength(254, { message: 'Use at most 254 characters.' })
+  @Transform(trim)
+  @IsEmail({}, { message: 'Enter an email address where we can reach you, like name@example.com.' })
+  @MaxLength(254, { message: 'Use at most 254 characters.' })
   email: string;
 
-  @IsOptional() @Transform(emptyToUndefined) @IsString() @Matches(/^\+?[0-9 ().\-/]{5,40}$/, { message: 'Enter a phone number using digits, spaces, + ( ) - only.' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @Matches(/^\+?[0-9 ().\-/]{5,40}$/, { message: 'Enter a phone number using digits, spaces, + ( ) - only.' })
   phone?: string;
 
-  @Transform(trim) @IsString({ message: 'Enter your postal address.' }) @Length(5, 1000, { message: 'Enter your full postal address (5 to 1,000 characters).' })
+  @Transform(trim)
+  @IsString({ message: 'Enter your postal address.' })
+  @Length(5, 1000, { message: 'Enter your full postal address (5 to 1,000 characters).' })
   address: string;
 
   @Transform(({ value }) => (typeof value === 'string' ? value.trim().toUpperCase() : value))
@@ -121,15 +148,21 @@ export class NoticeDto {
   @Length(1, 200, { message: 'As an agent, name the rights owner you act for (at most 200 characters).' })
   rightsOwner?: string;
 
-  @Transform(trim) @IsString({ message: 'Describe the copyrighted work.' }) @Length(10, 5000, { message: 'Describe the copyrighted work (10 to 5,000 characters).' })
+  @Transform(trim)
+  @IsString({ message: 'Describe the copyrighted work.' })
+  @Length(10, 5000, { message: 'Describe the copyrighted work (10 to 5,000 characters).' })
   workDescription: string;
 
-  @IsOptional() @IsArray({ message: 'Give the original URLs as a list.' }) @ArrayMaxSize(MAX_ORIGINAL_URLS, { message: `Give at most ${MAX_ORIGINAL_URLS} original URLs.` })
+  @IsOptional()
+  @IsArray({ message: 'Give the original URLs as a list.' })
+  @ArrayMaxSize(MAX_ORIGINAL_URLS, { message: `Give at most ${MAX_ORIGINAL_URLS} original URLs.` })
   @IsUrlList({ allowRelative: false })
   originalUrls?: string[];
 
   /** When the original work was first published (optional; a date after our copy is flagged). */
-  @IsOptional() @Transform(emptyToUndefined) @Matches(/^\d{4}-\d{2}-\d{2}$/, { message: 'Give the date as YYYY-MM-DD.' })
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^\d{4}-\d{2}-\d{2}$/, { message: 'Give the date as YYYY-MM-DD.' })
   workPublishedAt?: string;
 
   @IsArray({ message: 'List the URLs on this site that you want removed.' })
@@ -138,22 +171,27 @@ export class NoticeDto {
   @IsUrlList({ allowRelative: true })
   infringingUrls: string[];
 
-  @Transform(({ value }) => value === true || value === 'true' || value === 'on' || value === 'yes' ? true : value)
+  @Transform(({ value }) => (value === true || value === 'true' || value === 'on' || value === 'yes' ? true : value))
   @Equals(true, { message: 'You must make the good-faith statement to send a notice.' })
   goodFaith: boolean;
 
-  @Transform(({ value }) => value === true || value === 'true' || value === 'on' || value === 'yes' ? true : value)
+  @Transform(({ value }) => (value === true || value === 'true' || value === 'on' || value === 'yes' ? true : value))
   @Equals(true, { message: 'You must make the statement of accuracy, under penalty of perjury, to send a notice.' })
   accuracy: boolean;
 
-  @Transform(trim) @IsString({ message: 'Type your full name as your signature.' }) @MaxLength(200, { message: 'Use at most 200 characters.' })
+  @Transform(trim)
+  @IsString({ message: 'Type your full name as your signature.' })
+  @MaxLength(200, { message: 'Use at most 200 characters.' })
   @MatchesName({ message: 'Type your full name exactly as in the name field, as your signature.' })
   signature: string;
 
-  @IsOptional() @IsIn(CLAIM_TYPES, { message: 'Choose the kind of claim: copyright, trademark, defamation, privacy or other.' })
+  @IsOptional()
+  @IsIn(CLAIM_TYPES, { message: 'Choose the kind of claim: copyright, trademark, defamation, privacy or other.' })
   claimType?: ClaimType;
 
   /** Honeypot: a field people never see. Filled in by bots. */
-  @IsOptional() @IsString() @MaxLength(500)
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
   website?: string;
 }

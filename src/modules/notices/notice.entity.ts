@@ -6,7 +6,16 @@ export type NoticeChannel = 'form' | 'api' | 'email';
 
 /** A triage flag (SPEC §9): a stable code and the reason shown to moderators. */
 export interface TriageFlag {
-  code: 'not_on_site' | 'already_removed' | 'duplicate' | 'source_mismatch' | 'backdated' | 'email_domain_unrelated' | 'sender_burst' | 'non_copyright' | 'sender_unauthenticated';
+  code:
+    | 'not_on_site'
+    | 'already_removed'
+    | 'duplicate'
+    | 'source_mismatch'
+    | 'backdated'
+    | 'email_domain_unrelated'
+    | 'sender_burst'
+    | 'non_copyright'
+    | 'sender_unauthenticated';
   reason: string;
 }
 
@@ -164,5 +173,4 @@ export class Notice {
 
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
   updatedAt: Date;
-
 }

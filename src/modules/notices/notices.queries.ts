@@ -8,7 +8,9 @@ import { tokenMatches } from './status-token';
 
 /** The notice, locked for the rest of the transaction (SELECT … FOR UPDATE). */
 export async function lockByReference(tx: EntityManager, reference: string): Promise<Notice> {
-  const notice = await tx.getRepository(Notice).findOne({ where: { reference: String(reference).toUpperCase() }, lock: { mode: 'pessimistic_write' } });
+  const notice = await tx
+    .getRepository(Notice)
+    .findOne({ where: { reference: String(reference).toUpperCase() }, lock: { mode: 'pessimistic_write' } });
   if (!notice) throw AppError.notFound('Notice', 'NOTICE.NOT_FOUND');
   return notice;
 }
@@ -43,7 +45,13 @@ export async function insertNoticeWithTargets(
   notice: Notice,
   rows: { url: string; normalisedUrl: string; itemId: string | null; outcome: string }[],
 ): Promise<void> {
-  const [insertSql, params] = tx.createQueryBuilder().insert().into(Notice).values(notice as QueryDeepPartialEntity<Notice>).updateEntity(false).getQueryAndParameters();
+  const [insertSql, params] = tx
+    .createQueryBuilder()
+    .insert()
+    .into(Notice)
+    .values(notice as QueryDeepPartialEntity<Notice>)
+    .updateEntity(false)
+    .getQueryAndParameters();
   const p = params.length;
   await tx.query(
     `WITH n AS (${insertSql} RETURNING id)
@@ -51,7 +59,14 @@ export async function insertNoticeWithTargets(
      SELECT n.id, t.position, t.url, t.normalised_url, t.item_id, t.outcome
        FROM n, unnest($${p + 1}::int[], $${p + 2}::text[], $${p + 3}::text[], $${p + 4}::uuid[], $${p + 5}::text[])
             AS t(position, url, normalised_url, item_id, outcome)`,
-    [...params, rows.map((_, i) => i + 1), rows.map((r) => r.url), rows.map((r) => r.normalisedUrl), rows.map((r) => r.itemId), rows.map((r) => r.outcome)],
+    [
+      ...params,
+      rows.map((_, i) => i + 1),
+      rows.map((r) => r.url),
+      rows.map((r) => r.normalisedUrl),
+      rows.map((r) => r.itemId),
+      rows.map((r) => r.outcome),
+    ],
   );
 }
 
@@ -75,7 +90,15 @@ export interface IntakeFacts {
  */
 export async function intakeFacts(
   tx: EntityManager,
-  q: { email: string; ip: string | null | undefined; since: Date; cap: number; normalisedUrls: string[]; itemIds: string[]; withModerators: boolean },
+  q: {
+    email: string;
+    ip: string | null | undefined;
+    since: Date;
+    cap: number;
+    normalisedUrls: string[];
+    itemIds: string[];
+    withModerators: boolean;
+  },
 ): Promise<IntakeFacts> {
   const [row] = await tx.query(
     `SELECT nextval('notice_reference_seq')::text AS n,
@@ -107,20 +130,35 @@ export async function keepPendingTargets(tx: EntityManager, noticeId: string): P
 
 /** Approval: these targets' items were taken down (the rest is settled by `closeNotice`). */
 export async function markTargetsRemoved(tx: EntityManager, noticeId: string, targetIds: string[]): Promise<void> {
-  await tx.query(`UPDATE notice_targets SET outcome = 'removed' WHERE notice_id = $1 AND outcome = 'pending' AND id = ANY($2::uuid[])`, [noticeId, targetIds]);
+  await tx.query(`UPDATE notice_targets SET outcome = 'removed' WHERE notice_id = $1 AND outcome = 'pending' AND id = ANY($2::uuid[])`, [
+    noticeId,
+    targetIds,
+  ]);
 }
 
 /** Restoration: the targets of these items that were removed under the notice are back. */
 export async function markTargetsRestored(tx: EntityManager, noticeId: string, itemIds: string[]): Promise<void> {
   if (!itemIds.length) return;
-  await tx.query(`UPDATE notice_targets SET outcome = 'restored' WHERE notice_id = $1 AND outcome = 'removed' AND item_id = ANY($2::uuid[])`, [noticeId, itemIds]);
+  await tx.query(
+    `UPDATE notice_targets SET outcome = 'restored' WHERE notice_id = $1 AND outcome = 'removed' AND item_id = ANY($2::uuid[])`,
+    [noticeId, itemIds],
+  );
 }
 
-const OUTCOME_WORDS: Record<string, string> = { pending: 'waiting', removed: 'removed', kept: 'not removed', not_found: 'not on this site', restored: 'restored' };
+const OUTCOME_WORDS: Record<string, string> = {
+  pending: 'waiting',
+  removed: 'removed',
+  kept: 'not removed',
+  not_found: 'not on this site',
+  restored: 'restored',
+};
 
 /** Every target URL with its outcome, in the words of the complainant's emails. */
 export async function outcomesOf(tx: EntityManager, noticeId: string): Promise<{ url: string; outcome: string; label: string }[]> {
-  const rows: { url: string; outcome: string }[] = await tx.query(`SELECT url, outcome FROM notice_targets WHERE notice_id = $1 ORDER BY position`, [noticeId]);
+  const rows: { url: string; outcome: string }[] = await tx.query(
+    `SELECT url, outcome FROM notice_targets WHERE notice_id = $1 ORDER BY position`,
+    [noticeId],
+  );
   return rows.map((r) => ({ ...r, label: OUTCOME_WORDS[r.outcome] ?? r.outcome }));
 }
 
@@ -128,7 +166,11 @@ export async function outcomesOf(tx: EntityManager, noticeId: string): Promise<{
  * The targets an approval removes: every matched, pending one, or those of `urls` (as given or any
  * spelling). A URL that is not the notice's, not on this site or already decided is a 422 naming it.
  */
-export function pickTargets(targets: NoticeTarget[], urls: string[] | undefined, baseUrl: string): { removable: NoticeTarget[]; chosen: NoticeTarget[] } {
+export function pickTargets(
+  targets: NoticeTarget[],
+  urls: string[] | undefined,
+  baseUrl: string,
+): { removable: NoticeTarget[]; chosen: NoticeTarget[] } {
   const removable = targets.filter((t) => t.itemId && t.outcome === 'pending');
   if (!urls?.length) return { removable, chosen: removable };
   const errors: { field: string; message: string }[] = [];
@@ -191,6 +233,13 @@ export async function replaceTargets(
     `INSERT INTO notice_targets (notice_id, position, url, normalised_url, item_id, outcome)
      SELECT $1, t.position, t.url, t.normalised_url, t.item_id, t.outcome
        FROM unnest($2::int[], $3::text[], $4::text[], $5::uuid[], $6::text[]) AS t(position, url, normalised_url, item_id, outcome)`,
-    [noticeId, rows.map((_, i) => i + 1), rows.map((r) => r.url), rows.map((r) => r.normalisedUrl), rows.map((r) => r.itemId), rows.map((r) => r.outcome)],
+    [
+      noticeId,
+      rows.map((_, i) => i + 1),
+      rows.map((r) => r.url),
+      rows.map((r) => r.normalisedUrl),
+      rows.map((r) => r.itemId),
+      rows.map((r) => r.outcome),
+    ],
   );
 }

@@ -80,9 +80,18 @@ export function noticePages(deps: AppDeps): Router {
 
   /** Progressive enhancement: per-URL match status while the form is filled in. */
   r.get('/takedown/check', checkLimit, async (req, res) => {
-    const urls = lines(req.query.url).slice(0, 20).filter((u) => u.length <= 2048);
+    const urls = lines(req.query.url)
+      .slice(0, 20)
+      .filter((u) => u.length <= 2048);
     const found = await findItemsByUrls(deps.db.manager, urls, { baseUrl: deps.config.publicBaseUrl });
-    res.json({ targets: urls.map((url) => ({ url, matched: found.has(url), itemId: found.get(url)?.id ?? null, title: found.get(url)?.title ?? null })) });
+    res.json({
+      targets: urls.map((url) => ({
+        url,
+        matched: found.has(url),
+        itemId: found.get(url)?.id ?? null,
+        title: found.get(url)?.title ?? null,
+      })),
+    });
   });
 
   r.get('/takedown/:reference', async (req, res) => {
@@ -91,7 +100,13 @@ export function noticePages(deps: AppDeps): Router {
     // tells nobody whether a notice exists.
     if (req.query.token === undefined) {
       const reference = /^TD-\d{6,12}$/i.test(req.params.reference) ? req.params.reference.toUpperCase() : 'TD-…';
-      return res.status(404).render('notices/needs-link', { title: 'Open your notice with your private link', reference, agentEmail: deps.config.dmcaAgent.email });
+      return res
+        .status(404)
+        .render('notices/needs-link', {
+          title: 'Open your notice with your private link',
+          reference,
+          agentEmail: deps.config.dmcaAgent.email,
+        });
     }
     const notice = await findForComplainant(deps.db.manager, req.params.reference, req.query.token);
     const view = await complainantView(deps.db.manager, notice);
@@ -105,7 +120,11 @@ export function noticePages(deps: AppDeps): Router {
     const statusUrl = `/takedown/${notice.reference}?token=${encodeURIComponent(String(req.query.token))}`;
     if (notice.status !== 'unverified') return res.redirect(303, statusUrl);
     res.setHeader('Cache-Control', 'no-store');
-    res.render('notices/verify', { title: `Confirm your email for notice ${notice.reference}`, reference: notice.reference, token: req.query.token });
+    res.render('notices/verify', {
+      title: `Confirm your email for notice ${notice.reference}`,
+      reference: notice.reference,
+      token: req.query.token,
+    });
   });
 
   r.post('/takedown/:reference/verify', async (req: Request, res) => {
@@ -130,7 +149,11 @@ export function noticePages(deps: AppDeps): Router {
       const notice = await findForComplainant(deps.db.manager, reference, token);
       const view = await complainantView(deps.db.manager, notice);
       return res.status(422).render('notices/status', {
-        title: `Notice ${notice.reference}`, ...view, token, values: { answer: req.body?.answer }, errors: errorsByField(e.details.errors ?? []),
+        title: `Notice ${notice.reference}`,
+        ...view,
+        token,
+        values: { answer: req.body?.answer },
+        errors: errorsByField(e.details.errors ?? []),
       });
     }
     res.redirect(303, `/takedown/${reference.toUpperCase()}?token=${encodeURIComponent(String(token))}`);

@@ -35,7 +35,13 @@ export async function notifyModerators(
 }
 
 /** The "new notice" emails themselves, for a caller that queues them with its own emails. */
-export function moderatorNotifications(deps: Pick<AppDeps, 'config'>, notice: Notice, urls: number, matched: number, recipients: string[]): QueuedEmail[] {
+export function moderatorNotifications(
+  deps: Pick<AppDeps, 'config'>,
+  notice: Notice,
+  urls: number,
+  matched: number,
+  recipients: string[],
+): QueuedEmail[] {
   const data = {
     reference: notice.reference,
     claimType: notice.claimType,
@@ -46,7 +52,12 @@ export function moderatorNotifications(deps: Pick<AppDeps, 'config'>, notice: No
     dueAt: notice.dueAt?.toISOString() ?? null,
     noticeUrl: `${deps.config.publicBaseUrl}/notices/${notice.reference}`,
   };
-  return recipients.map((to) => ({ template: 'notice-new', to, data, opts: { noticeId: notice.id, dedupeKey: `notice-new:${notice.id}:${to}` } }));
+  return recipients.map((to) => ({
+    template: 'notice-new',
+    to,
+    data,
+    opts: { noticeId: notice.id, dedupeKey: `notice-new:${notice.id}:${to}` },
+  }));
 }
 
 /**
@@ -78,6 +89,9 @@ export async function sendModeratorDigest(tx: EntityManager, deps: Pick<AppDeps,
     })),
     queueUrl: `${deps.config.publicBaseUrl}/queue`,
   };
-  await enqueueMany(tx, recipients.map((to) => ({ template: 'notice-digest', to, data, opts: { dedupeKey: `notice-digest:${start}:${to}` } })));
+  await enqueueMany(
+    tx,
+    recipients.map((to) => ({ template: 'notice-digest', to, data, opts: { dedupeKey: `notice-digest:${start}:${to}` } })),
+  );
   return recipients.length;
 }

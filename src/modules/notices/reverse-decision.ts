@@ -24,7 +24,14 @@ export async function reopenNotice(
   notice.queuedAt = cmd.at;
   notice.dueAt = new Date(cmd.at.getTime() + cmd.slaHours * 3_600_000);
   await tx.getRepository(Notice).save(notice);
-  await record(tx, { actor: cmd.actor, action: 'notice.reopened', subject: { type: 'notice', id: notice.reference }, details: { before, after: { status: notice.status }, complaintId: cmd.complaintId }, context: cmd.context, at: cmd.at });
+  await record(tx, {
+    actor: cmd.actor,
+    action: 'notice.reopened',
+    subject: { type: 'notice', id: notice.reference },
+    details: { before, after: { status: notice.status }, complaintId: cmd.complaintId },
+    context: cmd.context,
+    at: cmd.at,
+  });
   return notice;
 }
 
@@ -46,6 +53,13 @@ export async function reverseRemoval(
       [notice.id, cmd.restoredItemIds],
     );
   }
-  await record(tx, { actor: cmd.actor, action: 'notice.reversed', subject: { type: 'notice', id: notice.reference }, details: { before, after: notice.status, complaintId: cmd.complaintId, restored: cmd.restoredItemIds }, context: cmd.context, at: cmd.at });
+  await record(tx, {
+    actor: cmd.actor,
+    action: 'notice.reversed',
+    subject: { type: 'notice', id: notice.reference },
+    details: { before, after: notice.status, complaintId: cmd.complaintId, restored: cmd.restoredItemIds },
+    context: cmd.context,
+    at: cmd.at,
+  });
   return notice;
 }

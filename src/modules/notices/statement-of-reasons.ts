@@ -36,7 +36,9 @@ export function statementOfReasons(
   const restricted = d.decision === 'approved';
   return {
     decision_visibility: restricted ? ['DECISION_VISIBILITY_CONTENT_DISABLED'] : [],
-    kind_of_restriction: restricted ? 'Access to the republished item disabled; the page answers 451 Unavailable For Legal Reasons.' : 'None: the content stays available.',
+    kind_of_restriction: restricted
+      ? 'Access to the republished item disabled; the page answers 451 Unavailable For Legal Reasons.'
+      : 'None: the content stays available.',
     territorial_scope: restricted ? 'worldwide' : null,
     content_urls: d.removedUrls ?? [],
     facts_relied_on: d.facts,
@@ -48,7 +50,10 @@ export function statementOfReasons(
     decision_ground: restricted ? 'DECISION_GROUND_ILLEGAL_CONTENT' : null,
     illegal_content_legal_ground: legalBasisOf(notice),
     illegal_content_explanation: d.explanation,
-    category: notice.claimType === 'copyright' || notice.claimType === 'trademark' ? 'STATEMENT_CATEGORY_INTELLECTUAL_PROPERTY_INFRINGEMENTS' : 'STATEMENT_CATEGORY_OTHER',
+    category:
+      notice.claimType === 'copyright' || notice.claimType === 'trademark'
+        ? 'STATEMENT_CATEGORY_INTELLECTUAL_PROPERTY_INFRINGEMENTS'
+        : 'STATEMENT_CATEGORY_OTHER',
     redress: restricted
       ? `The publisher may send a counter-notice under 17 U.S.C. § 512(g) at ${deps.config.publicBaseUrl}/counter-notice?notice=${notice.reference}; the decision can also be challenged in court.`
       : 'The complainant may send a new notice with more information, or go to court.',

@@ -5,23 +5,39 @@ import { can, NoticeStatus } from './notice-state';
 import { targetsOf } from './notices.queries';
 
 const STATUS: Record<NoticeStatus, [string, string]> = {
-  unverified: ['waiting for your confirmation', 'Follow the link in the email we sent you to confirm your address; then a moderator reviews the notice.'],
+  unverified: [
+    'waiting for your confirmation',
+    'Follow the link in the email we sent you to confirm your address; then a moderator reviews the notice.',
+  ],
   pending: ['in the queue', 'A moderator will review your notice. We email you when something changes.'],
   in_review: ['being reviewed', 'A moderator is reviewing your notice now.'],
   needs_info: ['waiting for your answer', 'We need more information before we can decide. Please answer the question below.'],
-  approved: ['approved: content removed', 'The content was removed. The publisher of the material may send a counter-notice; we would tell you.'],
-  countered: ['counter-notice received', 'The publisher sent a counter-notice. Unless you tell us you have filed a court action, the material will be restored after the date in our email.'],
+  approved: [
+    'approved: content removed',
+    'The content was removed. The publisher of the material may send a counter-notice; we would tell you.',
+  ],
+  countered: [
+    'counter-notice received',
+    'The publisher sent a counter-notice. Unless you tell us you have filed a court action, the material will be restored after the date in our email.',
+  ],
   rejected: ['rejected', 'We did not remove the content; the reason is below.'],
   withdrawn: ['withdrawn', 'This notice was withdrawn and will not be acted on.'],
   spam: ['closed', 'This notice was closed without action.'],
   restored: ['content restored', 'After a counter-notice and no court action, the content was restored.'],
   upheld: ['removal upheld', 'You reported a court action, so the content stays removed.'],
-  incomplete: ['incomplete: waiting for the missing details', 'Your emailed notice lacks some elements the law requires. Complete it with the link in our email; then a moderator reviews it.'],
+  incomplete: [
+    'incomplete: waiting for the missing details',
+    'Your emailed notice lacks some elements the law requires. Complete it with the link in our email; then a moderator reviews it.',
+  ],
 };
 
 /** How each target outcome reads on public pages (status page, transparency record). */
 export const OUTCOME_LABELS: Record<NoticeTarget['outcome'], string> = {
-  pending: 'waiting for a decision', removed: 'removed', kept: 'not removed', not_found: 'not on this site', restored: 'restored',
+  pending: 'waiting for a decision',
+  removed: 'removed',
+  kept: 'not removed',
+  not_found: 'not on this site',
+  restored: 'restored',
 };
 
 const TIMELINE: Record<string, string> = {
@@ -79,7 +95,7 @@ export function complainantJson(view: Awaited<ReturnType<typeof complainantView>
     submittedAt: n.submittedAt,
     decision: n.decision,
     decisionReason: n.decisionReason,
-    question: n.status === 'needs_info' ? n.infoRequest?.question ?? null : null,
+    question: n.status === 'needs_info' ? (n.infoRequest?.question ?? null) : null,
     targets: view.targets.map((t) => ({ url: t.url, matched: !!t.itemId, itemId: t.itemId, outcome: t.outcome })),
     timeline: view.timeline,
   };

@@ -70,8 +70,13 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
   // facts, flags), so the transaction below is short. Triage flags are advice: two notices racing
   // past each other's duplicate check is harmless.
   const prepared = await prepareIntake(deps, {
-    email, ip: cmd.context.ip, infringingUrls: dto.infringingUrls, originalUrls: dto.originalUrls ?? [],
-    claimType: dto.claimType ?? 'copyright', workPublishedAt: dto.workPublishedAt, withModerators: !verify && notifiesEachNotice(config),
+    email,
+    ip: cmd.context.ip,
+    infringingUrls: dto.infringingUrls,
+    originalUrls: dto.originalUrls ?? [],
+    claimType: dto.claimType ?? 'copyright',
+    workPublishedAt: dto.workPublishedAt,
+    withModerators: !verify && notifiesEachNotice(config),
   });
   const { targets, items, originalUrls, flags } = prepared;
 
@@ -81,15 +86,42 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
       if (earlier) return { answer: JSON.parse(box!.open(earlier)) as SubmitAnswer, replayed: true };
     }
     const { token, hash } = newStatusToken();
-    const notice = tx.getRepository(Notice).create(newNotice(dto, { reference: prepared.reference, email, originalUrls, flags, channel: cmd.channel, ip: cmd.context.ip, tokenHash: hash, verify, now, slaHours: config.policy.slaHours, verifiedEmail: !!cmd.verifiedEmail, standing: cmd.standingStatements }));
+    const notice = tx
+      .getRepository(Notice)
+      .create(
+        newNotice(dto, {
+          reference: prepared.reference,
+          email,
+          originalUrls,
+          flags,
+          channel: cmd.channel,
+          ip: cmd.context.ip,
+          tokenHash: hash,
+          verify,
+          now,
+          slaHours: config.policy.slaHours,
+          verifiedEmail: !!cmd.verifiedEmail,
+          standing: cmd.standingStatements,
+        }),
+      );
     await insertPreparedNotice(tx, notice, prepared);
     const matched = prepared.matched;
     await record(tx, {
-      actor: PUBLIC, action: 'notice.submitted', subject: { type: 'notice', id: notice.reference }, context: cmd.context, at: now,
+      actor: PUBLIC,
+      action: 'notice.submitted',
+      subject: { type: 'notice', id: notice.reference },
+      context: cmd.context,
+      at: now,
       details: {
-        channel: cmd.channel, ...(cmd.verifiedEmail ? { portal: true } : {}),
+        channel: cmd.channel,
+        ...(cmd.verifiedEmail ? { portal: true } : {}),
         ...(cmd.standingStatements ? { statements: 'standing', statementsMadeAt: cmd.standingStatements.madeAt.toISOString() } : {}),
-        claimType: notice.claimType, status: notice.status, urls: targets.length, matched, flags: flags.map((f) => f.code) },
+        claimType: notice.claimType,
+        status: notice.status,
+        urls: targets.length,
+        matched,
+        flags: flags.map((f) => f.code),
+      },
     });
     const links = statusLinks(config.publicBaseUrl, notice.reference, token, verify);
     const targetRows = targets.map((t, i) => ({ url: t.url, matched: !!items[i], itemId: items[i]?.id ?? null }));
@@ -106,20 +138,50 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
 function newNotice(
   dto: NoticeDto,
   f: {
-    reference: string; email: string; originalUrls: string[]; flags: TriageFlag[]; channel: NoticeChannel; ip?: string | null; tokenHash: string;
-    verify: boolean; now: Date; slaHours: number; verifiedEmail: boolean; standing?: StandingStatementsRef;
+    reference: string;
+    email: string;
+    originalUrls: string[];
+    flags: TriageFlag[];
+    channel: NoticeChannel;
+    ip?: string | null;
+    tokenHash: string;
+    verify: boolean;
+    now: Date;
+    slaHours: number;
+    verifiedEmail: boolean;
+    standing?: StandingStatementsRef;
   },
 ): Partial<Notice> {
   return {
-    id: randomUUID(), reference: f.reference, status: f.verify ? 'unverified' : 'pending', claimType: dto.claimType ?? 'copyright',
-    name: dto.name.trim(), organization: dto.organization?.trim() || null, email: f.email, phone: dto.phone?.trim() || null,
-    address: dto.address.trim(), country: dto.country.toUpperCase(), role: dto.role, rightsOwner: dto.role === 'agent' ? dto.rightsOwner!.trim() : null,
-    workDescription: dto.workDescription.trim(), originalUrls: f.originalUrls, workPublishedAt: dto.workPublishedAt ?? null,
-    goodFaithStatement: f.standing?.goodFaithStatement ?? GOOD_FAITH_STATEMENT, accuracyStatement: f.standing?.accuracyStatement ?? ACCURACY_STATEMENT,
-    statementsAt: f.standing?.madeAt ?? f.now, statementsSource: f.standing ? 'standing' : 'notice', standingStatementsId: f.standing?.id ?? null,
-    emailVerifiedAt: f.verifiedEmail ? f.now : null, signature: dto.signature.trim(),
-    submittedAt: f.now, channel: f.channel, submitterIp: f.ip ?? null, statusTokenHash: f.tokenHash, flags: f.flags,
-    queuedAt: f.verify ? null : f.now, dueAt: f.verify ? null : new Date(f.now.getTime() + f.slaHours * 3_600_000),
+    id: randomUUID(),
+    reference: f.reference,
+    status: f.verify ? 'unverified' : 'pending',
+    claimType: dto.claimType ?? 'copyright',
+    name: dto.name.trim(),
+    organization: dto.organization?.trim() || null,
+    email: f.email,
+    phone: dto.phone?.trim() || null,
+    address: dto.address.trim(),
+    country: dto.country.toUpperCase(),
+    role: dto.role,
+    rightsOwner: dto.role === 'agent' ? dto.rightsOwner!.trim() : null,
+    workDescription: dto.workDescription.trim(),
+    originalUrls: f.originalUrls,
+    workPublishedAt: dto.workPublishedAt ?? null,
+    goodFaithStatement: f.standing?.goodFaithStatement ?? GOOD_FAITH_STATEMENT,
+    accuracyStatement: f.standing?.accuracyStatement ?? ACCURACY_STATEMENT,
+    statementsAt: f.standing?.madeAt ?? f.now,
+    statementsSource: f.standing ? 'standing' : 'notice',
+    standingStatementsId: f.standing?.id ?? null,
+    emailVerifiedAt: f.verifiedEmail ? f.now : null,
+    signature: dto.signature.trim(),
+    submittedAt: f.now,
+    channel: f.channel,
+    submitterIp: f.ip ?? null,
+    statusTokenHash: f.tokenHash,
+    flags: f.flags,
+    queuedAt: f.verify ? null : f.now,
+    dueAt: f.verify ? null : new Date(f.now.getTime() + f.slaHours * 3_600_000),
   };
 }
 
@@ -139,18 +201,26 @@ async function claimIdempotencyKey(tx: EntityManager, key: string, fingerprint: 
   if (inserted.length) return null;
   const [row] = await tx.query(`SELECT fingerprint, response FROM idempotency_keys WHERE scope = 'notice' AND key = $1`, [key]);
   if (!row || row.fingerprint !== fingerprint) {
-    throw new AppError('IDEMPOTENCY.MISMATCH', 'This Idempotency-Key was already used for a different notice. Use a new key for a new notice.', 422, {
-      errors: [{ field: 'Idempotency-Key', message: 'This key was already used with a different request body.' }],
-    });
+    throw new AppError(
+      'IDEMPOTENCY.MISMATCH',
+      'This Idempotency-Key was already used for a different notice. Use a new key for a new notice.',
+      422,
+      {
+        errors: [{ field: 'Idempotency-Key', message: 'This key was already used with a different request body.' }],
+      },
+    );
   }
-  if (!row.response) throw AppError.conflict('IDEMPOTENCY.IN_PROGRESS', 'The first request with this Idempotency-Key is still being processed; retry shortly.');
+  if (!row.response)
+    throw AppError.conflict(
+      'IDEMPOTENCY.IN_PROGRESS',
+      'The first request with this Idempotency-Key is still being processed; retry shortly.',
+    );
   return row.response;
 }
 
 async function storeIdempotentAnswer(tx: EntityManager, key: string, sealed: string) {
   await tx.query(`UPDATE idempotency_keys SET response = $2 WHERE scope = 'notice' AND key = $1`, [key, sealed]);
 }
-
 
 /** Scheduled: idempotency keys older than 24 hours are of no use any more. */
 export async function purgeIdempotencyKeys(deps: Pick<AppDeps, 'db' | 'clock'>): Promise<number> {

@@ -51,14 +51,18 @@ export function computeFlags(input: TriageInput): TriageFlag[] {
   const unmatched = input.targets.length - matched.length;
 
   if (input.claimType !== 'copyright') {
-    flags.push({ code: 'non_copyright', reason: `A ${input.claimType} claim, not a DMCA copyright notice: review it under the matching policy.` });
+    flags.push({
+      code: 'non_copyright',
+      reason: `A ${input.claimType} claim, not a DMCA copyright notice: review it under the matching policy.`,
+    });
   }
   if (unmatched > 0) {
     flags.push({
       code: 'not_on_site',
-      reason: unmatched === input.targets.length
-        ? 'None of the URLs are on this site.'
-        : `${unmatched} of ${input.targets.length} URLs are not on this site.`,
+      reason:
+        unmatched === input.targets.length
+          ? 'None of the URLs are on this site.'
+          : `${unmatched} of ${input.targets.length} URLs are not on this site.`,
     });
   }
   const removed = matched.filter((t) => t.item!.status !== 'published');
@@ -102,7 +106,10 @@ export function computeFlags(input: TriageInput): TriageFlag[] {
   if (claimedDomains.length) {
     const emailDomain = registrableDomain(input.email.split('@')[1] ?? '');
     if (!claimedDomains.includes(emailDomain)) {
-      flags.push({ code: 'email_domain_unrelated', reason: `The complainant writes from ${emailDomain}, unrelated to the claimed work's domain (${claimedDomains.join(', ')}).` });
+      flags.push({
+        code: 'email_domain_unrelated',
+        reason: `The complainant writes from ${emailDomain}, unrelated to the claimed work's domain (${claimedDomains.join(', ')}).`,
+      });
     }
   }
   if (input.recentFromSender >= input.senderBurst) {
@@ -120,7 +127,13 @@ export function triageTargetsOf(
     const item = items[i];
     return {
       url: t.url,
-      item: item && { status: item.status, originalUrl: item.originalUrl, sourceName: item.source?.name ?? 'its source', sourceDomains: item.source?.domains ?? [], firstFetchedAt: item.firstFetchedAt },
+      item: item && {
+        status: item.status,
+        originalUrl: item.originalUrl,
+        sourceName: item.source?.name ?? 'its source',
+        sourceDomains: item.source?.domains ?? [],
+        firstFetchedAt: item.firstFetchedAt,
+      },
     };
   });
 }

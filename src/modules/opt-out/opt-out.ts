@@ -46,7 +46,10 @@ export function addressProvesControl(email: string, source: { domains: string[];
  * domain or the source's listed contact (refused otherwise, nothing stored). Stores the request
  * with the hash of a single-use token and emails the confirmation link, in one transaction.
  */
-export async function requestOptOut(deps: OptOutDeps, cmd: { dto: OptOutDto; context: RequestContext }): Promise<{ domain: string; sources: string[] }> {
+export async function requestOptOut(
+  deps: OptOutDeps,
+  cmd: { dto: OptOutDto; context: RequestContext },
+): Promise<{ domain: string; sources: string[] }> {
   const domain = domainOf(cmd.dto.domain);
   if (!domain) throw AppError.validation([{ field: 'domain', message: 'Enter the domain of your site, like example.com.' }]);
   const email = cmd.dto.email.trim().toLowerCase();
@@ -59,14 +62,27 @@ export async function requestOptOut(deps: OptOutDeps, cmd: { dto: OptOutDto; con
     }
     const proving = sources.filter((s) => addressProvesControl(email, s));
     if (!proving.length) {
-      throw AppError.validation([{ field: 'email', message: `Use an address at ${domain} (or the contact address listed for this publisher), so that the link we send proves you control the site.` }]);
+      throw AppError.validation([
+        {
+          field: 'email',
+          message: `Use an address at ${domain} (or the contact address listed for this publisher), so that the link we send proves you control the site.`,
+        },
+      ]);
     }
     const token = randomBytes(32).toString('base64url');
     const repo = tx.getRepository(OptOutRequest);
-    const req = await repo.save(repo.create({
-      domain, sourceIds: sources.map((s) => s.id), email, tokenHash: hashToken(token),
-      requestedAt: now, expiresAt: new Date(now.getTime() + LINK_HOURS * 3_600_000), confirmedAt: null, requesterIp: cmd.context.ip ?? null,
-    }));
+    const req = await repo.save(
+      repo.create({
+        domain,
+        sourceIds: sources.map((s) => s.id),
+        email,
+        tokenHash: hashToken(token),
+        requestedAt: now,
+        expiresAt: new Date(now.getTime() + LINK_HOURS * 3_600_000),
+        confirmedAt: null,
+        requesterIp: cmd.context.ip ?? null,
+      }),
+    );
     await record(tx, {
       actor: { type: 'public', label: email },
       action: 'opt_out.requested',
@@ -75,13 +91,19 @@ export async function requestOptOut(deps: OptOutDeps, cmd: { dto: OptOutDto; con
       context: cmd.context,
       at: now,
     });
-    await enqueue(tx, 'opt-out-confirm', email, {
-      domain,
-      sources: sources.map((s) => s.name),
-      confirmUrl: `${deps.config.publicBaseUrl}/opt-out/confirm?token=${token}`,
-      expiresAt: req.expiresAt.toISOString(),
-      hours: LINK_HOURS,
-    }, { dedupeKey: `opt-out-confirm:${req.id}` });
+    await enqueue(
+      tx,
+      'opt-out-confirm',
+      email,
+      {
+        domain,
+        sources: sources.map((s) => s.name),
+        confirmUrl: `${deps.config.publicBaseUrl}/opt-out/confirm?token=${token}`,
+        expiresAt: req.expiresAt.toISOString(),
+        hours: LINK_HOURS,
+      },
+      { dedupeKey: `opt-out-confirm:${req.id}` },
+    );
     return { domain, sources: sources.map((s) => s.name) };
   });
 }
@@ -90,18 +112,37 @@ export async function requestOptOut(deps: OptOutDeps, cmd: { dto: OptOutDto; con
 export async function findOptOutLink(tx: EntityManager, token: unknown, now: Date, lock = false): Promise<OptOutRequest> {
   const valid = typeof token === 'string' && /^[\w-]{20,100}$/.test(token);
   const req = valid
-    ? await tx.getRepository(OptOutRequest).findOne({ where: { tokenHash: hashToken(token as string) }, ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}) })
+    ? await tx
+        .getRepository(OptOutRequest)
+        .findOne({ where: { tokenHash: hashToken(token as string) }, ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}) })
     : null;
-  if (!req) throw new AppError('OPT_OUT.LINK_UNKNOWN', 'This opt-out link is not valid. Copy the whole link from the email, or ask for a new one at /opt-out.', 404);
-  if (req.confirmedAt) throw new AppError('OPT_OUT.LINK_USED', `This link was already used on ${req.confirmedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC: ${req.domain} is already opted out. Nothing more to do.`, 410);
-  if (req.expiresAt <= now) throw new AppError('OPT_OUT.LINK_EXPIRED', `This link expired ${LINK_HOURS} hours after it was sent. Ask for a new one at /opt-out; nothing was changed.`, 410);
+  if (!req)
+    throw new AppError(
+      'OPT_OUT.LINK_UNKNOWN',
+      'This opt-out link is not valid. Copy the whole link from the email, or ask for a new one at /opt-out.',
+      404,
+    );
+  if (req.confirmedAt)
+    throw new AppError(
+      'OPT_OUT.LINK_USED',
+      `This link was already used on ${req.confirmedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC: ${req.domain} is already opted out. Nothing more to do.`,
+      410,
+    );
+  if (req.expiresAt <= now)
+    throw new AppError(
+      'OPT_OUT.LINK_EXPIRED',
+      `This link expired ${LINK_HOURS} hours after it was sent. Ask for a new one at /opt-out; nothing was changed.`,
+      410,
+    );
   return req;
 }
 
 /** What the confirmation page shows before the button. */
 export async function describeOptOutLink(deps: OptOutDeps, token: unknown): Promise<{ domain: string; sources: string[] }> {
   const req = await findOptOutLink(deps.db.manager, token, deps.clock.now());
-  const rows: { name: string }[] = await deps.db.query(`SELECT name FROM sources WHERE id = ANY($1::uuid[]) ORDER BY name`, [req.sourceIds]);
+  const rows: { name: string }[] = await deps.db.query(`SELECT name FROM sources WHERE id = ANY($1::uuid[]) ORDER BY name`, [
+    req.sourceIds,
+  ]);
   return { domain: req.domain, sources: rows.map((r) => r.name) };
 }
 
@@ -110,7 +151,10 @@ export async function describeOptOutLink(deps: OptOutDeps, token: unknown): Prom
  * domain → `blocked` and its items → `withdrawn` (410) through the registry's `withdrawSource`
  * (no strike), audited, and the admins told. A used or expired link changes nothing.
  */
-export async function confirmOptOut(deps: OptOutDeps, cmd: { token: unknown; context: RequestContext }): Promise<{ domain: string; sources: string[]; withdrawn: number }> {
+export async function confirmOptOut(
+  deps: OptOutDeps,
+  cmd: { token: unknown; context: RequestContext },
+): Promise<{ domain: string; sources: string[]; withdrawn: number }> {
   return withTransaction(deps.db, async (tx) => {
     const now = deps.clock.now();
     const req = await findOptOutLink(tx, cmd.token, now, true);
@@ -120,7 +164,13 @@ export async function confirmOptOut(deps: OptOutDeps, cmd: { token: unknown; con
     let withdrawn = 0;
     const names: string[] = [];
     for (const sourceId of req.sourceIds) {
-      const r = await withdrawSource(tx, { sourceId, reason: `publisher opt-out confirmed by ${req.email}`, actor, context: cmd.context, at: now });
+      const r = await withdrawSource(tx, {
+        sourceId,
+        reason: `publisher opt-out confirmed by ${req.email}`,
+        actor,
+        context: cmd.context,
+        at: now,
+      });
       withdrawn += r.withdrawn;
       names.push(r.source.name);
     }
@@ -133,9 +183,20 @@ export async function confirmOptOut(deps: OptOutDeps, cmd: { token: unknown; con
       at: now,
     });
     for (const email of await staffEmails(tx, 'admin')) {
-      await enqueue(tx, 'source-opted-out', email, {
-        domain: req.domain, sources: names, withdrawn, by: req.email, at: now.toISOString(), sourcesUrl: `${deps.config.publicBaseUrl}/sources`,
-      }, { dedupeKey: `source-opted-out:${req.id}:${email}` });
+      await enqueue(
+        tx,
+        'source-opted-out',
+        email,
+        {
+          domain: req.domain,
+          sources: names,
+          withdrawn,
+          by: req.email,
+          at: now.toISOString(),
+          sourcesUrl: `${deps.config.publicBaseUrl}/sources`,
+        },
+        { dedupeKey: `source-opted-out:${req.id}:${email}` },
+      );
     }
     return { domain: req.domain, sources: names, withdrawn };
   });

@@ -76,7 +76,11 @@ function actionTaken(targets: NoticeRow['targets']): 'Yes' | 'Partial' | 'No' {
 }
 
 const LUMEN_TYPE: Record<string, string> = {
-  copyright: 'DMCA', trademark: 'Trademark', defamation: 'Defamation', privacy: 'Privacy', other: 'Other',
+  copyright: 'DMCA',
+  trademark: 'Trademark',
+  defamation: 'Defamation',
+  privacy: 'Privacy',
+  other: 'Other',
 };
 
 /** One notice in the shape Lumen (lumendatabase.org) publishes: works, URLs, parties, action taken. */
@@ -125,29 +129,40 @@ export function dsaStatement(n: NoticeRow, full: boolean, platform: string) {
   return {
     puid: n.reference,
     platform_name: platform,
-    decision_visibility: pick('decision_visibility', 'decisionVisibility') ?? (taken === 'No' ? [] : ['DECISION_VISIBILITY_CONTENT_DISABLED']),
+    decision_visibility:
+      pick('decision_visibility', 'decisionVisibility') ?? (taken === 'No' ? [] : ['DECISION_VISIBILITY_CONTENT_DISABLED']),
     decision_visibility_other: null,
     decision_monetary: null,
     decision_provision: null,
     decision_account: null,
     decision_ground: pick('decision_ground', 'decisionGround') ?? 'DECISION_GROUND_ILLEGAL_CONTENT',
-    illegal_content_legal_ground: pick('legal_ground', 'legalGround', 'illegal_content_legal_ground') ??
+    illegal_content_legal_ground:
+      pick('legal_ground', 'legalGround', 'illegal_content_legal_ground') ??
       (n.claim_type === 'copyright' ? '17 U.S.C. § 512(c); Directive 2001/29/EC (copyright)' : `${n.claim_type} claim`),
     illegal_content_explanation: pick('explanation', 'illegal_content_explanation') ?? n.decision_reason ?? null,
-    category: n.claim_type === 'copyright' || n.claim_type === 'trademark'
-      ? 'STATEMENT_CATEGORY_INTELLECTUAL_PROPERTY_INFRINGEMENTS'
-      : n.claim_type === 'privacy' ? 'STATEMENT_CATEGORY_DATA_PROTECTION_AND_PRIVACY_VIOLATIONS' : 'STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH',
+    category:
+      n.claim_type === 'copyright' || n.claim_type === 'trademark'
+        ? 'STATEMENT_CATEGORY_INTELLECTUAL_PROPERTY_INFRINGEMENTS'
+        : n.claim_type === 'privacy'
+          ? 'STATEMENT_CATEGORY_DATA_PROTECTION_AND_PRIVACY_VIOLATIONS'
+          : 'STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH',
     territorial_scope: pick('territorial_scope', 'territorialScope') ?? ['WORLDWIDE'],
     content_type: ['CONTENT_TYPE_TEXT'],
     content_date: n.submitted_at.toISOString().slice(0, 10),
     application_date: (n.decided_at ?? n.submitted_at).toISOString().slice(0, 10),
-    decision_facts: pick('facts', 'decision_facts') ??
+    decision_facts:
+      pick('facts', 'decision_facts') ??
       `Notice ${n.reference} named ${n.targets.length} URL(s); ${removedUrls.length} on this site were made unavailable.`,
     source_type: 'SOURCE_ARTICLE_16',
     source_identity: full ? n.name : publicClaimant(n),
     automated_detection: 'No',
     automated_decision: 'AUTOMATED_DECISION_NOT_AUTOMATED',
-    redress: pick('redress') ?? ['counter-notice under 17 U.S.C. § 512(g)', 'internal complaint', 'out-of-court dispute settlement', 'judicial redress'],
+    redress: pick('redress') ?? [
+      'counter-notice under 17 U.S.C. § 512(g)',
+      'internal complaint',
+      'out-of-court dispute settlement',
+      'judicial redress',
+    ],
     urls: removedUrls,
     status: n.status,
     // DSA Art. 20: complaints through the internal complaint-handling system about this decision.
@@ -163,14 +178,20 @@ export async function exportLumenNotices(db: DataSource, range: NoticeRange, ful
   const { where, params } = rangeSql('n.submitted_at', range);
   out.write('[');
   let first = true;
-  const r = await streamCursor<NoticeRow>(poolOf(db), `SELECT ${NOTICE_ROW} FROM notices n WHERE ${where} ORDER BY n.submitted_at, n.id`, params, out, (rows) => {
-    let s = '';
-    for (const n of rows) {
-      s += `${first ? '\n' : ',\n'}${JSON.stringify(lumenNotice(n, full, recipient))}`;
-      first = false;
-    }
-    return s;
-  });
+  const r = await streamCursor<NoticeRow>(
+    poolOf(db),
+    `SELECT ${NOTICE_ROW} FROM notices n WHERE ${where} ORDER BY n.submitted_at, n.id`,
+    params,
+    out,
+    (rows) => {
+      let s = '';
+      for (const n of rows) {
+        s += `${first ? '\n' : ',\n'}${JSON.stringify(lumenNotice(n, full, recipient))}`;
+        first = false;
+      }
+      return s;
+    },
+  );
   out.write(first ? ']\n' : '\n]\n');
   return r;
 }
@@ -178,9 +199,15 @@ export async function exportLumenNotices(db: DataSource, range: NoticeRange, ful
 /** Decisions (by time decided) as DSA statements of reasons, one JSON object per line. */
 export async function exportDsaStatements(db: DataSource, range: NoticeRange, full: boolean, platform: string, out: Writable) {
   const { where, params } = rangeSql('n.decided_at', range, [DECIDED]);
-  return streamCursor<NoticeRow>(poolOf(db), `SELECT ${NOTICE_ROW} FROM notices n WHERE ${where} ORDER BY n.decided_at, n.id`, params, out, (rows) => {
-    let s = '';
-    for (const n of rows) s += `${JSON.stringify(dsaStatement(n, full, platform))}\n`;
-    return s;
-  });
+  return streamCursor<NoticeRow>(
+    poolOf(db),
+    `SELECT ${NOTICE_ROW} FROM notices n WHERE ${where} ORDER BY n.decided_at, n.id`,
+    params,
+    out,
+    (rows) => {
+      let s = '';
+      for (const n of rows) s += `${JSON.stringify(dsaStatement(n, full, platform))}\n`;
+      return s;
+    },
+  );
 }

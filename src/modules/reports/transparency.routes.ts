@@ -5,12 +5,30 @@ import { LIST_KEYS, publicCacheHeaders } from '../../shared/http-cache';
 import { barChart } from './svg-chart';
 import { CLAIM_TYPES, MonthFigures, OUTCOMES, publicNoticeRecord, transparencyReport } from './transparency';
 
-const TYPE_COLORS: Record<string, string> = { copyright: '#1f6feb', trademark: '#8250df', defamation: '#bf3989', privacy: '#bc4c00', other: '#6e7781' };
+const TYPE_COLORS: Record<string, string> = {
+  copyright: '#1f6feb',
+  trademark: '#8250df',
+  defamation: '#bf3989',
+  privacy: '#bc4c00',
+  other: '#6e7781',
+};
 const OUTCOME_COLORS: Record<string, string> = {
-  removed: '#cf222e', partly_removed: '#fb8f44', restored: '#2da44e', rejected: '#0969da', withdrawn: '#8c959f', spam: '#57606a', open: '#d4a72c',
+  removed: '#cf222e',
+  partly_removed: '#fb8f44',
+  restored: '#2da44e',
+  rejected: '#0969da',
+  withdrawn: '#8c959f',
+  spam: '#57606a',
+  open: '#d4a72c',
 };
 export const OUTCOME_LABELS: Record<string, string> = {
-  removed: 'Removed', partly_removed: 'Partly removed', restored: 'Restored', rejected: 'Rejected', withdrawn: 'Withdrawn', spam: 'Spam', open: 'Still open',
+  removed: 'Removed',
+  partly_removed: 'Partly removed',
+  restored: 'Restored',
+  rejected: 'Rejected',
+  withdrawn: 'Withdrawn',
+  spam: 'Spam',
+  open: 'Still open',
 };
 const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
@@ -20,28 +38,43 @@ export function reportCharts(figures: MonthFigures[]) {
   const labels = months.map((m) => m.month);
   return {
     received: barChart({
-      id: 'chart-received', title: 'Notices received per month, by claim type',
+      id: 'chart-received',
+      title: 'Notices received per month, by claim type',
       description: months.map((m) => `${m.month}: ${m.received.total} notices`).join('; ') || 'No notices yet.',
-      labels, series: CLAIM_TYPES.map((k) => ({ name: cap(k), color: TYPE_COLORS[k], values: months.map((m) => m.received[k]) })),
+      labels,
+      series: CLAIM_TYPES.map((k) => ({ name: cap(k), color: TYPE_COLORS[k], values: months.map((m) => m.received[k]) })),
     }),
     outcomes: barChart({
-      id: 'chart-outcomes', title: 'Outcome of the notices received each month',
-      description: months.map((m) => `${m.month}: ${OUTCOMES.map((o) => `${OUTCOME_LABELS[o]} ${m.outcomes[o]}`).join(', ')}`).join('; ') || 'No notices yet.',
-      labels, series: OUTCOMES.map((o) => ({ name: OUTCOME_LABELS[o], color: OUTCOME_COLORS[o], values: months.map((m) => m.outcomes[o]) })),
+      id: 'chart-outcomes',
+      title: 'Outcome of the notices received each month',
+      description:
+        months.map((m) => `${m.month}: ${OUTCOMES.map((o) => `${OUTCOME_LABELS[o]} ${m.outcomes[o]}`).join(', ')}`).join('; ') ||
+        'No notices yet.',
+      labels,
+      series: OUTCOMES.map((o) => ({ name: OUTCOME_LABELS[o], color: OUTCOME_COLORS[o], values: months.map((m) => m.outcomes[o]) })),
     }),
     urls: barChart({
-      id: 'chart-urls', title: 'URLs removed and restored per month', stacked: false,
+      id: 'chart-urls',
+      title: 'URLs removed and restored per month',
+      stacked: false,
       description: months.map((m) => `${m.month}: ${m.urlsRemoved} removed, ${m.urlsRestored} restored`).join('; ') || 'None yet.',
-      labels, series: [
+      labels,
+      series: [
         { name: 'Removed', color: '#cf222e', values: months.map((m) => m.urlsRemoved) },
         { name: 'Restored', color: '#2da44e', values: months.map((m) => m.urlsRestored) },
         { name: 'Counter-notices', color: '#8250df', values: months.map((m) => m.counterNotices) },
       ],
     }),
     time: barChart({
-      id: 'chart-time', title: 'Time to decision per month (hours)', stacked: false, unit: 'hours',
-      description: months.map((m) => `${m.month}: median ${m.medianHours ?? 'n/a'} h, 90th percentile ${m.p90Hours ?? 'n/a'} h`).join('; ') || 'No decisions yet.',
-      labels, series: [
+      id: 'chart-time',
+      title: 'Time to decision per month (hours)',
+      stacked: false,
+      unit: 'hours',
+      description:
+        months.map((m) => `${m.month}: median ${m.medianHours ?? 'n/a'} h, 90th percentile ${m.p90Hours ?? 'n/a'} h`).join('; ') ||
+        'No decisions yet.',
+      labels,
+      series: [
         { name: 'Median', color: '#0969da', values: months.map((m) => m.medianHours ?? 0) },
         { name: '90th percentile', color: '#54aeff', values: months.map((m) => m.p90Hours ?? 0) },
       ],

@@ -85,8 +85,16 @@ export async function transparencyReport(tx: EntityManager, opts: { months?: num
         month,
         received: { copyright: 0, trademark: 0, defamation: 0, privacy: 0, other: 0, total: 0 },
         outcomes: { removed: 0, partly_removed: 0, restored: 0, rejected: 0, withdrawn: 0, spam: 0, open: 0 },
-        urlsRemoved: 0, urlsRestored: 0, counterNotices: 0, decisions: 0, medianHours: null, p90Hours: null,
-        complaints: 0, complaintsDecided: 0, complaintsReversed: 0, complaintMedianHours: null,
+        urlsRemoved: 0,
+        urlsRestored: 0,
+        counterNotices: 0,
+        decisions: 0,
+        medianHours: null,
+        p90Hours: null,
+        complaints: 0,
+        complaintsDecided: 0,
+        complaintsReversed: 0,
+        complaintMedianHours: null,
       };
       byMonth.set(month, f);
     }
@@ -176,7 +184,11 @@ export async function publicNoticeRecord(tx: EntityManager, reference: string) {
     originalUrls: n.original_urls as string[],
     submittedAt: n.submitted_at as Date,
     decidedAt: n.decided_at as Date | null,
-    targets: (targets as { url: string; outcome: TargetOutcome }[]).map((t) => ({ url: t.url, outcome: t.outcome, outcomeLabel: OUTCOME_LABELS[t.outcome] })),
+    targets: (targets as { url: string; outcome: TargetOutcome }[]).map((t) => ({
+      url: t.url,
+      outcome: t.outcome,
+      outcomeLabel: OUTCOME_LABELS[t.outcome],
+    })),
     timeline: (events as { occurred_at: Date; action: string }[]).map((e) => ({ at: e.occurred_at, text: PUBLIC_EVENTS[e.action] })),
   };
 }

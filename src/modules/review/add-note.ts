@@ -12,7 +12,14 @@ export async function addNote(deps: ReviewDeps, cmd: ReviewCmd & { text: string 
     const now = deps.clock.now();
     notice.internalNotes = [...(notice.internalNotes ?? []), { at: now.toISOString(), by: cmd.actor.email, text }];
     await saveNotice(tx, notice);
-    await record(tx, { actor: auditActor(cmd.actor), action: 'notice.noted', subject: { type: 'notice', id: notice.reference }, details: { text }, context: cmd.context, at: now });
+    await record(tx, {
+      actor: auditActor(cmd.actor),
+      action: 'notice.noted',
+      subject: { type: 'notice', id: notice.reference },
+      details: { text },
+      context: cmd.context,
+      at: now,
+    });
     return notice;
   });
 }

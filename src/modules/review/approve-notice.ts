@@ -27,29 +27,63 @@ export async function approveNotice(deps: ReviewDeps, cmd: ApproveNotice): Promi
     const now = deps.clock.now();
     const { removable, chosen } = pickTargets(await targetsOf(tx, notice.id), cmd.targets, deps.config.publicBaseUrl);
     if (!chosen.length) {
-      throw AppError.validation([{ field: 'targets', message: 'No URL of this notice is on this site, so there is nothing to remove. Reject the notice instead.' }]);
+      throw AppError.validation([
+        { field: 'targets', message: 'No URL of this notice is on this site, so there is nothing to remove. Reject the notice instead.' },
+      ]);
     }
     const change = await removeItems(tx, {
-      itemIds: chosen.map((t) => t.itemId!), noticeId: notice.id, reference: notice.reference, claimant: claimantOf(notice),
-      legalBasis: legalBasisOf(notice), actor: auditActor(cmd.actor), context: cmd.context, at: now,
+      itemIds: chosen.map((t) => t.itemId!),
+      noticeId: notice.id,
+      reference: notice.reference,
+      claimant: claimantOf(notice),
+      legalBasis: legalBasisOf(notice),
+      actor: auditActor(cmd.actor),
+      context: cmd.context,
+      at: now,
     });
     // Removed now, or already removed by another notice: either way the content is down.
-    const down = new Set([...change.changed.map((i) => i.id), ...change.unchanged.filter((u) => u.item.status === 'removed').map((u) => u.item.id)]);
+    const down = new Set([
+      ...change.changed.map((i) => i.id),
+      ...change.unchanged.filter((u) => u.item.status === 'removed').map((u) => u.item.id),
+    ]);
     const removed = chosen.filter((t) => down.has(t.itemId!));
-    await markTargetsRemoved(tx, notice.id, removed.map((t) => t.id));
+    await markTargetsRemoved(
+      tx,
+      notice.id,
+      removed.map((t) => t.id),
+    );
     const removedUrls = removed.map((t) => t.url);
     const keptUrls = removable.filter((t) => !chosen.includes(t)).map((t) => t.url);
-    const strikes = await addStrikes(tx, deps, notice, change.changed.map((i) => i.sourceId), now);
+    const strikes = await addStrikes(
+      tx,
+      deps,
+      notice,
+      change.changed.map((i) => i.sourceId),
+      now,
+    );
     await closeNotice(tx, deps, notice, {
-      event: 'approve', decision: removedUrls.length === removable.length ? 'approved' : 'partly_approved', reason: cmd.reason?.trim() || null,
-      decidedBy: cmd.actor.id, at: now,
+      event: 'approve',
+      decision: removedUrls.length === removable.length ? 'approved' : 'partly_approved',
+      reason: cmd.reason?.trim() || null,
+      decidedBy: cmd.actor.id,
+      at: now,
       statement: {
-        decision: 'approved', explanation: cmd.reason?.trim() || STANDARD_EXPLANATION, removedUrls,
+        decision: 'approved',
+        explanation: cmd.reason?.trim() || STANDARD_EXPLANATION,
+        removedUrls,
         facts: `Notice ${notice.reference} from ${claimantOf(notice) ?? 'a private person'} (${notice.role}) about: ${notice.workDescription.slice(0, 500)}. ${removedUrls.length} URL(s) matched republished items and were removed${keptUrls.length ? `; ${keptUrls.length} matched URL(s) were kept` : ''}.`,
       },
       audit: {
-        actor: auditActor(cmd.actor), action: 'notice.approved', context: cmd.context,
-        details: { removed: removedUrls, kept: keptUrls, alreadyRemoved: change.unchanged.map((u) => ({ id: u.item.id, reason: u.reason })), strikes, ...(override ? { override: true } : {}) },
+        actor: auditActor(cmd.actor),
+        action: 'notice.approved',
+        context: cmd.context,
+        details: {
+          removed: removedUrls,
+          kept: keptUrls,
+          alreadyRemoved: change.unchanged.map((u) => ({ id: u.item.id, reason: u.reason })),
+          strikes,
+          ...(override ? { override: true } : {}),
+        },
       },
     });
     await queueApprovedEmail(tx, deps, notice);

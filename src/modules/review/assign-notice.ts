@@ -10,7 +10,9 @@ import { auditActor, lockForReview, ReviewCmd, ReviewDeps, saveNotice } from './
  * behalf; one in review changes hands if the actor holds it or is an admin (an override).
  */
 export async function assignNotice(deps: ReviewDeps, cmd: ReviewCmd & { assigneeId: string }): Promise<Notice> {
-  const [assignee] = await deps.db.query(`SELECT id, email FROM users WHERE id = $1 AND active`, [/^[0-9a-f-]{36}$/i.test(cmd.assigneeId) ? cmd.assigneeId : null]);
+  const [assignee] = await deps.db.query(`SELECT id, email FROM users WHERE id = $1 AND active`, [
+    /^[0-9a-f-]{36}$/i.test(cmd.assigneeId) ? cmd.assigneeId : null,
+  ]);
   if (!assignee) throw AppError.validation([{ field: 'assignee', message: 'Choose an active staff member.' }]);
   const [row] = await deps.db.query(`SELECT status FROM notices WHERE reference = $1`, [String(cmd.reference).toUpperCase()]);
   if (row?.status !== 'in_review') return claimNotice(deps, { ...cmd, assignee });
@@ -21,8 +23,12 @@ export async function assignNotice(deps: ReviewDeps, cmd: ReviewCmd & { assignee
     notice.assigneeId = assignee.id;
     await saveNotice(tx, notice);
     await record(tx, {
-      actor: auditActor(cmd.actor), action: 'notice.reassigned', subject: { type: 'notice', id: notice.reference },
-      details: { before: { assigneeId: before }, after: { assignee: assignee.email }, ...(override ? { override: true } : {}) }, context: cmd.context, at: deps.clock.now(),
+      actor: auditActor(cmd.actor),
+      action: 'notice.reassigned',
+      subject: { type: 'notice', id: notice.reference },
+      details: { before: { assigneeId: before }, after: { assignee: assignee.email }, ...(override ? { override: true } : {}) },
+      context: cmd.context,
+      at: deps.clock.now(),
     });
     return notice;
   });

@@ -15,7 +15,11 @@ export function claimNotice(deps: ReviewDeps, cmd: ReviewCmd & { assignee?: { id
       actor: auditActor(cmd.actor),
       action: 'notice.claimed',
       subject: { type: 'notice', id: notice.reference },
-      details: { before: { status: 'pending' }, after: { status: next, assignee: assignee.email }, ...(cmd.assignee ? { assignedBy: cmd.actor.email } : {}) },
+      details: {
+        before: { status: 'pending' },
+        after: { status: next, assignee: assignee.email },
+        ...(cmd.assignee ? { assignedBy: cmd.actor.email } : {}),
+      },
       context: cmd.context,
       at: deps.clock.now(),
     });

@@ -22,13 +22,20 @@ export async function confirmHeldItem(
     const now = deps.clock.now();
     const found = await findItemById(tx, cmd.itemId);
     if (!found) throw AppError.notFound('Item', 'ITEM.NOT_FOUND');
-    if (found.status !== 'held' || !found.held) throw AppError.conflict('ITEM.NOT_HELD', `This item is ${found.status}, not held: there is nothing to confirm.`);
+    if (found.status !== 'held' || !found.held)
+      throw AppError.conflict('ITEM.NOT_HELD', `This item is ${found.status}, not held: there is nothing to confirm.`);
     const hold = found.held;
     const notice = await tx.getRepository(Notice).findOneBy({ id: hold.noticeId });
     if (!notice) throw AppError.conflict('ITEM.HOLD_NOTICE_MISSING', 'The notice this item is held on no longer exists.');
     const change = await removeItems(tx, {
-      itemIds: [found.id], noticeId: notice.id, reference: hold.noticeReference, claimant: hold.claimant === '[private]' ? null : hold.claimant,
-      legalBasis: hold.legalBasis, actor: auditActor(cmd.actor), context: cmd.context, at: now,
+      itemIds: [found.id],
+      noticeId: notice.id,
+      reference: hold.noticeReference,
+      claimant: hold.claimant === '[private]' ? null : hold.claimant,
+      legalBasis: hold.legalBasis,
+      actor: auditActor(cmd.actor),
+      context: cmd.context,
+      at: now,
     });
     const item = change.changed[0];
     if (!item) throw AppError.conflict('ITEM.NOT_HELD', 'This item changed meanwhile; reload the page.');
@@ -43,12 +50,22 @@ export async function confirmHeldItem(
     });
     const source = found.source;
     if (source?.contactEmail) {
-      await enqueue(tx, 'content-removed', source.contactEmail, {
-        sourceName: source.name, reference: notice.reference, claimant: hold.claimant, legalBasis: hold.legalBasis,
-        items: [{ url: itemPageUrl(base, item.slug), title: item.title, originalUrl: item.originalUrl }],
-        counterNoticeUrl: `${base}/counter-notice?notice=${notice.reference}`, policyUrl: `${base}/dmca`,
-        restoreBusinessDays: deps.config.policy.restoreBusinessDays,
-      }, { noticeId: notice.id, dedupeKey: `content-removed:held:${item.id}` });
+      await enqueue(
+        tx,
+        'content-removed',
+        source.contactEmail,
+        {
+          sourceName: source.name,
+          reference: notice.reference,
+          claimant: hold.claimant,
+          legalBasis: hold.legalBasis,
+          items: [{ url: itemPageUrl(base, item.slug), title: item.title, originalUrl: item.originalUrl }],
+          counterNoticeUrl: `${base}/counter-notice?notice=${notice.reference}`,
+          policyUrl: `${base}/dmca`,
+          restoreBusinessDays: deps.config.policy.restoreBusinessDays,
+        },
+        { noticeId: notice.id, dedupeKey: `content-removed:held:${item.id}` },
+      );
     }
     return { item, notice };
   });

@@ -8,7 +8,10 @@ import type { DecisionAction } from './review.dto';
 import type { ReviewCmd, ReviewDeps } from './review-support';
 
 /** One entry for the API's `decision` action (and the bulk form): picks the use case. */
-export function decide(deps: ReviewDeps, cmd: ReviewCmd & { action: DecisionAction; reason?: string; targets?: string[] }): Promise<Notice> {
+export function decide(
+  deps: ReviewDeps,
+  cmd: ReviewCmd & { action: DecisionAction; reason?: string; targets?: string[] },
+): Promise<Notice> {
   switch (cmd.action) {
     case 'approve':
       return approveNotice(deps, cmd);

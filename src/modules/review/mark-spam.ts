@@ -8,9 +8,18 @@ export async function markSpam(deps: ReviewDeps, cmd: ReviewCmd & { reason?: str
     const { notice, override } = await lockForReview(tx, cmd, 'spam', { needsHolder: true });
     const reason = cmd.reason?.trim() || 'Closed as spam: not a genuine takedown notice.';
     await closeNotice(tx, deps, notice, {
-      event: 'spam', decision: 'spam', reason, decidedBy: cmd.actor.id, at: deps.clock.now(),
+      event: 'spam',
+      decision: 'spam',
+      reason,
+      decidedBy: cmd.actor.id,
+      at: deps.clock.now(),
       statement: { decision: 'spam', facts: `Notice ${notice.reference} was judged not to be a genuine notice.`, explanation: reason },
-      audit: { actor: auditActor(cmd.actor), action: 'notice.spam', details: { reason, ...(override ? { override: true } : {}) }, context: cmd.context },
+      audit: {
+        actor: auditActor(cmd.actor),
+        action: 'notice.spam',
+        details: { reason, ...(override ? { override: true } : {}) },
+        context: cmd.context,
+      },
     });
     return notice;
   });

@@ -51,11 +51,20 @@ const encodeCursor = (k: [string, string, string]) => Buffer.from(JSON.stringify
 function decodeCursor(c: string): [string, string, string] {
   try {
     const k = JSON.parse(Buffer.from(c, 'base64url').toString('utf8'));
-    if (Array.isArray(k) && k.length === 3 && k.every((x) => typeof x === 'string') && UUID.test(k[2]) && k.slice(0, 2).every((x: string) => !Number.isNaN(Date.parse(x)))) return k as [string, string, string];
+    if (
+      Array.isArray(k) &&
+      k.length === 3 &&
+      k.every((x) => typeof x === 'string') &&
+      UUID.test(k[2]) &&
+      k.slice(0, 2).every((x: string) => !Number.isNaN(Date.parse(x)))
+    )
+      return k as [string, string, string];
   } catch {
     /* fall through */
   }
-  throw AppError.badRequest('The page cursor is not valid; start from the first page.', [{ field: 'cursor', message: 'Not a cursor from this queue.' }]);
+  throw AppError.badRequest('The page cursor is not valid; start from the first page.', [
+    { field: 'cursor', message: 'Not a cursor from this queue.' },
+  ]);
 }
 
 /**
@@ -63,7 +72,12 @@ function decodeCursor(c: string): [string, string, string] {
  * No OFFSET: the next page starts after the last row's (due_at, submitted_at, id), which the
  * `notices_open_queue_idx` / `notices_queue_idx` indexes read in order.
  */
-export async function listQueue(tx: EntityManager, f: QueueFilter, me: string, now: Date): Promise<{ rows: QueueRow[]; nextCursor: string | null }> {
+export async function listQueue(
+  tx: EntityManager,
+  f: QueueFilter,
+  me: string,
+  now: Date,
+): Promise<{ rows: QueueRow[]; nextCursor: string | null }> {
   const statuses = f.status ? [f.status] : [...QUEUE_STATUSES];
   if (!statuses.every((s) => (QUEUE_STATUSES as readonly string[]).includes(s))) {
     throw AppError.validation([{ field: 'status', message: `Status must be one of ${QUEUE_STATUSES.join(', ')}.` }]);
@@ -77,12 +91,15 @@ export async function listQueue(tx: EntityManager, f: QueueFilter, me: string, n
   if (f.assignee === 'mine') where.push(`n.assignee_id = ${p(me)}`);
   else if (f.assignee === 'unassigned') where.push('n.assignee_id IS NULL');
   else if (f.assignee) {
-    if (!UUID.test(f.assignee)) throw AppError.validation([{ field: 'assignee', message: 'Assignee must be "mine", "unassigned" or a staff member.' }]);
+    if (!UUID.test(f.assignee))
+      throw AppError.validation([{ field: 'assignee', message: 'Assignee must be "mine", "unassigned" or a staff member.' }]);
     where.push(`n.assignee_id = ${p(f.assignee)}`);
   }
   if (f.source) {
     if (!UUID.test(f.source)) throw AppError.validation([{ field: 'source', message: 'Not a source id.' }]);
-    where.push(`EXISTS (SELECT 1 FROM notice_targets t JOIN items i ON i.id = t.item_id WHERE t.notice_id = n.id AND i.source_id = ${p(f.source)})`);
+    where.push(
+      `EXISTS (SELECT 1 FROM notice_targets t JOIN items i ON i.id = t.item_id WHERE t.notice_id = n.id AND i.source_id = ${p(f.source)})`,
+    );
   }
   if (f.claimType) where.push(`n.claim_type = ${p(f.claimType)}`);
   if (f.flag) where.push(`n.flags @> jsonb_build_array(jsonb_build_object('code', ${p(f.flag)}::text))`);
@@ -125,7 +142,10 @@ export async function listQueue(tx: EntityManager, f: QueueFilter, me: string, n
 }
 
 /** Notices per queue status and how many are past their SLA (pending and in review only). */
-export async function queueCounts(tx: EntityManager, now: Date): Promise<{ byStatus: Record<string, number>; overdue: number; total: number }> {
+export async function queueCounts(
+  tx: EntityManager,
+  now: Date,
+): Promise<{ byStatus: Record<string, number>; overdue: number; total: number }> {
   const rows: { status: string; n: number; overdue: number }[] = await tx.query(
     `SELECT status, count(*)::int AS n, (count(*) FILTER (WHERE due_at < $1 AND status <> 'needs_info'))::int AS overdue
        FROM notices WHERE status = ANY($2) GROUP BY status`,
@@ -165,13 +185,20 @@ export async function noticeDetail(tx: EntityManager, reference: string) {
   );
   const timeline = [
     ...audit.map((a) => ({ at: a.occurred_at, kind: 'event', text: a.action, by: a.actor_label, details: summarise(a.details) })),
-    ...emails.map((e) => ({ at: e.created_at, kind: 'email', text: `email ${e.template} to ${e.to}`, by: e.status + (e.sent_at ? ' ' : ''), details: '', emailId: e.id })),
+    ...emails.map((e) => ({
+      at: e.created_at,
+      kind: 'email',
+      text: `email ${e.template} to ${e.to}`,
+      by: e.status + (e.sent_at ? ' ' : ''),
+      details: '',
+      emailId: e.id,
+    })),
   ].sort((a, b) => new Date(a.at).getTime() - new Date(b.at).getTime());
   const [assignee] = notice.assigneeId ? await tx.query(`SELECT email, name FROM users WHERE id = $1`, [notice.assigneeId]) : [];
   return {
     notice,
     assignee: assignee ?? null,
-    targets: targets.map((t) => ({ ...t, item: t.itemId ? byId.get(t.itemId) ?? null : null })),
+    targets: targets.map((t) => ({ ...t, item: t.itemId ? (byId.get(t.itemId) ?? null) : null })),
     timeline,
     allowed: allowedEvents(notice.status),
   };
@@ -179,7 +206,8 @@ export async function noticeDetail(tx: EntityManager, reference: string) {
 
 function summarise(d: Record<string, unknown>): string {
   const parts: string[] = [];
-  for (const k of ['reason', 'question', 'answer', 'text', 'override', 'assignedBy']) if (d?.[k] !== undefined) parts.push(`${k}: ${String(d[k])}`);
+  for (const k of ['reason', 'question', 'answer', 'text', 'override', 'assignedBy'])
+    if (d?.[k] !== undefined) parts.push(`${k}: ${String(d[k])}`);
   const after = d?.after as Record<string, unknown> | undefined;
   if (after?.status) parts.unshift(`→ ${String(after.status)}`);
   return parts.join(' · ');

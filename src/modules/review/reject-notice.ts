@@ -9,9 +9,18 @@ export async function rejectNotice(deps: ReviewDeps, cmd: ReviewCmd & { reason: 
   return withTransaction(deps.db, async (tx) => {
     const { notice, override } = await lockForReview(tx, cmd, 'reject', { needsHolder: true });
     await closeNotice(tx, deps, notice, {
-      event: 'reject', decision: 'rejected', reason, decidedBy: cmd.actor.id, at: deps.clock.now(),
+      event: 'reject',
+      decision: 'rejected',
+      reason,
+      decidedBy: cmd.actor.id,
+      at: deps.clock.now(),
       statement: { decision: 'rejected', facts: `Notice ${notice.reference} was reviewed by a moderator.`, explanation: reason },
-      audit: { actor: auditActor(cmd.actor), action: 'notice.rejected', details: { reason, ...(override ? { override: true } : {}) }, context: cmd.context },
+      audit: {
+        actor: auditActor(cmd.actor),
+        action: 'notice.rejected',
+        details: { reason, ...(override ? { override: true } : {}) },
+        context: cmd.context,
+      },
     });
     await queueRejectedEmail(tx, deps, notice, { automatic: false });
     return notice;

@@ -16,8 +16,17 @@ export async function rejectUnansweredNotices(deps: ReviewDeps): Promise<number>
     for (const notice of notices) {
       const reason = `We asked a question on ${notice.infoRequest?.askedAt.slice(0, 10) ?? 'an earlier date'} and received no answer within ${deps.config.policy.needsInfoDays} days, so the notice was closed. You may send a new notice with the missing information.`;
       await closeNotice(tx, deps, notice, {
-        event: 'reject', decision: 'rejected', reason, decidedBy: null, at: now,
-        statement: { decision: 'rejected', facts: 'The complainant did not answer the question asked by the deadline.', explanation: reason, automated: true },
+        event: 'reject',
+        decision: 'rejected',
+        reason,
+        decidedBy: null,
+        at: now,
+        statement: {
+          decision: 'rejected',
+          facts: 'The complainant did not answer the question asked by the deadline.',
+          explanation: reason,
+          automated: true,
+        },
         audit: { actor: SYSTEM, action: 'notice.rejected', details: { reason, automatic: true, deadline: notice.infoRequest?.deadline } },
       });
       await queueRejectedEmail(tx, deps, notice, { automatic: true });

@@ -22,13 +22,32 @@ export async function requestInfo(deps: ReviewDeps, cmd: ReviewCmd & { question:
     notice.assigneeId = null;
     await saveNotice(tx, notice);
     await record(tx, {
-      actor: auditActor(cmd.actor), action: 'notice.info_requested', subject: { type: 'notice', id: notice.reference },
-      details: { before: { status: 'in_review' }, after: { status: next }, question, deadline: deadline.toISOString(), ...(override ? { override: true } : {}) },
-      context: cmd.context, at: now,
+      actor: auditActor(cmd.actor),
+      action: 'notice.info_requested',
+      subject: { type: 'notice', id: notice.reference },
+      details: {
+        before: { status: 'in_review' },
+        after: { status: next },
+        question,
+        deadline: deadline.toISOString(),
+        ...(override ? { override: true } : {}),
+      },
+      context: cmd.context,
+      at: now,
     });
-    await enqueue(tx, 'notice-question', notice.email, {
-      reference: notice.reference, name: notice.name, question, deadline: deadline.toISOString(), statusUrl: statusPageUrl(deps, notice),
-    }, { noticeId: notice.id, dedupeKey: `notice-question:${notice.id}:${now.getTime()}` });
+    await enqueue(
+      tx,
+      'notice-question',
+      notice.email,
+      {
+        reference: notice.reference,
+        name: notice.name,
+        question,
+        deadline: deadline.toISOString(),
+        statusUrl: statusPageUrl(deps, notice),
+      },
+      { noticeId: notice.id, dedupeKey: `notice-question:${notice.id}:${now.getTime()}` },
+    );
     return notice;
   });
 }

@@ -6,10 +6,11 @@ import { queueCountsCache } from './queue-counts-cache';
 export function registerReviewMetrics(deps: Pick<AppDeps, 'db' | 'metrics' | 'logger' | 'clock' | 'config'>): void {
   // Both gauges are collected in one scrape: one (shared, briefly cached) query serves them.
   const cached = queueCountsCache(deps);
-  const counts = () => cached().catch((err) => {
-    deps.logger.warn({ err: String(err) }, 'queue metrics: database not reachable');
-    return null;
-  });
+  const counts = () =>
+    cached().catch((err) => {
+      deps.logger.warn({ err: String(err) }, 'queue metrics: database not reachable');
+      return null;
+    });
   new Gauge({
     name: 'takedown_queue_notices',
     help: 'Notices in the review queue by status',

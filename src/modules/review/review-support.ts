@@ -62,9 +62,15 @@ export async function lockForReview(
   const notice = await lockByReference(tx, cmd.reference);
   if (cmd.version !== undefined && cmd.version !== notice.version) {
     const last = await lastChange(tx, notice.reference);
-    throw AppError.conflict('NOTICE.STALE', `This notice changed since you opened it: ${last ? describe(last) : 'someone acted on it'}. Reload it and decide again.`, {
-      status: notice.status, actedBy: last?.by ?? null, lastAction: last?.action ?? null,
-    });
+    throw AppError.conflict(
+      'NOTICE.STALE',
+      `This notice changed since you opened it: ${last ? describe(last) : 'someone acted on it'}. Reload it and decide again.`,
+      {
+        status: notice.status,
+        actedBy: last?.by ?? null,
+        lastAction: last?.action ?? null,
+      },
+    );
   }
   let next;
   try {
@@ -73,7 +79,10 @@ export async function lockForReview(
     const last = await lastChange(tx, notice.reference);
     if (e instanceof AppError && last && last.action !== 'notice.submitted') {
       throw AppError.conflict('NOTICE.INVALID_TRANSITION', `${e.message} Last change: ${describe(last)}.`, {
-        ...e.details, status: notice.status, actedBy: last.by, lastAction: last.action,
+        ...e.details,
+        status: notice.status,
+        actedBy: last.by,
+        lastAction: last.action,
       });
     }
     throw e;
@@ -82,9 +91,14 @@ export async function lockForReview(
   if (opts.needsHolder && notice.status === 'in_review' && notice.assigneeId && notice.assigneeId !== cmd.actor.id) {
     if (cmd.actor.role !== 'admin') {
       const holder = await userLabel(tx, notice.assigneeId);
-      throw AppError.conflict('NOTICE.CLAIMED_BY_OTHER', `${notice.reference} is being reviewed by ${holder}. Ask them, or an admin, to release it.`, {
-        status: notice.status, heldBy: holder,
-      });
+      throw AppError.conflict(
+        'NOTICE.CLAIMED_BY_OTHER',
+        `${notice.reference} is being reviewed by ${holder}. Ask them, or an admin, to release it.`,
+        {
+          status: notice.status,
+          heldBy: holder,
+        },
+      );
     }
     override = true;
   }
@@ -100,6 +114,7 @@ export const statusPageUrl = (deps: Pick<AppDeps, 'config'>, notice: Notice) => 
 
 export function requireText(field: string, value: unknown, what: string, max = 5000): string {
   const text = typeof value === 'string' ? value.trim() : '';
-  if (!text || text.length > max) throw AppError.validation([{ field, message: `Write ${what} (at most ${max.toLocaleString('en-US')} characters).` }]);
+  if (!text || text.length > max)
+    throw AppError.validation([{ field, message: `Write ${what} (at most ${max.toLocaleString('en-US')} characters).` }]);
   return text;
 }

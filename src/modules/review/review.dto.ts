@@ -9,20 +9,30 @@ export class DecisionDto {
   action: DecisionAction;
 
   /** The reason (reject: required), the question (request_info: required), or optional words (approve, spam). */
-  @IsOptional() @IsString() @MaxLength(5000)
+  @IsOptional()
+  @IsString()
+  @MaxLength(5000)
   reason?: string;
 
   /** approve only: limit the removal to these URLs of the notice. */
-  @IsOptional() @IsArray() @ArrayMaxSize(1000) @IsString({ each: true }) @MaxLength(2048, { each: true })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(1000)
+  @IsString({ each: true })
+  @MaxLength(2048, { each: true })
   targets?: string[];
 
   /** The notice version the client saw; a different current version is a 409. */
-  @IsOptional() @IsInt() @Min(1)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
   version?: number;
 }
 
 /** `POST …/claim` and `…/release`: an optional version. */
 export class VersionDto {
-  @IsOptional() @IsInt() @Min(1)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
   version?: number;
 }

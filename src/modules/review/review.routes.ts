@@ -17,7 +17,16 @@ import type { ReviewCmd } from './review-support';
 import { requireRole, requireStaff } from '../../http/guards';
 import { staffActorFrom } from '../../http/actor';
 
-const FLAG_CODES = ['not_on_site', 'already_removed', 'duplicate', 'source_mismatch', 'backdated', 'email_domain_unrelated', 'sender_burst', 'non_copyright'];
+const FLAG_CODES = [
+  'not_on_site',
+  'already_removed',
+  'duplicate',
+  'source_mismatch',
+  'backdated',
+  'email_domain_unrelated',
+  'sender_burst',
+  'non_copyright',
+];
 const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' && v ? [v] : []);
 
@@ -29,7 +38,8 @@ function versionOf(body: Record<string, unknown> | undefined): number | undefine
 /** A review form's fields as the API's decision body: the question is the reason of `request_info`, a canned reason fills an empty one. */
 function decisionFromForm(action: DecisionAction, body: Record<string, unknown> | undefined): Record<string, unknown> {
   const canned = CANNED_REJECT_REASONS.find((c) => c.id === body?.canned);
-  const reason = action === 'request_info' ? String(body?.question ?? '') : (str(body?.reason) ?? (action === 'reject' ? canned?.text : undefined));
+  const reason =
+    action === 'request_info' ? String(body?.question ?? '') : (str(body?.reason) ?? (action === 'reject' ? canned?.text : undefined));
   const targets = action === 'approve' ? list(body?.targets) : [];
   return { action, reason, targets: targets.length ? targets : undefined, version: versionOf(body) };
 }
@@ -41,7 +51,14 @@ export function reviewPages(deps: AppDeps, countsOf = queueCountsCache(deps)): R
 
   r.get('/queue', async (req, res) => {
     const q = req.query as Record<string, unknown>;
-    const filter = { status: str(q.status), assignee: str(q.assignee), source: str(q.source), claimType: str(q.claimType), flag: str(q.flag), cursor: str(q.cursor) };
+    const filter = {
+      status: str(q.status),
+      assignee: str(q.assignee),
+      source: str(q.source),
+      claimType: str(q.claimType),
+      flag: str(q.flag),
+      cursor: str(q.cursor),
+    };
     const now = deps.clock.now();
     const [page, counts, staff, sources, held] = await Promise.all([
       listQueue(deps.db.manager, filter, req.user!.id, now),
@@ -56,15 +73,26 @@ export function reviewPages(deps: AppDeps, countsOf = queueCountsCache(deps)): R
       title: 'Review queue',
       rows: page.rows,
       nextUrl: page.nextCursor ? `/queue?${keep.toString()}` : null,
-      firstUrl: filter.cursor ? `/queue?${new URLSearchParams(Object.entries(filter).filter(([k, v]) => v && k !== 'cursor') as [string, string][]).toString()}` : null,
+      firstUrl: filter.cursor
+        ? `/queue?${new URLSearchParams(Object.entries(filter).filter(([k, v]) => v && k !== 'cursor') as [string, string][]).toString()}`
+        : null,
       counts,
       held,
       filter,
-      statuses: QUEUE_STATUSES.map((s) => ({ value: s, label: s.replace('_', ' '), count: counts.byStatus[s], selected: filter.status === s })),
+      statuses: QUEUE_STATUSES.map((s) => ({
+        value: s,
+        label: s.replace('_', ' '),
+        count: counts.byStatus[s],
+        selected: filter.status === s,
+      })),
       assignees: [
         { value: 'mine', label: 'mine', selected: filter.assignee === 'mine' },
         { value: 'unassigned', label: 'unassigned', selected: filter.assignee === 'unassigned' },
-        ...staff.map((u: { id: string; email: string; name: string }) => ({ value: u.id, label: `${u.name} (${u.email})`, selected: filter.assignee === u.id })),
+        ...staff.map((u: { id: string; email: string; name: string }) => ({
+          value: u.id,
+          label: `${u.name} (${u.email})`,
+          selected: filter.assignee === u.id,
+        })),
       ],
       staff,
       sources: sources.map((s: { id: string; name: string }) => ({ ...s, selected: filter.source === s.id })),
@@ -79,20 +107,34 @@ export function reviewPages(deps: AppDeps, countsOf = queueCountsCache(deps)): R
     const errors: FieldError[] = [];
     if (action !== 'spam' && action !== 'assign') errors.push({ field: 'action', message: 'Choose "mark as spam" or "assign".' });
     if (!refs.length) errors.push({ field: 'references', message: 'Tick at least one notice.' });
-    if (action === 'assign' && !str(req.body?.assignee)) errors.push({ field: 'assignee', message: 'Choose who to assign the notices to.' });
+    if (action === 'assign' && !str(req.body?.assignee))
+      errors.push({ field: 'assignee', message: 'Choose who to assign the notices to.' });
     if (errors.length) throw AppError.validation(errors, 'The bulk action needs an action and at least one notice.');
     const results = [];
     for (const reference of refs) {
       const cmd: ReviewCmd = { reference, actor: staffActorFrom(req), context: requestContext(req) };
       try {
-        const n = action === 'spam' ? await decide(deps, { ...cmd, action: 'spam' }) : await assignNotice(deps, { ...cmd, assigneeId: String(req.body.assignee) });
-        results.push({ reference: n.reference, ok: true, message: action === 'spam' ? 'marked as spam' : `assigned (${n.status.replace('_', ' ')})` });
+        const n =
+          action === 'spam'
+            ? await decide(deps, { ...cmd, action: 'spam' })
+            : await assignNotice(deps, { ...cmd, assigneeId: String(req.body.assignee) });
+        results.push({
+          reference: n.reference,
+          ok: true,
+          message: action === 'spam' ? 'marked as spam' : `assigned (${n.status.replace('_', ' ')})`,
+        });
       } catch (e) {
         if (!(e instanceof AppError) || e.status >= 500) throw e;
         results.push({ reference, ok: false, message: e.message });
       }
     }
-    res.render('review/bulk', { title: 'Bulk action', action, results, done: results.filter((x) => x.ok).length, failed: results.filter((x) => !x.ok).length });
+    res.render('review/bulk', {
+      title: 'Bulk action',
+      action,
+      results,
+      done: results.filter((x) => x.ok).length,
+      failed: results.filter((x) => !x.ok).length,
+    });
   });
 
   const renderNotice = async (req: Request, res: Response, status = 200, extra: Record<string, unknown> = {}) => {
@@ -129,7 +171,12 @@ export function reviewPages(deps: AppDeps, countsOf = queueCountsCache(deps)): R
         await run(req, cmd);
       } catch (e) {
         if (e instanceof AppError && e.status === 422) {
-          return renderNotice(req, res, 422, { errors: errorsByField(e.details.errors ?? []), errorMessage: e.message, values: req.body, failedAction: name });
+          return renderNotice(req, res, 422, {
+            errors: errorsByField(e.details.errors ?? []),
+            errorMessage: e.message,
+            values: req.body,
+            failedAction: name,
+          });
         }
         throw e;
       }

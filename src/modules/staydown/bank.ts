@@ -36,14 +36,24 @@ export async function addFingerprints(tx: EntityManager, entries: BankEntry[], r
        FROM jsonb_to_recordset($1::jsonb) AS v(item_id uuid, raw_sha256 text, original_url_normalised text, shingles int[])
      RETURNING id, item_id`,
     [
-      JSON.stringify(fresh.map((e, i) => ({ item_id: e.itemId, raw_sha256: e.rawSha256, original_url_normalised: e.originalUrlNormalised, shingles: Array.from(sigs[i].shingles) }))),
+      JSON.stringify(
+        fresh.map((e, i) => ({
+          item_id: e.itemId,
+          raw_sha256: e.rawSha256,
+          original_url_normalised: e.originalUrlNormalised,
+          shingles: Array.from(sigs[i].shingles),
+        })),
+      ),
       removal.noticeId,
       JSON.stringify(removal),
       at,
     ],
   );
   const idOf = new Map(rows.map((r) => [r.item_id, r.id]));
-  await insertBands(tx, fresh.map((e, i) => ({ id: idOf.get(e.itemId)!, bands: sigs[i].bands })));
+  await insertBands(
+    tx,
+    fresh.map((e, i) => ({ id: idOf.get(e.itemId)!, bands: sigs[i].bands })),
+  );
   return rows.length;
 }
 
@@ -51,10 +61,11 @@ export async function addFingerprints(tx: EntityManager, entries: BankEntry[], r
 export async function insertBands(tx: EntityManager, list: { id: string; bands: number[] }[]): Promise<void> {
   const bands: number[] = [];
   const ids: string[] = [];
-  for (const f of list) for (const b of f.bands) {
-    bands.push(b);
-    ids.push(f.id);
-  }
+  for (const f of list)
+    for (const b of f.bands) {
+      bands.push(b);
+      ids.push(f.id);
+    }
   if (!bands.length) return;
   await tx.query(
     `INSERT INTO content_fingerprint_bands (band, fingerprint_id) SELECT * FROM unnest($1::bigint[], $2::uuid[]) ON CONFLICT DO NOTHING`,
@@ -176,10 +187,11 @@ export async function retireFingerprints(tx: EntityManager, itemIds: string[], a
   const ids: string[] = [];
   for (const r of rows) {
     const set = Int32Array.from(r.shingles);
-    if (set.length) for (const b of lshBands(minhash(set))) {
-      bands.push(b);
-      ids.push(r.id);
-    }
+    if (set.length)
+      for (const b of lshBands(minhash(set))) {
+        bands.push(b);
+        ids.push(r.id);
+      }
   }
   if (bands.length) {
     await tx.query(
@@ -201,7 +213,15 @@ export async function recordException(tx: EntityManager, itemId: string, fingerp
 
 /** Removed items not yet in the bank, in id order after `after` (the backfill). */
 export async function removedWithoutFingerprint(tx: EntityManager, after: string | null, limit: number) {
-  const rows: { id: string; title: string; content: string; raw_sha256: string; original_url_normalised: string; removed_by_notice_id: string; removal: FingerprintRemoval }[] = await tx.query(
+  const rows: {
+    id: string;
+    title: string;
+    content: string;
+    raw_sha256: string;
+    original_url_normalised: string;
+    removed_by_notice_id: string;
+    removal: FingerprintRemoval;
+  }[] = await tx.query(
     `SELECT i.id, i.title, i.content, i.raw_sha256, i.original_url_normalised, i.removed_by_notice_id, i.removal
        FROM items i
       WHERE i.status = 'removed' AND i.removed_by_notice_id IS NOT NULL AND i.removal IS NOT NULL

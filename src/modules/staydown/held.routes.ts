@@ -13,7 +13,6 @@ import { markDifferences } from './signature';
  * and the two decisions, release and confirm, as staff forms (CSRF by the staff router) and API calls.
  */
 
-
 /** Held items, oldest first (the order they wait in), with the original each matched. */
 async function heldPage(deps: AppDeps, after: string | null, limit: number) {
   const rows: { id: string }[] = await deps.db.query(
@@ -27,7 +26,9 @@ async function heldPage(deps: AppDeps, after: string | null, limit: number) {
     const item = await findItemById(deps.db.manager, id);
     if (!item?.held) continue;
     const original = await findItemById(deps.db.manager, item.held.matchedItemId);
-    const diff = original ? markDifferences({ title: original.title, html: original.content }, { title: item.title, html: item.content }) : null;
+    const diff = original
+      ? markDifferences({ title: original.title, html: original.content }, { title: item.title, html: item.content })
+      : null;
     out.push({ item, original, diff, hold: item.held });
   }
   return { rows: out, next: rows.length > limit ? page[page.length - 1].id : null };
@@ -62,7 +63,11 @@ export function heldItemsPages(deps: AppDeps): Router {
   });
 
   r.post('/items/:id/confirm', ...guard, async (req, res) => {
-    const { item, notice } = await confirmHeldItem(deps, { itemId: String(req.params.id), actor: staffActorFrom(req), context: requestContext(req) });
+    const { item, notice } = await confirmHeldItem(deps, {
+      itemId: String(req.params.id),
+      actor: staffActorFrom(req),
+      context: requestContext(req),
+    });
     req.session.flash = { kind: 'ok', message: `Confirmed: "${item.title}" is removed under ${notice.reference}; its source was emailed.` };
     res.redirect(303, '/items?status=held');
   });
@@ -70,7 +75,10 @@ export function heldItemsPages(deps: AppDeps): Router {
 }
 
 const heldJson = (item: Item) => ({
-  id: item.id, slug: item.slug, status: item.status, title: item.title,
+  id: item.id,
+  slug: item.slug,
+  status: item.status,
+  title: item.title,
   ...(item.removal ? { removal: item.removal } : {}),
 });
 
@@ -87,7 +95,11 @@ export function heldItemsApi(deps: AppDeps): Router {
   });
 
   r.post('/items/:id/confirm', ...guard, async (req, res) => {
-    const { item, notice } = await confirmHeldItem(deps, { itemId: String(req.params.id), actor: staffActorFrom(req), context: requestContext(req) });
+    const { item, notice } = await confirmHeldItem(deps, {
+      itemId: String(req.params.id),
+      actor: staffActorFrom(req),
+      context: requestContext(req),
+    });
     res.json({ ...heldJson(item), noticeReference: notice.reference });
   });
   return r;

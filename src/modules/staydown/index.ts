@@ -2,7 +2,14 @@
 export { ContentFingerprint, ContentFingerprintBand, StaydownException } from './content-fingerprint.entity';
 export type { FingerprintRemoval } from './content-fingerprint.entity';
 export {
-  addFingerprints, bankStats, DEFAULT_STAYDOWN_SIMILARITY, findMatches, insertBands, recordException, removedWithoutFingerprint, retireFingerprints,
+  addFingerprints,
+  bankStats,
+  DEFAULT_STAYDOWN_SIMILARITY,
+  findMatches,
+  insertBands,
+  recordException,
+  removedWithoutFingerprint,
+  retireFingerprints,
 } from './bank';
 export type { BankEntry, BankMatch, Candidate } from './bank';
 export { backfillFingerprints } from './backfill';

@@ -25,10 +25,30 @@ export const MINHASH_SIZE = MINHASH_BANDS * BAND_ROWS;
 /** Below this many shingles (≈ 20 words) in the smaller text, only exact matches count. */
 export const MIN_SHINGLES = 16;
 
-const BLOCK_TAGS = /<\/?(?:p|div|br|li|ul|ol|h[1-6]|blockquote|pre|table|tr|td|th|section|article|header|footer|figure|figcaption|hr|dd|dt|dl)\b[^>]*>/gi;
+const BLOCK_TAGS =
+  /<\/?(?:p|div|br|li|ul|ol|h[1-6]|blockquote|pre|table|tr|td|th|section|article|header|footer|figure|figcaption|hr|dd|dt|dl)\b[^>]*>/gi;
 const NAMED: Record<string, string> = {
-  amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', ndash: '-', mdash: '-', hellip: '...', lsquo: "'", rsquo: "'",
-  ldquo: '"', rdquo: '"', laquo: '"', raquo: '"', copy: '(c)', reg: '(r)', trade: '(tm)', shy: '', zwnj: '', zwj: '',
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+  nbsp: ' ',
+  ndash: '-',
+  mdash: '-',
+  hellip: '...',
+  lsquo: "'",
+  rsquo: "'",
+  ldquo: '"',
+  rdquo: '"',
+  laquo: '"',
+  raquo: '"',
+  copy: '(c)',
+  reg: '(r)',
+  trade: '(tm)',
+  shy: '',
+  zwnj: '',
+  zwj: '',
 };
 
 function decodeEntities(s: string): string {
@@ -62,7 +82,11 @@ const NON_ASCII = /[^\x00-\x7f]/;
 
 /** Lower case, accents and punctuation folded to single spaces (parentheses kept for "(c)"). */
 function foldParagraph(p: string): string {
-  if (!NON_ASCII.test(p)) return p.toLowerCase().replace(/[^a-z0-9()]+/g, ' ').trim();
+  if (!NON_ASCII.test(p))
+    return p
+      .toLowerCase()
+      .replace(/[^a-z0-9()]+/g, ' ')
+      .trim();
   return p
     .replace(/©/g, '(c)')
     .normalize('NFKD')
@@ -287,7 +311,11 @@ export function markDifferences(a: { title: string; html: string }, b: { title: 
   const mark = (list: string[], other: Int32Array) =>
     list.map((text) => {
       // Every word of the passage, boilerplate too: an added "originally appeared on…" is a difference to show.
-      const own = shingles(foldParagraph(text).split(/[\s()]+/).filter(Boolean));
+      const own = shingles(
+        foldParagraph(text)
+          .split(/[\s()]+/)
+          .filter(Boolean),
+      );
       const shared = own.length ? intersectionSize(own, other) / own.length : 1;
       return { text, differs: shared < 0.5 };
     });

@@ -9,4 +9,11 @@ export { submitterActor } from './submitter-actor';
 export { StandingStatements } from './standing-statements.entity';
 export { currentStatements, statementHistory, makeStatements, withdrawStatements, StandingStatementsDto } from './standing-statements';
 export { SubmitterApiToken } from './submitter-token.entity';
-export { createSubmitterToken, revokeSubmitterToken, submitterForToken, tokensOf, isSubmitterToken, SUBMITTER_TOKEN_PREFIX } from './submitter-tokens';
+export {
+  createSubmitterToken,
+  revokeSubmitterToken,
+  submitterForToken,
+  tokensOf,
+  isSubmitterToken,
+  SUBMITTER_TOKEN_PREFIX,
+} from './submitter-tokens';

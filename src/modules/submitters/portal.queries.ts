@@ -81,14 +81,20 @@ function where(f: PortalFilter, params: unknown[]): string {
     else {
       params.push(`%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
       const p = `$${params.length}`;
-      parts.push(`(n.work_description ILIKE ${p} OR EXISTS (SELECT 1 FROM notice_targets x WHERE x.notice_id = n.id AND x.url ILIKE ${p}))`);
+      parts.push(
+        `(n.work_description ILIKE ${p} OR EXISTS (SELECT 1 FROM notice_targets x WHERE x.notice_id = n.id AND x.url ILIKE ${p}))`,
+      );
     }
   }
   return parts.join(' AND ');
 }
 
 /** One page, newest first (keyset on submitted_at, id), with per-URL outcome counts. */
-export async function listPortalNotices(tx: EntityManager, email: string, f: PortalFilter): Promise<{ rows: PortalRow[]; next: string | null }> {
+export async function listPortalNotices(
+  tx: EntityManager,
+  email: string,
+  f: PortalFilter,
+): Promise<{ rows: PortalRow[]; next: string | null }> {
   const params: unknown[] = [email];
   let sql = where(f, params);
   const cursor = decodeCursor(f.cursor);
@@ -159,7 +165,16 @@ export async function* portalCsvRows(tx: EntityManager, email: string, f: Portal
       [notices.map((n) => n.id)],
     );
     for (const r of rows) {
-      yield [r.reference, r.status, r.claim_type, (r.submitted_at as Date).toISOString(), r.decided_at ? (r.decided_at as Date).toISOString() : '', r.url, r.matched ? 'yes' : 'no', r.outcome];
+      yield [
+        r.reference,
+        r.status,
+        r.claim_type,
+        (r.submitted_at as Date).toISOString(),
+        r.decided_at ? (r.decided_at as Date).toISOString() : '',
+        r.url,
+        r.matched ? 'yes' : 'no',
+        r.outcome,
+      ];
     }
     const last = notices[notices.length - 1];
     after = [last.submitted_at, last.id];

@@ -13,7 +13,17 @@ import { AppError } from '../../shared/errors';
 import { errorsByField, noStore, requestContext, safeNextPath, validationErrors } from '../../shared/http';
 import { csvRow } from '../../shared/csv';
 import { isDeliverableAddress } from '../mail';
-import { ACCURACY_STATEMENT, CLAIM_TYPES, complainantView, GOOD_FAITH_STATEMENT, findByReference, formToNotice, NoticeDto, noticeFormView, submitNotice } from '../notices';
+import {
+  ACCURACY_STATEMENT,
+  CLAIM_TYPES,
+  complainantView,
+  GOOD_FAITH_STATEMENT,
+  findByReference,
+  formToNotice,
+  NoticeDto,
+  noticeFormView,
+  submitNotice,
+} from '../notices';
 import { listPortalNotices, parsePortalFilter, portalCsvRows, PORTAL_CSV_COLUMNS } from './portal.queries';
 import { ProfileDto, suspension, updateProfile } from './profile';
 import { currentStatements, makeStatements, statementHistory, StandingStatementsDto, withdrawStatements } from './standing-statements';
@@ -23,11 +33,18 @@ import { Submitter } from './submitter.entity';
 
 export const PORTAL_COOKIE = 'td.portal';
 
-
 const STATUS_LABELS: Record<string, string> = {
-  unverified: 'waiting for your confirmation', pending: 'in the queue', in_review: 'being reviewed', needs_info: 'waiting for your answer',
-  approved: 'approved', countered: 'counter-notice received', rejected: 'rejected', withdrawn: 'withdrawn', spam: 'closed',
-  restored: 'content restored', upheld: 'removal upheld',
+  unverified: 'waiting for your confirmation',
+  pending: 'in the queue',
+  in_review: 'being reviewed',
+  needs_info: 'waiting for your answer',
+  approved: 'approved',
+  countered: 'counter-notice received',
+  rejected: 'rejected',
+  withdrawn: 'withdrawn',
+  spam: 'closed',
+  restored: 'content restored',
+  upheld: 'removal upheld',
 };
 
 /**
@@ -58,7 +75,15 @@ export function portalRoutes(deps: AppDeps, pages: Router[] = []): Router {
     getCsrfTokenFromRequest: (req) => (req.body && typeof req.body._csrf === 'string' ? req.body._csrf : req.headers['x-csrf-token']),
   });
   const limiter = (keyPrefix: string, points: number, duration: number) =>
-    new RateLimiterPostgres({ storeClient: poolOf(deps.db), storeType: 'pool', tableName: 'rate_limits', tableCreated: true, keyPrefix, points, duration });
+    new RateLimiterPostgres({
+      storeClient: poolOf(deps.db),
+      storeType: 'pool',
+      tableName: 'rate_limits',
+      tableCreated: true,
+      keyPrefix,
+      points,
+      duration,
+    });
   const perIp = limiter('portal-login-ip', 20, 15 * 60);
   const perAddress = limiter('portal-login-address', 3, 15 * 60);
 
@@ -87,7 +112,11 @@ export function portalRoutes(deps: AppDeps, pages: Router[] = []): Router {
   });
 
   // ---- sign-in by emailed link ----
-  const loginView = (values: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ title: 'Rights holders: sign in', values, ...extra });
+  const loginView = (values: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+    title: 'Rights holders: sign in',
+    values,
+    ...extra,
+  });
 
   r.get('/login', (req, res) => {
     if (req.submitter) return res.redirect(303, safeNextPath(req.query.next, '/portal'));
@@ -96,23 +125,36 @@ export function portalRoutes(deps: AppDeps, pages: Router[] = []): Router {
   });
 
   r.post('/login', async (req, res) => {
-    const email = String(req.body?.email ?? '').trim().toLowerCase().slice(0, 254);
+    const email = String(req.body?.email ?? '')
+      .trim()
+      .toLowerCase()
+      .slice(0, 254);
     const values = { email, next: safeNextPath(req.body?.next, '/portal') };
     try {
       await perIp.consume(req.ip ?? 'unknown');
     } catch (e) {
       if (!(e instanceof RateLimiterRes)) throw e;
       res.setHeader('Retry-After', String(Math.ceil(e.msBeforeNext / 1000)));
-      return res.status(429).render('portal/login', loginView(values, { formError: 'Too many sign-in requests from your network. Wait a few minutes and try again.' }));
+      return res
+        .status(429)
+        .render(
+          'portal/login',
+          loginView(values, { formError: 'Too many sign-in requests from your network. Wait a few minutes and try again.' }),
+        );
     }
     if (!isDeliverableAddress(email)) {
-      return res.status(422).render('portal/login', loginView(values, { errors: { email: 'Enter your email address, like name@example.com.' } }));
+      return res
+        .status(422)
+        .render('portal/login', loginView(values, { errors: { email: 'Enter your email address, like name@example.com.' } }));
     }
     // Over the per-address limit: the same answer, and no email (nobody can flood an inbox with links).
-    const allowed = await perAddress.consume(email).then(() => true, (e) => {
-      if (e instanceof RateLimiterRes) return false;
-      throw e;
-    });
+    const allowed = await perAddress.consume(email).then(
+      () => true,
+      (e) => {
+        if (e instanceof RateLimiterRes) return false;
+        throw e;
+      },
+    );
     if (allowed) await requestSignInLink(deps, { email, context: requestContext(req) });
     req.session.portalNext = values.next;
     res.render('portal/sent', { title: 'Check your email', email });
@@ -181,12 +223,27 @@ export function portalRoutes(deps: AppDeps, pages: Router[] = []): Router {
 
   // ---- a new notice, pre-filled from the profile; the address is verified already ----
   const formValues = (s: Submitter) => ({
-    name: s.name ?? '', organization: s.organization ?? '', phone: s.phone ?? '', address: s.address ?? '', country: s.country ?? '',
-    role: s.role ?? 'owner', rightsOwner: s.rightsOwners[0] ?? '', claimType: 'copyright', signature: s.name ?? '',
+    name: s.name ?? '',
+    organization: s.organization ?? '',
+    phone: s.phone ?? '',
+    address: s.address ?? '',
+    country: s.country ?? '',
+    role: s.role ?? 'owner',
+    rightsOwner: s.rightsOwners[0] ?? '',
+    claimType: 'copyright',
+    signature: s.name ?? '',
   });
-  const renderNoticeForm = async (res: Response, status: number, s: Submitter, values: Record<string, unknown>, errors: { field: string; message: string }[] = []) => {
+  const renderNoticeForm = async (
+    res: Response,
+    status: number,
+    s: Submitter,
+    values: Record<string, unknown>,
+    errors: { field: string; message: string }[] = [],
+  ) => {
     const standing = await currentStatements(deps.db.manager, s.id);
-    res.status(status).render('notices/form', { ...noticeFormView(values, errors), title: 'Send a notice', portal: { email: s.email, standing } });
+    res
+      .status(status)
+      .render('notices/form', { ...noticeFormView(values, errors), title: 'Send a notice', portal: { email: s.email, standing } });
   };
 
   r.get('/notices/new', requireSubmitter, async (req, res) => {
@@ -203,13 +260,23 @@ export function portalRoutes(deps: AppDeps, pages: Router[] = []): Router {
     const values = { ...body, goodFaith: body.goodFaith === 'true', accuracy: body.accuracy === 'true' };
     // Standing statements in force stand in for the notice's own statements and signature.
     const standing = await currentStatements(deps.db.manager, s.id);
-    const dto = { ...formToNotice(body), email: s.email, ...(standing ? { goodFaith: true, accuracy: true, signature: standing.signature } : {}) };
+    const dto = {
+      ...formToNotice(body),
+      email: s.email,
+      ...(standing ? { goodFaith: true, accuracy: true, signature: standing.signature } : {}),
+    };
     const errors = (await validationErrors(NoticeDto, dto)).map((e) =>
-      standing && e.field === 'signature' ? { field: 'name', message: `Send the notice in the name you signed your standing statements with: ${standing.signature}.` } : e,
+      standing && e.field === 'signature'
+        ? { field: 'name', message: `Send the notice in the name you signed your standing statements with: ${standing.signature}.` }
+        : e,
     );
     if (errors.length) return renderNoticeForm(res, 422, s, values, errors);
     const { answer } = await submitNotice(deps, {
-      dto: plainToInstance(NoticeDto, dto), channel: 'form', context: requestContext(req), verifiedEmail: true, standingStatements: standing ?? undefined,
+      dto: plainToInstance(NoticeDto, dto),
+      channel: 'form',
+      context: requestContext(req),
+      verifiedEmail: true,
+      standingStatements: standing ?? undefined,
     });
     req.session.flash = { kind: 'ok', message: `Notice ${answer.reference} was sent. We email you at every step.` };
     res.redirect(303, `/portal/notices/${answer.reference}`);
@@ -243,16 +310,30 @@ export function portalRoutes(deps: AppDeps, pages: Router[] = []): Router {
     delete body._csrf;
     const errors = await validationErrors(StandingStatementsDto, body);
     if (errors.length) {
-      return res.status(422).render('portal/profile', await profileView(req.submitter!, { statementErrors: errorsByField(errors), statementValues: body }));
+      return res
+        .status(422)
+        .render('portal/profile', await profileView(req.submitter!, { statementErrors: errorsByField(errors), statementValues: body }));
     }
-    const made = await makeStatements(deps, { submitterId: req.submitter!.id, dto: plainToInstance(StandingStatementsDto, body), context: requestContext(req) });
-    req.session.flash = { kind: 'ok', message: `Your standing statements (version ${made.version}) are on file and apply to your next notices.` };
+    const made = await makeStatements(deps, {
+      submitterId: req.submitter!.id,
+      dto: plainToInstance(StandingStatementsDto, body),
+      context: requestContext(req),
+    });
+    req.session.flash = {
+      kind: 'ok',
+      message: `Your standing statements (version ${made.version}) are on file and apply to your next notices.`,
+    };
     res.redirect(303, '/portal/profile#statements');
   });
 
   r.post('/statements/withdraw', requireSubmitter, async (req, res) => {
     const done = await withdrawStatements(deps, { submitterId: req.submitter!.id, context: requestContext(req) });
-    req.session.flash = { kind: 'ok', message: done ? 'Your standing statements were withdrawn: each notice now carries its own.' : 'You had no standing statements in force.' };
+    req.session.flash = {
+      kind: 'ok',
+      message: done
+        ? 'Your standing statements were withdrawn: each notice now carries its own.'
+        : 'You had no standing statements in force.',
+    };
     res.redirect(303, '/portal/profile#statements');
   });
 
@@ -260,7 +341,8 @@ export function portalRoutes(deps: AppDeps, pages: Router[] = []): Router {
     const body = { ...((req.body ?? {}) as Record<string, unknown>) };
     delete body._csrf;
     const errors = await validationErrors(ProfileDto, body);
-    if (errors.length) return res.status(422).render('portal/profile', await profileView(req.submitter!, { values: body, errors: errorsByField(errors) }));
+    if (errors.length)
+      return res.status(422).render('portal/profile', await profileView(req.submitter!, { values: body, errors: errorsByField(errors) }));
     await updateProfile(deps, { submitterId: req.submitter!.id, dto: plainToInstance(ProfileDto, body), context: requestContext(req) });
     req.session.flash = { kind: 'ok', message: 'Your profile was saved.' };
     res.redirect(303, '/portal/profile');
@@ -273,7 +355,11 @@ export function portalRoutes(deps: AppDeps, pages: Router[] = []): Router {
   });
 
   r.post('/tokens', requireSubmitter, async (req, res) => {
-    const { token, row } = await createSubmitterToken(deps, { submitterId: req.submitter!.id, name: String(req.body?.name ?? ''), context: requestContext(req) });
+    const { token, row } = await createSubmitterToken(deps, {
+      submitterId: req.submitter!.id,
+      name: String(req.body?.name ?? ''),
+      context: requestContext(req),
+    });
     req.session.flash = { kind: 'ok', message: `Token "${row.name}" created. Copy it now: it is shown only once.`, secret: token };
     res.redirect(303, '/portal/tokens');
   });

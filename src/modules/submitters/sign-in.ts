@@ -26,10 +26,16 @@ export async function requestSignInLink(deps: SignInDeps, cmd: { email: string; 
   await withTransaction(deps.db, async (tx) => {
     const now = deps.clock.now();
     const repo = tx.getRepository(SubmitterSignInLink);
-    const link = await repo.save(repo.create({
-      email, tokenHash: hashToken(token), requestedAt: now, expiresAt: new Date(now.getTime() + LINK_MINUTES * 60_000), usedAt: null,
-      requesterIp: cmd.context.ip ?? null,
-    }));
+    const link = await repo.save(
+      repo.create({
+        email,
+        tokenHash: hashToken(token),
+        requestedAt: now,
+        expiresAt: new Date(now.getTime() + LINK_MINUTES * 60_000),
+        usedAt: null,
+        requesterIp: cmd.context.ip ?? null,
+      }),
+    );
     await record(tx, {
       actor: { type: 'public', label: email },
       action: 'submitter.sign_in_requested',
@@ -38,11 +44,17 @@ export async function requestSignInLink(deps: SignInDeps, cmd: { email: string; 
       context: cmd.context,
       at: now,
     });
-    await enqueue(tx, 'portal-sign-in', email, {
-      signInUrl: `${deps.config.publicBaseUrl}/portal/login/link?token=${token}`,
-      expiresAt: link.expiresAt.toISOString(),
-      minutes: LINK_MINUTES,
-    }, { dedupeKey: `portal-sign-in:${link.id}` });
+    await enqueue(
+      tx,
+      'portal-sign-in',
+      email,
+      {
+        signInUrl: `${deps.config.publicBaseUrl}/portal/login/link?token=${token}`,
+        expiresAt: link.expiresAt.toISOString(),
+        minutes: LINK_MINUTES,
+      },
+      { dedupeKey: `portal-sign-in:${link.id}` },
+    );
   });
 }
 
@@ -63,11 +75,14 @@ export async function checkSignInLink(deps: SignInDeps, token: unknown): Promise
 async function findLink(deps: SignInDeps, token: unknown, lock: boolean, tx = deps.db.manager): Promise<SubmitterSignInLink> {
   const valid = typeof token === 'string' && /^[\w-]{20,100}$/.test(token);
   const link = valid
-    ? await tx.getRepository(SubmitterSignInLink).findOne({ where: { tokenHash: hashToken(token) }, ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}) })
+    ? await tx
+        .getRepository(SubmitterSignInLink)
+        .findOne({ where: { tokenHash: hashToken(token) }, ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}) })
     : null;
   if (!link) throw new AppError('PORTAL.LINK_INVALID', linkProblem('PORTAL.LINK_INVALID'), 404);
   if (link.usedAt) throw new AppError('PORTAL.LINK_USED', linkProblem('PORTAL.LINK_USED'), 410);
-  if (link.expiresAt.getTime() <= deps.clock.now().getTime()) throw new AppError('PORTAL.LINK_EXPIRED', linkProblem('PORTAL.LINK_EXPIRED'), 410);
+  if (link.expiresAt.getTime() <= deps.clock.now().getTime())
+    throw new AppError('PORTAL.LINK_EXPIRED', linkProblem('PORTAL.LINK_EXPIRED'), 410);
   return link;
 }
 
@@ -82,18 +97,29 @@ export async function useSignInLink(deps: SignInDeps, cmd: { token: unknown; con
     link.usedAt = now;
     await tx.getRepository(SubmitterSignInLink).save(link);
     const repo = tx.getRepository(Submitter);
-    await tx.query(
-      `INSERT INTO submitters (email, email_verified_at) VALUES ($1, $2) ON CONFLICT (email) DO NOTHING`,
-      [link.email, now],
-    );
+    await tx.query(`INSERT INTO submitters (email, email_verified_at) VALUES ($1, $2) ON CONFLICT (email) DO NOTHING`, [link.email, now]);
     const submitter = await repo.findOneByOrFail({ email: link.email });
     const created = submitter.lastSignedInAt === null;
     submitter.lastSignedInAt = now;
     await repo.save(submitter);
     if (created) {
-      await record(tx, { actor: submitterActor(submitter), action: 'submitter.created', subject: { type: 'submitter', id: submitter.id }, details: { email: submitter.email }, context: cmd.context, at: now });
+      await record(tx, {
+        actor: submitterActor(submitter),
+        action: 'submitter.created',
+        subject: { type: 'submitter', id: submitter.id },
+        details: { email: submitter.email },
+        context: cmd.context,
+        at: now,
+      });
     }
-    await record(tx, { actor: submitterActor(submitter), action: 'submitter.signed_in', subject: { type: 'submitter', id: submitter.id }, details: { linkId: link.id }, context: cmd.context, at: now });
+    await record(tx, {
+      actor: submitterActor(submitter),
+      action: 'submitter.signed_in',
+      subject: { type: 'submitter', id: submitter.id },
+      details: { linkId: link.id },
+      context: cmd.context,
+      at: now,
+    });
     return submitter;
   });
 }

@@ -12,14 +12,17 @@ import { submitterActor } from './submitter-actor';
 const yes = ({ value }: { value: unknown }) => (value === true || value === 'true' || value === 'on' ? true : value);
 
 export class StandingStatementsDto {
-  @Transform(yes) @Equals(true, { message: 'Make the good-faith statement to keep it on file.' })
+  @Transform(yes)
+  @Equals(true, { message: 'Make the good-faith statement to keep it on file.' })
   goodFaith: boolean;
 
-  @Transform(yes) @Equals(true, { message: 'Make the statement of accuracy, under penalty of perjury, to keep it on file.' })
+  @Transform(yes)
+  @Equals(true, { message: 'Make the statement of accuracy, under penalty of perjury, to keep it on file.' })
   accuracy: boolean;
 
   @Transform(({ value }) => (typeof value === 'string' ? value.trim() : value))
-  @IsString({ message: 'Type your full name as your signature.' }) @Length(1, 200, { message: 'Type your full name as your signature (at most 200 characters).' })
+  @IsString({ message: 'Type your full name as your signature.' })
+  @Length(1, 200, { message: 'Type your full name as your signature (at most 200 characters).' })
   signature: string;
 }
 
@@ -38,26 +41,43 @@ export function statementHistory(tx: EntityManager, submitterId: string): Promis
  * Makes (or makes again) the standing statements: a new version, dated now, audited, in one
  * transaction. The submitter row is locked so two saves cannot take the same version number.
  */
-export async function makeStatements(deps: Pick<AppDeps, 'db' | 'clock'>, cmd: { submitterId: string; dto: StandingStatementsDto; context: RequestContext }): Promise<StandingStatements> {
+export async function makeStatements(
+  deps: Pick<AppDeps, 'db' | 'clock'>,
+  cmd: { submitterId: string; dto: StandingStatementsDto; context: RequestContext },
+): Promise<StandingStatements> {
   return withTransaction(deps.db, async (tx) => {
     const now = deps.clock.now();
     const s = await tx.getRepository(Submitter).findOneOrFail({ where: { id: cmd.submitterId }, lock: { mode: 'pessimistic_write' } });
     const [{ v }] = await tx.query(`SELECT coalesce(max(version), 0) + 1 AS v FROM standing_statements WHERE submitter_id = $1`, [s.id]);
     const repo = tx.getRepository(StandingStatements);
-    const made = await repo.save(repo.create({
-      submitterId: s.id, version: v, goodFaithStatement: GOOD_FAITH_STATEMENT, accuracyStatement: ACCURACY_STATEMENT,
-      signature: cmd.dto.signature, madeAt: now, withdrawnAt: null,
-    }));
+    const made = await repo.save(
+      repo.create({
+        submitterId: s.id,
+        version: v,
+        goodFaithStatement: GOOD_FAITH_STATEMENT,
+        accuracyStatement: ACCURACY_STATEMENT,
+        signature: cmd.dto.signature,
+        madeAt: now,
+        withdrawnAt: null,
+      }),
+    );
     await record(tx, {
-      actor: submitterActor(s), action: 'submitter.statements_made', subject: { type: 'submitter', id: s.id },
-      details: { version: made.version, signature: made.signature, madeAt: now.toISOString() }, context: cmd.context, at: now,
+      actor: submitterActor(s),
+      action: 'submitter.statements_made',
+      subject: { type: 'submitter', id: s.id },
+      details: { version: made.version, signature: made.signature, madeAt: now.toISOString() },
+      context: cmd.context,
+      at: now,
     });
     return made;
   });
 }
 
 /** Withdraws the statements in force (audited); later notices must carry their own again. */
-export async function withdrawStatements(deps: Pick<AppDeps, 'db' | 'clock'>, cmd: { submitterId: string; context: RequestContext }): Promise<boolean> {
+export async function withdrawStatements(
+  deps: Pick<AppDeps, 'db' | 'clock'>,
+  cmd: { submitterId: string; context: RequestContext },
+): Promise<boolean> {
   return withTransaction(deps.db, async (tx) => {
     const now = deps.clock.now();
     const s = await tx.getRepository(Submitter).findOneOrFail({ where: { id: cmd.submitterId }, lock: { mode: 'pessimistic_write' } });
@@ -66,8 +86,12 @@ export async function withdrawStatements(deps: Pick<AppDeps, 'db' | 'clock'>, cm
     current.withdrawnAt = now;
     await tx.getRepository(StandingStatements).save(current);
     await record(tx, {
-      actor: submitterActor(s), action: 'submitter.statements_withdrawn', subject: { type: 'submitter', id: s.id },
-      details: { version: current.version, madeAt: current.madeAt.toISOString() }, context: cmd.context, at: now,
+      actor: submitterActor(s),
+      action: 'submitter.statements_withdrawn',
+      subject: { type: 'submitter', id: s.id },
+      details: { version: current.version, madeAt: current.madeAt.toISOString() },
+      context: cmd.context,
+      at: now,
     });
     return true;
   });

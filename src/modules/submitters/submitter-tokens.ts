@@ -27,28 +27,50 @@ export async function createSubmitterToken(
       throw AppError.validation([{ field: 'name', message: `You have ${MAX_TOKENS} tokens already: revoke one first.` }]);
     }
     const token = SUBMITTER_TOKEN_PREFIX + randomBytes(32).toString('base64url');
-    const row = await repo.save(repo.create({ submitterId: s.id, name: cmd.name.trim().slice(0, 100) || 'API token', prefix: token.slice(0, 10), tokenHash: hashToken(token), lastUsedAt: null, revokedAt: null }));
+    const row = await repo.save(
+      repo.create({
+        submitterId: s.id,
+        name: cmd.name.trim().slice(0, 100) || 'API token',
+        prefix: token.slice(0, 10),
+        tokenHash: hashToken(token),
+        lastUsedAt: null,
+        revokedAt: null,
+      }),
+    );
     await record(tx, {
-      actor: submitterActor(s), action: 'submitter.token_created', subject: { type: 'submitter', id: s.id },
-      details: { tokenId: row.id, name: row.name, prefix: row.prefix }, context: cmd.context, at: deps.clock.now(),
+      actor: submitterActor(s),
+      action: 'submitter.token_created',
+      subject: { type: 'submitter', id: s.id },
+      details: { tokenId: row.id, name: row.name, prefix: row.prefix },
+      context: cmd.context,
+      at: deps.clock.now(),
     });
     return { token, row };
   });
 }
 
 /** Revokes one of the submitter's own tokens (another's is as unknown as none). Audited. */
-export async function revokeSubmitterToken(deps: Pick<AppDeps, 'db' | 'clock'>, cmd: { submitterId: string; tokenId: string; context: RequestContext }): Promise<void> {
+export async function revokeSubmitterToken(
+  deps: Pick<AppDeps, 'db' | 'clock'>,
+  cmd: { submitterId: string; tokenId: string; context: RequestContext },
+): Promise<void> {
   await withTransaction(deps.db, async (tx) => {
     const now = deps.clock.now();
     const s = await tx.getRepository(Submitter).findOneByOrFail({ id: cmd.submitterId });
     const valid = /^[0-9a-f-]{36}$/i.test(cmd.tokenId);
-    const row = valid ? await tx.getRepository(SubmitterApiToken).findOneBy({ id: cmd.tokenId, submitterId: s.id, revokedAt: IsNull() }) : null;
+    const row = valid
+      ? await tx.getRepository(SubmitterApiToken).findOneBy({ id: cmd.tokenId, submitterId: s.id, revokedAt: IsNull() })
+      : null;
     if (!row) throw AppError.notFound('Token');
     row.revokedAt = now;
     await tx.getRepository(SubmitterApiToken).save(row);
     await record(tx, {
-      actor: submitterActor(s), action: 'submitter.token_revoked', subject: { type: 'submitter', id: s.id },
-      details: { tokenId: row.id, name: row.name, prefix: row.prefix }, context: cmd.context, at: now,
+      actor: submitterActor(s),
+      action: 'submitter.token_revoked',
+      subject: { type: 'submitter', id: s.id },
+      details: { tokenId: row.id, name: row.name, prefix: row.prefix },
+      context: cmd.context,
+      at: now,
     });
   });
 }

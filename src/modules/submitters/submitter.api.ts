@@ -32,24 +32,47 @@ export function submitterApi(deps: AppDeps): Router {
     const body = req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? (req.body as Record<string, unknown>) : null;
     if (!body) throw AppError.validation([{ field: '_body', message: 'The request body must be a JSON object.' }]);
     if (body.email !== undefined && String(body.email).trim().toLowerCase() !== s.email) {
-      throw AppError.validation([{ field: 'email', message: `A notice sent with your token is sent from your address (${s.email}); leave email out.` }]);
+      throw AppError.validation([
+        { field: 'email', message: `A notice sent with your token is sent from your address (${s.email}); leave email out.` },
+      ]);
     }
     // Standing statements stand in when the notice carries none of its own.
-    const standing = body.goodFaith === undefined && body.accuracy === undefined && body.signature === undefined ? await currentStatements(deps.db.manager, s.id) : null;
+    const standing =
+      body.goodFaith === undefined && body.accuracy === undefined && body.signature === undefined
+        ? await currentStatements(deps.db.manager, s.id)
+        : null;
     const dto = { ...body, email: s.email, ...(standing ? { goodFaith: true, accuracy: true, signature: standing.signature } : {}) };
     const errors = (await validationErrors(NoticeDto, dto)).map((e) =>
-      standing && e.field === 'signature' ? { field: 'name', message: `Send the notice in the name you signed your standing statements with: ${standing.signature}.` } : e,
+      standing && e.field === 'signature'
+        ? { field: 'name', message: `Send the notice in the name you signed your standing statements with: ${standing.signature}.` }
+        : e,
     );
     if (errors.length) throw AppError.validation(errors);
     const { answer, replayed } = await submitNotice(deps, {
-      dto: plainToInstance(NoticeDto, dto), channel: 'api', context: requestContext(req), idempotencyKey: key, verifiedEmail: true, standingStatements: standing ?? undefined,
+      dto: plainToInstance(NoticeDto, dto),
+      channel: 'api',
+      context: requestContext(req),
+      idempotencyKey: key,
+      verifiedEmail: true,
+      standingStatements: standing ?? undefined,
     });
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');
-    res.status(201).location(answer.statusUrl).json({ ...answer, portalUrl: `${deps.config.publicBaseUrl}/portal/notices/${answer.reference}`, statements: standing ? 'standing' : 'notice' });
+    res
+      .status(201)
+      .location(answer.statusUrl)
+      .json({
+        ...answer,
+        portalUrl: `${deps.config.publicBaseUrl}/portal/notices/${answer.reference}`,
+        statements: standing ? 'standing' : 'notice',
+      });
   });
 
   r.get('/notices', async (req, res) => {
-    const { rows, next } = await listPortalNotices(deps.db.manager, req.submitter!.email, parsePortalFilter(req.query as Record<string, unknown>));
+    const { rows, next } = await listPortalNotices(
+      deps.db.manager,
+      req.submitter!.email,
+      parsePortalFilter(req.query as Record<string, unknown>),
+    );
     res.json({ notices: rows.map(({ id: _id, ...n }) => n), nextCursor: next });
   });
 

@@ -16,7 +16,11 @@ import type { Page } from 'playwright-core';
 export async function seriousViolations(page: Page): Promise<string[]> {
   const results = await new AxeBuilder({ page }).exclude('iframe[sandbox]').analyze();
   const where = new URL(page.url()).pathname;
-  const line = (v: (typeof results.violations)[number]) => `${where}: ${v.id} (${v.impact}) ${v.help} at ${v.nodes.slice(0, 4).map((n) => n.target.join(' ')).join(' | ')}`;
+  const line = (v: (typeof results.violations)[number]) =>
+    `${where}: ${v.id} (${v.impact}) ${v.help} at ${v.nodes
+      .slice(0, 4)
+      .map((n) => n.target.join(' '))
+      .join(' | ')}`;
   if (process.env.TD_AXE_ALL) {
     for (const v of results.violations) console.log(line(v));
     for (const v of results.incomplete.filter((i) => i.id === 'color-contrast')) console.log(`needs review: ${line(v)}`);

@@ -107,7 +107,12 @@ export interface Tab {
 const FAILED_LOAD = /^Failed to load resource: the server responded with a status of \d+/;
 
 export function safeName(s: string): string {
-  return s.replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 120) || 'page';
+  return (
+    s
+      .replace(/[^\w.-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 120) || 'page'
+  );
 }
 
 /**
@@ -157,7 +162,8 @@ export async function openTab(browser: Browser, name: string, options: BrowserCo
   });
   page.on('response', (r) => {
     const type = r.request().resourceType();
-    if (type !== 'document' && r.status() >= 400 && !foreign(r.url())) problems.push({ kind: 'subresource', text: `${r.status()} ${type}`, url: r.url() });
+    if (type !== 'document' && r.status() >= 400 && !foreign(r.url()))
+      problems.push({ kind: 'subresource', text: `${r.status()} ${type}`, url: r.url() });
   });
   page.on('requestfailed', (r) => {
     // A navigation that replaces the page aborts its pending fetches: not a fault of the page.

@@ -15,14 +15,25 @@ import type { Site } from './browser';
 
 export { COMPLAINANT };
 
-export async function submitNotice(site: Site, infringingUrls: string[], over: Partial<typeof COMPLAINANT> = {}): Promise<{ reference: string; statusUrl: string }> {
-  const res = await request(site.t.app).post('/api/v1/notices').send({ ...COMPLAINANT, ...over, infringingUrls });
+export async function submitNotice(
+  site: Site,
+  infringingUrls: string[],
+  over: Partial<typeof COMPLAINANT> = {},
+): Promise<{ reference: string; statusUrl: string }> {
+  const res = await request(site.t.app)
+    .post('/api/v1/notices')
+    .send({ ...COMPLAINANT, ...over, infringingUrls });
   if (res.status !== 201) throw new Error(`notice not accepted: ${res.status} ${JSON.stringify(res.body)}`);
   return { reference: res.body.reference, statusUrl: res.body.statusUrl };
 }
 
 /** A moderator claims and approves every matched URL, through the product's use cases. */
-export async function approveAs(site: Site, moderator: User, reference: string, reason = "The URLs copy the complainant's article."): Promise<void> {
+export async function approveAs(
+  site: Site,
+  moderator: User,
+  reference: string,
+  reason = "The URLs copy the complainant's article.",
+): Promise<void> {
   const deps = { db: site.t.db, clock: site.t.clock, config: site.t.config, sessionSecret: site.t.sessionSecret };
   const actor = { id: moderator.id, email: moderator.email, role: moderator.role as 'moderator' | 'admin' };
   await claimNotice(deps, { reference, actor });
@@ -34,7 +45,9 @@ export async function mailTo(site: Site, address: string, subject: RegExp): Prom
   await site.worker.drain();
   const found = site.sink.to(address).filter((m) => subject.test(m.parsed.subject ?? ''));
   if (found.length !== 1) {
-    throw new Error(`expected one email to ${address} matching ${subject}, got ${found.length}: ${site.sink.messages.map((m) => `${m.envelope.to.join(',')}: ${m.parsed.subject}`).join(' | ')}`);
+    throw new Error(
+      `expected one email to ${address} matching ${subject}, got ${found.length}: ${site.sink.messages.map((m) => `${m.envelope.to.join(',')}: ${m.parsed.subject}`).join(' | ')}`,
+    );
   }
   return found[0];
 }

@@ -70,11 +70,13 @@ export async function startApp(env: Record<string, string>, opts: StartOptions =
     };
     c.stdout!.on('data', append);
     c.stderr!.on('data', append);
-    exited = new Promise((resolve) => c.once('exit', (code, signal) => {
-      out += `\n[process ${c.pid} exited: code ${code}, signal ${signal}]\n`;
-      if (child === c) child = undefined;
-      resolve();
-    }));
+    exited = new Promise((resolve) =>
+      c.once('exit', (code, signal) => {
+        out += `\n[process ${c.pid} exited: code ${code}, signal ${signal}]\n`;
+        if (child === c) child = undefined;
+        resolve();
+      }),
+    );
     const deadline = Date.now() + (opts.readyTimeoutMs ?? 90_000);
     for (;;) {
       if (child !== c) throw new Error(`the app exited before it was ready:\n${out.slice(-5000)}`);
@@ -128,7 +130,12 @@ export async function startApp(env: Record<string, string>, opts: StartOptions =
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `check` every `everyMs` until it returns a truthy value; fails with `what` at the deadline. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | null | false>,
+  timeoutMs = 60_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {

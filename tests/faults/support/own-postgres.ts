@@ -55,17 +55,32 @@ export async function startOwnPostgres(database: string): Promise<OwnPostgres> {
     if (child) return;
     const c = spawn(
       path.join(BIN, 'postgres'),
-      ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=off', '-c', 'max_connections=200'],
+      [
+        '-D',
+        dataDir,
+        '-p',
+        String(port),
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'unix_socket_directories=',
+        '-c',
+        'fsync=off',
+        '-c',
+        'max_connections=200',
+      ],
       { ...ids, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     child = c;
     c.stderr!.on('data', (b: Buffer) => {
       log = (log + b.toString('utf8')).slice(-50_000);
     });
-    exited = new Promise((resolve) => c.once('exit', () => {
-      if (child === c) child = undefined;
-      resolve();
-    }));
+    exited = new Promise((resolve) =>
+      c.once('exit', () => {
+        if (child === c) child = undefined;
+        resolve();
+      }),
+    );
     const deadline = Date.now() + 60_000;
     for (;;) {
       if (child !== c) throw new Error(`PostgreSQL exited at start:\n${log}`);

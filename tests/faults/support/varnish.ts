@@ -22,14 +22,20 @@ export async function startVarnish(opts: { backendPort: number; port?: number })
   const port = opts.port ?? (await freePort());
   const dir = mkdtempSync('/tmp/takedown-varnish-');
   chmodSync(dir, 0o755); // varnishd reads the VCL as its unprivileged user
-  const vcl = readFileSync(VCL, 'utf8').replace('.host = "app";', '.host = "127.0.0.1";').replace('.port = "3000";', `.port = "${opts.backendPort}";`);
+  const vcl = readFileSync(VCL, 'utf8')
+    .replace('.host = "app";', '.host = "127.0.0.1";')
+    .replace('.port = "3000";', `.port = "${opts.backendPort}";`);
   if (!vcl.includes(`.port = "${opts.backendPort}"`)) throw new Error('could not point the VCL at the app');
   const vclFile = path.join(dir, 'default.vcl');
   writeFileSync(vclFile, vcl, { mode: 0o644 });
   let out = '';
-  const child: ChildProcess = spawn(VARNISHD, ['-F', '-a', `127.0.0.1:${port}`, '-f', vclFile, '-n', path.join(dir, 'work'), '-s', 'malloc,32m'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    VARNISHD,
+    ['-F', '-a', `127.0.0.1:${port}`, '-f', vclFile, '-n', path.join(dir, 'work'), '-s', 'malloc,32m'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   child.stdout!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-50_000)));
   child.stderr!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-50_000)));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
