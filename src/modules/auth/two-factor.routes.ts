@@ -113,14 +113,12 @@ export function twoFactorRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract
       }
       if (!(e instanceof AppError) || e.code !== 'VALIDATION.FAILED') throw e;
       const enrolment = await pendingEnrolment(deps, user, req.session.enrolSecret);
-      res
-        .status(422)
-        .render('auth/two-factor', {
-          title: 'Set up two-factor sign-in',
-          enrolment,
-          mustEnrol: user.mustEnrol,
-          errors: { code: e.details.errors?.[0]?.message },
-        });
+      res.status(422).render('auth/two-factor', {
+        title: 'Set up two-factor sign-in',
+        enrolment,
+        mustEnrol: user.mustEnrol,
+        errors: { code: e.details.errors?.[0]?.message },
+      });
     }
   });
 

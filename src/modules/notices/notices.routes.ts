@@ -100,13 +100,11 @@ export function noticePages(deps: AppDeps): Router {
     // tells nobody whether a notice exists.
     if (req.query.token === undefined) {
       const reference = /^TD-\d{6,12}$/i.test(req.params.reference) ? req.params.reference.toUpperCase() : 'TD-…';
-      return res
-        .status(404)
-        .render('notices/needs-link', {
-          title: 'Open your notice with your private link',
-          reference,
-          agentEmail: deps.config.dmcaAgent.email,
-        });
+      return res.status(404).render('notices/needs-link', {
+        title: 'Open your notice with your private link',
+        reference,
+        agentEmail: deps.config.dmcaAgent.email,
+      });
     }
     const notice = await findForComplainant(deps.db.manager, req.params.reference, req.query.token);
     const view = await complainantView(deps.db.manager, notice);

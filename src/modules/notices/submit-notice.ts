@@ -86,24 +86,22 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
       if (earlier) return { answer: JSON.parse(box!.open(earlier)) as SubmitAnswer, replayed: true };
     }
     const { token, hash } = newStatusToken();
-    const notice = tx
-      .getRepository(Notice)
-      .create(
-        newNotice(dto, {
-          reference: prepared.reference,
-          email,
-          originalUrls,
-          flags,
-          channel: cmd.channel,
-          ip: cmd.context.ip,
-          tokenHash: hash,
-          verify,
-          now,
-          slaHours: config.policy.slaHours,
-          verifiedEmail: !!cmd.verifiedEmail,
-          standing: cmd.standingStatements,
-        }),
-      );
+    const notice = tx.getRepository(Notice).create(
+      newNotice(dto, {
+        reference: prepared.reference,
+        email,
+        originalUrls,
+        flags,
+        channel: cmd.channel,
+        ip: cmd.context.ip,
+        tokenHash: hash,
+        verify,
+        now,
+        slaHours: config.policy.slaHours,
+        verifiedEmail: !!cmd.verifiedEmail,
+        standing: cmd.standingStatements,
+      }),
+    );
     await insertPreparedNotice(tx, notice, prepared);
     const matched = prepared.matched;
     await record(tx, {
