@@ -10,7 +10,7 @@ import { normaliseUrl } from '../../shared/url';
 import { Actor, record, RequestContext } from '../audit';
 import { Item } from './item.entity';
 import { CreateItemDto } from './items.dto';
-import { guidKey, ItemInput, sha256, SKIP, upsertItems, UpsertResult } from './items.queries';
+import { guidKey, ItemInput, sha256, SKIP, upsertItems, UpsertResult } from './upsert-items';
 import { Source } from './source.entity';
 
 /** JSON with sorted keys: the same item always hashes the same. */
