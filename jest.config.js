@@ -3,34 +3,7 @@
  * `npm run test:unit` runs it alone in seconds; `integration` (tests/integration and tests/security)
  * starts one embedded PostgreSQL in its global setup. Browser and fault tests have their own configs.
  */
-const swc = [
-  '@swc/jest',
-  {
-    jsc: {
-      parser: { syntax: 'typescript', decorators: true },
-      transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
-      target: 'es2022',
-    },
-    module: { type: 'commonjs' },
-    sourceMaps: 'inline',
-  },
-];
-
-/** What every test project shares. */
-const common = {
-  rootDir: __dirname,
-  testEnvironment: 'node',
-  transform: { '^.+\\.ts$': swc },
-  moduleFileExtensions: ['ts', 'js', 'json'],
-  setupFiles: ['reflect-metadata'],
-};
-
-/** Projects whose tests use the run's PostgreSQL (a template database each test file copies). */
-const withDatabase = {
-  ...common,
-  globalSetup: '<rootDir>/tests/support/global-setup.ts',
-  globalTeardown: '<rootDir>/tests/support/global-teardown.ts',
-};
+const { common, withDatabase } = require('./jest.shared.js');
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -47,5 +20,3 @@ module.exports = {
     },
   ],
 };
-module.exports.common = common;
-module.exports.withDatabase = withDatabase;

@@ -4,7 +4,7 @@
  * `npm test` (jest.config.js) leaves these out, so it stays fast and needs no browser.
  */
 /** @type {import('jest').Config} */
-const { withDatabase } = require('./jest.config.js');
+const { withDatabase } = require('./jest.shared.js');
 
 module.exports = {
   ...withDatabase,

@@ -6,7 +6,7 @@
  * `npm test` (jest.config.js) leaves these out.
  */
 /** @type {import('jest').Config} */
-const { withDatabase } = require('./jest.config.js');
+const { withDatabase } = require('./jest.shared.js');
 
 module.exports = {
   ...withDatabase,
