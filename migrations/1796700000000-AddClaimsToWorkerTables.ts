@@ -17,9 +17,15 @@ export class AddClaimsToWorkerTables1796700000000 implements MigrationInterface 
     await queryRunner.query(
       `CREATE INDEX "inbound_emails_claimed_by_idx" ON "inbound_emails" ("claimed_by") WHERE "claimed_by" IS NOT NULL`,
     );
+    await queryRunner.query(`ALTER TABLE "batches" ADD "claimed_by" uuid`);
+    await queryRunner.query(`ALTER TABLE "batches" ADD "claimed_at" TIMESTAMP WITH TIME ZONE`);
+    await queryRunner.query(`CREATE INDEX "batches_claimed_by_idx" ON "batches" ("claimed_by") WHERE "claimed_by" IS NOT NULL`);
   }
 
   public async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP INDEX "public"."batches_claimed_by_idx"`);
+    await queryRunner.query(`ALTER TABLE "batches" DROP COLUMN "claimed_at"`);
+    await queryRunner.query(`ALTER TABLE "batches" DROP COLUMN "claimed_by"`);
     await queryRunner.query(`DROP INDEX "public"."inbound_emails_claimed_by_idx"`);
     await queryRunner.query(`ALTER TABLE "inbound_emails" DROP COLUMN "claimed_at"`);
     await queryRunner.query(`ALTER TABLE "inbound_emails" DROP COLUMN "claimed_by"`);
