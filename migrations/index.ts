@@ -17,6 +17,7 @@ import { CreateTwoFactor1796500000000 } from './1796500000000-CreateTwoFactor';
 import { CreateComplaints1796500000001 } from './1796500000001-CreateComplaints';
 import { CreateWorkerInstancesAndEmailClaims1796600000000 } from './1796600000000-CreateWorkerInstancesAndEmailClaims';
 import { CreateItemAliases1796600000001 } from './1796600000001-CreateItemAliases';
+import { AddClaimsToWorkerTables1796700000000 } from './1796700000000-AddClaimsToWorkerTables';
 
 /** Every migration, in order. A new migration file is added here too. */
 export const allMigrations: Function[] = [
@@ -39,4 +40,5 @@ export const allMigrations: Function[] = [
   CreateComplaints1796500000001,
   CreateWorkerInstancesAndEmailClaims1796600000000,
   CreateItemAliases1796600000001,
+  AddClaimsToWorkerTables1796700000000,
 ];

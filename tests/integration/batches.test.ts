@@ -193,7 +193,9 @@ describe('batches: one notice per work, bad rows reported by number, a durable j
     ]);
     // Its lease still runs: nobody takes the batch over yet.
     expect(await run()).toBe(0);
+    // The dead process's lease runs out (liveness is PostgreSQL's clock: src/db/leases.ts): its registration expires.
     clock.set(new Date(clock.now().getTime() + 3 * 60_000));
+    await rows(`UPDATE worker_instances SET expires_at = now() - interval '1 second' WHERE expires_at > now()`);
     expect(await run()).toBe(1);
 
     const status = await get(`/api/v1/batches/${res.body.id}`).expect(200);

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import request from 'supertest';
+import { createLeaseHolder } from '../../src/db/leases';
 import { withTransaction } from '../../src/db/transaction';
 import { createLogger } from '../../src/shared/logger';
 import { createPurgeWorker, PurgeWorker, queuePurge } from '../../src/modules/edge';
@@ -261,6 +262,34 @@ describe('HTTP caching of public pages and edge purges (SPEC §16)', () => {
     [row] = await purges();
     expect(row).toMatchObject({ status: 'sent', attempts: 2, last_error: null });
     expect(await t.db.query(`SELECT 1 FROM audit_events WHERE action = 'cache.purged'`)).toHaveLength(1);
+  });
+
+  it('when another live instance holds a purge, then this worker leaves it; when that instance stops heartbeating, then the purge is taken over, sent once and its claim cleared', async () => {
+    await withTransaction(t.db, (tx) => queuePurge(tx, ['front'], t.clock.now()));
+    const other = createLeaseHolder(t.db, { name: 'other-instance' });
+    try {
+      const [held] = await other.claim<{ id: string }>({
+        table: 'edge_purges',
+        where: `t.status = 'queued'`,
+        limit: 10,
+        set: 'attempts = t.attempts + 1',
+        returning: 't.id',
+      });
+      expect(held.claimed_by).toBe(other.instanceId);
+      const w = worker(testConfig({ PURGE_URLS: `${sink.url}/v/` }));
+      expect(await w.drain()).toMatchObject({ claimed: 0 });
+      expect(sink.received).toHaveLength(0);
+
+      // The other instance dies: its registration runs out by PostgreSQL's clock.
+      await t.db.query(`UPDATE worker_instances SET expires_at = now() - interval '1 second' WHERE id = $1`, [other.instanceId]);
+      expect(await w.drain()).toMatchObject({ claimed: 1, sent: 1, lost: 0 });
+      expect(sink.received).toHaveLength(1);
+      const [row] = await purges();
+      expect(row).toMatchObject({ id: held.id, status: 'sent', attempts: 2, claimed_by: null, claimed_at: null });
+      expect(await t.db.query(`SELECT 1 FROM audit_events WHERE action = 'cache.purged'`)).toHaveLength(1);
+    } finally {
+      await other.stop();
+    }
   });
 
   it('when an endpoint keeps failing past PURGE_MAX_ATTEMPTS, then the purge is failed and audited cache.purge_failed', async () => {

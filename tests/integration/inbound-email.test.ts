@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { User } from '../../src/modules/auth';
 import { Item, Source } from '../../src/modules/items';
+import { createLeaseHolder } from '../../src/db/leases';
 import { withTransaction } from '../../src/db/transaction';
 import { createInboundWorker, InboundWorker, storeInboundEmail } from '../../src/modules/inbound';
 import { createLogger } from '../../src/shared/logger';
@@ -392,5 +393,35 @@ describe('the mailbox: emails to the designated agent become notices (POST /api/
     expect((await rows(`SELECT count(*)::int AS n FROM notices`))[0].n).toBe(1);
     const metrics = await request(m.t.app).get('/metrics').expect(200);
     expect(metrics.text).toMatch(/takedown_inbound_emails\{status="notice_created"\} 1/);
+  });
+
+  it('when another live instance holds a stored message, then the parse job leaves it; when that instance stops heartbeating, then the job reads it once and clears the claim', async () => {
+    const stored = await withTransaction(m.t.db, (tx) =>
+      storeInboundEmail(tx, rawEmail({ body: completeLetter([pageUrl(item)]) }), 'imap', { at: new Date() }),
+    );
+    const other = createLeaseHolder(m.t.db, { name: 'other-instance' });
+    try {
+      const [held] = await other.claim<{ id: string }>({
+        table: 'inbound_emails',
+        where: `t.id = $1`,
+        params: [stored.id],
+        limit: 1,
+        set: 'attempts = t.attempts + 1',
+        returning: 't.id',
+      });
+      expect(held).toMatchObject({ id: stored.id, claimed_by: other.instanceId });
+      expect(await inbound.drain()).toMatchObject({ claimed: 0, done: 0 });
+      expect((await rows(`SELECT status FROM inbound_emails WHERE id = $1`, [stored.id]))[0].status).toBe('received');
+
+      // The other instance dies: its registration runs out by PostgreSQL's clock.
+      await rows(`UPDATE worker_instances SET expires_at = now() - interval '1 second' WHERE id = $1`, [other.instanceId]);
+      expect(await inbound.drain()).toMatchObject({ claimed: 1, done: 1, lost: 0 });
+      const [row] = await rows(`SELECT status, attempts, claimed_by, claimed_at FROM inbound_emails WHERE id = $1`, [stored.id]);
+      expect(row).toMatchObject({ status: 'notice_created', attempts: 2, claimed_by: null, claimed_at: null });
+      expect((await rows(`SELECT count(*)::int AS n FROM notices`))[0].n).toBe(1);
+      expect(await actions('inbound_email', stored.id)).toContain('inbound_email.read');
+    } finally {
+      await other.stop();
+    }
   });
 });

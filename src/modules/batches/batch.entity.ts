@@ -5,14 +5,15 @@ export type BatchStatus = (typeof BATCH_STATUSES)[number];
 
 /**
  * A bulk upload (SPEC §14): many works, one notice each, made by a durable job. The batch and its
- * works are written in one transaction when accepted; the job claims the batch with a lease
- * (`claimed_until`) so a crashed process's batch is taken over, and each work records the notice
- * it became, so a resumed job never makes a second one.
+ * works are written in one transaction when accepted; the job claims the batch through the shared
+ * claims (`claimed_by`, `src/db/leases.ts`) so a crashed process's batch is taken over, and each work
+ * records the notice it became, so a resumed job never makes a second one.
  */
 @Entity({ name: 'batches' })
 @Check('batches_status_check', `"status" IN ('queued', 'processing', 'done', 'failed')`)
 @Index('batches_due_idx', ['createdAt'], { where: `"status" IN ('queued', 'processing')` })
 @Index('batches_submitter_idx', ['submitterId', 'createdAt'])
+@Index('batches_claimed_by_idx', ['claimedBy'], { where: `"claimed_by" IS NOT NULL` })
 export class Batch {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -50,9 +51,16 @@ export class Batch {
   @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
   finishedAt: Date | null;
 
-  /** The job's lease: another instance may take the batch over once this has passed. */
+  /** The previous version's lease, still written for rolling deploys (process-batches.ts `LEASE_MS`); claims are `claimed_by`. */
   @Column({ name: 'claimed_until', type: 'timestamptz', nullable: true })
   claimedUntil: Date | null;
+
+  /** While the job works on it: the process holding it (`src/db/leases.ts`); cleared when it ends. */
+  @Column({ name: 'claimed_by', type: 'uuid', nullable: true })
+  claimedBy: string | null;
+
+  @Column({ name: 'claimed_at', type: 'timestamptz', nullable: true })
+  claimedAt: Date | null;
 
   @Column({ type: 'int', default: 0 })
   attempts: number;

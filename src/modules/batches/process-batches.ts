@@ -1,4 +1,5 @@
 import type { AppDeps } from '../../deps';
+import { createLeaseHolder, LeaseHolder } from '../../db/leases';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { record, SYSTEM } from '../audit';
@@ -6,9 +7,16 @@ import { NoticeDto, submitNotice } from '../notices';
 import { currentStatements, Submitter } from '../submitters';
 import { Batch, BatchWork } from './batch.entity';
 
-export type BatchDeps = Pick<AppDeps, 'db' | 'clock' | 'config' | 'sessionSecret' | 'logger'>;
+export type BatchDeps = Pick<AppDeps, 'db' | 'clock' | 'config' | 'sessionSecret' | 'logger'> & {
+  /** The process's claims (server.ts passes `container.leases`); default: one registered for this run. */
+  leases?: LeaseHolder;
+};
 
-/** How long a claim lasts without a heartbeat; each finished work renews it. */
+/**
+ * `claimed_until`, the lease of the previous version: still written (pushed ahead at the claim and
+ * by each finished work) so an instance of that version running during a rolling deploy does not
+ * take a batch this one holds; this version decides by `claimed_by` only.
+ */
 export const LEASE_MS = 2 * 60_000;
 export const MAX_ATTEMPTS = 5;
 
@@ -18,9 +26,14 @@ export interface ProcessOptions {
 }
 
 /**
- * The batch job: claims one due batch (queued, or processing with an expired lease — its process
- * died) with FOR UPDATE SKIP LOCKED, so instances never share a batch, and makes one notice per
- * work still without one.
+ * The batch job: claims one due batch (queued, or processing whose claimant died) through the shared
+ * claims (`src/db/leases.ts`: FOR UPDATE SKIP LOCKED, `claimed_by` = this process), so instances
+ * never share a batch, and makes one notice per work still without one. The process's heartbeat
+ * keeps the claim however long the batch takes; a crashed process's batch is taken over
+ * `CLAIM_LEASE_SECONDS` after its last heartbeat. No work is started once our lease may have run
+ * out (`leases.holds`), each work's progress and the batch's end are written
+ * `WHERE claimed_by = <ours>` (a run that lost the batch writes nothing), and the end (done, or
+ * failed/given up after an error) clears the claim.
  *
  * Resuming without duplicates: each work's notice is submitted with the idempotency key
  * `batch:<batch id>:<position>`, so if a process dies after the notice committed but before the
@@ -28,38 +41,60 @@ export interface ProcessOptions {
  * making a second one; then the work records it. Returns the number of batches worked on.
  */
 export async function processBatches(deps: BatchDeps, opts: ProcessOptions = {}): Promise<number> {
+  const own = !deps.leases;
+  const leases =
+    deps.leases ?? createLeaseHolder(deps.db, { leaseMs: deps.config.claimLeaseSeconds * 1000, logger: deps.logger, name: 'batches' });
   let n = 0;
-  for (;;) {
-    const batch = await claimBatch(deps);
-    if (!batch) return n;
-    n++;
-    try {
-      await processBatch(deps, batch, opts);
-    } catch (e) {
-      // Tests simulate a process dying: nothing is released, the lease has to run out.
-      if (opts.afterNotice) throw e;
-      await releaseAfterError(deps, batch, e);
+  let crashed = false;
+  try {
+    for (;;) {
+      const batch = await claimBatch(deps, leases);
+      if (!batch) return n;
+      n++;
+      try {
+        await processBatch(deps, leases, batch, opts);
+      } catch (e) {
+        if (e instanceof LostClaim) continue; // another instance has it now: nothing of ours to write
+        // Tests simulate a process dying: nothing is released, the lease has to run out.
+        if (opts.afterNotice) {
+          crashed = true;
+          throw e;
+        }
+        await releaseAfterError(deps, batch, e);
+      }
     }
+  } finally {
+    if (own && !crashed) await leases.stop();
   }
 }
 
-async function claimBatch(deps: BatchDeps): Promise<Batch | null> {
+/** The batch is no longer ours (our lease ran out and another instance claimed it). */
+class LostClaim extends Error {}
+
+type ClaimedBatch = Batch & { claimedBy: string };
+
+async function claimBatch(deps: BatchDeps, leases: LeaseHolder): Promise<ClaimedBatch | null> {
   const now = deps.clock.now();
-  const [rows]: [Batch[], number] = await deps.db.query(
-    `UPDATE batches SET status = 'processing', claimed_until = $2, started_at = coalesce(started_at, $1), attempts = attempts + 1
-      WHERE id = (SELECT id FROM batches WHERE status IN ('queued', 'processing') AND (claimed_until IS NULL OR claimed_until < $1)
-                   ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
-      RETURNING id`,
-    [now, new Date(now.getTime() + LEASE_MS)],
-  );
-  return rows.length ? deps.db.getRepository(Batch).findOneByOrFail({ id: rows[0].id }) : null;
+  const [row] = await leases.claim<{ id: string }>({
+    table: 'batches',
+    where: `t.status IN ('queued', 'processing') AND (t.claimed_until IS NULL OR t.claimed_until < $1 OR t.claimed_by IS NOT NULL)`,
+    params: [now, new Date(now.getTime() + LEASE_MS)],
+    orderBy: 't.created_at',
+    limit: 1,
+    set: `status = 'processing', claimed_until = $2, started_at = coalesce(t.started_at, $1), attempts = t.attempts + 1`,
+    returning: 't.id',
+  });
+  if (!row) return null;
+  const batch = await deps.db.getRepository(Batch).findOneByOrFail({ id: row.id });
+  return Object.assign(batch, { claimedBy: row.claimed_by });
 }
 
-async function processBatch(deps: BatchDeps, batch: Batch, opts: ProcessOptions) {
+async function processBatch(deps: BatchDeps, leases: LeaseHolder, batch: ClaimedBatch, opts: ProcessOptions) {
   const submitter = await deps.db.getRepository(Submitter).findOneByOrFail({ id: batch.submitterId });
   const works = await deps.db.getRepository(BatchWork).find({ where: { batchId: batch.id }, order: { position: 'ASC' } });
   for (const work of works) {
     if (work.noticeId || work.error) continue;
+    if (!leases.holds(batch.claimedBy)) throw new LostClaim(); // another instance may have it: start nothing
     let noticeId: string | null = null;
     let reference: string | null = null;
     let error: string | null = null;
@@ -70,31 +105,34 @@ async function processBatch(deps: BatchDeps, batch: Batch, opts: ProcessOptions)
       if (!(e instanceof AppError) || e.status >= 500 || e.code === 'IDEMPOTENCY.IN_PROGRESS') throw e;
       error = e.details.errors?.length ? e.details.errors.map((x) => `${x.field}: ${x.message}`).join('; ') : e.message;
     }
-    // The work records its notice (or why it has none), the batch its progress and a new lease: one statement each, one transaction.
+    // The batch its progress (only while it is ours), the work its notice (or why it has none): one transaction.
     await withTransaction(deps.db, async (tx) => {
       const now = deps.clock.now();
+      const [, count]: [unknown, number] = await tx.query(
+        `UPDATE batches SET processed = processed + $2, claimed_until = $3,
+                errors = CASE WHEN $4::text IS NULL THEN errors ELSE errors || jsonb_build_array(jsonb_build_object('row', $5::int, 'message', $4::text)) END
+          WHERE id = $1 AND claimed_by = $6`,
+        [batch.id, work.infringingUrls.length, new Date(now.getTime() + LEASE_MS), error, work.row, batch.claimedBy],
+      );
+      if (count !== 1) throw new LostClaim();
       await tx.query(`UPDATE batch_works SET notice_id = $2, notice_reference = $3, error = $4 WHERE id = $1`, [
         work.id,
         noticeId,
         reference,
         error,
       ]);
-      await tx.query(
-        `UPDATE batches SET processed = processed + $2, claimed_until = $3,
-                errors = CASE WHEN $4::text IS NULL THEN errors ELSE errors || jsonb_build_array(jsonb_build_object('row', $5::int, 'message', $4::text)) END
-          WHERE id = $1`,
-        [batch.id, work.infringingUrls.length, new Date(now.getTime() + LEASE_MS), error, work.row],
-      );
     });
   }
   await withTransaction(deps.db, async (tx) => {
     const now = deps.clock.now();
     const [[done]]: [{ notices: number; refused: number }[], number] = await tx.query(
-      `UPDATE batches SET status = 'done', finished_at = $2, claimed_until = NULL WHERE id = $1
+      `UPDATE batches SET status = 'done', finished_at = $2, claimed_until = NULL, claimed_by = NULL, claimed_at = NULL
+        WHERE id = $1 AND claimed_by = $3
        RETURNING (SELECT count(*)::int FROM batch_works WHERE batch_id = $1 AND notice_id IS NOT NULL) AS notices,
                  (SELECT count(*)::int FROM batch_works WHERE batch_id = $1 AND error IS NOT NULL) AS refused`,
-      [batch.id, now],
+      [batch.id, now, batch.claimedBy],
     );
+    if (!done) throw new LostClaim();
     await record(tx, {
       actor: SYSTEM,
       action: 'batch.completed',
@@ -139,19 +177,20 @@ async function noticeFor(deps: BatchDeps, batch: Batch, s: Submitter, work: Batc
   return { noticeId: id, reference: answer.reference };
 }
 
-/** An unexpected failure: the lease is given up (another run retries); after MAX_ATTEMPTS the batch fails. */
-async function releaseAfterError(deps: BatchDeps, batch: Batch, e: unknown) {
+/** An unexpected failure: the claim is given up (another run retries); after MAX_ATTEMPTS the batch fails. */
+async function releaseAfterError(deps: BatchDeps, batch: ClaimedBatch, e: unknown) {
   const message = e instanceof Error ? e.message : String(e);
   deps.logger.warn({ batch: batch.id, err: message }, 'batch processing failed; it will be retried');
   await withTransaction(deps.db, async (tx) => {
     const now = deps.clock.now();
     const [[row]]: [{ status: string }[], number] = await tx.query(
-      `UPDATE batches SET claimed_until = NULL, last_error = $2, status = CASE WHEN attempts >= $3 THEN 'failed' ELSE status END,
+      `UPDATE batches SET claimed_until = NULL, claimed_by = NULL, claimed_at = NULL, last_error = $2,
+              status = CASE WHEN attempts >= $3 THEN 'failed' ELSE status END,
               finished_at = CASE WHEN attempts >= $3 THEN $4::timestamptz ELSE finished_at END
-        WHERE id = $1 RETURNING status`,
-      [batch.id, message.slice(0, 1000), MAX_ATTEMPTS, now],
+        WHERE id = $1 AND claimed_by = $5 RETURNING status`,
+      [batch.id, message.slice(0, 1000), MAX_ATTEMPTS, now, batch.claimedBy],
     );
-    if (row.status === 'failed')
+    if (row?.status === 'failed')
       await record(tx, {
         actor: SYSTEM,
         action: 'batch.failed',

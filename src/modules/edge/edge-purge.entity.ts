@@ -13,12 +13,14 @@ export type PurgeStatus = (typeof PURGE_STATUSES)[number];
  *     └── a target failed: stays queued, the targets that succeeded are kept in done_targets,
  *         next_attempt_at pushed back (exponential, jittered); only the others are asked again
  *
- * Like the mail outbox, a row being sent stays `queued` with `next_attempt_at` a lease ahead, and
- * `attempts` (incremented at the claim) fences the outcome.
+ * Like the mail outbox, a row being sent stays `queued` and `claimed_by` names the worker's process
+ * (`src/db/leases.ts`: free again once that process stops heartbeating); `claimed_by` and
+ * `attempts` (incremented at the claim) fence the outcome, which clears the claim.
  */
 @Entity({ name: 'edge_purges' })
 @Index('edge_purges_due_idx', ['nextAttemptAt'], { where: `"status" = 'queued'` })
 @Index('edge_purges_created_idx', ['createdAt'])
+@Index('edge_purges_claimed_by_idx', ['claimedBy'], { where: `"claimed_by" IS NOT NULL` })
 @Check('edge_purges_status_check', `"status" IN ('queued', 'sent', 'failed')`)
 @Check('edge_purges_attempts_check', `"attempts" >= 0`)
 @Check('edge_purges_keys_check', `cardinality("keys") > 0`)
@@ -52,4 +54,10 @@ export class EdgePurge {
 
   @Column({ name: 'sent_at', type: 'timestamptz', nullable: true })
   sentAt: Date | null;
+
+  @Column({ name: 'claimed_by', type: 'uuid', nullable: true })
+  claimedBy: string | null;
+
+  @Column({ name: 'claimed_at', type: 'timestamptz', nullable: true })
+  claimedAt: Date | null;
 }

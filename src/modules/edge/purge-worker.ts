@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../../config';
+import { createLeaseHolder, LeaseHolder } from '../../db/leases';
 import { withTransaction } from '../../db/transaction';
 import type { Clock } from '../../shared/clock';
 import { record } from '../audit';
@@ -11,17 +12,22 @@ import { PurgeTarget, purgeTargets, sendPurge } from './purge-targets';
 /**
  * The purge worker: drains the edge purge outbox. Safe with any number of instances running it.
  * The mail worker's cycle (claim → send → record; see mail-worker.ts), for purges:
- *  1. claim — one short statement: up to `batchSize` due rows, `FOR UPDATE SKIP LOCKED`,
- *     `attempts + 1` and `next_attempt_at` pushed a lease ahead; it commits at once, so no
- *     transaction is open while we talk to the edges. (The mail worker's claim, copied: the shared
- *     short-lease/heartbeat claim of issue 21/22 was not on main when this was written.)
+ *  1. claim — one short statement through the shared claims (`src/db/leases.ts`): up to `batchSize`
+ *     due rows, `FOR UPDATE SKIP LOCKED`, `claimed_by` = this process, `attempts + 1`; it commits at
+ *     once, so no transaction is open while we talk to the edges. The process's heartbeat keeps the
+ *     claim however long the edges take; if the process dies, its claims are free
+ *     `CLAIM_LEASE_SECONDS` after its last heartbeat. (`next_attempt_at` is still pushed a lease
+ *     ahead, so an instance of the previous version running during a rolling deploy does not take
+ *     the row; this version ignores it for claimed rows.)
  *  2. send — per target, the keys of every claimed row that target has not acknowledged yet, merged
- *     into as few requests as its limit allows, all targets in parallel;
+ *     into as few requests as its limit allows, all targets in parallel; not started once our lease
+ *     may have run out (`leases.holds`): the rows are handed back instead;
  *  3. record — one transaction: a row every configured target acknowledged becomes `sent` with its
  *     `cache.purged` audit event; a row with a failed target keeps the targets that succeeded in
  *     `done_targets` and waits (exponential back-off, jittered), or becomes `failed` with
- *     `cache.purge_failed` after PURGE_MAX_ATTEMPTS. The UPDATE matches the claimed `attempts`,
- *     so a worker whose lease ran out can never overwrite a newer claim's outcome.
+ *     `cache.purge_failed` after PURGE_MAX_ATTEMPTS; `claimed_by` is cleared. The UPDATE matches the
+ *     claimant and the claimed `attempts`, so a worker whose lease ran out can never overwrite a
+ *     newer claim's outcome. If the outcome cannot be written, the rows are handed back.
  * Delivery is at-least-once: a purge repeated after a crash is harmless.
  *
  * Latency: `queuePurge` NOTIFYs at commit; `listen()` wakes the worker at once, so a removal reaches
@@ -34,11 +40,13 @@ export interface PurgeWorkerDeps {
   config: Config;
   logger: Logger;
   clock: Clock;
+  /** The process's claims (server.ts passes `container.leases`); default: the worker registers its own. */
+  leases?: LeaseHolder;
 }
 
 export interface PurgeWorkerOptions {
   batchSize?: number;
-  /** Default 30 s: longer than a round of requests (each times out after `timeoutMs`). */
+  /** With its own claims only (no `deps.leases`): their lease (default CLAIM_LEASE_SECONDS). */
   leaseMs?: number;
   timeoutMs?: number;
   /** First retry delay (default 1 s), doubled each attempt, capped at `retryMaxMs` (default 5 min). */
@@ -72,7 +80,12 @@ interface ClaimedRow {
   attempts: number;
   done_targets: string[];
   created_at: Date;
+  /** The registration of this process that claimed it (the fence of the outcome write). */
+  claimed_by: string;
 }
+
+/** A row still claimed in the old way (before claimed_by) stays untouched this long. */
+const LEGACY_LEASE_MS = 30_000;
 
 const WORKER_ACTOR = { type: 'system' as const, label: 'purge-worker' };
 
@@ -85,7 +98,9 @@ export function createPurgeWorker(deps: PurgeWorkerDeps, opts: PurgeWorkerOption
   const { db, logger, clock } = deps;
   const targets = opts.targets ?? purgeTargets(deps.config);
   const batchSize = opts.batchSize ?? 200;
-  const leaseMs = opts.leaseMs ?? 30_000;
+  const ownLeases = !deps.leases;
+  const leases =
+    deps.leases ?? createLeaseHolder(db, { leaseMs: opts.leaseMs ?? deps.config.claimLeaseSeconds * 1000, logger, name: 'purge-worker' });
   const timeoutMs = opts.timeoutMs ?? 5_000;
   const retryBaseMs = opts.retryBaseMs ?? 1_000;
   const retryMaxMs = opts.retryMaxMs ?? 5 * 60_000;
@@ -93,23 +108,28 @@ export function createPurgeWorker(deps: PurgeWorkerDeps, opts: PurgeWorkerOption
   const random = opts.random ?? Math.random;
   let stopped = false;
 
-  async function claim(now: Date): Promise<ClaimedRow[]> {
-    const [rows] = (await db.query(
-      `WITH due AS (
-         SELECT id FROM edge_purges
-          WHERE status = 'queued' AND next_attempt_at <= $1
-          ORDER BY next_attempt_at
-          LIMIT $2
-          FOR UPDATE SKIP LOCKED
-       )
-       UPDATE edge_purges p
-          SET attempts = p.attempts + 1, next_attempt_at = $3
-         FROM due
-        WHERE p.id = due.id
-      RETURNING p.id, p.keys, p.attempts, p.done_targets, p.created_at`,
-      [now, batchSize, new Date(now.getTime() + leaseMs)],
-    )) as [ClaimedRow[], number];
-    return rows;
+  function claim(now: Date): Promise<ClaimedRow[]> {
+    // Due: its time has come, or a claimant (now dead: leases.ts checks) holds it whatever its time.
+    return leases.claim<ClaimedRow>({
+      table: 'edge_purges',
+      where: `t.status = 'queued' AND (t.next_attempt_at <= $1 OR t.claimed_by IS NOT NULL)`,
+      params: [now, new Date(now.getTime() + LEGACY_LEASE_MS)],
+      orderBy: 't.next_attempt_at',
+      limit: batchSize,
+      set: 'attempts = t.attempts + 1, next_attempt_at = $2',
+      returning: 't.id, t.keys, t.attempts, t.done_targets, t.created_at',
+    });
+  }
+
+  /** Hands claimed rows back, due at once (`untried`: the attempt is given back too). */
+  async function handBack(rows: ClaimedRow[], untried: boolean): Promise<void> {
+    if (!rows.length) return;
+    await leases
+      .release('edge_purges', {
+        ids: rows.map((r) => r.id),
+        set: untried ? 'attempts = t.attempts - 1, next_attempt_at = now()' : 'next_attempt_at = now()',
+      })
+      .catch((err) => logger.warn({ err: String(err) }, 'handing edge purges back failed; they are free once the lease runs out'));
   }
 
   /** Per target: which rows it acknowledged in this round, and the error of the ones it did not. */
@@ -159,9 +179,10 @@ export function createPurgeWorker(deps: PurgeWorkerDeps, opts: PurgeWorkerOption
         const kind = !missing.length ? 'sent' : row.attempts >= maxAttempts ? 'failed' : 'retry';
         const next = kind === 'retry' ? new Date(at.getTime() + retryDelayMs(row.attempts, retryBaseMs, retryMaxMs, random)) : at;
         const [, count] = (await tx.query(
-          `UPDATE edge_purges SET status = $3, done_targets = $4::text[], last_error = $5, next_attempt_at = $6, sent_at = $7
-            WHERE id = $1 AND status = 'queued' AND attempts = $2`,
-          [row.id, row.attempts, kind === 'retry' ? 'queued' : kind, done, error, next, kind === 'sent' ? at : null],
+          `UPDATE edge_purges SET status = $3, done_targets = $4::text[], last_error = $5, next_attempt_at = $6, sent_at = $7,
+                  claimed_by = NULL, claimed_at = NULL
+            WHERE id = $1 AND status = 'queued' AND attempts = $2 AND claimed_by = $8`,
+          [row.id, row.attempts, kind === 'retry' ? 'queued' : kind, done, error, next, kind === 'sent' ? at : null, row.claimed_by],
         )) as [unknown, number];
         if (count !== 1) {
           res.lost++;
@@ -202,11 +223,26 @@ export function createPurgeWorker(deps: PurgeWorkerDeps, opts: PurgeWorkerOption
       again = false;
       for (;;) {
         if (stopped) return total;
-        const rows = await claim(clock.now());
-        if (!rows.length) break;
-        const outcome = await recordOutcomes(rows, await send(rows));
+        const claimed = await claim(clock.now());
+        if (!claimed.length) break;
+        // Our heartbeat not confirmed for a lease's length: another instance may hold them. Hand back.
+        const rows = claimed.filter((r) => leases.holds(r.claimed_by));
+        const lost = claimed.filter((r) => !leases.holds(r.claimed_by));
+        if (lost.length) {
+          logger.warn({ purges: lost.length }, 'edge purges not sent: this instance could not renew its claims; handing them back');
+          await handBack(lost, true);
+        }
+        let outcome: PurgeResult;
+        try {
+          outcome = await recordOutcomes(rows, await send(rows));
+        } catch (err) {
+          await handBack(rows, false); // the outcome is unwritten: sent again later (a repeated purge is harmless)
+          throw err;
+        }
+        outcome.claimed = claimed.length;
+        outcome.lost += lost.length;
         for (const k of Object.keys(total) as (keyof PurgeResult)[]) total[k] += outcome[k];
-        if (rows.length < batchSize) break;
+        if (claimed.length < batchSize) break;
       }
     } while (again && !stopped);
     return total;
@@ -268,6 +304,7 @@ export function createPurgeWorker(deps: PurgeWorkerDeps, opts: PurgeWorkerOption
       client = null;
       if (c) await c.end().catch(() => undefined);
       await running?.catch(() => undefined);
+      if (ownLeases) await leases.stop();
     },
   };
 }

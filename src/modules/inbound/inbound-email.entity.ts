@@ -42,6 +42,7 @@ export interface InboundEnvelope {
 @Index('inbound_emails_received_idx', ['receivedAt', 'id'])
 @Index('inbound_emails_status_received_idx', ['status', 'receivedAt', 'id'])
 @Index('inbound_emails_notice_idx', ['noticeId'], { where: `"notice_id" IS NOT NULL` })
+@Index('inbound_emails_claimed_by_idx', ['claimedBy'], { where: `"claimed_by" IS NOT NULL` })
 export class InboundEmail {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -114,4 +115,11 @@ export class InboundEmail {
 
   @Column({ name: 'processed_at', type: 'timestamptz', nullable: true })
   processedAt: Date | null;
+
+  /** While the parse job reads it: the worker process holding it (`src/db/leases.ts`); cleared with the outcome. */
+  @Column({ name: 'claimed_by', type: 'uuid', nullable: true })
+  claimedBy: string | null;
+
+  @Column({ name: 'claimed_at', type: 'timestamptz', nullable: true })
+  claimedAt: Date | null;
 }

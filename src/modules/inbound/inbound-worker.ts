@@ -1,4 +1,5 @@
 import type { AppDeps } from '../../deps';
+import { createLeaseHolder, LeaseHolder } from '../../db/leases';
 import { withTransaction } from '../../db/transaction';
 import { record } from '../audit';
 import { automaticRepliesSince } from '../mail';
@@ -12,25 +13,30 @@ import { isUnauthenticated } from './sender-auth';
 /**
  * The parse job: turns stored messages (`received`) into outcomes. Safe with any number of
  * instances. The same cycle as the mail outbox (mail-worker.ts):
- *  1. claim — one short statement: due `received` rows `FOR UPDATE SKIP LOCKED`, `attempts + 1`,
- *     `next_attempt_at` pushed a lease ahead; committed at once, so no transaction is open while
- *     the message is parsed and its sender authenticated (DNS);
+ *  1. claim — one short statement through the shared claims (`src/db/leases.ts`): due `received`
+ *     rows `FOR UPDATE SKIP LOCKED`, `claimed_by` = this process, `attempts + 1`; committed at once,
+ *     so no transaction is open while the message is parsed and its sender authenticated (DNS).
+ *     The process's heartbeat keeps the claim however long that takes; a message is not started
+ *     once our lease may have run out (`leases.holds`): it is handed back instead;
  *  2. read — MIME, SPF/DKIM/DMARC, the parser, the registry match (reads only);
- *  3. record — ONE transaction: the row is locked and the claim checked (same `attempts`, still
- *     `received`: a worker whose lease ran out can never record a second outcome), then the notice,
- *     its audit events, the reply in the outbox and the row's outcome commit together.
- * A crash anywhere before 3 commits leaves the row `received`; it is claimed again when the lease
- * ends. So nothing stored is lost, and no message makes two notices or two replies.
- * (Copied from the mail worker's pattern: the shared lease/heartbeat helper of issue 21/22 was not
- * on main when this was written.)
+ *  3. record — ONE transaction: the row is locked and the claim checked (same `claimed_by` and
+ *     `attempts`, still `received`: a worker whose lease ran out can never record a second
+ *     outcome), then the notice, its audit events, the reply in the outbox and the row's outcome
+ *     (which clears `claimed_by`) commit together.
+ * A crash anywhere before 3 commits leaves the row `received`; it is claimed again
+ * `CLAIM_LEASE_SECONDS` after the process's last heartbeat. So nothing stored is lost, and no
+ * message makes two notices or two replies.
  */
-export type InboundDeps = Pick<AppDeps, 'db' | 'clock' | 'config' | 'logger' | 'sessionSecret'>;
+export type InboundDeps = Pick<AppDeps, 'db' | 'clock' | 'config' | 'logger' | 'sessionSecret'> & {
+  /** The process's claims (server.ts passes `container.leases`); default: the worker registers its own. */
+  leases?: LeaseHolder;
+};
 
 export interface InboundWorkerOptions {
   resolver?: DnsResolver;
   batchSize?: number;
   concurrency?: number;
-  /** Longer than reading one message can take (DNS has a 15 s cap). Default 2 minutes. */
+  /** With its own claims only (no `deps.leases`): their lease (default CLAIM_LEASE_SECONDS). */
   leaseMs?: number;
   /** Attempts before `failed`. Default 3. */
   maxAttempts?: number;
@@ -51,7 +57,7 @@ export interface InboundWorker {
   /** Starts a drain soon (after the SMTP receiver stored a message); coalesces. */
   kick(): void;
   stop(): void;
-  /** Resolves when the drains started by `kick()` have ended. */
+  /** Resolves when the drains started by `kick()` have ended (after `stop()`, also its own claims are released). */
   idle(): Promise<void>;
 }
 
@@ -61,7 +67,9 @@ export function createInboundWorker(deps: InboundDeps, opts: InboundWorkerOption
   const { db, clock, logger, config } = deps;
   const batchSize = opts.batchSize ?? 20;
   const concurrency = opts.concurrency ?? 4;
-  const leaseMs = opts.leaseMs ?? 120_000;
+  const ownLeases = !deps.leases;
+  const leases =
+    deps.leases ?? createLeaseHolder(db, { leaseMs: opts.leaseMs ?? config.claimLeaseSeconds * 1000, logger, name: 'inbound-worker' });
   const maxAttempts = opts.maxAttempts ?? 3;
   const readDeps = { ...deps, resolver: opts.resolver };
   let stopping = false;
@@ -161,7 +169,25 @@ export function createInboundWorker(deps: InboundDeps, opts: InboundWorkerOption
     });
   }
 
+  /** Hands a claimed row back (it is claimed again once `next_attempt_at` passes). */
+  async function handBack(row: ClaimedInbound): Promise<void> {
+    await leases
+      .release('inbound_emails', { ids: [row.id] })
+      .catch((err) =>
+        logger.warn(
+          { err: String(err), inboundEmailId: row.id },
+          'handing an inbound email back failed; it is free once the lease runs out',
+        ),
+      );
+  }
+
   async function handle(row: ClaimedInbound): Promise<'done' | 'failed' | 'lost'> {
+    if (!leases.holds(row.claimed_by)) {
+      // Our heartbeat has not been confirmed for a lease's length: another instance may hold the row.
+      logger.warn({ inboundEmailId: row.id }, 'inbound email not read: this instance could not renew its claims; handing it back');
+      await handBack(row);
+      return 'lost';
+    }
     try {
       const r = await readInboundEmail(readDeps, row.raw, row.envelope ?? {});
       const prepared = await prepare(row, r);
@@ -190,7 +216,8 @@ export function createInboundWorker(deps: InboundDeps, opts: InboundWorkerOption
           return last ? 'failed' : 'lost';
         });
       } catch {
-        return 'lost'; // the lease ends and the row is claimed again
+        await handBack(row); // claimed again once its next_attempt_at passes
+        return 'lost';
       }
     }
   }
@@ -199,7 +226,7 @@ export function createInboundWorker(deps: InboundDeps, opts: InboundWorkerOption
     const total: InboundResult = { claimed: 0, done: 0, failed: 0, lost: 0 };
     for (;;) {
       if (stopping) break;
-      const rows = await claimInbound(db.manager, { now: clock.now(), leaseMs, limit: onlyId ? 1 : batchSize, onlyId });
+      const rows = await claimInbound(leases, { now: clock.now(), limit: onlyId ? 1 : batchSize, onlyId });
       total.claimed += rows.length;
       const queue = [...rows];
       await Promise.all(
@@ -238,6 +265,7 @@ export function createInboundWorker(deps: InboundDeps, opts: InboundWorkerOption
     },
     async idle() {
       while (draining) await draining;
+      if (stopping && ownLeases) await leases.stop(); // its own claims: handed back, registration removed
     },
   };
   return worker;

@@ -1,7 +1,8 @@
 import { EntityManager } from 'typeorm';
+import type { LeaseHolder } from '../../db/leases';
 import type { InboundEmail, InboundEnvelope, InboundStatus, SenderAuth } from './inbound-email.entity';
 
-/** A row the parse job holds (claimed with a lease). */
+/** A row the parse job holds (claimed through the shared leases, `src/db/leases.ts`). */
 export interface ClaimedInbound {
   id: string;
   raw: Buffer;
@@ -9,37 +10,37 @@ export interface ClaimedInbound {
   attempts: number;
   way_in: string;
   received_at: Date;
+  /** The registration of the process that claimed it (the fence of the outcome). */
+  claimed_by: string;
 }
 
+/** A row still claimed in the old way (before claimed_by) stays untouched this long. */
+const LEGACY_LEASE_MS = 120_000;
+
 /**
- * The parse job's claim (one short statement, committed at once): up to `limit` due `received` rows,
- * `FOR UPDATE SKIP LOCKED`, `attempts + 1` and the lease in `next_attempt_at`. `onlyId` claims one
- * row (the API processes the message it just stored at once, when no worker has it yet).
+ * The parse job's claim (one short statement through the shared leases, committed at once): up to
+ * `limit` due `received` rows, `FOR UPDATE SKIP LOCKED`, `claimed_by` = this process, `attempts + 1`.
+ * Due: its time has come, or a claimant (now dead: leases.ts checks) holds it whatever its time.
+ * `next_attempt_at` is still pushed ahead, so an instance of the previous version running during a
+ * rolling deploy does not take the row. `onlyId` claims one row (the API processes the message it
+ * just stored at once, when no worker has it yet).
  */
-export async function claimInbound(
-  tx: EntityManager,
-  q: { now: Date; leaseMs: number; limit: number; onlyId?: string },
-): Promise<ClaimedInbound[]> {
-  const [rows] = (await tx.query(
-    `WITH due AS (
-       SELECT id FROM inbound_emails
-        WHERE status = 'received' AND next_attempt_at <= $1 AND ($4::uuid IS NULL OR id = $4)
-        ORDER BY next_attempt_at
-        LIMIT $2
-        FOR UPDATE SKIP LOCKED
-     )
-     UPDATE inbound_emails e SET attempts = e.attempts + 1, next_attempt_at = $3
-       FROM due WHERE e.id = due.id
-     RETURNING e.id, e.raw, e.envelope, e.attempts, e.way_in, e.received_at`,
-    [q.now, q.limit, new Date(q.now.getTime() + q.leaseMs), q.onlyId ?? null],
-  )) as [ClaimedInbound[], number];
-  return rows;
+export function claimInbound(leases: LeaseHolder, q: { now: Date; limit: number; onlyId?: string }): Promise<ClaimedInbound[]> {
+  return leases.claim<ClaimedInbound>({
+    table: 'inbound_emails',
+    where: `t.status = 'received' AND (t.next_attempt_at <= $1 OR t.claimed_by IS NOT NULL) AND ($3::uuid IS NULL OR t.id = $3)`,
+    params: [q.now, new Date(q.now.getTime() + LEGACY_LEASE_MS), q.onlyId ?? null],
+    orderBy: 't.next_attempt_at',
+    limit: q.limit,
+    set: 'attempts = t.attempts + 1, next_attempt_at = $2',
+    returning: 't.id, t.raw, t.envelope, t.attempts, t.way_in, t.received_at',
+  });
 }
 
 /** Locks a claimed row for its outcome; false when the claim is no longer ours (the fence). */
-export async function lockClaimed(tx: EntityManager, row: Pick<ClaimedInbound, 'id' | 'attempts'>): Promise<boolean> {
-  const [r] = await tx.query(`SELECT status, attempts FROM inbound_emails WHERE id = $1 FOR UPDATE`, [row.id]);
-  return !!r && r.status === 'received' && r.attempts === row.attempts;
+export async function lockClaimed(tx: EntityManager, row: Pick<ClaimedInbound, 'id' | 'attempts' | 'claimed_by'>): Promise<boolean> {
+  const [r] = await tx.query(`SELECT status, attempts, claimed_by FROM inbound_emails WHERE id = $1 FOR UPDATE`, [row.id]);
+  return !!r && r.status === 'received' && r.attempts === row.attempts && r.claimed_by === row.claimed_by;
 }
 
 export async function setOutcome(
@@ -55,7 +56,8 @@ export async function setOutcome(
   },
 ): Promise<void> {
   await tx.query(
-    `UPDATE inbound_emails SET status = $2, reason = $3, notice_id = $4, extracted = $5, auth = COALESCE($6, auth), processed_at = $7, last_error = NULL
+    `UPDATE inbound_emails SET status = $2, reason = $3, notice_id = $4, extracted = $5, auth = COALESCE($6, auth), processed_at = $7, last_error = NULL,
+            claimed_by = NULL, claimed_at = NULL
       WHERE id = $1`,
     [
       id,
@@ -72,16 +74,18 @@ export async function setOutcome(
 /** A failed attempt: retried after `retryAt`, or `failed` for good. */
 export async function setAttemptFailed(
   tx: EntityManager,
-  row: Pick<ClaimedInbound, 'id' | 'attempts'>,
+  row: Pick<ClaimedInbound, 'id' | 'attempts' | 'claimed_by'>,
   error: string,
   retryAt: Date | null,
   at: Date,
 ): Promise<boolean> {
   const [, n] = (await tx.query(
     retryAt
-      ? `UPDATE inbound_emails SET last_error = $3, next_attempt_at = $4 WHERE id = $1 AND status = 'received' AND attempts = $2`
-      : `UPDATE inbound_emails SET last_error = $3, status = 'failed', reason = 'could not be processed', processed_at = $4 WHERE id = $1 AND status = 'received' AND attempts = $2`,
-    [row.id, row.attempts, error.slice(0, 2000), retryAt ?? at],
+      ? `UPDATE inbound_emails SET last_error = $3, next_attempt_at = $4, claimed_by = NULL, claimed_at = NULL
+          WHERE id = $1 AND status = 'received' AND attempts = $2 AND claimed_by = $5`
+      : `UPDATE inbound_emails SET last_error = $3, status = 'failed', reason = 'could not be processed', processed_at = $4, claimed_by = NULL, claimed_at = NULL
+          WHERE id = $1 AND status = 'received' AND attempts = $2 AND claimed_by = $5`,
+    [row.id, row.attempts, error.slice(0, 2000), retryAt ?? at, row.claimed_by],
   )) as [unknown, number];
   return n === 1;
 }
