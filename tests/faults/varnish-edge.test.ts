@@ -103,7 +103,9 @@ describe('when the app runs behind Varnish', () => {
     expect((await edge('/', { method: 'PURGE' })).status).toBe(400);
   });
 
-  it('then an approved notice turns the item page into 451 at the edge within 1 s, and the purge is audited', async () => {
+  // The house rule: no timing assertions in tests. The 1 s goal (SPEC §16) is measured by `npm run bench -- edge`
+  // (purge p99); here the 451 must reach the edge while the test polls (10 s), and the delay is printed.
+  it('then an approved notice turns the item page into 451 at the edge, and the purge is audited', async () => {
     const item = items[0];
     const path = `/items/${item.slug}`;
     await edge(path);
@@ -121,7 +123,6 @@ describe('when the app runs behind Varnish', () => {
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(isHit(res.headers)).toBe(false);
     expect(isHit((await edge(path)).headers)).toBe(false); // a 451 is never kept
-    expect(delay).toBeLessThan(1_000);
     const front = await edge('/');
     expect(front.text).not.toContain(item.slug);
 
