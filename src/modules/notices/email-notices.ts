@@ -60,33 +60,9 @@ export async function takeEmailedNotice(
   const now = deps.clock.now();
   const { token, hash } = newStatusToken();
   const status = e.complete ? 'pending' : 'incomplete';
-  const notice = tx.getRepository(Notice).create({
-    id: randomUUID(),
-    reference: p.reference,
-    status,
-    claimType: e.claimType,
-    name: cut(e.name, 200) || e.email,
-    organization: cut(e.organization, 200) || null,
-    email: e.email.toLowerCase(),
-    phone: cut(e.phone, 40) || null,
-    address: cut(e.address, 1000),
-    country: e.country,
-    role: e.role,
-    rightsOwner: e.role === 'agent' ? cut(e.rightsOwner, 200) || null : null,
-    workDescription: cut(e.workDescription, 5000),
-    originalUrls: p.originalUrls.slice(0, 100),
-    goodFaithStatement: cut(e.goodFaithStatement, 2000),
-    accuracyStatement: cut(e.accuracyStatement, 2000),
-    statementsAt: now,
-    signature: cut(e.signature, 200),
-    submittedAt: now,
-    channel: 'email',
-    submitterIp: null,
-    statusTokenHash: hash,
-    flags: p.flags,
-    queuedAt: e.complete ? now : null,
-    dueAt: e.complete ? new Date(now.getTime() + config.policy.slaHours * 3_600_000) : null,
-  });
+  const notice = tx
+    .getRepository(Notice)
+    .create(emailedNoticeRow(e, p, { tokenHash: hash, status, now, slaHours: config.policy.slaHours }));
   await insertPreparedNotice(tx, notice, p);
   const details = {
     channel: 'email',
@@ -159,5 +135,40 @@ function incompleteEmail(
       incompleteDays: deps.config.inbound.incompleteDays,
     },
     opts: { noticeId: notice.id, dedupeKey: `notice-incomplete:${notice.id}`, ...thread },
+  };
+}
+
+/** The notice row of an emailed notice, from what was read out of the message and what the intake found. */
+function emailedNoticeRow(
+  e: EmailedNotice,
+  p: PreparedIntake,
+  f: { tokenHash: string; status: 'pending' | 'incomplete'; now: Date; slaHours: number },
+): Partial<Notice> {
+  return {
+    id: randomUUID(),
+    reference: p.reference,
+    status: f.status,
+    claimType: e.claimType,
+    name: cut(e.name, 200) || e.email,
+    organization: cut(e.organization, 200) || null,
+    email: e.email.toLowerCase(),
+    phone: cut(e.phone, 40) || null,
+    address: cut(e.address, 1000),
+    country: e.country,
+    role: e.role,
+    rightsOwner: e.role === 'agent' ? cut(e.rightsOwner, 200) || null : null,
+    workDescription: cut(e.workDescription, 5000),
+    originalUrls: p.originalUrls.slice(0, 100),
+    goodFaithStatement: cut(e.goodFaithStatement, 2000),
+    accuracyStatement: cut(e.accuracyStatement, 2000),
+    statementsAt: f.now,
+    signature: cut(e.signature, 200),
+    submittedAt: f.now,
+    channel: 'email',
+    submitterIp: null,
+    statusTokenHash: f.tokenHash,
+    flags: p.flags,
+    queuedAt: e.complete ? f.now : null,
+    dueAt: e.complete ? new Date(f.now.getTime() + f.slaHours * 3_600_000) : null,
   };
 }
