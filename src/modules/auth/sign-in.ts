@@ -1,9 +1,10 @@
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { Config } from '../../config';
 import type { Clock } from '../../shared/clock';
 import { AppError } from '../../shared/errors';
 import { withTransaction } from '../../db/transaction';
 import { PUBLIC, record, RequestContext } from '../audit';
+import { countFailedSignIn } from './failed-sign-in';
 import { verifyDecoy, verifyPassword } from './passwords';
 import { User } from './user.entity';
 import { hasSecondFactor, lockedError } from './two-factor';
@@ -84,39 +85,17 @@ export async function signIn(deps: SignInDeps, cmd: { email: string; password: s
       });
       return { user, needsSecondFactor: false };
     }
-    await recordWrongPassword(tx, deps, user, cmd.context, now);
+    await countFailedSignIn(
+      tx,
+      deps,
+      user,
+      { action: 'user.login_failed', details: { email: user.email, reason: 'password' } },
+      cmd.context,
+      now,
+    );
     return null;
   }).then((signedIn) => {
     if (!signedIn) throw new AppError('AUTH.BAD_CREDENTIALS', BAD_CREDENTIALS, 401);
     return signedIn;
   });
-}
-
-/** A wrong password for a known account: the failure counted and audited, and the account locked at the limit. */
-async function recordWrongPassword(tx: EntityManager, deps: SignInDeps, user: User, context: RequestContext, now: Date): Promise<void> {
-  // TypeORM answers an UPDATE … RETURNING with [rows, affectedCount].
-  const [[{ failed_logins: failures }]] = await tx.query(
-    'UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins',
-    [user.id],
-  );
-  await record(tx, {
-    actor: PUBLIC,
-    action: 'user.login_failed',
-    subject: { type: 'user', id: user.id },
-    details: { email: user.email, reason: 'password', failures },
-    context: context,
-    at: now,
-  });
-  if (failures >= deps.config.login.maxFailures) {
-    const until = new Date(now.getTime() + deps.config.login.lockMinutes * 60_000);
-    await tx.query('UPDATE users SET locked_until = $2, failed_logins = 0 WHERE id = $1', [user.id, until]);
-    await record(tx, {
-      actor: { type: 'system' },
-      action: 'user.locked',
-      subject: { type: 'user', id: user.id },
-      details: { email: user.email, failures, lockedUntil: until },
-      context: context,
-      at: now,
-    });
-  }
 }

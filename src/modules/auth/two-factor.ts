@@ -14,6 +14,7 @@ import { RecoveryCode, TotpCredential } from './two-factor.entity';
 import { User } from './user.entity';
 import { endSessionsOf } from './staff-sessions';
 import { lockUser } from './users.queries';
+import { countFailedSignIn } from './failed-sign-in';
 
 /**
  * TOTP second factor (RFC 6238: SHA-1, 6 digits, 30-second steps, one step of drift either way)
@@ -214,31 +215,9 @@ const FAILURE_MESSAGES: Record<string, string> = {
 
 /** A failed code: audited, counted like a failed password, and the account locked at the limit. */
 async function fail(tx: EntityManager, deps: TwoFactorDeps, user: User, reason: string, context: RequestContext | undefined, now: Date) {
-  const [[{ failed_logins: failures }]] = await tx.query(
-    'UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins',
-    [user.id],
-  );
-  await record(tx, {
-    actor: PUBLIC,
-    action: 'user.2fa_failed',
-    subject: { type: 'user', id: user.id },
-    details: { email: user.email, reason, failures },
-    context,
-    at: now,
-  });
-  if (failures >= deps.config.login.maxFailures) {
-    const until = new Date(now.getTime() + deps.config.login.lockMinutes * 60_000);
-    await tx.query('UPDATE users SET locked_until = $2, failed_logins = 0 WHERE id = $1', [user.id, until]);
-    await record(tx, {
-      actor: { type: 'system' },
-      action: 'user.locked',
-      subject: { type: 'user', id: user.id },
-      details: { email: user.email, failures, lockedUntil: until, step: 'second_factor' },
-      context,
-      at: now,
-    });
-    return { error: lockedError(until, now) };
-  }
+  const details = { email: user.email, reason };
+  const until = await countFailedSignIn(tx, deps, user, { action: 'user.2fa_failed', details, step: 'second_factor' }, context, now);
+  if (until) return { error: lockedError(until, now) };
   return { error: new AppError('AUTH.BAD_CODE', FAILURE_MESSAGES[reason] ?? FAILURE_MESSAGES.wrong_code, 401) };
 }
 
