@@ -51,6 +51,8 @@ import { optOutPages } from './modules/opt-out/opt-out.routes';
 import { policyPages } from './modules/policy/policy.routes';
 import { reviewApi } from './modules/review/review.api';
 import { reviewPages } from './modules/review/review.routes';
+import { bulkApi } from './modules/review/bulk.api';
+import { bulkPages } from './modules/review/bulk.routes';
 import { transparencyRoutes } from './modules/reports/transparency.routes';
 
 export const SESSION_COOKIE = 'td.sid';
@@ -208,7 +210,7 @@ export function createApp(deps: AppDeps): Express {
   staff.use(sourcesRoutes(deps), heldItemsPages(deps), itemsAdminRoutes(deps));
   staff.use(counterNoticesStaffRoutes(deps));
   staff.use(complaintsStaffRoutes(deps));
-  staff.use(reviewPages(deps));
+  staff.use(bulkPages(deps), reviewPages(deps));
   staff.use(mailboxRoutes(deps));
 
   // ---- JSON API: bearer tokens for staff, no cookies, so no CSRF ----
@@ -218,7 +220,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(submitterApi(deps), batchesApi(deps));
   api.use(noticesPublicApi(deps), counterNoticesApi(deps));
   // After the public notice API: its GET /notices/:reference hands a token-less, authorised request on.
-  api.use(reviewApi(deps));
+  api.use(reviewApi(deps), bulkApi(deps));
   api.use(meApi(deps), auditApi(deps), itemsApi(deps), heldItemsApi(deps));
   api.use(inboundApi(deps));
   api.use((req: Request) => {

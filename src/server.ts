@@ -24,7 +24,7 @@ import {
 import { createInboundWorker, ImapPoller, SmtpReceiver, startImapPoller, startSmtpReceiver } from './modules/inbound';
 import { withTransaction } from './db/transaction';
 import { seedDemoNotices } from './demo/seed-demo-notices';
-import { rejectUnansweredNotices } from './modules/review';
+import { processBulkJobs, rejectUnansweredNotices } from './modules/review';
 
 /** Start: config → database (embedded or DATABASE_URL) → migrations → app → listen → workers. */
 async function main() {
@@ -116,6 +116,8 @@ async function main() {
       { name: 'counter-notice-restore', everyMs: 60_000, run: () => restoreDueCounterNotices(container) },
       // Bulk batches: one notice per work; SKIP LOCKED claims with a lease, resumed after a crash.
       { name: 'batches', everyMs: 2_000, run: () => processBatches(container) },
+      // Bulk decisions over BULK_INLINE_MAX notices: claimed with the shared leases, resumed after a crash.
+      { name: 'bulk-jobs', everyMs: 1_000, run: () => processBulkJobs(container) },
       { name: 'idempotency-purge', everyMs: 60 * 60_000, run: () => purgeIdempotencyKeys(container) },
       // Retention: personal data of rejected/spam/withdrawn notices is redacted after PERSONAL_DATA_RETENTION_DAYS.
       { name: 'personal-data-retention', everyMs: 60 * 60_000, run: () => redactExpiredPersonalData(container) },

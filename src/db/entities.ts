@@ -14,6 +14,8 @@ import { OutboundEmail } from '../modules/mail/outbound-email.entity';
 import { NoticeTarget } from '../modules/notices/notice-target.entity';
 import { Notice } from '../modules/notices/notice.entity';
 import { SourceStrike } from '../modules/review/source-strike.entity';
+import { BulkJob, BulkJobItem } from '../modules/review/bulk-job.entity';
+import { SavedView } from '../modules/review/saved-view.entity';
 import { WorkerInstance } from './worker-instance.entity';
 import { ContentFingerprint, ContentFingerprintBand, StaydownException } from '../modules/staydown/content-fingerprint.entity';
 import { SubmitterSignInLink } from '../modules/submitters/sign-in-link.entity';
@@ -51,4 +53,7 @@ export const entities = [
   SubmitterApiToken,
   Batch,
   BatchWork,
+  BulkJob,
+  BulkJobItem,
+  SavedView,
 ];

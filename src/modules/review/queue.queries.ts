@@ -68,16 +68,11 @@ function decodeCursor(c: string): [string, string, string] {
 }
 
 /**
- * One keyset page of the queue, sorted by due time (so overdue notices lead), then age, then id.
- * No OFFSET: the next page starts after the last row's (due_at, submitted_at, id), which the
- * `notices_open_queue_idx` / `notices_queue_idx` indexes read in order.
+ * The WHERE clause of a queue filter (status, assignee, source, claim type, flag) over `notices n`,
+ * with its parameters; `p(v)` adds one more. Shared by the queue's pages and the bulk actions'
+ * "all N matching this filter", so both mean the same set.
  */
-export async function listQueue(
-  tx: EntityManager,
-  f: QueueFilter,
-  me: string,
-  now: Date,
-): Promise<{ rows: QueueRow[]; nextCursor: string | null }> {
+export function queueWhere(f: QueueFilter, me: string): { where: string[]; params: unknown[]; p: (v: unknown) => string } {
   const statuses = f.status ? [f.status] : [...QUEUE_STATUSES];
   if (!statuses.every((s) => (QUEUE_STATUSES as readonly string[]).includes(s))) {
     throw AppError.validation([{ field: 'status', message: `Status must be one of ${QUEUE_STATUSES.join(', ')}.` }]);
@@ -103,6 +98,21 @@ export async function listQueue(
   }
   if (f.claimType) where.push(`n.claim_type = ${p(f.claimType)}`);
   if (f.flag) where.push(`n.flags @> jsonb_build_array(jsonb_build_object('code', ${p(f.flag)}::text))`);
+  return { where, params, p };
+}
+
+/**
+ * One keyset page of the queue, sorted by due time (so overdue notices lead), then age, then id.
+ * No OFFSET: the next page starts after the last row's (due_at, submitted_at, id), which the
+ * `notices_open_queue_idx` / `notices_queue_idx` indexes read in order.
+ */
+export async function listQueue(
+  tx: EntityManager,
+  f: QueueFilter,
+  me: string,
+  now: Date,
+): Promise<{ rows: QueueRow[]; nextCursor: string | null }> {
+  const { where, p, params } = queueWhere(f, me);
   if (f.cursor) {
     const [due, sub, id] = decodeCursor(f.cursor);
     where.push(`(n.due_at, n.submitted_at, n.id) > (${p(due)}::timestamptz, ${p(sub)}::timestamptz, ${p(id)}::uuid)`);
@@ -215,3 +225,41 @@ function summarise(d: Record<string, unknown>): string {
 
 export type NoticeDetail = Awaited<ReturnType<typeof noticeDetail>>;
 export type { Notice };
+
+/** Every notice a filter matches (at most `limit`, in queue order), with whether all its URLs matched: the set of a bulk action. */
+export async function matchingNotices(
+  tx: EntityManager,
+  f: QueueFilter,
+  me: string,
+  limit: number,
+): Promise<{ reference: string; status: NoticeStatus; complainant: string; allMatched: boolean }[]> {
+  const { where, p, params } = queueWhere({ ...f, cursor: undefined }, me);
+  const rows: { reference: string; status: NoticeStatus; complainant: string; all_matched: boolean }[] = await tx.query(
+    `SELECT n.reference, n.status, coalesce(nullif(n.organization, ''), n.name) AS complainant,
+            NOT EXISTS (SELECT 1 FROM notice_targets t WHERE t.notice_id = n.id AND t.item_id IS NULL) AS all_matched
+       FROM notices n WHERE ${where.join(' AND ')} ORDER BY n.due_at, n.submitted_at, n.id LIMIT ${p(limit)}`,
+    params,
+  );
+  return rows.map((r) => ({ reference: r.reference, status: r.status, complainant: r.complainant, allMatched: r.all_matched }));
+}
+
+/** How many notices a filter matches (for "all N matching this filter"). */
+export async function countMatching(tx: EntityManager, f: QueueFilter, me: string): Promise<number> {
+  const { where, params } = queueWhere({ ...f, cursor: undefined }, me);
+  const [{ n }] = await tx.query(`SELECT count(*)::int AS n FROM notices n WHERE ${where.join(' AND ')}`, params);
+  return n;
+}
+
+/** The given notices (any status) in the order given, with whether all their URLs matched; unknown references are left out. */
+export async function noticesByReference(
+  tx: EntityManager,
+  references: string[],
+): Promise<{ reference: string; status: NoticeStatus; complainant: string; allMatched: boolean }[]> {
+  const rows: { reference: string; status: NoticeStatus; complainant: string; all_matched: boolean }[] = await tx.query(
+    `SELECT n.reference, n.status, coalesce(nullif(n.organization, ''), n.name) AS complainant,
+            NOT EXISTS (SELECT 1 FROM notice_targets t WHERE t.notice_id = n.id AND t.item_id IS NULL) AS all_matched
+       FROM unnest($1::text[]) WITH ORDINALITY AS r(reference, ord) JOIN notices n ON n.reference = r.reference ORDER BY r.ord`,
+    [references],
+  );
+  return rows.map((r) => ({ reference: r.reference, status: r.status, complainant: r.complainant, allMatched: r.all_matched }));
+}

@@ -1,15 +1,14 @@
 import { Request, Response, Router } from 'express';
 import type { AppDeps } from '../../deps';
-import { AppError, FieldError } from '../../shared/errors';
+import { AppError } from '../../shared/errors';
 import { errorsByField, noStore, requestContext, validateBody } from '../../shared/http';
-import { countHeld } from '../items';
-import { CLAIM_TYPES } from '../notices';
 import { addNote } from './add-note';
-import { assignNotice } from './assign-notice';
 import { CANNED_REJECT_REASONS } from './canned-reasons';
 import { claimNotice } from './claim-notice';
 import { decide } from './decide';
-import { listQueue, noticeDetail, QUEUE_STATUSES } from './queue.queries';
+import { listQueue, noticeDetail, type QueueFilter } from './queue.queries';
+import { filterFrom, filterQuery, isEmptyFilter, renderQueue } from './queue-page';
+import { defaultViewOf, findSavedView } from './saved-views';
 import { queueCountsCache } from './queue-counts-cache';
 import { releaseNotice } from './release-notice';
 import { DecisionAction, DecisionDto } from './review.dto';
@@ -17,16 +16,6 @@ import type { ReviewCmd } from './review-support';
 import { requireRole, requireStaff } from '../../http/guards';
 import { staffActorFrom } from '../../http/actor';
 
-const FLAG_CODES = [
-  'not_on_site',
-  'already_removed',
-  'duplicate',
-  'source_mismatch',
-  'backdated',
-  'email_domain_unrelated',
-  'sender_burst',
-  'non_copyright',
-];
 const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' && v ? [v] : []);
 
@@ -51,94 +40,26 @@ export function reviewPages(deps: AppDeps, countsOf = queueCountsCache(deps)): R
 
   r.get('/queue', async (req, res) => {
     const q = req.query as Record<string, unknown>;
-    const filter = {
-      status: str(q.status),
-      assignee: str(q.assignee),
-      source: str(q.source),
-      claimType: str(q.claimType),
-      flag: str(q.flag),
-      cursor: str(q.cursor),
-    };
-    const now = deps.clock.now();
-    const [page, counts, staff, sources, held] = await Promise.all([
-      listQueue(deps.db.manager, filter, req.user!.id, now),
-      countsOf(),
-      deps.db.query(`SELECT id, email, name FROM users WHERE active ORDER BY name, email`),
-      deps.db.query(`SELECT id, name FROM sources ORDER BY name LIMIT 500`),
-      countHeld(deps.db.manager),
-    ]);
-    const keep = new URLSearchParams(Object.entries(filter).filter(([k, v]) => v && k !== 'cursor') as [string, string][]);
-    if (page.nextCursor) keep.set('cursor', page.nextCursor);
-    res.render('review/queue', {
-      title: 'Review queue',
-      rows: page.rows,
-      nextUrl: page.nextCursor ? `/queue?${keep.toString()}` : null,
-      firstUrl: filter.cursor
-        ? `/queue?${new URLSearchParams(Object.entries(filter).filter(([k, v]) => v && k !== 'cursor') as [string, string][]).toString()}`
-        : null,
-      counts,
-      held,
-      filter,
-      statuses: QUEUE_STATUSES.map((s) => ({
-        value: s,
-        label: s.replace('_', ' '),
-        count: counts.byStatus[s],
-        selected: filter.status === s,
-      })),
-      assignees: [
-        { value: 'mine', label: 'mine', selected: filter.assignee === 'mine' },
-        { value: 'unassigned', label: 'unassigned', selected: filter.assignee === 'unassigned' },
-        ...staff.map((u: { id: string; email: string; name: string }) => ({
-          value: u.id,
-          label: `${u.name} (${u.email})`,
-          selected: filter.assignee === u.id,
-        })),
-      ],
-      staff,
-      sources: sources.map((s: { id: string; name: string }) => ({ ...s, selected: filter.source === s.id })),
-      claimTypes: CLAIM_TYPES.map((c) => ({ value: c, selected: filter.claimType === c })),
-      flags: FLAG_CODES.map((c) => ({ value: c, label: c.replace(/_/g, ' '), selected: filter.flag === c })),
-    });
-  });
-
-  r.post('/queue/bulk', async (req, res) => {
-    const action = req.body?.action;
-    const refs = [...new Set(list(req.body?.references))].slice(0, 200);
-    const errors: FieldError[] = [];
-    if (action !== 'spam' && action !== 'assign') errors.push({ field: 'action', message: 'Choose "mark as spam" or "assign".' });
-    if (!refs.length) errors.push({ field: 'references', message: 'Tick at least one notice.' });
-    if (action === 'assign' && !str(req.body?.assignee))
-      errors.push({ field: 'assignee', message: 'Choose who to assign the notices to.' });
-    if (errors.length) throw AppError.validation(errors, 'The bulk action needs an action and at least one notice.');
-    const results = [];
-    for (const reference of refs) {
-      const cmd: ReviewCmd = { reference, actor: staffActorFrom(req), context: requestContext(req) };
-      try {
-        const n =
-          action === 'spam'
-            ? await decide(deps, { ...cmd, action: 'spam' })
-            : await assignNotice(deps, { ...cmd, assigneeId: String(req.body.assignee) });
-        results.push({
-          reference: n.reference,
-          ok: true,
-          message: action === 'spam' ? 'marked as spam' : `assigned (${n.status.replace('_', ' ')})`,
-        });
-      } catch (e) {
-        if (!(e instanceof AppError) || e.status >= 500) throw e;
-        results.push({ reference, ok: false, message: e.message });
-      }
+    const me = req.user!.id;
+    let filter: QueueFilter = filterFrom(q);
+    let view = null;
+    if (str(q.view)) {
+      // A shared view's link: its filter, unless the address gives one (then the view is only named).
+      view = await findSavedView(deps.db, String(q.view));
+      if (!view) throw AppError.notFound('Saved view', 'VIEW.NOT_FOUND');
+      if (isEmptyFilter(filter)) filter = view.filter;
+    } else if (isEmptyFilter(filter) && !q.all && !q.cursor) {
+      view = await defaultViewOf(deps.db, me);
+      if (view) filter = view.filter;
     }
-    res.render('review/bulk', {
-      title: 'Bulk action',
-      action,
-      results,
-      done: results.filter((x) => x.ok).length,
-      failed: results.filter((x) => !x.ok).length,
-    });
+    const currentView = view && { ...view, mine: view.userId === me };
+    await renderQueue(deps, req, res, { ...filter, cursor: str(q.cursor) }, await countsOf(), 200, { currentView });
   });
 
   const renderNotice = async (req: Request, res: Response, status = 200, extra: Record<string, unknown> = {}) => {
     const d = await noticeDetail(deps.db.manager, String(req.params.reference));
+    const from = fromOf(req.query.from ?? req.body?.from);
+    const around = await neighbours(d.notice.reference, from, req.user!.id);
     const me = req.user!;
     const holder = d.notice.assigneeId;
     const isHolder = !holder || holder === me.id;
@@ -156,14 +77,43 @@ export function reviewPages(deps: AppDeps, countsOf = queueCountsCache(deps)): R
       pendingTargets: d.targets.filter((t) => t.item && t.outcome === 'pending'),
       cannedReasons: CANNED_REJECT_REASONS,
       needsInfoDays: deps.config.policy.needsInfoDays,
+      from: filterQuery(from),
+      queueHref: `/queue${isEmptyFilter(from) ? '' : `?${filterQuery(from)}`}`,
+      ...around,
       ...extra,
     });
   };
 
   r.get('/notices/:reference', (req, res) => renderNotice(req, res));
 
+  /** The queue page a notice was opened from (`from`: its filter as a query string), for "next" and the shortcuts. */
+  function fromOf(v: unknown): QueueFilter {
+    return typeof v === 'string' && v.length < 500 ? filterFrom(Object.fromEntries(new URLSearchParams(v))) : {};
+  }
+  const noticeHref = (reference: string, from: QueueFilter) =>
+    `/notices/${reference}${isEmptyFilter(from) ? '' : `?from=${encodeURIComponent(filterQuery(from))}`}`;
+
+  /** The notices before and after this one on the first page of its queue (the `j` / `k` shortcuts). */
+  async function neighbours(reference: string, from: QueueFilter, me: string) {
+    const { rows } = await listQueue(deps.db.manager, from, me, deps.clock.now()).catch(() => ({ rows: [] as { reference: string }[] }));
+    const i = rows.findIndex((r) => r.reference === reference);
+    const next = i < 0 ? rows[0] : rows[i + 1];
+    const prev = i > 0 ? rows[i - 1] : undefined;
+    return {
+      nextHref: next && next.reference !== reference ? noticeHref(next.reference, from) : null,
+      prevHref: prev ? noticeHref(prev.reference, from) : null,
+    };
+  }
+
+  /** "Decide and next": the first notice of the same filter after a decision, skipping this one and those others hold. */
+  async function nextAfter(reference: string, from: QueueFilter, me: string): Promise<string | null> {
+    const { rows } = await listQueue(deps.db.manager, from, me, deps.clock.now());
+    const next = rows.find((r) => r.reference !== reference && !(r.status === 'in_review' && r.assigneeId && r.assigneeId !== me));
+    return next?.reference ?? null;
+  }
+
   /** Runs an action; a 422 re-renders the notice page with the errors beside their fields. */
-  const action = (name: string, run: (req: Request, cmd: ReviewCmd) => Promise<unknown>, done: string) =>
+  const action = (name: string, run: (req: Request, cmd: ReviewCmd) => Promise<unknown>, done: string, andNext = false) =>
     r.post(`/notices/:reference/${name}`, async (req, res) => {
       const reference = String(req.params.reference).toUpperCase();
       const cmd: ReviewCmd = { reference, actor: staffActorFrom(req), version: versionOf(req.body), context: requestContext(req) };
@@ -180,15 +130,26 @@ export function reviewPages(deps: AppDeps, countsOf = queueCountsCache(deps)): R
         }
         throw e;
       }
+      const from = fromOf(req.body?.from);
+      if (andNext && req.body?.next === '1') {
+        const next = await nextAfter(reference, from, req.user!.id);
+        req.session.flash = { kind: 'ok', message: `${reference}: ${done}. ${next ? `Next: ${next}.` : 'Nothing left in this view.'}` };
+        return res.redirect(303, next ? noticeHref(next, from) : `/queue${isEmptyFilter(from) ? '' : `?${filterQuery(from)}`}`);
+      }
       req.session.flash = { kind: 'ok', message: `${reference}: ${done}.` };
-      res.redirect(303, `/notices/${reference}`);
+      res.redirect(303, noticeHref(reference, from));
     });
 
   action('claim', (_req, cmd) => claimNotice(deps, cmd), 'claimed; it is yours to decide');
   action('release', (_req, cmd) => releaseNotice(deps, cmd), 'released to the queue');
   // Decisions go through the API's DecisionDto and `decide`: the form's own fields are shaped into it first.
   const decision = (name: string, act: DecisionAction, done: string) =>
-    action(name, async (req, cmd) => decide(deps, { ...cmd, ...(await validateBody(DecisionDto, decisionFromForm(act, req.body))) }), done);
+    action(
+      name,
+      async (req, cmd) => decide(deps, { ...cmd, ...(await validateBody(DecisionDto, decisionFromForm(act, req.body))) }),
+      done,
+      true,
+    );
   decision('approve', 'approve', 'approved; the content is removed and the parties are emailed');
   decision('reject', 'reject', 'rejected; the complainant is emailed');
   decision('request-info', 'request_info', 'question sent to the complainant');
