@@ -7,11 +7,21 @@ import { createApiToken, createUser, Role, User } from '../../src/modules/auth';
 export const PASSWORD = 'a-long-enough-test-password';
 
 /** A staff account that can sign in at once (no forced password change). */
-export async function createStaff(db: DataSource, opts: { role?: Role; email?: string; password?: string } = {}): Promise<User> {
+export async function createStaff(
+  db: DataSource,
+  opts: { role?: Role; email?: string; password?: string; name?: string } = {},
+): Promise<User> {
   const role = opts.role ?? 'moderator';
   const email = opts.email ?? `${role}-${Math.random().toString(36).slice(2, 8)}@example.org`;
   const { user } = await withTransaction(db, (tx) =>
-    createUser(tx, { at: new Date(), actor: { type: 'system' }, email, name: `Test ${role}`, role, password: opts.password ?? PASSWORD }),
+    createUser(tx, {
+      at: new Date(),
+      actor: { type: 'system' },
+      email,
+      name: opts.name ?? `Test ${role}`,
+      role,
+      password: opts.password ?? PASSWORD,
+    }),
   );
   return user;
 }
