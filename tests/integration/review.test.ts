@@ -429,11 +429,20 @@ describe('review queue and decisions', () => {
       const c = await noticeIn('approved');
       const agent = await signedInAgent(t.app, admin.email);
       let csrf = await csrfOf(agent, '/queue');
-      const assigned = await agent
+      // A confirmation first (the count and the notices), then the action.
+      const confirm = await agent
         .post('/queue/bulk')
         .type('form')
         .send({ _csrf: csrf, action: 'assign', assignee: mod2.id, references: [a.reference, b.reference] })
         .expect(200);
+      expect(confirm.text).toContain('assign: 2 notices?');
+      expect(await statusOf(a.reference)).toBe('pending');
+      const assignedAt = await agent
+        .post('/queue/bulk')
+        .type('form')
+        .send({ _csrf: csrf, action: 'assign', assignee: mod2.id, references: [a.reference, b.reference], confirm: 'yes' })
+        .expect(303);
+      const assigned = await agent.get(assignedAt.headers.location).expect(200);
       expect(assigned.text).toContain('2 done, 0 refused');
       const rows = await t.db.query(`SELECT status, assignee_id FROM notices WHERE reference = ANY($1) ORDER BY reference`, [
         [a.reference, b.reference],
@@ -443,11 +452,12 @@ describe('review queue and decisions', () => {
         { status: 'in_review', assignee_id: mod2.id },
       ]);
       csrf = await csrfOf(agent, '/queue');
-      const spam = await agent
+      const spamAt = await agent
         .post('/queue/bulk')
         .type('form')
-        .send({ _csrf: csrf, action: 'spam', references: [a.reference, c.reference] })
-        .expect(200);
+        .send({ _csrf: csrf, action: 'spam', references: [a.reference, c.reference], confirm: 'yes' })
+        .expect(303);
+      const spam = await agent.get(spamAt.headers.location).expect(200);
       expect(spam.text).toContain('1 done, 1 refused');
       expect(await statusOf(a.reference)).toBe('spam');
       expect(await statusOf(c.reference)).toBe('approved');

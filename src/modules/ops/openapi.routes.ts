@@ -414,6 +414,78 @@ export function openApiDocument(baseUrl: string) {
           },
         },
       },
+      '/notices/bulk': {
+        post: {
+          summary:
+            'One action over many notices (staff): claim, release, assign, reject, spam or approve (only when every URL of every notice matched). Give `references` or a queue `filter` ("all matching"), not both. Each notice is its own transaction, audit event and email; up to 50 are done before the answer, more run as a job. 202 with the job to follow.',
+          security: bearer,
+          requestBody: body({
+            type: 'object',
+            required: ['action'],
+            properties: {
+              action: { type: 'string', enum: ['claim', 'release', 'assign', 'reject', 'spam', 'approve'] },
+              references: { type: 'array', items: { type: 'string' }, maxItems: 5000 },
+              filter: {
+                type: 'object',
+                description: 'The queue filter: every notice it matches now (at most 5,000)',
+                properties: {
+                  status: { type: 'string' },
+                  assignee: { type: 'string', description: '"mine", "unassigned" or a staff id' },
+                  source: { type: 'string' },
+                  claimType: { type: 'string' },
+                  flag: { type: 'string' },
+                },
+                additionalProperties: false,
+              },
+              reason: { type: 'string', description: 'reject: required (or `canned`); approve, spam: optional' },
+              canned: { type: 'string', description: 'reject: the id of a canned reason' },
+              assignee: { type: 'string', description: 'assign: the staff member' },
+            },
+          }),
+          responses: {
+            202: json({ type: 'object', properties: { id: { type: 'string' }, total: { type: 'integer' } } }, 'The job (see /jobs/{id})'),
+            422: errors(
+              'No notices, both or neither of references and filter, an unknown filter key, no reason to reject, approve with unmatched URLs',
+            ),
+            ...staffErrors,
+          },
+        },
+      },
+      '/jobs/{id}': {
+        get: {
+          summary:
+            'A bulk job: its status, progress and one result per notice done; a lost race is a result naming who acted first (staff)',
+          security: bearer,
+          parameters: [pathParam('id', 'the job id')],
+          responses: {
+            200: json({
+              type: 'object',
+              properties: {
+                id: { type: 'string' },
+                action: { type: 'string' },
+                status: { type: 'string', enum: ['queued', 'running', 'done', 'failed'] },
+                total: { type: 'integer' },
+                done: { type: 'integer' },
+                results: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      reference: { type: 'string' },
+                      ok: { type: 'boolean' },
+                      error: { type: ['string', 'null'], description: 'e.g. "claimed by Ana Moderator"' },
+                      code: { type: ['string', 'null'] },
+                      by: { type: ['string', 'null'], description: 'who acted first, when someone did' },
+                    },
+                  },
+                },
+              },
+            }),
+            404: errors('Unknown job'),
+            ...staffErrors,
+          },
+        },
+      },
       '/inbound-emails': {
         post: {
           summary:

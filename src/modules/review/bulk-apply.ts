@@ -32,7 +32,8 @@ const VERBS: Record<string, string> = {
 /**
  * Applies a job's action to one notice through the review module's own use cases, so each notice
  * is its own transaction with its own audit event(s) and email(s), exactly as a single decision.
- * A pending notice is claimed first for approve and reject (as a moderator does by hand). A notice
+ * A pending notice is claimed first for approve and reject (as a moderator does by hand). The
+ * holder rule is the single decisions' own (an admin overrides, audited as such). A notice
  * someone else holds or already decided is a result naming them ("claimed by Ana"), never a failure
  * of the job; an unexpected error (the database gone) is thrown, and the job is retried.
  */
@@ -41,15 +42,12 @@ export async function applyToNotice(deps: ReviewDeps, job: BulkJob, reference: s
   if (await appliedByJob(deps.db, job.id, reference, DONE_BY[job.action])) return { ok: true, error: null, code: null, by: null };
   try {
     const [n] = await deps.db.query(
-      `SELECT n.status, n.assignee_id, u.name AS holder,
+      `SELECT n.status,
               NOT EXISTS (SELECT 1 FROM notice_targets t WHERE t.notice_id = n.id AND t.item_id IS NULL) AS all_matched
-         FROM notices n LEFT JOIN users u ON u.id = n.assignee_id WHERE n.reference = $1`,
+         FROM notices n WHERE n.reference = $1`,
       [reference],
     );
     if (!n) return { ok: false, error: 'No such notice.', code: 'NOTICE.NOT_FOUND', by: null };
-    // In bulk nobody's claim is overridden (an admin overrides one notice at a time, on its page); assign is the exception.
-    if (job.action !== 'assign' && n.status === 'in_review' && n.assignee_id && n.assignee_id !== job.actorId)
-      return { ok: false, error: `claimed by ${n.holder}`, code: 'NOTICE.CLAIMED_BY_OTHER', by: n.holder };
     if (job.action === 'approve' && !n.all_matched)
       return {
         ok: false,
