@@ -1,4 +1,5 @@
 import { auditSuite } from './audit';
+import { bulkSuite } from './bulk';
 import { edgeSuite } from './edge';
 import { inboundParseSuite } from './inbound-parse';
 import { inboundSuite } from './inbound';
@@ -14,6 +15,7 @@ export const suites: BenchSuite[] = [
   itemsSuite,
   intakeSuite,
   reviewSuite,
+  bulkSuite,
   mailSuite,
   auditSuite,
   edgeSuite,

@@ -37,9 +37,16 @@ const VERBS: Record<string, string> = {
  * someone else holds or already decided is a result naming them ("claimed by Ana"), never a failure
  * of the job; an unexpected error (the database gone) is thrown, and the job is retried.
  */
-export async function applyToNotice(deps: ReviewDeps, job: BulkJob, reference: string): Promise<Omit<BulkResult, 'reference'>> {
+export async function applyToNotice(
+  deps: ReviewDeps,
+  job: BulkJob,
+  reference: string,
+  opts: { resumed: boolean },
+): Promise<Omit<BulkResult, 'reference'>> {
   const cmd: ReviewCmd = { reference, actor: job.actor, context: { ip: job.ip, requestId: `bulk:${job.id}` } };
-  if (await appliedByJob(deps.db, job.id, reference, DONE_BY[job.action])) return { ok: true, error: null, code: null, by: null };
+  // Only a run after another one (attempts > 1) can find its own earlier change.
+  if (opts.resumed && (await appliedByJob(deps.db, job.id, reference, DONE_BY[job.action])))
+    return { ok: true, error: null, code: null, by: null };
   try {
     const [n] = await deps.db.query(
       `SELECT n.status,

@@ -86,7 +86,7 @@ async function runJob(deps: BulkDeps, leases: LeaseHolder, job: ClaimedJob, opts
     for (let item = queue.shift(); item && failure === undefined; item = queue.shift()) {
       try {
         if (!leases.holds(job.claimedBy)) throw new LostClaim(); // another process may have it: start nothing
-        const result = await applyToNotice(deps, job, item.reference);
+        const result = await applyToNotice(deps, job, item.reference, { resumed: job.attempts > 1 });
         opts.afterNotice?.(item.reference);
         if (!(await recordBulkResult(deps.db, job.id, job.claimedBy, item.position, result, deps.clock.now()))) throw new LostClaim();
       } catch (e) {
