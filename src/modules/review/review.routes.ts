@@ -6,7 +6,7 @@ import { addNote } from './add-note';
 import { CANNED_REJECT_REASONS } from './canned-reasons';
 import { claimNotice } from './claim-notice';
 import { decide } from './decide';
-import { listQueue, noticeDetail, type QueueFilter } from './queue.queries';
+import { listQueue, noticeDetail, type QueueFilter, type QueueRow } from './queue.queries';
 import { filterFrom, filterQuery, isEmptyFilter, renderQueue } from './queue-page';
 import { defaultViewOf, findSavedView } from './saved-views';
 import { queueCountsCache } from './queue-counts-cache';
@@ -107,7 +107,8 @@ export function reviewPages(deps: AppDeps, countsOf = queueCountsCache(deps)): R
 
   /** "Decide and next": the first notice of the same filter after a decision, skipping this one and those others hold. */
   async function nextAfter(reference: string, from: QueueFilter, me: string): Promise<string | null> {
-    const { rows } = await listQueue(deps.db.manager, from, me, deps.clock.now());
+    // The decision is made: a `from` the queue would refuse (edited by hand) only means there is no next.
+    const { rows } = await listQueue(deps.db.manager, from, me, deps.clock.now()).catch(() => ({ rows: [] as QueueRow[] }));
     const next = rows.find((r) => r.reference !== reference && !(r.status === 'in_review' && r.assigneeId && r.assigneeId !== me));
     return next?.reference ?? null;
   }
