@@ -241,9 +241,12 @@ export function portalRoutes(deps: AppDeps, pages: Router[] = []): Router {
     errors: { field: string; message: string }[] = [],
   ) => {
     const standing = await currentStatements(deps.db.manager, s.id);
-    res
-      .status(status)
-      .render('notices/form', { ...noticeFormView(values, errors), title: 'Send a notice', portal: { email: s.email, standing } });
+    res.status(status).render('notices/form', {
+      ...noticeFormView(values, errors),
+      title: 'Send a notice',
+      portal: { email: s.email, standing },
+      refused: suspension(s, deps.clock.now())?.message ?? null,
+    });
   };
 
   r.get('/notices/new', requireSubmitter, async (req, res) => {
@@ -253,11 +256,11 @@ export function portalRoutes(deps: AppDeps, pages: Router[] = []): Router {
 
   r.post('/notices/new', requireSubmitter, async (req, res) => {
     const s = req.submitter!;
-    const refused = suspension(s, deps.clock.now());
-    if (refused) throw refused;
     const body = { ...((req.body ?? {}) as Record<string, unknown>) };
     delete body._csrf;
     const values = { ...body, goodFaith: body.goodFaith === 'true', accuracy: body.accuracy === 'true' };
+    // Suspended (DSA Art. 23): the form again, 403, saying until when and why.
+    if (suspension(s, deps.clock.now())) return renderNoticeForm(res, 403, s, values);
     // Standing statements in force stand in for the notice's own statements and signature.
     const standing = await currentStatements(deps.db.manager, s.id);
     const dto = {
