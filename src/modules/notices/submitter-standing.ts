@@ -17,7 +17,7 @@ export function suspensionRefusal(s: Pick<SubmitterStanding, 'suspendedUntil' | 
   const until = s.suspendedUntil.toISOString();
   return new AppError(
     'SUBMITTER.SUSPENDED',
-    `Your notices are refused until ${until.slice(0, 16).replace('T', ' ')} UTC because: ${s.suspensionReason}`,
+    `Your notices are refused until ${until} because: ${s.suspensionReason}`,
     403,
     { suspendedUntil: until, reason: s.suspensionReason },
   );
