@@ -15,10 +15,8 @@ export interface SubmitterStanding {
 export function suspensionRefusal(s: Pick<SubmitterStanding, 'suspendedUntil' | 'suspensionReason'>, now: Date): AppError | null {
   if (!s.suspendedUntil || s.suspendedUntil.getTime() <= now.getTime()) return null;
   const until = s.suspendedUntil.toISOString();
-  return new AppError(
-    'SUBMITTER.SUSPENDED',
-    `Your notices are refused until ${until} because: ${s.suspensionReason}`,
-    403,
-    { suspendedUntil: until, reason: s.suspensionReason },
-  );
+  return new AppError('SUBMITTER.SUSPENDED', `Your notices are refused until ${until} because: ${s.suspensionReason}`, 403, {
+    suspendedUntil: until,
+    reason: s.suspensionReason,
+  });
 }

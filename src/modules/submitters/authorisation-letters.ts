@@ -89,7 +89,7 @@ export async function letterForStaff(
   deps: Pick<AppDeps, 'db' | 'clock'>,
   cmd: { submitterId: string; letterId?: string; actor: Actor; context: RequestContext },
 ): Promise<{ filename: string; content: Buffer }> {
-  const uuid = /^[0-9a-f-]{36}$/i;
+  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
   if (!uuid.test(cmd.submitterId) || (cmd.letterId && !uuid.test(cmd.letterId))) throw AppError.notFound('Letter', 'LETTER.NOT_FOUND');
   return withTransaction(deps.db, async (tx) => {
     const [row] = await tx.query(

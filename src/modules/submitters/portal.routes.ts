@@ -106,7 +106,7 @@ export function portalRoutes(deps: AppDeps, pages: Router[] = []): Router {
   // The letter upload is a multipart form: read it (bounded, streamed) before the CSRF check, which
   // needs its `_csrf` field. Only this route, only a signed-in submitter.
   r.post('/profile/letter', async (req, res, next) => {
-    if (!req.submitter) return next();
+    if (!req.submitter || !req.is('multipart/form-data')) return next();
     const { fields, file } = await readMultipart(req, { maxFileBytes: config.submitters.letterMaxBytes });
     req.body = fields;
     res.locals.upload = file;

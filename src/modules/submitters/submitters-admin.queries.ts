@@ -134,7 +134,8 @@ export async function accuracyOf(tx: EntityManager, email: string): Promise<Accu
 
 /** The detail page: the submitter, their figures, recent notices and the trust/misuse history. */
 export async function submitterDetail(tx: EntityManager, id: string) {
-  if (!/^[0-9a-f-]{36}$/i.test(id)) throw AppError.notFound('Submitter', 'SUBMITTER.NOT_FOUND');
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id))
+    throw AppError.notFound('Submitter', 'SUBMITTER.NOT_FOUND');
   const submitter = await tx.getRepository(Submitter).findOneBy({ id });
   if (!submitter) throw AppError.notFound('Submitter', 'SUBMITTER.NOT_FOUND');
   const [accuracy, notices, history, letters] = await Promise.all([

@@ -22,6 +22,7 @@ interface ByStaff {
   context: RequestContext;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const trimmed = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 export class WarnDto {
@@ -45,6 +46,7 @@ export class SuspendDto {
 }
 
 async function locked(tx: EntityManager, id: string): Promise<Submitter> {
+  if (!UUID.test(id)) throw AppError.notFound('Submitter', 'SUBMITTER.NOT_FOUND');
   const s = await tx.getRepository(Submitter).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
   if (!s) throw AppError.notFound('Submitter', 'SUBMITTER.NOT_FOUND');
   return s;
