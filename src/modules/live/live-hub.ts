@@ -65,7 +65,7 @@ export class LiveHub {
   private readonly viewers = new Map<string, Map<string, Viewer>>();
   private readonly holders = new Map<string, Holder>();
   private conn: Client | null = null;
-  private ready: Promise<void> | null = null;
+  private ready: Promise<Client> | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private idle: NodeJS.Timeout | null = null;
   private countsTimer: NodeJS.Timeout | null = null;
@@ -131,20 +131,25 @@ export class LiveHub {
     await this.stop();
   }
 
-  private start(): Promise<void> {
+  private async start(): Promise<void> {
     if (this.idle) clearTimeout(this.idle);
     this.idle = null;
-    if (this.ready) return this.ready;
-    this.ready = this.connect();
-    this.ready.catch(() => (this.ready = null));
+    if (!this.ready) {
+      const ready = this.connect();
+      this.ready = ready;
+      ready.catch(() => {
+        if (this.ready === ready) this.ready = null;
+      });
+    }
+    const ready = this.ready;
     if (!this.heartbeat) {
       this.heartbeat = setInterval(() => void this.beat(), this.heartbeatMs);
       this.heartbeat.unref();
     }
-    return this.ready;
+    await ready;
   }
 
-  private async connect(): Promise<void> {
+  private async connect(): Promise<Client> {
     const url = (this.deps.db.options as { url?: string }).url;
     if (!url) throw new Error('the live stream needs the database URL');
     const c = new Client({ connectionString: url, application_name: 'takedown-desk-live', keepAlive: true });
@@ -170,6 +175,7 @@ export class LiveHub {
     await c.query(`LISTEN ${LIVE_CHANNEL}`);
     this.conn = c;
     await this.publish({ k: 'sync', i: this.instance });
+    return c;
   }
 
   /** The last client left: the connection is kept a moment (a page reload reconnects at once), then closed. */
@@ -187,9 +193,8 @@ export class LiveHub {
     this.heartbeat = this.countsTimer = this.idle = null;
     const ready = this.ready;
     this.ready = null;
-    await ready?.catch(() => undefined);
-    const c = this.conn;
-    this.conn = null;
+    const c = await ready?.catch(() => null);
+    if (this.conn === c) this.conn = null;
     this.viewers.clear();
     this.holders.clear();
     this.lastCounts = '';
