@@ -164,11 +164,15 @@ describe('live stream GET /live', () => {
     expect(s.comments).toContain('connected');
   });
 
-  it('when nobody is signed in, then the stream answers 401 and opens nothing; an unknown notice is 404 and a bad reference 422', async () => {
+  it('when nobody is signed in, then the stream opens nothing and sends to the login page; a non-stream client gets 406; an unknown notice is 404 and a bad reference 422', async () => {
     const anon = await open(`${a.url}/live`);
-    expect(anon.response.statusCode).toBe(401);
-    expect(anon.response.headers['content-type']).not.toMatch(/event-stream/);
+    expect(anon.response.statusCode).toBe(303);
+    expect(anon.response.headers.location).toBe('/login?next=%2Flive');
+    expect(anon.response.headers['content-type'] ?? '').not.toMatch(/event-stream/);
     const cookie = await signInOver(a.url, ana.email, PASSWORD);
+    const json = await fetch(`${a.url}/live`, { headers: { Cookie: cookie, Accept: 'application/json' } });
+    expect(json.status).toBe(406);
+    expect(((await json.json()) as { errors: { message: string }[] }).errors[0].message).toMatch(/text\/event-stream/);
     expect((await open(`${a.url}/live?notice=TD-999999`, cookie)).response.statusCode).toBe(404);
     expect((await open(`${a.url}/live?notice=nonsense`, cookie)).response.statusCode).toBe(422);
   });

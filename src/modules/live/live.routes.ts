@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Request, Response, Router } from 'express';
+import { Router } from 'express';
 import type { AppDeps } from '../../deps';
 import { AppError } from '../../shared/errors';
 import { requireRole, requireStaff } from '../../http/guards';
@@ -7,21 +7,20 @@ import type { LiveClient, LiveHub } from './live-hub';
 
 const REFERENCE = /^TD-\d{6,12}$/;
 
-/** An EventSource cannot follow a redirect to the login page: a visitor without a session gets 401. */
-function requireSession(req: Request, _res: Response, next: () => void) {
-  if (!req.user) throw AppError.unauthenticated('Sign in to follow the queue live.');
-  next();
-}
-
 /**
- * `GET /live` (staff session; SPEC §15): a `text/event-stream` of queue counts, notice changes and,
+ * `GET /live` (staff session, like every staff page: without one, a 303 to the login page, which an
+ * EventSource treats as a failed stream and stops; SPEC §15): a `text/event-stream` of queue counts, notice changes and,
  * with `?notice=TD-…`, who else is viewing or holding that notice. Heartbeats every
  * LIVE_HEARTBEAT_SECONDS keep proxies from closing the stream; `retry` tells the browser to
  * reconnect after 3 s when it does close.
  */
 export function liveRoutes(deps: AppDeps, hub: LiveHub): Router {
   const r = Router();
-  r.get('/live', requireSession, requireStaff, requireRole('admin', 'moderator'), async (req, res) => {
+  r.get('/live', requireStaff, requireRole('admin', 'moderator'), async (req, res) => {
+    // Only a client that asks for an event stream by name (EventSource always does) gets the endless
+    // response; `*/*` (a crawler, a link check) does not.
+    if (!/\btext\/event-stream\b/i.test(String(req.headers.accept ?? '')))
+      throw new AppError('HTTP.NOT_ACCEPTABLE', 'GET /live is a text/event-stream (use EventSource).', 406);
     const raw = typeof req.query.notice === 'string' ? req.query.notice.toUpperCase() : '';
     if (raw && !REFERENCE.test(raw)) throw AppError.validation([{ field: 'notice', message: 'A notice reference (TD-…).' }]);
     if (raw) {
