@@ -6,6 +6,7 @@ import { intakeSuite } from './intake';
 import { itemsSuite } from './items';
 import type { BenchSuite } from './lib';
 import { mailSuite } from './mail';
+import { dashboardSuite, liveSuite } from './moderators';
 import { reviewSuite } from './review';
 import { staydownSuite } from './staydown';
 
@@ -20,4 +21,6 @@ export const suites: BenchSuite[] = [
   staydownSuite,
   inboundParseSuite,
   inboundSuite,
+  liveSuite,
+  dashboardSuite,
 ];

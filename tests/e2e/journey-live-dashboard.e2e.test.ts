@@ -1,5 +1,5 @@
 import request from 'supertest';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { withTransaction } from '../../src/db/transaction';
 import { createUser, User } from '../../src/modules/auth';
 import { makeItem, makeSource } from '../support/factories';
@@ -13,6 +13,19 @@ import { closeUnfinishedTabs, launchBrowser, openTab, signIn, Site, startSite } 
  * still gets the 409), and axe finds no serious violation on the notice page with presence shown
  * nor on the dashboard.
  */
+/** Waits until the element's text is `want` (or matches it), polling as a reader would see it. */
+async function textBecomes(page: Page, id: string, want: string | RegExp, ms = 10_000): Promise<void> {
+  const el = page.locator(`#${id}`);
+  const end = Date.now() + ms;
+  let last = '';
+  while (Date.now() < end) {
+    last = (await el.textContent()) ?? '';
+    if (typeof want === 'string' ? last === want : want.test(last)) return;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`#${id} never read ${String(want)}; last: "${last}"`);
+}
+
 describe('journey: live presence and the dashboard', () => {
   let site: Site;
   let browser: Browser;
@@ -76,21 +89,13 @@ describe('journey: live presence and the dashboard', () => {
 
     const presence = a.page.locator('#live-presence-text');
     await presence.waitFor({ state: 'visible' });
-    await a.page.waitForFunction(() => document.getElementById('live-presence-text')?.textContent === 'Ben Brandt is viewing', null, {
-      timeout: 10_000,
-    });
-    await b.page.waitForFunction(() => document.getElementById('live-presence-text')?.textContent === 'Ana Ortega is viewing', null, {
-      timeout: 10_000,
-    });
+    await textBecomes(a.page, 'live-presence-text', 'Ben Brandt is viewing');
+    await textBecomes(b.page, 'live-presence-text', 'Ana Ortega is viewing');
     expect(await seriousViolations(a.page)).toEqual([]);
 
     // Ben claims; Ana's page says so without a reload, and keeps its Claim button.
     await Promise.all([b.page.waitForURL(site.url(`/notices/${reference}`)), b.page.getByRole('button', { name: 'Claim' }).click()]);
-    await a.page.waitForFunction(
-      () => document.getElementById('live-presence-text')?.textContent === 'Ben Brandt is viewing · held by Ben Brandt',
-      null,
-      { timeout: 10_000 },
-    );
+    await textBecomes(a.page, 'live-presence-text', 'Ben Brandt is viewing · held by Ben Brandt');
     await expect(a.page.locator('#live-presence-change').textContent()).resolves.toMatch(
       /This notice changed since you opened it: now in review, held by Ben Brandt\. Reload to see it\./,
     );
@@ -105,28 +110,11 @@ describe('journey: live presence and the dashboard', () => {
 
     // Ben leaves: Ana's (reloaded) page no longer lists him as viewing.
     await a.page.goto(site.url(`/notices/${reference}`));
-    await a.page.waitForFunction(
-      () => /Ben Brandt is viewing/.test(document.getElementById('live-presence-text')?.textContent ?? ''),
-      null,
-      {
-        timeout: 10_000,
-      },
-    );
+    await textBecomes(a.page, 'live-presence-text', /Ben Brandt is viewing/);
     await b.page.goto(site.url('/queue'));
-    await a.page.waitForFunction(() => document.getElementById('live-presence-text')?.textContent === 'Held by Ben Brandt', null, {
-      timeout: 10_000,
-    });
+    await textBecomes(a.page, 'live-presence-text', 'Held by Ben Brandt');
     // The queue shows the live counts.
-    await b.page.waitForFunction(
-      () =>
-        /^Live: 1 open \(0 pending, 1 in review, 0 needs info\) · 0 overdue$/.test(
-          document.getElementById('live-counts-text')?.textContent ?? '',
-        ),
-      null,
-      {
-        timeout: 10_000,
-      },
-    );
+    await textBecomes(b.page, 'live-counts-text', /^Live: 1 open \(0 pending, 1 in review, 0 needs info\) · 0 overdue$/);
     await b.finish();
     await a.finish();
   });

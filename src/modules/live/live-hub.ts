@@ -64,6 +64,7 @@ export class LiveHub {
   /** ref → (instance:client → viewer), from every instance. */
   private readonly viewers = new Map<string, Map<string, Viewer>>();
   private readonly holders = new Map<string, Holder>();
+  private readonly names = new Map<string, { name: string; until: number }>();
   private conn: Client | null = null;
   private ready: Promise<Client> | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
@@ -85,6 +86,7 @@ export class LiveHub {
   /** A browser connected: start listening if it is the first, announce its presence, send the current state. */
   async attach(client: LiveClient): Promise<void> {
     this.clients.add(client);
+    this.names.set(client.userId, { name: client.name, until: Date.now() + 60_000 });
     await this.start();
     if (client.notice) {
       this.setViewer(client.notice, `${this.instance}:${client.id}`, client);
@@ -222,11 +224,11 @@ export class LiveHub {
   }
 
   private async onNotice(m: NoticeChangeMessage): Promise<void> {
-    this.scheduleCounts();
     const holder: Holder = { status: m.status, holder: m.assigneeId ? { id: m.assigneeId, name: await this.nameOf(m.assigneeId) } : null };
     this.holders.set(m.ref, holder);
     for (const c of this.clients) c.send('notice', { ref: m.ref, status: m.status, version: m.version, holder: holder.holder });
     this.pushPresence(m.ref);
+    this.scheduleCounts();
   }
 
   private setViewer(ref: string, key: string, v: { userId: string; name: string }): void {
@@ -307,8 +309,14 @@ export class LiveHub {
     return { status: row?.status ?? null, holder: row?.id ? { id: row.id, name: row.name } : null };
   }
 
+  /** Staff names, kept a minute: a change is fanned out without a query on its way. */
   private async nameOf(userId: string): Promise<string> {
+    const hit = this.names.get(userId);
+    if (hit && hit.until > Date.now()) return hit.name;
     const [u] = await this.deps.db.query(`SELECT name FROM users WHERE id = $1`, [userId]);
-    return u?.name ?? 'a former staff member';
+    const name = u?.name ?? 'a former staff member';
+    if (this.names.size > 1000) this.names.clear();
+    this.names.set(userId, { name, until: Date.now() + 60_000 });
+    return name;
   }
 }
