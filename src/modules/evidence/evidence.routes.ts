@@ -7,6 +7,9 @@ import { compareTexts } from './compare-texts';
 import { evidenceNotice, matchedTargets, relatedNotices } from './evidence.queries';
 import { originalFetcher, pageText } from './fetch-original';
 
+/** Matched URLs compared with the original per page view (the rest are listed without a comparison). */
+const COMPARED = 10;
+
 /**
  * `GET /notices/:reference/evidence` (staff; SPEC §15): per matched target, our copy beside the
  * claimed original (`?original=N` picks one of the notice's original URLs; the first by default),
@@ -31,9 +34,10 @@ export function evidenceRoutes(deps: AppDeps, fetchOriginal = originalFetcher(de
         [...new Set(targets.map((t) => t.item.sourceId))],
       ),
     ]);
-    const compared = targets.map((t) => ({
+    // Each diff is bounded in time; so is their number, so one page cannot hold the process for long.
+    const compared = targets.map((t, i) => ({
       ...t,
-      comparison: original?.ok ? compareTexts(pageText(`<article>${t.item.content}</article>`), original.text) : null,
+      comparison: original?.ok && i < COMPARED ? compareTexts(pageText(`<article>${t.item.content}</article>`), original.text) : null,
     }));
     res.render('evidence/index', {
       title: `Evidence for ${notice.reference}`,
@@ -42,6 +46,8 @@ export function evidenceRoutes(deps: AppDeps, fetchOriginal = originalFetcher(de
       originalUrl,
       original,
       targets: compared,
+      notCompared: original?.ok && targets.length > COMPARED ? targets.length - COMPARED : 0,
+      compared: COMPARED,
       related,
     });
   });
