@@ -9,7 +9,9 @@ export class AddNoticesDecidedIndex17969000000000 implements MigrationInterface 
   name = 'AddNoticesDecidedIndex17969000000000';
 
   public async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`CREATE INDEX "notices_decided_idx" ON "notices" ("decided_at") WHERE "decided_at" IS NOT NULL`);
+    await queryRunner.query(
+      `CREATE INDEX "notices_decided_idx" ON "notices" ("decided_at", "decided_by", "submitted_at", "decision") WHERE "decided_at" IS NOT NULL`,
+    );
   }
 
   public async down(queryRunner: QueryRunner): Promise<void> {

@@ -7,7 +7,8 @@ import type { EntityManager } from 'typeorm';
  * notices without a precomputed table that could drift from the notices themselves.
  *
  * Definitions (also in docs/dashboard.md):
- *  - backlog: notices `pending`, `in_review` or `needs_info`, by age since they entered the queue;
+ *  - backlog: notices `pending`, `in_review` or `needs_info`, by age since they were submitted (an
+ *    index-only read of `notices_queue_idx`);
  *  - overdue: open notices past their due time (`needs_info` waits on the complainant: not counted);
  *  - decisions: approve, partly approve, reject, spam by a moderator (`decided_by` set), per UTC day;
  *  - time to decision: submitted → decided, for notices decided in the window;
@@ -58,7 +59,7 @@ export async function teamDashboard(tx: EntityManager, now: Date): Promise<TeamD
   const from = new Date(today.getTime() - (DASHBOARD_DAYS - 1) * 86_400_000);
   const days = Array.from({ length: DASHBOARD_DAYS }, (_, i) => dayOf(new Date(from.getTime() + i * 86_400_000)));
   const bucketSql = `CASE ${AGE_BUCKETS.filter((b) => Number.isFinite(b.upToHours))
-    .map((b) => `WHEN $1::timestamptz - coalesce(queued_at, submitted_at) < interval '${b.upToHours} hours' THEN '${b.key}'`)
+    .map((b) => `WHEN $1::timestamptz - submitted_at < interval '${b.upToHours} hours' THEN '${b.key}'`)
     .join(' ')} ELSE 'gt30d' END`;
   const [backlogRows, [overdueRow], perModerator, [overall], perDay, [removalsRow], [cnRow]] = await Promise.all([
     tx.query(`SELECT status, ${bucketSql} AS bucket, count(*)::int AS n FROM notices WHERE status = ANY($2) GROUP BY 1, 2`, [now, OPEN]),
