@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { User } from '../../src/modules/auth';
 import { teamDashboard } from '../../src/modules/reports/dashboard';
+import { dashboardFigures } from '../../src/modules/reports/dashboard.routes';
 import { ManualClock } from '../../src/shared/clock';
 import { createTestContext, TestContext, truncateAll } from '../support/context';
 import { createStaff, signedInAgent } from '../support/staff';
@@ -110,6 +111,34 @@ describe('team dashboard GET /dashboard', () => {
     expect(res.text).toMatch(/<tr><th scope="row">2026-11-30<\/th><td>3<\/td><td>10<\/td><td>18<\/td><\/tr>/);
     expect(res.text).toContain('50% (1 counter-notices for 2 removals)');
     expect(res.text).toContain('<dt>Median time to decision</dt><dd>7 hours</dd>');
+  });
+
+  it('when the figures were computed within the period, then they are served again without reading; past five periods a visitor waits for new ones', async () => {
+    await seed();
+    let now = 0;
+    const realNow = Date.now;
+    Date.now = () => now;
+    try {
+      const figures = dashboardFigures(t, 30_000);
+      expect((await figures()).decisions).toBe(4);
+      await notice({ status: 'rejected', submitted: ago(3), decided: ago(1), by: ben, decision: 'rejected' });
+      now = 29_000;
+      expect((await figures()).decisions).toBe(4);
+      // Stale but recent: served at once, refreshed behind.
+      now = 31_000;
+      expect((await figures()).decisions).toBe(4);
+      let after = 4;
+      for (let i = 0; i < 50 && after === 4; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        after = (await figures()).decisions;
+      }
+      expect(after).toBe(5);
+      await notice({ status: 'rejected', submitted: ago(3), decided: ago(1), by: ben, decision: 'rejected' });
+      now = 31_000 + 5 * 30_000;
+      expect((await figures()).decisions).toBe(6);
+    } finally {
+      Date.now = realNow;
+    }
   });
 
   it('when nothing has happened yet, then the dashboard says so instead of dividing by zero', async () => {

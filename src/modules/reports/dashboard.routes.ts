@@ -65,11 +65,41 @@ export function dashboardView(d: TeamDashboard) {
   };
 }
 
+/**
+ * The figures, computed at most once per `ttlMs` per instance (30 s; 0 in tests, where they are
+ * exact). Computing them reads ~20,000 index entries per 30 days of a busy desk (~100-250 ms with a
+ * million notices); moderators opening the page meanwhile get the last figures at once, refreshed
+ * behind them. Figures older than five periods are never served: that visitor waits for new ones.
+ */
+export function dashboardFigures(
+  deps: Pick<AppDeps, 'db' | 'clock' | 'config' | 'logger'>,
+  ttlMs = deps.config.env === 'test' ? 0 : 30_000,
+) {
+  let last: { at: number; value: TeamDashboard } | null = null;
+  let running: Promise<TeamDashboard> | null = null;
+  const refresh = () =>
+    (running ??= teamDashboard(deps.db.manager, deps.clock.now())
+      .then((value) => {
+        last = { at: Date.now(), value };
+        return value;
+      })
+      .finally(() => (running = null)));
+  return (): Promise<TeamDashboard> => {
+    const age = last ? Date.now() - last.at : Infinity;
+    if (last && age < ttlMs) return Promise.resolve(last.value);
+    if (last && age < 5 * ttlMs) {
+      refresh().catch((err) => deps.logger.warn({ err: String(err) }, 'dashboard: the figures could not be refreshed'));
+      return Promise.resolve(last.value);
+    }
+    return refresh();
+  };
+}
+
 /** `GET /dashboard` (staff; SPEC §15): the team's backlog and pace. */
-export function dashboardRoutes(deps: AppDeps): Router {
+export function dashboardRoutes(deps: AppDeps, figures = dashboardFigures(deps)): Router {
   const r = Router();
   r.get('/dashboard', noStore, requireStaff, requireRole('admin', 'moderator'), async (_req, res) => {
-    const d = await teamDashboard(deps.db.manager, deps.clock.now());
+    const d = await figures();
     res.render('dashboard/index', { title: 'Team dashboard', d, ...dashboardView(d) });
   });
   return r;

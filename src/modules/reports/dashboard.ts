@@ -29,6 +29,8 @@ export const AGE_BUCKETS = [
 const OPEN = ['pending', 'in_review', 'needs_info'] as const;
 
 export interface TeamDashboard {
+  /** When these figures were computed. */
+  at: string;
   from: string;
   to: string;
   backlog: { bucket: string; label: string; pending: number; in_review: number; needs_info: number; total: number }[];
@@ -121,6 +123,7 @@ export async function teamDashboard(tx: EntityManager, now: Date): Promise<TeamD
   const dayRows = new Map((perDay as { day: string; n: number; median: unknown; p90: unknown }[]).map((r) => [r.day, r]));
   const removals = removalsRow.n as number;
   return {
+    at: now.toISOString(),
     from: days[0],
     to: days[days.length - 1],
     backlog,
