@@ -7,6 +7,7 @@ import { intakeSuite } from './intake';
 import { itemsSuite } from './items';
 import type { BenchSuite } from './lib';
 import { mailSuite } from './mail';
+import { dashboardSuite, liveSuite } from './moderators';
 import { reviewSuite } from './review';
 import { staydownSuite } from './staydown';
 
@@ -22,4 +23,6 @@ export const suites: BenchSuite[] = [
   inboundParseSuite,
   inboundSuite,
   batchesSuite,
+  liveSuite,
+  dashboardSuite,
 ];

@@ -53,6 +53,10 @@ import { policyPages } from './modules/policy/policy.routes';
 import { reviewApi } from './modules/review/review.api';
 import { reviewPages } from './modules/review/review.routes';
 import { transparencyRoutes } from './modules/reports/transparency.routes';
+import { liveRoutes } from './modules/live/live.routes';
+import { dashboardRoutes } from './modules/reports/dashboard.routes';
+import { evidenceRoutes } from './modules/evidence/evidence.routes';
+import { LiveHub } from './modules/live';
 
 export const SESSION_COOKIE = 'td.sid';
 
@@ -210,6 +214,10 @@ export function createApp(deps: AppDeps): Express {
   staff.use(sourcesRoutes(deps), heldItemsPages(deps), itemsAdminRoutes(deps));
   staff.use(counterNoticesStaffRoutes(deps));
   staff.use(complaintsStaffRoutes(deps));
+  // The live stream (SPEC §15): one hub, so one LISTEN connection, per app instance; server.ts closes it.
+  const liveHub = new LiveHub(deps);
+  app.locals.liveHub = liveHub;
+  staff.use(liveRoutes(deps, liveHub), dashboardRoutes(deps), evidenceRoutes(deps));
   staff.use(reviewPages(deps));
   staff.use(mailboxRoutes(deps));
 

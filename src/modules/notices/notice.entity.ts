@@ -37,6 +37,7 @@ export type NoticeSourceType = 'notice' | 'trusted_flagger';
 @Index('notices_email_submitted_idx', ['email', 'submittedAt'])
 @Index('notices_ip_submitted_idx', ['submitterIp', 'submittedAt'])
 @Index('notices_assignee_idx', ['assigneeId', 'status'])
+@Index('notices_decided_idx', ['decidedAt', 'decidedBy', 'submittedAt', 'decision'], { where: `"decided_at" IS NOT NULL` })
 export class Notice {
   @PrimaryGeneratedColumn('uuid')
   id: string;
