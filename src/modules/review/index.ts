@@ -31,3 +31,5 @@ export { bulkJobView } from './bulk.queries';
 export type { BulkJobView, BulkResult } from './bulk.queries';
 export { SavedView } from './saved-view.entity';
 export { saveView, deleteView, setDefaultView, savedViewsOf, findSavedView, defaultViewOf } from './saved-views';
+export { LIVE_CHANNEL, announceNoticeChange } from './live-events';
+export type { NoticeChangeMessage } from './live-events';
