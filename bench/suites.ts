@@ -1,4 +1,5 @@
 import { auditSuite } from './audit';
+import { batchesSuite } from './batches';
 import { edgeSuite } from './edge';
 import { inboundParseSuite } from './inbound-parse';
 import { inboundSuite } from './inbound';
@@ -21,6 +22,7 @@ export const suites: BenchSuite[] = [
   staydownSuite,
   inboundParseSuite,
   inboundSuite,
+  batchesSuite,
   liveSuite,
   dashboardSuite,
 ];

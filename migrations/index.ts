@@ -19,6 +19,7 @@ import { CreateWorkerInstancesAndEmailClaims1796600000000 } from './179660000000
 import { CreateItemAliases1796600000001 } from './1796600000001-CreateItemAliases';
 import { AddClaimsToWorkerTables1796700000000 } from './1796700000000-AddClaimsToWorkerTables';
 import { AddNoticesDecidedIndex17969000000000 } from './17969000000000-AddNoticesDecidedIndex';
+import { AddTrustedFlaggersAndLetters17970500000000 } from './17970500000000-AddTrustedFlaggersAndLetters';
 
 /** Every migration, in order. A new migration file is added here too. */
 export const allMigrations: Function[] = [
@@ -43,4 +44,5 @@ export const allMigrations: Function[] = [
   CreateItemAliases1796600000001,
   AddClaimsToWorkerTables1796700000000,
   AddNoticesDecidedIndex17969000000000,
+  AddTrustedFlaggersAndLetters17970500000000,
 ];

@@ -45,6 +45,7 @@ import { mailboxRoutes } from './modules/inbound/mailbox.routes';
 import { batchesApi } from './modules/batches/batches.api';
 import { batchesPortalPages } from './modules/batches/batches-portal.routes';
 import { portalRoutes } from './modules/submitters/portal.routes';
+import { submittersAdminRoutes } from './modules/submitters/submitters-admin.routes';
 import { submitterApi } from './modules/submitters/submitter.api';
 import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
 import { optOutPages } from './modules/opt-out/opt-out.routes';
@@ -207,6 +208,7 @@ export function createApp(deps: AppDeps): Express {
   staff.use(authRoutes(deps, loginLimiter));
   staff.use(twoFactorRoutes(deps, loginLimiter), sessionsRoutes(deps));
   staff.use(usersRoutes(deps));
+  staff.use(submittersAdminRoutes(deps));
   staff.use(outboxRoutes(deps));
   // The held list (/items?status=held) is answered before the items search it specialises.
   staff.use(sourcesRoutes(deps), heldItemsPages(deps), itemsAdminRoutes(deps));

@@ -354,6 +354,14 @@ class EnvSchema {
   @IsOptional() @IsString() DMCA_AGENT_PHONE?: string;
   @IsOptional() @Transform(emptyToUndefined) @IsEmail({}, { message: 'must be an email address' }) DMCA_AGENT_EMAIL?: string;
 
+  // Rights holders (SPEC §14): the largest authorisation letter (PDF) a submitter may upload.
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1024, { message: 'must be at least 1024 bytes' })
+  @Max(50 * 1024 * 1024, { message: 'must be at most 52428800 bytes (50 MiB)' })
+  AUTHORISATION_LETTER_MAX_BYTES?: number;
+
   // Email as a channel (SPEC §12)
   @IsOptional()
   @Transform(toInt)
@@ -499,6 +507,11 @@ export interface Config {
   /** ODS_BODIES: certified out-of-court dispute settlement bodies (DSA Art. 21). */
   readonly odsBodies: readonly { readonly name: string; readonly url: string }[];
   readonly dmcaAgent: { readonly name: string; readonly address: string; readonly phone: string; readonly email: string };
+  /** Rights holders (SPEC §14). */
+  readonly submitters: {
+    /** AUTHORISATION_LETTER_MAX_BYTES: the largest authorisation letter (PDF) taken. Default 5 MiB. */
+    readonly letterMaxBytes: number;
+  };
   /** Email as a channel (SPEC §12). */
   readonly inbound: {
     /** undefined: no SMTP receiver. */
@@ -639,6 +652,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         const [name, url] = e.split('|').map((p) => p.trim());
         return { name, url };
       }),
+    submitters: { letterMaxBytes: raw.AUTHORISATION_LETTER_MAX_BYTES ?? 5 * 1024 * 1024 },
     dmcaAgent: {
       name: raw.DMCA_AGENT_NAME ?? 'Copyright Agent, Takedown Desk',
       address: raw.DMCA_AGENT_ADDRESS ?? '(set DMCA_AGENT_ADDRESS)',
