@@ -199,9 +199,12 @@ export const dashboardSuite: BenchSuite = {
     const rows: BenchRow[] = [];
     try {
       const cookie = await signIn(app.url, 'bench-dashboard@desk.example');
+      // The first request computes the figures (nothing cached yet): its time is the cost of a refresh.
+      const coldStart = performance.now();
       const check = await fetch(`${app.url}/dashboard`, { headers: { Cookie: cookie } });
       const html = await check.text();
       if (check.status !== 200 || !html.includes('Team dashboard')) throw new Error(`GET /dashboard answered ${check.status}`);
+      const cold = Math.round(performance.now() - coldStart);
       const decisions = /<dt>Decisions \(30 days\)<\/dt><dd>(\d+)<\/dd>/.exec(html)?.[1];
       const headers = { Cookie: cookie };
       await load({ url: `${app.url}/dashboard`, headers, duration: 3, connections: 2 });
@@ -213,7 +216,7 @@ export const dashboardSuite: BenchSuite = {
           unit: 'ms',
           goal: '≤ 300 ms',
           ok: r.p95 <= 300 && r.non2xx === 0 && r.errors === 0,
-          note: `${r.rps} req/s, p50 ${r.p50} ms${r.non2xx ? `, ${r.non2xx} non-2xx` : ''}`,
+          note: `${r.rps} req/s, p50 ${r.p50} ms${r.non2xx ? `, ${r.non2xx} non-2xx` : ''}; figures refreshed every 30 s, the first (uncached) request took ${cold} ms`,
         });
       }
     } finally {

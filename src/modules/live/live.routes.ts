@@ -43,7 +43,10 @@ export function liveRoutes(deps: AppDeps, hub: LiveHub): Router {
       name: user.name,
       notice: raw || null,
       send(event, data) {
-        if (open) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+        if (!open) return;
+        // A browser that stops reading is dropped rather than buffered without end; it reconnects.
+        if (res.writableLength > 1_000_000) return client.end();
+        res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       },
       end() {
         if (!open) return;
