@@ -206,7 +206,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, opts: WebhookWorker
       );
       if (n !== 1) return 'lost';
       const reason = `a delivery (event ${row.event_type} ${row.event_id}) still failed ${config.webhooks.retryHours} hours after the event, after ${row.attempts} attempts`;
-      const [w] = await tx.query(
+      const [[w]] = await tx.query(
         `UPDATE webhooks w SET status = 'disabled', disabled_at = $2, disabled_reason = $3, last_status_code = $4, last_attempt_at = $2,
                 consecutive_failures = w.consecutive_failures + 1
            FROM submitters s WHERE w.id = $1 AND s.id = w.submitter_id AND w.status = 'active'
@@ -239,10 +239,13 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, opts: WebhookWorker
     perWebhook.set(row.webhook_id, (perWebhook.get(row.webhook_id) ?? 0) + 1);
     const p = deliver(row)
       .catch(async (err) => {
-        // The outcome could not be written: hand it back (sent again later; at-least-once).
+        // The outcome could not be written: hand it back, due again in a minute (sent again; at-least-once).
         logger.error({ err: String(err), delivery: row.id }, 'webhook outcome not recorded; handing the delivery back');
         total.lost++;
-        await leases.release('webhook_deliveries', { ids: [row.id] }).catch(() => undefined);
+        const later = new Date(clock.now().getTime() + 60_000).toISOString();
+        await leases
+          .release('webhook_deliveries', { ids: [row.id], set: `next_attempt_at = '${later}'::timestamptz` })
+          .catch(() => undefined);
       })
       .finally(() => {
         inFlight.delete(row.id);

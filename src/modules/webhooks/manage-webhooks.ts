@@ -111,7 +111,7 @@ export async function deleteWebhook(
 ): Promise<void> {
   await withTransaction(deps.db, async (tx) => {
     if (!UUID.test(cmd.id)) throw AppError.notFound('Webhook', 'WEBHOOK.NOT_FOUND');
-    const [w] = await tx.query(`DELETE FROM webhooks WHERE id = $1 AND submitter_id = $2 RETURNING id, url`, [cmd.id, cmd.submitterId]);
+    const [[w]] = await tx.query(`DELETE FROM webhooks WHERE id = $1 AND submitter_id = $2 RETURNING id, url`, [cmd.id, cmd.submitterId]);
     if (!w) throw AppError.notFound('Webhook', 'WEBHOOK.NOT_FOUND');
     const [, dropped] = await tx.query(`DELETE FROM webhook_deliveries WHERE webhook_id = $1 AND status = 'pending'`, [cmd.id]);
     await tx.query(`DELETE FROM webhook_deliveries WHERE webhook_id = $1`, [cmd.id]);

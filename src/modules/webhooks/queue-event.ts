@@ -24,9 +24,9 @@ export async function queueWebhookEvent(tx: EntityManager, e: WebhookEvent): Pro
   const [who, value] = 'submitterId' in e.to ? ['s.id = $1::uuid', e.to.submitterId] : ['s.email = lower($1)', e.to.email];
   await tx.query(
     `INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, ordering_key, body, next_attempt_at, created_at)
-     SELECT w.id, $2, $3, $4, $5, $6, $6
+     SELECT w.id, $2::uuid, $3::text, $4::text, $5::text, $6::timestamptz, $6::timestamptz
        FROM webhooks w JOIN submitters s ON s.id = w.submitter_id
-      WHERE ${who} AND w.status = 'active' AND $3 = ANY(w.events)
+      WHERE ${who} AND w.status = 'active' AND $3::text = ANY(w.events)
       ORDER BY w.id`,
     [value, id, e.type, e.orderingKey.slice(0, 100), body, e.at],
   );

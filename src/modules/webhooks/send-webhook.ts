@@ -33,10 +33,11 @@ export function sendWebhook(
 ): Promise<SendResult> {
   return new Promise((resolve) => {
     let done = false;
+    let timer: NodeJS.Timeout | undefined;
     const finish = (r: SendResult) => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      if (timer) clearTimeout(timer);
       resolve(r);
     };
     let target: URL;
@@ -65,7 +66,7 @@ export function sendWebhook(
         'Takedown-Delivery': h.deliveryId,
       },
     });
-    const timer = setTimeout(() => {
+    timer = setTimeout(() => {
       req.destroy();
       finish({ ok: false, statusCode: null, error: `no answer within ${Math.round(opts.timeoutMs / 100) / 10} s` });
     }, opts.timeoutMs);
