@@ -33,13 +33,17 @@ export function sendWebhook(
 ): Promise<SendResult> {
   return new Promise((resolve) => {
     let done = false;
-    let timer: NodeJS.Timeout | undefined;
+    const sent: { req?: http.ClientRequest } = {};
     const finish = (r: SendResult) => {
       if (done) return;
       done = true;
-      if (timer) clearTimeout(timer);
+      clearTimeout(timer);
       resolve(r);
     };
+    const timer = setTimeout(() => {
+      sent.req?.destroy();
+      finish({ ok: false, statusCode: null, error: `no answer within ${Math.round(opts.timeoutMs / 100) / 10} s` });
+    }, opts.timeoutMs);
     let target: URL;
     try {
       target = new URL(url);
@@ -66,10 +70,7 @@ export function sendWebhook(
         'Takedown-Delivery': h.deliveryId,
       },
     });
-    timer = setTimeout(() => {
-      req.destroy();
-      finish({ ok: false, statusCode: null, error: `no answer within ${Math.round(opts.timeoutMs / 100) / 10} s` });
-    }, opts.timeoutMs);
+    sent.req = req;
     req.on('response', (res) => {
       const status = res.statusCode ?? 0;
       let size = 0;
