@@ -8,6 +8,7 @@ import type { BenchSuite } from './lib';
 import { mailSuite } from './mail';
 import { reviewSuite } from './review';
 import { staydownSuite } from './staydown';
+import { webhooksSuite } from './webhooks';
 
 /** Every benchmark suite, in the order they run. Each issue adds its own. */
 export const suites: BenchSuite[] = [
@@ -20,4 +21,5 @@ export const suites: BenchSuite[] = [
   staydownSuite,
   inboundParseSuite,
   inboundSuite,
+  webhooksSuite,
 ];

@@ -17,7 +17,7 @@ import { queueWebhookDisabledEmail } from './webhook-emails';
  *     LOCKED`, `claimed_by` = this process, `attempts + 1`; it commits at once, so no transaction is
  *     open while a receiver is called. Claimable: due, its webhook active, no earlier pending
  *     delivery of the same (webhook, ordering key) — so a later event for a notice waits for the
- *     earlier one, whichever instance holds it — and at most `perReceiver` per webhook per claim.
+ *     earlier one, whichever instance holds it — and its webhook below `perReceiver` in flight here.
  *     If the process dies, its claims are free CLAIM_LEASE_SECONDS after its last heartbeat.
  *  2. send — each claimed delivery on its own (`sendWebhook`: signed, SSRF-guarded on the connected
  *     address, no redirects, WEBHOOK_TIMEOUT_SECONDS), up to `concurrency` at once and `perReceiver`
@@ -46,7 +46,7 @@ export interface WebhookWorkerDeps {
 export interface WebhookWorkerOptions {
   /** Deliveries in flight at once (default WEBHOOK_CONCURRENCY). */
   concurrency?: number;
-  /** Deliveries in flight to one webhook (default 8). */
+  /** Deliveries in flight to one webhook (default half of `concurrency`: a stuck receiver leaves the other half to the rest). */
   perReceiver?: number;
   timeoutMs?: number;
   /** First retry delay (default 10 s), doubled each attempt, capped at `retryMaxMs` (default 1 hour). */
@@ -109,7 +109,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, opts: WebhookWorker
       name: 'webhook-worker',
     });
   const concurrency = opts.concurrency ?? config.webhooks.concurrency;
-  const perReceiver = opts.perReceiver ?? 8;
+  const perReceiver = opts.perReceiver ?? Math.max(1, Math.floor(concurrency / 2));
   const timeoutMs = opts.timeoutMs ?? config.webhooks.timeoutMs;
   const retryBaseMs = opts.retryBaseMs ?? 10_000;
   const retryMaxMs = opts.retryMaxMs ?? 60 * 60_000;
@@ -125,18 +125,17 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, opts: WebhookWorker
 
   function claim(now: Date, limit: number): Promise<Claimed[]> {
     const saturated = [...perWebhook].filter(([, n]) => n >= perReceiver).map(([id]) => id);
-    // Due and first in its (webhook, ordering key) line; the window keeps one receiver from taking every slot.
-    const due = `d.status = 'pending' AND d.next_attempt_at <= $1
-      AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.webhook_id = d.webhook_id AND p.ordering_key = d.ordering_key
-                       AND p.status = 'pending' AND p.id < d.id)
-      AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = d.webhook_id AND w.status = 'active')
-      AND d.webhook_id <> ALL($2::uuid[])`;
+    // Due, first in its (webhook, ordering key) line, its webhook active and not at its cap. Walked
+    // in next_attempt_at order and stopped at `limit`, so a claim stays cheap however long the queue.
     return leases.claim<Claimed>({
       table: 'webhook_deliveries',
-      where: `t.id IN (SELECT x.id FROM (SELECT d.id, row_number() OVER (PARTITION BY d.webhook_id ORDER BY d.next_attempt_at, d.id) AS rn
-                                          FROM webhook_deliveries d WHERE ${due}) x WHERE x.rn <= $3)`,
-      params: [now, saturated, perReceiver],
-      orderBy: 't.next_attempt_at, t.id',
+      where: `t.status = 'pending' AND t.next_attempt_at <= $1
+        AND t.webhook_id <> ALL($2::uuid[])
+        AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.webhook_id = t.webhook_id AND p.ordering_key = t.ordering_key
+                         AND p.status = 'pending' AND p.id < t.id)
+        AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = t.webhook_id AND w.status = 'active')`,
+      params: [now, saturated],
+      orderBy: 't.next_attempt_at',
       limit,
       set: 'attempts = t.attempts + 1',
       returning: `t.id, t.webhook_id, t.event_id, t.event_type, t.body, t.attempts, t.created_at,
@@ -256,24 +255,34 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, opts: WebhookWorker
     inFlight.set(row.id, p);
   }
 
+  /** Claims into the free slots, at most `perReceiver` a claim; false when nothing more is due now. */
+  async function fill(): Promise<boolean> {
+    while (!stopped && inFlight.size < concurrency) {
+      // No more than the fullest unsaturated receiver can still take, so little is claimed only to be handed back.
+      const fullest = Math.max(0, ...[...perWebhook.values()].filter((n) => n < perReceiver));
+      const limit = Math.max(1, Math.min(concurrency - inFlight.size, perReceiver - fullest));
+      const rows = await claim(clock.now(), limit);
+      total.claimed += rows.length;
+      // Not ours for sure any more (our heartbeat is late), or past a receiver's cap: handed back untried.
+      const back: string[] = [];
+      for (const r of rows) {
+        if (!leases.holds(r.claimed_by)) {
+          total.lost++;
+          back.push(r.id);
+        } else if ((perWebhook.get(r.webhook_id) ?? 0) >= perReceiver) back.push(r.id);
+        else start(r);
+      }
+      if (back.length) await leases.release('webhook_deliveries', { ids: back, set: 'attempts = t.attempts - 1' });
+      if (rows.length < limit || back.length === rows.length) return false;
+    }
+    return true;
+  }
+
   async function drainLoop(): Promise<DeliveryResult> {
     total = { claimed: 0, delivered: 0, retried: 0, failed: 0, lost: 0 };
     for (;;) {
-      let claimed = 0;
-      const free = concurrency - inFlight.size;
-      if (!stopped && free > 0) {
-        const rows = await claim(clock.now(), free);
-        claimed = rows.length;
-        total.claimed += rows.length;
-        const lost = rows.filter((r) => !leases.holds(r.claimed_by));
-        if (lost.length) {
-          total.lost += lost.length;
-          await leases.release('webhook_deliveries', { ids: lost.map((r) => r.id), set: 'attempts = t.attempts - 1' });
-        }
-        for (const r of rows) if (leases.holds(r.claimed_by)) start(r);
-        if (claimed === free) continue; // possibly more due: claim again at once
-      }
-      if (!inFlight.size && (claimed === 0 || stopped)) return total;
+      const more = await fill();
+      if (!inFlight.size && (!more || stopped)) return total;
       // Wait for a slot, or look again shortly for deliveries that became due meanwhile.
       await Promise.race([...inFlight.values(), new Promise((r) => setTimeout(r, pollMs))]);
     }
