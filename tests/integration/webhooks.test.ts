@@ -3,6 +3,7 @@ import { createApp } from '../../src/app';
 import { createLeaseHolder } from '../../src/db/leases';
 import type { MailWorker } from '../../src/modules/mail';
 import { withTransaction } from '../../src/db/transaction';
+import { processBatches } from '../../src/modules/batches';
 import { closeNotice, Notice } from '../../src/modules/notices';
 import { claimNotice } from '../../src/modules/review';
 import { createWebhookWorker, WebhookWorker, WebhookWorkerOptions } from '../../src/modules/webhooks';
@@ -354,6 +355,38 @@ describe('webhooks: registered by the submitter, signed deliveries from a durabl
     expect(ids).toHaveLength(2);
     expect(new Set(ids).size).toBe(1); // at least once: the same event id, which the receiver can drop
     await leasesA.stop();
+  });
+
+  it('when a batch finishes, then batch.completed is delivered with its counts, signed', async () => {
+    const csrf = await csrfOf(agent, '/portal/profile');
+    await agent
+      .post('/portal/profile')
+      .type('form')
+      .send({ _csrf: csrf, name: 'Ada Lovelace', role: 'owner', address: '12 Marylebone Road, London', country: 'GB' })
+      .expect(303);
+    await agent
+      .post('/portal/statements')
+      .type('form')
+      .send({ _csrf: csrf, signature: 'Ada Lovelace', goodFaith: 'true', accuracy: 'true' })
+      .expect(303);
+    const { secret } = await register('/batches', ['batch.completed']);
+    const batch = await api()
+      .post('/api/v1/batches')
+      .send({
+        works: [
+          { description: 'Notes on the Engine, chapter 1', infringingUrls: [pages[0], pages[1]] },
+          { description: 'Notes on the Engine, chapter 2', infringingUrls: [pages[2]] },
+        ],
+      })
+      .expect(202);
+    await processBatches({ ...t, logger: createLogger('silent') });
+    expect(await worker().drain()).toMatchObject({ delivered: 1 });
+    const [got] = rx.at('/batches');
+    expect(verifySignature(got.headers['takedown-signature'] as string, got.body, secret).ok).toBe(true);
+    expect(JSON.parse(got.body)).toMatchObject({
+      type: 'batch.completed',
+      data: { id: batch.body.id, status: 'done', works: 2, urls: 3, notices: 2, refusedWorks: 0 },
+    });
   });
 
   it('when the submitter registers a webhook in the portal, then the secret is shown once, the form needs CSRF, and the delivery log shows the last response code', async () => {
