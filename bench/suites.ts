@@ -11,6 +11,7 @@ import { mailSuite } from './mail';
 import { dashboardSuite, liveSuite } from './moderators';
 import { reviewSuite } from './review';
 import { staydownSuite } from './staydown';
+import { webhooksSuite } from './webhooks';
 
 /** Every benchmark suite, in the order they run. Each issue adds its own. */
 export const suites: BenchSuite[] = [
@@ -27,4 +28,5 @@ export const suites: BenchSuite[] = [
   batchesSuite,
   liveSuite,
   dashboardSuite,
+  webhooksSuite,
 ];

@@ -21,6 +21,7 @@ import { AddClaimsToWorkerTables1796700000000 } from './1796700000000-AddClaimsT
 import { CreateBulkJobsAndSavedViews17968000000000 } from './17968000000000-CreateBulkJobsAndSavedViews';
 import { AddNoticesDecidedIndex17969000000000 } from './17969000000000-AddNoticesDecidedIndex';
 import { AddTrustedFlaggersAndLetters17970500000000 } from './17970500000000-AddTrustedFlaggersAndLetters';
+import { CreateWebhooks17970000000000 } from './17970000000000-CreateWebhooks';
 
 /** Every migration, in order. A new migration file is added here too. */
 export const allMigrations: Function[] = [
@@ -46,5 +47,6 @@ export const allMigrations: Function[] = [
   AddClaimsToWorkerTables1796700000000,
   CreateBulkJobsAndSavedViews17968000000000,
   AddNoticesDecidedIndex17969000000000,
+  CreateWebhooks17970000000000,
   AddTrustedFlaggersAndLetters17970500000000,
 ];

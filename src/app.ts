@@ -47,6 +47,8 @@ import { batchesPortalPages } from './modules/batches/batches-portal.routes';
 import { portalRoutes } from './modules/submitters/portal.routes';
 import { submittersAdminRoutes } from './modules/submitters/submitters-admin.routes';
 import { submitterApi } from './modules/submitters/submitter.api';
+import { webhooksApi } from './modules/webhooks/webhooks.api';
+import { webhooksPortalPages } from './modules/webhooks/webhooks-portal.routes';
 import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
 import { optOutPages } from './modules/opt-out/opt-out.routes';
 import { policyPages } from './modules/policy/policy.routes';
@@ -164,7 +166,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(complaintPages(deps));
   app.use(policyPages(deps));
   // ---- Rights holders' portal: its own session cookie and CSRF, never the staff session ----
-  app.use('/portal', portalRoutes(deps, [batchesPortalPages(deps)]));
+  app.use('/portal', portalRoutes(deps, [batchesPortalPages(deps), webhooksPortalPages(deps)]));
 
   // ---- Staff side: sessions in PostgreSQL, CSRF on every form, rate-limited sign-in ----
   const PgStore = connectPgSimple(session);
@@ -227,7 +229,7 @@ export function createApp(deps: AppDeps): Express {
   const api = express.Router();
   api.use(openApiRoutes(deps));
   // Submitter tokens (`tds_…`) first: a request without one is handed on to the routes below.
-  api.use(submitterApi(deps), batchesApi(deps));
+  api.use(submitterApi(deps), batchesApi(deps), webhooksApi(deps));
   api.use(noticesPublicApi(deps), counterNoticesApi(deps));
   // After the public notice API: its GET /notices/:reference hands a token-less, authorised request on.
   api.use(reviewApi(deps), bulkApi(deps));

@@ -334,6 +334,33 @@ class EnvSchema {
   @Max(100)
   PURGE_MAX_ATTEMPTS?: number;
 
+  /** Webhooks (SPEC §14): receivers on private, loopback or link-local addresses are refused unless true. */
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean({ message: 'must be true or false' })
+  ALLOW_PRIVATE_WEBHOOKS?: boolean;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1)
+  @Max(60)
+  WEBHOOK_TIMEOUT_SECONDS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1)
+  @Max(168)
+  WEBHOOK_RETRY_HOURS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1)
+  @Max(256)
+  WEBHOOK_CONCURRENCY?: number;
+
   /** Who must use a second factor (SPEC §17): nobody, admins, or all staff. */
   @IsOptional()
   @Transform(emptyToUndefined)
@@ -501,6 +528,16 @@ export interface Config {
     /** Attempts per target before a purge is marked failed. */
     readonly maxAttempts: number;
   };
+  /** Signed webhooks to submitters' receivers (SPEC §14). */
+  readonly webhooks: {
+    readonly allowPrivate: boolean;
+    /** Per delivery: connect, answer and body together. */
+    readonly timeoutMs: number;
+    /** A delivery is retried (back-off, jitter) until a 2xx or this long after its event; then the webhook is disabled. */
+    readonly retryHours: number;
+    /** Deliveries in flight at once per process. */
+    readonly concurrency: number;
+  };
   readonly login: { readonly maxFailures: number; readonly lockMinutes: number };
   /** REQUIRE_2FA: staff who must enrol a second factor before any other staff page. */
   readonly require2fa: 'none' | 'admin' | 'all';
@@ -641,6 +678,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             }
           : undefined,
       maxAttempts: raw.PURGE_MAX_ATTEMPTS ?? 20,
+    },
+    webhooks: {
+      allowPrivate: raw.ALLOW_PRIVATE_WEBHOOKS ?? false,
+      timeoutMs: (raw.WEBHOOK_TIMEOUT_SECONDS ?? 10) * 1000,
+      retryHours: raw.WEBHOOK_RETRY_HOURS ?? 24,
+      concurrency: raw.WEBHOOK_CONCURRENCY ?? 32,
     },
     login: { maxFailures: raw.LOGIN_MAX_FAILURES ?? 5, lockMinutes: raw.LOGIN_LOCK_MINUTES ?? 15 },
     require2fa: (raw.REQUIRE_2FA as Config['require2fa'] | undefined) ?? 'none',

@@ -13,6 +13,7 @@ import { importDueSources } from './modules/feeds';
 import { startPageCacheListener } from './modules/items';
 import { createMailWorker } from './modules/mail';
 import { createPurgeWorker, pruneEdgePurges } from './modules/edge';
+import { createWebhookWorker, pruneWebhookDeliveries } from './modules/webhooks';
 import { restoreDueCounterNotices } from './modules/counter-notices';
 import {
   expireIncompleteNotices,
@@ -76,6 +77,8 @@ async function main() {
   const purge = createPurgeWorker(container);
   await purge.listen();
   if (purge.targets.length) logger.info({ targets: purge.targets }, 'edge purge worker started');
+  // Webhooks (SPEC §14): signed deliveries from their outbox, claimed under this process's lease.
+  const webhooks = createWebhookWorker(container);
   // The mailbox (SPEC §12): stored messages are read by the parse job (SKIP LOCKED, any instance);
   // the SMTP receiver runs when INBOUND_SMTP_PORT is set, and kicks the job after each commit.
   const inbound = createInboundWorker(container);
@@ -102,6 +105,12 @@ async function main() {
         name: 'edge-purge-prune',
         everyMs: 60 * 60_000,
         run: () => pruneEdgePurges(container.db, new Date(container.clock.now().getTime() - 7 * 86_400_000)),
+      },
+      { name: 'webhooks', everyMs: 1_000, run: () => webhooks.drain() },
+      {
+        name: 'webhook-prune',
+        everyMs: 60 * 60_000,
+        run: () => pruneWebhookDeliveries(container.db, new Date(container.clock.now().getTime() - 30 * 86_400_000)),
       },
       { name: 'inbound', everyMs: 2_000, run: () => inbound.drain() },
       // Emailed notices left incomplete past INCOMPLETE_DAYS end withdrawn.
@@ -147,6 +156,7 @@ async function main() {
     await inbound.idle();
     await mail.close();
     await purge.stop();
+    await webhooks.stop(); // lets the deliveries in flight finish (WEBHOOK_TIMEOUT_SECONDS at most), claims no more
     // Every claim of this process goes back now, so another instance takes it at once (no lease wait).
     await container.leases.stop();
     await cacheListener.stop();

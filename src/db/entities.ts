@@ -1,3 +1,5 @@
+import { Webhook } from '../modules/webhooks/webhook.entity';
+import { WebhookDelivery } from '../modules/webhooks/webhook-delivery.entity';
 import { CounterNotice } from '../modules/counter-notices/counter-notice.entity';
 import { OptOutRequest } from '../modules/opt-out/opt-out-request.entity';
 import { EdgePurge } from '../modules/edge/edge-purge.entity';
@@ -58,4 +60,6 @@ export const entities = [
   BulkJob,
   BulkJobItem,
   SavedView,
+  Webhook,
+  WebhookDelivery,
 ];

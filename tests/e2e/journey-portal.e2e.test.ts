@@ -4,12 +4,16 @@ import { makeItem, makeSource } from '../support/factories';
 import { seriousViolations } from './support/axe';
 import { createStaff } from '../support/staff';
 import { closeUnfinishedTabs, launchBrowser, openTab, signIn, Site, startSite } from './support/browser';
-import { linkIn, mailTo, submitNotice } from './support/journeys';
+import { approveAs, linkIn, mailTo, submitNotice } from './support/journeys';
+import { createWebhookWorker } from '../../src/modules/webhooks';
+import { createLogger } from '../../src/shared/logger';
+import { startWebhookReceiver, verifySignature, WebhookReceiver } from '../support/webhook-receiver';
 
 /**
  * Journey: a rights holder signs in to the portal by the emailed link, fills in the profile, makes
  * standing statements, sends a notice from the pre-filled form (no statements to tick), finds it in
- * the list and opens its status page; axe on every portal page on the way. Then an admin marks
+ * the list and opens its status page; registers a webhook and receives a signed delivery when a
+ * moderator decides; axe on every portal page on the way. Then an admin marks
  * them a trusted flagger and their next notice leads the queue; suspended, they see a clear
  * refusal saying until when and why.
  */
@@ -17,10 +21,11 @@ describe("journey: the rights holders' portal", () => {
   let site: Site;
   let browser: Browser;
   let item: Item;
+  let rx: WebhookReceiver;
   const rights = 'legal@analytical.example';
 
   beforeAll(async () => {
-    [site, browser] = await Promise.all([startSite(), launchBrowser()]);
+    [site, browser, rx] = await Promise.all([startSite({ ALLOW_PRIVATE_WEBHOOKS: 'true' }), launchBrowser(), startWebhookReceiver()]);
     const source = await makeSource(site.t.db, { name: 'Harbour Gazette', domains: ['harbourgazette.example'] });
     item = await makeItem(site.t.db, source, { title: 'Tides of the harbour' });
   });
@@ -28,9 +33,10 @@ describe("journey: the rights holders' portal", () => {
   afterAll(async () => {
     await browser?.close();
     await site?.close();
+    await rx?.close();
   });
 
-  it('when a rights holder signs in by link, saves standing statements and sends a notice, then it is listed with its URL and the pages pass axe', async () => {
+  it('when a rights holder signs in by link, saves standing statements, sends a notice and registers a webhook, then it is listed, a signed webhook arrives when a moderator decides, and the pages pass axe', async () => {
     const a11y: string[] = [];
     const tab = await openTab(browser, 'journey-portal');
     const { page } = tab;
@@ -86,8 +92,38 @@ describe("journey: the rights holders' portal", () => {
       await page.goto(site.url(p));
       a11y.push(...(await seriousViolations(page)));
     }
-    const [n] = await site.t.db.query(`SELECT status, statements_source FROM notices`);
-    expect(n).toEqual({ status: 'pending', statements_source: 'standing' });
+    const [n] = await site.t.db.query(`SELECT reference, status, statements_source FROM notices`);
+    expect(n).toEqual({ reference: expect.stringMatching(/^TD-/), status: 'pending', statements_source: 'standing' });
+
+    // A webhook: registered on the portal, its secret shown once.
+    await page.goto(site.url('/portal/webhooks'));
+    a11y.push(...(await seriousViolations(page)));
+    await page.getByLabel("Your receiver's URL").fill(`${rx.base}/takedowns`);
+    await submit('Register the webhook');
+    const secret = (await page.locator('.flash code.secret').textContent())!.trim();
+    expect(secret).toMatch(/^whsec_/);
+    a11y.push(...(await seriousViolations(page)));
+
+    // A moderator decides; the delivery worker sends the events, signed.
+    const moderator = await createStaff(site.t.db, { role: 'moderator' });
+    await approveAs(site, moderator, n.reference);
+    const hooks = createWebhookWorker({ ...site.t, logger: createLogger('silent') });
+    try {
+      expect(await hooks.drain()).toMatchObject({ delivered: 3, failed: 0 });
+    } finally {
+      await hooks.stop();
+    }
+    const decided = rx.at('/takedowns').find((r) => JSON.parse(r.body).type === 'notice.decided')!;
+    expect(verifySignature(decided.headers['takedown-signature'] as string, decided.body, secret).ok).toBe(true);
+    expect(JSON.parse(decided.body).data).toMatchObject({
+      reference: n.reference,
+      status: 'approved',
+      targets: [{ url: site.url(`/items/${item.slug}`), outcome: 'removed' }],
+    });
+    await page.getByRole('link', { name: `${rx.base}/takedowns` }).click();
+    await page.waitForLoadState('load');
+    expect(await page.locator('main').textContent()).toContain('HTTP 200');
+    a11y.push(...(await seriousViolations(page)));
     expect(a11y).toEqual([]);
     await tab.finish('done');
   });

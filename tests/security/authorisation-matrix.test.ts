@@ -92,6 +92,11 @@ const MATRIX: Record<string, Policy> = {
   'GET /portal/batches/:id': 'submitter',
   'POST /portal/tokens': 'submitter',
   'POST /portal/tokens/:id/revoke': 'submitter',
+  'GET /portal/webhooks': 'submitter',
+  'POST /portal/webhooks': 'submitter',
+  'GET /portal/webhooks/:id': 'submitter',
+  'POST /portal/webhooks/:id/delete': 'submitter',
+  'POST /portal/webhooks/:id/enable': 'submitter',
   // ---- staff router (session + CSRF) ----
   'GET /login': 'public',
   'POST /login': 'public',
@@ -201,6 +206,11 @@ const MATRIX: Record<string, Policy> = {
   'POST /api/v1/batches': 'submitter-token',
   'GET /api/v1/batches/:id': 'submitter-token',
   'GET /api/v1/batches/:id/urls': 'submitter-token',
+  'POST /api/v1/webhooks': 'submitter-token',
+  'GET /api/v1/webhooks': 'submitter-token',
+  'GET /api/v1/webhooks/:id': 'submitter-token',
+  'DELETE /api/v1/webhooks/:id': 'submitter-token',
+  'POST /api/v1/webhooks/:id/enable': 'submitter-token',
 };
 
 function unique(routes: RouteInfo[]): RouteInfo[] {

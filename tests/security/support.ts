@@ -184,7 +184,8 @@ export function fillPath(path: string, w: World): string {
       if (path.includes('/submitters/')) return '00000000-0000-4000-8000-000000000000'; // no such submitter: 404 past the guards
       if (path.includes('/inbound-emails/') || path.includes('/mailbox/')) return w.inboundEmailId;
       // Someone else's (here: nobody's) token: the answer is the 404 of an unknown one.
-      if (path.includes('/portal/tokens/') || path.includes('/batches/')) return '00000000-0000-4000-8000-000000000000';
+      if (path.includes('/portal/tokens/') || path.includes('/batches/') || path.includes('/webhooks/'))
+        return '00000000-0000-4000-8000-000000000000';
       // Bulk jobs and saved views: nobody's; the answer past the guards is a 404.
       if (path.includes('/jobs/') || path.includes('/views/')) return '00000000-0000-4000-8000-000000000000';
     }

@@ -105,6 +105,10 @@ export const AUDIT_ACTIONS = [
   'user.password_accepted',
   'user.reauthenticated',
   'user.reauthentication_failed',
+  'webhook.deleted',
+  'webhook.disabled',
+  'webhook.enabled',
+  'webhook.registered',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

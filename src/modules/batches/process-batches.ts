@@ -6,6 +6,7 @@ import { record, SYSTEM } from '../audit';
 import { NoticeDto, submitNotice } from '../notices';
 import { currentStatements, Submitter } from '../submitters';
 import { Batch, BatchWork } from './batch.entity';
+import { queueWebhookEvent } from '../webhooks';
 
 export type BatchDeps = Pick<AppDeps, 'db' | 'clock' | 'config' | 'sessionSecret' | 'logger'> & {
   /** The process's claims (server.ts passes `container.leases`); default: one registered for this run. */
@@ -138,6 +139,21 @@ async function processBatch(deps: BatchDeps, leases: LeaseHolder, batch: Claimed
       action: 'batch.completed',
       subject: { type: 'batch', id: batch.id },
       details: { works: batch.works, urls: batch.urls, notices: done.notices, refusedWorks: done.refused },
+      at: now,
+    });
+    await queueWebhookEvent(tx, {
+      type: 'batch.completed',
+      to: { submitterId: batch.submitterId },
+      orderingKey: `batch:${batch.id}`,
+      data: {
+        id: batch.id,
+        status: 'done',
+        works: batch.works,
+        urls: batch.urls,
+        notices: done.notices,
+        refusedWorks: done.refused,
+        statusUrl: `${deps.config.publicBaseUrl}/api/v1/batches/${batch.id}`,
+      },
       at: now,
     });
   });

@@ -93,7 +93,7 @@ async function undoDecision(
   context?: RequestContext,
 ): Promise<string[]> {
   if (complaint.complainantKind === 'notifier') {
-    await reopenNotice(tx, notice, { actor, complaintId: complaint.id, slaHours: deps.config.policy.slaHours, at: now, context });
+    await reopenNotice(tx, notice, { actor, complaintId: complaint.id, slaHours: deps.config.policy.slaHours, at: now, context, deps });
     return [];
   }
   const rows: { id: string }[] = await tx.query(
@@ -109,6 +109,6 @@ async function undoDecision(
     at: now,
   });
   const restored = change.changed.map((i) => i.id);
-  await reverseRemoval(tx, notice, { actor, complaintId: complaint.id, restoredItemIds: restored, at: now, context });
+  await reverseRemoval(tx, notice, { actor, complaintId: complaint.id, restoredItemIds: restored, at: now, context, deps });
   return restored;
 }

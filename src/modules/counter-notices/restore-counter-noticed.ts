@@ -8,6 +8,7 @@ import { CounterNotice } from './counter-notice.entity';
 import { itemsForMail, lockCounterNotice, lockNoticeById, sourceContactsOf } from './counter-notices.queries';
 import type { CounterDeps } from './submit-counter-notice';
 import { AppError } from '../../shared/errors';
+import { queueNoticeEvents } from '../webhooks';
 
 /**
  * The restoration job (§ 512(g)(2)(C)): every counter-notice whose restore-after date has come and
@@ -50,6 +51,7 @@ async function restoreOne(tx: EntityManager, deps: CounterDeps, id: string, now:
   const before = notice.status;
   notice.status = next;
   await tx.getRepository(Notice).save(notice);
+  await queueNoticeEvents(tx, deps, notice, { from: before, at: now });
   cn.status = 'restored';
   cn.restoredAt = now;
   await tx.getRepository(CounterNotice).save(cn);
@@ -137,6 +139,7 @@ export async function recordCourtAction(
     const before = notice.status;
     notice.status = next;
     await tx.getRepository(Notice).save(notice);
+    await queueNoticeEvents(tx, deps, notice, { from: before, at: now });
     const by = cmd.actor.type === 'user' ? cmd.actor.label : cmd.actor.type;
     cn.status = 'upheld';
     cn.courtAction = { note, recordedAt: now.toISOString(), recordedBy: by };

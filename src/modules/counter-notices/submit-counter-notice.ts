@@ -11,6 +11,7 @@ import { CounterNotice } from './counter-notice.entity';
 import { staffEmails } from '../auth';
 import { queueCounterNoticeEmails } from './counter-notice-emails';
 import { removedItemsOf } from './counter-notices.queries';
+import { queueNoticeEvents } from '../webhooks';
 
 export type CounterDeps = Pick<AppDeps, 'db' | 'clock' | 'config'>;
 
@@ -81,6 +82,7 @@ export async function submitCounterNotice(deps: CounterDeps, cmd: SubmitCounterN
     const before = notice.status;
     notice.status = transition(notice.status, 'counter');
     await tx.getRepository(Notice).save(notice);
+    await queueNoticeEvents(tx, deps, notice, { from: before, at: now });
     const restoreAfter = addBusinessDays(now, config.policy.restoreBusinessDays);
     const repo = tx.getRepository(CounterNotice);
     const cn = await repo.save(

@@ -1,9 +1,8 @@
-import dns, { LookupAddress } from 'node:dns';
 import http, { IncomingMessage } from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import zlib from 'node:zlib';
-import ipaddr from 'ipaddr.js';
+import { guardedLookup, isPublicAddress } from '../../shared/ssrf';
 
 /**
  * Downloads a feed, defensively: http(s) only, a conditional GET (ETag / Last-Modified → 304), an
@@ -42,35 +41,6 @@ export type FetchFeedResult =
     };
 
 export const FEED_LIMITS = { timeoutMs: 20_000, maxBytes: 20 * 1024 * 1024, maxRedirects: 5 };
-
-/** Only ordinary public unicast addresses; IPv4-mapped IPv6 is judged as the IPv4 it carries. */
-export function isPublicAddress(address: string): boolean {
-  if (!ipaddr.isValid(address)) return false;
-  let ip = ipaddr.parse(address);
-  if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) ip = (ip as ipaddr.IPv6).toIPv4Address();
-  return ip.range() === 'unicast';
-}
-
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
-
-function guardedLookup(allowPrivate: boolean) {
-  return (hostname: string, options: dns.LookupOptions, callback: LookupCallback) => {
-    dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
-      if (err) return callback(err, '');
-      const list = addresses as LookupAddress[];
-      const bad = allowPrivate ? undefined : list.find((a) => !isPublicAddress(a.address));
-      if (bad || !list.length) {
-        const e = new FeedFetchError(
-          `refused: ${hostname} resolves to a private, loopback or link-local address (${bad?.address ?? 'none'})`,
-        ) as NodeJS.ErrnoException;
-        e.code = 'EPRIVATEADDRESS';
-        return callback(e, '');
-      }
-      if (options.all) callback(null, list);
-      else callback(null, list[0].address, list[0].family);
-    });
-  };
-}
 
 export async function fetchFeed(url: string, opts: FetchFeedOptions): Promise<FetchFeedResult> {
   const timeoutMs = opts.timeoutMs ?? FEED_LIMITS.timeoutMs;

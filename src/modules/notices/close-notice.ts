@@ -5,6 +5,7 @@ import { Notice } from './notice.entity';
 import { NoticeEvent, transition } from './notice-state';
 import { keepPendingTargets } from './notices.queries';
 import { statementOfReasons, type StatementInput } from './statement-of-reasons';
+import { queueNoticeEvents } from '../webhooks';
 
 /** Every way a notice is closed without (or after) removing content: the decision and its record. */
 export interface CloseNotice {
@@ -47,5 +48,6 @@ export async function closeNotice(tx: EntityManager, deps: Pick<AppDeps, 'config
     context: c.audit.context,
     at: c.at,
   });
+  await queueNoticeEvents(tx, deps, notice, { from: before, at: c.at });
   return before;
 }

@@ -9,6 +9,7 @@ import { transition } from './notice-state';
 import { closeNotice } from './close-notice';
 import { findForComplainant, lockByReference, lockDueNotices } from './notices.queries';
 import { notifyModerators } from './notify-moderators';
+import { queueNoticeEvents } from '../webhooks';
 
 type Deps = Pick<AppDeps, 'db' | 'clock' | 'config'>;
 
@@ -53,11 +54,13 @@ export function verifyNoticeEmail(deps: Deps, cmd: ComplainantCmd): Promise<Noti
     const notice = await lockForComplainant(tx, cmd);
     if (notice.status !== 'unverified') return notice; // following the link twice is harmless
     const now = deps.clock.now();
+    const from = notice.status;
     notice.status = transition(notice.status, 'verify');
     notice.emailVerifiedAt = now;
     notice.queuedAt = now;
     notice.dueAt = new Date(now.getTime() + deps.config.policy.slaHours * 3_600_000);
     await tx.getRepository(Notice).save(notice);
+    await queueNoticeEvents(tx, deps, notice, { from, at: now });
     await record(tx, {
       actor: PUBLIC,
       action: 'notice.verified',
@@ -105,12 +108,14 @@ export async function applyAnswer(
 ): Promise<Notice> {
   const now = deps.clock.now();
   const answer = cmd.answer.trim().slice(0, 5000);
+  const from = notice.status;
   notice.status = transition(notice.status, 'answer');
   notice.infoRequest = { ...notice.infoRequest!, answer, answeredAt: now.toISOString() };
   notice.queuedAt = now;
   notice.dueAt = new Date(now.getTime() + deps.config.policy.slaHours * 3_600_000);
   notice.assigneeId = null;
   await tx.getRepository(Notice).save(notice);
+  await queueNoticeEvents(tx, deps, notice, { from, at: now });
   await record(tx, {
     actor: cmd.actor,
     action: 'notice.answered',

@@ -10,6 +10,7 @@ import { Notice } from './notice.entity';
 import { transition } from './notice-state';
 import { findForComplainant, keepPendingTargets, lockByReference, replaceTargets } from './notices.queries';
 import { notifiesEachNotice } from './notify-moderators';
+import { queueNoticeEvents } from '../webhooks';
 
 type Deps = Pick<AppDeps, 'db' | 'clock' | 'config'>;
 
@@ -60,6 +61,7 @@ export async function completeNotice(
     const byToken = cmd.actor === undefined;
     const notice = await lockByReference(tx, byToken ? (await findForComplainant(tx, cmd.reference, cmd.token)).reference : cmd.reference);
     const now = deps.clock.now();
+    const from = notice.status;
     notice.status = transition(notice.status, 'complete');
     Object.assign(notice, {
       claimType: dto.claimType ?? 'copyright',
@@ -89,6 +91,7 @@ export async function completeNotice(
       notice.id,
       p.targets.map((t, i) => ({ ...t, itemId: p.items[i]?.id ?? null, outcome: p.items[i] ? 'pending' : 'not_found' })),
     );
+    await queueNoticeEvents(tx, deps, notice, { from, at: now });
     await record(tx, {
       actor: cmd.actor ?? PUBLIC,
       action: 'notice.completed',
@@ -157,6 +160,7 @@ export async function expireIncompleteNotices(deps: Deps): Promise<number> {
       notice.decidedAt = deps.clock.now();
       await tx.getRepository(Notice).save(notice);
       await keepPendingTargets(tx, notice.id);
+      await queueNoticeEvents(tx, deps, notice, { from: 'incomplete', at: deps.clock.now() });
       await record(tx, {
         actor: SYSTEM,
         action: 'notice.expired',

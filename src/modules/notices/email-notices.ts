@@ -7,6 +7,7 @@ import type { ClaimType, ComplainantRole } from './notice.dto';
 import { Notice } from './notice.entity';
 import { insertPreparedNotice, intakeEmails, PreparedIntake } from './intake';
 import { newStatusToken } from './status-token';
+import { queueNoticeEvents } from '../webhooks';
 
 type Deps = Pick<AppDeps, 'config' | 'clock'>;
 
@@ -64,6 +65,7 @@ export async function takeEmailedNotice(
     .getRepository(Notice)
     .create(emailedNoticeRow(e, p, { tokenHash: hash, status, now, slaHours: config.policy.slaHours }));
   await insertPreparedNotice(tx, notice, p);
+  await queueNoticeEvents(tx, deps, notice, { from: null, at: now });
   const details = {
     channel: 'email',
     claimType: notice.claimType,

@@ -2,6 +2,8 @@ import { EntityManager } from 'typeorm';
 import { Actor, record, RequestContext } from '../audit';
 import { transition } from './notice-state';
 import { Notice } from './notice.entity';
+import { queueNoticeEvents } from '../webhooks';
+import type { AppDeps } from '../../deps';
 
 /**
  * The notices side of a complaint decided for the complainant (SPEC §18). The complaints module
@@ -12,7 +14,7 @@ import { Notice } from './notice.entity';
 export async function reopenNotice(
   tx: EntityManager,
   notice: Notice,
-  cmd: { actor: Actor; complaintId: string; slaHours: number; at: Date; context?: RequestContext },
+  cmd: { actor: Actor; complaintId: string; slaHours: number; at: Date; context?: RequestContext; deps: Pick<AppDeps, 'config'> },
 ): Promise<Notice> {
   const before = { status: notice.status, decision: notice.decision, decidedBy: notice.decidedBy };
   notice.status = transition(notice.status, 'reopen');
@@ -24,6 +26,7 @@ export async function reopenNotice(
   notice.queuedAt = cmd.at;
   notice.dueAt = new Date(cmd.at.getTime() + cmd.slaHours * 3_600_000);
   await tx.getRepository(Notice).save(notice);
+  await queueNoticeEvents(tx, cmd.deps, notice, { from: before.status, at: cmd.at });
   await record(tx, {
     actor: cmd.actor,
     action: 'notice.reopened',
@@ -42,7 +45,7 @@ export async function reopenNotice(
 export async function reverseRemoval(
   tx: EntityManager,
   notice: Notice,
-  cmd: { actor: Actor; complaintId: string; restoredItemIds: string[]; at: Date; context?: RequestContext },
+  cmd: { actor: Actor; complaintId: string; restoredItemIds: string[]; at: Date; context?: RequestContext; deps: Pick<AppDeps, 'config'> },
 ): Promise<Notice> {
   const before = notice.status;
   notice.status = transition(notice.status, 'reverse');
@@ -53,6 +56,7 @@ export async function reverseRemoval(
       [notice.id, cmd.restoredItemIds],
     );
   }
+  await queueNoticeEvents(tx, cmd.deps, notice, { from: before, at: cmd.at });
   await record(tx, {
     actor: cmd.actor,
     action: 'notice.reversed',

@@ -12,6 +12,7 @@ import { statusLinks } from './notice-emails';
 import { insertPreparedNotice, intakeEmails, prepareIntake } from './intake';
 import { notifiesEachNotice } from './notify-moderators';
 import { newStatusToken } from './status-token';
+import { queueNoticeEvents } from '../webhooks';
 
 export type SubmitDeps = Pick<AppDeps, 'db' | 'clock' | 'config' | 'sessionSecret'>;
 
@@ -108,6 +109,7 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
       }),
     );
     await insertPreparedNotice(tx, notice, prepared);
+    await queueNoticeEvents(tx, deps, notice, { from: null, at: now });
     const matched = prepared.matched;
     await record(tx, {
       actor: PUBLIC,

@@ -47,6 +47,24 @@ export function openApiDocument(baseUrl: string) {
         },
       },
       schemas: {
+        Webhook: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            url: { type: 'string', format: 'uri' },
+            events: { type: 'array', items: { enum: ['notice.status_changed', 'notice.decided', 'batch.completed'] } },
+            status: { enum: ['active', 'disabled'] },
+            secretPrefix: { type: 'string' },
+            createdAt: { type: 'string', format: 'date-time' },
+            lastStatusCode: {
+              type: ['integer', 'null'],
+              description: 'HTTP status of the last delivery attempt (null: none, or no answer)',
+            },
+            lastAttemptAt: { type: ['string', 'null'], format: 'date-time' },
+            disabledAt: { type: ['string', 'null'], format: 'date-time' },
+            disabledReason: { type: ['string', 'null'] },
+          },
+        },
         Errors: {
           type: 'object',
           properties: {
@@ -296,6 +314,116 @@ export function openApiDocument(baseUrl: string) {
             }),
             401: errors('No or invalid submitter token'),
             404: errors('No such batch'),
+          },
+        },
+      },
+      '/webhooks': {
+        post: {
+          summary: 'Register a webhook (submitter token); the signing secret is in this answer only',
+          security: [{ submitterToken: [] }],
+          description:
+            'Events: `notice.status_changed` (every status change of a notice sent from your address, the new one included), `notice.decided` (approved, rejected or spam, with per-URL outcomes), `batch.completed`. Each delivery is a POST of `{"id","type","createdAt","data"}` with `Takedown-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, `Takedown-Event` and `Takedown-Event-Id`; answer 2xx. Retried with exponential back-off and jitter for WEBHOOK_RETRY_HOURS (24) hours, in order per notice, at least once (drop repeated event ids); then the webhook is disabled and you are emailed. Private, loopback and link-local addresses are refused (at registration and on every delivery); redirects are not followed.',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['url', 'events'],
+                  properties: {
+                    url: { type: 'string', format: 'uri' },
+                    events: { type: 'array', minItems: 1, items: { enum: ['notice.status_changed', 'notice.decided', 'batch.completed'] } },
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            201: json(
+              {
+                allOf: [ref('Webhook'), { type: 'object', properties: { secret: { type: 'string', description: 'whsec_…, shown once' } } }],
+              },
+              'Created',
+            ),
+            401: errors('No or invalid submitter token'),
+            422: errors('Bad URL (or a private address), unknown events, or too many webhooks'),
+          },
+        },
+        get: {
+          summary: 'Your webhooks, with the last response code (submitter token)',
+          security: [{ submitterToken: [] }],
+          responses: {
+            200: json({
+              type: 'object',
+              properties: {
+                webhooks: {
+                  type: 'array',
+                  items: { allOf: [ref('Webhook'), { type: 'object', properties: { pending: { type: 'integer' } } }] },
+                },
+              },
+            }),
+            401: errors('No or invalid submitter token'),
+          },
+        },
+      },
+      '/webhooks/{id}': {
+        get: {
+          summary: "A webhook and its delivery log, newest first, 50 a page (submitter token; another's is 404)",
+          security: [{ submitterToken: [] }],
+          parameters: [pathParam('id', 'the webhook id'), queryParam('cursor', 'nextCursor of the previous page')],
+          responses: {
+            200: json({
+              allOf: [
+                ref('Webhook'),
+                {
+                  type: 'object',
+                  properties: {
+                    deliveries: {
+                      type: 'array',
+                      items: {
+                        type: 'object',
+                        properties: {
+                          id: { type: 'string' },
+                          eventId: { type: 'string' },
+                          eventType: { type: 'string' },
+                          orderingKey: { type: 'string' },
+                          status: { enum: ['pending', 'delivered', 'failed'] },
+                          attempts: { type: 'integer' },
+                          createdAt: { type: 'string', format: 'date-time' },
+                          lastAttemptAt: { type: ['string', 'null'], format: 'date-time' },
+                          lastStatusCode: { type: ['integer', 'null'] },
+                          lastError: { type: ['string', 'null'] },
+                          nextAttemptAt: { type: ['string', 'null'], format: 'date-time' },
+                          deliveredAt: { type: ['string', 'null'], format: 'date-time' },
+                        },
+                      },
+                    },
+                    nextCursor: { type: ['string', 'null'] },
+                  },
+                },
+              ],
+            }),
+            400: errors('Bad cursor'),
+            401: errors('No or invalid submitter token'),
+            404: errors('No such webhook'),
+          },
+        },
+        delete: {
+          summary: 'Delete a webhook and its undelivered events (submitter token)',
+          security: [{ submitterToken: [] }],
+          parameters: [pathParam('id', 'the webhook id')],
+          responses: { 204: { description: 'Deleted' }, 401: errors('No or invalid submitter token'), 404: errors('No such webhook') },
+        },
+      },
+      '/webhooks/{id}/enable': {
+        post: {
+          summary: 'Enable a disabled webhook again; the events that waited are sent in order (submitter token)',
+          security: [{ submitterToken: [] }],
+          parameters: [pathParam('id', 'the webhook id')],
+          responses: {
+            200: json(ref('Webhook')),
+            401: errors('No or invalid submitter token'),
+            404: errors('No disabled webhook with this id'),
           },
         },
       },

@@ -2,6 +2,7 @@ import { withTransaction } from '../../db/transaction';
 import { record } from '../audit';
 import type { Notice } from '../notices';
 import { auditActor, lockForReview, ReviewCmd, ReviewDeps, saveNotice } from './review-support';
+import { queueNoticeEvents } from '../webhooks';
 
 /** A moderator takes a pending notice: it becomes `in_review`, assigned to them (or to `assignee`). */
 export function claimNotice(deps: ReviewDeps, cmd: ReviewCmd & { assignee?: { id: string; email: string } }): Promise<Notice> {
@@ -11,6 +12,7 @@ export function claimNotice(deps: ReviewDeps, cmd: ReviewCmd & { assignee?: { id
     notice.status = next;
     notice.assigneeId = assignee.id;
     await saveNotice(tx, notice);
+    await queueNoticeEvents(tx, deps, notice, { from: 'pending', at: deps.clock.now() });
     await record(tx, {
       actor: auditActor(cmd.actor),
       action: 'notice.claimed',

@@ -2,6 +2,7 @@ import { withTransaction } from '../../db/transaction';
 import { record } from '../audit';
 import type { Notice } from '../notices';
 import { auditActor, lockForReview, ReviewCmd, ReviewDeps, saveNotice } from './review-support';
+import { queueNoticeEvents } from '../webhooks';
 
 /** The holder (or an admin, audited as an override) gives a notice back to the queue. The SLA keeps running. */
 export function releaseNotice(deps: ReviewDeps, cmd: ReviewCmd): Promise<Notice> {
@@ -11,6 +12,7 @@ export function releaseNotice(deps: ReviewDeps, cmd: ReviewCmd): Promise<Notice>
     notice.status = next;
     notice.assigneeId = null;
     await saveNotice(tx, notice);
+    await queueNoticeEvents(tx, deps, notice, { from: before.status, at: deps.clock.now() });
     await record(tx, {
       actor: auditActor(cmd.actor),
       action: 'notice.released',

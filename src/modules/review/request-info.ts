@@ -3,6 +3,7 @@ import { record } from '../audit';
 import { enqueue } from '../mail';
 import type { Notice } from '../notices';
 import { auditActor, lockForReview, requireText, ReviewCmd, ReviewDeps, saveNotice, statusPageUrl } from './review-support';
+import { queueNoticeEvents } from '../webhooks';
 
 /**
  * Ask the complainant a question: `needs_info` until they answer on their status page (back to
@@ -21,6 +22,7 @@ export async function requestInfo(deps: ReviewDeps, cmd: ReviewCmd & { question:
     notice.dueAt = deadline;
     notice.assigneeId = null;
     await saveNotice(tx, notice);
+    await queueNoticeEvents(tx, deps, notice, { from: 'in_review', at: now });
     await record(tx, {
       actor: auditActor(cmd.actor),
       action: 'notice.info_requested',
