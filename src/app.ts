@@ -40,6 +40,7 @@ import { complaintPages } from './modules/complaints/complaints.routes';
 import { complaintsStaffRoutes } from './modules/complaints/complaints-staff.routes';
 import { sessionsRoutes } from './modules/auth/sessions.routes';
 import { twoFactorRoutes } from './modules/auth/two-factor.routes';
+import { passkeyRoutes } from './modules/auth/passkeys.routes';
 import { inboundApi } from './modules/inbound/inbound.api';
 import { mailboxRoutes } from './modules/inbound/mailbox.routes';
 import { batchesApi } from './modules/batches/batches.api';
@@ -201,7 +202,7 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   staff.use(authRoutes(deps, loginLimiter));
-  staff.use(twoFactorRoutes(deps, loginLimiter), sessionsRoutes(deps));
+  staff.use(twoFactorRoutes(deps, loginLimiter), passkeyRoutes(deps, loginLimiter), sessionsRoutes(deps));
   staff.use(usersRoutes(deps));
   staff.use(outboxRoutes(deps));
   // The held list (/items?status=held) is answered before the items search it specialises.

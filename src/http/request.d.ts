@@ -8,8 +8,10 @@ export interface CurrentUser {
   name: string;
   role: Role;
   mustChangePassword: boolean;
-  /** A confirmed second factor (TOTP) is on for this account. */
+  /** A second factor (a confirmed TOTP key or a passkey) is on for this account. */
   twoFactor?: boolean;
+  /** A confirmed TOTP key (authenticator app) is on for this account. */
+  totp?: boolean;
   /** REQUIRE_2FA applies to this member and no second factor is on yet: enrol before anything else. */
   mustEnrol?: boolean;
 }

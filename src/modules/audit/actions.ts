@@ -91,6 +91,9 @@ export const AUDIT_ACTIONS = [
   'user.2fa_failed',
   'user.2fa_reset',
   'user.password_accepted',
+  'user.passkey_added',
+  'user.passkey_refused',
+  'user.passkey_removed',
   'user.reauthenticated',
   'user.reauthentication_failed',
 ] as const;

@@ -1,0 +1,270 @@
+import { randomBytes } from 'node:crypto';
+import {
+  AuthenticationResponseJSON,
+  generateAuthenticationOptions,
+  generateRegistrationOptions,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+} from '@simplewebauthn/server';
+import { DataSource, EntityManager } from 'typeorm';
+import type { Config } from '../../config';
+import { withTransaction } from '../../db/transaction';
+import type { Clock } from '../../shared/clock';
+import { AppError } from '../../shared/errors';
+import { Actor, record, RequestContext } from '../audit';
+import { Passkey, WebauthnChallenge } from './passkey.entity';
+import { failSecondFactor, refuseSecondFactorStep, SecondFactorPurpose } from './two-factor';
+import { lockUser } from './users.queries';
+
+/**
+ * Passkeys (WebAuthn, SPEC §17) as a second factor, with @simplewebauthn/server. Each ceremony gets a
+ * challenge stored in `webauthn_challenges` for one member and one purpose: it is deleted when an
+ * answer comes back (so it works once, even when the answer is wrong) and refused after 5 minutes.
+ * The relying party is this site: its id is PUBLIC_BASE_URL's host name, the only origin accepted
+ * is PUBLIC_BASE_URL's origin. A signature counter that does not go up (a cloned key) is refused.
+ */
+export interface PasskeyDeps {
+  db: DataSource;
+  clock: Clock;
+  config: Pick<Config, 'login' | 'publicBaseUrl'>;
+}
+
+export const CHALLENGE_MS = 5 * 60_000;
+type Ceremony = WebauthnChallenge['purpose'];
+
+export function relyingParty(publicBaseUrl: string) {
+  const u = new URL(publicBaseUrl);
+  return { rpName: 'Takedown Desk', rpID: u.hostname, origin: u.origin };
+}
+
+/** A new challenge for this member and ceremony; earlier unused ones of the same kind (and any expired) go. */
+async function issueChallenge(tx: EntityManager, userId: string, purpose: Ceremony, now: Date): Promise<Uint8Array<ArrayBuffer>> {
+  const bytes = randomBytes(32);
+  await tx.query(`DELETE FROM webauthn_challenges WHERE expires_at <= $1 OR (user_id = $2 AND purpose = $3)`, [now, userId, purpose]);
+  await tx.getRepository(WebauthnChallenge).insert({
+    challenge: bytes.toString('base64url'),
+    userId,
+    purpose,
+    expiresAt: new Date(now.getTime() + CHALLENGE_MS),
+  });
+  return new Uint8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer);
+}
+
+/**
+ * Spends the challenge the browser signed (read from the answer's clientDataJSON): deleted here, so
+ * it works once. Null when it was never issued to this member for this ceremony, was used, or expired.
+ */
+async function spendChallenge(tx: EntityManager, userId: string, purpose: Ceremony, clientDataJSON: unknown, now: Date) {
+  let challenge: unknown;
+  try {
+    challenge = JSON.parse(Buffer.from(String(clientDataJSON), 'base64url').toString('utf8')).challenge;
+  } catch {
+    return null;
+  }
+  if (typeof challenge !== 'string' || challenge.length > 200) return null;
+  const [rows] = await tx.query(
+    `DELETE FROM webauthn_challenges WHERE challenge = $1 AND user_id = $2 AND purpose = $3 RETURNING expires_at`,
+    [challenge, userId, purpose],
+  );
+  return rows.length && new Date(rows[0].expires_at) > now ? challenge : null;
+}
+
+export function listPasskeys(tx: EntityManager, userId: string): Promise<Passkey[]> {
+  return tx.getRepository(Passkey).find({ where: { userId }, order: { createdAt: 'ASC' } });
+}
+
+/** The options for `navigator.credentials.create()`: this member, their passkeys excluded. */
+export async function passkeyRegistrationOptions(
+  deps: PasskeyDeps,
+  user: { id: string; email: string; name: string },
+): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  const rp = relyingParty(deps.config.publicBaseUrl);
+  return withTransaction(deps.db, async (tx) => {
+    const existing = await listPasskeys(tx, user.id);
+    const challenge = await issueChallenge(tx, user.id, 'register', deps.clock.now());
+    return generateRegistrationOptions({
+      rpName: rp.rpName,
+      rpID: rp.rpID,
+      userName: user.email,
+      userDisplayName: user.name,
+      userID: new TextEncoder().encode(user.id),
+      challenge,
+      timeout: CHALLENGE_MS,
+      attestationType: 'none',
+      excludeCredentials: existing.map((p) => ({ id: p.credentialId, transports: p.transports })),
+      authenticatorSelection: { residentKey: 'preferred', userVerification: 'preferred' },
+    });
+  });
+}
+
+const refusal = (message: string) => new AppError('AUTH.PASSKEY_REFUSED', message, 422);
+
+/**
+ * Registers a passkey from the browser's answer. Refused (and audited `user.passkey_refused`) when
+ * the challenge is not one handed to this member, the origin or RP id is not ours, or the answer does
+ * not verify. Audited `user.passkey_added`.
+ */
+export async function registerPasskey(
+  deps: PasskeyDeps,
+  cmd: { userId: string; name: string; response: RegistrationResponseJSON; actor: Actor; context?: RequestContext },
+): Promise<Passkey> {
+  const now = deps.clock.now();
+  const rp = relyingParty(deps.config.publicBaseUrl);
+  const result = await withTransaction(deps.db, async (tx) => {
+    await lockUser(tx, cmd.userId);
+    const refuse = async (reason: string, message: string, detail?: string) => {
+      const details = { ceremony: 'register', reason, ...(detail ? { detail: detail.slice(0, 200) } : {}) };
+      const subject = { type: 'user', id: cmd.userId };
+      await record(tx, { actor: cmd.actor, action: 'user.passkey_refused', subject, details, context: cmd.context, at: now });
+      return { error: refusal(message) };
+    };
+    const challenge = await spendChallenge(tx, cmd.userId, 'register', cmd.response?.response?.clientDataJSON, now);
+    if (!challenge) return refuse('bad_challenge', 'That passkey set-up has expired or was already used. Start again.');
+    let verified;
+    try {
+      verified = await verifyRegistrationResponse({
+        response: cmd.response,
+        expectedChallenge: challenge,
+        expectedOrigin: rp.origin,
+        expectedRPID: rp.rpID,
+        requireUserVerification: false,
+      });
+    } catch (e) {
+      return refuse(reasonOf(e), 'The passkey could not be verified. Try again.', (e as Error).message);
+    }
+    if (!verified.verified) return refuse('invalid', 'The passkey could not be verified. Try again.');
+    const { credential, credentialBackedUp } = verified.registrationInfo;
+    if (await tx.getRepository(Passkey).existsBy({ credentialId: credential.id }))
+      return refuse('already_registered', 'This passkey is already registered.');
+    const passkey = await tx.getRepository(Passkey).save(
+      tx.getRepository(Passkey).create({
+        userId: cmd.userId,
+        credentialId: credential.id,
+        publicKey: Buffer.from(credential.publicKey),
+        counter: String(credential.counter),
+        transports: credential.transports ?? [],
+        name: cmd.name,
+        backedUp: credentialBackedUp,
+        lastUsedAt: null,
+      }),
+    );
+    const details = { passkeyId: passkey.id, name: passkey.name, backedUp: credentialBackedUp };
+    const subject = { type: 'user', id: cmd.userId };
+    await record(tx, { actor: cmd.actor, action: 'user.passkey_added', subject, details, context: cmd.context, at: now });
+    return { passkey };
+  });
+  if ('error' in result) throw result.error;
+  return result.passkey;
+}
+
+/** Why @simplewebauthn refused an answer, as an audit reason. */
+function reasonOf(e: unknown): string {
+  const m = String((e as Error)?.message ?? '');
+  if (/counter/i.test(m)) return 'passkey_counter';
+  if (/origin|RP ID|rpID/i.test(m)) return 'passkey_wrong_origin';
+  if (/challenge/i.test(m)) return 'passkey_bad_challenge';
+  return 'passkey_invalid';
+}
+
+/** The options for `navigator.credentials.get()`: this member's passkeys only. */
+export async function passkeySignInOptions(
+  deps: PasskeyDeps,
+  userId: string,
+  purpose: SecondFactorPurpose,
+): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  const rp = relyingParty(deps.config.publicBaseUrl);
+  return withTransaction(deps.db, async (tx) => {
+    const passkeys = await listPasskeys(tx, userId);
+    if (!passkeys.length) throw new AppError('AUTH.NO_PASSKEY', 'This account has no passkey.', 409);
+    const challenge = await issueChallenge(tx, userId, purpose, deps.clock.now());
+    return generateAuthenticationOptions({
+      rpID: rp.rpID,
+      challenge,
+      timeout: CHALLENGE_MS,
+      userVerification: 'preferred',
+      allowCredentials: passkeys.map((p) => ({ id: p.credentialId, transports: p.transports as never })),
+    });
+  });
+}
+
+/**
+ * Checks a passkey answer as the second factor (sign-in or fresh proof). Like a code: a locked
+ * account is refused, a failure is audited (`user.2fa_failed` with the reason) and counts towards the
+ * lockout; success clears the count, moves the counter on and is audited (`user.logged_in` or
+ * `user.reauthenticated`, `secondFactor: "passkey"`).
+ */
+export async function verifyPasskey(
+  deps: PasskeyDeps,
+  cmd: { userId: string; response: AuthenticationResponseJSON; purpose: SecondFactorPurpose; context?: RequestContext },
+): Promise<Passkey> {
+  const now = deps.clock.now();
+  const rp = relyingParty(deps.config.publicBaseUrl);
+  const outcome = await withTransaction(deps.db, async (tx) => {
+    const user = await lockUser(tx, cmd.userId);
+    const fail = (reason: string, more: Record<string, unknown> = {}) => failSecondFactor(tx, deps, user, reason, cmd.context, now, more);
+    const refused = await refuseSecondFactorStep(tx, deps, user, cmd.context, now);
+    if (refused) return refused;
+    const challenge = await spendChallenge(tx, user.id, cmd.purpose, cmd.response?.response?.clientDataJSON, now);
+    if (!challenge) return fail('passkey_bad_challenge');
+    const passkey = await tx.getRepository(Passkey).findOne({
+      where: { userId: user.id, credentialId: String(cmd.response?.id ?? '') },
+      lock: { mode: 'pessimistic_write' },
+    });
+    if (!passkey) return fail('passkey_unknown');
+    let info;
+    try {
+      const credential = { id: passkey.credentialId, publicKey: new Uint8Array(passkey.publicKey), counter: Number(passkey.counter) };
+      const v = await verifyAuthenticationResponse({
+        response: cmd.response,
+        expectedChallenge: challenge,
+        expectedOrigin: rp.origin,
+        expectedRPID: rp.rpID,
+        credential,
+        requireUserVerification: false,
+      });
+      if (!v.verified) return fail('passkey_invalid', { passkeyId: passkey.id });
+      info = v.authenticationInfo;
+    } catch (e) {
+      return fail(reasonOf(e), { passkeyId: passkey.id, detail: String((e as Error).message).slice(0, 200) });
+    }
+    await tx.getRepository(Passkey).update({ id: passkey.id }, { counter: String(info.newCounter), lastUsedAt: now });
+    await tx.query('UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $2 WHERE id = $1', [
+      user.id,
+      cmd.purpose === 'sign-in' ? now : user.lastLoginAt,
+    ]);
+    await record(tx, {
+      actor: { type: 'user', id: user.id, label: user.email, role: user.role },
+      action: cmd.purpose === 'sign-in' ? 'user.logged_in' : 'user.reauthenticated',
+      subject: { type: 'user', id: user.id },
+      details: { secondFactor: 'passkey', passkeyId: passkey.id },
+      context: cmd.context,
+      at: now,
+    });
+    return { passkey };
+  });
+  if ('error' in outcome) throw outcome.error;
+  return outcome.passkey;
+}
+
+/** Removes one of the member's own passkeys (the caller checked a fresh proof). Audited. */
+export async function removePasskey(
+  tx: EntityManager,
+  cmd: { userId: string; passkeyId: string; actor: Actor; context?: RequestContext; at: Date },
+): Promise<Passkey | null> {
+  if (!/^[0-9a-f-]{36}$/i.test(cmd.passkeyId)) return null;
+  const passkey = await tx.getRepository(Passkey).findOneBy({ id: cmd.passkeyId, userId: cmd.userId });
+  if (!passkey) return null;
+  await tx.getRepository(Passkey).delete({ id: passkey.id });
+  await record(tx, {
+    actor: cmd.actor,
+    action: 'user.passkey_removed',
+    subject: { type: 'user', id: cmd.userId },
+    details: { passkeyId: passkey.id, name: passkey.name },
+    context: cmd.context,
+    at: cmd.at,
+  });
+  return passkey;
+}
