@@ -38,6 +38,7 @@ import { openApiRoutes } from './modules/ops/openapi.routes';
 import { heldItemsApi, heldItemsPages } from './modules/staydown/held.routes';
 import { complaintPages } from './modules/complaints/complaints.routes';
 import { complaintsStaffRoutes } from './modules/complaints/complaints-staff.routes';
+import { complaintPortalPages } from './modules/complaints/complaints-portal.routes';
 import { sessionsRoutes } from './modules/auth/sessions.routes';
 import { twoFactorRoutes } from './modules/auth/two-factor.routes';
 import { passkeyRoutes } from './modules/auth/passkeys.routes';
@@ -158,7 +159,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(complaintPages(deps));
   app.use(policyPages(deps));
   // ---- Rights holders' portal: its own session cookie and CSRF, never the staff session ----
-  app.use('/portal', portalRoutes(deps, [batchesPortalPages(deps)]));
+  app.use('/portal', portalRoutes(deps, [batchesPortalPages(deps), complaintPortalPages(deps)]));
 
   // ---- Staff side: sessions in PostgreSQL, CSRF on every form, rate-limited sign-in ----
   const PgStore = connectPgSimple(session);

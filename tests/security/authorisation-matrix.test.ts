@@ -82,6 +82,8 @@ const MATRIX: Record<string, Policy> = {
   'GET /portal/notices/new': 'submitter',
   'POST /portal/notices/new': 'submitter',
   'GET /portal/notices/:reference': 'submitter',
+  'GET /portal/notices/:reference/complaint': 'submitter',
+  'POST /portal/notices/:reference/complaint': 'submitter',
   'GET /portal/profile': 'submitter',
   'POST /portal/profile': 'submitter',
   'POST /portal/statements': 'submitter',
