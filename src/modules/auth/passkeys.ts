@@ -214,22 +214,9 @@ export async function verifyPasskey(
       lock: { mode: 'pessimistic_write' },
     });
     if (!passkey) return fail('passkey_unknown');
-    let info;
-    try {
-      const credential = { id: passkey.credentialId, publicKey: new Uint8Array(passkey.publicKey), counter: Number(passkey.counter) };
-      const v = await verifyAuthenticationResponse({
-        response: cmd.response,
-        expectedChallenge: challenge,
-        expectedOrigin: rp.origin,
-        expectedRPID: rp.rpID,
-        credential,
-        requireUserVerification: false,
-      });
-      if (!v.verified) return fail('passkey_invalid', { passkeyId: passkey.id });
-      info = v.authenticationInfo;
-    } catch (e) {
-      return fail(reasonOf(e), { passkeyId: passkey.id, detail: String((e as Error).message).slice(0, 200) });
-    }
+    const checked = await checkAssertion(passkey, cmd.response, challenge, rp);
+    if ('reason' in checked) return fail(checked.reason, { passkeyId: passkey.id, ...(checked.detail ? { detail: checked.detail } : {}) });
+    const info = checked.info;
     await tx.getRepository(Passkey).update({ id: passkey.id }, { counter: String(info.newCounter), lastUsedAt: now });
     await tx.query('UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $2 WHERE id = $1', [
       user.id,
@@ -247,6 +234,28 @@ export async function verifyPasskey(
   });
   if ('error' in outcome) throw outcome.error;
   return outcome.passkey;
+}
+
+/** Verifies an assertion against the stored key and counter: the new counter, or why it was refused. */
+async function checkAssertion(
+  passkey: Passkey,
+  response: AuthenticationResponseJSON,
+  challenge: string,
+  rp: ReturnType<typeof relyingParty>,
+): Promise<{ info: { newCounter: number } } | { reason: string; detail?: string }> {
+  try {
+    const v = await verifyAuthenticationResponse({
+      response,
+      expectedChallenge: challenge,
+      expectedOrigin: rp.origin,
+      expectedRPID: rp.rpID,
+      credential: { id: passkey.credentialId, publicKey: new Uint8Array(passkey.publicKey), counter: Number(passkey.counter) },
+      requireUserVerification: false,
+    });
+    return v.verified ? { info: v.authenticationInfo } : { reason: 'passkey_invalid' };
+  } catch (e) {
+    return { reason: reasonOf(e), detail: String((e as Error).message).slice(0, 200) };
+  }
 }
 
 /** Removes one of the member's own passkeys (the caller checked a fresh proof). Audited. */
