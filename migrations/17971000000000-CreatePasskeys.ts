@@ -14,7 +14,7 @@ export class CreatePasskeys17971000000000 implements MigrationInterface {
     await queryRunner.query(`CREATE UNIQUE INDEX "passkeys_credential_id_key" ON "passkeys"  ("credential_id") `);
     await queryRunner.query(`CREATE INDEX "passkeys_user_idx" ON "passkeys"  ("user_id") `);
     await queryRunner.query(
-      `CREATE TABLE "webauthn_challenges" ("challenge" text NOT NULL, "user_id" uuid NOT NULL, "purpose" text NOT NULL, "expires_at" TIMESTAMP WITH TIME ZONE NOT NULL, CONSTRAINT "PK_03a1fd625909713af1fa0b33f3e" PRIMARY KEY ("challenge"))`,
+      `CREATE TABLE "webauthn_challenges" ("challenge" text NOT NULL, "user_id" uuid, "purpose" text NOT NULL, "expires_at" TIMESTAMP WITH TIME ZONE NOT NULL, CONSTRAINT "PK_03a1fd625909713af1fa0b33f3e" PRIMARY KEY ("challenge"))`,
     );
     await queryRunner.query(`CREATE INDEX "webauthn_challenges_expires_idx" ON "webauthn_challenges"  ("expires_at") `);
     await queryRunner.query(

@@ -74,6 +74,7 @@
     form.addEventListener('submit', function (event) {
       event.preventDefault();
       var nameField = form.querySelector('input[name=name]');
+      var nextField = form.querySelector('input[name=next]');
       var extra = nameField ? { name: nameField.value } : {};
       problem.hidden = true;
       button.disabled = true;
@@ -92,6 +93,7 @@
         .then(function (cred) {
           var body = { credential: serialise(cred, register) };
           if (nameField) body.name = nameField.value;
+          if (nextField) body.next = nextField.value;
           return post(form.action, csrf, body);
         })
         .then(function (data) {

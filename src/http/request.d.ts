@@ -39,6 +39,8 @@ declare module 'express-session' {
     provenAt?: number;
     /** Shown once on the 2FA page after enrolment, then deleted. */
     recoveryCodes?: string[];
+    /** The challenge of a passwordless passkey sign-in handed to this browser session. */
+    passkeyChallenge?: string;
     /** The TOTP key being enrolled (sealed), until a code confirms it. */
     enrolSecret?: string;
     /** For /account/sessions: when and from where this session was opened, and last used. */

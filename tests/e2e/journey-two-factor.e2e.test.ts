@@ -32,7 +32,7 @@ describe('journey: two-factor sign-in and ending a stolen session', () => {
     await Promise.all([page.waitForURL(next), page.getByRole('button', { name: /sign in/i }).click()]);
   };
 
-  it('when an unenrolled admin signs in, then they enrol TOTP and a passkey, sign in with each, and end a session opened elsewhere', async () => {
+  it('when an unenrolled admin signs in, then they enrol TOTP and a passkey, sign in with each (and with the passkey alone), and end a session opened elsewhere', async () => {
     const a11y: string[] = [];
     const tab = await openTab(browser, 'journey-2fa');
     const { page } = tab;
@@ -98,6 +98,15 @@ describe('journey: two-factor sign-in and ending a stolen session', () => {
     const [passkey] = await site.t.db.query(`SELECT name, counter, last_used_at FROM passkeys`);
     expect(passkey.name).toBe('Desk key');
     expect(passkey.last_used_at).not.toBeNull();
+
+    // And with the passkey alone (it was saved with user verification: two factors in one).
+    await Promise.all([page.waitForURL((u) => u.pathname === '/login'), page.getByRole('button', { name: /Sign out/ }).click()]);
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === '/staff'),
+      page.getByRole('button', { name: 'Use a passkey instead' }).click(),
+    ]);
+    const [alone] = await site.t.db.query(`SELECT details FROM audit_events WHERE action = 'user.logged_in' ORDER BY id DESC LIMIT 1`);
+    expect(alone.details).toMatchObject({ secondFactor: 'passkey', passwordless: true });
 
     // A second browser signs in with a recovery code.
     const thief = await openTab(browser, 'journey-2fa-other', {

@@ -233,6 +233,47 @@ describe('passkeys as a second factor (WebAuthn, server side)', () => {
     await signedInAgent(t.app, mod.email); // password alone: straight to /staff
   });
 
+  it("when a member signs in with a passkey alone, then user verification signs them in; without it, over another browser's challenge, or with an unknown passkey it is refused and audited", async () => {
+    const mod = await createStaff(t.db);
+    const auth = new SoftAuthenticator(ORIGIN);
+    await addPasskey(await signedInAgent(t.app, mod.email), auth).then((r) => expect(r.status).toBe(201));
+    const browser = async () => {
+      const agent = request.agent(t.app);
+      const csrf = csrfFrom((await agent.get('/login').expect(200)).text);
+      const options = (await postJson(agent, '/login/passkey/options', csrf).expect(200)).body as {
+        challenge: string;
+        allowCredentials?: unknown[];
+      };
+      return { agent, csrf, options };
+    };
+
+    const a = await browser();
+    expect(a.options.allowCredentials ?? []).toEqual([]); // nobody is known yet: discoverable passkeys
+    const noUv = await postJson(a.agent, '/login/passkey', a.csrf, { credential: auth.assert(a.options, { userVerified: false }) });
+    expect(noUv.status).toBe(401);
+    expect(noUv.body.errors[0].message).toBe('That passkey answer could not be verified. Try again.');
+
+    const b = await browser();
+    const c = await browser();
+    const crossed = await postJson(b.agent, '/login/passkey', b.csrf, { credential: auth.assert(c.options) });
+    expect(crossed.status).toBe(401);
+    expect(crossed.body.errors[0].message).toMatch(/expired or was already used/);
+    expect(await t.db.query(`SELECT 1 FROM webauthn_challenges WHERE challenge = $1`, [c.options.challenge])).toHaveLength(1);
+
+    const stranger = await postJson(c.agent, '/login/passkey', c.csrf, { credential: new SoftAuthenticator(ORIGIN).assert(c.options) });
+    expect(stranger.status).toBe(401);
+    expect(stranger.body.errors[0].message).toBe('That passkey is not registered here. Sign in with your email and password.');
+
+    const d = await browser();
+    const ok = await postJson(d.agent, '/login/passkey', d.csrf, { credential: auth.assert(d.options), next: '/queue' });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toEqual({ redirect: '/queue' });
+    await d.agent.get('/queue').expect(200);
+    expect((await events('user.logged_in')).at(-1)!.details).toMatchObject({ secondFactor: 'passkey', passwordless: true });
+    expect((await events('user.2fa_failed')).map((e) => e.details.reason)).toEqual(['passkey_invalid', 'passkey_bad_challenge']);
+    expect((await events('user.login_failed')).map((e) => e.details)).toEqual([{ reason: 'passkey_unknown', passwordless: true }]);
+  });
+
   it("when an admin resets a member's second factor, then the member's passkeys go too", async () => {
     const mod = await createStaff(t.db);
     await addPasskey(await signedInAgent(t.app, mod.email), new SoftAuthenticator(ORIGIN));

@@ -102,6 +102,8 @@ const MATRIX: Record<string, Policy> = {
   'GET /staff': 'staff',
   'GET /login/2fa': 'pending-sign-in',
   'POST /login/2fa': 'pending-sign-in',
+  'POST /login/passkey/options': 'public',
+  'POST /login/passkey': 'public',
   'POST /login/2fa/passkey/options': 'pending-sign-in',
   'POST /login/2fa/passkey': 'pending-sign-in',
   'GET /account/passkeys': 'staff',

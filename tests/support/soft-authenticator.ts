@@ -25,8 +25,8 @@ export class SoftAuthenticator {
     return b64u(this.credentialId);
   }
 
-  private authenticatorData(attested: boolean): Buffer {
-    const flags = 0x01 | 0x04 | (attested ? 0x40 : 0); // user present, user verified, attested credential data
+  private authenticatorData(attested: boolean, verified = true): Buffer {
+    const flags = 0x01 | (verified ? 0x04 : 0) | (attested ? 0x40 : 0); // user present, user verified, attested credential data
     const count = Buffer.alloc(4);
     count.writeUInt32BE(this.counter);
     const parts = [sha256(this.rpId), Buffer.from([flags]), count];
@@ -70,9 +70,12 @@ export class SoftAuthenticator {
   }
 
   /** The answer to `navigator.credentials.get()`; the counter moves on unless the test sets it. */
-  assert(options: { challenge: string }, bend: { origin?: string; counter?: number } = {}): AuthenticationResponseJSON {
+  assert(
+    options: { challenge: string },
+    bend: { origin?: string; counter?: number; userVerified?: boolean } = {},
+  ): AuthenticationResponseJSON {
     this.counter = bend.counter ?? this.counter + 1;
-    const authenticatorData = this.authenticatorData(false);
+    const authenticatorData = this.authenticatorData(false, bend.userVerified ?? true);
     const clientDataJSON = this.clientData('webauthn.get', options.challenge, bend.origin ?? this.origin);
     const signature = sign('sha256', Buffer.concat([authenticatorData, sha256(clientDataJSON)]), this.keys.privateKey);
     return {

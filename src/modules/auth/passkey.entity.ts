@@ -46,8 +46,9 @@ export class Passkey {
 }
 
 /**
- * A WebAuthn challenge handed out for one ceremony (register or sign in) of one member. It is deleted
- * when used (so it works once) and refused after `expires_at`.
+ * A WebAuthn challenge handed out for one ceremony (register or sign in) of one member, or (for a
+ * passwordless sign-in, where nobody is known yet) of one browser session. It is deleted when used
+ * (so it works once) and refused after `expires_at`.
  */
 @Entity({ name: 'webauthn_challenges' })
 @Index('webauthn_challenges_expires_idx', ['expiresAt'])
@@ -56,15 +57,16 @@ export class WebauthnChallenge {
   @Column({ primary: true, type: 'text' })
   challenge: string;
 
-  @Column({ name: 'user_id', type: 'uuid' })
-  userId: string;
+  /** Null for a passwordless sign-in: the browser session holds the challenge too. */
+  @Column({ name: 'user_id', type: 'uuid', nullable: true })
+  userId: string | null;
 
   @ManyToOne(() => User, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'user_id' })
   user?: User;
 
   @Column({ type: 'text' })
-  purpose: 'register' | 'sign-in' | 'confirm';
+  purpose: 'register' | 'sign-in' | 'confirm' | 'passwordless';
 
   @Column({ name: 'expires_at', type: 'timestamptz' })
   expiresAt: Date;

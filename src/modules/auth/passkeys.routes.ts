@@ -5,7 +5,16 @@ import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { noStore, requestContext, safeNextPath } from '../../shared/http';
 import { FRESH_PROOF_MS, requireFreshProof, requireStaff } from '../../http/guards';
-import { listPasskeys, passkeyRegistrationOptions, passkeySignInOptions, registerPasskey, removePasskey, verifyPasskey } from './passkeys';
+import {
+  listPasskeys,
+  passkeyRegistrationOptions,
+  passkeySignInOptions,
+  passwordlessOptions,
+  registerPasskey,
+  removePasskey,
+  signInWithPasskey,
+  verifyPasskey,
+} from './passkeys';
 import { completeSignIn, pendingSignIn } from './two-factor.routes';
 
 /** The body of a passkey answer: the JSON the browser's credential serialises to (checked by the verifier). */
@@ -29,13 +38,14 @@ function passkeyName(body: unknown): string {
 
 /**
  * Passkeys (SPEC §17): `/account/passkeys` lists, adds (fresh proof) and removes (fresh proof) the
- * member's passkeys; `/login/2fa/passkey…` is the passkey way through the second sign-in step. The
+ * member's passkeys; `/login/2fa/passkey…` is the passkey way through the second sign-in step, and
+ * `/login/passkey…` a passwordless sign-in with the passkey alone (user verification required). The
  * browser side is `public/passkey.js` (ours, no CDN): it calls the `…/options` route, hands the
  * options to `navigator.credentials`, and posts the answer back as JSON with the CSRF header.
  */
 export function passkeyRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract): Router {
   const r = Router();
-  r.use(['/account/passkeys', '/login/2fa/passkey'], noStore);
+  r.use(['/account/passkeys', '/login/2fa/passkey', '/login/passkey'], noStore);
   const fresh = (req: Request) => !!req.session.provenAt && deps.clock.now().getTime() - req.session.provenAt <= FRESH_PROOF_MS;
   const actorOf = (req: Request) => {
     const u = req.user!;
@@ -107,6 +117,29 @@ export function passkeyRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract):
     const next = safeNextPath(req.session.pendingNext);
     await completeSignIn(req, userId, deps.clock.now().getTime());
     res.json({ redirect: next });
+  });
+
+  // ---- passwordless: the passkey alone (with its PIN or fingerprint), from the sign-in page ----
+  r.post('/login/passkey/options', async (req, res) => {
+    const options = await passwordlessOptions(deps);
+    req.session.passkeyChallenge = options.challenge;
+    res.json(options);
+  });
+
+  r.post('/login/passkey', async (req, res) => {
+    try {
+      await loginLimiter.consume(req.ip ?? 'unknown');
+    } catch (e) {
+      if (!(e instanceof RateLimiterRes)) throw e;
+      res.setHeader('Retry-After', String(Math.ceil(e.msBeforeNext / 1000)));
+      throw new AppError('AUTH.RATE_LIMITED', 'Too many sign-in attempts from your network. Wait a few minutes and try again.', 429);
+    }
+    const response = credentialOf(req.body);
+    const sessionChallenge = req.session.passkeyChallenge;
+    delete req.session.passkeyChallenge;
+    const user = await signInWithPasskey(deps, { response, sessionChallenge, context: requestContext(req) });
+    await completeSignIn(req, user.id, deps.clock.now().getTime());
+    res.json({ redirect: user.mustChangePassword ? '/account/password' : safeNextPath((req.body as { next?: unknown }).next) });
   });
 
   return r;

@@ -14,9 +14,10 @@ import type { Config } from '../../config';
 import { withTransaction } from '../../db/transaction';
 import type { Clock } from '../../shared/clock';
 import { AppError } from '../../shared/errors';
-import { Actor, record, RequestContext } from '../audit';
+import { Actor, PUBLIC, record, RequestContext } from '../audit';
 import { Passkey, WebauthnChallenge } from './passkey.entity';
 import { failSecondFactor, refuseSecondFactorStep, SecondFactorPurpose } from './two-factor';
+import type { User } from './user.entity';
 import { lockUser } from './users.queries';
 
 /**
@@ -41,7 +42,7 @@ export function relyingParty(publicBaseUrl: string) {
 }
 
 /** A new challenge for this member and ceremony; earlier unused ones of the same kind (and any expired) go. */
-async function issueChallenge(tx: EntityManager, userId: string, purpose: Ceremony, now: Date): Promise<Uint8Array<ArrayBuffer>> {
+async function issueChallenge(tx: EntityManager, userId: string | null, purpose: Ceremony, now: Date): Promise<Uint8Array<ArrayBuffer>> {
   const bytes = randomBytes(32);
   await tx.query(`DELETE FROM webauthn_challenges WHERE expires_at <= $1 OR (user_id = $2 AND purpose = $3)`, [now, userId, purpose]);
   await tx.getRepository(WebauthnChallenge).insert({
@@ -53,20 +54,25 @@ async function issueChallenge(tx: EntityManager, userId: string, purpose: Ceremo
   return new Uint8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer);
 }
 
+/** The challenge a browser's answer says it signed (from its clientDataJSON), or null. */
+function signedChallenge(clientDataJSON: unknown): string | null {
+  try {
+    const challenge: unknown = JSON.parse(Buffer.from(String(clientDataJSON), 'base64url').toString('utf8')).challenge;
+    return typeof challenge === 'string' && challenge.length <= 200 ? challenge : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Spends the challenge the browser signed (read from the answer's clientDataJSON): deleted here, so
  * it works once. Null when it was never issued to this member for this ceremony, was used, or expired.
  */
-async function spendChallenge(tx: EntityManager, userId: string, purpose: Ceremony, clientDataJSON: unknown, now: Date) {
-  let challenge: unknown;
-  try {
-    challenge = JSON.parse(Buffer.from(String(clientDataJSON), 'base64url').toString('utf8')).challenge;
-  } catch {
-    return null;
-  }
-  if (typeof challenge !== 'string' || challenge.length > 200) return null;
+async function spendChallenge(tx: EntityManager, userId: string | null, purpose: Ceremony, clientDataJSON: unknown, now: Date) {
+  const challenge = signedChallenge(clientDataJSON);
+  if (!challenge) return null;
   const [rows] = await tx.query(
-    `DELETE FROM webauthn_challenges WHERE challenge = $1 AND user_id = $2 AND purpose = $3 RETURNING expires_at`,
+    `DELETE FROM webauthn_challenges WHERE challenge = $1 AND user_id IS NOT DISTINCT FROM $2 AND purpose = $3 RETURNING expires_at`,
     [challenge, userId, purpose],
   );
   return rows.length && new Date(rows[0].expires_at) > now ? challenge : null;
@@ -217,23 +223,91 @@ export async function verifyPasskey(
     const checked = await checkAssertion(passkey, cmd.response, challenge, rp);
     if ('reason' in checked) return fail(checked.reason, { passkeyId: passkey.id, ...(checked.detail ? { detail: checked.detail } : {}) });
     const info = checked.info;
-    await tx.getRepository(Passkey).update({ id: passkey.id }, { counter: String(info.newCounter), lastUsedAt: now });
-    await tx.query('UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $2 WHERE id = $1', [
-      user.id,
-      cmd.purpose === 'sign-in' ? now : user.lastLoginAt,
-    ]);
-    await record(tx, {
-      actor: { type: 'user', id: user.id, label: user.email, role: user.role },
-      action: cmd.purpose === 'sign-in' ? 'user.logged_in' : 'user.reauthenticated',
-      subject: { type: 'user', id: user.id },
-      details: { secondFactor: 'passkey', passkeyId: passkey.id },
-      context: cmd.context,
-      at: now,
-    });
+    await passkeyAccepted(tx, user, passkey, info.newCounter, { purpose: cmd.purpose, context: cmd.context, at: now });
     return { passkey };
   });
   if ('error' in outcome) throw outcome.error;
   return outcome.passkey;
+}
+
+/** A passkey answer accepted: counter and "last used" kept, failures cleared, audited. */
+async function passkeyAccepted(
+  tx: EntityManager,
+  user: User,
+  passkey: Passkey,
+  newCounter: number,
+  how: { purpose: SecondFactorPurpose; passwordless?: boolean; context?: RequestContext; at: Date },
+) {
+  await tx.getRepository(Passkey).update({ id: passkey.id }, { counter: String(newCounter), lastUsedAt: how.at });
+  await tx.query('UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $2 WHERE id = $1', [
+    user.id,
+    how.purpose === 'sign-in' ? how.at : user.lastLoginAt,
+  ]);
+  await record(tx, {
+    actor: { type: 'user', id: user.id, label: user.email, role: user.role },
+    action: how.purpose === 'sign-in' ? 'user.logged_in' : 'user.reauthenticated',
+    subject: { type: 'user', id: user.id },
+    details: { secondFactor: 'passkey', passkeyId: passkey.id, ...(how.passwordless ? { passwordless: true } : {}) },
+    context: how.context,
+    at: how.at,
+  });
+}
+
+/** The options for a passwordless sign-in: no member known yet, so no allowed list (discoverable passkeys). */
+export async function passwordlessOptions(deps: PasskeyDeps): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  const rp = relyingParty(deps.config.publicBaseUrl);
+  return withTransaction(deps.db, async (tx) => {
+    const challenge = await issueChallenge(tx, null, 'passwordless', deps.clock.now());
+    return generateAuthenticationOptions({ rpID: rp.rpID, challenge, timeout: CHALLENGE_MS, userVerification: 'required' });
+  });
+}
+
+const UNKNOWN_PASSKEY = 'That passkey is not registered here. Sign in with your email and password.';
+
+/**
+ * Passwordless sign-in: the passkey alone, with user verification (its PIN or fingerprint), which
+ * makes it two factors in one. The challenge must be the one this browser session was given. The
+ * member is found by the credential id; from there it is checked like the second step (lockout,
+ * counter, origin), audited `user.logged_in` with `passwordless: true`. An unknown passkey is
+ * audited `user.login_failed`.
+ */
+export async function signInWithPasskey(
+  deps: PasskeyDeps,
+  cmd: { response: AuthenticationResponseJSON; sessionChallenge: string | undefined; context?: RequestContext },
+): Promise<User> {
+  const now = deps.clock.now();
+  const outcome = await withTransaction(deps.db, async (tx) => {
+    // Only this browser session's own challenge is spent: an answer over someone else's burns nothing.
+    const clientData = cmd.response?.response?.clientDataJSON;
+    const own = !!cmd.sessionChallenge && signedChallenge(clientData) === cmd.sessionChallenge;
+    const challenge = own ? await spendChallenge(tx, null, 'passwordless', clientData, now) : null;
+    const passkey = await tx.getRepository(Passkey).findOne({
+      where: { credentialId: String(cmd.response?.id ?? '') },
+      lock: { mode: 'pessimistic_write' },
+    });
+    if (!passkey) {
+      const details = { reason: 'passkey_unknown', passwordless: true };
+      await record(tx, { actor: PUBLIC, action: 'user.login_failed', details, context: cmd.context, at: now });
+      return { error: new AppError('AUTH.BAD_CREDENTIALS', UNKNOWN_PASSKEY, 401) };
+    }
+    const user = await lockUser(tx, passkey.userId);
+    const fail = (reason: string, more: Record<string, unknown> = {}) =>
+      failSecondFactor(tx, deps, user, reason, cmd.context, now, { passwordless: true, passkeyId: passkey.id, ...more });
+    const refused = await refuseSecondFactorStep(tx, deps, user, cmd.context, now);
+    if (refused) return refused;
+    if (!challenge) return fail('passkey_bad_challenge');
+    const checked = await checkAssertion(passkey, cmd.response, challenge, relyingParty(deps.config.publicBaseUrl), true);
+    if ('reason' in checked) return fail(checked.reason, checked.detail ? { detail: checked.detail } : {});
+    await passkeyAccepted(tx, user, passkey, checked.info.newCounter, {
+      purpose: 'sign-in',
+      passwordless: true,
+      context: cmd.context,
+      at: now,
+    });
+    return { user };
+  });
+  if ('error' in outcome) throw outcome.error;
+  return outcome.user;
 }
 
 /** Verifies an assertion against the stored key and counter: the new counter, or why it was refused. */
@@ -242,6 +316,7 @@ async function checkAssertion(
   response: AuthenticationResponseJSON,
   challenge: string,
   rp: ReturnType<typeof relyingParty>,
+  requireUserVerification = false,
 ): Promise<{ info: { newCounter: number } } | { reason: string; detail?: string }> {
   try {
     const v = await verifyAuthenticationResponse({
@@ -250,7 +325,7 @@ async function checkAssertion(
       expectedOrigin: rp.origin,
       expectedRPID: rp.rpID,
       credential: { id: passkey.credentialId, publicKey: new Uint8Array(passkey.publicKey), counter: Number(passkey.counter) },
-      requireUserVerification: false,
+      requireUserVerification,
     });
     return v.verified ? { info: v.authenticationInfo } : { reason: 'passkey_invalid' };
   } catch (e) {
