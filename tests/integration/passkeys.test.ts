@@ -274,6 +274,33 @@ describe('passkeys as a second factor (WebAuthn, server side)', () => {
     expect((await events('user.login_failed')).map((e) => e.details)).toEqual([{ reason: 'passkey_unknown', passwordless: true }]);
   });
 
+  it('when a fresh proof is needed, then the passkey gives it on the confirm page; a refused answer gives none and is audited', async () => {
+    const mod = await createStaff(t.db);
+    const auth = new SoftAuthenticator(ORIGIN);
+    const agent = await signedInAgent(t.app, mod.email);
+    await addPasskey(agent, auth).then((r) => expect(r.status).toBe(201));
+    clock.advance(11 * 60_000);
+    const page = await agent.get('/account/confirm?next=%2Faccount%2Fpasskeys').expect(200);
+    expect(page.text).toContain('Confirm with a passkey');
+    const csrf = csrfFrom(page.text);
+    const options = async () => (await postJson(agent, '/account/confirm/passkey/options', csrf).expect(200)).body;
+    const bad = await postJson(agent, '/account/confirm/passkey', csrf, {
+      credential: auth.assert(await options(), { origin: 'https://evil.example' }),
+      next: '/account/passkeys',
+    });
+    expect(bad.status).toBe(401);
+    expect((await agent.get('/account/passkeys').expect(200)).text).toContain('Confirm it is you'); // still no fresh proof
+    const ok = await postJson(agent, '/account/confirm/passkey', csrf, {
+      credential: auth.assert(await options()),
+      next: '/account/passkeys',
+    });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toEqual({ redirect: '/account/passkeys' });
+    expect((await agent.get('/account/passkeys').expect(200)).text).toContain('Add a passkey</button>');
+    expect((await events('user.reauthenticated')).map((e) => e.details.secondFactor)).toEqual(['passkey']);
+    expect((await events('user.2fa_failed')).map((e) => e.details.reason)).toEqual(['passkey_wrong_origin']);
+  });
+
   it("when an admin resets a member's second factor, then the member's passkeys go too", async () => {
     const mod = await createStaff(t.db);
     await addPasskey(await signedInAgent(t.app, mod.email), new SoftAuthenticator(ORIGIN));

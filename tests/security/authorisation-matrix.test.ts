@@ -114,6 +114,8 @@ const MATRIX: Record<string, Policy> = {
   'POST /account/2fa': 'staff',
   'GET /account/confirm': 'staff',
   'POST /account/confirm': 'staff',
+  'POST /account/confirm/passkey/options': 'staff',
+  'POST /account/confirm/passkey': 'staff',
   'GET /complaints': 'staff',
   'GET /complaints/:id': 'staff',
   'POST /complaints/:id/decide': 'staff',

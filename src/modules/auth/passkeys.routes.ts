@@ -45,7 +45,7 @@ function passkeyName(body: unknown): string {
  */
 export function passkeyRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract): Router {
   const r = Router();
-  r.use(['/account/passkeys', '/login/2fa/passkey', '/login/passkey'], noStore);
+  r.use(['/account/passkeys', '/account/confirm/passkey', '/login/2fa/passkey', '/login/passkey'], noStore);
   const fresh = (req: Request) => !!req.session.provenAt && deps.clock.now().getTime() - req.session.provenAt <= FRESH_PROOF_MS;
   const actorOf = (req: Request) => {
     const u = req.user!;
@@ -117,6 +117,24 @@ export function passkeyRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract):
     const next = safeNextPath(req.session.pendingNext);
     await completeSignIn(req, userId, deps.clock.now().getTime());
     res.json({ redirect: next });
+  });
+
+  // ---- a passkey as the fresh proof (the confirm page) ----
+  r.post('/account/confirm/passkey/options', requireStaff, async (req, res) => {
+    res.json(await passkeySignInOptions(deps, req.user!.id, 'confirm'));
+  });
+
+  r.post('/account/confirm/passkey', requireStaff, async (req, res) => {
+    try {
+      await loginLimiter.consume(req.ip ?? 'unknown');
+    } catch (e) {
+      if (!(e instanceof RateLimiterRes)) throw e;
+      throw new AppError('AUTH.RATE_LIMITED', 'Too many attempts from your network. Wait a few minutes and try again.', 429);
+    }
+    const response = credentialOf(req.body);
+    await verifyPasskey(deps, { userId: req.user!.id, response, purpose: 'confirm', context: requestContext(req) });
+    req.session.provenAt = deps.clock.now().getTime();
+    res.json({ redirect: safeNextPath((req.body as { next?: unknown }).next) });
   });
 
   // ---- passwordless: the passkey alone (with its PIN or fingerprint), from the sign-in page ----

@@ -130,8 +130,13 @@ export function twoFactorRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract
     }
   });
 
-  r.get('/account/confirm', requireStaff, (req, res) => {
-    res.render('auth/confirm', { title: 'Confirm it is you', next: safeNextPath(req.query.next), twoFactor: req.user!.totp });
+  r.get('/account/confirm', requireStaff, async (req, res) => {
+    res.render('auth/confirm', {
+      title: 'Confirm it is you',
+      next: safeNextPath(req.query.next),
+      twoFactor: req.user!.totp,
+      passkeys: req.user!.twoFactor && (await secondFactorsOf(deps.db.manager, req.user!.id)).passkeys > 0,
+    });
   });
 
   r.post('/account/confirm', requireStaff, async (req, res) => {
