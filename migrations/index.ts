@@ -22,6 +22,7 @@ import { CreateBulkJobsAndSavedViews17968000000000 } from './17968000000000-Crea
 import { AddNoticesDecidedIndex17969000000000 } from './17969000000000-AddNoticesDecidedIndex';
 import { AddTrustedFlaggersAndLetters17970500000000 } from './17970500000000-AddTrustedFlaggersAndLetters';
 import { CreateWebhooks17970000000000 } from './17970000000000-CreateWebhooks';
+import { CreatePasskeys17971000000000 } from './17971000000000-CreatePasskeys';
 
 /** Every migration, in order. A new migration file is added here too. */
 export const allMigrations: Function[] = [
@@ -49,4 +50,5 @@ export const allMigrations: Function[] = [
   AddNoticesDecidedIndex17969000000000,
   CreateWebhooks17970000000000,
   AddTrustedFlaggersAndLetters17970500000000,
+  CreatePasskeys17971000000000,
 ];

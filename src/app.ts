@@ -38,8 +38,10 @@ import { openApiRoutes } from './modules/ops/openapi.routes';
 import { heldItemsApi, heldItemsPages } from './modules/staydown/held.routes';
 import { complaintPages } from './modules/complaints/complaints.routes';
 import { complaintsStaffRoutes } from './modules/complaints/complaints-staff.routes';
+import { complaintPortalPages } from './modules/complaints/complaints-portal.routes';
 import { sessionsRoutes } from './modules/auth/sessions.routes';
 import { twoFactorRoutes } from './modules/auth/two-factor.routes';
+import { passkeyRoutes } from './modules/auth/passkeys.routes';
 import { inboundApi } from './modules/inbound/inbound.api';
 import { mailboxRoutes } from './modules/inbound/mailbox.routes';
 import { batchesApi } from './modules/batches/batches.api';
@@ -166,7 +168,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(complaintPages(deps));
   app.use(policyPages(deps));
   // ---- Rights holders' portal: its own session cookie and CSRF, never the staff session ----
-  app.use('/portal', portalRoutes(deps, [batchesPortalPages(deps), webhooksPortalPages(deps)]));
+  app.use('/portal', portalRoutes(deps, [batchesPortalPages(deps), webhooksPortalPages(deps), complaintPortalPages(deps)]));
 
   // ---- Staff side: sessions in PostgreSQL, CSRF on every form, rate-limited sign-in ----
   const PgStore = connectPgSimple(session);
@@ -210,7 +212,7 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   staff.use(authRoutes(deps, loginLimiter));
-  staff.use(twoFactorRoutes(deps, loginLimiter), sessionsRoutes(deps));
+  staff.use(twoFactorRoutes(deps, loginLimiter), passkeyRoutes(deps, loginLimiter), sessionsRoutes(deps));
   staff.use(usersRoutes(deps));
   staff.use(submittersAdminRoutes(deps));
   staff.use(outboxRoutes(deps));

@@ -7,6 +7,7 @@ import { AuditEvent } from '../modules/audit/audit-event.entity';
 import { ApiToken } from '../modules/auth/api-token.entity';
 import { User } from '../modules/auth/user.entity';
 import { RecoveryCode, TotpCredential } from '../modules/auth/two-factor.entity';
+import { Passkey, WebauthnChallenge } from '../modules/auth/passkey.entity';
 import { Complaint } from '../modules/complaints/complaint.entity';
 import { InboundEmail } from '../modules/inbound/inbound-email.entity';
 import { Item } from '../modules/items/item.entity';
@@ -48,6 +49,8 @@ export const entities = [
   StaydownException,
   TotpCredential,
   RecoveryCode,
+  Passkey,
+  WebauthnChallenge,
   Complaint,
   InboundEmail,
   Submitter,

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { AppError } from '../shared/errors';
 import { wantsJson } from '../shared/http';
 import type { CurrentUser } from './request';
-import { hasSecondFactor, Role, User, userForToken } from '../modules/auth';
+import { Role, secondFactorsOf, User, userForToken } from '../modules/auth';
 import type { Clock } from '../shared/clock';
 
 function current(u: User): CurrentUser {
@@ -20,9 +20,10 @@ export function loadSessionUser(db: DataSource, require2fa: 'none' | 'admin' | '
     if (id) {
       const user = await db.getRepository(User).findOneBy({ id });
       if (user?.active) {
-        const twoFactor = await hasSecondFactor(db.manager, user.id);
+        const factors = await secondFactorsOf(db.manager, user.id);
+        const twoFactor = factors.totp || factors.passkeys > 0;
         const mustEnrol = !twoFactor && (require2fa === 'all' || (require2fa === 'admin' && user.role === 'admin'));
-        req.user = { ...current(user), twoFactor, mustEnrol };
+        req.user = { ...current(user), twoFactor, totp: factors.totp, mustEnrol };
         if (clock) touchSession(req, clock.now().getTime());
         res.locals.currentUser = req.user;
         res.locals.isAdmin = user.role === 'admin';
@@ -45,9 +46,11 @@ export function requireStaff(req: Request, res: Response, next: NextFunction) {
     if (wantsJson(req)) throw AppError.forbidden('Set a new password before doing anything else.');
     return res.redirect(303, '/account/password');
   }
-  if (req.user.mustEnrol && !req.user.mustChangePassword && !path.startsWith('/account/2fa')) {
+  if (req.user.mustEnrol && !req.user.mustChangePassword && !path.startsWith('/account/2fa') && !path.startsWith('/account/passkeys')) {
     if (wantsJson(req) || req.method !== 'GET')
-      throw AppError.forbidden('Set up two-factor sign-in at /account/2fa before doing anything else.');
+      throw AppError.forbidden(
+        'Set up two-factor sign-in (an authenticator app at /account/2fa, or a passkey at /account/passkeys) before doing anything else.',
+      );
     return res.redirect(303, '/account/2fa');
   }
   next();

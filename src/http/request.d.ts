@@ -8,8 +8,10 @@ export interface CurrentUser {
   name: string;
   role: Role;
   mustChangePassword: boolean;
-  /** A confirmed second factor (TOTP) is on for this account. */
+  /** A second factor (a confirmed TOTP key or a passkey) is on for this account. */
   twoFactor?: boolean;
+  /** A confirmed TOTP key (authenticator app) is on for this account. */
+  totp?: boolean;
   /** REQUIRE_2FA applies to this member and no second factor is on yet: enrol before anything else. */
   mustEnrol?: boolean;
 }
@@ -37,6 +39,8 @@ declare module 'express-session' {
     provenAt?: number;
     /** Shown once on the 2FA page after enrolment, then deleted. */
     recoveryCodes?: string[];
+    /** The challenge of a passwordless passkey sign-in handed to this browser session. */
+    passkeyChallenge?: string;
     /** The TOTP key being enrolled (sealed), until a code confirms it. */
     enrolSecret?: string;
     /** For /account/sessions: when and from where this session was opened, and last used. */

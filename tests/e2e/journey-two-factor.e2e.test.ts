@@ -6,8 +6,9 @@ import { closeUnfinishedTabs, launchBrowser, openTab, Site, startSite } from './
 
 /**
  * Journey: with REQUIRE_2FA=admin an unenrolled admin is sent to enrolment, scans (reads) the key,
- * turns TOTP on and keeps the recovery codes; signs in again with a code; a second browser signs in
- * with a recovery code, and the first ends that "stolen" session from /account/sessions.
+ * turns TOTP on and keeps the recovery codes; signs in again with a code; adds a passkey (Chromium's
+ * virtual authenticator, over CDP) and signs in with it; a second browser signs in with a recovery
+ * code, and the first ends that "stolen" session from /account/sessions.
  */
 describe('journey: two-factor sign-in and ending a stolen session', () => {
   let site: Site;
@@ -15,7 +16,7 @@ describe('journey: two-factor sign-in and ending a stolen session', () => {
   const admin = { email: 'admin@desk.example' };
 
   beforeAll(async () => {
-    [site, browser] = await Promise.all([startSite({ REQUIRE_2FA: 'admin' }), launchBrowser()]);
+    [site, browser] = await Promise.all([startSite({ REQUIRE_2FA: 'admin' }, { hostname: 'localhost' }), launchBrowser()]);
     await createStaff(site.t.db, { role: 'admin', email: admin.email });
   });
   afterEach(closeUnfinishedTabs);
@@ -31,7 +32,7 @@ describe('journey: two-factor sign-in and ending a stolen session', () => {
     await Promise.all([page.waitForURL(next), page.getByRole('button', { name: /sign in/i }).click()]);
   };
 
-  it('when an unenrolled admin signs in, then they enrol, sign in with a code, and end a session opened elsewhere', async () => {
+  it('when an unenrolled admin signs in, then they enrol TOTP and a passkey, sign in with each (and with the passkey alone), and end a session opened elsewhere', async () => {
     const a11y: string[] = [];
     const tab = await openTab(browser, 'journey-2fa');
     const { page } = tab;
@@ -64,6 +65,48 @@ describe('journey: two-factor sign-in and ending a stolen session', () => {
     a11y.push(...(await seriousViolations(page)));
     await page.getByLabel('Code').fill(totp.generate({ timestamp: Date.now() + 30_000 }));
     await Promise.all([page.waitForURL((u) => u.pathname === '/staff'), page.getByRole('button', { name: 'Sign in' }).click()]);
+
+    // A passkey: Chromium's virtual authenticator stands in for a security key (automatic touch).
+    const cdp = await tab.context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'usb',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    });
+    await page.getByRole('link', { name: /Passkeys/ }).click();
+    await page.waitForURL((u) => u.pathname === '/account/passkeys');
+    await page.getByLabel('Name for this passkey').fill('Desk key');
+    await page.getByRole('button', { name: 'Add a passkey' }).click();
+    await page.getByText('Passkey "Desk key" added.').waitFor();
+    expect(await page.locator('main table tbody tr').allTextContents()).toEqual([expect.stringContaining('Desk key')]);
+    a11y.push(...(await seriousViolations(page)));
+    expect((await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials).toHaveLength(1);
+
+    // Sign in with the passkey instead of a code.
+    await Promise.all([page.waitForURL((u) => u.pathname === '/login'), page.getByRole('button', { name: /Sign out/ }).click()]);
+    await passwordStep(page, (u) => u.pathname === '/login/2fa');
+    a11y.push(...(await seriousViolations(page)));
+    await Promise.all([page.waitForURL((u) => u.pathname === '/staff'), page.getByRole('button', { name: 'Use a passkey' }).click()]);
+    const [signedIn] = await site.t.db.query(`SELECT details FROM audit_events WHERE action = 'user.logged_in' ORDER BY id DESC LIMIT 1`);
+    expect(signedIn.details).toMatchObject({ secondFactor: 'passkey' });
+    const [passkey] = await site.t.db.query(`SELECT name, counter, last_used_at FROM passkeys`);
+    expect(passkey.name).toBe('Desk key');
+    expect(passkey.last_used_at).not.toBeNull();
+
+    // And with the passkey alone (it was saved with user verification: two factors in one).
+    await Promise.all([page.waitForURL((u) => u.pathname === '/login'), page.getByRole('button', { name: /Sign out/ }).click()]);
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === '/staff'),
+      page.getByRole('button', { name: 'Use a passkey instead' }).click(),
+    ]);
+    const [alone] = await site.t.db.query(`SELECT details FROM audit_events WHERE action = 'user.logged_in' ORDER BY id DESC LIMIT 1`);
+    expect(alone.details).toMatchObject({ secondFactor: 'passkey', passwordless: true });
 
     // A second browser signs in with a recovery code.
     const thief = await openTab(browser, 'journey-2fa-other', {

@@ -6,6 +6,7 @@ import { ManualClock, systemClock } from '../../src/shared/clock';
 import { COMPLAINANT, submitNoticeFor } from '../support/approve-fixture';
 import { makeItem, makeSource } from '../support/factories';
 import { createMailingContext, MailingContext } from '../support/mailing';
+import { portalAgent } from '../support/portal';
 import { createStaff, csrfFrom, signedInAgent, tokenFor } from '../support/staff';
 
 const BASE = 'http://localhost:3000';
@@ -269,5 +270,79 @@ describe('complaints against decisions (SPEC §18, DSA Art. 20)', () => {
         grounds: GROUNDS,
       }),
     ).rejects.toMatchObject({ code: 'COMPLAINT.ALREADY_OPEN', status: 409 });
+  });
+
+  it('when a complaint is received, then the complainant gets a receipt and every active staff member except the decider an alert with the link to decide it', async () => {
+    await createStaff(m.t.db, { role: 'admin', email: 'admin@desk.example' });
+    const { reference } = await submitNoticeFor(m.t.app, [`${BASE}/items/${item.slug}`]);
+    await decide(reference, 'reject');
+    const c = await submitComplaint(m.t, {
+      credential: { kind: 'notifier', reference, verifiedBy: 'portal' },
+      name: COMPLAINANT.name,
+      email: COMPLAINANT.email,
+      grounds: GROUNDS,
+    });
+    const rows: { template: string; to: string }[] = await m.t.db.query(
+      `SELECT template, "to" FROM outbound_emails WHERE template LIKE 'complaint-%' ORDER BY template, "to"`,
+    );
+    expect(rows).toEqual([
+      { template: 'complaint-new', to: 'admin@desk.example' },
+      { template: 'complaint-new', to: reviewerEmail },
+      { template: 'complaint-received', to: COMPLAINANT.email },
+    ]);
+    await m.worker.drain();
+    const receipt = mailText(COMPLAINANT.email, /We received your complaint about notice TD-/);
+    expect(receipt).toContain(`takedown notice ${reference} (the rejection of the notice)`);
+    expect(receipt).toContain(GROUNDS);
+    const alert = mailText(reviewerEmail, /New complaint about notice TD-/);
+    expect(alert).toContain(`The decision was made by ${deciderEmail}, so another moderator must decide the complaint.`);
+    expect(alert).toContain(`${BASE}/complaints/${c.id}`);
+    expect(m.sink.to(deciderEmail).filter((x) => /complaint/i.test(x.parsed.subject ?? ''))).toEqual([]);
+  });
+
+  it("when the signed-in notifier complains from the portal's notice page, then it is filed without the status token; another account, a missing CSRF token and bad input are refused", async () => {
+    const { reference } = await submitNoticeFor(m.t.app, [`${BASE}/items/${item.slug}`]);
+    await decide(reference, 'reject');
+    const portal = await portalAgent(m.t.app, m.worker, m.sink, COMPLAINANT.email);
+    const page = await portal.get(`/portal/notices/${reference}`).expect(200);
+    expect(page.text).toContain(`href="/portal/notices/${reference}/complaint"`);
+    const form = await portal.get(`/portal/notices/${reference}/complaint`).expect(200);
+    expect(form.text).toContain(`value="${COMPLAINANT.email}"`);
+    const csrf = csrfFrom(form.text);
+
+    await portal
+      .post(`/portal/notices/${reference}/complaint`)
+      .type('form')
+      .send({ name: COMPLAINANT.name, email: COMPLAINANT.email, grounds: GROUNDS })
+      .expect(403);
+    const bad = await portal
+      .post(`/portal/notices/${reference}/complaint`)
+      .type('form')
+      .send({ _csrf: csrf, name: COMPLAINANT.name, email: 'not-an-address', grounds: 'too short' });
+    expect(bad.status).toBe(422);
+    expect(bad.text).toContain('Enter a valid email address.');
+    const stranger = await portalAgent(m.t.app, m.worker, m.sink, 'someone-else@rights.example');
+    const strangerForm = await stranger.get('/portal/profile').expect(200);
+    await stranger
+      .post(`/portal/notices/${reference}/complaint`)
+      .type('form')
+      .send({ _csrf: csrfFrom(strangerForm.text), name: 'X', email: 'someone-else@rights.example', grounds: GROUNDS })
+      .expect(404);
+    expect(await complaints()).toEqual([]);
+
+    await portal
+      .post(`/portal/notices/${reference}/complaint`)
+      .type('form')
+      .send({ _csrf: csrf, name: COMPLAINANT.name, email: COMPLAINANT.email, grounds: GROUNDS })
+      .expect(303)
+      .expect('Location', `/portal/notices/${reference}`);
+    expect((await portal.get(`/portal/notices/${reference}`).expect(200)).text).toContain('Your complaint about notice');
+    expect(await complaints()).toEqual([expect.objectContaining({ complainant_kind: 'notifier', status: 'open' })]);
+    const [ev] = await m.t.db.query(`SELECT details FROM audit_events WHERE action = 'complaint.submitted'`);
+    expect(ev.details).toMatchObject({ kind: 'notifier', decision: 'rejected' });
+
+    clock.advance(200 * 86_400_000);
+    const late = await portal.get(`/portal/notices/${reference}/complaint`).expect(200);
+    expect(late.text).toMatch(/The six months for a complaint about notice .* ended on/);
   });
 });

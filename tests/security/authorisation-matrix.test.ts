@@ -82,6 +82,8 @@ const MATRIX: Record<string, Policy> = {
   'GET /portal/notices/new': 'submitter',
   'POST /portal/notices/new': 'submitter',
   'GET /portal/notices/:reference': 'submitter',
+  'GET /portal/notices/:reference/complaint': 'submitter',
+  'POST /portal/notices/:reference/complaint': 'submitter',
   'GET /portal/profile': 'submitter',
   'POST /portal/profile': 'submitter',
   'POST /portal/profile/letter': 'submitter',
@@ -106,10 +108,20 @@ const MATRIX: Record<string, Policy> = {
   'GET /staff': 'staff',
   'GET /login/2fa': 'pending-sign-in',
   'POST /login/2fa': 'pending-sign-in',
+  'POST /login/passkey/options': 'public',
+  'POST /login/passkey': 'public',
+  'POST /login/2fa/passkey/options': 'pending-sign-in',
+  'POST /login/2fa/passkey': 'pending-sign-in',
+  'GET /account/passkeys': 'staff',
+  'POST /account/passkeys/options': 'staff',
+  'POST /account/passkeys': 'staff',
+  'POST /account/passkeys/:id/remove': 'staff',
   'GET /account/2fa': 'staff',
   'POST /account/2fa': 'staff',
   'GET /account/confirm': 'staff',
   'POST /account/confirm': 'staff',
+  'POST /account/confirm/passkey/options': 'staff',
+  'POST /account/confirm/passkey': 'staff',
   'GET /complaints': 'staff',
   'GET /complaints/:id': 'staff',
   'POST /complaints/:id/decide': 'staff',
@@ -315,7 +327,7 @@ describe('authorisation matrix: every route × every kind of caller', () => {
   describe('the two-factor code step', () => {
     it('when anyone without a fresh password step (anonymous, moderator, admin, deactivated) calls it, then it sends to the sign-in page', async () => {
       const list = routes.filter((r) => MATRIX[r.key] === 'pending-sign-in');
-      expect(list.length).toBe(2);
+      expect(list.length).toBe(4);
       for (const r of list) {
         for (const [who, caller] of [
           ['anonymous', anon],

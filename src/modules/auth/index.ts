@@ -7,6 +7,7 @@ export { createApiToken } from './api-tokens';
 export { findByEmail, staffEmails } from './users.queries';
 export { generatePassword } from './passwords';
 export { userForToken } from './api-tokens';
-export { hasSecondFactor, verifySecondFactor, resetSecondFactor } from './two-factor';
+export { hasSecondFactor, secondFactorsOf, verifySecondFactor, resetSecondFactor } from './two-factor';
+export { Passkey, WebauthnChallenge } from './passkey.entity';
 export { RecoveryCode, TotpCredential } from './two-factor.entity';
 export { endSessionsOf } from './staff-sessions';

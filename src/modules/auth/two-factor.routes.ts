@@ -7,7 +7,7 @@ import { record } from '../audit';
 import { noStore, requestContext, safeNextPath } from '../../shared/http';
 import { requireStaff } from '../../http/guards';
 import { verifyPassword } from './passwords';
-import { confirmEnrolment, pendingEnrolment, recoveryCodesLeft, verifySecondFactor } from './two-factor';
+import { confirmEnrolment, pendingEnrolment, recoveryCodesLeft, secondFactorsOf, verifySecondFactor } from './two-factor';
 import { lockUser } from './users.queries';
 
 /** How long the half-signed-in state (password accepted, code not yet given) lasts. */
@@ -24,6 +24,12 @@ export async function completeSignIn(req: Request, userId: string, now: number):
   req.session.createdAt = now;
 }
 
+/** The member whose password was just accepted (half signed in, at most 5 minutes ago), or null. */
+export function pendingSignIn(req: Request, now: number): string | null {
+  const { pendingUserId, pendingSince } = req.session;
+  return pendingUserId && pendingSince && now - pendingSince <= PENDING_MS ? pendingUserId : null;
+}
+
 /**
  * The second sign-in step, TOTP enrolment, and the fresh-proof page (SPEC §17).
  * `/login/2fa` works on a half-signed-in session (`pendingUserId`) that no other page accepts.
@@ -32,16 +38,17 @@ export function twoFactorRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract
   const r = Router();
   r.use(['/login/2fa', '/account/2fa', '/account/confirm'], noStore);
   const now = () => deps.clock.now().getTime();
-  const pendingUser = (req: Request) => {
-    const { pendingUserId, pendingSince } = req.session;
-    return pendingUserId && pendingSince && now() - pendingSince <= PENDING_MS ? pendingUserId : null;
+  const pendingUser = (req: Request) => pendingSignIn(req, now());
+  /** The code step; it offers the passkey way too when the member has one. */
+  const codeForm = async (req: Request, res: Response, status: number, extra: Record<string, unknown> = {}) => {
+    const userId = pendingUser(req);
+    const factors = userId ? await secondFactorsOf(deps.db.manager, userId) : { totp: true, passkeys: 0 };
+    res.status(status).render('auth/two-factor-code', { title: 'Two-factor sign-in', factors, ...extra });
   };
-  const codeForm = (res: Response, status: number, extra: Record<string, unknown> = {}) =>
-    res.status(status).render('auth/two-factor-code', { title: 'Two-factor sign-in', ...extra });
 
-  r.get('/login/2fa', (req, res) => {
+  r.get('/login/2fa', async (req, res) => {
     if (!pendingUser(req)) return res.redirect(303, '/login');
-    codeForm(res, 200);
+    await codeForm(req, res, 200);
   });
 
   r.post('/login/2fa', async (req, res) => {
@@ -55,10 +62,11 @@ export function twoFactorRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract
     } catch (e) {
       if (!(e instanceof RateLimiterRes)) throw e;
       res.setHeader('Retry-After', String(Math.ceil(e.msBeforeNext / 1000)));
-      return codeForm(res, 429, { formError: 'Too many sign-in attempts from your network. Wait a few minutes and try again.' });
+      return await codeForm(req, res, 429, { formError: 'Too many sign-in attempts from your network. Wait a few minutes and try again.' });
     }
     const code = typeof req.body?.code === 'string' ? req.body.code.slice(0, 40) : '';
-    if (!code.trim()) return codeForm(res, 422, { errors: { code: 'Enter the 6-digit code from your app, or a recovery code.' } });
+    if (!code.trim())
+      return await codeForm(req, res, 422, { errors: { code: 'Enter the 6-digit code from your app, or a recovery code.' } });
     try {
       await verifySecondFactor(deps, { userId, code, purpose: 'sign-in', context: requestContext(req) });
     } catch (e) {
@@ -67,7 +75,7 @@ export function twoFactorRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract
         delete req.session.pendingUserId;
         return res.status(423).render('auth/login', { title: 'Staff sign-in', values: { next: '/staff' }, formError: e.message });
       }
-      return codeForm(res, e.status, { errors: { code: e.message } });
+      return await codeForm(req, res, e.status, { errors: { code: e.message } });
     }
     const next = safeNextPath(req.session.pendingNext);
     await completeSignIn(req, userId, now());
@@ -76,7 +84,7 @@ export function twoFactorRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract
 
   r.get('/account/2fa', requireStaff, async (req, res) => {
     const user = req.user!;
-    if (user.twoFactor) {
+    if (user.totp) {
       const shownOnce = req.session.recoveryCodes;
       delete req.session.recoveryCodes;
       const left = await recoveryCodesLeft(deps.db.manager, user.id);
@@ -122,14 +130,19 @@ export function twoFactorRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract
     }
   });
 
-  r.get('/account/confirm', requireStaff, (req, res) => {
-    res.render('auth/confirm', { title: 'Confirm it is you', next: safeNextPath(req.query.next), twoFactor: req.user!.twoFactor });
+  r.get('/account/confirm', requireStaff, async (req, res) => {
+    res.render('auth/confirm', {
+      title: 'Confirm it is you',
+      next: safeNextPath(req.query.next),
+      twoFactor: req.user!.totp,
+      passkeys: req.user!.twoFactor && (await secondFactorsOf(deps.db.manager, req.user!.id)).passkeys > 0,
+    });
   });
 
   r.post('/account/confirm', requireStaff, async (req, res) => {
     const user = req.user!;
     const next = safeNextPath(req.body?.next);
-    const view = { title: 'Confirm it is you', next, twoFactor: user.twoFactor };
+    const view = { title: 'Confirm it is you', next, twoFactor: user.totp };
     const password = typeof req.body?.password === 'string' ? req.body.password.slice(0, 256) : '';
     const code = typeof req.body?.code === 'string' ? req.body.code.slice(0, 40) : '';
     if (!password && !code.trim())
@@ -143,14 +156,14 @@ export function twoFactorRoutes(deps: AppDeps, loginLimiter: RateLimiterAbstract
         .render('auth/confirm', { ...view, formError: 'Too many attempts from your network. Wait a few minutes and try again.' });
     }
     try {
-      if (code.trim() && user.twoFactor)
+      if (code.trim() && user.totp)
         await verifySecondFactor(deps, { userId: user.id, code, purpose: 'confirm', context: requestContext(req) });
       else await confirmPassword(deps, req, password);
     } catch (e) {
       if (!(e instanceof AppError) || ![401, 423].includes(e.status)) throw e;
       return res
         .status(e.status)
-        .render('auth/confirm', { ...view, errors: { [code.trim() && user.twoFactor ? 'code' : 'password']: e.message } });
+        .render('auth/confirm', { ...view, errors: { [code.trim() && user.totp ? 'code' : 'password']: e.message } });
     }
     req.session.provenAt = now();
     res.redirect(303, next);

@@ -11,6 +11,7 @@ import { Actor, PUBLIC, record, RequestContext } from '../audit';
 import { enqueue } from '../mail';
 import { hashPassword, verifyPassword } from './passwords';
 import { RecoveryCode, TotpCredential } from './two-factor.entity';
+import { Passkey } from './passkey.entity';
 import { User } from './user.entity';
 import { endSessionsOf } from './staff-sessions';
 import { lockUser } from './users.queries';
@@ -37,13 +38,27 @@ const box = (deps: Pick<TwoFactorDeps, 'sessionSecret'>) => secretBox(deps.sessi
 const totpFor = (secretBase32: string, label: string) =>
   new TOTP({ issuer: ISSUER, label, algorithm: 'SHA1', digits: 6, period: PERIOD, secret: Secret.fromBase32(secretBase32) });
 
+/** Whether a member has a second factor: a confirmed TOTP key or at least one passkey. */
 export async function hasSecondFactor(tx: EntityManager, userId: string): Promise<boolean> {
-  return (await tx.query(`SELECT 1 FROM totp_credentials WHERE user_id = $1 AND confirmed_at IS NOT NULL`, [userId])).length > 0;
+  const f = await secondFactorsOf(tx, userId);
+  return f.totp || f.passkeys > 0;
 }
 
-/** Ids of every member with a confirmed second factor (one query for the users page). */
+/** Which second factors a member has: TOTP (confirmed) and how many passkeys. */
+export async function secondFactorsOf(tx: EntityManager, userId: string): Promise<{ totp: boolean; passkeys: number }> {
+  const [row] = await tx.query(
+    `SELECT EXISTS (SELECT 1 FROM totp_credentials WHERE user_id = $1 AND confirmed_at IS NOT NULL) AS totp,
+            (SELECT count(*)::int FROM passkeys WHERE user_id = $1) AS passkeys`,
+    [userId],
+  );
+  return { totp: row.totp, passkeys: row.passkeys };
+}
+
+/** Ids of every member with a second factor, TOTP or passkey (one query for the users page). */
 export async function usersWithSecondFactor(tx: EntityManager): Promise<Set<string>> {
-  const rows: { user_id: string }[] = await tx.query(`SELECT user_id FROM totp_credentials WHERE confirmed_at IS NOT NULL`);
+  const rows: { user_id: string }[] = await tx.query(
+    `SELECT user_id FROM totp_credentials WHERE confirmed_at IS NOT NULL UNION SELECT user_id FROM passkeys`,
+  );
   return new Set(rows.map((r) => r.user_id));
 }
 
@@ -109,7 +124,7 @@ export async function confirmEnrolment(
   const hashes = await Promise.all(codes.map((c) => hashPassword(normaliseRecovery(c))));
   return withTransaction(deps.db, async (tx) => {
     await lockUser(tx, cmd.userId);
-    if (await hasSecondFactor(tx, cmd.userId))
+    if ((await secondFactorsOf(tx, cmd.userId)).totp)
       throw AppError.conflict('AUTH.2FA_ALREADY_ENABLED', 'Two-factor sign-in is already on for this account.');
     await tx.query(
       `INSERT INTO totp_credentials (user_id, secret_sealed, confirmed_at, last_used_step) VALUES ($1, $2, $3, $4)
@@ -159,33 +174,24 @@ export async function verifySecondFactor(
   const outcome = await withTransaction(deps.db, async (tx) => {
     const user = await lockUser(tx, cmd.userId);
     const actor: Actor = { type: 'user', id: user.id, label: user.email, role: user.role };
-    if (!user.active) return fail(tx, deps, user, 'inactive', cmd.context, now);
-    if (user.lockedUntil && user.lockedUntil > now) {
-      await record(tx, {
-        actor: PUBLIC,
-        action: 'user.login_refused',
-        subject: { type: 'user', id: user.id },
-        details: { email: user.email, reason: 'locked', step: 'second_factor', lockedUntil: user.lockedUntil },
-        context: cmd.context,
-        at: now,
-      });
-      return { error: lockedError(user.lockedUntil, now) };
-    }
+    const refused = await refuseSecondFactorStep(tx, deps, user, cmd.context, now);
+    if (refused) return refused;
     const cred = await tx.getRepository(TotpCredential).findOneBy({ userId: user.id });
     if (!cred?.confirmedAt) return { error: new AppError('AUTH.2FA_NOT_ENABLED', 'Two-factor sign-in is not on for this account.', 409) };
     let method: SecondFactorMethod;
     if (isTotp) {
       const step = matchingStep(box(deps).open(cred.secretSealed), code, now);
-      if (step === null) return fail(tx, deps, user, 'wrong_code', cmd.context, now);
-      if (cred.lastUsedStep !== null && step <= Number(cred.lastUsedStep)) return fail(tx, deps, user, 'replayed_code', cmd.context, now);
+      if (step === null) return failSecondFactor(tx, deps, user, 'wrong_code', cmd.context, now);
+      if (cred.lastUsedStep !== null && step <= Number(cred.lastUsedStep))
+        return failSecondFactor(tx, deps, user, 'replayed_code', cmd.context, now);
       await tx.getRepository(TotpCredential).update({ userId: user.id }, { lastUsedStep: String(step) });
       method = 'totp';
     } else {
-      if (!recovery) return fail(tx, deps, user, 'wrong_code', cmd.context, now);
+      if (!recovery) return failSecondFactor(tx, deps, user, 'wrong_code', cmd.context, now);
       const spent = recovery.used
         ? 0
         : (await tx.getRepository(RecoveryCode).update({ id: recovery.id, usedAt: IsNull() }, { usedAt: now })).affected;
-      if (!spent) return fail(tx, deps, user, 'recovery_code_reused', cmd.context, now);
+      if (!spent) return failSecondFactor(tx, deps, user, 'recovery_code_reused', cmd.context, now);
       method = 'recovery_code';
     }
     await tx.query('UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $2 WHERE id = $1', [
@@ -206,16 +212,54 @@ export async function verifySecondFactor(
   return outcome.method;
 }
 
+/**
+ * Before any second-factor check: an inactive account fails (counted), a locked one is refused
+ * (audited `user.login_refused`). Null when the check may go on.
+ */
+export async function refuseSecondFactorStep(
+  tx: EntityManager,
+  deps: Pick<TwoFactorDeps, 'config'>,
+  user: User,
+  context: RequestContext | undefined,
+  now: Date,
+): Promise<{ error: AppError } | null> {
+  if (!user.active) return failSecondFactor(tx, deps, user, 'inactive', context, now);
+  if (!user.lockedUntil || user.lockedUntil <= now) return null;
+  await record(tx, {
+    actor: PUBLIC,
+    action: 'user.login_refused',
+    subject: { type: 'user', id: user.id },
+    details: { email: user.email, reason: 'locked', step: 'second_factor', lockedUntil: user.lockedUntil },
+    context,
+    at: now,
+  });
+  return { error: lockedError(user.lockedUntil, now) };
+}
+
 const FAILURE_MESSAGES: Record<string, string> = {
   wrong_code: 'That code is not right. Enter the 6 digits your app shows now, or one of your recovery codes.',
   replayed_code: 'That code has already been used. Wait for your app to show the next one.',
   recovery_code_reused: 'That recovery code has already been used. Each one works once.',
   inactive: 'This account is not active.',
+  passkey_bad_challenge: 'That passkey sign-in has expired or was already used. Try the passkey again.',
+  passkey_unknown: 'That passkey is not registered to this account.',
+  passkey_counter:
+    'That passkey was refused: its use counter went backwards, which a copied key would do. Use another factor and tell an admin.',
+  passkey_wrong_origin: 'That passkey answer was made for another site.',
+  passkey_invalid: 'That passkey answer could not be verified. Try again.',
 };
 
-/** A failed code: audited, counted like a failed password, and the account locked at the limit. */
-async function fail(tx: EntityManager, deps: TwoFactorDeps, user: User, reason: string, context: RequestContext | undefined, now: Date) {
-  const details = { email: user.email, reason };
+/** A failed code or passkey: audited, counted like a failed password, and the account locked at the limit. */
+export async function failSecondFactor(
+  tx: EntityManager,
+  deps: Pick<TwoFactorDeps, 'config'>,
+  user: User,
+  reason: string,
+  context: RequestContext | undefined,
+  now: Date,
+  more: Record<string, unknown> = {},
+): Promise<{ error: AppError }> {
+  const details = { email: user.email, reason, ...more };
   const until = await countFailedSignIn(tx, deps, user, { action: 'user.2fa_failed', details, step: 'second_factor' }, context, now);
   if (until) return { error: lockedError(until, now) };
   return { error: new AppError('AUTH.BAD_CODE', FAILURE_MESSAGES[reason] ?? FAILURE_MESSAGES.wrong_code, 401) };
@@ -246,12 +290,18 @@ export async function resetSecondFactor(
   const user = await lockUser(tx, cmd.userId);
   const removed = await tx.getRepository(TotpCredential).delete({ userId: user.id });
   await tx.getRepository(RecoveryCode).delete({ userId: user.id });
+  const passkeys = await tx.getRepository(Passkey).delete({ userId: user.id });
   const sessionsEnded = await endSessionsOf(tx, user.id);
   await record(tx, {
     actor: cmd.actor,
     action: 'user.2fa_reset',
     subject: { type: 'user', id: user.id },
-    details: { email: user.email, hadSecondFactor: (removed.affected ?? 0) > 0, sessionsEnded },
+    details: {
+      email: user.email,
+      hadSecondFactor: (removed.affected ?? 0) + (passkeys.affected ?? 0) > 0,
+      passkeysRemoved: passkeys.affected ?? 0,
+      sessionsEnded,
+    },
     context: cmd.context,
     at: cmd.at,
   });

@@ -70,3 +70,21 @@ export async function complaintFigures(
     medianHandlingHours: r.median === null ? null : Math.round(Number(r.median) * 10) / 10,
   }));
 }
+
+/** Whether this party already has an open complaint on the notice. */
+export async function hasOpenComplaint(tx: EntityManager, noticeId: string, kind: string, sourceId: string | null): Promise<boolean> {
+  const rows: unknown[] = await tx.query(
+    `SELECT 1 FROM complaints WHERE notice_id = $1 AND complainant_kind = $2 AND source_id IS NOT DISTINCT FROM $3 AND status = 'open'`,
+    [noticeId, kind, sourceId],
+  );
+  return rows.length > 0;
+}
+
+/** Active staff to tell about a new complaint, the notice's decider marked (a read across modules for an email list). */
+export async function complaintStaff(tx: EntityManager, deciderId: string | null): Promise<{ email: string; isDecider: boolean }[]> {
+  const rows: { email: string; is_decider: boolean }[] = await tx.query(
+    `SELECT email, id = $1 AS is_decider FROM users WHERE active ORDER BY email`,
+    [deciderId],
+  );
+  return rows.map((r) => ({ email: r.email, isDecider: r.is_decider === true }));
+}

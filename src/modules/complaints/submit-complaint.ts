@@ -3,7 +3,10 @@ import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { PUBLIC, record, RequestContext } from '../audit';
 import { findByReference, findForComplainant, Notice } from '../notices';
+import { enqueueMany } from '../mail';
 import { complaintDeadline, sourceLinkValid } from './complaint-links';
+import { receivedEmails } from './complaint-emails';
+import { complaintStaff, hasOpenComplaint } from './complaints.queries';
 import { Complaint, ComplainantKind } from './complaint.entity';
 
 export type ComplaintDeps = Pick<AppDeps, 'db' | 'clock' | 'config' | 'sessionSecret'>;
@@ -84,7 +87,8 @@ export function complaintWindow(
 /**
  * A complaint against a decision (SPEC §18). Refused when the credential is wrong, the decision is
  * not one this party can complain about, the six months are over (audited: `complaint.refused`),
- * or the same party already has an open complaint on the notice. Audited as `complaint.submitted`.
+ * or the same party already has an open complaint on the notice. Audited as `complaint.submitted`;
+ * the complainant gets a receipt and the staff (but the decider) an alert, in the same transaction.
  */
 export async function submitComplaint(
   deps: ComplaintDeps,
@@ -111,11 +115,7 @@ export async function submitComplaint(
       return { refused: AppError.conflict('COMPLAINT.NOT_COMPLAINABLE', window.problem!) };
     }
     await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`complaint:${notice.id}:${kind}:${sourceId ?? ''}`]);
-    const open: unknown[] = await tx.query(
-      `SELECT 1 FROM complaints WHERE notice_id = $1 AND complainant_kind = $2 AND source_id IS NOT DISTINCT FROM $3 AND status = 'open'`,
-      [notice.id, kind, sourceId],
-    );
-    if (open.length)
+    if (await hasOpenComplaint(tx, notice.id, kind, sourceId))
       return {
         refused: AppError.conflict(
           'COMPLAINT.ALREADY_OPEN',
@@ -145,6 +145,7 @@ export async function submitComplaint(
       context: cmd.context,
       at: now,
     });
+    await enqueueMany(tx, receivedEmails(deps.config, complaint, notice, await complaintStaff(tx, notice.decidedBy)));
     return { complaint };
   }).then((r) => {
     if ('refused' in r) throw r.refused;

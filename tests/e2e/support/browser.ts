@@ -48,7 +48,7 @@ export async function launchBrowser(): Promise<Browser> {
 
 export interface Site {
   t: TestContext;
-  /** `http://127.0.0.1:<port>`, also the app's PUBLIC_BASE_URL. */
+  /** `http://127.0.0.1:<port>` (or `localhost`), also the app's PUBLIC_BASE_URL. */
   baseUrl: string;
   url(pathname: string): string;
   sink: SmtpSink;
@@ -56,10 +56,14 @@ export interface Site {
   close(): Promise<void>;
 }
 
-/** The real app on a fresh database, listening on 127.0.0.1 with PUBLIC_BASE_URL set to its own address. */
-export async function startSite(env: Record<string, string> = {}): Promise<Site> {
+/**
+ * The real app on a fresh database, listening on 127.0.0.1 with PUBLIC_BASE_URL set to its own address.
+ * `hostname: 'localhost'` names it so instead (same socket): WebAuthn refuses an IP address as the
+ * relying party's id, so a passkey journey needs a host name.
+ */
+export async function startSite(env: Record<string, string> = {}, opts: { hostname?: 'localhost' } = {}): Promise<Site> {
   const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
+  const baseUrl = `http://${opts.hostname ?? '127.0.0.1'}:${port}`;
   const sink = await startSmtpSink();
   const t = await createTestContext({
     env: { PUBLIC_BASE_URL: baseUrl, SMTP_URL: sink.url, INTAKE_PER_HOUR: '1000', ...env },

@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import request from 'supertest';
-import { approveNotice, claimNotice } from '../../../src/modules/review';
+import { approveNotice, claimNotice, rejectNotice } from '../../../src/modules/review';
 import type { User } from '../../../src/modules/auth';
 import { COMPLAINANT } from '../../support/approve-fixture';
 import type { ReceivedEmail } from '../../support/smtp-sink';
@@ -38,6 +38,14 @@ export async function approveAs(
   const actor = { id: moderator.id, email: moderator.email, role: moderator.role as 'moderator' | 'admin' };
   await claimNotice(deps, { reference, actor });
   await approveNotice(deps, { reference, actor, reason });
+}
+
+/** A moderator claims and rejects the notice, through the product's use cases. */
+export async function rejectAs(site: Site, moderator: User, reference: string, reason = "The page is the source's own original article.") {
+  const deps = { db: site.t.db, clock: site.t.clock, config: site.t.config, sessionSecret: site.t.sessionSecret };
+  const actor = { id: moderator.id, email: moderator.email, role: moderator.role as 'moderator' | 'admin' };
+  await claimNotice(deps, { reference, actor });
+  await rejectNotice(deps, { reference, actor, reason });
 }
 
 /** The one email to `address` whose subject matches, after the outbox is drained. */
