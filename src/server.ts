@@ -6,6 +6,7 @@ import { createContainer } from './container';
 import { createHttpServer, listen } from './shared/http-server';
 import { startJobs } from './shared/jobs';
 import { processBatches } from './modules/batches';
+import { hashPendingImages } from './modules/images';
 import { bootstrapAdmin } from './modules/auth';
 import { sealAuditChain } from './modules/audit';
 import { seedDemoIfEmpty } from './demo/seed-demo';
@@ -116,6 +117,8 @@ async function main() {
       { name: 'counter-notice-restore', everyMs: 60_000, run: () => restoreDueCounterNotices(container) },
       // Bulk batches: one notice per work; SKIP LOCKED claims with a lease, resumed after a crash.
       { name: 'batches', everyMs: 2_000, run: () => processBatches(container) },
+      // Images (SPEC §19): imported images fetched (SSRF-guarded), hashed, and checked against the image bank.
+      { name: 'images', everyMs: 2_000, run: () => hashPendingImages(container) },
       { name: 'idempotency-purge', everyMs: 60 * 60_000, run: () => purgeIdempotencyKeys(container) },
       // Retention: personal data of rejected/spam/withdrawn notices is redacted after PERSONAL_DATA_RETENTION_DAYS.
       { name: 'personal-data-retention', everyMs: 60 * 60_000, run: () => redactExpiredPersonalData(container) },
