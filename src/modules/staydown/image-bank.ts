@@ -4,7 +4,7 @@ import type { FingerprintRemoval } from './content-fingerprint.entity';
 /**
  * The image side of the staydown bank (SPEC §19). A removed image's 64-bit perceptual hash is
  * added in the removal's transaction; every image hashed later is compared with the live ones by
- * Hamming distance, `bit_count(phash # $1)` (PostgreSQL ≥ 14). The default distance was chosen
+ * Hamming distance, `bit_count((phash # $1)::bit(64))` (PostgreSQL ≥ 14). The default distance was chosen
  * with `npm run bench -- images` (docs/images.md): every tested edit of a photo stays within it,
  * another photo of the same scene does not come near it.
  */
@@ -70,7 +70,7 @@ export async function findImageMatch(
     distance: number;
   }[] = await tx.query(
     `SELECT id, image_id, item_id, notice_id, removal, distance FROM (
-       SELECT f.*, CASE WHEN f.sha256 = $2 THEN 0 ELSE bit_count(f.phash # $1::bigint)::int END AS distance
+       SELECT f.*, CASE WHEN f.sha256 = $2 THEN 0 ELSE bit_count((f.phash # $1::bigint)::bit(64))::int END AS distance
          FROM image_fingerprints f
         WHERE f.retired_at IS NULL AND f.image_id <> $3 AND NOT (f.id = ANY($4::uuid[]))) m
       WHERE distance <= $5

@@ -4,7 +4,7 @@ import type { FingerprintRemoval } from './content-fingerprint.entity';
 /**
  * The image side of the staydown bank (SPEC §19): one row per removed image, added in the removal's
  * transaction, with its 64-bit perceptual hash. A hashed image is matched by Hamming distance
- * (`bit_count(phash # $1)`, PostgreSQL ≥ 14) against the live rows. Retired (kept) when the image
+ * (`bit_count((phash # $1)::bit(64))`, PostgreSQL ≥ 14) against the live rows. Retired (kept) when the image
  * is restored after a counter-notice.
  */
 @Entity({ name: 'image_fingerprints' })
