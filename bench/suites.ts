@@ -1,5 +1,6 @@
 import { auditSuite } from './audit';
 import { edgeSuite } from './edge';
+import { imagesSuite } from './images';
 import { inboundParseSuite } from './inbound-parse';
 import { inboundSuite } from './inbound';
 import { intakeSuite } from './intake';
@@ -20,4 +21,5 @@ export const suites: BenchSuite[] = [
   staydownSuite,
   inboundParseSuite,
   inboundSuite,
+  imagesSuite,
 ];

@@ -25,6 +25,7 @@ import {
 import { createInboundWorker, ImapPoller, SmtpReceiver, startImapPoller, startSmtpReceiver } from './modules/inbound';
 import { withTransaction } from './db/transaction';
 import { seedDemoNotices } from './demo/seed-demo-notices';
+import { seedDemoImages } from './demo/seed-demo-images';
 import { rejectUnansweredNotices } from './modules/review';
 
 /** Start: config → database (embedded or DATABASE_URL) → migrations → app → listen → workers. */
@@ -60,6 +61,10 @@ async function main() {
       // …and a few notices in different states, so the queue and the registry show a living desk.
       const notices = await seedDemoNotices(container).catch((err) => logger.warn({ err: String(err) }, 'demo notices not created'));
       if (notices) logger.info(notices, 'demo notices created (pending, in review, approved, countered)');
+      if (notices) {
+        const images = await seedDemoImages(container).catch((err) => logger.warn({ err: String(err) }, 'demo images not created'));
+        if (images) logger.info(images, 'demo photo removed by a notice (article stays up) and its recompressed copy removed at import');
+      }
     }
   }
 

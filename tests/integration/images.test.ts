@@ -14,7 +14,7 @@ import type { TestContext } from '../support/context';
 import { rss, rssItem, startFeedServer, xmlRoute } from '../support/feed-server';
 import { createMailingContext, MailingContext } from '../support/mailing';
 import type { SmtpSink } from '../support/smtp-sink';
-import { createStaff, csrfOf, signedInAgent } from '../support/staff';
+import { createStaff, csrfOf, signedInAgent, tokenFor } from '../support/staff';
 
 const BASE = 'http://localhost:3000';
 const NOW = new Date('2026-06-01T10:00:00Z');
@@ -207,10 +207,7 @@ describe('images: a notice about a photo removes the photo, not the article', ()
 
     const api = await request(t.app)
       .get(`/api/v1/items/${copy.id}`)
-      .set(
-        'Authorization',
-        `Bearer ${await (await import('../support/staff')).tokenFor(t.db, await createStaff(t.db, { role: 'moderator' }))}`,
-      )
+      .set('Authorization', `Bearer ${await tokenFor(t.db, await createStaff(t.db, { role: 'moderator' }))}`)
       .expect(200);
     expect(api.body.status).toBe('published');
     expect(api.body.images).toEqual([

@@ -72,9 +72,18 @@ async function hashOne(
     await storeImageFailure(deps.db, row.id, row.claimed_by, (e as Error).message ?? String(e), retryAt);
     return;
   }
+  await recordImageFacts(deps, { id: row.id, claimedBy: row.claimed_by }, facts);
+}
+
+/**
+ * One image's facts, in one transaction: stored (only while the claim is ours; `claimedBy` null for
+ * an unclaimed pending row whose bytes the caller already has, as the demo seed does), then banked
+ * if a notice removed it before it was hashed, or checked against the bank and removed on a match.
+ */
+export async function recordImageFacts(deps: ImageDeps, row: { id: string; claimedBy: string | null }, facts: ImageFacts): Promise<void> {
   await withTransaction(deps.db, async (tx) => {
     const now = deps.clock.now();
-    const image = await storeImageFacts(tx, row.id, row.claimed_by, facts, now);
+    const image = await storeImageFacts(tx, row.id, row.claimedBy, facts, now);
     if (!image) return; // the claim was lost: another instance has it
     if (image.status === 'removed' && image.removal && !image.removal.match) {
       const { noticeId, reference, claimant, legalBasis } = image.removal;

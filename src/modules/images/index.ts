@@ -7,5 +7,5 @@ export { analyseImage, dHash, hamming, ImageRefused, MAX_IMAGE_PIXELS, pHash, pH
 export type { ImageFacts } from './perceptual-hash';
 export { fetchImage, IMAGE_LIMITS } from './fetch-image';
 export type { FetchImageOptions } from './fetch-image';
-export { hashPendingImages, MAX_IMAGE_ATTEMPTS } from './hash-images';
+export { hashPendingImages, MAX_IMAGE_ATTEMPTS, recordImageFacts } from './hash-images';
 export type { ImageDeps } from './hash-images';

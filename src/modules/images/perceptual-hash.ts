@@ -4,8 +4,7 @@ import sharp from 'sharp';
 /**
  * Image decoding and the perceptual hash (SPEC §19). sharp (libvips) decodes and shrinks; the hash
  * on top is the standard DCT pHash: greyscale, 32×32, 2-D DCT-II, the 8×8 lowest frequencies, one
- * bit per coefficient (above the median of the 63 AC coefficients → 1; the DC term's bit is
- * "above its own mean"). 64 bits, compared by Hamming distance. dHash is kept for the bench's
+ * bit per coefficient (above the median of the 64 → 1). 64 bits, compared by Hamming distance. dHash is kept for the bench's
  * comparison (`npm run bench -- images`), which chose pHash (docs/images.md).
  */
 
@@ -53,9 +52,10 @@ export async function analyseImage(buf: Buffer): Promise<ImageFacts> {
     throw new ImageRefused(`${width}×${height} is over the ${MAX_IMAGE_PIXELS} pixel limit`);
   }
   try {
+    const small = await reduced(buf);
     const [phash, thumbnail] = await Promise.all([
-      pHash(buf),
-      open(buf).rotate().resize(160, 160, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 70 }).toBuffer(),
+      grey32(small).then(pHashOfPixels),
+      small.clone().resize(160, 160, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 70 }).toBuffer(),
     ]);
     return { sha256: createHash('sha256').update(buf).digest('hex'), phash, format, width, height, thumbnail };
   } catch (e) {
@@ -64,19 +64,34 @@ export async function analyseImage(buf: Buffer): Promise<ImageFacts> {
   }
 }
 
+/**
+ * The image decoded once, at most 256 px on its long side (JPEG and WebP decode at a reduced
+ * scale directly: libvips' shrink-on-load), upright (EXIF orientation), as raw pixels that the hash
+ * and the thumbnail both start from.
+ */
+async function reduced(buf: Buffer): Promise<sharp.Sharp> {
+  const { data, info } = await open(buf)
+    .rotate()
+    .resize(256, 256, { fit: 'inside', withoutEnlargement: true })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } });
+}
+
+function grey32(img: sharp.Sharp): Promise<Buffer> {
+  return img.clone().greyscale().resize(N, N, { fit: 'fill', kernel: 'lanczos3' }).raw().toBuffer();
+}
+
 const N = 32;
 /** DCT-II basis, cos((2x+1)uπ / 2N), for u < 8: the only rows the hash needs. */
 const COS: Float64Array[] = Array.from({ length: 8 }, (_, u) =>
   Float64Array.from({ length: N }, (_, x) => Math.cos(((2 * x + 1) * u * Math.PI) / (2 * N))),
 );
 
-async function grey(buf: Buffer, w: number, h: number): Promise<Buffer> {
-  return open(buf).rotate().greyscale().resize(w, h, { fit: 'fill', kernel: 'lanczos3' }).raw().toBuffer();
-}
-
-/** The DCT pHash of an encoded image. */
+/** The DCT pHash of an encoded image (the same pipeline as `analyseImage`). */
 export async function pHash(buf: Buffer): Promise<bigint> {
-  return pHashOfPixels(await grey(buf, N, N));
+  return pHashOfPixels(await grey32(await reduced(buf)));
 }
 
 /** pHash of 32×32 greyscale pixels (row-major). */
@@ -98,19 +113,18 @@ export function pHashOfPixels(px: Uint8Array): bigint {
       for (let y = 0; y < N; y++) s += rows[y * 8 + u] * c[y];
       coef[v * 8 + u] = s;
     }
-  const ac = Array.from(coef.subarray(1)).sort((a, b) => a - b);
-  const median = (ac[31] + ac[32]) / 2;
+  // The median of the 64 (as the `imagehash` library does): a uniform change of brightness moves only
+  // the DC term, which is always above the median, so no bit depends on the exposure.
+  const sorted = Array.from(coef).sort((a, b) => a - b);
+  const median = (sorted[31] + sorted[32]) / 2;
   let h = 0n;
-  for (let i = 0; i < 64; i++) {
-    const bit = i === 0 ? coef[0] > N * N * 128 : coef[i] > median;
-    h = (h << 1n) | (bit ? 1n : 0n);
-  }
+  for (let i = 0; i < 64; i++) h = (h << 1n) | (coef[i] > median ? 1n : 0n);
   return BigInt.asIntN(64, h);
 }
 
 /** The difference hash (9×8, each pixel brighter than its right neighbour), for comparison in the bench. */
 export async function dHash(buf: Buffer): Promise<bigint> {
-  const px = await grey(buf, 9, 8);
+  const px = await (await reduced(buf)).greyscale().resize(9, 8, { fit: 'fill', kernel: 'lanczos3' }).raw().toBuffer();
   let h = 0n;
   for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) h = (h << 1n) | (px[y * 9 + x] > px[y * 9 + x + 1] ? 1n : 0n);
   return BigInt.asIntN(64, h);

@@ -309,18 +309,18 @@ export interface ImageFactsToStore {
   thumbnail: Buffer;
 }
 
-/** Stores a fetched image's hashes and thumbnail (only while still ours); returns the row, locked, or null when the claim was lost. */
+/** Stores a fetched image's hashes and thumbnail (only while still ours, or unclaimed and pending when `claimedBy` is null); returns the row, locked, or null when the claim was lost. */
 export async function storeImageFacts(
   tx: EntityManager,
   id: string,
-  claimedBy: string,
+  claimedBy: string | null,
   facts: ImageFactsToStore,
   at: Date,
 ): Promise<ItemImage | null> {
   const [rows]: [{ id: string }[], number] = await tx.query(
     `UPDATE item_images SET fetch_status = 'fetched', fetched_at = $3, fetch_error = NULL, sha256 = $4, phash = $5, format = $6,
             width = $7, height = $8, thumbnail = $9, next_attempt_at = NULL, claimed_by = NULL, claimed_at = NULL
-      WHERE id = $1 AND claimed_by = $2 RETURNING id`,
+      WHERE id = $1 AND (claimed_by = $2 OR ($2::uuid IS NULL AND claimed_by IS NULL AND fetch_status = 'pending')) RETURNING id`,
     [id, claimedBy, at, facts.sha256, facts.phash.toString(), facts.format, facts.width, facts.height, facts.thumbnail],
   );
   if (!rows.length) return null;
