@@ -205,6 +205,16 @@ describe('images: a notice about a photo removes the photo, not the article', ()
     expect((await imageOf(other.id)).status).toBe('shown');
     expect((await request(t.app).get(`/items/${other.slug}`).expect(200)).text).toContain('/cdn/other-shot.jpg');
 
+    // The transparency report counts the image removals apart from article removals.
+    const report = await request(t.app).get('/transparency').set('Accept', 'application/json').expect(200);
+    expect(report.body.months[0]).toMatchObject({
+      month: '2026-06',
+      urlsRemoved: 0,
+      imagesRemoved: 2,
+      imagesRemovedAtImport: 1,
+      imagesRestored: 0,
+    });
+
     const api = await request(t.app)
       .get(`/api/v1/items/${copy.id}`)
       .set('Authorization', `Bearer ${await tokenFor(t.db, await createStaff(t.db, { role: 'moderator' }))}`)
