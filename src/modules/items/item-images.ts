@@ -62,7 +62,6 @@ export async function recordItemImages(tx: EntityManager, items: { id: string; c
      RETURNING id`,
     [JSON.stringify(rows), at],
   );
-  if (inserted.length) await tx.query(`SELECT pg_notify('td_images_pending', '')`);
   return inserted.length;
 }
 
