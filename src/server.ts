@@ -27,6 +27,7 @@ import { withTransaction } from './db/transaction';
 import { seedDemoNotices } from './demo/seed-demo-notices';
 import { seedDemoImages } from './demo/seed-demo-images';
 import { rejectUnansweredNotices } from './modules/review';
+import type { LiveHub } from './modules/live';
 
 /** Start: config → database (embedded or DATABASE_URL) → migrations → app → listen → workers. */
 async function main() {
@@ -142,6 +143,8 @@ async function main() {
     stopping = true;
     server.close();
     server.closeIdleConnections();
+    // Live streams never end by themselves: end them (browsers reconnect to another instance).
+    await (app.locals.liveHub as LiveHub).close();
     await smtp?.close();
     await imap?.close();
     inbound.stop();

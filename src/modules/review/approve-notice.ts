@@ -6,6 +6,7 @@ import { addStrikes } from './add-strikes';
 import { removeImageTargets } from './remove-image-targets';
 import { queueApprovedEmail, queueContentRemovedEmails } from './decision-emails';
 import { auditActor, lockForReview, ReviewCmd, ReviewDeps } from './review-support';
+import { announceNoticeChange } from './live-events';
 
 export interface ApproveNotice extends ReviewCmd {
   /** Limit the removal to these URLs of the notice (as given or any spelling); the other matched targets are `kept`. */
@@ -98,6 +99,7 @@ export async function approveNotice(deps: ReviewDeps, cmd: ApproveNotice): Promi
       },
     });
     await queueApprovedEmail(tx, deps, notice);
+    await announceNoticeChange(tx, notice);
     await queueContentRemovedEmails(tx, deps, notice, change.changed, images.change.changed);
     return notice;
   });
