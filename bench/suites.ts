@@ -2,6 +2,7 @@ import { auditSuite } from './audit';
 import { bulkSuite } from './bulk';
 import { batchesSuite } from './batches';
 import { edgeSuite } from './edge';
+import { imagesSuite } from './images';
 import { inboundParseSuite } from './inbound-parse';
 import { inboundSuite } from './inbound';
 import { intakeSuite } from './intake';
@@ -29,4 +30,5 @@ export const suites: BenchSuite[] = [
   liveSuite,
   dashboardSuite,
   webhooksSuite,
+  imagesSuite,
 ];

@@ -23,6 +23,7 @@ import { AddNoticesDecidedIndex17969000000000 } from './17969000000000-AddNotice
 import { AddTrustedFlaggersAndLetters17970500000000 } from './17970500000000-AddTrustedFlaggersAndLetters';
 import { CreateWebhooks17970000000000 } from './17970000000000-CreateWebhooks';
 import { CreatePasskeys17971000000000 } from './17971000000000-CreatePasskeys';
+import { AddImages17972000000000 } from './17972000000000-AddImages';
 
 /** Every migration, in order. A new migration file is added here too. */
 export const allMigrations: Function[] = [
@@ -51,4 +52,5 @@ export const allMigrations: Function[] = [
   CreateWebhooks17970000000000,
   AddTrustedFlaggersAndLetters17970500000000,
   CreatePasskeys17971000000000,
+  AddImages17972000000000,
 ];

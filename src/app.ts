@@ -36,6 +36,7 @@ import { noticePages } from './modules/notices/notices.routes';
 import { apiDocsAssets, apiDocsRoutes } from './modules/ops/api-docs.routes';
 import { openApiRoutes } from './modules/ops/openapi.routes';
 import { heldItemsApi, heldItemsPages } from './modules/staydown/held.routes';
+import { imagesStaffRoutes } from './modules/images/images.routes';
 import { complaintPages } from './modules/complaints/complaints.routes';
 import { complaintsStaffRoutes } from './modules/complaints/complaints-staff.routes';
 import { complaintPortalPages } from './modules/complaints/complaints-portal.routes';
@@ -218,6 +219,7 @@ export function createApp(deps: AppDeps): Express {
   staff.use(outboxRoutes(deps));
   // The held list (/items?status=held) is answered before the items search it specialises.
   staff.use(sourcesRoutes(deps), heldItemsPages(deps), itemsAdminRoutes(deps));
+  staff.use(imagesStaffRoutes(deps));
   staff.use(counterNoticesStaffRoutes(deps));
   staff.use(complaintsStaffRoutes(deps));
   // The live stream (SPEC §15): one hub, so one LISTEN connection, per app instance; server.ts closes it.

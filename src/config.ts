@@ -250,6 +250,14 @@ class EnvSchema {
   @Max(1, { message: 'must be between 0.5 and 1' })
   STAYDOWN_SIMILARITY?: number;
 
+  // Images (SPEC §19): Hamming distance (bits of 64) at which a hashed image matches a removed one.
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number of bits between 0 and 20' })
+  @Min(0, { message: 'must be between 0 and 20' })
+  @Max(20, { message: 'must be between 0 and 20' })
+  IMAGE_STAYDOWN_DISTANCE?: number;
+
   // Staff login protection
   @IsOptional()
   @Transform(toInt)
@@ -513,6 +521,8 @@ export interface Config {
     readonly personalDataRetentionDays: number;
     /** Containment (0.5–1) at which an imported entry matching the fingerprint bank is held. */
     readonly staydownSimilarity: number;
+    /** Hamming distance (of 64 bits) at which an image's perceptual hash matches a removed image's (SPEC §19). */
+    readonly imageStaydownDistance: number;
   };
   /** HTTP caching of public pages and edge purges (SPEC §16). */
   readonly edge: {
@@ -652,6 +662,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       intakePerHour: raw.INTAKE_PER_HOUR ?? 60,
       personalDataRetentionDays: raw.PERSONAL_DATA_RETENTION_DAYS ?? 365,
       staydownSimilarity: raw.STAYDOWN_SIMILARITY ?? 0.8,
+      imageStaydownDistance: raw.IMAGE_STAYDOWN_DISTANCE ?? 10,
     },
     edge: {
       publicMaxAge: raw.PUBLIC_MAX_AGE ?? 60,

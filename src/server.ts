@@ -6,6 +6,7 @@ import { createContainer } from './container';
 import { createHttpServer, listen } from './shared/http-server';
 import { startJobs } from './shared/jobs';
 import { processBatches } from './modules/batches';
+import { hashPendingImages } from './modules/images';
 import { bootstrapAdmin } from './modules/auth';
 import { sealAuditChain } from './modules/audit';
 import { seedDemoIfEmpty } from './demo/seed-demo';
@@ -25,6 +26,7 @@ import {
 import { createInboundWorker, ImapPoller, SmtpReceiver, startImapPoller, startSmtpReceiver } from './modules/inbound';
 import { withTransaction } from './db/transaction';
 import { seedDemoNotices } from './demo/seed-demo-notices';
+import { seedDemoImages } from './demo/seed-demo-images';
 import { processBulkJobs, rejectUnansweredNotices } from './modules/review';
 import type { LiveHub } from './modules/live';
 
@@ -61,6 +63,10 @@ async function main() {
       // …and a few notices in different states, so the queue and the registry show a living desk.
       const notices = await seedDemoNotices(container).catch((err) => logger.warn({ err: String(err) }, 'demo notices not created'));
       if (notices) logger.info(notices, 'demo notices created (pending, in review, approved, countered)');
+      if (notices) {
+        const images = await seedDemoImages(container).catch((err) => logger.warn({ err: String(err) }, 'demo images not created'));
+        if (images) logger.info(images, 'demo photo removed by a notice (article stays up) and its recompressed copy removed at import');
+      }
     }
   }
 
@@ -128,6 +134,8 @@ async function main() {
       { name: 'batches', everyMs: 2_000, run: () => processBatches(container) },
       // Bulk decisions over BULK_INLINE_MAX notices: claimed with the shared leases, resumed after a crash.
       { name: 'bulk-jobs', everyMs: 1_000, run: () => processBulkJobs(container) },
+      // Images (SPEC §19): imported images fetched (SSRF-guarded), hashed, and checked against the image bank.
+      { name: 'images', everyMs: 2_000, run: () => hashPendingImages(container) },
       { name: 'idempotency-purge', everyMs: 60 * 60_000, run: () => purgeIdempotencyKeys(container) },
       // Retention: personal data of rejected/spam/withdrawn notices is redacted after PERSONAL_DATA_RETENTION_DAYS.
       { name: 'personal-data-retention', everyMs: 60 * 60_000, run: () => redactExpiredPersonalData(container) },

@@ -12,6 +12,8 @@ import { Complaint } from '../modules/complaints/complaint.entity';
 import { InboundEmail } from '../modules/inbound/inbound-email.entity';
 import { Item } from '../modules/items/item.entity';
 import { ItemAlias } from '../modules/items/item-alias.entity';
+import { ItemImage } from '../modules/items/item-image.entity';
+import { ImageFingerprint } from '../modules/staydown/image-fingerprint.entity';
 import { Source } from '../modules/items/source.entity';
 import { OutboundEmail } from '../modules/mail/outbound-email.entity';
 import { NoticeTarget } from '../modules/notices/notice-target.entity';
@@ -44,6 +46,8 @@ export const entities = [
   EdgePurge,
   WorkerInstance,
   ItemAlias,
+  ItemImage,
+  ImageFingerprint,
   ContentFingerprint,
   ContentFingerprintBand,
   StaydownException,

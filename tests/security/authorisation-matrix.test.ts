@@ -53,6 +53,8 @@ const MATRIX: Record<string, Policy> = {
   'GET /takedown/check': 'public',
   'GET /takedown/:reference': 'public',
   'GET /takedown/:reference/verify': 'public',
+  // The status page's thumbnail of a named image: the status token decides (a wrong one is a 404).
+  'GET /takedown/:reference/images/:imageId': 'public',
   'POST /takedown/:reference/verify': 'public',
   'POST /takedown/:reference/withdraw': 'public',
   'POST /takedown/:reference/answer': 'public',
@@ -160,6 +162,8 @@ const MATRIX: Record<string, Policy> = {
   'GET /items/:id/admin': 'staff',
   'POST /items/:id/release': 'staff',
   'POST /items/:id/confirm': 'staff',
+  'GET /images/:id/thumbnail': 'staff',
+  'POST /images/:id/release': 'staff',
   'GET /counter-notices': 'staff',
   'POST /counter-notices/:id/court-action': 'staff',
   'GET /queue': 'staff',

@@ -2,7 +2,7 @@ import { EntityManager } from 'typeorm';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { Actor, record, RequestContext } from '../audit';
-import { restoreItems } from '../items';
+import { restoreImages, restoreItems } from '../items';
 import { enqueue } from '../mail';
 import { Notice, reopenNotice, reverseRemoval } from '../notices';
 import { Complaint } from './complaint.entity';
@@ -108,7 +108,21 @@ async function undoDecision(
     context,
     at: now,
   });
-  const restored = change.changed.map((i) => i.id);
+  // SPEC §19: images this notice removed from the source's pages come back too.
+  const imageItems: { item_id: string }[] = await tx.query(
+    `SELECT DISTINCT g.item_id FROM item_images g JOIN items i ON i.id = g.item_id
+      WHERE g.removed_by_notice_id = $1 AND i.source_id = $2 AND g.status = 'removed'`,
+    [notice.id, complaint.sourceId],
+  );
+  const images = await restoreImages(tx, {
+    noticeId: notice.id,
+    itemIds: imageItems.map((r) => r.item_id),
+    reason: `Complaint ${complaint.id} upheld for the source: removal reversed.`,
+    actor,
+    context,
+    at: now,
+  });
+  const restored = [...new Set([...change.changed.map((i) => i.id), ...images.changed.map((g) => g.itemId)])];
   await reverseRemoval(tx, notice, { actor, complaintId: complaint.id, restoredItemIds: restored, at: now, context, deps });
   return restored;
 }

@@ -1,7 +1,7 @@
 import { EntityManager } from 'typeorm';
 import { withTransaction } from '../../db/transaction';
 import { Actor, record, RequestContext, SYSTEM } from '../audit';
-import { itemPageUrl, restoreItems } from '../items';
+import { itemPageUrl, restoreImages, restoreItems } from '../items';
 import { enqueue } from '../mail';
 import { markTargetsRestored, Notice, transition } from '../notices';
 import { CounterNotice } from './counter-notice.entity';
@@ -46,8 +46,10 @@ async function restoreOne(tx: EntityManager, deps: CounterDeps, id: string, now:
   const next = transition(notice.status, 'restore');
   const reason = `Counter-notice received ${cn.receivedAt.toISOString().slice(0, 10)}; no court action reported by ${cn.restoreAfter.toISOString().slice(0, 10)}.`;
   const change = await restoreItems(tx, { itemIds: cn.itemIds, noticeId: notice.id, reason, actor: SYSTEM, at: now });
+  // SPEC §19: images this notice removed from the named pages (which stayed published) come back.
+  const images = await restoreImages(tx, { itemIds: cn.itemIds, noticeId: notice.id, reason, actor: SYSTEM, at: now });
   const restoredIds = change.changed.map((i) => i.id);
-  await markTargetsRestored(tx, notice.id, restoredIds);
+  await markTargetsRestored(tx, notice.id, [...restoredIds, ...images.changed.map((g) => g.itemId)]);
   const before = notice.status;
   notice.status = next;
   await tx.getRepository(Notice).save(notice);
@@ -65,13 +67,17 @@ async function restoreOne(tx: EntityManager, deps: CounterDeps, id: string, now:
       counterNoticeId: cn.id,
       restoreAfter: cn.restoreAfter.toISOString(),
       restored: restoredIds,
+      imagesRestored: images.changed.map((g) => ({ id: g.id, url: g.url, itemId: g.itemId })),
       releasedCopies: (change.releasedCopies ?? []).map((i) => i.id),
       unchanged: change.unchanged.map((u) => ({ id: u.item.id, reason: u.reason })),
     },
     at: now,
   });
 
-  const items = change.changed.map((i) => ({ title: i.title, url: itemPageUrl(base, i.slug) }));
+  const items = [
+    ...change.changed.map((i) => ({ title: i.title, url: itemPageUrl(base, i.slug) })),
+    ...images.changed.map((g) => ({ title: `the image ${g.url} in ${g.item.title}`, url: itemPageUrl(base, g.item.slug) })),
+  ];
   // Staydown (SPEC §13): copies held on the restored originals' account were released with them.
   const releasedCopies = (change.releasedCopies ?? []).map((i) => ({ title: i.title, url: itemPageUrl(base, i.slug) }));
   const data = {

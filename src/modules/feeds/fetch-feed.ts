@@ -22,6 +22,11 @@ export interface FetchFeedOptions {
   etag?: string | null;
   lastModified?: string | null;
   allowPrivate: boolean;
+  /**
+   * Host names (exactly as in the URL) that may be private although `allowPrivate` is off, e.g. an
+   * internal image host; a redirect to any other private address is still refused.
+   */
+  privateHosts?: readonly string[];
   timeoutMs?: number;
   maxBytes?: number;
   maxRedirects?: number;
@@ -50,7 +55,7 @@ export async function fetchFeed(url: string, opts: FetchFeedOptions): Promise<Fe
   const seen = new Set<string>();
   let current = url;
   for (let hop = 0; ; hop++) {
-    const target = parseTarget(current, opts.allowPrivate);
+    const target = parseTarget(current, opts.allowPrivate || !!opts.privateHosts?.includes(URL.parse(current)?.hostname ?? ''));
     if (seen.has(target.href)) throw new FeedFetchError(`redirect loop at ${target.href}`);
     seen.add(target.href);
     const res = await request(target, opts, deadline, timeoutMs);
@@ -115,7 +120,8 @@ function request(target: URL, opts: FetchFeedOptions, deadline: number, timeoutM
     if (opts.etag) headers['If-None-Match'] = opts.etag;
     if (opts.lastModified) headers['If-Modified-Since'] = opts.lastModified;
     const lib = target.protocol === 'https:' ? https : http;
-    const req = lib.request(target, { method: 'GET', headers, lookup: guardedLookup(opts.allowPrivate) as never, agent: false });
+    const allowPrivate = opts.allowPrivate || !!opts.privateHosts?.includes(target.hostname);
+    const req = lib.request(target, { method: 'GET', headers, lookup: guardedLookup(allowPrivate) as never, agent: false });
     const timer = setTimeout(
       () => req.destroy(new FeedFetchError(`timed out after ${Math.round(timeoutMs / 1000)} s`)),
       Math.max(1, deadline - Date.now()),

@@ -34,3 +34,20 @@ export { ItemAlias, ALIAS_KINDS } from './item-alias.entity';
 export type { AliasKind, ItemAddress } from './item-alias.entity';
 export { lockSource } from './manage-sources';
 export { htmlToText, sanitiseContent } from './sanitise';
+// Images (SPEC §19): recorded at import, fetched and hashed by the images module's worker, removed one by one.
+export { ItemImage, IMAGE_STATUSES, IMAGE_FETCH_STATUSES } from './item-image.entity';
+export type { ImageRemoval, ImageStatus, ImageFetchStatus } from './item-image.entity';
+export {
+  claimImagesToFetch,
+  findImagesByUrls,
+  ImageNotReleasable,
+  imagesOf,
+  imagesOfItem,
+  releaseImage,
+  removeImages,
+  restoreImages,
+  storeImageFacts,
+  storeImageFailure,
+  thumbnailOf,
+} from './item-images';
+export type { ImageChange, ImageInItem, RemoveImages, RestoreImages, ImageFactsToStore } from './item-images';

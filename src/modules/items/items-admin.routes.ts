@@ -6,6 +6,7 @@ import { noStore, validateBody } from '../../shared/http';
 import { historyOf, subjectLink } from '../audit';
 import { ItemSearchDto, ITEM_STATUS_FILTER } from './items.dto';
 import { decodeCursor, findItemById, itemPageUrl, listSources, noticesNamingItem, searchItems } from './items.queries';
+import { imagesOfItem } from './item-images';
 import { requireStaff } from '../../http/guards';
 
 /** Staff pages for items: search and filter the registry; one item's provenance and history. */
@@ -54,6 +55,7 @@ export function itemsAdminRoutes(deps: AppDeps): Router {
       pageUrl: itemPageUrl(deps.config.publicBaseUrl, item.slug),
       rights: Object.entries(item.rights ?? {}).map(([k, v]) => ({ label: RIGHTS_LABELS[k] ?? k, value: v })),
       notices: await noticesNamingItem(deps.db.manager, item.id),
+      images: await imagesOfItem(deps.db.manager, item.id),
       history,
     });
   });

@@ -9,6 +9,7 @@ import { importFeedNow } from '../feeds';
 import { Item } from './item.entity';
 import { CreateItemDto, CreateSourceDto, ItemSearchDto } from './items.dto';
 import { decodeCursor, findItemById, itemPageUrl, listSources, searchItems } from './items.queries';
+import { imagesOfItem } from './item-images';
 import { createSource } from './manage-sources';
 import { Source } from './source.entity';
 import { requireBearer, requireRole } from '../../http/guards';
@@ -86,7 +87,19 @@ export function itemsApi(deps: AppDeps): Router {
   r.get('/items/:id', auth, async (req, res) => {
     const item = await findItemById(deps.db.manager, String(req.params.id));
     if (!item) throw AppError.notFound('Item', 'ITEM.NOT_FOUND');
-    res.json(itemJson(item, base, true));
+    // SPEC §19: the item's images with their status.
+    const images = (await imagesOfItem(deps.db.manager, item.id)).map((g) => ({
+      id: g.id,
+      position: g.position,
+      url: g.url,
+      alt: g.alt,
+      status: g.status,
+      fetchStatus: g.fetchStatus,
+      sha256: g.sha256,
+      perceptualHash: g.phash,
+      removedBy: g.removal ? { noticeReference: g.removal.reference, staydownMatch: g.removal.match ?? null } : null,
+    }));
+    res.json({ ...itemJson(item, base, true), images });
   });
 
   r.post('/items', auth, async (req, res) => {

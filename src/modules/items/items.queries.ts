@@ -73,14 +73,14 @@ function slugOfNormalised(n: string, site: { host: string; prefix: string }): st
   return slugFromPath(n.slice(hostEnd) || '/', site);
 }
 
-const ITEM_SQL_COLUMNS = `i.id, i.source_id, i.slug, i.title, i.author, i.original_url, i.original_url_normalised, i.guid, i.feed_url,
+export const ITEM_SQL_COLUMNS = `i.id, i.source_id, i.slug, i.title, i.author, i.original_url, i.original_url_normalised, i.guid, i.feed_url,
   i.source_published_at, i.first_fetched_at, i.last_fetched_at, i.listed_at, i.raw_sha256, i.rights, i.excerpt, i.status,
   i.removed_at, i.removed_by_notice_id, i.removal, i.withdrawn_at, i.created_at, i.updated_at,
   s.name AS s_name, s.domains AS s_domains, s.status AS s_status, s.contact_email AS s_contact_email, s.feed_url AS s_feed_url,
   s.strike_count AS s_strike_count`;
 
 /** A row of ITEM_SQL_COLUMNS as an Item with its Source (everything but the content). */
-function itemFromRow(r: Record<string, any>): Item {
+export function itemFromRow(r: Record<string, any>): Item {
   const source = Object.assign(new Source(), {
     id: r.source_id,
     name: r.s_name,

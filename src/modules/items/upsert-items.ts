@@ -6,6 +6,7 @@ import { ITEM_LISTS, itemKey, queuePurge, sourceKey } from '../edge';
 import { BankMatch, DEFAULT_STAYDOWN_SIMILARITY, findMatches, Signature, signatureOf } from '../staydown';
 import type { ItemAddress } from './item-alias.entity';
 import { saveAliases } from './item-aliases.queries';
+import { recordItemImages } from './item-images';
 import { ItemHold, ItemStatus, RightsSignals } from './item.entity';
 import { notifyItemsChanged } from './page-cache';
 import { excerptOfSanitised, htmlToText, sanitiseContent } from './sanitise';
@@ -241,6 +242,8 @@ export async function upsertItems(
     else writes.push({ kind: 'insert', k });
   }
   const written: { id: string; guid: string }[] = [];
+  /** Written items' sanitised content, for their images (SPEC §19). */
+  const contents: { id: string; content: string }[] = [];
   const inputOf = new Map(writes.map((w) => [w.k.guid, w.k]));
   const total = cmd.inputs.length;
   let done = total - writes.length;
@@ -299,6 +302,7 @@ export async function upsertItems(
       const guidOf = new Map(updates.map((u) => [u.id, u.guid]));
       for (const r of rows) written.push({ id: r.id, guid: guidOf.get(r.id)! });
       const updated = new Set(rows.map((r) => r.id));
+      for (const u of updates) if (updated.has(u.id)) contents.push({ id: u.id, content: u.content });
       await auditHolds(updates.filter((u) => u.held && updated.has(u.id)).map((u) => ({ id: u.id, p: u })));
     }
     if (inserts.length) {
@@ -315,6 +319,8 @@ export async function upsertItems(
         [JSON.stringify(inserts), cmd.source.id, cmd.feedUrl, now],
       );
       for (const r of rows) written.push({ id: r.id, guid: r.guid });
+      const bySlug = new Map(inserts.map((p) => [p.slug, p.content]));
+      for (const r of rows) contents.push({ id: r.id, content: bySlug.get(r.slug) ?? '' });
       result.created += rows.length;
       result.createdIds.push(...rows.map((r) => r.id));
       if (rows.length < inserts.length) skip('conflict', inserts.length - rows.length);
@@ -355,6 +361,9 @@ export async function upsertItems(
     const pages = result.updatedIds.length > 200 ? [sourceKey(cmd.source.id)] : result.updatedIds.map(itemKey);
     await queuePurge(tx, [...pages, ...ITEM_LISTS], cmd.now);
   }
+  // Images (SPEC §19): each written item's images, fetched and hashed (and checked against the
+  // image bank) by the image worker after this commit.
+  await recordItemImages(tx, contents, cmd.now);
   // Every address of each written item, so a notice naming any of them matches it.
   await saveAliases(
     tx,

@@ -4,7 +4,7 @@ import { withTransaction } from '../../db/transaction';
 import { Actor, PUBLIC, record, RequestContext, SYSTEM } from '../audit';
 import { enqueueMany } from '../mail';
 import { applyAnswer } from './complainant-actions';
-import { intakeEmails, prepareIntake } from './intake';
+import { intakeEmails, prepareIntake, targetRowsOf } from './intake';
 import { ACCURACY_STATEMENT, GOOD_FAITH_STATEMENT, NoticeDto } from './notice.dto';
 import { Notice } from './notice.entity';
 import { transition } from './notice-state';
@@ -86,11 +86,7 @@ export async function completeNotice(
       flags: [...p.flags, ...notice.flags.filter((f) => f.code === 'sender_unauthenticated')],
     });
     await tx.getRepository(Notice).save(notice);
-    await replaceTargets(
-      tx,
-      notice.id,
-      p.targets.map((t, i) => ({ ...t, itemId: p.items[i]?.id ?? null, outcome: p.items[i] ? 'pending' : 'not_found' })),
-    );
+    await replaceTargets(tx, notice.id, targetRowsOf(p));
     await queueNoticeEvents(tx, deps, notice, { from, at: now });
     await record(tx, {
       actor: cmd.actor ?? PUBLIC,

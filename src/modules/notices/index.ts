@@ -29,7 +29,9 @@ export {
   outcomesOf,
   pickTargets,
   lockDueNotices,
+  imageTargetsOf,
 } from './notices.queries';
+export type { ImageTargetView } from './notices.queries';
 export { closeNotice } from './close-notice';
 export type { CloseNotice } from './close-notice';
 export { statementOfReasons, legalBasisOf, claimantOf } from './statement-of-reasons';

@@ -2,7 +2,7 @@ import type { AppError } from '../../shared/errors';
 import { suspensionRefusal, type SubmitterStanding } from './submitter-standing';
 import { EntityManager } from 'typeorm';
 import type { AppDeps } from '../../deps';
-import { findItemsByUrls, Item } from '../items';
+import { findImagesByUrls, findItemsByUrls, Item } from '../items';
 import type { QueuedEmail } from '../mail';
 import type { ClaimType } from './notice.dto';
 import type { Notice, TriageFlag } from './notice.entity';
@@ -34,6 +34,8 @@ export interface PreparedIntake {
   targets: { url: string; normalisedUrl: string }[];
   /** The matched item of each target, or null. */
   items: (Item | null)[];
+  /** SPEC §19: when a target is one of an item's images (its URL at the origin), that image; its item is in `items`. */
+  images: (string | null)[];
   originalUrls: string[];
   flags: TriageFlag[];
   moderators: string[];
@@ -58,7 +60,11 @@ export async function prepareIntake(
     targets.map((t) => t.url),
     { baseUrl: config.publicBaseUrl },
   );
-  const items = targets.map((t) => matches.get(t.url) ?? null);
+  // A URL that is not an item's may be an image of one (SPEC §19): the target is then that image.
+  const unmatched = targets.filter((t) => !matches.has(t.url)).map((t) => t.url);
+  const imageHits = unmatched.length ? await findImagesByUrls(pool, unmatched) : new Map();
+  const items = targets.map((t) => matches.get(t.url) ?? imageHits.get(t.url)?.item ?? null);
+  const images = targets.map((t) => (matches.has(t.url) ? null : (imageHits.get(t.url)?.imageId ?? null)));
   const now = deps.clock.now();
   const facts = await intakeFacts(pool, {
     email: input.email,
@@ -84,6 +90,7 @@ export async function prepareIntake(
     reference: facts.reference,
     targets,
     items,
+    images,
     originalUrls,
     flags,
     moderators: facts.moderators,
@@ -95,11 +102,17 @@ export async function prepareIntake(
 
 /** Writes the notice (built by the caller, `id` set) and its targets, matched as prepared. */
 export function insertPreparedNotice(tx: EntityManager, notice: Notice, p: PreparedIntake): Promise<void> {
-  return insertNoticeWithTargets(
-    tx,
-    notice,
-    p.targets.map((t, i) => ({ ...t, itemId: p.items[i]?.id ?? null, outcome: p.items[i] ? 'pending' : 'not_found' })),
-  );
+  return insertNoticeWithTargets(tx, notice, targetRowsOf(p));
+}
+
+/** The prepared targets as `notice_targets` rows: matched item (and image), outcome. */
+export function targetRowsOf(p: PreparedIntake) {
+  return p.targets.map((t, i) => ({
+    ...t,
+    itemId: p.items[i]?.id ?? null,
+    imageId: p.images[i] ?? null,
+    outcome: p.items[i] ? 'pending' : 'not_found',
+  }));
 }
 
 /** The acknowledgement (`notice-received`, with the status link) and, when the notice is queued, the moderators' emails. */

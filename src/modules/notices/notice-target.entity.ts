@@ -40,6 +40,13 @@ export class NoticeTarget {
   @JoinColumn({ name: 'item_id' })
   item?: Relation<Item> | null;
 
+  /**
+   * When the URL names one image of the matched item (its URL at the origin, SPEC §19): that image
+   * (`item_images`). An approval then removes the image only; the article stays published.
+   */
+  @Column({ name: 'image_id', type: 'uuid', nullable: true })
+  imageId: string | null;
+
   @Column({ type: 'varchar', length: 20 })
   outcome: TargetOutcome;
 }

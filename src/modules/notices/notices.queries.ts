@@ -44,7 +44,7 @@ export function targetsOf(tx: EntityManager, noticeId: string): Promise<NoticeTa
 export async function insertNoticeWithTargets(
   tx: EntityManager,
   notice: Notice,
-  rows: { url: string; normalisedUrl: string; itemId: string | null; outcome: string }[],
+  rows: { url: string; normalisedUrl: string; itemId: string | null; imageId?: string | null; outcome: string }[],
 ): Promise<void> {
   const [insertSql, params] = tx
     .createQueryBuilder()
@@ -56,10 +56,10 @@ export async function insertNoticeWithTargets(
   const p = params.length;
   await tx.query(
     `WITH n AS (${insertSql} RETURNING id)
-     INSERT INTO notice_targets (notice_id, position, url, normalised_url, item_id, outcome)
-     SELECT n.id, t.position, t.url, t.normalised_url, t.item_id, t.outcome
-       FROM n, unnest($${p + 1}::int[], $${p + 2}::text[], $${p + 3}::text[], $${p + 4}::uuid[], $${p + 5}::text[])
-            AS t(position, url, normalised_url, item_id, outcome)`,
+     INSERT INTO notice_targets (notice_id, position, url, normalised_url, item_id, outcome, image_id)
+     SELECT n.id, t.position, t.url, t.normalised_url, t.item_id, t.outcome, t.image_id
+       FROM n, unnest($${p + 1}::int[], $${p + 2}::text[], $${p + 3}::text[], $${p + 4}::uuid[], $${p + 5}::text[], $${p + 6}::uuid[])
+            AS t(position, url, normalised_url, item_id, outcome, image_id)`,
     [
       ...params,
       rows.map((_, i) => i + 1),
@@ -67,6 +67,7 @@ export async function insertNoticeWithTargets(
       rows.map((r) => r.normalisedUrl),
       rows.map((r) => r.itemId),
       rows.map((r) => r.outcome),
+      rows.map((r) => r.imageId ?? null),
     ],
   );
 }
@@ -238,13 +239,14 @@ export function foldUrls(urls: string[], baseUrl: string): { url: string; normal
 export async function replaceTargets(
   tx: EntityManager,
   noticeId: string,
-  rows: { url: string; normalisedUrl: string; itemId: string | null; outcome: string }[],
+  rows: { url: string; normalisedUrl: string; itemId: string | null; imageId?: string | null; outcome: string }[],
 ): Promise<void> {
   await tx.query(`DELETE FROM notice_targets WHERE notice_id = $1`, [noticeId]);
   await tx.query(
-    `INSERT INTO notice_targets (notice_id, position, url, normalised_url, item_id, outcome)
-     SELECT $1, t.position, t.url, t.normalised_url, t.item_id, t.outcome
-       FROM unnest($2::int[], $3::text[], $4::text[], $5::uuid[], $6::text[]) AS t(position, url, normalised_url, item_id, outcome)`,
+    `INSERT INTO notice_targets (notice_id, position, url, normalised_url, item_id, outcome, image_id)
+     SELECT $1, t.position, t.url, t.normalised_url, t.item_id, t.outcome, t.image_id
+       FROM unnest($2::int[], $3::text[], $4::text[], $5::uuid[], $6::text[], $7::uuid[])
+            AS t(position, url, normalised_url, item_id, outcome, image_id)`,
     [
       noticeId,
       rows.map((_, i) => i + 1),
@@ -252,6 +254,34 @@ export async function replaceTargets(
       rows.map((r) => r.normalisedUrl),
       rows.map((r) => r.itemId),
       rows.map((r) => r.outcome),
+      rows.map((r) => r.imageId ?? null),
     ],
+  );
+}
+
+/** SPEC §19: what the status page and staff detail show of image targets ("image in <article>", our thumbnail). */
+export interface ImageTargetView {
+  id: string;
+  url: string;
+  status: string;
+  hasThumbnail: boolean;
+  itemTitle: string;
+  itemSlug: string;
+}
+
+/** The images named by targets (a read across the registry, for the pages): image id → view. */
+export async function imageTargetsOf(tx: EntityManager, imageIds: (string | null)[]): Promise<Map<string, ImageTargetView>> {
+  const ids = [...new Set(imageIds.filter((x): x is string => !!x))];
+  if (!ids.length) return new Map();
+  const rows: Record<string, any>[] = await tx.query(
+    `SELECT g.id, g.url, g.status, (g.thumbnail IS NOT NULL) AS has_thumbnail, i.title, i.slug
+       FROM item_images g JOIN items i ON i.id = g.item_id WHERE g.id = ANY($1::uuid[])`,
+    [ids],
+  );
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      { id: r.id, url: r.url, status: r.status, hasThumbnail: r.has_thumbnail, itemTitle: r.title, itemSlug: r.slug },
+    ]),
   );
 }

@@ -3,12 +3,12 @@ import { Request, Response, Router } from 'express';
 import type { AppDeps } from '../../deps';
 import { AppError } from '../../shared/errors';
 import { errorsByField, requestContext, validationErrors } from '../../shared/http';
-import { findItemsByUrls } from '../items';
+import { findItemsByUrls, thumbnailOf } from '../items';
 import { answerQuestion, verifyNoticeEmail, withdrawNotice } from './complainant-actions';
 import { rateLimit } from './intake-limiter';
 import { NoticeDto } from './notice.dto';
 import { formToNotice, lines, noticeFormView } from './notice-form';
-import { findForComplainant } from './notices.queries';
+import { findForComplainant, targetsOf } from './notices.queries';
 import { complainantView } from './status-view';
 import { submitNotice } from './submit-notice';
 import { completeNotice, completionValues } from './complete-notice';
@@ -115,6 +115,18 @@ export function noticePages(deps: AppDeps): Router {
     const notice = await findForComplainant(deps.db.manager, req.params.reference, req.query.token);
     const view = await complainantView(deps.db.manager, notice);
     res.render('notices/status', { title: `Notice ${notice.reference}`, ...view, token: req.query.token });
+  });
+
+  // SPEC §19: the thumbnail of an image the notice names, served by us (never hotlinked), to the
+  // holder of the status link only.
+  r.get('/takedown/:reference/images/:imageId', async (req, res) => {
+    const notice = await findForComplainant(deps.db.manager, req.params.reference, req.query.token);
+    const imageId = String(req.params.imageId);
+    const named = (await targetsOf(deps.db.manager, notice.id)).some((t) => t.imageId === imageId);
+    const thumb = named ? await thumbnailOf(deps.db.manager, imageId) : null;
+    if (!thumb) throw AppError.notFound('Image', 'IMAGE.NOT_FOUND');
+    res.set({ 'Content-Type': 'image/jpeg', 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'private, no-store' });
+    res.send(thumb);
   });
 
   // The emailed verification link: its GET only shows a button (mail scanners and link previews

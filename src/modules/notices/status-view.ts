@@ -2,7 +2,7 @@ import { EntityManager } from 'typeorm';
 import { Notice } from './notice.entity';
 import { NoticeTarget } from './notice-target.entity';
 import { can, NoticeStatus } from './notice-state';
-import { targetsOf } from './notices.queries';
+import { imageTargetsOf, targetsOf } from './notices.queries';
 
 const STATUS: Record<NoticeStatus, [string, string]> = {
   unverified: [
@@ -71,12 +71,23 @@ export async function timelineOf(tx: EntityManager, reference: string): Promise<
 /** What the complainant's status page and `GET /api/v1/notices/:reference` show. */
 export async function complainantView(tx: EntityManager, notice: Notice) {
   const targets = await targetsOf(tx, notice.id);
+  const images = await imageTargetsOf(
+    tx,
+    targets.map((t) => t.imageId),
+  );
   const [label, explanation] = STATUS[notice.status];
   return {
     notice,
     statusLabel: label,
     statusExplanation: explanation,
-    targets: targets.map((t) => ({ url: t.url, itemId: t.itemId, outcome: t.outcome, outcomeLabel: OUTCOME_LABELS[t.outcome] })),
+    targets: targets.map((t) => ({
+      url: t.url,
+      itemId: t.itemId,
+      outcome: t.outcome,
+      outcomeLabel: OUTCOME_LABELS[t.outcome],
+      // SPEC §19: "image in <article>", with the thumbnail we serve (never the claimant's domain).
+      image: t.imageId ? (images.get(t.imageId) ?? null) : null,
+    })),
     noneOnSite: targets.length > 0 && targets.every((t) => !t.itemId),
     timeline: await timelineOf(tx, notice.reference),
     canAnswer: notice.status === 'needs_info' && !!notice.infoRequest,
@@ -96,7 +107,13 @@ export function complainantJson(view: Awaited<ReturnType<typeof complainantView>
     decision: n.decision,
     decisionReason: n.decisionReason,
     question: n.status === 'needs_info' ? (n.infoRequest?.question ?? null) : null,
-    targets: view.targets.map((t) => ({ url: t.url, matched: !!t.itemId, itemId: t.itemId, outcome: t.outcome })),
+    targets: view.targets.map((t) => ({
+      url: t.url,
+      matched: !!t.itemId,
+      itemId: t.itemId,
+      outcome: t.outcome,
+      ...(t.image ? { image: { id: t.image.id, status: t.image.status, inItem: t.image.itemTitle } } : {}),
+    })),
     timeline: view.timeline,
   };
 }

@@ -685,7 +685,8 @@ export function openApiDocument(baseUrl: string) {
       },
       '/items/{id}': {
         get: {
-          summary: 'One item (staff); a held item has heldBecause {noticeReference, matchedItemId, similarity}',
+          summary:
+            'One item (staff); a held item has heldBecause {noticeReference, matchedItemId, similarity}; images lists its images [{id, position, url, alt, status (shown|removed), fetchStatus (pending|fetched|failed), sha256, perceptualHash, removedBy {noticeReference, staydownMatch}}] (SPEC §19)',
           security: bearer,
           parameters: [pathParam('id', 'item uuid')],
           responses: { 200: json(ref('Item')), 404: errors('Unknown item'), ...staffErrors },

@@ -16,7 +16,7 @@ const NOTICE_ROW = `
   n.id, n.reference, n.status, n.claim_type, n.name, n.organization, n.email, n.phone, n.address, n.country,
   n.role, n.rights_owner, n.work_description, n.original_urls, n.submitted_at, n.decided_at, n.decision,
   n.decision_reason, n.statement_of_reasons, n.channel, n.source_type,
-  coalesce((SELECT json_agg(json_build_object('url', t.url, 'outcome', t.outcome, 'itemId', t.item_id) ORDER BY t.position)
+  coalesce((SELECT json_agg(json_build_object('url', t.url, 'outcome', t.outcome, 'itemId', t.item_id, 'image', t.image_id IS NOT NULL) ORDER BY t.position)
               FROM notice_targets t WHERE t.notice_id = n.id), '[]'::json) AS targets,
   (SELECT json_build_object('received', count(*), 'reversed', count(*) FILTER (WHERE c.status = 'reversed'),
           'median_handling_hours', round((percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.decided_at - c.submitted_at) / 3600)
@@ -48,7 +48,8 @@ interface NoticeRow {
   decision_reason: string | null;
   statement_of_reasons: Record<string, unknown> | null;
   channel: string;
-  targets: { url: string; outcome: string; itemId: string | null }[];
+  /** `image`: the target named one image of an item (SPEC §19); only the image was removed. */
+  targets: { url: string; outcome: string; itemId: string | null; image?: boolean }[];
 }
 
 /** The complainant as the public may see them: an organisation by name, a person as "[private]". */
@@ -85,6 +86,18 @@ const LUMEN_TYPE: Record<string, string> = {
   other: 'Other',
 };
 
+function removedCounts(targets: NoticeRow['targets']): { articles: number; images: number } {
+  const down = targets.filter((t) => t.outcome === 'removed' || t.outcome === 'restored');
+  return { articles: down.filter((t) => !t.image).length, images: down.filter((t) => t.image).length };
+}
+
+/** DSA content types of what was restricted: an image target restricted an image, any other the text. */
+function contentTypes(targets: NoticeRow['targets']): string[] {
+  const { articles, images } = removedCounts(targets);
+  const out = [...(articles || !images ? ['CONTENT_TYPE_TEXT'] : []), ...(images ? ['CONTENT_TYPE_IMAGE'] : [])];
+  return out;
+}
+
 /** One notice in the shape Lumen (lumendatabase.org) publishes: works, URLs, parties, action taken. */
 export function lumenNotice(n: NoticeRow, full: boolean, recipient: string) {
   const sender: Record<string, unknown> = { name: full ? n.name : publicClaimant(n), country_code: n.country };
@@ -100,11 +113,13 @@ export function lumenNotice(n: NoticeRow, full: boolean, recipient: string) {
     status: n.status,
     source: n.channel === 'api' ? 'API' : n.channel === 'email' ? 'Email' : 'Online form',
     action_taken: actionTaken(n.targets),
+    // SPEC §19: removals of one image (the article kept) counted apart from removals of articles.
+    removed: removedCounts(n.targets),
     works: [
       {
         description: n.work_description,
         copyrighted_urls: n.original_urls.map((url) => ({ url })),
-        infringing_urls: n.targets.map((t) => ({ url: t.url, outcome: t.outcome })),
+        infringing_urls: n.targets.map((t) => ({ url: t.url, outcome: t.outcome, kind: t.image ? 'image' : 'article' })),
       },
     ],
     parties: [
@@ -149,7 +164,7 @@ export function dsaStatement(n: NoticeRow, full: boolean, platform: string) {
           ? 'STATEMENT_CATEGORY_DATA_PROTECTION_AND_PRIVACY_VIOLATIONS'
           : 'STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH',
     territorial_scope: pick('territorial_scope', 'territorialScope') ?? ['WORLDWIDE'],
-    content_type: ['CONTENT_TYPE_TEXT'],
+    content_type: contentTypes(n.targets),
     content_date: n.submitted_at.toISOString().slice(0, 10),
     application_date: (n.decided_at ?? n.submitted_at).toISOString().slice(0, 10),
     decision_facts:

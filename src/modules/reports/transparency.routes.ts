@@ -57,11 +57,15 @@ export function reportCharts(figures: MonthFigures[]) {
       id: 'chart-urls',
       title: 'URLs removed and restored per month',
       stacked: false,
-      description: months.map((m) => `${m.month}: ${m.urlsRemoved} removed, ${m.urlsRestored} restored`).join('; ') || 'None yet.',
+      description:
+        months
+          .map((m) => `${m.month}: ${m.urlsRemoved} removed, ${m.urlsRestored} restored, ${m.imagesRemoved} images removed`)
+          .join('; ') || 'None yet.',
       labels,
       series: [
         { name: 'Removed', color: '#cf222e', values: months.map((m) => m.urlsRemoved) },
         { name: 'Restored', color: '#2da44e', values: months.map((m) => m.urlsRestored) },
+        { name: 'Images removed', color: '#bf8700', values: months.map((m) => m.imagesRemoved) },
         { name: 'Counter-notices', color: '#8250df', values: months.map((m) => m.counterNotices) },
       ],
     }),

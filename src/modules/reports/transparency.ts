@@ -15,6 +15,10 @@ export interface MonthFigures {
   /** Items (URLs) made unavailable / restored that month. */
   urlsRemoved: number;
   urlsRestored: number;
+  /** SPEC §19: images removed from pages that stayed published (counted apart from the articles above), of which removed at import by the image staydown, and restored. */
+  imagesRemoved: number;
+  imagesRemovedAtImport: number;
+  imagesRestored: number;
   counterNotices: number;
   /** Decisions made that month and how long they took from receipt, in hours. */
   decisions: number;
@@ -58,8 +62,11 @@ export async function transparencyReport(tx: EntityManager, opts: { months?: num
       [since],
     ),
     tx.query(
-      `SELECT ${MONTH('occurred_at')} AS month, action AS k, count(*)::int AS c
-         FROM audit_events WHERE action IN ('item.removed', 'item.restored', 'notice.countered') AND occurred_at >= $1 GROUP BY 1, 2`,
+      `SELECT ${MONTH('occurred_at')} AS month,
+              CASE WHEN action = 'item.image_removed' AND details ? 'match' THEN 'item.image_removed_at_import' ELSE action END AS k, count(*)::int AS c
+         FROM audit_events
+        WHERE action IN ('item.removed', 'item.restored', 'notice.countered', 'item.image_removed', 'item.image_restored') AND occurred_at >= $1
+        GROUP BY 1, 2`,
       [since],
     ),
     tx.query(
@@ -87,6 +94,9 @@ export async function transparencyReport(tx: EntityManager, opts: { months?: num
         outcomes: { removed: 0, partly_removed: 0, restored: 0, rejected: 0, withdrawn: 0, spam: 0, open: 0 },
         urlsRemoved: 0,
         urlsRestored: 0,
+        imagesRemoved: 0,
+        imagesRemovedAtImport: 0,
+        imagesRestored: 0,
         counterNotices: 0,
         decisions: 0,
         medianHours: null,
@@ -110,6 +120,11 @@ export async function transparencyReport(tx: EntityManager, opts: { months?: num
     const f = get(r.month);
     if (r.k === 'item.removed') f.urlsRemoved = r.c;
     else if (r.k === 'item.restored') f.urlsRestored = r.c;
+    else if (r.k === 'item.image_removed') f.imagesRemoved += r.c;
+    else if (r.k === 'item.image_removed_at_import') {
+      f.imagesRemoved += r.c;
+      f.imagesRemovedAtImport = r.c;
+    } else if (r.k === 'item.image_restored') f.imagesRestored = r.c;
     else f.counterNotices = r.c;
   }
   const round = (v: unknown) => (v === null || v === undefined ? null : Math.round(Number(v) * 10) / 10);

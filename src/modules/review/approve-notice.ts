@@ -3,6 +3,7 @@ import { removeItems } from '../items';
 import { claimantOf, closeNotice, legalBasisOf, markTargetsRemoved, Notice, pickTargets, targetsOf } from '../notices';
 import { AppError } from '../../shared/errors';
 import { addStrikes } from './add-strikes';
+import { removeImageTargets } from './remove-image-targets';
 import { queueApprovedEmail, queueContentRemovedEmails } from './decision-emails';
 import { auditActor, lockForReview, ReviewCmd, ReviewDeps } from './review-support';
 import { announceNoticeChange } from './live-events';
@@ -32,8 +33,15 @@ export async function approveNotice(deps: ReviewDeps, cmd: ApproveNotice): Promi
         { field: 'targets', message: 'No URL of this notice is on this site, so there is nothing to remove. Reject the notice instead.' },
       ]);
     }
+    // SPEC §19: a target naming an image removes that image only; the others remove their article.
+    const images = await removeImageTargets(
+      tx,
+      notice,
+      chosen.filter((t) => t.imageId),
+      { actor: auditActor(cmd.actor), context: cmd.context, at: now },
+    );
     const change = await removeItems(tx, {
-      itemIds: chosen.map((t) => t.itemId!),
+      itemIds: chosen.filter((t) => !t.imageId).map((t) => t.itemId!),
       noticeId: notice.id,
       reference: notice.reference,
       claimant: claimantOf(notice),
@@ -47,7 +55,7 @@ export async function approveNotice(deps: ReviewDeps, cmd: ApproveNotice): Promi
       ...change.changed.map((i) => i.id),
       ...change.unchanged.filter((u) => u.item.status === 'removed').map((u) => u.item.id),
     ]);
-    const removed = chosen.filter((t) => down.has(t.itemId!));
+    const removed = [...chosen.filter((t) => !t.imageId && down.has(t.itemId!)), ...images.down];
     await markTargetsRemoved(
       tx,
       notice.id,
@@ -59,7 +67,7 @@ export async function approveNotice(deps: ReviewDeps, cmd: ApproveNotice): Promi
       tx,
       deps,
       notice,
-      change.changed.map((i) => i.sourceId),
+      [...change.changed, ...images.change.changed.map((g) => g.item)].map((i) => i.sourceId),
       now,
     );
     await closeNotice(tx, deps, notice, {
@@ -82,6 +90,9 @@ export async function approveNotice(deps: ReviewDeps, cmd: ApproveNotice): Promi
           removed: removedUrls,
           kept: keptUrls,
           alreadyRemoved: change.unchanged.map((u) => ({ id: u.item.id, reason: u.reason })),
+          ...(images.change.changed.length
+            ? { imagesRemoved: images.change.changed.map((g) => ({ id: g.id, url: g.url, itemId: g.itemId })) }
+            : {}),
           strikes,
           ...(override ? { override: true } : {}),
         },
@@ -89,7 +100,7 @@ export async function approveNotice(deps: ReviewDeps, cmd: ApproveNotice): Promi
     });
     await queueApprovedEmail(tx, deps, notice);
     await announceNoticeChange(tx, notice);
-    await queueContentRemovedEmails(tx, deps, notice, change.changed);
+    await queueContentRemovedEmails(tx, deps, notice, change.changed, images.change.changed);
     return notice;
   });
 }

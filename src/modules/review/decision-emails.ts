@@ -1,5 +1,5 @@
 import { EntityManager } from 'typeorm';
-import type { ContentChange } from '../items';
+import type { ContentChange, ImageChange } from '../items';
 import { sourceContactsOf } from '../items';
 import { enqueue } from '../mail';
 import { complaintDeadline, sourceComplaintUrl } from '../complaints';
@@ -54,15 +54,18 @@ export async function queueContentRemovedEmails(
   deps: ReviewDeps,
   notice: Notice,
   removed: ContentChange['changed'],
+  /** SPEC §19: images removed from pages that stay published. */
+  images: ImageChange['changed'] = [],
 ): Promise<void> {
   const base = deps.config.publicBaseUrl;
-  const bySource = new Map<string, { url: string; title: string; originalUrl: string }[]>();
-  for (const item of removed) {
+  const bySource = new Map<string, { url: string; title: string; originalUrl: string; image?: string }[]>();
+  const add = (item: ContentChange['changed'][number], image?: string) =>
     bySource.set(item.sourceId, [
       ...(bySource.get(item.sourceId) ?? []),
-      { url: `${base}/items/${item.slug}`, title: item.title, originalUrl: item.originalUrl },
+      { url: `${base}/items/${item.slug}`, title: item.title, originalUrl: item.originalUrl, ...(image ? { image } : {}) },
     ]);
-  }
+  for (const item of removed) add(item);
+  for (const g of images) add(g.item, g.url);
   const contacts = await sourceContactsOf(tx, [...bySource.keys()]);
   for (const [sourceId, items] of bySource) {
     const src = contacts.get(sourceId);

@@ -1,6 +1,6 @@
 import { EntityManager } from 'typeorm';
 import { AppError } from '../../shared/errors';
-import { allowedEvents, findByReference, Notice, NoticeStatus, OPEN_STATUSES, targetsOf } from '../notices';
+import { allowedEvents, findByReference, Notice, NoticeStatus, OPEN_STATUSES, targetsOf, imageTargetsOf } from '../notices';
 
 /** The queue is the notices waiting for a moderator: the open statuses of the state machine. */
 export const QUEUE_STATUSES = OPEN_STATUSES;
@@ -194,6 +194,10 @@ export async function noticeDetail(tx: EntityManager, reference: string) {
       )
     : [];
   const byId = new Map(items.map((i) => [i.id, i]));
+  const images = await imageTargetsOf(
+    tx,
+    targets.map((t) => t.imageId),
+  );
   const audit: { occurred_at: Date; actor_label: string; action: string; details: Record<string, unknown> }[] = await tx.query(
     `SELECT occurred_at, actor_label, action, details FROM audit_events WHERE subject_type = 'notice' AND subject_id = $1 ORDER BY id`,
     [notice.reference],
@@ -217,7 +221,11 @@ export async function noticeDetail(tx: EntityManager, reference: string) {
   return {
     notice,
     assignee: assignee ?? null,
-    targets: targets.map((t) => ({ ...t, item: t.itemId ? (byId.get(t.itemId) ?? null) : null })),
+    targets: targets.map((t) => ({
+      ...t,
+      item: t.itemId ? (byId.get(t.itemId) ?? null) : null,
+      image: t.imageId ? (images.get(t.imageId) ?? null) : null,
+    })),
     timeline,
     allowed: allowedEvents(notice.status),
   };

@@ -65,6 +65,7 @@ export function reviewApi(deps: AppDeps, counts = queueCountsCache(deps)): Route
         url: t.url,
         outcome: t.outcome,
         itemId: t.itemId,
+        ...(t.image ? { image: { id: t.image.id, url: t.image.url, status: t.image.status, inItem: t.image.itemTitle } } : {}),
         item: t.item && {
           id: t.item.id,
           slug: t.item.slug,

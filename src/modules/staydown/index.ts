@@ -15,3 +15,7 @@ export type { BankEntry, BankMatch, Candidate } from './bank';
 export { backfillFingerprints } from './backfill';
 export { markDifferences, signatureOf, similarityOf } from './signature';
 export type { Signature } from './signature';
+// Images (SPEC §19): the image side of the bank.
+export { ImageFingerprint } from './image-fingerprint.entity';
+export { addImageFingerprints, DEFAULT_IMAGE_DISTANCE, findImageMatch, imageBankSize, retireImageFingerprints } from './image-bank';
+export type { ImageBankEntry, ImageBankMatch } from './image-bank';

@@ -1,0 +1,112 @@
+import type { AppDeps } from '../../deps';
+import { createLeaseHolder, LeaseHolder } from '../../db/leases';
+import { withTransaction } from '../../db/transaction';
+import { SYSTEM } from '../audit';
+import { claimImagesToFetch, ItemImage, removeImages, storeImageFacts, storeImageFailure } from '../items';
+import { addImageFingerprints, findImageMatch } from '../staydown';
+import { fetchImage, FetchImageOptions } from './fetch-image';
+import { ImageFacts, ImageRefused } from './perceptual-hash';
+
+export type ImageDeps = Pick<AppDeps, 'db' | 'clock' | 'config' | 'logger'> & {
+  /** The process's claims (server.ts passes `container.leases`); default: one registered for this run. */
+  leases?: LeaseHolder;
+  /** Tests: host names allowed to be private although ALLOW_PRIVATE_FEEDS is off. */
+  privateHosts?: readonly string[];
+};
+
+export const MAX_IMAGE_ATTEMPTS = 4;
+
+/**
+ * The image job (SPEC §19): claims due `pending` images through the shared leases (SKIP LOCKED,
+ * `claimed_by` = this process), downloads each outside any transaction (SSRF-guarded, capped,
+ * checked), and then in ONE transaction per image: stores its SHA-256, perceptual hash and
+ * thumbnail; if a notice removed it before it was hashed, adds it to the bank; if it is shown and
+ * matches a live image fingerprint within IMAGE_STAYDOWN_DISTANCE, removes it from its page on
+ * that notice's account (`item.image_removed` with the match), purges the page. Returns how many
+ * images it handled.
+ */
+export async function hashPendingImages(deps: ImageDeps, opts: { limit?: number } = {}): Promise<number> {
+  const own = !deps.leases;
+  const leases =
+    deps.leases ?? createLeaseHolder(deps.db, { leaseMs: deps.config.claimLeaseSeconds * 1000, logger: deps.logger, name: 'images' });
+  const fetchOpts: FetchImageOptions = {
+    allowPrivate: deps.config.policy.allowPrivateFeeds,
+    privateHosts: deps.privateHosts,
+    userAgent: `TakedownDesk (+${deps.config.publicBaseUrl})`,
+  };
+  let n = 0;
+  try {
+    const limit = opts.limit ?? 500;
+    while (n < limit) {
+      const batch = await claimImagesToFetch(leases, deps.clock.now(), Math.min(8, limit - n));
+      if (!batch.length) break;
+      for (let i = 0; i < batch.length; i++) {
+        const row = batch[i];
+        if (!leases.holds(row.claimed_by)) {
+          await leases.release('item_images', { ids: batch.slice(i).map((r) => r.id), set: 'attempts = t.attempts - 1' });
+          return n;
+        }
+        await hashOne(deps, fetchOpts, row);
+        n++;
+      }
+    }
+    return n;
+  } finally {
+    if (own) await leases.stop();
+  }
+}
+
+async function hashOne(
+  deps: ImageDeps,
+  fetchOpts: FetchImageOptions,
+  row: { id: string; url: string; attempts: number; claimed_by: string },
+) {
+  let facts: ImageFacts;
+  try {
+    facts = await fetchImage(row.url, fetchOpts);
+  } catch (e) {
+    const refused = e instanceof ImageRefused;
+    const retry = !refused && row.attempts < MAX_IMAGE_ATTEMPTS;
+    const retryAt = retry ? new Date(deps.clock.now().getTime() + 60_000 * 4 ** row.attempts) : null;
+    deps.logger.info({ imageId: row.id, error: String((e as Error).message), retry }, 'image not fetched');
+    await storeImageFailure(deps.db, row.id, row.claimed_by, (e as Error).message ?? String(e), retryAt);
+    return;
+  }
+  await recordImageFacts(deps, { id: row.id, claimedBy: row.claimed_by }, facts);
+}
+
+/**
+ * One image's facts, in one transaction: stored (only while the claim is ours; `claimedBy` null for
+ * an unclaimed pending row whose bytes the caller already has, as the demo seed does), then banked
+ * if a notice removed it before it was hashed, or checked against the bank and removed on a match.
+ */
+export async function recordImageFacts(deps: ImageDeps, row: { id: string; claimedBy: string | null }, facts: ImageFacts): Promise<void> {
+  await withTransaction(deps.db, async (tx) => {
+    const now = deps.clock.now();
+    const image = await storeImageFacts(tx, row.id, row.claimedBy, facts, now);
+    if (!image) return; // the claim was lost: another instance has it
+    if (image.status === 'removed' && image.removal && !image.removal.match) {
+      const { noticeId, reference, claimant, legalBasis } = image.removal;
+      await addImageFingerprints(tx, [entryOf(image)], { noticeId, reference, claimant, legalBasis }, now);
+      return;
+    }
+    if (image.status !== 'shown') return;
+    const match = await findImageMatch(
+      tx,
+      { id: image.id, phash: image.phash!, sha256: image.sha256!, releasedFrom: image.releasedFrom },
+      deps.config.policy.imageStaydownDistance,
+    );
+    if (!match) return;
+    await removeImages(tx, {
+      imageIds: [image.id],
+      removal: {
+        ...match.removal,
+        match: { fingerprintId: match.fingerprintId, matchedImageId: match.matchedImageId, distance: match.distance },
+      },
+      actor: SYSTEM,
+      at: now,
+    });
+  });
+}
+
+const entryOf = (g: ItemImage) => ({ imageId: g.id, itemId: g.itemId, phash: g.phash!, sha256: g.sha256! });
