@@ -1,5 +1,6 @@
 import { auditSuite } from './audit';
 import { edgeSuite } from './edge';
+import { importsSuite } from './imports';
 import { inboundParseSuite } from './inbound-parse';
 import { inboundSuite } from './inbound';
 import { intakeSuite } from './intake';
@@ -17,6 +18,7 @@ export const suites: BenchSuite[] = [
   mailSuite,
   auditSuite,
   edgeSuite,
+  importsSuite,
   staydownSuite,
   inboundParseSuite,
   inboundSuite,

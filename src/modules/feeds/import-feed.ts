@@ -26,7 +26,7 @@ export interface ImportOptions {
 }
 
 /** Entries parsed, sanitised and written at a time: an import's memory is one batch, whatever the feed's length. */
-const IMPORT_BATCH = 500;
+const IMPORT_BATCH = 250;
 
 /** The entries as item inputs, `size` at a time. */
 function* batches(entries: Iterable<FeedEntry>, size: number): Generator<ItemInput[]> {
@@ -39,6 +39,19 @@ function* batches(entries: Iterable<FeedEntry>, size: number): Generator<ItemInp
     }
   }
   if (batch.length) yield batch;
+}
+
+/**
+ * One import at a time in this process (issue 18: memory): an import holds its document (up to
+ * FEED_LIMITS.maxBytes, as bytes and then as text) and one batch; four imports asked for at once
+ * would hold four. The others wait their turn (first come, first served); the database work of one
+ * import is one transaction anyway, and the instances share the sources between them.
+ */
+let importTurn: Promise<unknown> = Promise.resolve();
+function inTurn<T>(work: () => Promise<T>): Promise<T> {
+  const mine = importTurn.then(work, work);
+  importTurn = mine.catch(() => undefined);
+  return mine;
 }
 
 /** How long an import may hold a source before another instance may take it over. */
@@ -109,7 +122,11 @@ export async function importDueSources(deps: ImportDeps, opts: { max?: number; s
   return done;
 }
 
-async function runImport(deps: ImportDeps, source: Source, opts: ImportOptions): Promise<FetchResult> {
+function runImport(deps: ImportDeps, source: Source, opts: ImportOptions): Promise<FetchResult> {
+  return inTurn(() => importOne(deps, source, opts));
+}
+
+async function importOne(deps: ImportDeps, source: Source, opts: ImportOptions): Promise<FetchResult> {
   const started = Date.now();
   const actor = opts.actor ?? SYSTEM;
   const feedUrl = source.feedUrl!;
