@@ -76,7 +76,7 @@ export const edgeSuite: BenchSuite = {
       CLOUDFLARE_API_URL: `${sink.url}/cf`,
     });
     const latencies: number[] = [];
-    let rssPeak = Number.NaN;
+    let rssPeak: number;
     try {
       // Let the server's worker connect its LISTEN client before the first removal.
       await new Promise((r) => setTimeout(r, 500));
