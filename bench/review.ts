@@ -15,7 +15,7 @@ import { BenchContext, BenchRow, BenchSuite, load, startServer } from './lib';
  */
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 1_000_000);
 const NOTICES = Number(process.env.BENCH_NOTICES ?? 100_000);
-const PASSWORD = 'bench-password-long-enough-0123';
+export const PASSWORD = 'bench-password-long-enough-0123';
 
 async function generate(ctx: BenchContext): Promise<void> {
   const c = new Client({ connectionString: ctx.databaseUrl });
@@ -83,7 +83,7 @@ function keep(jar: Map<string, string>, res: Response) {
 const cookieHeader = (jar: Map<string, string>) => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
 
 /** Signs in through the real login form and returns the Cookie header. */
-async function signIn(url: string, email: string): Promise<string> {
+export async function signIn(url: string, email: string): Promise<string> {
   const jar = new Map<string, string>();
   const page = await fetch(`${url}/login`);
   keep(jar, page);

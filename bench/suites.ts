@@ -1,4 +1,5 @@
 import { auditSuite } from './audit';
+import { batchesSuite } from './batches';
 import { edgeSuite } from './edge';
 import { importsSuite } from './imports';
 import { inboundParseSuite } from './inbound-parse';
@@ -7,6 +8,7 @@ import { intakeSuite } from './intake';
 import { itemsSuite } from './items';
 import type { BenchSuite } from './lib';
 import { mailSuite } from './mail';
+import { dashboardSuite, liveSuite } from './moderators';
 import { reviewSuite } from './review';
 import { staydownSuite } from './staydown';
 
@@ -22,4 +24,7 @@ export const suites: BenchSuite[] = [
   staydownSuite,
   inboundParseSuite,
   inboundSuite,
+  batchesSuite,
+  liveSuite,
+  dashboardSuite,
 ];

@@ -18,6 +18,8 @@ import { CreateComplaints1796500000001 } from './1796500000001-CreateComplaints'
 import { CreateWorkerInstancesAndEmailClaims1796600000000 } from './1796600000000-CreateWorkerInstancesAndEmailClaims';
 import { CreateItemAliases1796600000001 } from './1796600000001-CreateItemAliases';
 import { AddClaimsToWorkerTables1796700000000 } from './1796700000000-AddClaimsToWorkerTables';
+import { AddNoticesDecidedIndex17969000000000 } from './17969000000000-AddNoticesDecidedIndex';
+import { AddTrustedFlaggersAndLetters17970500000000 } from './17970500000000-AddTrustedFlaggersAndLetters';
 
 /** Every migration, in order. A new migration file is added here too. */
 export const allMigrations: Function[] = [
@@ -41,4 +43,6 @@ export const allMigrations: Function[] = [
   CreateWorkerInstancesAndEmailClaims1796600000000,
   CreateItemAliases1796600000001,
   AddClaimsToWorkerTables1796700000000,
+  AddNoticesDecidedIndex17969000000000,
+  AddTrustedFlaggersAndLetters17970500000000,
 ];

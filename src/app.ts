@@ -45,6 +45,7 @@ import { mailboxRoutes } from './modules/inbound/mailbox.routes';
 import { batchesApi } from './modules/batches/batches.api';
 import { batchesPortalPages } from './modules/batches/batches-portal.routes';
 import { portalRoutes } from './modules/submitters/portal.routes';
+import { submittersAdminRoutes } from './modules/submitters/submitters-admin.routes';
 import { submitterApi } from './modules/submitters/submitter.api';
 import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
 import { optOutPages } from './modules/opt-out/opt-out.routes';
@@ -52,6 +53,10 @@ import { policyPages } from './modules/policy/policy.routes';
 import { reviewApi } from './modules/review/review.api';
 import { reviewPages } from './modules/review/review.routes';
 import { transparencyRoutes } from './modules/reports/transparency.routes';
+import { liveRoutes } from './modules/live/live.routes';
+import { dashboardRoutes } from './modules/reports/dashboard.routes';
+import { evidenceRoutes } from './modules/evidence/evidence.routes';
+import { LiveHub } from './modules/live';
 
 export const SESSION_COOKIE = 'td.sid';
 
@@ -203,11 +208,16 @@ export function createApp(deps: AppDeps): Express {
   staff.use(authRoutes(deps, loginLimiter));
   staff.use(twoFactorRoutes(deps, loginLimiter), sessionsRoutes(deps));
   staff.use(usersRoutes(deps));
+  staff.use(submittersAdminRoutes(deps));
   staff.use(outboxRoutes(deps));
   // The held list (/items?status=held) is answered before the items search it specialises.
   staff.use(sourcesRoutes(deps), heldItemsPages(deps), itemsAdminRoutes(deps));
   staff.use(counterNoticesStaffRoutes(deps));
   staff.use(complaintsStaffRoutes(deps));
+  // The live stream (SPEC §15): one hub, so one LISTEN connection, per app instance; server.ts closes it.
+  const liveHub = new LiveHub(deps);
+  app.locals.liveHub = liveHub;
+  staff.use(liveRoutes(deps, liveHub), dashboardRoutes(deps), evidenceRoutes(deps));
   staff.use(reviewPages(deps));
   staff.use(mailboxRoutes(deps));
 

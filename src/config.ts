@@ -131,6 +131,29 @@ class EnvSchema {
   @Max(600)
   CLAIM_LEASE_SECONDS?: number;
 
+  // Live updates (SPEC §15): the server-sent events stream's heartbeat; a viewer unseen for 3 of them has left.
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1)
+  @Max(300)
+  LIVE_HEARTBEAT_SECONDS?: number;
+
+  // Evidence side by side (SPEC §15): claimed originals fetched through the SSRF-guarded fetcher.
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number of bytes' })
+  @Min(1024)
+  @Max(50 * 1024 * 1024)
+  EVIDENCE_MAX_BYTES?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1)
+  @Max(120)
+  EVIDENCE_TIMEOUT_SECONDS?: number;
+
   // Policy (SPEC §9)
   @IsOptional()
   @Transform(toInt)
@@ -331,6 +354,14 @@ class EnvSchema {
   @IsOptional() @IsString() DMCA_AGENT_PHONE?: string;
   @IsOptional() @Transform(emptyToUndefined) @IsEmail({}, { message: 'must be an email address' }) DMCA_AGENT_EMAIL?: string;
 
+  // Rights holders (SPEC §14): the largest authorisation letter (PDF) a submitter may upload.
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1024, { message: 'must be at least 1024 bytes' })
+  @Max(50 * 1024 * 1024, { message: 'must be at most 52428800 bytes (50 MiB)' })
+  AUTHORISATION_LETTER_MAX_BYTES?: number;
+
   // Email as a channel (SPEC §12)
   @IsOptional()
   @Transform(toInt)
@@ -432,6 +463,10 @@ export interface Config {
   };
   /** A process's claims (src/db/leases.ts) are free this long after its last heartbeat (renewed every third of it). */
   readonly claimLeaseSeconds: number;
+  /** The live stream (GET /live): heartbeat interval; presence expires after three missed ones. */
+  readonly live: { readonly heartbeatSeconds: number };
+  /** Claimed originals fetched for the evidence page: size cap, deadline (kept 10 minutes per instance). */
+  readonly evidence: { readonly maxBytes: number; readonly timeoutMs: number };
   readonly policy: {
     readonly slaHours: number;
     readonly strikeLimit: number;
@@ -472,6 +507,11 @@ export interface Config {
   /** ODS_BODIES: certified out-of-court dispute settlement bodies (DSA Art. 21). */
   readonly odsBodies: readonly { readonly name: string; readonly url: string }[];
   readonly dmcaAgent: { readonly name: string; readonly address: string; readonly phone: string; readonly email: string };
+  /** Rights holders (SPEC §14). */
+  readonly submitters: {
+    /** AUTHORISATION_LETTER_MAX_BYTES: the largest authorisation letter (PDF) taken. Default 5 MiB. */
+    readonly letterMaxBytes: number;
+  };
   /** Email as a channel (SPEC §12). */
   readonly inbound: {
     /** undefined: no SMTP receiver. */
@@ -558,6 +598,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxConnectionsPerAddress: raw.HTTP_MAX_CONNECTIONS_PER_ADDRESS ?? 256,
     },
     claimLeaseSeconds: raw.CLAIM_LEASE_SECONDS ?? 30,
+    live: { heartbeatSeconds: raw.LIVE_HEARTBEAT_SECONDS ?? 15 },
+    evidence: { maxBytes: raw.EVIDENCE_MAX_BYTES ?? 2 * 1024 * 1024, timeoutMs: (raw.EVIDENCE_TIMEOUT_SECONDS ?? 10) * 1000 },
     policy: {
       slaHours: raw.SLA_HOURS ?? 48,
       strikeLimit: raw.STRIKE_LIMIT ?? 3,
@@ -610,6 +652,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         const [name, url] = e.split('|').map((p) => p.trim());
         return { name, url };
       }),
+    submitters: { letterMaxBytes: raw.AUTHORISATION_LETTER_MAX_BYTES ?? 5 * 1024 * 1024 },
     dmcaAgent: {
       name: raw.DMCA_AGENT_NAME ?? 'Copyright Agent, Takedown Desk',
       address: raw.DMCA_AGENT_ADDRESS ?? '(set DMCA_AGENT_ADDRESS)',

@@ -25,6 +25,7 @@ import { createInboundWorker, ImapPoller, SmtpReceiver, startImapPoller, startSm
 import { withTransaction } from './db/transaction';
 import { seedDemoNotices } from './demo/seed-demo-notices';
 import { rejectUnansweredNotices } from './modules/review';
+import type { LiveHub } from './modules/live';
 
 /** Start: config → database (embedded or DATABASE_URL) → migrations → app → listen → workers. */
 async function main() {
@@ -134,6 +135,8 @@ async function main() {
     stopping = true;
     server.close();
     server.closeIdleConnections();
+    // Live streams never end by themselves: end them (browsers reconnect to another instance).
+    await (app.locals.liveHub as LiveHub).close();
     await smtp?.close();
     await imap?.close();
     inbound.stop();

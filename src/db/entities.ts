@@ -20,6 +20,7 @@ import { SubmitterSignInLink } from '../modules/submitters/sign-in-link.entity';
 import { Submitter } from '../modules/submitters/submitter.entity';
 import { StandingStatements } from '../modules/submitters/standing-statements.entity';
 import { SubmitterApiToken } from '../modules/submitters/submitter-token.entity';
+import { AuthorisationLetter } from '../modules/submitters/authorisation-letter.entity';
 import { Batch, BatchWork } from '../modules/batches/batch.entity';
 
 /** Every TypeORM entity of the product; each module adds its own here. */
@@ -49,6 +50,7 @@ export const entities = [
   SubmitterSignInLink,
   StandingStatements,
   SubmitterApiToken,
+  AuthorisationLetter,
   Batch,
   BatchWork,
 ];

@@ -2,13 +2,16 @@ import type { Browser } from 'playwright-core';
 import type { Item } from '../../src/modules/items';
 import { makeItem, makeSource } from '../support/factories';
 import { seriousViolations } from './support/axe';
-import { closeUnfinishedTabs, launchBrowser, openTab, Site, startSite } from './support/browser';
-import { linkIn, mailTo } from './support/journeys';
+import { createStaff } from '../support/staff';
+import { closeUnfinishedTabs, launchBrowser, openTab, signIn, Site, startSite } from './support/browser';
+import { linkIn, mailTo, submitNotice } from './support/journeys';
 
 /**
  * Journey: a rights holder signs in to the portal by the emailed link, fills in the profile, makes
  * standing statements, sends a notice from the pre-filled form (no statements to tick), finds it in
- * the list and opens its status page; axe on every portal page on the way.
+ * the list and opens its status page; axe on every portal page on the way. Then an admin marks
+ * them a trusted flagger and their next notice leads the queue; suspended, they see a clear
+ * refusal saying until when and why.
  */
 describe("journey: the rights holders' portal", () => {
   let site: Site;
@@ -87,5 +90,69 @@ describe("journey: the rights holders' portal", () => {
     expect(n).toEqual({ status: 'pending', statements_source: 'standing' });
     expect(a11y).toEqual([]);
     await tab.finish('done');
+  });
+
+  it('when an admin marks the submitter trusted, then their next notice leads the queue; suspended, the portal form says until when and why; the admin pages pass axe', async () => {
+    const a11y: string[] = [];
+    await createStaff(site.t.db, { role: 'admin', email: 'admin@desk.example' });
+    const older = await submitNotice(site, [site.url(`/items/${item.slug}`)], { email: 'someone@elsewhere.example' });
+
+    const staffTab = await openTab(browser, 'journey-portal-admin');
+    const admin = staffTab.page;
+    const press = (name: string) => Promise.all([admin.waitForEvent('load'), admin.getByRole('button', { name, exact: true }).click()]);
+    await signIn(admin, site, 'admin@desk.example');
+    await admin.goto(site.url('/submitters'));
+    expect(await admin.getByRole('heading', { level: 1 }).textContent()).toBe('Submitters');
+    a11y.push(...(await seriousViolations(admin)));
+    await Promise.all([admin.waitForEvent('load'), admin.getByRole('link', { name: rights }).click()]);
+    a11y.push(...(await seriousViolations(admin)));
+    await press('Mark as trusted flagger');
+    expect(await admin.locator('.flash-ok').textContent()).toContain('Marked as a trusted flagger');
+
+    // The rights holder signs in again and sends their next notice.
+    site.sink.clear();
+    const tab = await openTab(browser, 'journey-portal-trusted');
+    const { page } = tab;
+    const submit = (name: string) => Promise.all([page.waitForEvent('load'), page.getByRole('button', { name, exact: true }).click()]);
+    await page.goto(site.url('/portal/login'));
+    await page.getByLabel('Your email address').fill(rights);
+    await submit('Email me a sign-in link');
+    await page.goto(linkIn(site, await mailTo(site, rights, /sign-in link/), '/portal/login/link?token='));
+    await submit('Sign in');
+    await page.goto(site.url('/portal/notices/new'));
+    await page.getByLabel('Describe the work').fill('My article "Currents", first published on our site.');
+    await page.getByLabel('URLs on this site to remove').fill(site.url(`/items/${item.slug}`));
+    await submit('Send the notice');
+    const reference = /TD-\d+/.exec(new URL(page.url()).pathname)![0];
+
+    // It leads the queue, ahead of the older notice.
+    await admin.goto(site.url('/queue'));
+    const firstRow = admin.locator('table tbody tr').first();
+    expect(await firstRow.textContent()).toContain(reference);
+    expect(await firstRow.textContent()).toContain('trusted flagger');
+    expect(await admin.locator('main').textContent()).toContain(older.reference);
+
+    // Suspended: the portal says so, and sending is refused with the reason.
+    await admin.goto(site.url('/submitters'));
+    await Promise.all([admin.waitForEvent('load'), admin.getByRole('link', { name: rights }).click()]);
+    await admin.getByLabel('For how many days').fill('14');
+    await admin.getByLabel(/^Reason/).fill('Several notices named articles you do not own.');
+    await press('Suspend');
+    expect(await admin.locator('.flash-ok').textContent()).toContain('Suspended until');
+    a11y.push(...(await seriousViolations(admin)));
+
+    await page.goto(site.url('/portal/notices/new'));
+    const refusal = page.locator('#refused');
+    expect(await refusal.textContent()).toContain('Your notices are refused for now.');
+    expect(await refusal.textContent()).toContain('Several notices named articles you do not own.');
+    a11y.push(...(await seriousViolations(page)));
+    await page.getByLabel('Describe the work').fill('My article "Currents", first published on our site.');
+    await page.getByLabel('URLs on this site to remove').fill(site.url(`/items/${item.slug}`));
+    await submit('Send the notice');
+    expect(await page.locator('#refused').textContent()).toMatch(/refused until \d{4}-\d{2}-\d{2}T/);
+    expect(await site.t.db.query(`SELECT count(*)::int AS n FROM notices WHERE email = $1`, [rights])).toEqual([{ n: 2 }]);
+    expect(a11y).toEqual([]);
+    await tab.finish('done');
+    await staffTab.finish('done');
   });
 });

@@ -181,6 +181,7 @@ export function fillPath(path: string, w: World): string {
       if (path.includes('/counter-notices/')) return w.counterNoticeId;
       if (path.includes('/outbox/')) return w.outboxId;
       if (path.includes('/complaints/')) return '00000000-0000-4000-8000-000000000000'; // no such complaint: 404 past the guards
+      if (path.includes('/submitters/')) return '00000000-0000-4000-8000-000000000000'; // no such submitter: 404 past the guards
       if (path.includes('/inbound-emails/') || path.includes('/mailbox/')) return w.inboundEmailId;
       // Someone else's (here: nobody's) token: the answer is the 404 of an unknown one.
       if (path.includes('/portal/tokens/') || path.includes('/batches/')) return '00000000-0000-4000-8000-000000000000';

@@ -103,16 +103,19 @@ export function createInboundWorker(deps: InboundDeps, opts: InboundWorkerOption
       const now = clock.now();
       const v = r.verdict;
       const subject = { type: 'inbound_email', id: row.id };
-      if (v.kind === 'ignore') {
+      // A suspended submitter's emailed notice is refused like on every other channel (DSA Art. 23).
+      const refused = prepared?.refusal ? `notice refused: ${prepared.refusal.message}` : null;
+      if (v.kind === 'ignore' || refused) {
+        const reason = v.kind === 'ignore' ? v.reason : refused!;
         await setOutcome(tx, row.id, {
           status: 'ignored',
-          reason: v.reason,
+          reason,
           noticeId: null,
           extracted: r.extracted,
           auth: r.auth,
           at: now,
         });
-        await record(tx, { actor: WORKER, action: 'inbound_email.ignored', subject, details: { reason: v.reason }, at: now });
+        await record(tx, { actor: WORKER, action: 'inbound_email.ignored', subject, details: { reason }, at: now });
         return true;
       }
       if (v.kind === 'reply') {

@@ -54,6 +54,8 @@ export async function completeNotice(
     workPublishedAt: dto.workPublishedAt,
     withModerators: notifiesEachNotice(deps.config),
   });
+  // A suspended submitter completing by the emailed link is refused like on every way in (DSA Art. 23).
+  if (p.refusal && cmd.actor === undefined) throw p.refusal;
   return withTransaction(deps.db, async (tx) => {
     const byToken = cmd.actor === undefined;
     const notice = await lockByReference(tx, byToken ? (await findForComplainant(tx, cmd.reference, cmd.token)).reference : cmd.reference);

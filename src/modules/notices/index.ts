@@ -1,5 +1,7 @@
 export { Notice } from './notice.entity';
-export type { TriageFlag, NoticeChannel } from './notice.entity';
+export type { TriageFlag, NoticeChannel, NoticeSourceType } from './notice.entity';
+export { suspensionRefusal } from './submitter-standing';
+export type { SubmitterStanding } from './submitter-standing';
 export { NoticeTarget } from './notice-target.entity';
 export type { TargetOutcome } from './notice-target.entity';
 export * from './notice-state';

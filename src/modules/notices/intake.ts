@@ -1,3 +1,5 @@
+import type { AppError } from '../../shared/errors';
+import { suspensionRefusal, type SubmitterStanding } from './submitter-standing';
 import { EntityManager } from 'typeorm';
 import type { AppDeps } from '../../deps';
 import { findItemsByUrls, Item } from '../items';
@@ -36,6 +38,10 @@ export interface PreparedIntake {
   flags: TriageFlag[];
   moderators: string[];
   matched: number;
+  /** The sender's standing as a portal submitter (null: not one). */
+  submitter: SubmitterStanding | null;
+  /** Set when the sender is a suspended submitter (DSA Art. 23): every channel refuses the notice with it. */
+  refusal: AppError | null;
 }
 
 /** Reads only (no lock): run it before the transaction, so the transaction stays short. */
@@ -82,6 +88,8 @@ export async function prepareIntake(
     flags,
     moderators: facts.moderators,
     matched: items.filter((i) => i).length,
+    submitter: facts.submitter,
+    refusal: facts.submitter ? suspensionRefusal(facts.submitter, now) : null,
   };
 }
 

@@ -19,6 +19,8 @@ export interface TriageFlag {
   reason: string;
 }
 
+export type NoticeSourceType = 'notice' | 'trusted_flagger';
+
 /** One takedown notice. `status` changes only through the use cases, checked by notice-state.ts. */
 @Entity({ name: 'notices' })
 @Check('notices_status_check', STATUS_CHECK_SQL)
@@ -26,12 +28,16 @@ export interface TriageFlag {
 @Check('notices_role_check', `"role" IN ('owner', 'agent')`)
 @Check('notices_statements_source_check', `"statements_source" IN ('notice', 'standing')`)
 @Check('notices_claim_type_check', `"claim_type" IN ('copyright', 'trademark', 'defamation', 'privacy', 'other')`)
-@Index('notices_queue_idx', ['status', 'dueAt', 'submittedAt', 'id'])
+@Check('notices_source_type_check', `"source_type" IN ('notice', 'trusted_flagger')`)
+@Index('notices_queue_idx', ['status', 'queueRank', 'dueAt', 'submittedAt', 'id'])
 // The default queue (every open status) in its sort order, so a keyset page reads 50 index entries.
-@Index('notices_open_queue_idx', ['dueAt', 'submittedAt', 'id'], { where: `"status" IN ('pending', 'in_review', 'needs_info')` })
+@Index('notices_open_queue_idx', ['queueRank', 'dueAt', 'submittedAt', 'id'], {
+  where: `"status" IN ('pending', 'in_review', 'needs_info')`,
+})
 @Index('notices_email_submitted_idx', ['email', 'submittedAt'])
 @Index('notices_ip_submitted_idx', ['submitterIp', 'submittedAt'])
 @Index('notices_assignee_idx', ['assigneeId', 'status'])
+@Index('notices_decided_idx', ['decidedAt', 'decidedBy', 'submittedAt', 'decision'], { where: `"decided_at" IS NOT NULL` })
 export class Notice {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -105,6 +111,17 @@ export class Notice {
 
   @Column({ name: 'standing_statements_id', type: 'uuid', nullable: true })
   standingStatementsId: string | null;
+
+  /**
+   * Who flagged the content, for the statement of reasons (DSA Art. 17, SPEC §14): `notice` (anyone,
+   * Art. 16) or `trusted_flagger` (a submitter an admin marked trusted, proved by portal or token).
+   */
+  @Column({ name: 'source_type', type: 'varchar', length: 20, default: 'notice' })
+  sourceType: NoticeSourceType;
+
+  /** The queue's first sort key: 0 (trusted flaggers, DSA Art. 22) leads, 1 is everyone else. */
+  @Column({ name: 'queue_rank', type: 'smallint', default: 1 })
+  queueRank: number;
 
   // --- intake ---
   @Column({ name: 'submitted_at', type: 'timestamptz' })

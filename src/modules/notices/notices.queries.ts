@@ -1,3 +1,4 @@
+import type { SubmitterStanding } from './submitter-standing';
 import { EntityManager, In } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { AppError } from '../../shared/errors';
@@ -80,6 +81,8 @@ export interface IntakeFacts {
   duplicateOf: string[];
   /** Active staff to notify of the new notice (empty unless `withModerators`); the same list as notify-moderators' `moderatorEmails`. */
   moderators: string[];
+  /** The sender's standing when the address is a portal submitter's (trusted, suspended), else null. */
+  submitter: SubmitterStanding | null;
 }
 
 /**
@@ -112,7 +115,9 @@ export async function intakeFacts(
                 WHERE n.status IN ('unverified', 'pending', 'in_review', 'needs_info')
                   AND (t.normalised_url = ANY($5::text[]) OR t.item_id = ANY($6::uuid[]))
                 LIMIT 50) d) AS duplicates,
-            CASE WHEN $7::boolean THEN ARRAY(SELECT email FROM users WHERE active ORDER BY email) ELSE '{}'::text[] END AS moderators`,
+            CASE WHEN $7::boolean THEN ARRAY(SELECT email FROM users WHERE active ORDER BY email) ELSE '{}'::text[] END AS moderators,
+            (SELECT json_build_object('trusted', s.trusted, 'suspendedUntil', s.suspended_until, 'suspensionReason', s.suspension_reason)
+               FROM submitters s WHERE s.email = $1) AS submitter`,
     [q.email, q.ip ?? null, q.since, q.cap, q.normalisedUrls, q.itemIds, q.withModerators],
   );
   return {
@@ -120,6 +125,13 @@ export async function intakeFacts(
     recentFromSender: row.recent,
     duplicateOf: row.duplicates,
     moderators: row.moderators,
+    submitter: row.submitter
+      ? {
+          trusted: !!row.submitter.trusted,
+          suspendedUntil: row.submitter.suspendedUntil ? new Date(row.submitter.suspendedUntil) : null,
+          suspensionReason: row.submitter.suspensionReason ?? null,
+        }
+      : null,
   };
 }
 

@@ -51,8 +51,14 @@ export function noticePages(deps: AppDeps): Router {
     // The validated instance, as the API uses it: its transforms turn a browser's empty optional
     // fields ("" for an untouched date input) into undefined, which the raw body would not.
     const notice = plainToInstance(NoticeDto, dto);
-    const { answer } = await submitNotice(deps, { dto: notice, channel: 'form', context: requestContext(req) });
-    res.redirect(303, answer.statusUrl.slice(deps.config.publicBaseUrl.length));
+    try {
+      const { answer } = await submitNotice(deps, { dto: notice, channel: 'form', context: requestContext(req) });
+      res.redirect(303, answer.statusUrl.slice(deps.config.publicBaseUrl.length));
+    } catch (e) {
+      // A suspended submitter's address (DSA Art. 23): the form again, saying until when and why.
+      if (!(e instanceof AppError) || e.code !== 'SUBMITTER.SUSPENDED') throw e;
+      res.status(403).render('notices/form', { ...noticeFormView(values), refused: e.message });
+    }
   });
 
   // An emailed notice that lacked elements (SPEC §12): the emailed link opens the form pre-filled

@@ -42,7 +42,8 @@ export function statementOfReasons(
     territorial_scope: restricted ? 'worldwide' : null,
     content_urls: d.removedUrls ?? [],
     facts_relied_on: d.facts,
-    source_type: 'SOURCE_ARTICLE_16',
+    // SPEC §14: a trusted flagger's notice (DSA Art. 22) is named as such; any other is an Art. 16 notice.
+    source_type: notice.sourceType === 'trusted_flagger' ? 'trusted_flagger' : 'SOURCE_ARTICLE_16',
     from_notice: true,
     notice_reference: notice.reference,
     automated_detection: false,

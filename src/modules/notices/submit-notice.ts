@@ -79,6 +79,10 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
     withModerators: !verify && notifiesEachNotice(config),
   });
   const { targets, items, originalUrls, flags } = prepared;
+  if (prepared.refusal) throw prepared.refusal;
+  // Trust needs a proved address (portal session, submitter token, batch): a stranger typing a
+  // trusted flagger's address into the public form gets no priority.
+  const trusted = !!cmd.verifiedEmail && !!prepared.submitter?.trusted;
 
   return withTransaction(deps.db, async (tx) => {
     if (cmd.idempotencyKey) {
@@ -100,6 +104,7 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
         slaHours: config.policy.slaHours,
         verifiedEmail: !!cmd.verifiedEmail,
         standing: cmd.standingStatements,
+        trusted,
       }),
     );
     await insertPreparedNotice(tx, notice, prepared);
@@ -113,6 +118,7 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
       details: {
         channel: cmd.channel,
         ...(cmd.verifiedEmail ? { portal: true } : {}),
+        ...(trusted ? { sourceType: 'trusted_flagger' } : {}),
         ...(cmd.standingStatements ? { statements: 'standing', statementsMadeAt: cmd.standingStatements.madeAt.toISOString() } : {}),
         claimType: notice.claimType,
         status: notice.status,
@@ -148,6 +154,7 @@ function newNotice(
     slaHours: number;
     verifiedEmail: boolean;
     standing?: StandingStatementsRef;
+    trusted: boolean;
   },
 ): Partial<Notice> {
   return {
@@ -171,6 +178,8 @@ function newNotice(
     statementsAt: f.standing?.madeAt ?? f.now,
     statementsSource: f.standing ? 'standing' : 'notice',
     standingStatementsId: f.standing?.id ?? null,
+    sourceType: f.trusted ? 'trusted_flagger' : 'notice',
+    queueRank: f.trusted ? 0 : 1,
     emailVerifiedAt: f.verifiedEmail ? f.now : null,
     signature: dto.signature.trim(),
     submittedAt: f.now,

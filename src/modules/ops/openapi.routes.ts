@@ -184,7 +184,7 @@ export function openApiDocument(baseUrl: string) {
           summary: 'Submit a takedown notice (public, or as a submitter with a submitter token)',
           security: submitterOrNone,
           description:
-            'With a submitter token: `email` may be left out (it is the token owner\'s address; another one is a 422), and `goodFaith`, `accuracy` and `signature` may all be left out when standing statements are on file: the notice then records that it relied on them, and their date (the answer says `"statements":"standing"`). A suspended submitter gets 403 with the date and reason.',
+            'With a submitter token: `email` may be left out (it is the token owner\'s address; another one is a 422), and `goodFaith`, `accuracy` and `signature` may all be left out when standing statements are on file: the notice then records that it relied on them, and their date (the answer says `"statements":"standing"`). A suspended submitter gets 403 with the date and reason (`details: {suspendedUntil, reason}`), on this route with or without a token when the notice is sent from their address. A trusted flagger\'s notice (token) leads the staff queue.',
           parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' } }],
           requestBody: body(ref('NoticeInput')),
           responses: {

@@ -15,7 +15,7 @@ export interface NoticeRange {
 const NOTICE_ROW = `
   n.id, n.reference, n.status, n.claim_type, n.name, n.organization, n.email, n.phone, n.address, n.country,
   n.role, n.rights_owner, n.work_description, n.original_urls, n.submitted_at, n.decided_at, n.decision,
-  n.decision_reason, n.statement_of_reasons, n.channel,
+  n.decision_reason, n.statement_of_reasons, n.channel, n.source_type,
   coalesce((SELECT json_agg(json_build_object('url', t.url, 'outcome', t.outcome, 'itemId', t.item_id) ORDER BY t.position)
               FROM notice_targets t WHERE t.notice_id = n.id), '[]'::json) AS targets,
   (SELECT json_build_object('received', count(*), 'reversed', count(*) FILTER (WHERE c.status = 'reversed'),
@@ -24,6 +24,8 @@ const NOTICE_ROW = `
      FROM complaints c WHERE c.notice_id = n.id) AS complaints`;
 
 interface NoticeRow {
+  /** `notice` or `trusted_flagger` (SPEC §14). */
+  source_type: string;
   /** Complaints against the decision (SPEC §18). */
   complaints: { received: number; reversed: number; median_handling_hours: number | null };
   id: string;
@@ -153,7 +155,8 @@ export function dsaStatement(n: NoticeRow, full: boolean, platform: string) {
     decision_facts:
       pick('facts', 'decision_facts') ??
       `Notice ${n.reference} named ${n.targets.length} URL(s); ${removedUrls.length} on this site were made unavailable.`,
-    source_type: 'SOURCE_ARTICLE_16',
+    // SPEC §14: a trusted flagger's decision says so (DSA Art. 22); everyone else's notice is Art. 16.
+    source_type: n.source_type === 'trusted_flagger' ? 'trusted_flagger' : 'SOURCE_ARTICLE_16',
     source_identity: full ? n.name : publicClaimant(n),
     automated_detection: 'No',
     automated_decision: 'AUTOMATED_DECISION_NOT_AUTOMATED',

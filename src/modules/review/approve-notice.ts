@@ -5,6 +5,7 @@ import { AppError } from '../../shared/errors';
 import { addStrikes } from './add-strikes';
 import { queueApprovedEmail, queueContentRemovedEmails } from './decision-emails';
 import { auditActor, lockForReview, ReviewCmd, ReviewDeps } from './review-support';
+import { announceNoticeChange } from './live-events';
 
 export interface ApproveNotice extends ReviewCmd {
   /** Limit the removal to these URLs of the notice (as given or any spelling); the other matched targets are `kept`. */
@@ -87,6 +88,7 @@ export async function approveNotice(deps: ReviewDeps, cmd: ApproveNotice): Promi
       },
     });
     await queueApprovedEmail(tx, deps, notice);
+    await announceNoticeChange(tx, notice);
     await queueContentRemovedEmails(tx, deps, notice, change.changed);
     return notice;
   });

@@ -20,3 +20,5 @@ export { DecisionDto, DECISION_ACTIONS } from './review.dto';
 export type { DecisionAction } from './review.dto';
 export type { StaffActor, ReviewCmd, ReviewDeps } from './review-support';
 export { registerReviewMetrics } from './review-metrics';
+export { LIVE_CHANNEL, announceNoticeChange } from './live-events';
+export type { NoticeChangeMessage } from './live-events';

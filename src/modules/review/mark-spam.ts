@@ -1,6 +1,7 @@
 import { withTransaction } from '../../db/transaction';
 import { closeNotice, type Notice } from '../notices';
 import { auditActor, lockForReview, ReviewCmd, ReviewDeps } from './review-support';
+import { announceNoticeChange } from './live-events';
 
 /** Close a notice as spam (from `pending` or `in_review`): nothing removed, no email (it would feed the sender). */
 export async function markSpam(deps: ReviewDeps, cmd: ReviewCmd & { reason?: string }): Promise<Notice> {
@@ -21,6 +22,7 @@ export async function markSpam(deps: ReviewDeps, cmd: ReviewCmd & { reason?: str
         context: cmd.context,
       },
     });
+    await announceNoticeChange(tx, notice);
     return notice;
   });
 }

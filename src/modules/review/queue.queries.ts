@@ -31,6 +31,8 @@ export interface QueueRow {
   assignee: string | null;
   assigneeId: string | null;
   version: number;
+  /** From a trusted flagger (DSA Art. 22): leads the queue. */
+  trustedFlagger: boolean;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -47,18 +49,20 @@ export function dueText(dueAt: Date | null, now: Date): string {
   return ms < 0 ? `overdue by ${span}` : `due in ${span}`;
 }
 
-const encodeCursor = (k: [string, string, string]) => Buffer.from(JSON.stringify(k)).toString('base64url');
-function decodeCursor(c: string): [string, string, string] {
+type QueueKey = [number, string, string, string];
+const encodeCursor = (k: QueueKey) => Buffer.from(JSON.stringify(k)).toString('base64url');
+function decodeCursor(c: string): QueueKey {
   try {
     const k = JSON.parse(Buffer.from(c, 'base64url').toString('utf8'));
     if (
       Array.isArray(k) &&
-      k.length === 3 &&
-      k.every((x) => typeof x === 'string') &&
-      UUID.test(k[2]) &&
-      k.slice(0, 2).every((x: string) => !Number.isNaN(Date.parse(x)))
+      k.length === 4 &&
+      Number.isInteger(k[0]) &&
+      k.slice(1).every((x) => typeof x === 'string') &&
+      UUID.test(k[3]) &&
+      k.slice(1, 3).every((x: string) => !Number.isNaN(Date.parse(x)))
     )
-      return k as [string, string, string];
+      return k as QueueKey;
   } catch {
     /* fall through */
   }
@@ -68,9 +72,10 @@ function decodeCursor(c: string): [string, string, string] {
 }
 
 /**
- * One keyset page of the queue, sorted by due time (so overdue notices lead), then age, then id.
- * No OFFSET: the next page starts after the last row's (due_at, submitted_at, id), which the
- * `notices_open_queue_idx` / `notices_queue_idx` indexes read in order.
+ * One keyset page of the queue: trusted flaggers' notices first (`queue_rank` 0, DSA Art. 22),
+ * then by due time (so overdue notices lead), then age, then id. No OFFSET: the next page starts
+ * after the last row's (queue_rank, due_at, submitted_at, id), which the `notices_open_queue_idx` /
+ * `notices_queue_idx` indexes read in order.
  */
 export async function listQueue(
   tx: EntityManager,
@@ -104,17 +109,20 @@ export async function listQueue(
   if (f.claimType) where.push(`n.claim_type = ${p(f.claimType)}`);
   if (f.flag) where.push(`n.flags @> jsonb_build_array(jsonb_build_object('code', ${p(f.flag)}::text))`);
   if (f.cursor) {
-    const [due, sub, id] = decodeCursor(f.cursor);
-    where.push(`(n.due_at, n.submitted_at, n.id) > (${p(due)}::timestamptz, ${p(sub)}::timestamptz, ${p(id)}::uuid)`);
+    const [rank, due, sub, id] = decodeCursor(f.cursor);
+    where.push(
+      `(n.queue_rank, n.due_at, n.submitted_at, n.id) > (${p(rank)}::smallint, ${p(due)}::timestamptz, ${p(sub)}::timestamptz, ${p(id)}::uuid)`,
+    );
   }
   const rows: Record<string, any>[] = await tx.query(
     `SELECT n.reference, n.status, n.organization, n.name, n.claim_type, n.flags, n.due_at, n.submitted_at, n.version, n.assignee_id,
+            n.queue_rank, n.source_type,
             n.due_at::text AS due_key, n.submitted_at::text AS sub_key, n.id,
             u.email AS assignee_email, c.matched, c.total
-       FROM (SELECT * FROM notices n WHERE ${where.join(' AND ')} ORDER BY n.due_at, n.submitted_at, n.id LIMIT ${PAGE_SIZE + 1}) n
+       FROM (SELECT * FROM notices n WHERE ${where.join(' AND ')} ORDER BY n.queue_rank, n.due_at, n.submitted_at, n.id LIMIT ${PAGE_SIZE + 1}) n
        LEFT JOIN users u ON u.id = n.assignee_id
        LEFT JOIN LATERAL (SELECT count(item_id)::int AS matched, count(*)::int AS total FROM notice_targets t WHERE t.notice_id = n.id) c ON true
-      ORDER BY n.due_at, n.submitted_at, n.id`,
+      ORDER BY n.queue_rank, n.due_at, n.submitted_at, n.id`,
     params,
   );
   const more = rows.length > PAGE_SIZE;
@@ -136,8 +144,9 @@ export async function listQueue(
       assignee: r.assignee_email ?? null,
       assigneeId: r.assignee_id,
       version: r.version,
+      trustedFlagger: r.source_type === 'trusted_flagger',
     })),
-    nextCursor: more && last ? encodeCursor([last.due_key, last.sub_key, last.id]) : null,
+    nextCursor: more && last ? encodeCursor([last.queue_rank, last.due_key, last.sub_key, last.id]) : null,
   };
 }
 

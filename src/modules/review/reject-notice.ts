@@ -2,6 +2,7 @@ import { withTransaction } from '../../db/transaction';
 import { closeNotice, type Notice } from '../notices';
 import { queueRejectedEmail } from './decision-emails';
 import { auditActor, lockForReview, requireText, ReviewCmd, ReviewDeps } from './review-support';
+import { announceNoticeChange } from './live-events';
 
 /** Reject: nothing is removed; the reason (required) is shown to the complainant and emailed. */
 export async function rejectNotice(deps: ReviewDeps, cmd: ReviewCmd & { reason: string }): Promise<Notice> {
@@ -23,6 +24,7 @@ export async function rejectNotice(deps: ReviewDeps, cmd: ReviewCmd & { reason: 
       },
     });
     await queueRejectedEmail(tx, deps, notice, { automatic: false });
+    await announceNoticeChange(tx, notice);
     return notice;
   });
 }

@@ -3,6 +3,7 @@ import { SYSTEM } from '../audit';
 import { closeNotice, lockDueNotices } from '../notices';
 import { queueRejectedEmail } from './decision-emails';
 import type { ReviewDeps } from './review-support';
+import { announceNoticeChange } from './live-events';
 
 /**
  * Scheduled: `needs_info` notices whose answer deadline (their `due_at`) has passed are rejected,
@@ -30,6 +31,7 @@ export async function rejectUnansweredNotices(deps: ReviewDeps): Promise<number>
         audit: { actor: SYSTEM, action: 'notice.rejected', details: { reason, automatic: true, deadline: notice.infoRequest?.deadline } },
       });
       await queueRejectedEmail(tx, deps, notice, { automatic: true });
+      await announceNoticeChange(tx, notice);
     }
     return notices.length;
   });

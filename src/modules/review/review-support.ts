@@ -3,6 +3,7 @@ import type { AppDeps } from '../../deps';
 import { AppError } from '../../shared/errors';
 import type { Actor, RequestContext } from '../audit';
 import { lockByReference, Notice, NoticeEvent, transition } from '../notices';
+import { announceNoticeChange } from './live-events';
 export { outcomesOf } from '../notices';
 
 /**
@@ -105,8 +106,11 @@ export async function lockForReview(
   return { notice, next, override };
 }
 
-export function saveNotice(tx: EntityManager, notice: Notice): Promise<Notice> {
-  return tx.getRepository(Notice).save(notice);
+/** Saves a reviewed notice and announces the change on the live channel (delivered at commit). */
+export async function saveNotice(tx: EntityManager, notice: Notice): Promise<Notice> {
+  const saved = await tx.getRepository(Notice).save(notice);
+  await announceNoticeChange(tx, saved);
+  return saved;
 }
 
 /** The complainant's status page (the token is only in their acknowledgement email's link). */

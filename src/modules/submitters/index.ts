@@ -17,3 +17,8 @@ export {
   isSubmitterToken,
   SUBMITTER_TOKEN_PREFIX,
 } from './submitter-tokens';
+export { AuthorisationLetter } from './authorisation-letter.entity';
+export { uploadLetter, currentLetter, letterForStaff, letterProblem } from './authorisation-letters';
+export { setTrusted, warnSubmitter, suspendSubmitter, liftSuspension, WarnDto, SuspendDto } from './trust-and-misuse';
+export { listSubmitters, accuracyOf, submitterDetail, parseSubmitterFilter } from './submitters-admin.queries';
+export type { Accuracy, SubmitterRow, SubmitterFilter } from './submitters-admin.queries';

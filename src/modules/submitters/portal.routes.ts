@@ -12,6 +12,8 @@ import { poolOf } from '../../db/data-source';
 import { AppError } from '../../shared/errors';
 import { errorsByField, noStore, requestContext, safeNextPath, validationErrors } from '../../shared/http';
 import { csvRow } from '../../shared/csv';
+import { readMultipart, type UploadedFile } from '../../shared/multipart';
+import { currentLetter, uploadLetter } from './authorisation-letters';
 import { isDeliverableAddress } from '../mail';
 import {
   ACCURACY_STATEMENT,
@@ -99,6 +101,15 @@ export function portalRoutes(deps: AppDeps, pages: Router[] = []): Router {
       } else delete req.session.submitterId;
     }
     res.locals.robotsNoindex = true;
+    next();
+  });
+  // The letter upload is a multipart form: read it (bounded, streamed) before the CSRF check, which
+  // needs its `_csrf` field. Only this route, only a signed-in submitter.
+  r.post('/profile/letter', async (req, res, next) => {
+    if (!req.submitter || !req.is('multipart/form-data')) return next();
+    const { fields, file } = await readMultipart(req, { maxFileBytes: config.submitters.letterMaxBytes });
+    req.body = fields;
+    res.locals.upload = file;
     next();
   });
   r.use(csrf.doubleCsrfProtection);
@@ -241,9 +252,12 @@ export function portalRoutes(deps: AppDeps, pages: Router[] = []): Router {
     errors: { field: string; message: string }[] = [],
   ) => {
     const standing = await currentStatements(deps.db.manager, s.id);
-    res
-      .status(status)
-      .render('notices/form', { ...noticeFormView(values, errors), title: 'Send a notice', portal: { email: s.email, standing } });
+    res.status(status).render('notices/form', {
+      ...noticeFormView(values, errors),
+      title: 'Send a notice',
+      portal: { email: s.email, standing },
+      refused: suspension(s, deps.clock.now())?.message ?? null,
+    });
   };
 
   r.get('/notices/new', requireSubmitter, async (req, res) => {
@@ -253,11 +267,11 @@ export function portalRoutes(deps: AppDeps, pages: Router[] = []): Router {
 
   r.post('/notices/new', requireSubmitter, async (req, res) => {
     const s = req.submitter!;
-    const refused = suspension(s, deps.clock.now());
-    if (refused) throw refused;
     const body = { ...((req.body ?? {}) as Record<string, unknown>) };
     delete body._csrf;
     const values = { ...body, goodFaith: body.goodFaith === 'true', accuracy: body.accuracy === 'true' };
+    // Suspended (DSA Art. 23): the form again, 403, saying until when and why.
+    if (suspension(s, deps.clock.now())) return renderNoticeForm(res, 403, s, values);
     // Standing statements in force stand in for the notice's own statements and signature.
     const standing = await currentStatements(deps.db.manager, s.id);
     const dto = {
@@ -299,6 +313,8 @@ export function portalRoutes(deps: AppDeps, pages: Router[] = []): Router {
     history: await statementHistory(deps.db.manager, s.id),
     statements: { goodFaith: GOOD_FAITH_STATEMENT, accuracy: ACCURACY_STATEMENT },
     statementValues: { signature: s.name ?? '' },
+    letter: await currentLetter(deps.db.manager, s.id),
+    letterMaxMb: Math.round((config.submitters.letterMaxBytes / 1024 / 1024) * 10) / 10,
     ...extra,
   });
   r.get('/profile', requireSubmitter, async (req, res) => {
@@ -335,6 +351,18 @@ export function portalRoutes(deps: AppDeps, pages: Router[] = []): Router {
         : 'You had no standing statements in force.',
     };
     res.redirect(303, '/portal/profile#statements');
+  });
+
+  r.post('/profile/letter', requireSubmitter, async (req, res) => {
+    const file = res.locals.upload as UploadedFile | null;
+    try {
+      await uploadLetter(deps, { submitterId: req.submitter!.id, file, context: requestContext(req) });
+    } catch (e) {
+      if (!(e instanceof AppError) || !e.details.errors?.length || e.status >= 500) throw e;
+      return res.status(e.status).render('portal/profile', await profileView(req.submitter!, { letterError: e.details.errors[0].message }));
+    }
+    req.session.flash = { kind: 'ok', message: 'Your authorisation letter was uploaded; our staff will read it beside your notices.' };
+    res.redirect(303, '/portal/profile#letter');
   });
 
   r.post('/profile', requireSubmitter, async (req, res) => {

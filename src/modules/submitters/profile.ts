@@ -4,6 +4,7 @@ import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { record, RequestContext } from '../audit';
+import { suspensionRefusal } from '../notices';
 import { Submitter } from './submitter.entity';
 import { submitterActor } from './submitter-actor';
 
@@ -101,11 +102,5 @@ export async function updateProfile(
 
 /** The refusal a suspended submitter gets (DSA Art. 23): until when and why. Null when they may submit. */
 export function suspension(s: Pick<Submitter, 'suspendedUntil' | 'suspensionReason'>, now: Date): AppError | null {
-  if (!s.suspendedUntil || s.suspendedUntil.getTime() <= now.getTime()) return null;
-  return new AppError(
-    'SUBMITTER.SUSPENDED',
-    `Your notices are refused until ${s.suspendedUntil.toISOString()} because: ${s.suspensionReason}`,
-    403,
-    { suspendedUntil: s.suspendedUntil.toISOString(), reason: s.suspensionReason },
-  );
+  return suspensionRefusal(s, now);
 }

@@ -1,0 +1,86 @@
+import { convert } from 'html-to-text';
+import type { AppDeps } from '../../deps';
+import { fetchFeed } from '../feeds';
+
+/**
+ * The claimed original, fetched on demand for the evidence page through the feeds' SSRF-guarded
+ * fetcher: http(s) only, no private, loopback or link-local address (unless ALLOW_PRIVATE_FEEDS),
+ * checked on the address each connection really uses; EVIDENCE_TIMEOUT_SECONDS overall,
+ * EVIDENCE_MAX_BYTES at most, a few redirects. The text is kept per instance for 10 minutes (a
+ * failure for 1), so moderators opening the same notice do not fetch the page again; concurrent
+ * requests for one URL share one download.
+ */
+
+export type Original =
+  { ok: true; url: string; finalUrl: string; text: string; fetchedAt: Date } | { ok: false; url: string; error: string; fetchedAt: Date };
+
+const KEEP_MS = 10 * 60_000;
+const KEEP_FAILURE_MS = 60_000;
+const MAX_ENTRIES = 500;
+
+/** The readable text of a page: its <article>, else <main>, else <body>; no navigation, scripts or images. */
+export function pageText(html: string): string {
+  const base = /<article[\s>]/i.test(html) ? 'article' : /<main[\s>]/i.test(html) ? 'main' : 'body';
+  return convert(html, {
+    wordwrap: false,
+    baseElements: { selectors: [base], returnDomByDefault: true },
+    selectors: [
+      { selector: 'a', options: { ignoreHref: true } },
+      { selector: 'img', format: 'skip' },
+      { selector: 'nav', format: 'skip' },
+      { selector: 'script', format: 'skip' },
+      { selector: 'style', format: 'skip' },
+      { selector: 'form', format: 'skip' },
+      { selector: 'h1', options: { uppercase: false } },
+      { selector: 'h2', options: { uppercase: false } },
+      { selector: 'h3', options: { uppercase: false } },
+    ],
+  })
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}
+
+function decode(body: Buffer, contentType: string | null): string {
+  const charset = /charset=["']?([\w-]+)/i.exec(contentType ?? '')?.[1]?.toLowerCase() ?? 'utf-8';
+  try {
+    return new TextDecoder(charset).decode(body);
+  } catch {
+    return new TextDecoder('utf-8').decode(body);
+  }
+}
+
+export function originalFetcher(deps: Pick<AppDeps, 'config' | 'clock'>) {
+  const cache = new Map<string, { until: number; p: Promise<Original> }>();
+  const load = async (url: string): Promise<Original> => {
+    const fetchedAt = deps.clock.now();
+    try {
+      const res = await fetchFeed(url, {
+        allowPrivate: deps.config.policy.allowPrivateFeeds,
+        timeoutMs: deps.config.evidence.timeoutMs,
+        maxBytes: deps.config.evidence.maxBytes,
+        maxRedirects: 5,
+        userAgent: 'TakedownDesk evidence check',
+      });
+      if (res.notModified) return { ok: false, url, error: 'the page answered 304 Not Modified', fetchedAt };
+      const type = (res.contentType ?? '').toLowerCase();
+      const html = /html|xml/.test(type) || !type;
+      if (!html && !type.startsWith('text/plain')) return { ok: false, url, error: `not a web page (${type.split(';')[0]})`, fetchedAt };
+      const raw = decode(res.body, res.contentType);
+      return { ok: true, url, finalUrl: res.finalUrl, text: html ? pageText(raw) : raw.trim(), fetchedAt };
+    } catch (e) {
+      return { ok: false, url, error: e instanceof Error ? e.message : String(e), fetchedAt };
+    }
+  };
+  return (url: string): Promise<Original> => {
+    const now = Date.now();
+    const hit = cache.get(url);
+    if (hit && hit.until > now) return hit.p;
+    if (cache.size >= MAX_ENTRIES) for (const [k, v] of cache) if (v.until <= now || cache.size >= MAX_ENTRIES) cache.delete(k);
+    const entry = { until: now + KEEP_MS, p: load(url) };
+    cache.set(url, entry);
+    void entry.p.then((o) => {
+      if (!o.ok) entry.until = Date.now() + KEEP_FAILURE_MS;
+    });
+    return entry.p;
+  };
+}
