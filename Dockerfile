@@ -29,4 +29,4 @@ COPY views ./views
 COPY public ./public
 USER node
 EXPOSE 3000
-CMD ["node", "dist/src/server.js"]
+CMD ["node", "--max-old-space-size=128", "dist/src/server.js"]

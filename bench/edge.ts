@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createDataSource } from '../src/db/data-source';
 import { withTransaction } from '../src/db/transaction';
 import { removeItems } from '../src/modules/items';
-import { BenchContext, BenchRow, BenchSuite, startServer } from './lib';
+import { BenchContext, BenchRow, BenchSuite, rssRow, startServer } from './lib';
 
 /**
  * Edge purge latency (issue 18, SPEC §16: "a removal reaches every purge endpoint within 1 s"):
@@ -76,6 +76,7 @@ export const edgeSuite: BenchSuite = {
       CLOUDFLARE_API_URL: `${sink.url}/cf`,
     });
     const latencies: number[] = [];
+    let rssPeak: number;
     try {
       // Let the server's worker connect its LISTEN client before the first removal.
       await new Promise((r) => setTimeout(r, 500));
@@ -98,6 +99,7 @@ export const edgeSuite: BenchSuite = {
         const at = await Promise.race([arrived, timeout]);
         latencies.push(Number.isNaN(at) ? 10_000 : at - started);
       }
+      rssPeak = app.rss.peak();
     } finally {
       await app.stop();
       await db.destroy();
@@ -117,6 +119,7 @@ export const edgeSuite: BenchSuite = {
         ok: p99 <= 1000,
         note: `p50 ${pct(sorted, 50).toFixed(1)} ms, max ${sorted[sorted.length - 1].toFixed(1)} ms`,
       },
+      rssRow(`${REMOVALS} removals purged at 3 endpoints`, rssPeak),
     ];
   },
 };

@@ -8,7 +8,7 @@ import { importFeedNow } from '../src/modules/feeds';
 import { findItemsByUrls, itemPageUrl } from '../src/modules/items';
 import { systemClock } from '../src/shared/clock';
 import { createLogger } from '../src/shared/logger';
-import { BenchContext, BenchRow, BenchSuite, helloWorldBaseline, load, startServer } from './lib';
+import { BenchContext, BenchRow, BenchSuite, helloWorldBaseline, load, rssRow, startServer } from './lib';
 
 /**
  * The registry's figures (issue 4):
@@ -170,7 +170,9 @@ export const itemsSuite: BenchSuite = {
       // Warm the cache with every hot page once, and the JIT, then measure.
       for (let i = 0; i < hot.length; i += 25) await Promise.all(hot.slice(i, i + 25).map((p) => get(app.url + p)));
       await load({ url: app.url, duration: 3, requests: hotRequests as never });
+      app.rss.reset();
       const page = await load({ url: app.url, requests: hotRequests as never, duration: 10 });
+      const hotRss = app.rss.peak();
       if (page.non2xx || page.errors) ctx.log(`warning: ${page.non2xx} non-2xx, ${page.errors} errors`);
       const hello = await helloWorldBaseline();
       const ratio = page.rps / hello;
@@ -184,7 +186,10 @@ export const itemsSuite: BenchSuite = {
       });
       // The same server's cheapest route, through the same middleware (logging, security headers,
       // metrics) and no page at all: the ceiling any page of this app can reach in this run.
+      rows.push(rssRow('1,000 hot item pages (after warming them)', hotRss));
+      app.rss.reset();
       const floor = await load({ url: `${app.url}/healthz`, duration: 10 });
+      const floorRss = app.rss.peak();
       rows.push({
         name: 'GET /healthz on the same server (same middleware, no page): the ceiling',
         value: floor.rps,
@@ -194,7 +199,9 @@ export const itemsSuite: BenchSuite = {
         ok: floor.rps / hello >= 0.8,
         note: `item page = ${Math.round((100 * page.rps) / floor.rps)}% of it`,
       });
+      rows.push(rssRow('GET /healthz', floorRss));
       const coldPath = () => `/items/bench-item-${1 + Math.floor(Math.random() * ITEMS)}`;
+      app.rss.reset();
       const cold = await load({
         url: app.url,
         duration: 10,
@@ -209,6 +216,7 @@ export const itemsSuite: BenchSuite = {
         ok: cold.rps / hello >= 0.3,
         note: 'each miss: one indexed read and a render',
       });
+      rows.push(rssRow(`random item pages of ${ITEMS.toLocaleString('en-US')} (the page cache fills up)`, app.rss.peak()));
       rows.push(await lookupSpeed(ctx, app.url));
     } finally {
       await app.stop();

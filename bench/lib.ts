@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -28,12 +29,73 @@ export type BenchSuite = { name: string; run(ctx: BenchContext): Promise<BenchRo
 
 const root = path.resolve(__dirname, '../..');
 
-/** Starts the built server (`dist/src/server.js`) as its own process on a free port. */
-export async function startServer(env: Record<string, string>): Promise<{ url: string; proc: ChildProcess; stop(): Promise<void> }> {
+/** The node flags of `npm start` (package.json) and the Dockerfile's CMD. */
+export const SERVER_NODE_FLAGS = ['--max-old-space-size=128'];
+
+/** The resident set size of a process now, in MiB (Linux: /proc/<pid>/status), or NaN. */
+export function rssMb(pid: number | undefined): number {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Number(kb) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * The server's RSS, sampled every 50 ms from outside (as an operator's `ps` would see it):
+ * `reset()` at the start of a scenario, `peak()` at its end (issue 18: ≤ 250 MB in every scenario).
+ */
+export interface RssMeter {
+  reset(): void;
+  /** The highest RSS seen since the last reset, in MiB. */
+  peak(): number;
+  stop(): void;
+}
+
+export function meterRss(pid: number | undefined): RssMeter {
+  let peak = 0;
+  const sample = () => {
+    const mb = rssMb(pid);
+    if (mb > peak) peak = mb;
+  };
+  const timer = setInterval(sample, 50);
+  timer.unref();
+  return {
+    reset() {
+      peak = 0;
+      sample();
+    },
+    peak() {
+      sample();
+      return Math.round(peak);
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
+export const RSS_GOAL_MB = 250;
+
+/** A table row for the server's RSS peak during a scenario. */
+export function rssRow(scenario: string, peakMb: number): BenchRow {
+  return {
+    name: `server RSS peak: ${scenario}`,
+    value: peakMb,
+    unit: 'MiB',
+    goal: `≤ ${RSS_GOAL_MB} MB (issue 18)`,
+    ok: peakMb <= RSS_GOAL_MB,
+  };
+}
+
+/** Starts the built server (`dist/src/server.js`) as its own process on a free port; `rss` meters its memory. */
+export async function startServer(
+  env: Record<string, string>,
+): Promise<{ url: string; proc: ChildProcess; rss: RssMeter; stop(): Promise<void> }> {
   const port = await freePort();
   // BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const proc = spawn(process.execPath, [...prof, path.join(root, 'dist/src/server.js')], {
+  // As `npm start` and the Dockerfile run it: V8's old space capped (see docs/edge-caching.md, Memory).
+  const proc = spawn(process.execPath, [...prof, ...SERVER_NODE_FLAGS, path.join(root, 'dist/src/server.js')], {
     cwd: root,
     env: {
       ...process.env,
@@ -52,11 +114,14 @@ export async function startServer(env: Record<string, string>): Promise<{ url: s
     if (await ping(`${url}/healthz`)) break;
     await new Promise((r) => setTimeout(r, 100));
   }
+  const rss = meterRss(proc.pid);
   return {
     url,
     proc,
+    rss,
     stop: () =>
       new Promise((resolve) => {
+        rss.stop();
         if (proc.exitCode !== null) return resolve();
         proc.once('exit', () => resolve());
         proc.kill('SIGTERM');

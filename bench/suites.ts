@@ -3,6 +3,7 @@ import { bulkSuite } from './bulk';
 import { batchesSuite } from './batches';
 import { edgeSuite } from './edge';
 import { imagesSuite } from './images';
+import { importsSuite } from './imports';
 import { inboundParseSuite } from './inbound-parse';
 import { inboundSuite } from './inbound';
 import { intakeSuite } from './intake';
@@ -23,6 +24,7 @@ export const suites: BenchSuite[] = [
   mailSuite,
   auditSuite,
   edgeSuite,
+  importsSuite,
   staydownSuite,
   inboundParseSuite,
   inboundSuite,

@@ -41,6 +41,7 @@ describe('HTTP caching of public pages and edge purges (SPEC §16)', () => {
     await t.db.query('DELETE FROM edge_purges');
     sink.received.length = 0;
     sink.failing.clear();
+    sink.release();
   });
 
   const allTargets = (extra: Record<string, string> = {}) =>
@@ -54,10 +55,10 @@ describe('HTTP caching of public pages and edge purges (SPEC §16)', () => {
       CLOUDFLARE_API_URL: `${sink.url}/cf/client/v4`,
       ...extra,
     });
-  const worker = (config = allTargets(), opts: { retryBaseMs?: number } = {}) => {
+  const worker = (config = allTargets(), opts: { retryBaseMs?: number; timeoutMs?: number } = {}) => {
     const w = createPurgeWorker(
       { db: t.db, config, logger: createLogger('silent'), clock: t.clock },
-      { retryBaseMs: opts.retryBaseMs ?? 1, random: () => 0 },
+      { retryBaseMs: opts.retryBaseMs ?? 1, random: () => 0, timeoutMs: opts.timeoutMs },
     );
     workers.push(w);
     return w;
@@ -316,6 +317,40 @@ describe('HTTP caching of public pages and edge purges (SPEC §16)', () => {
     expect(req.headers['surrogate-key']).toContain(`item-${item.id}`);
     for (let i = 0; i < 200 && (await purges())[0].status !== 'sent'; i++) await new Promise((r) => setTimeout(r, 10));
     expect((await purges())[0].status).toBe('sent');
+  });
+
+  // Issue 18: a round stuck on an edge that does not answer used to hold back every wake-up until its
+  // timeout (3.9–4.0 s to the edge). No poll runs here and the timeout is 10 minutes, so only the
+  // NOTIFY wake-up, in a round of its own, can deliver the removal while the first request hangs.
+  it('when a round waits on an edge that does not answer, then a removal committed meanwhile is sent on its NOTIFY without waiting for that round', async () => {
+    const [item] = await items();
+    sink.holding.add('stuck');
+    await withTransaction(t.db, (tx) => queuePurge(tx, ['stuck'], t.clock.now()));
+    const w = worker(testConfig({ PURGE_URLS: `${sink.url}/v/` }), { timeoutMs: 10 * 60_000 });
+    const first = sink.next();
+    await w.listen(); // drains what is queued: the request for `stuck`, which gets no answer
+    expect((await first).headers['surrogate-key']).toBe('stuck');
+    try {
+      const arrived = sink.next();
+      await remove(item);
+      const req = await arrived;
+      expect(req.headers['surrogate-key']).toContain(`item-${item.id}`);
+      expect(sink.held()).toBe(1); // the first round is still waiting for its answer
+      let rows = await purges();
+      for (let i = 0; i < 500 && rows.find((r: { keys: string[] }) => r.keys.includes(`item-${item.id}`)).status !== 'sent'; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        rows = await purges();
+      }
+      const stuck = rows.find((r: { keys: string[] }) => r.keys.includes('stuck'));
+      const removal = rows.find((r: { keys: string[] }) => r.keys.includes(`item-${item.id}`));
+      expect(removal).toMatchObject({ status: 'sent', attempts: 1, claimed_by: null });
+      expect(stuck).toMatchObject({ status: 'queued', attempts: 1 });
+      expect(stuck.claimed_by).not.toBeNull(); // still held by the first round: not sent twice
+      const events = await t.db.query(`SELECT subject_id FROM audit_events WHERE action = 'cache.purged'`);
+      expect(events).toEqual([{ subject_id: removal.id }]);
+    } finally {
+      sink.release();
+    }
   });
 
   it('when no purge target is configured, then queued purges are closed without requests or audit events', async () => {

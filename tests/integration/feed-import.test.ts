@@ -80,6 +80,41 @@ describe('feed import', () => {
     expect(fetched[0].details).toMatchObject({ created: 2, entries: 4 });
   });
 
+  // Issue 18 (memory): a feed is read one entry at a time and written 500 entries at a time, in one transaction.
+  it('when a feed is longer than one batch, then duplicates across batches are skipped, progress counts every entry, one purge covers the import, and channel fields after the entries still apply', async () => {
+    const entries = Array.from({ length: 1_203 }, (_, i) =>
+      rssItem({ guid: `g${i}`, link: `https://publisher.example/p/${i}`, title: `Entry ${i}`, encoded: `<p>Body ${i}</p>` }),
+    );
+    entries.push(rssItem({ guid: 'g3', link: 'https://publisher.example/p/3-again', title: 'Guid seen in the first batch' }));
+    entries.push(rssItem({ guid: 'other', link: 'https://publisher.example/p/7', title: 'URL seen in the first batch' }));
+    // The channel's copyright comes after every entry: the feed's own fields are read before any entry.
+    feeds.routes.set('/long', xmlRoute(rss(entries).replace('</channel>', '<copyright>© Late Publisher</copyright></channel>')));
+    const source = await addSource('/long');
+    const progress: [number, number][] = [];
+    const r = await importFeedNow(t, source.id, { onProgress: (done, total) => progress.push([done, total]) });
+    expect(r).toMatchObject({ ok: true, entries: 1_205, created: 1_203, updated: 0, unchanged: 0 });
+    expect(r.skipped).toEqual({ 'duplicate entry in the same import': 2 });
+    expect(progress[progress.length - 1]).toEqual([1_205, 1_205]);
+    expect(progress.every(([, total]) => total === 1_205)).toBe(true);
+    const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM items WHERE source_id = $1`, [source.id]);
+    expect(n).toBe(1_203);
+    const [last] = await t.db.query(`SELECT title, rights FROM items WHERE guid = 'g1202'`);
+    expect(last).toEqual({ title: 'Entry 1202', rights: { copyright: '© Late Publisher' } });
+    expect((await t.db.query(`SELECT keys FROM edge_purges`)).map((p: { keys: string[] }) => p.keys)).toEqual([
+      ['front', 'feed', 'sitemap'],
+    ]);
+    expect(await events('source.fetched')).toHaveLength(1);
+
+    // The same feed cut off before its end: refused before anything is written (the first pass reads the whole document).
+    const cut = rss(entries.map((e) => e.replace(/g(\d+)</, 'h$1<').replace('/p/', '/q/')));
+    feeds.routes.set('/cut', xmlRoute(cut.slice(0, cut.length - 200)));
+    const cutSource = await addSource('/cut', 'Cut Publisher');
+    const failed = await importFeedNow(t, cutSource.id);
+    expect(failed).toMatchObject({ ok: false });
+    expect(failed.reason).toMatch(/never closed|truncated/);
+    expect(await t.db.query(`SELECT 1 FROM items WHERE source_id = $1`, [cutSource.id])).toEqual([]);
+  });
+
   it('when an Atom feed is imported, then entries are keyed by their id, linked to their alternate link, with Atom rights', async () => {
     feeds.routes.set(
       '/atom',

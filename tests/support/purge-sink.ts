@@ -20,6 +20,9 @@ export async function startPurgeSink() {
   const sockets = new Set<Socket>();
   /** Path prefix → status to answer instead of 200 (e.g. `/fastly` → 503). */
   const failing = new Map<string, number>();
+  /** Surrogate keys whose requests get no answer until `release()`: an edge that has gone silent. */
+  const holding = new Set<string>();
+  const held: http.ServerResponse[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -33,6 +36,11 @@ export async function startPurgeSink() {
       };
       received.push(r);
       waiters.splice(0).forEach((w) => w(r));
+      const keys = String(req.headers['surrogate-key'] ?? '').split(' ');
+      if (keys.some((k) => holding.has(k))) {
+        held.push(res);
+        return;
+      }
       const fail = [...failing].find(([prefix]) => r.path.startsWith(prefix));
       if (fail) {
         res.statusCode = fail[1];
@@ -52,6 +60,14 @@ export async function startPurgeSink() {
     url: `http://127.0.0.1:${port}`,
     received,
     failing,
+    holding,
+    /** Requests received and not answered yet (see `holding`). */
+    held: () => held.length,
+    /** Answers every held request (200) and stops holding. */
+    release: () => {
+      holding.clear();
+      for (const res of held.splice(0)) res.end('{"success":true}');
+    },
     next: () => new Promise<ReceivedPurge>((r) => waiters.push(r)),
     close: () =>
       new Promise<void>((resolve) => {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../../config';
 import { createLeaseHolder, LeaseHolder } from '../../db/leases';
+import { createRounds } from '../../db/rounds';
 import { withTransaction } from '../../db/transaction';
 import type { Clock } from '../../shared/clock';
 import { record } from '../audit';
@@ -31,8 +32,11 @@ import { PurgeTarget, purgeTargets, sendPurge } from './purge-targets';
  * Delivery is at-least-once: a purge repeated after a crash is harmless.
  *
  * Latency: `queuePurge` NOTIFYs at commit; `listen()` wakes the worker at once, so a removal reaches
- * every endpoint in one round trip per target. Polling (the job runner, every second) is the
- * fallback while the LISTEN connection is down, and the clock for retries.
+ * every endpoint in one round trip per target. A wake-up starts a new round even while another is
+ * waiting on a slow or silent edge (src/db/rounds.ts: the claims keep the two rounds' rows apart);
+ * before that, a removal waited for the round in progress, up to its 5 s timeout (issue 18).
+ * Polling (the job runner, every second) is the fallback while the LISTEN connection is down, and
+ * the clock for retries.
  */
 
 export interface PurgeWorkerDeps {
@@ -55,6 +59,8 @@ export interface PurgeWorkerOptions {
   random?: () => number;
   /** Default: from the configuration. */
   targets?: PurgeTarget[];
+  /** Rounds at once in this process (default 4): a wake-up starts one while another waits on a slow edge. */
+  parallelRounds?: number;
 }
 
 export interface PurgeResult {
@@ -67,7 +73,7 @@ export interface PurgeResult {
 
 export interface PurgeWorker {
   readonly targets: string[];
-  /** Sends everything due, round after round, until a claim comes back empty. */
+  /** Sends everything due, batch after batch, until a claim comes back short; never waits for a round in progress. */
   drain(): Promise<PurgeResult>;
   /** Wakes `drain()` on every committed `queuePurge` (a dedicated LISTEN connection, reconnecting). */
   listen(): Promise<void>;
@@ -215,49 +221,42 @@ export function createPurgeWorker(deps: PurgeWorkerDeps, opts: PurgeWorkerOption
     return res;
   }
 
-  let running: Promise<PurgeResult> | null = null;
-  let again = false;
+  /** One round: claim → send → record, batch after batch, until a claim comes back short. */
   async function drainLoop(): Promise<PurgeResult> {
     const total: PurgeResult = { claimed: 0, sent: 0, retried: 0, failed: 0, lost: 0 };
-    do {
-      again = false;
-      for (;;) {
-        if (stopped) return total;
-        const claimed = await claim(clock.now());
-        if (!claimed.length) break;
-        // Our heartbeat not confirmed for a lease's length: another instance may hold them. Hand back.
-        const rows = claimed.filter((r) => leases.holds(r.claimed_by));
-        const lost = claimed.filter((r) => !leases.holds(r.claimed_by));
-        if (lost.length) {
-          logger.warn({ purges: lost.length }, 'edge purges not sent: this instance could not renew its claims; handing them back');
-          await handBack(lost, true);
-        }
-        let outcome: PurgeResult;
-        try {
-          outcome = await recordOutcomes(rows, await send(rows));
-        } catch (err) {
-          await handBack(rows, false); // the outcome is unwritten: sent again later (a repeated purge is harmless)
-          throw err;
-        }
-        outcome.claimed = claimed.length;
-        outcome.lost += lost.length;
-        for (const k of Object.keys(total) as (keyof PurgeResult)[]) total[k] += outcome[k];
-        if (claimed.length < batchSize) break;
+    for (;;) {
+      if (stopped) return total;
+      const claimed = await claim(clock.now());
+      if (!claimed.length) break;
+      // Our heartbeat not confirmed for a lease's length: another instance may hold them. Hand back.
+      const rows = claimed.filter((r) => leases.holds(r.claimed_by));
+      const lost = claimed.filter((r) => !leases.holds(r.claimed_by));
+      if (lost.length) {
+        logger.warn({ purges: lost.length }, 'edge purges not sent: this instance could not renew its claims; handing them back');
+        await handBack(lost, true);
       }
-    } while (again && !stopped);
+      let outcome: PurgeResult;
+      try {
+        outcome = await recordOutcomes(rows, await send(rows));
+      } catch (err) {
+        await handBack(rows, false); // the outcome is unwritten: sent again later (a repeated purge is harmless)
+        throw err;
+      }
+      outcome.claimed = claimed.length;
+      outcome.lost += lost.length;
+      for (const k of Object.keys(total) as (keyof PurgeResult)[]) total[k] += outcome[k];
+      if (claimed.length < batchSize) break;
+    }
     return total;
   }
-  /** One drain at a time in this process; a wake-up during a drain makes it go round once more. */
-  function drain(): Promise<PurgeResult> {
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = drainLoop().finally(() => {
-      running = null;
-    });
-    return running;
-  }
+  // A wake-up never waits behind a round in progress (src/db/rounds.ts): a round stuck on an edge
+  // that does not answer (up to `timeoutMs`) must not hold back the removal committed meanwhile.
+  const rounds = createRounds(drainLoop, {
+    parallel: opts.parallelRounds ?? 4,
+    onError: (err) => logger.error({ err }, 'edge purge round failed'),
+    whenStopped: () => ({ claimed: 0, sent: 0, retried: 0, failed: 0, lost: 0 }),
+  });
+  const drain = () => rounds.run();
 
   let client: Client | null = null;
   let retry: NodeJS.Timeout | null = null;
@@ -278,7 +277,7 @@ export function createPurgeWorker(deps: PurgeWorkerDeps, opts: PurgeWorkerOption
       delay = Math.min(delay * 2, 10_000);
     };
     c.on('notification', (msg) => {
-      if (msg.channel === PURGE_CHANNEL) drain().catch((err) => logger.error({ err }, 'edge purge round failed'));
+      if (msg.channel === PURGE_CHANNEL) rounds.wake();
     });
     c.on('error', lost);
     c.on('end', () => lost());
@@ -287,7 +286,7 @@ export function createPurgeWorker(deps: PurgeWorkerDeps, opts: PurgeWorkerOption
       await c.query(`LISTEN ${PURGE_CHANNEL}`);
       delay = 250;
       // Anything committed while we were not listening.
-      void drain().catch((err) => logger.error({ err }, 'edge purge round failed'));
+      rounds.wake();
     } catch (err) {
       lost(err as Error);
     }
@@ -303,7 +302,8 @@ export function createPurgeWorker(deps: PurgeWorkerDeps, opts: PurgeWorkerOption
       const c = client;
       client = null;
       if (c) await c.end().catch(() => undefined);
-      await running?.catch(() => undefined);
+      rounds.stop();
+      await rounds.idle();
       if (ownLeases) await leases.stop();
     },
   };

@@ -5,9 +5,9 @@ import type { Clock } from '../../shared/clock';
 import { AppError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import { Actor, record, RequestContext, SYSTEM } from '../audit';
-import { FeedFetchError, fetchFeed, FetchFeedOptions } from './fetch-feed';
-import { decodeFeed, FeedEntry, FeedParseError, parseFeed } from './parse-feed';
-import { FetchResult, ItemInput, lockSource, sha256, Source, upsertItems } from '../items';
+import { FeedFetchError, fetchFeed, FetchFeedOptions, FetchFeedResult } from './fetch-feed';
+import { decodeFeed, FeedEntry, FeedParseError, openFeed } from './parse-feed';
+import { FetchResult, ItemInput, lockSource, purgeUpserted, sha256, Source, upsertItems, UpsertSeen } from '../items';
 
 export interface ImportDeps {
   db: DataSource;
@@ -23,6 +23,35 @@ export interface ImportOptions {
   onProgress?: (done: number, total: number) => void;
   /** Download limits (tests shorten the timeout). */
   limits?: Pick<FetchFeedOptions, 'timeoutMs' | 'maxBytes' | 'maxRedirects'>;
+}
+
+/** Entries parsed, sanitised and written at a time: an import's memory is one batch, whatever the feed's length. */
+const IMPORT_BATCH = 250;
+
+/** The entries as item inputs, `size` at a time. */
+function* batches(entries: Iterable<FeedEntry>, size: number): Generator<ItemInput[]> {
+  let batch: ItemInput[] = [];
+  for (const e of entries) {
+    batch.push(entryToInput(e));
+    if (batch.length >= size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length) yield batch;
+}
+
+/**
+ * One import at a time in this process (issue 18: memory): an import holds its document (up to
+ * FEED_LIMITS.maxBytes, as bytes and then as text) and one batch; four imports asked for at once
+ * would hold four. The others wait their turn (first come, first served); the database work of one
+ * import is one transaction anyway, and the instances share the sources between them.
+ */
+let importTurn: Promise<unknown> = Promise.resolve();
+function inTurn<T>(work: () => Promise<T>): Promise<T> {
+  const mine = importTurn.then(work, work);
+  importTurn = mine.catch(() => undefined);
+  return mine;
 }
 
 /** How long an import may hold a source before another instance may take it over. */
@@ -93,13 +122,17 @@ export async function importDueSources(deps: ImportDeps, opts: { max?: number; s
   return done;
 }
 
-async function runImport(deps: ImportDeps, source: Source, opts: ImportOptions): Promise<FetchResult> {
+function runImport(deps: ImportDeps, source: Source, opts: ImportOptions): Promise<FetchResult> {
+  return inTurn(() => importOne(deps, source, opts));
+}
+
+async function importOne(deps: ImportDeps, source: Source, opts: ImportOptions): Promise<FetchResult> {
   const started = Date.now();
   const actor = opts.actor ?? SYSTEM;
   const feedUrl = source.feedUrl!;
   let result: FetchResult;
   try {
-    const fetched = await fetchFeed(feedUrl, {
+    let fetched: FetchFeedResult | undefined = await fetchFeed(feedUrl, {
       etag: source.lastFetchEtag,
       lastModified: source.lastFetchModified,
       allowPrivate: deps.config.policy.allowPrivateFeeds,
@@ -121,29 +154,44 @@ async function runImport(deps: ImportDeps, source: Source, opts: ImportOptions):
       await finish(deps, source, result, { actor, context: opts.context });
       return result;
     }
-    const feed = parseFeed(decodeFeed(fetched.body, fetched.contentType), fetched.finalUrl);
-    const inputs = feed.entries.map(entryToInput);
+    // The feed is read one entry at a time and written in batches (issue 18: memory): the import
+    // holds the document's text and one batch, never a tree or an array of every entry.
+    const feed = openFeed(decodeFeed(fetched.body, fetched.contentType), fetched.finalUrl);
+    const validators = { etag: fetched.etag, lastModified: fetched.lastModified };
+    const httpStatus = fetched.httpStatus;
+    fetched = undefined; // the bytes are decoded: let them go
     const now = deps.clock.now();
-    result = { ok: true, httpStatus: fetched.httpStatus, entries: inputs.length, created: 0, updated: 0, unchanged: 0, skipped: {} };
-    const r = result;
+    const r: FetchResult = { ok: true, httpStatus, entries: feed.count, created: 0, updated: 0, unchanged: 0, skipped: {} };
     // One transaction: every item change of this import and its audit event commit together.
     await withTransaction(deps.db, async (tx) => {
-      const part = await upsertItems(tx, {
-        source,
-        inputs,
-        now,
-        feedUrl,
-        onProgress: opts.onProgress,
-        staydownSimilarity: deps.config.policy.staydownSimilarity,
-      });
-      r.created = part.created;
-      r.updated = part.updated;
-      r.unchanged = part.unchanged;
-      r.skipped = part.skipped;
-      if (part.held) r.held = part.held;
+      const seen: UpsertSeen = { guids: new Set(), urls: new Map() };
+      const touched = { createdIds: [] as string[], updatedIds: [] as string[] };
+      let offset = 0;
+      for (const inputs of batches(feed.entries(), IMPORT_BATCH)) {
+        const part = await upsertItems(tx, {
+          source,
+          inputs,
+          now,
+          feedUrl,
+          seen,
+          onProgress: opts.onProgress && ((done) => opts.onProgress!(offset + done, feed.count)),
+          staydownSimilarity: deps.config.policy.staydownSimilarity,
+        });
+        offset += inputs.length;
+        r.created! += part.created;
+        r.updated! += part.updated;
+        r.unchanged! += part.unchanged;
+        for (const [why, n] of Object.entries(part.skipped)) r.skipped![why] = (r.skipped![why] ?? 0) + n;
+        if (part.held) r.held = (r.held ?? 0) + part.held;
+        // Enough to choose the purge (item keys, or the source's key past 200 updated pages).
+        if (part.createdIds.length && !touched.createdIds.length) touched.createdIds.push(part.createdIds[0]);
+        if (touched.updatedIds.length <= 200) touched.updatedIds.push(...part.updatedIds.slice(0, 201 - touched.updatedIds.length));
+      }
+      await purgeUpserted(tx, source, touched, now);
       r.ms = Date.now() - started;
-      await saveResult(tx, source, r, { etag: fetched.etag, lastModified: fetched.lastModified }, now, { actor, context: opts.context });
+      await saveResult(tx, source, r, validators, now, { actor, context: opts.context });
     });
+    result = r;
     return result;
   } catch (err) {
     if (!(err instanceof FeedFetchError || err instanceof FeedParseError)) {

@@ -3,7 +3,7 @@ import { htmlToText, type RightsSignals } from '../items';
 import { canonicalLinksIn, chooseOriginal, EntryUrl } from './entry-urls';
 
 /**
- * RSS 2.0 (and 0.9x / 1.0 RDF) and Atom 1.0, read with htmlparser2 in XML mode. htmlparser2 gives
+ * RSS 2.0 (and 0.9x / 1.0 RDF) and Atom 1.0, read with htmlparser2 (a streaming, SAX-style parser) in XML mode. htmlparser2 gives
  * the source offsets of every element, so each entry's raw XML is kept exactly as it was in the
  * feed (its SHA-256 is provenance), and it notices unclosed elements, so a truncated or broken
  * document is refused instead of half-imported. It never expands DTD entities (no billion laughs,
@@ -72,18 +72,47 @@ export function decodeFeed(bytes: Buffer, contentType?: string | null): string {
   return bytes.toString('utf8');
 }
 
-/** Builds the element tree with source offsets; refuses a document whose elements do not close. */
-function buildTree(xml: string): Node {
+/** An entry of the document's feed: `<rss><channel><item>`, `<rdf:RDF><item>` (RSS 1.0), `<feed><entry>` (Atom). */
+function isFeedEntry(name: string, stack: Node[]): boolean {
+  const parent = stack[stack.length - 1].name;
+  if (name === 'entry') return stack.length === 2 && parent === 'feed';
+  if (name !== 'item') return false;
+  return (stack.length === 3 && parent === 'channel' && stack[1].name === 'rss') || (stack.length === 2 && parent === 'rdf:rdf');
+}
+
+/**
+ * Builds the element tree with source offsets; refuses a document whose elements do not close.
+ * With `skipEntries`, an entry element (and everything inside it) is left out of the tree and only
+ * its offsets are kept in `entries`: the feed's own elements are a small tree however long the feed,
+ * and each entry is parsed on its own later (`feedEntries`), so no tree of the whole feed is built.
+ */
+function buildTree(xml: string, skipEntries = false): { root: Node; entries: number[] } {
   const root: Node = { name: '#document', attrs: {}, children: [], start: 0, end: xml.length, innerStart: 0, innerEnd: xml.length };
   const stack: Node[] = [root];
+  /** Offsets of skipped entries, start and end in turn. */
+  const entries: number[] = [];
+  /** Depth inside a skipped entry (0: not in one). */
+  let skipping = 0;
+  let entryStart = 0;
   let problem: string | null = null;
   let parser: Parser;
   // eslint-disable-next-line prefer-const
   parser = new Parser(
     {
       onopentag(name, attrs) {
+        if (skipping) {
+          skipping++;
+          return;
+        }
+        const lower = name.toLowerCase();
+        // An entry of the document's feed: a child of <channel> (RSS 2.0), of <rdf:RDF> (RSS 1.0), or of <feed> (Atom).
+        if (skipEntries && isFeedEntry(lower, stack)) {
+          skipping = 1;
+          entryStart = parser.startIndex;
+          return;
+        }
         const node: Node = {
-          name: name.toLowerCase(),
+          name: lower,
           attrs,
           children: [],
           start: parser.startIndex,
@@ -95,6 +124,13 @@ function buildTree(xml: string): Node {
         stack.push(node);
       },
       onclosetag(name, isImplied) {
+        if (skipping) {
+          const selfClosing = xml[parser.endIndex - 1] === '/' && xml[parser.startIndex + 1] !== '/';
+          if (isImplied && !selfClosing && !problem)
+            problem = `the element <${name}> is never closed (the feed is truncated or not well-formed XML)`;
+          if (--skipping === 0) entries.push(entryStart, parser.endIndex + 1);
+          return;
+        }
         const node = stack.pop();
         if (!node || node === root) return;
         // htmlparser2 reports a self-closing element (<link/>) as implied too: tell them apart.
@@ -106,7 +142,7 @@ function buildTree(xml: string): Node {
         if (node.innerEnd < node.innerStart) node.innerEnd = node.innerStart; // <self-closing/>
       },
       ontext(text) {
-        stack[stack.length - 1].children.push(text);
+        if (!skipping) stack[stack.length - 1].children.push(text);
       },
       onerror(err) {
         problem ??= err.message;
@@ -115,9 +151,10 @@ function buildTree(xml: string): Node {
     { xmlMode: true, decodeEntities: true },
   );
   parser.end(xml);
+  if (skipping && !problem) problem = 'an entry is never closed (the feed is truncated)';
   if (stack.length > 1 && !problem) problem = `the element <${stack[stack.length - 1].name}> is never closed (the feed is truncated)`;
   if (problem) throw new FeedParseError(problem);
-  return root;
+  return { root, entries };
 }
 
 const elements = (n: Node) => n.children.filter((c): c is Node => typeof c !== 'string');
@@ -179,30 +216,70 @@ function compact(r: RightsSignals): RightsSignals {
   return out;
 }
 
-export function parseFeed(xml: string, feedUrl?: string): ParsedFeed {
+/** A feed read up to its entries: the feed's own fields, and its entries one at a time. */
+export interface FeedReader {
+  format: 'rss' | 'atom' | 'rdf';
+  title: string;
+  link: string | null;
+  /** How many entries the feed has. */
+  count: number;
+  /** Each entry, parsed when it is asked for (its tree is dropped once it is read). */
+  entries(): Generator<FeedEntry>;
+}
+
+/**
+ * Opens a feed without building a tree of it: one pass over the document checks that it is
+ * well-formed and reads the feed's own elements (title, link, rights…), keeping only each entry's
+ * offsets; `entries()` then parses one entry at a time. An import holds the document's text and
+ * one batch of entries, never every entry at once (issue 18: memory).
+ */
+export function openFeed(xml: string, feedUrl?: string): FeedReader {
   if (!/^\s*(<\?xml|<!--|<!DOCTYPE|<[A-Za-z])/i.test(xml.slice(0, 1024).replace(/^\uFEFF/, ''))) {
     throw new FeedParseError('the response is not XML');
   }
-  const doc = buildTree(xml);
-  const top = elements(doc)[0];
+  const { root, entries } = buildTree(xml, true);
+  const top = elements(root)[0];
   if (!top) throw new FeedParseError('the response is not XML');
-  if (top.name === 'rss' || top.name === 'rdf:rdf') return parseRss(top, xml, feedUrl);
-  if (top.name === 'feed') return parseAtom(top, xml, feedUrl);
-  throw new FeedParseError(`not an RSS or Atom feed (the document is <${top.name.slice(0, 40)}>)`);
+  if (top.name !== 'rss' && top.name !== 'rdf:rdf' && top.name !== 'feed')
+    throw new FeedParseError(`not an RSS or Atom feed (the document is <${top.name.slice(0, 40)}>)`);
+  const channel = top.name === 'feed' ? top : child(top, 'channel');
+  if (!channel) throw new FeedParseError('an RSS document without a <channel>');
+  const meta = top.name === 'feed' ? atomFeed(top, xml, feedUrl) : rssFeed(top, channel, feedUrl);
+  return {
+    format: top.name === 'rss' ? 'rss' : top.name === 'feed' ? 'atom' : 'rdf',
+    title: meta.title,
+    link: meta.link,
+    count: entries.length / 2,
+    *entries() {
+      for (let i = 0; i < entries.length; i += 2) {
+        const raw = xml.slice(entries[i], entries[i + 1]);
+        const node = elements(buildTree(raw).root)[0];
+        if (node) yield meta.entry(node, raw);
+      }
+    },
+  };
 }
 
-function parseRss(top: Node, xml: string, feedUrl?: string): ParsedFeed {
-  const channel = child(top, 'channel');
-  if (!channel) throw new FeedParseError('an RSS document without a <channel>');
+/** The whole feed at once (tests, small feeds); imports use `openFeed`. */
+export function parseFeed(xml: string, feedUrl?: string): ParsedFeed {
+  const f = openFeed(xml, feedUrl);
+  return { format: f.format, title: f.title, link: f.link, entries: [...f.entries()] };
+}
+
+interface FeedMeta {
+  title: string;
+  link: string | null;
+  entry(n: Node, raw: string): FeedEntry;
+}
+
+function rssFeed(top: Node, channel: Node, feedUrl?: string): FeedMeta {
   const channelLink = resolve(clean(textOf(child(channel, 'link'))), feedUrl) ?? feedUrl ?? null;
   const channelRights = compact({
     copyright: textOf(child(channel, 'copyright')),
     dcRights: textOf(child(channel, 'dc:rights')),
     creativeCommons: licenceOf(channel),
   });
-  // RSS 1.0 puts items beside the channel, RSS 2.0 inside it.
-  const items = top.name === 'rdf:rdf' ? childrenNamed(top, 'item') : childrenNamed(channel, 'item');
-  const entries = items.map((it): FeedEntry => {
+  const entry = (it: Node, raw: string): FeedEntry => {
     const guidNode = child(it, 'guid');
     const guid = clean(textOf(guidNode)) || (it.attrs['rdf:about'] ?? '').trim() || null;
     const permalink = guidNode && (guidNode.attrs.ispermalink ?? guidNode.attrs.isPermaLink ?? 'true').toLowerCase() !== 'false';
@@ -232,10 +309,10 @@ function parseRss(top: Node, xml: string, feedUrl?: string): ParsedFeed {
         dcRights: textOf(child(it, 'dc:rights')) || channelRights.dcRights,
         creativeCommons: licenceOf(it) ?? channelRights.creativeCommons,
       }),
-      raw: xml.slice(it.start, it.end),
+      raw,
     };
-  });
-  return { format: top.name === 'rss' ? 'rss' : 'rdf', title: clean(textOf(child(channel, 'title'))), link: channelLink, entries };
+  };
+  return { title: clean(textOf(child(channel, 'title'))), link: channelLink, entry };
 }
 
 function atomLink(n: Node, base: string | null | undefined): string | null {
@@ -247,13 +324,13 @@ function atomLink(n: Node, base: string | null | undefined): string | null {
 /** Links of an entry that are not the article: the entry document itself, its editing and comment feeds, files. */
 const NOT_THE_ARTICLE = new Set(['self', 'edit', 'edit-media', 'replies', 'enclosure', 'license', 'via', 'related', 'payment', 'hub']);
 
-function parseAtom(top: Node, xml: string, feedUrl?: string): ParsedFeed {
+function atomFeed(top: Node, doc: string, feedUrl?: string): FeedMeta {
   const feedBase = resolve(top.attrs['xml:base'], feedUrl) ?? feedUrl ?? null;
   const feedLink = atomLink(top, feedBase) ?? feedBase;
-  const feedRights = atomText(child(top, 'rights'), xml);
+  const feedRights = atomText(child(top, 'rights'), doc);
   const feedLicence = licenceOf(top);
   const feedAuthor = clean(textOf(child(child(top, 'author') ?? top, 'name')));
-  const entries = childrenNamed(top, 'entry').map((e): FeedEntry => {
+  const entry = (e: Node, xml: string): FeedEntry => {
     const base = resolve(e.attrs['xml:base'], feedBase) ?? feedBase;
     const title = atomText(child(e, 'title'), xml);
     const content = child(e, 'content');
@@ -288,8 +365,8 @@ function parseAtom(top: Node, xml: string, feedUrl?: string): ParsedFeed {
         dcRights: textOf(child(e, 'dc:rights')),
         creativeCommons: licenceOf(e) ?? feedLicence,
       }),
-      raw: xml.slice(e.start, e.end),
+      raw: xml,
     };
-  });
-  return { format: 'atom', title: clean(atomText(child(top, 'title'), xml).value), link: feedLink, entries };
+  };
+  return { title: clean(atomText(child(top, 'title'), doc).value), link: feedLink, entry };
 }

@@ -1,4 +1,4 @@
-import { ImapFlow } from 'imapflow';
+import type { ImapFlow } from 'imapflow';
 import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import type { InboundWorker } from './inbound-worker';
@@ -47,6 +47,7 @@ export function startImapPoller(
 
   async function connect(): Promise<ImapFlow> {
     if (client?.usable) return client;
+    const { ImapFlow } = await import('imapflow'); // loaded only when IMAP polling is configured
     const c = new ImapFlow({
       host: target.host,
       port: target.port,

@@ -1,5 +1,6 @@
 import type { AppDeps } from '../../deps';
 import { createLeaseHolder, LeaseHolder } from '../../db/leases';
+import { createRounds } from '../../db/rounds';
 import { withTransaction } from '../../db/transaction';
 import { record } from '../audit';
 import { automaticRepliesSince } from '../mail';
@@ -242,32 +243,27 @@ export function createInboundWorker(deps: InboundDeps, opts: InboundWorkerOption
     return total;
   }
 
-  let draining: Promise<unknown> | null = null;
-  let again = false;
+  // A kick never waits behind a drain in progress (src/db/rounds.ts): a message that is slow to read
+  // must not hold back the next one; the claims keep concurrent rounds' rows apart.
+  const rounds = createRounds(() => run(), {
+    parallel: 2,
+    onError: (err) => logger.error({ err: String(err) }, 'inbound parse job failed'),
+    whenStopped: () => ({ claimed: 0, done: 0, failed: 0, lost: 0 }),
+  });
   const worker: InboundWorker = {
     drain: () => run(),
     async processNow(id) {
       await run(id);
     },
     kick() {
-      if (stopping) return;
-      if (draining) {
-        again = true;
-        return;
-      }
-      draining = (async () => {
-        do {
-          again = false;
-          await run().catch((err) => logger.error({ err: String(err) }, 'inbound parse job failed'));
-        } while (again && !stopping);
-        draining = null;
-      })();
+      if (!stopping) rounds.wake();
     },
     stop() {
       stopping = true;
+      rounds.stop();
     },
     async idle() {
-      while (draining) await draining;
+      await rounds.idle();
       if (stopping && ownLeases) await leases.stop(); // its own claims: handed back, registration removed
     },
   };

@@ -27,8 +27,8 @@ export { startPageCacheListener, pageCacheFor, notifyItemsChanged } from './page
 export type { CacheListener } from './page-cache';
 
 // For the feeds module: the registry's upsert (it sanitises every way in: feeds, API, files) and source locks.
-export { upsertItems, sha256, SKIP } from './upsert-items';
-export type { ItemInput, UpsertResult } from './upsert-items';
+export { upsertItems, purgeUpserted, sha256, SKIP } from './upsert-items';
+export type { ItemInput, UpsertResult, UpsertSeen } from './upsert-items';
 // Item aliases (issue 21): every address an item is known by; feeds name them, the registry keeps them.
 export { ItemAlias, ALIAS_KINDS } from './item-alias.entity';
 export type { AliasKind, ItemAddress } from './item-alias.entity';

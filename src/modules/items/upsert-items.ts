@@ -157,6 +157,28 @@ function titleText(input: ItemInput): string {
 
 const WRITE_CHUNK = 500;
 
+/** What the earlier batches of one import wrote (see `seen` below). */
+export interface UpsertSeen {
+  guids: Set<string>;
+  /** Normalised original URL → the guid that has it. */
+  urls: Map<string, string>;
+}
+
+/**
+ * Edge caches: changed pages, and the lists new or changed items appear in. Many pages at once
+ * (a big feed update): the source's key covers them all in one purge.
+ */
+export async function purgeUpserted(
+  tx: EntityManager,
+  source: Source,
+  r: Pick<UpsertResult, 'createdIds' | 'updatedIds'>,
+  at: Date,
+): Promise<void> {
+  if (!r.createdIds.length && !r.updatedIds.length) return;
+  const pages = r.updatedIds.length > 200 ? [sourceKey(source.id)] : r.updatedIds.map(itemKey);
+  await queuePurge(tx, [...pages, ...ITEM_LISTS], at);
+}
+
 /**
  * Creates and updates the items of one source in a few statements, however many inputs (feed
  * import's speed depends on it): keyed by (source, guid), so importing the same entries again
@@ -176,6 +198,12 @@ export async function upsertItems(
     onProgress?: (done: number, total: number) => void;
     /** STAYDOWN_SIMILARITY: entries this close to removed content are stored `held`. */
     staydownSimilarity?: number;
+    /**
+     * One import in several calls (a feed read in batches, issue 18): the keys of the earlier
+     * batches, so a duplicate across batches is skipped as within one. With it, the edge purge is
+     * left to the caller (`purgeUpserted` once, after the last batch).
+     */
+    seen?: UpsertSeen;
   },
 ): Promise<UpsertResult> {
   const result: UpsertResult = { created: 0, updated: 0, unchanged: 0, skipped: {}, createdIds: [], updatedIds: [], held: 0, heldIds: [] };
@@ -184,19 +212,24 @@ export async function upsertItems(
   };
   const byGuid = new Map<string, Keyed>();
   const byUrl = new Map<string, string>();
+  const seen = cmd.seen;
   for (const input of cmd.inputs) {
     const k = keyOf(input);
     if (typeof k === 'string') {
       skip(k);
       continue;
     }
-    const urlOwner = byUrl.get(k.normalised);
-    if (byGuid.has(k.guid) || (urlOwner !== undefined && urlOwner !== k.guid)) {
+    const urlOwner = byUrl.get(k.normalised) ?? seen?.urls.get(k.normalised);
+    if (byGuid.has(k.guid) || seen?.guids.has(k.guid) || (urlOwner !== undefined && urlOwner !== k.guid)) {
       skip('duplicateInFeed');
       continue;
     }
     byGuid.set(k.guid, k);
     byUrl.set(k.normalised, k.guid);
+  }
+  if (seen) {
+    for (const guid of byGuid.keys()) seen.guids.add(guid);
+    for (const [url, guid] of byUrl) seen.urls.set(url, guid);
   }
   if (!byGuid.size) return result;
 
@@ -355,12 +388,7 @@ export async function upsertItems(
     cmd.onProgress?.(done, total);
   }
   if (changedSlugs.length) await notifyItemsChanged(tx, changedSlugs);
-  // Edge caches: changed pages, and the lists new or changed items appear in. Many pages at once
-  // (a big feed update): the source's key covers them all in one purge.
-  if (result.createdIds.length || result.updatedIds.length) {
-    const pages = result.updatedIds.length > 200 ? [sourceKey(cmd.source.id)] : result.updatedIds.map(itemKey);
-    await queuePurge(tx, [...pages, ...ITEM_LISTS], cmd.now);
-  }
+  if (!seen) await purgeUpserted(tx, cmd.source, result, cmd.now);
   // Images (SPEC §19): each written item's images, fetched and hashed (and checked against the
   // image bank) by the image worker after this commit.
   await recordItemImages(tx, contents, cmd.now);

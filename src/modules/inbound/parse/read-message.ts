@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { type AddressObject, type ParsedMail, simpleParser } from 'mailparser';
+import type { AddressObject, ParsedMail } from 'mailparser';
 import type { InboundMessage } from './types';
 
 /** Attachments above this keep their size and type but not their bytes (SPEC §12: INBOUND_MAX_BYTES default). */
@@ -22,6 +22,8 @@ export async function readMessage(raw: Buffer, opts: { maxAttachmentBytes?: numb
 async function read(raw: Buffer, maxAttachment: number, depth: number): Promise<InboundMessage> {
   let parsed: ParsedMail;
   try {
+    // Loaded on first use (issue 18: a server that reads no mail does not hold it in memory).
+    const { simpleParser } = await import('mailparser');
     parsed = await simpleParser(repairUndeclaredCharsets(raw), {
       skipHtmlToText: true,
       skipTextToHtml: true,
