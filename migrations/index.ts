@@ -18,12 +18,12 @@ import { CreateComplaints1796500000001 } from './1796500000001-CreateComplaints'
 import { CreateWorkerInstancesAndEmailClaims1796600000000 } from './1796600000000-CreateWorkerInstancesAndEmailClaims';
 import { CreateItemAliases1796600000001 } from './1796600000001-CreateItemAliases';
 import { AddClaimsToWorkerTables1796700000000 } from './1796700000000-AddClaimsToWorkerTables';
-import { CreateBulkJobsAndSavedViews17968000000000 } from './17968000000000-CreateBulkJobsAndSavedViews';
-import { AddNoticesDecidedIndex17969000000000 } from './17969000000000-AddNoticesDecidedIndex';
-import { AddTrustedFlaggersAndLetters17970500000000 } from './17970500000000-AddTrustedFlaggersAndLetters';
-import { CreateWebhooks17970000000000 } from './17970000000000-CreateWebhooks';
-import { CreatePasskeys17971000000000 } from './17971000000000-CreatePasskeys';
-import { AddImages17972000000000 } from './17972000000000-AddImages';
+import { CreateBulkJobsAndSavedViews1796800000000 } from './1796800000000-CreateBulkJobsAndSavedViews';
+import { AddNoticesDecidedIndex1796900000000 } from './1796900000000-AddNoticesDecidedIndex';
+import { AddTrustedFlaggersAndLetters1797050000000 } from './1797050000000-AddTrustedFlaggersAndLetters';
+import { CreateWebhooks1797000000000 } from './1797000000000-CreateWebhooks';
+import { CreatePasskeys1797100000000 } from './1797100000000-CreatePasskeys';
+import { AddImages1797200000000 } from './1797200000000-AddImages';
 
 /** Every migration, in order. A new migration file is added here too. */
 export const allMigrations: Function[] = [
@@ -47,10 +47,10 @@ export const allMigrations: Function[] = [
   CreateWorkerInstancesAndEmailClaims1796600000000,
   CreateItemAliases1796600000001,
   AddClaimsToWorkerTables1796700000000,
-  CreateBulkJobsAndSavedViews17968000000000,
-  AddNoticesDecidedIndex17969000000000,
-  CreateWebhooks17970000000000,
-  AddTrustedFlaggersAndLetters17970500000000,
-  CreatePasskeys17971000000000,
-  AddImages17972000000000,
+  CreateBulkJobsAndSavedViews1796800000000,
+  AddNoticesDecidedIndex1796900000000,
+  CreateWebhooks1797000000000,
+  AddTrustedFlaggersAndLetters1797050000000,
+  CreatePasskeys1797100000000,
+  AddImages1797200000000,
 ];

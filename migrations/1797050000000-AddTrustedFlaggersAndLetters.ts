@@ -6,8 +6,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * (`queue_rank`: 0 leads, 1 is everyone else), and the queue's indexes read that order. Submitters'
  * authorisation letters (PDF) are kept in the database, one row per upload.
  */
-export class AddTrustedFlaggersAndLetters17970500000000 implements MigrationInterface {
-  name = 'AddTrustedFlaggersAndLetters17970500000000';
+export class AddTrustedFlaggersAndLetters1797050000000 implements MigrationInterface {
+  name = 'AddTrustedFlaggersAndLetters1797050000000';
 
   public async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`ALTER TABLE "notices" ADD "source_type" character varying(20) NOT NULL DEFAULT 'notice'`);

@@ -4,8 +4,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * Passkeys (SPEC §17): WebAuthn credentials as a second factor, several per member (the public key,
  * the signature counter), and the challenges handed out for each ceremony (single-use, expiring).
  */
-export class CreatePasskeys17971000000000 implements MigrationInterface {
-  name = 'CreatePasskeys17971000000000';
+export class CreatePasskeys1797100000000 implements MigrationInterface {
+  name = 'CreatePasskeys1797100000000';
 
   public async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(

@@ -5,8 +5,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * per day, and the median and 90th percentile of the time to decision. This index keeps those
  * reads to the window's rows with a million notices in the table.
  */
-export class AddNoticesDecidedIndex17969000000000 implements MigrationInterface {
-  name = 'AddNoticesDecidedIndex17969000000000';
+export class AddNoticesDecidedIndex1796900000000 implements MigrationInterface {
+  name = 'AddNoticesDecidedIndex1796900000000';
 
   public async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(

@@ -4,8 +4,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * Moderators at speed (issue 16, SPEC §15): bulk decisions as durable jobs (`bulk_jobs`, claimed through
  * `src/db/leases.ts`; one `bulk_job_items` row per notice with its result) and saved queue views.
  */
-export class CreateBulkJobsAndSavedViews17968000000000 implements MigrationInterface {
-  name = 'CreateBulkJobsAndSavedViews17968000000000';
+export class CreateBulkJobsAndSavedViews1796800000000 implements MigrationInterface {
+  name = 'CreateBulkJobsAndSavedViews1796800000000';
 
   public async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(

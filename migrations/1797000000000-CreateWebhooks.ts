@@ -1,8 +1,8 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /** Webhooks (SPEC §14): submitters' receivers and their delivery outbox. */
-export class CreateWebhooks17970000000000 implements MigrationInterface {
-  name = 'CreateWebhooks17970000000000';
+export class CreateWebhooks1797000000000 implements MigrationInterface {
+  name = 'CreateWebhooks1797000000000';
 
   public async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(

@@ -5,8 +5,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * by the image worker under the shared leases), `image_fingerprints` (staydown module: the image
  * side of the bank), and `notice_targets.image_id` (a target that names one image).
  */
-export class AddImages17972000000000 implements MigrationInterface {
-  name = 'AddImages17972000000000';
+export class AddImages1797200000000 implements MigrationInterface {
+  name = 'AddImages1797200000000';
 
   public async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(
