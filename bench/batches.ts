@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Client } from 'pg';
 import { createDataSource } from '../src/db/data-source';
 import { createSubmitterToken } from '../src/modules/submitters';
-import { BenchContext, BenchRow, BenchSuite, load, startServer } from './lib';
+import { BenchContext, BenchRow, BenchSuite, ensureBenchItems, load, startServer } from './lib';
 
 /**
  * Rights holders' figures (issue 17, SPEC §14):
@@ -26,26 +26,8 @@ async function generate(ctx: BenchContext): Promise<void> {
   const started = Date.now();
   const took = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
   try {
-    // Another suite may have made the same 'bench-item-N' rows in this database already.
-    const have = (await c.query(`SELECT 1 FROM items WHERE slug = 'bench-item-' || $1::text`, [ITEMS])).rowCount;
-    if (!have) {
-      const [{ id }] = (
-        await c.query(
-          `INSERT INTO sources (name, domains, contact_email) VALUES ('Bench Publisher', '{bench.example}', 'editor@bench.example') RETURNING id`,
-        )
-      ).rows;
-      for (let from = 1; from <= ITEMS; from += 250_000) {
-        const to = Math.min(ITEMS, from + 249_999);
-        await c.query(
-          `INSERT INTO items (source_id, slug, title, original_url, original_url_normalised, guid, first_fetched_at, last_fetched_at, listed_at, raw_sha256, content, excerpt)
-           SELECT $1, 'bench-item-' || g, 'Benchmark article ' || g, 'https://bench.example/posts/' || g, 'https://bench.example/posts/' || g, 'guid-' || g,
-                  now() - g * interval '1 second', now() - g * interval '1 second', now() - g * interval '1 second', md5(g::text) || md5(g::text), '<p>x</p>', 'x'
-             FROM generate_series($2::int, $3::int) g`,
-          [id, from, to],
-        );
-      }
-      await c.query('VACUUM ANALYZE items');
-    }
+    await ensureBenchItems(c, ITEMS);
+    await c.query('VACUUM ANALYZE items');
     ctx.log(`${ITEMS.toLocaleString('en-US')} items (${took()})`);
     // Two submitters with a profile and standing statements (what the portal would have saved).
     for (const email of [BATCHER, LISTER]) {

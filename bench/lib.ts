@@ -175,3 +175,30 @@ export async function helloWorldBaseline(): Promise<number> {
     proc.kill();
   }
 }
+
+/**
+ * `count` small items 'bench-item-1…N' of a 'Bench Publisher' source, made unless an earlier suite
+ * already made them in this database (the review, batches and items suites share them).
+ */
+export async function ensureBenchItems(
+  c: { query(sql: string, params?: unknown[]): Promise<{ rowCount: number | null; rows: any[] }> },
+  count: number,
+) {
+  const have = (await c.query(`SELECT 1 FROM items WHERE slug = 'bench-item-' || $1::text`, [count])).rowCount;
+  if (have) return;
+  const [{ id }] = (
+    await c.query(
+      `INSERT INTO sources (name, domains, contact_email) VALUES ('Bench Publisher', '{bench.example}', 'editor@bench.example') RETURNING id`,
+    )
+  ).rows;
+  for (let from = 1; from <= count; from += 250_000) {
+    const to = Math.min(count, from + 249_999);
+    await c.query(
+      `INSERT INTO items (source_id, slug, title, original_url, original_url_normalised, guid, first_fetched_at, last_fetched_at, listed_at, raw_sha256, content, excerpt)
+       SELECT $1, 'bench-item-' || g, 'Benchmark article ' || g, 'https://bench.example/posts/' || g, 'https://bench.example/posts/' || g, 'guid-' || g,
+              now() - g * interval '1 second', now() - g * interval '1 second', now() - g * interval '1 second', md5(g::text) || md5(g::text), '<p>x</p>', 'x'
+         FROM generate_series($2::int, $3::int) g`,
+      [id, from, to],
+    );
+  }
+}

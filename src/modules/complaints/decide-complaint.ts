@@ -2,7 +2,7 @@ import { EntityManager } from 'typeorm';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { Actor, record, RequestContext } from '../audit';
-import { restoreImages, restoreItems } from '../items';
+import { restoreSourceRemovals } from '../items';
 import { enqueue } from '../mail';
 import { Notice, reopenNotice, reverseRemoval } from '../notices';
 import { Complaint } from './complaint.entity';
@@ -96,33 +96,14 @@ async function undoDecision(
     await reopenNotice(tx, notice, { actor, complaintId: complaint.id, slaHours: deps.config.policy.slaHours, at: now, context, deps });
     return [];
   }
-  const rows: { id: string }[] = await tx.query(
-    `SELECT id FROM items WHERE removed_by_notice_id = $1 AND source_id = $2 AND status = 'removed'`,
-    [notice.id, complaint.sourceId],
-  );
-  const change = await restoreItems(tx, {
-    itemIds: rows.map((r) => r.id),
+  const restored = await restoreSourceRemovals(tx, {
     noticeId: notice.id,
+    sourceId: complaint.sourceId,
     reason: `Complaint ${complaint.id} upheld for the source: removal reversed.`,
     actor,
     context,
     at: now,
   });
-  // SPEC §19: images this notice removed from the source's pages come back too.
-  const imageItems: { item_id: string }[] = await tx.query(
-    `SELECT DISTINCT g.item_id FROM item_images g JOIN items i ON i.id = g.item_id
-      WHERE g.removed_by_notice_id = $1 AND i.source_id = $2 AND g.status = 'removed'`,
-    [notice.id, complaint.sourceId],
-  );
-  const images = await restoreImages(tx, {
-    noticeId: notice.id,
-    itemIds: imageItems.map((r) => r.item_id),
-    reason: `Complaint ${complaint.id} upheld for the source: removal reversed.`,
-    actor,
-    context,
-    at: now,
-  });
-  const restored = [...new Set([...change.changed.map((i) => i.id), ...images.changed.map((g) => g.itemId)])];
   await reverseRemoval(tx, notice, { actor, complaintId: complaint.id, restoredItemIds: restored, at: now, context, deps });
   return restored;
 }

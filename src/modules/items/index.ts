@@ -17,6 +17,8 @@ export {
 
 // Content changes: removal and restoration (review, counter-notices), withdrawal (opt-out).
 export { removeItems, restoreItems, withdrawSource } from './remove-items';
+export { restoreSourceRemovals } from './restore-source-removals';
+export type { RestoreSourceRemovals } from './restore-source-removals';
 export type { RemoveItems, RestoreItems, WithdrawSource, ContentChange } from './remove-items';
 export { releaseHeldItem, releaseHeldOn, countHeld } from './held-items';
 export { createSource, setSourceStatus, setStrikeCount } from './manage-sources';
