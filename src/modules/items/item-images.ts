@@ -261,18 +261,10 @@ async function pagesChanged(tx: EntityManager, images: (ItemImage & { item: Item
   await queuePurge(tx, [...items.map((i) => itemKey(i.id)), ...ITEM_LISTS], at);
 }
 
-/** The page's removed images: `src` (as in the content) → the notice reference the placeholder links to. */
-export async function removedImagesOf(q: { query(sql: string, p: unknown[]): Promise<any> }, itemId: string): Promise<Map<string, string>> {
-  const res = await q.query(`SELECT url, removal->>'reference' AS reference FROM item_images WHERE item_id = $1 AND status = 'removed'`, [
-    itemId,
-  ]);
-  const rows: { url: string; reference: string }[] = Array.isArray(res) ? res : res.rows;
-  return new Map(rows.map((r) => [normaliseUrl(r.url) ?? r.url, r.reference]));
-}
-
 /** The item page's content with each removed image replaced by the placeholder (escaped text and a link to the public record). */
-export function withRemovedImages(content: string, removed: Map<string, string>): string {
-  if (!removed.size) return content;
+export function withRemovedImages(content: string, removedImages: { url: string; reference: string }[]): string {
+  if (!removedImages.length) return content;
+  const removed = new Map(removedImages.map((r) => [normaliseUrl(r.url) ?? r.url, r.reference]));
   return content.replace(IMG, (tag) => {
     const n = normaliseUrl(attr(tag, 'src'));
     const reference = n ? removed.get(n) : undefined;

@@ -199,6 +199,8 @@ export interface ItemPage {
   held: ItemHold | null;
   updatedAt: Date;
   source: { id: string; name: string; updatedAt: Date };
+  /** SPEC §19: the page's removed images (`src` as imported) and the notice each placeholder links to. */
+  removedImages: { url: string; reference: string }[];
 }
 
 /**
@@ -209,7 +211,9 @@ export interface ItemPage {
 export async function findItemPage(pool: Queryable, slug: string): Promise<ItemPage | null> {
   const { rows } = await pool.query(
     `SELECT i.id, i.source_id, i.slug, i.title, i.author, i.original_url, i.source_published_at, i.first_fetched_at, i.content,
-            i.status, i.removal, i.held, i.updated_at, s.name AS source_name, s.updated_at AS source_updated_at
+            i.status, i.removal, i.held, i.updated_at, s.name AS source_name, s.updated_at AS source_updated_at,
+            (SELECT coalesce(json_agg(json_build_object('url', g.url, 'reference', g.removal->>'reference')), '[]'::json)
+               FROM item_images g WHERE g.item_id = i.id AND g.status = 'removed') AS removed_images
        FROM items i JOIN sources s ON s.id = i.source_id
       WHERE i.slug = $1`,
     [slug],
@@ -231,6 +235,7 @@ export async function findItemPage(pool: Queryable, slug: string): Promise<ItemP
     held: r.held,
     updatedAt: r.updated_at,
     source: { id: r.source_id, name: r.source_name, updatedAt: r.source_updated_at },
+    removedImages: r.removed_images,
   };
 }
 interface Queryable {

@@ -8,7 +8,7 @@ import { itemKey, LIST_KEYS, NO_STORE, publicCacheHeaders, sitemapPartKey, sourc
 import { poolOf } from '../../db/data-source';
 import { decodeCursor, findItemPage, ItemPage, itemPageUrl, latestPublished } from './items.queries';
 import { CachedPage, pageCacheFor } from './page-cache';
-import { removedImagesOf, withRemovedImages } from './item-images';
+import { withRemovedImages } from './item-images';
 
 /**
  * The public site (SPEC §5): the front page, item pages with the attribution footer, our RSS feed
@@ -71,11 +71,10 @@ export async function renderItemPage(app: Express, deps: AppDeps, item: ItemPage
       headers,
       publicCacheHeaders(deps.config.edge, [itemKey(item.id), sourceKey(item.sourceId)], { lastModified: new Date(updated) }),
     );
-    // SPEC §19: each removed image becomes a note linking to the notice's public record.
-    const removedImages = await removedImagesOf(poolOf(deps.db), item.id);
+    // SPEC §19: each removed image becomes a note linking to the notice's public record (read with the item).
     html = await render(app, 'items/show', {
       ...common,
-      item: { ...item, content: withRemovedImages(item.content, removedImages) },
+      item: { ...item, content: withRemovedImages(item.content, item.removedImages) },
       title: item.title,
       // Only %XX escapes and unreserved characters: nothing the template's escaping changes.
       takedownTarget: encodeURIComponent(pageUrl),
