@@ -39,7 +39,7 @@ describe('when the mail worker holds claimed emails', () => {
   });
 
   const emails = async (): Promise<EmailRow[]> =>
-    database.db.query(`SELECT id, status, attempts, claimed_by FROM outbound_emails ORDER BY created_at`);
+    database.db.query(`SELECT id, status, attempts, claimed_by FROM outbound_emails ORDER BY created_at, id`);
   const start = async () => {
     const app = await startApp({ DATABASE_URL: database.url, SMTP_URL: sink.url, MAIL_FROM });
     apps.push(app);
