@@ -230,6 +230,50 @@ describe('images: a notice about a photo removes the photo, not the article', ()
     ]);
   });
 
+  it('when an article carrying a copy of a removed photo is imported, then its page never shows the copy: left out until the check, the placeholder after it; a clear photo appears once checked, its page purged', async () => {
+    const { reference } = await photoRemovedByNotice();
+    serveImage(
+      '/cdn/harbour-small.jpg',
+      await sharp(await TRANSFORMS.resized(photo))
+        .jpeg({ quality: 45 })
+        .toBuffer(),
+    );
+    serveImage('/cdn/other-shot.jpg', await syntheticPhoto(7, { shot: 1 }));
+    serveFeed('/partner.xml', [
+      { guid: 'cd-1', link: 'https://coastaldigest.example/bridge', title: 'Harbour crossing shuts', img: '/cdn/harbour-small.jpg' },
+      { guid: 'cd-2', link: 'https://coastaldigest.example/bridge-2', title: 'Another view of the harbour', img: '/cdn/other-shot.jpg' },
+    ]);
+    expect(await importFeedNow(t, partner.id)).toMatchObject({ ok: true, created: 2 });
+    const copy = await itemAt('https://coastaldigest.example/bridge');
+    const other = await itemAt('https://coastaldigest.example/bridge-2');
+
+    // Imported, not yet hashed: both articles are up, neither photo is on its page, nothing claims a removal.
+    for (const [item, img] of [
+      [copy, '/cdn/harbour-small.jpg'],
+      [other, '/cdn/other-shot.jpg'],
+    ] as const) {
+      expect(await imageOf(item.id)).toMatchObject({ fetch_status: 'pending', status: 'shown' });
+      const page = await request(t.app).get(`/items/${item.slug}`).expect(200);
+      expect(page.text).toContain('More to follow.');
+      expect(page.text).not.toContain(img);
+      expect(page.text).not.toContain(PLACEHOLDER);
+      // The page changes when the check ends: no date validator that would let a cache keep it.
+      expect(page.headers['last-modified']).toBeUndefined();
+    }
+    const purgesOf = (id: string) => count(`edge_purges WHERE $1 = ANY(keys)`, [`item-${id}`]);
+    const otherPurgesBefore = await purgesOf(other.id);
+
+    expect(await hashAll()).toBe(2);
+    const copyPage = await request(t.app).get(`/items/${copy.slug}`).expect(200);
+    expect(copyPage.text).toContain(PLACEHOLDER);
+    expect(copyPage.text).toContain(`href="/transparency/notices/${reference}"`);
+    expect(copyPage.text).not.toContain('/cdn/harbour-small.jpg');
+    const otherPage = await request(t.app).get(`/items/${other.slug}`).expect(200);
+    expect(otherPage.text).toContain(`src="${feeds.url}/cdn/other-shot.jpg"`);
+    expect(otherPage.headers['last-modified']).toBeDefined();
+    expect(await purgesOf(other.id)).toBe(otherPurgesBefore + 1);
+  });
+
   it('when a moderator releases a false staydown match, then the image is shown again, audited, and never matched against that fingerprint again', async () => {
     await photoRemovedByNotice();
     serveImage('/cdn/harbour.png', await TRANSFORMS.png(photo));

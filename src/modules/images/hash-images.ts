@@ -2,7 +2,7 @@ import type { AppDeps } from '../../deps';
 import { createLeaseHolder, LeaseHolder } from '../../db/leases';
 import { withTransaction } from '../../db/transaction';
 import { SYSTEM } from '../audit';
-import { claimImagesToFetch, ItemImage, removeImages, storeImageFacts, storeImageFailure } from '../items';
+import { claimImagesToFetch, imagesChecked, ItemImage, removeImages, storeImageFacts, storeImageFailure } from '../items';
 import { addImageFingerprints, findImageMatch } from '../staydown';
 import { fetchImage, FetchImageOptions } from './fetch-image';
 import { ImageFacts, ImageRefused } from './perceptual-hash';
@@ -24,6 +24,13 @@ export const MAX_IMAGE_ATTEMPTS = 4;
  * matches a live image fingerprint within IMAGE_STAYDOWN_DISTANCE, removes it from its page on
  * that notice's account (`item.image_removed` with the match), purges the page. Returns how many
  * images it handled.
+ *
+ * Staydown at import: until this job has checked an image, its page leaves it out (items'
+ * `withImageStates`), so a copy of a removed photo is never shown, not even for the seconds before
+ * it is hashed; a clear image (or one given up on) appears when its page is purged here. Hashing in
+ * the import itself was measured and refused: a download (up to IMAGE_LIMITS.timeoutMs, from a
+ * host the import does not control) plus ~9 ms of decoding per image is many times the whole
+ * per-entry budget of a feed import (≥ 2,000 entries/s), and no download belongs in its transaction.
  */
 export async function hashPendingImages(deps: ImageDeps, opts: { limit?: number } = {}): Promise<number> {
   const own = !deps.leases;
@@ -69,7 +76,9 @@ async function hashOne(
     const retry = !refused && row.attempts < MAX_IMAGE_ATTEMPTS;
     const retryAt = retry ? new Date(deps.clock.now().getTime() + 60_000 * 4 ** row.attempts) : null;
     deps.logger.info({ imageId: row.id, error: String((e as Error).message), retry }, 'image not fetched');
-    await storeImageFailure(deps.db, row.id, row.claimed_by, (e as Error).message ?? String(e), retryAt);
+    await withTransaction(deps.db, (tx) =>
+      storeImageFailure(tx, row.id, row.claimed_by, (e as Error).message ?? String(e), retryAt, deps.clock.now()),
+    );
     return;
   }
   await recordImageFacts(deps, { id: row.id, claimedBy: row.claimed_by }, facts);
@@ -96,7 +105,8 @@ export async function recordImageFacts(deps: ImageDeps, row: { id: string; claim
       { id: image.id, phash: image.phash!, sha256: image.sha256!, releasedFrom: image.releasedFrom },
       deps.config.policy.imageStaydownDistance,
     );
-    if (!match) return;
+    // Clear of the bank: its page, which left it out until now, shows it (purged in this transaction).
+    if (!match) return imagesChecked(tx, [image.id], now);
     await removeImages(tx, {
       imageIds: [image.id],
       removal: {

@@ -43,6 +43,7 @@ export {
   claimImagesToFetch,
   findImagesByUrls,
   ImageNotReleasable,
+  imagesChecked,
   imagesOf,
   imagesOfItem,
   releaseImage,

@@ -261,16 +261,24 @@ async function pagesChanged(tx: EntityManager, images: (ItemImage & { item: Item
   await queuePurge(tx, [...items.map((i) => itemKey(i.id)), ...ITEM_LISTS], at);
 }
 
-/** The item page's content with each removed image replaced by the placeholder (escaped text and a link to the public record). */
-export function withRemovedImages(content: string, removedImages: { url: string; reference: string }[]): string {
-  if (!removedImages.length) return content;
+/**
+ * The item page's content as its images' states allow: each removed image replaced by the
+ * placeholder (escaped text and a link to the public record), each image not yet checked against
+ * the image staydown bank left out (no placeholder: nothing was removed), the rest as imported.
+ */
+export function withImageStates(content: string, removedImages: { url: string; reference: string }[], unchecked: string[] = []): string {
+  if (!removedImages.length && !unchecked.length) return content;
   const removed = new Map(removedImages.map((r) => [normaliseUrl(r.url) ?? r.url, r.reference]));
+  const pending = new Set(unchecked.map((u) => normaliseUrl(u) ?? u));
   return content.replace(IMG, (tag) => {
-    const n = normaliseUrl(attr(tag, 'src'));
-    const reference = n ? removed.get(n) : undefined;
-    if (!reference) return tag;
-    const ref = encodeURIComponent(reference);
-    return `<span class="image-removed">Image removed following a copyright notice (<a href="/transparency/notices/${ref}">${ref}</a>).</span>`;
+    const src = attr(tag, 'src');
+    const n = normaliseUrl(src) ?? src;
+    const reference = removed.get(n);
+    if (reference) {
+      const ref = encodeURIComponent(reference);
+      return `<span class="image-removed">Image removed following a copyright notice (<a href="/transparency/notices/${ref}">${ref}</a>).</span>`;
+    }
+    return pending.has(n) ? '' : tag;
   });
 }
 
@@ -318,19 +326,48 @@ export async function storeImageFacts(
   return tx.getRepository(ItemImage).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
 }
 
-/** A failed fetch: retried at `retryAt`, or `failed` for good (refused, or out of attempts). */
+/**
+ * A failed fetch: retried at `retryAt` (still unchecked, still left out of its page), or `failed`
+ * for good (refused, or out of attempts): it cannot be checked, so its page shows it as imported
+ * (readers' browsers load it from its origin, as before the registry) and is purged.
+ */
 export async function storeImageFailure(
-  q: { query(sql: string, p: unknown[]): Promise<unknown> },
+  tx: EntityManager,
   id: string,
   claimedBy: string,
   error: string,
   retryAt: Date | null,
+  at: Date,
 ): Promise<void> {
-  await q.query(
+  const [rows]: [{ id: string }[], number] = await tx.query(
     `UPDATE item_images SET fetch_status = CASE WHEN $4::timestamptz IS NULL THEN 'failed' ELSE 'pending' END, fetch_error = $3,
             next_attempt_at = $4, claimed_by = NULL, claimed_at = NULL
-      WHERE id = $1 AND claimed_by = $2`,
+      WHERE id = $1 AND claimed_by = $2 RETURNING id`,
     [id, claimedBy, error.slice(0, 500), retryAt],
+  );
+  if (rows.length && !retryAt) await imagesChecked(tx, [id], at);
+}
+
+/**
+ * Images whose check ended without a removal (hashed and clear of the bank, or given up on): their
+ * pages, rendered without them meanwhile, are dropped from every instance's page cache and purged
+ * at the edge (only the pages: lists show no images), in the caller's transaction.
+ */
+export async function imagesChecked(tx: EntityManager, imageIds: string[], at: Date): Promise<void> {
+  if (!imageIds.length) return;
+  const items: { id: string; slug: string }[] = await tx.query(
+    `SELECT DISTINCT i.id, i.slug FROM item_images g JOIN items i ON i.id = g.item_id WHERE g.id = ANY($1::uuid[])`,
+    [imageIds],
+  );
+  if (!items.length) return;
+  await notifyItemsChanged(
+    tx,
+    items.map((i) => i.slug),
+  );
+  await queuePurge(
+    tx,
+    items.map((i) => itemKey(i.id)),
+    at,
   );
 }
 

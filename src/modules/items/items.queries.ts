@@ -201,6 +201,12 @@ export interface ItemPage {
   source: { id: string; name: string; updatedAt: Date };
   /** SPEC §19: the page's removed images (`src` as imported) and the notice each placeholder links to. */
   removedImages: { url: string; reference: string }[];
+  /**
+   * SPEC §19: images not yet checked against the image staydown bank (`fetch_status` pending): the
+   * page leaves them out until the image job has hashed them (and purges the page then), so a copy
+   * of a removed photo is never shown, not even for the seconds before it is hashed.
+   */
+  uncheckedImages: string[];
 }
 
 /**
@@ -212,8 +218,11 @@ export async function findItemPage(pool: Queryable, slug: string): Promise<ItemP
   const { rows } = await pool.query(
     `SELECT i.id, i.source_id, i.slug, i.title, i.author, i.original_url, i.source_published_at, i.first_fetched_at, i.content,
             i.status, i.removal, i.held, i.updated_at, s.name AS source_name, s.updated_at AS source_updated_at,
-            (SELECT coalesce(json_agg(json_build_object('url', g.url, 'reference', g.removal->>'reference')), '[]'::json)
-               FROM item_images g WHERE g.item_id = i.id AND g.status = 'removed') AS removed_images
+            (SELECT json_build_object(
+                      'removed', coalesce(json_agg(json_build_object('url', g.url, 'reference', g.removal->>'reference'))
+                                            FILTER (WHERE g.status = 'removed'), '[]'::json),
+                      'unchecked', coalesce(json_agg(g.url) FILTER (WHERE g.status = 'shown'), '[]'::json))
+               FROM item_images g WHERE g.item_id = i.id AND (g.status = 'removed' OR g.fetch_status = 'pending')) AS images
        FROM items i JOIN sources s ON s.id = i.source_id
       WHERE i.slug = $1`,
     [slug],
@@ -235,7 +244,8 @@ export async function findItemPage(pool: Queryable, slug: string): Promise<ItemP
     held: r.held,
     updatedAt: r.updated_at,
     source: { id: r.source_id, name: r.source_name, updatedAt: r.source_updated_at },
-    removedImages: r.removed_images,
+    removedImages: r.images.removed,
+    uncheckedImages: r.images.unchecked,
   };
 }
 interface Queryable {

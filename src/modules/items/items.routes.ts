@@ -8,7 +8,7 @@ import { itemKey, LIST_KEYS, NO_STORE, publicCacheHeaders, sitemapPartKey, sourc
 import { poolOf } from '../../db/data-source';
 import { decodeCursor, findItemPage, ItemPage, itemPageUrl, latestPublished } from './items.queries';
 import { CachedPage, pageCacheFor } from './page-cache';
-import { withRemovedImages } from './item-images';
+import { withImageStates } from './item-images';
 
 /**
  * The public site (SPEC §5): the front page, item pages with the attribution footer, our RSS feed
@@ -67,14 +67,15 @@ export async function renderItemPage(app: Express, deps: AppDeps, item: ItemPage
     html = await render(app, 'items/withdrawn', { ...common, title: 'This item is no longer here', robotsNoindex: true });
   } else {
     const updated = Math.max(item.updatedAt.getTime(), item.source.updatedAt.getTime());
-    Object.assign(
-      headers,
-      publicCacheHeaders(deps.config.edge, [itemKey(item.id), sourceKey(item.sourceId)], { lastModified: new Date(updated) }),
-    );
-    // SPEC §19: each removed image becomes a note linking to the notice's public record (read with the item).
+    // A page still waiting for an image check changes when the check ends, later than any date it
+    // carries: it has no Last-Modified, so a revalidation goes by its ETag (of the body) alone.
+    const lastModified = item.uncheckedImages.length ? undefined : new Date(updated);
+    Object.assign(headers, publicCacheHeaders(deps.config.edge, [itemKey(item.id), sourceKey(item.sourceId)], { lastModified }));
+    // SPEC §19: each removed image becomes a note linking to the notice's public record; an image
+    // not yet checked against the image staydown bank is left out until the check (read with the item).
     html = await render(app, 'items/show', {
       ...common,
-      item: { ...item, content: withRemovedImages(item.content, item.removedImages) },
+      item: { ...item, content: withImageStates(item.content, item.removedImages, item.uncheckedImages) },
       title: item.title,
       // Only %XX escapes and unreserved characters: nothing the template's escaping changes.
       takedownTarget: encodeURIComponent(pageUrl),
