@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { AppDeps } from '../../deps';
 import { createLeaseHolder, LeaseHolder } from '../../db/leases';
 import { withTransaction } from '../../db/transaction';
@@ -29,10 +30,10 @@ export const MAX_IMAGE_ATTEMPTS = 4;
  * `withImageStates`), so a copy of a removed photo is never shown, not even for the seconds before
  * it is hashed; a clear image (or one given up on) appears when its page is purged here. Hashing in
  * the import itself was measured and refused: a download (up to IMAGE_LIMITS.timeoutMs, from a
- * host the import does not control) plus ~9 ms of decoding per image is many times the whole
+ * host the import does not control) plus ~5 ms of decoding per image is many times the whole
  * per-entry budget of a feed import (≥ 2,000 entries/s), and no download belongs in its transaction.
  */
-export async function hashPendingImages(deps: ImageDeps, opts: { limit?: number } = {}): Promise<number> {
+export async function hashPendingImages(deps: ImageDeps, opts: { limit?: number; concurrency?: number } = {}): Promise<number> {
   const own = !deps.leases;
   const leases =
     deps.leases ?? createLeaseHolder(deps.db, { leaseMs: deps.config.claimLeaseSeconds * 1000, logger: deps.logger, name: 'images' });
@@ -41,20 +42,34 @@ export async function hashPendingImages(deps: ImageDeps, opts: { limit?: number 
     privateHosts: deps.privateHosts,
     userAgent: `TakedownDesk (+${deps.config.publicBaseUrl})`,
   };
+  // As many images at once as the machine has cores: decoding is libvips' (off the event loop, one
+  // thread per image), and a download waits on the network, not on us.
+  const concurrency = Math.max(1, opts.concurrency ?? availableParallelism());
   let n = 0;
   try {
     const limit = opts.limit ?? 500;
     while (n < limit) {
-      const batch = await claimImagesToFetch(leases, deps.clock.now(), Math.min(8, limit - n));
+      const batch = await claimImagesToFetch(leases, deps.clock.now(), Math.min(Math.max(8, 4 * concurrency), limit - n));
       if (!batch.length) break;
-      for (let i = 0; i < batch.length; i++) {
-        const row = batch[i];
-        if (!leases.holds(row.claimed_by)) {
-          await leases.release('item_images', { ids: batch.slice(i).map((r) => r.id), set: 'attempts = t.attempts - 1' });
-          return n;
-        }
-        await hashOne(deps, fetchOpts, row);
-        n++;
+      let next = 0;
+      const notStarted: string[] = [];
+      await Promise.all(
+        Array.from({ length: Math.min(concurrency, batch.length) }, async () => {
+          while (next < batch.length && !notStarted.length) {
+            const row = batch[next++];
+            if (!leases.holds(row.claimed_by)) {
+              notStarted.push(row.id, ...batch.slice(next).map((r) => r.id));
+              next = batch.length;
+              return;
+            }
+            await hashOne(deps, fetchOpts, row);
+            n++;
+          }
+        }),
+      );
+      if (notStarted.length) {
+        await leases.release('item_images', { ids: notStarted, set: 'attempts = t.attempts - 1' });
+        return n;
       }
     }
     return n;
