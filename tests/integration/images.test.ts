@@ -354,6 +354,88 @@ describe('images: a notice about a photo removes the photo, not the article', ()
     expect((await request(t.app).get(`/items/${article.slug}`).expect(200)).text).toContain('/photos/bridge.jpg');
   });
 
+  it('when a counter-notice names one removed image by its URL, then only that image and its staydown copies come back, through the restoration, and a URL the notice did not remove is refused next to the field', async () => {
+    const second = await syntheticPhoto(21);
+    serveImage('/photos/bridge.jpg', photo);
+    serveImage('/photos/quay.jpg', second);
+    feeds.routes.set(
+      '/origin.xml',
+      xmlRoute(
+        rss([
+          rssItem({
+            guid: 'hg-2',
+            link: 'https://harbourgazette.example/2026/two-photos',
+            title: 'Two photos of the harbour',
+            encoded: `${TEXT('Two photos')}<p><img src="${feeds.url}/photos/bridge.jpg" alt="Bridge"></p><p><img src="${feeds.url}/photos/quay.jpg" alt="Quay"></p>`,
+          }),
+        ]),
+      ),
+    );
+    await importFeedNow(t, origin.id);
+    expect(await hashAll()).toBe(2);
+    const article = await itemAt('https://harbourgazette.example/2026/two-photos');
+    const { reference } = await submitNoticeFor(t.app, [`${feeds.url}/photos/bridge.jpg`, `${feeds.url}/photos/quay.jpg`]);
+    await approveForTest(t.db, reference, NOW);
+    // A copy of the first photo arrives elsewhere and is removed at import on the notice's account.
+    serveImage('/cdn/bridge-copy.jpg', await TRANSFORMS.recompressed(photo));
+    serveFeed('/partner.xml', [
+      { guid: 'cd-1', link: 'https://coastaldigest.example/bridge', title: 'Harbour crossing shuts', img: '/cdn/bridge-copy.jpg' },
+    ]);
+    await importFeedNow(t, partner.id);
+    await hashAll();
+    const copy = await itemAt('https://coastaldigest.example/bridge');
+    expect(await imageOf(copy.id)).toMatchObject({ status: 'removed', removal: { reference } });
+    const imageAt = (file: string) => one(`SELECT id, status FROM item_images WHERE url = $1`, [`${feeds.url}/photos/${file}`]);
+    expect(await imageAt('bridge.jpg')).toMatchObject({ status: 'removed' });
+    expect(await imageAt('quay.jpg')).toMatchObject({ status: 'removed' });
+
+    const counter = (removedUrls: string[]) =>
+      request(t.app).post('/api/v1/counter-notices').send({
+        notice: reference,
+        name: 'Grace Hopper',
+        email: 'grace@harbourgazette.example',
+        phone: '+1 202 555 0142',
+        address: '1 Harbour Street, Annapolis, MD 21401',
+        country: 'US',
+        removedUrls,
+        explanation: 'We took the bridge photo ourselves.',
+        mistake: true,
+        consent: true,
+        signature: 'Grace Hopper',
+      });
+    // The form, opened from the removal email, lists the removed images by their URLs (the article itself was not removed).
+    const form = await request(t.app).get(`/counter-notice?notice=${reference}`).expect(200);
+    const listed = /<textarea id="removedUrls"[^>]*>([^<]*)<\/textarea>/.exec(form.text)![1].split('\n');
+    expect(listed).toEqual([`${feeds.url}/photos/bridge.jpg`, `${feeds.url}/photos/quay.jpg`]);
+
+    const refused = await counter([`${feeds.url}/photos/not-removed.jpg`]).expect(422);
+    expect(refused.body.errors).toEqual([
+      expect.objectContaining({ field: 'removedUrls', message: expect.stringContaining(`the image ${feeds.url}/photos/bridge.jpg`) }),
+    ]);
+    expect(await count(`counter_notices`)).toBe(0);
+
+    const accepted = await counter([`${feeds.url}/photos/bridge.jpg`]).expect(201);
+    expect(accepted.body.items).toEqual([{ itemId: article.id, url: `${BASE}/items/${article.slug}` }]);
+    clock.set(new Date('2026-07-15T00:00:00Z'));
+    expect(await restoreDueCounterNotices(t)).toBe(1);
+
+    expect(await imageAt('bridge.jpg')).toMatchObject({ status: 'shown' });
+    expect(await imageAt('quay.jpg')).toMatchObject({ status: 'removed' });
+    expect((await imageOf(copy.id)).status).toBe('shown');
+    const restored: { details: { imageUrl: string } }[] = await t.db.query(
+      `SELECT details FROM audit_events WHERE action = 'item.image_restored' ORDER BY id`,
+    );
+    expect(restored.map((r) => r.details.imageUrl).sort()).toEqual([`${feeds.url}/cdn/bridge-copy.jpg`, `${feeds.url}/photos/bridge.jpg`]);
+    const live: { url: string }[] = await t.db.query(
+      `SELECT g.url FROM image_fingerprints f JOIN item_images g ON g.id = f.image_id WHERE f.retired_at IS NULL`,
+    );
+    expect(live.map((r) => r.url)).toEqual([`${feeds.url}/photos/quay.jpg`]);
+    const page = await request(t.app).get(`/items/${article.slug}`).expect(200);
+    expect(page.text).toContain('/photos/bridge.jpg');
+    expect(page.text).not.toContain('/photos/quay.jpg');
+    expect(page.text).toContain(PLACEHOLDER);
+  });
+
   it('when images are hostile (a 30,000 × 30,000 PNG header, a truncated JPEG, an SVG with script, a redirect to a private address), then each is refused as failed without a crash', async () => {
     const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } })
       .png()

@@ -3,19 +3,38 @@ import { AppError } from '../../shared/errors';
 import { Notice } from '../notices';
 import { CounterNotice } from './counter-notice.entity';
 
-/** The items a notice removed (targets with outcome `removed`), with their page slug and title. */
+/**
+ * The items a notice removed (targets with outcome `removed`), with their page slug and title;
+ * `imagesOnly` when the notice removed only images from the item (SPEC §19: the article stays up).
+ */
 export async function removedItemsOf(
   tx: EntityManager,
   noticeId: string,
-): Promise<{ itemId: string; slug: string; title: string; url: string }[]> {
-  const rows: { item_id: string; slug: string; title: string; url: string }[] = await tx.query(
-    `SELECT DISTINCT ON (t.item_id) t.item_id, i.slug, i.title, t.url
+): Promise<{ itemId: string; slug: string; title: string; url: string; imagesOnly: boolean }[]> {
+  const rows: { item_id: string; slug: string; title: string; url: string; images_only: boolean }[] = await tx.query(
+    `SELECT t.item_id, i.slug, i.title, (array_agg(t.url ORDER BY t.position))[1] AS url, bool_and(t.image_id IS NOT NULL) AS images_only
        FROM notice_targets t JOIN items i ON i.id = t.item_id
       WHERE t.notice_id = $1 AND t.outcome = 'removed'
-      ORDER BY t.item_id, t.position`,
+      GROUP BY t.item_id, i.slug, i.title
+      ORDER BY t.item_id`,
     [noticeId],
   );
-  return rows.map((r) => ({ itemId: r.item_id, slug: r.slug, title: r.title, url: r.url }));
+  return rows.map((r) => ({ itemId: r.item_id, slug: r.slug, title: r.title, url: r.url, imagesOnly: r.images_only }));
+}
+
+/** The images a notice removed (image targets with outcome `removed`), with their URL as on our page (at the origin). */
+export async function removedImagesOf(
+  tx: EntityManager,
+  noticeId: string,
+): Promise<{ imageId: string; itemId: string; url: string; urlNormalised: string }[]> {
+  const rows: { image_id: string; item_id: string; url: string; url_normalised: string }[] = await tx.query(
+    `SELECT DISTINCT g.id AS image_id, g.item_id, g.url, g.url_normalised
+       FROM notice_targets t JOIN item_images g ON g.id = t.image_id
+      WHERE t.notice_id = $1 AND t.outcome = 'removed'
+      ORDER BY g.url`,
+    [noticeId],
+  );
+  return rows.map((r) => ({ imageId: r.image_id, itemId: r.item_id, url: r.url, urlNormalised: r.url_normalised }));
 }
 
 /** The counter-notice, locked for the rest of the transaction (SELECT … FOR UPDATE). */

@@ -7,7 +7,7 @@ import { errorsByField, noStore, requestContext, validateBody, validationErrors 
 import { itemPageUrl } from '../items';
 import { COUNTRIES, findByReference, rateLimit } from '../notices';
 import { CONSENT_STATEMENT_FORM, CounterNoticeDto, MISTAKE_STATEMENT } from './counter-notice.dto';
-import { listCounterNotices, removedItemsOf } from './counter-notices.queries';
+import { listCounterNotices, removedImagesOf, removedItemsOf } from './counter-notices.queries';
 import { recordCourtAction } from './restore-counter-noticed';
 import { submitCounterNotice, unknownNotice, whyNotCounterable } from './submit-counter-notice';
 import { requireBearer, requireRole, requireStaff } from '../../http/guards';
@@ -81,7 +81,13 @@ export function counterNoticePages(deps: AppDeps): Router {
     const removed = await removedItemsOf(deps.db.manager, notice.id);
     const why = whyNotCounterable(notice, removed.length);
     if (why) return renderForm(res, 409, values, [{ field: 'notice', message: why }]);
-    values.removedUrls = removed.map((i) => itemPageUrl(deps.config.publicBaseUrl, i.slug)).join('\n');
+    // An article the notice removed is named by its page; one it only took images from, by those
+    // images' URLs (SPEC §19), so that keeping a line restores exactly what it names.
+    const images = await removedImagesOf(deps.db.manager, notice.id);
+    values.removedUrls = [
+      ...removed.filter((i) => !i.imagesOnly).map((i) => itemPageUrl(deps.config.publicBaseUrl, i.slug)),
+      ...images.map((g) => g.url),
+    ].join('\n');
     renderForm(res, 200, values, [], { removed: listOf(removed) });
   });
 

@@ -1,7 +1,7 @@
 import { EntityManager } from 'typeorm';
 import { withTransaction } from '../../db/transaction';
 import { Actor, record, RequestContext, SYSTEM } from '../audit';
-import { itemPageUrl, restoreImages, restoreItems } from '../items';
+import { findItemsByUrls, itemPageUrl, restoreImages, restoreItems } from '../items';
 import { enqueue } from '../mail';
 import { markTargetsRestored, Notice, transition } from '../notices';
 import { CounterNotice } from './counter-notice.entity';
@@ -46,8 +46,18 @@ async function restoreOne(tx: EntityManager, deps: CounterDeps, id: string, now:
   const next = transition(notice.status, 'restore');
   const reason = `Counter-notice received ${cn.receivedAt.toISOString().slice(0, 10)}; no court action reported by ${cn.restoreAfter.toISOString().slice(0, 10)}.`;
   const change = await restoreItems(tx, { itemIds: cn.itemIds, noticeId: notice.id, reason, actor: SYSTEM, at: now });
-  // SPEC §19: images this notice removed from the named pages (which stayed published) come back.
-  const images = await restoreImages(tx, { itemIds: cn.itemIds, noticeId: notice.id, reason, actor: SYSTEM, at: now });
+  // SPEC §19: images this notice removed from the pages the counter-notice named (which stayed
+  // published) come back; on a page it named only by an image's URL, only the images it named.
+  const named = await findItemsByUrls(tx, cn.urls, { baseUrl: base });
+  const articles = new Set([...named.values()].map((i) => i.id));
+  const images = await restoreImages(tx, {
+    itemIds: cn.itemIds.filter((id) => articles.has(id)),
+    images: { itemIds: cn.itemIds, urls: cn.urls },
+    noticeId: notice.id,
+    reason,
+    actor: SYSTEM,
+    at: now,
+  });
   const restoredIds = change.changed.map((i) => i.id);
   await markTargetsRestored(tx, notice.id, [...restoredIds, ...images.changed.map((g) => g.itemId)]);
   const before = notice.status;

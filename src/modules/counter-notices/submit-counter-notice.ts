@@ -2,6 +2,7 @@ import { EntityManager } from 'typeorm';
 import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { addBusinessDays } from '../../shared/business-days';
+import { normaliseUrl } from '../../shared/url';
 import { AppError } from '../../shared/errors';
 import { PUBLIC, record, RequestContext } from '../audit';
 import { findItemsByUrls, itemPageUrl } from '../items';
@@ -10,7 +11,7 @@ import { consentStatementFor, CounterNoticeDto, MISTAKE_STATEMENT } from './coun
 import { CounterNotice } from './counter-notice.entity';
 import { staffEmails } from '../auth';
 import { queueCounterNoticeEmails } from './counter-notice-emails';
-import { removedItemsOf } from './counter-notices.queries';
+import { removedImagesOf, removedItemsOf } from './counter-notices.queries';
 import { queueNoticeEvents } from '../webhooks';
 
 export type CounterDeps = Pick<AppDeps, 'db' | 'clock' | 'config'>;
@@ -77,7 +78,7 @@ export async function submitCounterNotice(deps: CounterDeps, cmd: SubmitCounterN
     const removed = await removedItemsOf(tx, notice.id);
     const why = whyNotCounterable(notice, removed.length);
     if (why) throw AppError.conflict('COUNTER_NOTICE.NOT_ALLOWED', why, { errors: [{ field: 'notice', message: why }] });
-    const { urls, itemIds } = await namedRemovedItems(tx, dto.removedUrls, removed, notice.reference, base);
+    const { urls, itemIds } = await namedRemovedItems(tx, dto.removedUrls, removed, notice, base);
 
     const before = notice.status;
     notice.status = transition(notice.status, 'counter');
@@ -122,31 +123,44 @@ export async function submitCounterNotice(deps: CounterDeps, cmd: SubmitCounterN
   });
 }
 
-/** Every URL of a counter-notice must name an item this notice removed (our page or the original article URL); a 422 otherwise. */
+/**
+ * Every URL of a counter-notice must name material this notice removed: an item (our page or the
+ * original article URL), or one of the images it removed (SPEC §19: the image's URL as on our page,
+ * i.e. at its origin); a 422 otherwise. The items named, directly or through their image, are the
+ * counter-notice's items; the restoration brings back only the named images of an item named by
+ * an image (see restore-counter-noticed.ts).
+ */
 async function namedRemovedItems(
   tx: EntityManager,
   removedUrls: string[],
   removed: { itemId: string; slug: string }[],
-  reference: string,
+  notice: Notice,
   base: string,
 ): Promise<{ urls: string[]; itemIds: string[] }> {
   const urls = [...new Set(removedUrls.map((u) => u.trim()))];
   const found = await findItemsByUrls(tx, urls, { baseUrl: base });
   const removedIds = new Set(removed.map((r) => r.itemId));
-  const wrong = urls.filter((u) => !removedIds.has(found.get(u)?.id ?? ''));
+  const images = await removedImagesOf(tx, notice.id);
+  const itemOf = (u: string): string | undefined => {
+    const item = found.get(u)?.id;
+    if (item && removedIds.has(item)) return item;
+    const n = normaliseUrl(u);
+    return images.find((g) => g.urlNormalised === n)?.itemId;
+  };
+  const wrong = urls.filter((u) => !itemOf(u));
   if (wrong.length) {
-    const list = removed
-      .slice(0, 5)
-      .map((r) => itemPageUrl(base, r.slug))
-      .join(', ');
+    const list = [
+      ...removed.slice(0, 5).map((r) => itemPageUrl(base, r.slug)),
+      ...images.slice(0, 5).map((g) => `the image ${g.url}`),
+    ].join(', ');
     throw AppError.validation([
       {
         field: 'removedUrls',
-        message: `${wrong[0].slice(0, 200)} was not removed under notice ${reference}${wrong.length > 1 ? ` (nor ${wrong.length - 1} more)` : ''}. List only material removed by this notice: ${list}.`,
+        message: `${wrong[0].slice(0, 200)} was not removed under notice ${notice.reference}${wrong.length > 1 ? ` (nor ${wrong.length - 1} more)` : ''}. List only material removed by this notice: ${list}.`,
       },
     ]);
   }
-  return { urls, itemIds: [...new Set(urls.map((u) => found.get(u)!.id))] };
+  return { urls, itemIds: [...new Set(urls.map((u) => itemOf(u)!))] };
 }
 
 function newCounterNotice(

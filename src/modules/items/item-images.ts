@@ -164,8 +164,10 @@ export async function removeImages(tx: EntityManager, cmd: RemoveImages): Promis
 
 export interface RestoreImages {
   noticeId: string;
-  /** Only images of these items (the counter-notice's), besides the staydown copies removed on the notice's account. */
+  /** Every image the notice removed on these items comes back (a counter-notice named the article, a complaint its source). */
   itemIds: string[];
+  /** Images named by their own URL (SPEC §19, a counter-notice naming an image): only these come back, on these items. */
+  images?: { itemIds: string[]; urls: string[] };
   reason: string;
   actor: Actor;
   context?: RequestContext;
@@ -173,19 +175,46 @@ export interface RestoreImages {
 }
 
 /**
- * Counter-notice restoration: the notice's removed images on the named items are shown again, and
- * so are the copies staydown removed at import on their account; their fingerprints are retired.
+ * Counter-notice restoration: the notice's removed images on the named items (or only the named
+ * images), and the copies staydown removed at import because they matched one of them (or a copy
+ * of one), are shown again; their fingerprints are retired.
  */
 export async function restoreImages(tx: EntityManager, cmd: RestoreImages): Promise<ImageChange> {
-  const ids: { id: string }[] = await tx.query(
-    `SELECT id FROM item_images WHERE removed_by_notice_id = $1 AND status = 'removed' AND (item_id = ANY($2::uuid[]) OR removal ? 'match')`,
-    [cmd.noticeId, cmd.itemIds],
+  const urls = (cmd.images?.urls ?? []).map((u) => normaliseUrl(u.trim())).filter((u): u is string => !!u);
+  const named: { id: string }[] = await tx.query(
+    `SELECT id FROM item_images WHERE removed_by_notice_id = $1 AND status = 'removed'
+        AND (item_id = ANY($2::uuid[]) OR (item_id = ANY($3::uuid[]) AND url_normalised = ANY($4::text[])))`,
+    [cmd.noticeId, cmd.itemIds, cmd.images?.itemIds ?? [], urls],
   );
   const out: ImageChange = { changed: [], unchanged: [] };
-  for (const img of await lockImages(
-    tx,
-    ids.map((r) => r.id),
-  )) {
+  // The copies of what comes back come back with it, and the copies of those (a copy is banked too).
+  for (let ids = named.map((r) => r.id); ids.length;) {
+    const changed = await restoreImageRows(tx, ids, cmd);
+    out.changed.push(...changed);
+    const copies: { id: string }[] = changed.length
+      ? await tx.query(
+          `SELECT id FROM item_images WHERE removed_by_notice_id = $1 AND status = 'removed'
+              AND removal->'match'->>'matchedImageId' = ANY($2::text[])`,
+          [cmd.noticeId, changed.map((g) => g.id)],
+        )
+      : [];
+    ids = copies.map((r) => r.id);
+  }
+  if (out.changed.length) {
+    await retireImageFingerprints(
+      tx,
+      out.changed.map((g) => g.id),
+      cmd.at,
+    );
+    await pagesChanged(tx, out.changed, cmd.at);
+  }
+  return out;
+}
+
+async function restoreImageRows(tx: EntityManager, ids: string[], cmd: RestoreImages): Promise<(ItemImage & { item: Item })[]> {
+  const out: (ItemImage & { item: Item })[] = [];
+  for (const img of await lockImages(tx, ids)) {
+    if (img.status !== 'removed') continue;
     const previous = img.removal;
     await tx.query(
       `UPDATE item_images SET status = 'shown', removed_at = NULL, removed_by_notice_id = NULL, removal = NULL WHERE id = $1`,
@@ -200,15 +229,7 @@ export async function restoreImages(tx: EntityManager, cmd: RestoreImages): Prom
       at: cmd.at,
     });
     img.status = 'shown';
-    out.changed.push(img);
-  }
-  if (out.changed.length) {
-    await retireImageFingerprints(
-      tx,
-      out.changed.map((g) => g.id),
-      cmd.at,
-    );
-    await pagesChanged(tx, out.changed, cmd.at);
+    out.push(img);
   }
   return out;
 }
