@@ -37,6 +37,7 @@ import { apiDocsAssets, apiDocsRoutes } from './modules/ops/api-docs.routes';
 import { openApiRoutes } from './modules/ops/openapi.routes';
 import { heldItemsApi, heldItemsPages } from './modules/staydown/held.routes';
 import { imagesStaffRoutes } from './modules/images/images.routes';
+import { imagesApi } from './modules/images/images.api';
 import { complaintPages } from './modules/complaints/complaints.routes';
 import { complaintsStaffRoutes } from './modules/complaints/complaints-staff.routes';
 import { complaintPortalPages } from './modules/complaints/complaints-portal.routes';
@@ -237,7 +238,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(noticesPublicApi(deps), counterNoticesApi(deps));
   // After the public notice API: its GET /notices/:reference hands a token-less, authorised request on.
   api.use(reviewApi(deps), bulkApi(deps));
-  api.use(meApi(deps), auditApi(deps), itemsApi(deps), heldItemsApi(deps));
+  api.use(meApi(deps), auditApi(deps), itemsApi(deps), heldItemsApi(deps), imagesApi(deps));
   api.use(inboundApi(deps));
   api.use((req: Request) => {
     throw AppError.notFound(`API route ${req.method} ${req.baseUrl}${req.path}`, 'API.NOT_FOUND');

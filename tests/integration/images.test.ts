@@ -315,6 +315,44 @@ describe('images: a notice about a photo removes the photo, not the article', ()
       .expect(409);
   });
 
+  it('when a moderator releases a false staydown match through the API, then the image is shown again, audited, and a second release or an unknown image is refused in errors[]', async () => {
+    await photoRemovedByNotice();
+    serveImage('/cdn/harbour.png', await TRANSFORMS.png(photo));
+    serveFeed('/partner.xml', [
+      { guid: 'cd-1', link: 'https://coastaldigest.example/bridge', title: 'Harbour crossing shuts', img: '/cdn/harbour.png' },
+    ]);
+    await importFeedNow(t, partner.id);
+    await hashAll();
+    const copy = await itemAt('https://coastaldigest.example/bridge');
+    const img = await imageOf(copy.id);
+    expect(img.status).toBe('removed');
+    const token = await tokenFor(t.db, await createStaff(t.db, { role: 'moderator' }));
+    const release = (id: string) => request(t.app).post(`/api/v1/images/${id}/release`).set('Authorization', `Bearer ${token}`);
+
+    const res = await release(img.id).expect(200);
+    expect(res.body).toEqual({
+      id: img.id,
+      itemId: copy.id,
+      url: `${feeds.url}/cdn/harbour.png`,
+      position: 1,
+      status: 'shown',
+      releasedFrom: [img.removal.match.fingerprintId],
+    });
+    expect(await imageOf(copy.id)).toMatchObject({ status: 'shown', removal: null, released_from: [img.removal.match.fingerprintId] });
+    expect(await one(`SELECT actor_type, subject_id, details FROM audit_events WHERE action = 'item.image_released'`)).toMatchObject({
+      actor_type: 'user',
+      subject_id: copy.id,
+      details: { imageId: img.id, removal: { match: { fingerprintId: img.removal.match.fingerprintId } } },
+    });
+    expect(await count(`edge_purges WHERE $1 = ANY(keys)`, [`item-${copy.id}`])).toBeGreaterThanOrEqual(1);
+    expect((await request(t.app).get(`/items/${copy.slug}`).expect(200)).text).toContain('/cdn/harbour.png');
+
+    const again = await release(img.id).expect(409);
+    expect(again.body.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/staydown match/) })]);
+    await release('00000000-0000-4000-8000-000000000000').expect(404);
+    expect(await count(`audit_events WHERE action = 'item.image_released'`)).toBe(1);
+  });
+
   it('when a counter-notice restores the article page, then the image and its staydown copies come back and the fingerprint is retired', async () => {
     const { article, reference, image } = await photoRemovedByNotice();
     serveImage('/cdn/harbour-bright.jpg', await TRANSFORMS.brightened(photo));

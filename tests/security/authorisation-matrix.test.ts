@@ -212,6 +212,7 @@ const MATRIX: Record<string, Policy> = {
   'POST /api/v1/items': 'staff',
   'POST /api/v1/items/:id/release': 'staff',
   'POST /api/v1/items/:id/confirm': 'staff',
+  'POST /api/v1/images/:id/release': 'staff',
   'GET /api/v1/sources': 'staff',
   'POST /api/v1/sources': 'admin',
   'POST /api/v1/sources/:id/fetch': 'staff',

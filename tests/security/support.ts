@@ -190,7 +190,7 @@ export function fillPath(path: string, w: World): string {
       // Bulk jobs and saved views: nobody's; the answer past the guards is a 404.
       if (path.includes('/jobs/') || path.includes('/views/')) return '00000000-0000-4000-8000-000000000000';
       // No such image: the 404 past the guards (a release of an unknown image changes nothing).
-      if (path.startsWith('/images/')) return '00000000-0000-4000-8000-000000000000';
+      if (path.startsWith('/images/') || path.startsWith('/api/v1/images/')) return '00000000-0000-4000-8000-000000000000';
     }
     if (name === 'imageId') return '00000000-0000-4000-8000-000000000000';
     throw new Error(`no value for :${name} in ${path}: teach fillPath about it`);

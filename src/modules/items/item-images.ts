@@ -260,6 +260,7 @@ export async function releaseImage(
   });
   img.status = 'shown';
   img.removal = null;
+  img.releasedFrom = [...(img.releasedFrom ?? []), previous.match!.fingerprintId];
   await pagesChanged(tx, [img], cmd.at);
   return img;
 }

@@ -686,7 +686,7 @@ export function openApiDocument(baseUrl: string) {
       '/items/{id}': {
         get: {
           summary:
-            'One item (staff); a held item has heldBecause {noticeReference, matchedItemId, similarity}; images lists its images [{id, position, url, alt, status (shown|removed), fetchStatus (pending|fetched|failed), sha256, perceptualHash, removedBy {noticeReference, staydownMatch}}] (SPEC §19)',
+            'One item (staff); a held item has heldBecause {noticeReference, matchedItemId, similarity}; images lists its images [{id, position, url, alt, status (shown|removed), fetchStatus (pending: not yet checked against the image staydown bank, and left out of the public page until it is|fetched|failed), sha256, perceptualHash, removedBy {noticeReference, staydownMatch}}] (SPEC §19)',
           security: bearer,
           parameters: [pathParam('id', 'item uuid')],
           responses: { 200: json(ref('Item')), 404: errors('Unknown item'), ...staffErrors },
@@ -706,6 +706,30 @@ export function openApiDocument(baseUrl: string) {
           security: bearer,
           parameters: [pathParam('id', 'item uuid')],
           responses: { 200: json({ type: 'object' }), 404: errors('Unknown item'), 409: errors('The item is not held'), ...staffErrors },
+        },
+      },
+      '/images/{id}/release': {
+        post: {
+          summary:
+            'Release an image staydown removed at import by mistake: shown again on its page, and never matched against that fingerprint again (staff, SPEC §19)',
+          security: bearer,
+          parameters: [pathParam('id', 'image uuid (from GET /items/{id} images)')],
+          responses: {
+            200: json({
+              type: 'object',
+              properties: {
+                id: { type: 'string', format: 'uuid' },
+                itemId: { type: 'string', format: 'uuid' },
+                url: { type: 'string' },
+                position: { type: 'integer' },
+                status: { type: 'string', enum: ['shown'] },
+                releasedFrom: { type: 'array', items: { type: 'string', format: 'uuid' } },
+              },
+            }),
+            404: errors('Unknown image'),
+            409: errors('The image was not removed by a staydown match'),
+            ...staffErrors,
+          },
         },
       },
       '/sources': {
