@@ -90,6 +90,38 @@ describe('images: a notice about a photo removes the photo, not the article', ()
     return { article, reference, statusUrl, image: await imageOf(article.id) };
   }
 
+  /** The partner imports the photo resized and recompressed (cd-1) and another shot of its scene (cd-2), not yet hashed. */
+  async function copyAndOtherShotImported() {
+    serveImage(
+      '/cdn/harbour-small.jpg',
+      await sharp(await TRANSFORMS.resized(photo))
+        .jpeg({ quality: 45 })
+        .toBuffer(),
+    );
+    serveImage('/cdn/other-shot.jpg', await syntheticPhoto(7, { shot: 1 }));
+    serveFeed('/partner.xml', [
+      { guid: 'cd-1', link: 'https://coastaldigest.example/bridge', title: 'Harbour crossing shuts', img: '/cdn/harbour-small.jpg' },
+      { guid: 'cd-2', link: 'https://coastaldigest.example/bridge-2', title: 'Another view of the harbour', img: '/cdn/other-shot.jpg' },
+    ]);
+    expect(await importFeedNow(t, partner.id)).toMatchObject({ ok: true, created: 2 });
+  }
+
+  /** The source's counter-notice through the API. */
+  const counterNotice = (reference: string, removedUrls: string[]) =>
+    request(t.app).post('/api/v1/counter-notices').send({
+      notice: reference,
+      name: 'Grace Hopper',
+      email: 'grace@harbourgazette.example',
+      phone: '+1 202 555 0142',
+      address: '1 Harbour Street, Annapolis, MD 21401',
+      country: 'US',
+      removedUrls,
+      explanation: 'We took this photo ourselves.',
+      mistake: true,
+      consent: true,
+      signature: 'Grace Hopper',
+    });
+
   beforeEach(async () => {
     await mailing.reset();
     clock.set(NOW);
@@ -172,18 +204,7 @@ describe('images: a notice about a photo removes the photo, not the article', ()
 
   it('when another article later carries the same photo resized and recompressed, then it arrives without it: removed at import, audited with the matched notice', async () => {
     const { reference, image: original } = await photoRemovedByNotice();
-    serveImage(
-      '/cdn/harbour-small.jpg',
-      await sharp(await TRANSFORMS.resized(photo))
-        .jpeg({ quality: 45 })
-        .toBuffer(),
-    );
-    serveImage('/cdn/other-shot.jpg', await syntheticPhoto(7, { shot: 1 }));
-    serveFeed('/partner.xml', [
-      { guid: 'cd-1', link: 'https://coastaldigest.example/bridge', title: 'Harbour crossing shuts', img: '/cdn/harbour-small.jpg' },
-      { guid: 'cd-2', link: 'https://coastaldigest.example/bridge-2', title: 'Another view of the harbour', img: '/cdn/other-shot.jpg' },
-    ]);
-    expect(await importFeedNow(t, partner.id)).toMatchObject({ ok: true, created: 2 });
+    await copyAndOtherShotImported();
     expect(await hashAll()).toBe(2);
 
     const copy = await itemAt('https://coastaldigest.example/bridge');
@@ -232,18 +253,7 @@ describe('images: a notice about a photo removes the photo, not the article', ()
 
   it('when an article carrying a copy of a removed photo is imported, then its page never shows the copy: left out until the check, the placeholder after it; a clear photo appears once checked, its page purged', async () => {
     const { reference } = await photoRemovedByNotice();
-    serveImage(
-      '/cdn/harbour-small.jpg',
-      await sharp(await TRANSFORMS.resized(photo))
-        .jpeg({ quality: 45 })
-        .toBuffer(),
-    );
-    serveImage('/cdn/other-shot.jpg', await syntheticPhoto(7, { shot: 1 }));
-    serveFeed('/partner.xml', [
-      { guid: 'cd-1', link: 'https://coastaldigest.example/bridge', title: 'Harbour crossing shuts', img: '/cdn/harbour-small.jpg' },
-      { guid: 'cd-2', link: 'https://coastaldigest.example/bridge-2', title: 'Another view of the harbour', img: '/cdn/other-shot.jpg' },
-    ]);
-    expect(await importFeedNow(t, partner.id)).toMatchObject({ ok: true, created: 2 });
+    await copyAndOtherShotImported();
     const copy = await itemAt('https://coastaldigest.example/bridge');
     const other = await itemAt('https://coastaldigest.example/bridge-2');
 
@@ -364,22 +374,7 @@ describe('images: a notice about a photo removes the photo, not the article', ()
     const copy = await itemAt('https://coastaldigest.example/bridge');
     expect((await imageOf(copy.id)).status).toBe('removed');
 
-    await request(t.app)
-      .post('/api/v1/counter-notices')
-      .send({
-        notice: reference,
-        name: 'Grace Hopper',
-        email: 'grace@harbourgazette.example',
-        phone: '+1 202 555 0142',
-        address: '1 Harbour Street, Annapolis, MD 21401',
-        country: 'US',
-        removedUrls: [`${BASE}/items/${article.slug}`],
-        explanation: 'We took this photo ourselves.',
-        mistake: true,
-        consent: true,
-        signature: 'Grace Hopper',
-      })
-      .expect(201);
+    await counterNotice(reference, [`${BASE}/items/${article.slug}`]).expect(201);
     clock.set(new Date('2026-07-15T00:00:00Z'));
     expect(await restoreDueCounterNotices(t)).toBe(1);
     expect((await imageOf(article.id)).status).toBe('shown');
@@ -427,20 +422,7 @@ describe('images: a notice about a photo removes the photo, not the article', ()
     expect(await imageAt('bridge.jpg')).toMatchObject({ status: 'removed' });
     expect(await imageAt('quay.jpg')).toMatchObject({ status: 'removed' });
 
-    const counter = (removedUrls: string[]) =>
-      request(t.app).post('/api/v1/counter-notices').send({
-        notice: reference,
-        name: 'Grace Hopper',
-        email: 'grace@harbourgazette.example',
-        phone: '+1 202 555 0142',
-        address: '1 Harbour Street, Annapolis, MD 21401',
-        country: 'US',
-        removedUrls,
-        explanation: 'We took the bridge photo ourselves.',
-        mistake: true,
-        consent: true,
-        signature: 'Grace Hopper',
-      });
+    const counter = (removedUrls: string[]) => counterNotice(reference, removedUrls);
     // The form, opened from the removal email, lists the removed images by their URLs (the article itself was not removed).
     const form = await request(t.app).get(`/counter-notice?notice=${reference}`).expect(200);
     const listed = /<textarea id="removedUrls"[^>]*>([^<]*)<\/textarea>/.exec(form.text)![1].split('\n');
