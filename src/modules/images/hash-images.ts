@@ -3,7 +3,7 @@ import type { AppDeps } from '../../deps';
 import { createLeaseHolder, LeaseHolder } from '../../db/leases';
 import { withTransaction } from '../../db/transaction';
 import { SYSTEM } from '../audit';
-import { claimImagesToFetch, imagesChecked, ItemImage, removeImages, storeImageFacts, storeImageFailure } from '../items';
+import { claimImagesToFetch, imagesChecked, removeImages, storeImageFacts, storeImageFailure, StoredImage } from '../items';
 import { addImageFingerprints, findImageMatch } from '../staydown';
 import { fetchImage, FetchImageOptions } from './fetch-image';
 import { ImageFacts, ImageRefused } from './perceptual-hash';
@@ -134,4 +134,4 @@ export async function recordImageFacts(deps: ImageDeps, row: { id: string; claim
   });
 }
 
-const entryOf = (g: ItemImage) => ({ imageId: g.id, itemId: g.itemId, phash: g.phash!, sha256: g.sha256! });
+const entryOf = (g: StoredImage) => ({ imageId: g.id, itemId: g.itemId, phash: g.phash!, sha256: g.sha256! });

@@ -53,4 +53,4 @@ export {
   storeImageFailure,
   thumbnailOf,
 } from './item-images';
-export type { ImageChange, ImageInItem, RemoveImages, RestoreImages, ImageFactsToStore } from './item-images';
+export type { ImageChange, ImageInItem, RemoveImages, RestoreImages, ImageFactsToStore, StoredImage } from './item-images';

@@ -330,22 +330,39 @@ export interface ImageFactsToStore {
   thumbnail: Buffer;
 }
 
-/** Stores a fetched image's hashes and thumbnail (only while still ours, or unclaimed and pending when `claimedBy` is null); returns the row, locked, or null when the claim was lost. */
+/** What the image job needs of a stored image to bank it or check it against the bank. */
+export type StoredImage = Pick<ItemImage, 'id' | 'itemId' | 'status' | 'removal' | 'phash' | 'sha256' | 'releasedFrom'>;
+
+/**
+ * Stores a fetched image's hashes and thumbnail (only while still ours, or unclaimed and pending
+ * when `claimedBy` is null); returns the row, locked by the UPDATE for the rest of the
+ * transaction, or null when the claim was lost. One statement: no second read of the row.
+ */
 export async function storeImageFacts(
   tx: EntityManager,
   id: string,
   claimedBy: string | null,
   facts: ImageFactsToStore,
   at: Date,
-): Promise<ItemImage | null> {
-  const [rows]: [{ id: string }[], number] = await tx.query(
+): Promise<StoredImage | null> {
+  const [rows]: [Record<string, any>[], number] = await tx.query(
     `UPDATE item_images SET fetch_status = 'fetched', fetched_at = $3, fetch_error = NULL, sha256 = $4, phash = $5, format = $6,
             width = $7, height = $8, thumbnail = $9, next_attempt_at = NULL, claimed_by = NULL, claimed_at = NULL
-      WHERE id = $1 AND (claimed_by = $2 OR ($2::uuid IS NULL AND claimed_by IS NULL AND fetch_status = 'pending')) RETURNING id`,
+      WHERE id = $1 AND (claimed_by = $2 OR ($2::uuid IS NULL AND claimed_by IS NULL AND fetch_status = 'pending'))
+      RETURNING id, item_id, status, removal, phash::text AS phash, sha256, released_from::text[] AS released_from`,
     [id, claimedBy, at, facts.sha256, facts.phash.toString(), facts.format, facts.width, facts.height, facts.thumbnail],
   );
-  if (!rows.length) return null;
-  return tx.getRepository(ItemImage).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+  const r = rows[0];
+  if (!r) return null;
+  return {
+    id: r.id,
+    itemId: r.item_id,
+    status: r.status,
+    removal: r.removal,
+    phash: r.phash,
+    sha256: r.sha256,
+    releasedFrom: r.released_from ?? [],
+  };
 }
 
 /**
