@@ -1,4 +1,5 @@
 import { EntityManager } from 'typeorm';
+import { runAsOneStatement, type WritePart } from '../../db/one-statement';
 import type { AuditAction } from './actions';
 import type { ActorType } from './audit-event.entity';
 
@@ -29,23 +30,31 @@ export interface AuditInput {
  * one lock.
  */
 export async function record(tx: EntityManager, e: AuditInput): Promise<void> {
+  await runAsOneStatement(tx, [auditEventPart(e)]);
+}
+
+/**
+ * The same append as a part of a larger statement (`runAsOneStatement`, issue 18: the intake
+ * writes its notice, event and emails in one round trip). The event is sealed like any other: the
+ * sealer orders by commit visibility, not by how the row was written.
+ */
+export function auditEventPart(e: AuditInput): WritePart {
   const actorType: ActorType = e.actor.type;
   const actorId = e.actor.type === 'user' ? e.actor.id : null;
   const actorLabel = e.actor.label ?? e.actor.type;
-  await tx.query(
+  const values = [
+    e.at,
+    actorType,
+    actorId,
+    actorLabel.slice(0, 320),
+    e.action,
+    e.subject?.type ?? null,
+    e.subject ? String(e.subject.id).slice(0, 200) : null,
+    JSON.stringify(e.details ?? {}),
+    e.context?.ip?.slice(0, 64) ?? null,
+    e.context?.requestId?.slice(0, 64) ?? null,
+  ];
+  return (p) =>
     `INSERT INTO audit_events (occurred_at, actor_type, actor_id, actor_label, action, subject_type, subject_id, details, ip, request_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [
-      e.at,
-      actorType,
-      actorId,
-      actorLabel.slice(0, 320),
-      e.action,
-      e.subject?.type ?? null,
-      e.subject ? String(e.subject.id).slice(0, 200) : null,
-      JSON.stringify(e.details ?? {}),
-      e.context?.ip?.slice(0, 64) ?? null,
-      e.context?.requestId?.slice(0, 64) ?? null,
-    ],
-  );
+     VALUES (${values.map((v) => p(v)).join(', ')})`;
 }
