@@ -98,7 +98,7 @@ export function noticeEventParts(
     reference: notice.reference,
     status: notice.status,
     previousStatus: c.from,
-    decision: notice.decision,
+    decision: notice.decision ?? null,
     decidedAt: notice.decidedAt ? new Date(notice.decidedAt).toISOString() : null,
     url: `${deps.config.publicBaseUrl}/portal/notices/${notice.reference}`,
     targets: c.targets.map((t) => ({ url: t.url, outcome: t.outcome })),
