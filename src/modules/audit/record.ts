@@ -34,27 +34,41 @@ export async function record(tx: EntityManager, e: AuditInput): Promise<void> {
 }
 
 /**
+ * Appends several events with ONE statement, in the order given (their ids, and so their places in
+ * the chain, follow the list): a worker recording a batch of outcomes pays one round trip.
+ */
+export async function recordMany(tx: EntityManager, events: AuditInput[]): Promise<void> {
+  if (events.length) await runAsOneStatement(tx, [auditEventsPart(events)]);
+}
+
+/**
  * The same append as a part of a larger statement (`runAsOneStatement`, issue 18: the intake
  * writes its notice, event and emails in one round trip). The event is sealed like any other: the
  * sealer orders by commit visibility, not by how the row was written.
  */
 export function auditEventPart(e: AuditInput): WritePart {
-  const actorType: ActorType = e.actor.type;
-  const actorId = e.actor.type === 'user' ? e.actor.id : null;
-  const actorLabel = e.actor.label ?? e.actor.type;
-  const values = [
-    e.at,
-    actorType,
-    actorId,
-    actorLabel.slice(0, 320),
-    e.action,
-    e.subject?.type ?? null,
-    e.subject ? String(e.subject.id).slice(0, 200) : null,
-    JSON.stringify(e.details ?? {}),
-    e.context?.ip?.slice(0, 64) ?? null,
-    e.context?.requestId?.slice(0, 64) ?? null,
-  ];
+  return auditEventsPart([e]);
+}
+
+/** Several events as one INSERT: VALUES rows are inserted, and take their ids, in list order. */
+function auditEventsPart(events: AuditInput[]): WritePart {
+  const rows = events.map((e) => {
+    const actorType: ActorType = e.actor.type;
+    const actorLabel = e.actor.label ?? e.actor.type;
+    return [
+      e.at,
+      actorType,
+      e.actor.type === 'user' ? e.actor.id : null,
+      actorLabel.slice(0, 320),
+      e.action,
+      e.subject?.type ?? null,
+      e.subject ? String(e.subject.id).slice(0, 200) : null,
+      JSON.stringify(e.details ?? {}),
+      e.context?.ip?.slice(0, 64) ?? null,
+      e.context?.requestId?.slice(0, 64) ?? null,
+    ];
+  });
   return (p) =>
     `INSERT INTO audit_events (occurred_at, actor_type, actor_id, actor_label, action, subject_type, subject_id, details, ip, request_id)
-     VALUES (${values.map((v) => p(v)).join(', ')})`;
+     VALUES ${rows.map((values) => `(${values.map((v) => p(v)).join(', ')})`).join(', ')}`;
 }
