@@ -24,6 +24,7 @@ import { AddTrustedFlaggersAndLetters1797050000000 } from './1797050000000-AddTr
 import { CreateWebhooks1797000000000 } from './1797000000000-CreateWebhooks';
 import { CreatePasskeys1797100000000 } from './1797100000000-CreatePasskeys';
 import { AddImages1797200000000 } from './1797200000000-AddImages';
+import { MakeRateLimitsUnlogged1797310000000 } from './1797310000000-MakeRateLimitsUnlogged';
 
 /** Every migration, in order. A new migration file is added here too. */
 export const allMigrations: Function[] = [
@@ -53,4 +54,5 @@ export const allMigrations: Function[] = [
   AddTrustedFlaggersAndLetters1797050000000,
   CreatePasskeys1797100000000,
   AddImages1797200000000,
+  MakeRateLimitsUnlogged1797310000000,
 ];

@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import request from 'supertest';
 import type { MailWorker } from '../../src/modules/mail';
 import { Item, Source } from '../../src/modules/items';
@@ -40,6 +41,8 @@ const form = (over: Record<string, unknown> = {}) => {
   }
   return out;
 };
+
+const originalQuery = Client.prototype.query;
 
 const count = async (t: TestContext, table: string) => (await t.db.query(`SELECT count(*)::int AS n FROM ${table}`))[0].n as number;
 
@@ -223,6 +226,37 @@ describe('takedown intake', () => {
       expect(await count(t, 'notices')).toBe(1);
       const other = await request(t.app).post('/api/v1/notices').set('Idempotency-Key', 'retry-1').send(notice()).expect(422);
       expect(other.body.errors[0].field).toBe('Idempotency-Key');
+    });
+
+    it('when a notice is posted without an Idempotency-Key, then it costs four statements: the rate limit, the registry match, the triage facts and ONE write', async () => {
+      // Issue 18: the intake is bound by its round trips, not by its work. Every statement the
+      // process sends to PostgreSQL is counted (the spy calls through; nothing is faked).
+      const sent: string[] = [];
+      const spy = jest.spyOn(Client.prototype, 'query').mockImplementation(function (this: Client, ...args: unknown[]) {
+        const q = args[0] as string | { text?: string };
+        sent.push(typeof q === 'string' ? q : String(q?.text));
+        return (originalQuery as (...a: unknown[]) => unknown).apply(this, args) as never;
+      });
+      try {
+        await request(t.app)
+          .post('/api/v1/notices')
+          .send(notice({ infringingUrls: [`/items/${item.slug}`, item.originalUrl] }))
+          .expect(201);
+      } finally {
+        spy.mockRestore();
+      }
+      expect(sent).toHaveLength(4);
+      expect(sent[0]).toMatch(/INSERT INTO "?rate_limits/);
+      expect(sent.filter((q) => /^\s*(START TRANSACTION|BEGIN|COMMIT)/i.test(q))).toEqual([]);
+      const write = sent[3];
+      for (const table of ['notices', 'notice_targets', 'webhook_deliveries', 'audit_events', 'outbound_emails']) {
+        expect(write).toMatch(new RegExp(`INSERT INTO "?${table}"?`));
+      }
+      // …and wrote what the intake always wrote.
+      expect(await count(t, 'notices')).toBe(1);
+      expect(await count(t, 'notice_targets')).toBe(2);
+      expect(await count(t, `audit_events WHERE action = 'notice.submitted'`)).toBe(1);
+      expect(await count(t, `outbound_emails WHERE template = 'notice-received'`)).toBe(1);
     });
 
     it('when the body is over 1 MB, then 413', async () => {

@@ -151,6 +151,11 @@ describe('webhooks: registered by the submitter, signed deliveries from a durabl
       ['notice.status_changed', 'approved'],
       ['notice.decided', 'approved'],
     ]);
+    // The intake's event, written in the intake's one statement, carries the new notice's targets.
+    expect(ev[0]).toMatchObject({
+      type: 'notice.status_changed',
+      data: { reference, previousStatus: null, decision: null, targets: [{ url: pages[0], outcome: 'pending' }] },
+    });
     expect(ev[3]).toMatchObject({
       type: 'notice.decided',
       data: { reference, previousStatus: 'in_review', decision: 'approved', targets: [{ url: pages[0], outcome: 'removed' }] },

@@ -1,5 +1,5 @@
 export { AuditEvent } from './audit-event.entity';
-export { record, SYSTEM, PUBLIC } from './record';
+export { record, recordMany, auditEventPart, SYSTEM, PUBLIC } from './record';
 export type { Actor, AuditInput, RequestContext } from './record';
 export { sealAuditChain } from './seal-chain';
 export { verifyAuditChain } from './verify-chain';

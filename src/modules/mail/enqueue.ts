@@ -1,5 +1,6 @@
 import { isEmail } from 'class-validator';
 import { EntityManager } from 'typeorm';
+import { composeParts, type WritePart } from '../../db/one-statement';
 import { AppError } from '../../shared/errors';
 import type { EmailThread } from './outbound-email.entity';
 import { isTemplateName } from './render';
@@ -68,15 +69,23 @@ export async function enqueueMany(tx: EntityManager, emails: QueuedEmail[]): Pro
 }
 
 async function insertEmails(tx: EntityManager, emails: QueuedEmail[]): Promise<string[]> {
-  const rows = emails.map(checked);
-  const rowsOut: { id: string }[] = await tx.query(
-    `INSERT INTO outbound_emails ("to", template, data, notice_id, dedupe_key, reply_to, thread)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::uuid[], $5::text[], $6::text[], $7::jsonb[])
-     ON CONFLICT (dedupe_key) DO NOTHING
-     RETURNING id`,
-    [0, 1, 2, 3, 4, 5, 6].map((col) => rows.map((r) => r[col])),
-  );
+  const { sql, params } = composeParts([emailsPart(emails)]);
+  const rowsOut: { id: string }[] = await tx.query(`${sql} RETURNING id`, params);
   return rowsOut.map((r) => r.id);
+}
+
+/**
+ * The same INSERT as a part of a larger statement (`runAsOneStatement`, issue 18: the intake's
+ * acknowledgement and moderators' emails go with the notice in one round trip). Every email is
+ * checked here, when the part is made, so a bad one throws before anything is written.
+ */
+export function emailsPart(emails: QueuedEmail[]): WritePart {
+  const rows = emails.map(checked);
+  const columns = [0, 1, 2, 3, 4, 5, 6].map((col) => rows.map((r) => r[col]));
+  return (p) =>
+    `INSERT INTO outbound_emails ("to", template, data, notice_id, dedupe_key, reply_to, thread)
+     SELECT * FROM unnest(${p(columns[0])}::text[], ${p(columns[1])}::text[], ${p(columns[2])}::jsonb[], ${p(columns[3])}::uuid[], ${p(columns[4])}::text[], ${p(columns[5])}::text[], ${p(columns[6])}::jsonb[])
+     ON CONFLICT (dedupe_key) DO NOTHING`;
 }
 
 /** The email as the row's values, or AppError `MAIL.INVALID` naming what is wrong. */

@@ -2,7 +2,7 @@
 export { OutboundEmail, EMAIL_STATUSES } from './outbound-email.entity';
 export type { EmailThread } from './outbound-email.entity';
 export type { EmailStatus } from './outbound-email.entity';
-export { enqueue, enqueueMany, isDeliverableAddress, automaticRepliesSince } from './enqueue';
+export { enqueue, enqueueMany, emailsPart, isDeliverableAddress, automaticRepliesSince } from './enqueue';
 export type { EnqueueOptions, QueuedEmail } from './enqueue';
 export { createMailWorker, retryDelayMs } from './mail-worker';
 export type { MailWorker, MailWorkerDeps, MailWorkerOptions, DrainResult } from './mail-worker';

@@ -5,7 +5,7 @@ import { createLeaseHolder, LeaseHolder } from '../../db/leases';
 import { withTransaction } from '../../db/transaction';
 import type { Clock } from '../../shared/clock';
 import { replyAddress } from '../../shared/reply-key';
-import { record } from '../audit';
+import { recordMany } from '../audit';
 import type { EmailThread } from './outbound-email.entity';
 import { createEmailRenderer, EmailRenderer } from './render';
 import { createMailTransport, describeSendError, isPermanentRejection, MailTransport, messageIdFor } from './transport';
@@ -239,19 +239,22 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
         )) as [unknown, number];
         if (count === 1) applied.add(o.row.id);
       }
-      for (const o of batch) {
-        if (!applied.has(o.row.id) || o.kind === 'retry') continue;
-        await record(tx, {
-          actor: WORKER_ACTOR,
-          action: o.kind === 'sent' ? 'email.sent' : 'email.failed',
-          subject: subject(o.row),
-          details:
-            o.kind === 'sent'
-              ? { ...summary(o.row), providerMessageId: o.providerMessageId, transport: transport.kind }
-              : { ...summary(o.row), error: o.error, permanent: o.permanent },
-          at: o.at,
-        });
-      }
+      // The batch's audit events in one statement, in the batch's order.
+      await recordMany(
+        tx,
+        batch
+          .filter((o): o is Exclude<Outcome, { kind: 'retry' }> => applied.has(o.row.id) && o.kind !== 'retry')
+          .map((o) => ({
+            actor: WORKER_ACTOR,
+            action: o.kind === 'sent' ? 'email.sent' : 'email.failed',
+            subject: subject(o.row),
+            details:
+              o.kind === 'sent'
+                ? { ...summary(o.row), providerMessageId: o.providerMessageId, transport: transport.kind }
+                : { ...summary(o.row), error: o.error, permanent: o.permanent },
+            at: o.at,
+          })),
+      );
       return applied;
     });
   }

@@ -1,12 +1,13 @@
 import type { AppError } from '../../shared/errors';
 import { suspensionRefusal, type SubmitterStanding } from './submitter-standing';
 import { EntityManager } from 'typeorm';
+import type { WritePart } from '../../db/one-statement';
 import type { AppDeps } from '../../deps';
 import { findImagesByUrls, findItemsByUrls, Item } from '../items';
 import type { QueuedEmail } from '../mail';
 import type { ClaimType } from './notice.dto';
 import type { Notice, TriageFlag } from './notice.entity';
-import { foldUrls, insertNoticeWithTargets, intakeFacts } from './notices.queries';
+import { foldUrls, insertNoticeWithTargets, intakeFacts, newNoticeParts } from './notices.queries';
 import { acknowledgement } from './notice-emails';
 import { moderatorNotifications } from './notify-moderators';
 import { computeFlags, triageTargetsOf } from './triage';
@@ -103,6 +104,11 @@ export async function prepareIntake(
 /** Writes the notice (built by the caller, `id` set) and its targets, matched as prepared. */
 export function insertPreparedNotice(tx: EntityManager, notice: Notice, p: PreparedIntake): Promise<void> {
   return insertNoticeWithTargets(tx, notice, targetRowsOf(p));
+}
+
+/** The same writes as parts of the caller's one statement (`runAsOneStatement`). */
+export function preparedNoticeParts(q: EntityManager, notice: Notice, p: PreparedIntake): WritePart[] {
+  return newNoticeParts(q, notice, targetRowsOf(p));
 }
 
 /** The prepared targets as `notice_targets` rows: matched item (and image), outcome. */

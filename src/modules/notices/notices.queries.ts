@@ -1,6 +1,7 @@
 import type { SubmitterStanding } from './submitter-standing';
 import { EntityManager, In } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { numberedPart, runAsOneStatement, type WritePart } from '../../db/one-statement';
 import { AppError } from '../../shared/errors';
 import { normaliseUrl } from '../../shared/url';
 import { Notice } from './notice.entity';
@@ -41,35 +42,32 @@ export function targetsOf(tx: EntityManager, noticeId: string): Promise<NoticeTa
  * transaction pays one round trip for both. TypeORM still builds the notice's INSERT from the
  * entity, so the column mapping lives in one place. `notice.id` must be set by the caller.
  */
-export async function insertNoticeWithTargets(
-  tx: EntityManager,
-  notice: Notice,
-  rows: { url: string; normalisedUrl: string; itemId: string | null; imageId?: string | null; outcome: string }[],
-): Promise<void> {
-  const [insertSql, params] = tx
+export async function insertNoticeWithTargets(tx: EntityManager, notice: Notice, rows: TargetRow[]): Promise<void> {
+  await runAsOneStatement(tx, newNoticeParts(tx, notice, rows));
+}
+
+export type TargetRow = { url: string; normalisedUrl: string; itemId: string | null; imageId?: string | null; outcome: string };
+
+/**
+ * The notice's INSERT and its targets' as parts of a larger statement (`runAsOneStatement`,
+ * issue 18: the intake writes the notice, targets, audit event, webhook deliveries and emails in
+ * one round trip). The targets name `notice.id` (made by the caller), not the notice's RETURNING.
+ */
+export function newNoticeParts(q: EntityManager, notice: Notice, rows: TargetRow[]): WritePart[] {
+  const [insertSql, params] = q
     .createQueryBuilder()
     .insert()
     .into(Notice)
     .values(notice as QueryDeepPartialEntity<Notice>)
     .updateEntity(false)
     .getQueryAndParameters();
-  const p = params.length;
-  await tx.query(
-    `WITH n AS (${insertSql} RETURNING id)
-     INSERT INTO notice_targets (notice_id, position, url, normalised_url, item_id, outcome, image_id)
-     SELECT n.id, t.position, t.url, t.normalised_url, t.item_id, t.outcome, t.image_id
-       FROM n, unnest($${p + 1}::int[], $${p + 2}::text[], $${p + 3}::text[], $${p + 4}::uuid[], $${p + 5}::text[], $${p + 6}::uuid[])
-            AS t(position, url, normalised_url, item_id, outcome, image_id)`,
-    [
-      ...params,
-      rows.map((_, i) => i + 1),
-      rows.map((r) => r.url),
-      rows.map((r) => r.normalisedUrl),
-      rows.map((r) => r.itemId),
-      rows.map((r) => r.outcome),
-      rows.map((r) => r.imageId ?? null),
-    ],
-  );
+  const targets: WritePart = (p) =>
+    `INSERT INTO notice_targets (notice_id, position, url, normalised_url, item_id, outcome, image_id)
+     SELECT ${p(notice.id)}::uuid, t.position, t.url, t.normalised_url, t.item_id, t.outcome, t.image_id
+       FROM unnest(${p(rows.map((_, i) => i + 1))}::int[], ${p(rows.map((r) => r.url))}::text[], ${p(rows.map((r) => r.normalisedUrl))}::text[],
+                   ${p(rows.map((r) => r.itemId))}::uuid[], ${p(rows.map((r) => r.outcome))}::text[], ${p(rows.map((r) => r.imageId ?? null))}::uuid[])
+            AS t(position, url, normalised_url, item_id, outcome, image_id)`;
+  return [numberedPart(insertSql, params), targets];
 }
 
 /** What the intake reads before it writes (one statement: see `intakeFacts`). */

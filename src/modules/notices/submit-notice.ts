@@ -4,15 +4,16 @@ import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { secretBox } from '../../shared/secret-box';
-import { canonicalJson, PUBLIC, record, RequestContext } from '../audit';
-import { enqueueMany } from '../mail';
+import { runAsOneStatement } from '../../db/one-statement';
+import { auditEventPart, type AuditInput, canonicalJson, PUBLIC, RequestContext } from '../audit';
+import { emailsPart } from '../mail';
 import { ACCURACY_STATEMENT, GOOD_FAITH_STATEMENT, NoticeDto } from './notice.dto';
 import { Notice, NoticeChannel, type TriageFlag } from './notice.entity';
 import { statusLinks } from './notice-emails';
-import { insertPreparedNotice, intakeEmails, prepareIntake } from './intake';
+import { intakeEmails, prepareIntake, preparedNoticeParts, targetRowsOf } from './intake';
 import { notifiesEachNotice } from './notify-moderators';
 import { newStatusToken } from './status-token';
-import { queueNoticeEvents } from '../webhooks';
+import { noticeEventParts } from '../webhooks';
 
 export type SubmitDeps = Pick<AppDeps, 'db' | 'clock' | 'config' | 'sessionSecret'>;
 
@@ -55,8 +56,9 @@ const IDEMPOTENCY_HOURS = 24;
 
 /**
  * Takes a takedown notice: folds and matches its URLs against the registry, computes triage
- * flags, and in ONE transaction writes the notice, its targets, the `notice.submitted` audit
- * event, the acknowledgement email (with the status link) and the moderators' notification.
+ * flags, and in ONE statement writes the notice, its targets, the webhooks' deliveries, the
+ * `notice.submitted` audit event, the acknowledgement email (with the status link) and the
+ * moderators' notification; with an Idempotency-Key, in one transaction with the key.
  */
 export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise<{ answer: SubmitAnswer; replayed: boolean }> {
   const { config } = deps;
@@ -68,7 +70,7 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
   const box = cmd.idempotencyKey ? secretBox(deps.sessionSecret, 'idempotency') : undefined;
 
   // Reads that need no lock run first (the intake every channel shares: registry match, triage
-  // facts, flags), so the transaction below is short. Triage flags are advice: two notices racing
+  // facts, flags), so the write below holds no lock while we think. Triage flags are advice: two notices racing
   // past each other's duplicate check is harmless.
   const prepared = await prepareIntake(deps, {
     email,
@@ -85,59 +87,77 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
   // trusted flagger's address into the public form gets no priority.
   const trusted = !!cmd.verifiedEmail && !!prepared.submitter?.trusted;
 
+  const { token, hash } = newStatusToken();
+  const notice = deps.db.manager.getRepository(Notice).create(
+    newNotice(dto, {
+      reference: prepared.reference,
+      email,
+      originalUrls,
+      flags,
+      channel: cmd.channel,
+      ip: cmd.context.ip,
+      tokenHash: hash,
+      verify,
+      now,
+      slaHours: config.policy.slaHours,
+      verifiedEmail: !!cmd.verifiedEmail,
+      standing: cmd.standingStatements,
+      trusted,
+    }),
+  );
+  const links = statusLinks(config.publicBaseUrl, notice.reference, token, verify);
+  const targetRows = targets.map((t, i) => ({ url: t.url, matched: !!items[i], itemId: items[i]?.id ?? null }));
+  const answer: SubmitAnswer = { reference: notice.reference, status: notice.status, statusUrl: links.statusUrl, targets: targetRows };
+  // Everything the intake writes — the notice and its targets, the webhooks' `notice.status_changed`,
+  // the `notice.submitted` audit event, the acknowledgement (with the status link) and the
+  // moderators' notifications — as ONE statement: atomic by itself, one round trip (issue 18).
+  const writes = [
+    ...preparedNoticeParts(deps.db.manager, notice, prepared),
+    ...noticeEventParts(deps, notice, { from: null, at: now, targets: targetRowsOf(prepared) }),
+    auditEventPart(submittedEvent(cmd, notice, { at: now, trusted, urls: targets.length, matched: prepared.matched, flags })),
+    emailsPart(intakeEmails(deps, notice, prepared, links)),
+  ];
+  if (!cmd.idempotencyKey && !cmd.alsoInTransaction) {
+    await runAsOneStatement(deps.db, writes);
+    return { answer, replayed: false };
+  }
+  // A key to claim (and the answer to store with it) or the caller's own writes: a transaction around the statement.
   return withTransaction(deps.db, async (tx) => {
     if (cmd.idempotencyKey) {
       const earlier = await claimIdempotencyKey(tx, cmd.idempotencyKey, fingerprint!, now);
       if (earlier) return { answer: JSON.parse(box!.open(earlier)) as SubmitAnswer, replayed: true };
     }
-    const { token, hash } = newStatusToken();
-    const notice = tx.getRepository(Notice).create(
-      newNotice(dto, {
-        reference: prepared.reference,
-        email,
-        originalUrls,
-        flags,
-        channel: cmd.channel,
-        ip: cmd.context.ip,
-        tokenHash: hash,
-        verify,
-        now,
-        slaHours: config.policy.slaHours,
-        verifiedEmail: !!cmd.verifiedEmail,
-        standing: cmd.standingStatements,
-        trusted,
-      }),
-    );
-    await insertPreparedNotice(tx, notice, prepared);
-    await queueNoticeEvents(tx, deps, notice, { from: null, at: now });
-    const matched = prepared.matched;
-    await record(tx, {
-      actor: PUBLIC,
-      action: 'notice.submitted',
-      subject: { type: 'notice', id: notice.reference },
-      context: cmd.context,
-      at: now,
-      details: {
-        channel: cmd.channel,
-        ...(cmd.verifiedEmail ? { portal: true } : {}),
-        ...(trusted ? { sourceType: 'trusted_flagger' } : {}),
-        ...(cmd.standingStatements ? { statements: 'standing', statementsMadeAt: cmd.standingStatements.madeAt.toISOString() } : {}),
-        claimType: notice.claimType,
-        status: notice.status,
-        urls: targets.length,
-        matched,
-        flags: flags.map((f) => f.code),
-      },
-    });
-    const links = statusLinks(config.publicBaseUrl, notice.reference, token, verify);
-    const targetRows = targets.map((t, i) => ({ url: t.url, matched: !!items[i], itemId: items[i]?.id ?? null }));
-    // The acknowledgement (with the status link) and the moderators' notifications: one statement.
-    await enqueueMany(tx, intakeEmails(deps, notice, prepared, links));
+    await runAsOneStatement(tx, writes);
     await cmd.alsoInTransaction?.(tx, notice);
-    const answer: SubmitAnswer = { reference: notice.reference, status: notice.status, statusUrl: links.statusUrl, targets: targetRows };
     if (cmd.idempotencyKey) await storeIdempotentAnswer(tx, cmd.idempotencyKey, box!.seal(JSON.stringify(answer)));
     return { answer, replayed: false };
   });
+}
+
+/** The `notice.submitted` audit event: how the notice came in and what the intake found. */
+function submittedEvent(
+  cmd: SubmitNotice,
+  notice: Notice,
+  f: { at: Date; trusted: boolean; urls: number; matched: number; flags: TriageFlag[] },
+): AuditInput {
+  return {
+    actor: PUBLIC,
+    action: 'notice.submitted',
+    subject: { type: 'notice', id: notice.reference },
+    context: cmd.context,
+    at: f.at,
+    details: {
+      channel: cmd.channel,
+      ...(cmd.verifiedEmail ? { portal: true } : {}),
+      ...(f.trusted ? { sourceType: 'trusted_flagger' } : {}),
+      ...(cmd.standingStatements ? { statements: 'standing', statementsMadeAt: cmd.standingStatements.madeAt.toISOString() } : {}),
+      claimType: notice.claimType,
+      status: notice.status,
+      urls: f.urls,
+      matched: f.matched,
+      flags: f.flags.map((x) => x.code),
+    },
+  };
 }
 
 /** The new notice's row, from the validated form or API body and what the intake found out. */

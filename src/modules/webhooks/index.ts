@@ -3,7 +3,7 @@ export { Webhook, WEBHOOK_EVENTS, WEBHOOK_STATUSES } from './webhook.entity';
 export type { WebhookEventType, WebhookStatus } from './webhook.entity';
 export { WebhookDelivery, DELIVERY_STATUSES } from './webhook-delivery.entity';
 export type { DeliveryStatus } from './webhook-delivery.entity';
-export { queueWebhookEvent, queueNoticeEvents } from './queue-event';
+export { queueWebhookEvent, queueNoticeEvents, noticeEventParts } from './queue-event';
 export type { WebhookEvent, NoticeLike } from './queue-event';
 export {
   registerWebhook,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { AppDeps } from '../../deps';
+import { runAsOneStatement, type WritePart } from '../../db/one-statement';
 import type { WebhookEventType } from './webhook.entity';
 
 export interface WebhookEvent {
@@ -20,17 +21,23 @@ export interface WebhookEvent {
  */
 export async function queueWebhookEvent(tx: EntityManager, e: WebhookEvent): Promise<string> {
   const id = randomUUID();
+  await runAsOneStatement(tx, [webhookEventPart(id, e)]);
+  return id;
+}
+
+/** The deliveries of event `id` as a part of a larger statement (`runAsOneStatement`). */
+function webhookEventPart(id: string, e: WebhookEvent): WritePart {
   const body = JSON.stringify({ id, type: e.type, createdAt: e.at.toISOString(), data: e.data });
   const [who, value] = 'submitterId' in e.to ? ['s.id = $1::uuid', e.to.submitterId] : ['s.email = lower($1)', e.to.email];
-  await tx.query(
-    `INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, ordering_key, body, next_attempt_at, created_at)
-     SELECT w.id, $2::uuid, $3::text, $4::text, $5::text, $6::timestamptz, $6::timestamptz
+  return (p) => {
+    const type = p(e.type);
+    const at = p(e.at);
+    return `INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, ordering_key, body, next_attempt_at, created_at)
+     SELECT w.id, ${p(id)}::uuid, ${type}::text, ${p(e.orderingKey.slice(0, 100))}::text, ${p(body)}::text, ${at}::timestamptz, ${at}::timestamptz
        FROM webhooks w JOIN submitters s ON s.id = w.submitter_id
-      WHERE ${who} AND w.status = 'active' AND $3::text = ANY(w.events)
-      ORDER BY w.id`,
-    [value, id, e.type, e.orderingKey.slice(0, 100), body, e.at],
-  );
-  return id;
+      WHERE ${who.replace('$1', p(value))} AND w.status = 'active' AND ${type}::text = ANY(w.events)
+      ORDER BY w.id`;
+  };
 }
 
 /** What `queueNoticeEvents` reads of a notice (the notices module's entity fits it). */
@@ -70,16 +77,33 @@ export async function queueNoticeEvents(
     `SELECT url, outcome FROM notice_targets WHERE notice_id = $1 ORDER BY position, id`,
     [notice.id],
   );
+  // One statement each: `notice.decided` gets the later id, so it is delivered after `status_changed`.
+  for (const part of noticeEventParts(deps, notice, { ...c, targets })) await runAsOneStatement(tx, [part]);
+}
+
+/**
+ * `queueNoticeEvents` for a notice whose targets the caller has in hand (a new notice: its targets
+ * are written in the same statement, so they cannot be read back): the events as parts of the
+ * caller's statement (`runAsOneStatement`, issue 18). When nobody listens, the parts insert nothing.
+ * Targets in their order (`position`), each with its outcome. Two parts (a decision) must run one
+ * after the other, as `queueNoticeEvents` does: the parts of one statement have no order of ids.
+ */
+export function noticeEventParts(
+  deps: Pick<AppDeps, 'config'>,
+  notice: NoticeLike,
+  c: { from: string | null; at: Date; targets: { url: string; outcome: string }[] },
+): WritePart[] {
+  if (c.from === notice.status) return [];
   const data = {
     reference: notice.reference,
     status: notice.status,
     previousStatus: c.from,
-    decision: notice.decision,
+    decision: notice.decision ?? null,
     decidedAt: notice.decidedAt ? new Date(notice.decidedAt).toISOString() : null,
     url: `${deps.config.publicBaseUrl}/portal/notices/${notice.reference}`,
-    targets,
+    targets: c.targets.map((t) => ({ url: t.url, outcome: t.outcome })),
   };
   const base = { to: { email: notice.email }, orderingKey: `notice:${notice.reference}`, data, at: c.at };
-  await queueWebhookEvent(tx, { ...base, type: 'notice.status_changed' });
-  if (DECIDED.has(notice.status)) await queueWebhookEvent(tx, { ...base, type: 'notice.decided' });
+  const types: WebhookEventType[] = DECIDED.has(notice.status) ? ['notice.status_changed', 'notice.decided'] : ['notice.status_changed'];
+  return types.map((type) => webhookEventPart(randomUUID(), { ...base, type }));
 }
