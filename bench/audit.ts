@@ -5,7 +5,7 @@ import { createDataSource } from '../src/db/data-source';
 import { withTransaction } from '../src/db/transaction';
 import { createApiToken, createUser } from '../src/modules/auth';
 import { eventHash, GENESIS_HASH } from '../src/modules/audit/hash-chain';
-import { BenchRow, BenchSuite, load, startServer } from './lib';
+import { BenchRow, BenchSuite, load, rssRow, startServer } from './lib';
 
 const EVENTS = 1_000_000;
 const BATCH = 10_000;
@@ -216,6 +216,7 @@ export const auditSuite: BenchSuite = {
     } finally {
       await app.stop();
     }
+    rows.push(rssRow('audit exports and search (whole suite)', app.rss.peak()));
     return rows;
   },
 };

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Client } from 'pg';
 import { createDataSource } from '../src/db/data-source';
 import { createSubmitterToken } from '../src/modules/submitters';
-import { BenchContext, BenchRow, BenchSuite, ensureBenchItems, load, startServer } from './lib';
+import { BenchContext, BenchRow, BenchSuite, ensureBenchItems, load, rssRow, startServer } from './lib';
 
 /**
  * Rights holders' figures (issue 17, SPEC §14):
@@ -202,6 +202,7 @@ export const batchesSuite: BenchSuite = {
       await c.end();
       await server.stop();
     }
+    rows.push(rssRow('a 100,000-URL batch and the portal (whole suite)', server.rss.peak()));
     return rows;
   },
 };

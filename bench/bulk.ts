@@ -4,7 +4,7 @@ import { createDataSource } from '../src/db/data-source';
 import { withTransaction } from '../src/db/transaction';
 import { SYSTEM } from '../src/modules/audit';
 import { createApiToken, createUser } from '../src/modules/auth';
-import { BenchContext, BenchRow, BenchSuite, startServer } from './lib';
+import { BenchContext, BenchRow, BenchSuite, rssRow, startServer } from './lib';
 
 /**
  * Bulk decisions (issue 16): one `POST /api/v1/notices/bulk` rejecting every pending notice of one
@@ -119,6 +119,7 @@ export const bulkSuite: BenchSuite = {
       await app.stop();
       await db.destroy();
     }
+    rows.push(rssRow('a bulk rejection of 1,000 notices (whole suite)', app.rss.peak()));
     return rows;
   },
 };

@@ -3,7 +3,7 @@ import nodemailer from 'nodemailer';
 import { Client } from 'pg';
 import { freePort } from '../src/db/embedded';
 import { parseNoticeEmail, readMessage } from '../src/modules/inbound/parse';
-import { BenchRow, BenchSuite, startServer } from './lib';
+import { BenchRow, BenchSuite, rssRow, startServer } from './lib';
 
 /**
  * The mailbox (issue 14): notices sent over real SMTP to the built-in receiver by 10 concurrent
@@ -185,6 +185,7 @@ export const inboundSuite: BenchSuite = {
       await db.end();
       await app.stop();
     }
+    rows.push(rssRow('the mailbox: SMTP intake and the parse job (whole suite)', app.rss.peak()));
     return rows;
   },
 };

@@ -75,15 +75,20 @@ export function meterRss(pid: number | undefined): RssMeter {
 }
 
 export const RSS_GOAL_MB = 250;
+const RSS_GOAL_MIB = (RSS_GOAL_MB * 1e6) / 2 ** 20;
+
+/** How every RSS row's name starts (run.ts adds one for a suite that has none). */
+export const RSS_ROW = 'server RSS peak: ';
 
 /** A table row for the server's RSS peak during a scenario. */
 export function rssRow(scenario: string, peakMb: number): BenchRow {
   return {
-    name: `server RSS peak: ${scenario}`,
+    name: `${RSS_ROW}${scenario}`,
     value: peakMb,
     unit: 'MiB',
-    goal: `≤ ${RSS_GOAL_MB} MB (issue 18)`,
-    ok: peakMb <= RSS_GOAL_MB,
+    // The figure is in MiB (as /proc reports it); the goal is in MB: 250 MB = 238.4 MiB.
+    goal: `≤ ${RSS_GOAL_MB} MB = ${RSS_GOAL_MIB.toFixed(0)} MiB (issue 18)`,
+    ok: peakMb <= RSS_GOAL_MIB,
   };
 }
 

@@ -5,7 +5,7 @@ import { createDataSource } from '../src/db/data-source';
 import { withTransaction } from '../src/db/transaction';
 import { SYSTEM } from '../src/modules/audit';
 import { createApiToken, createUser, User } from '../src/modules/auth';
-import { BenchRow, BenchSuite, load, startServer } from './lib';
+import { BenchRow, BenchSuite, load, rssRow, startServer } from './lib';
 import { PASSWORD, signIn } from './review';
 
 /**
@@ -134,7 +134,10 @@ export const liveSuite: BenchSuite = {
         ok: p95 <= 200 && missing === 0,
         note: `${CHANGES} changes, ${latencies.length} deliveries, ${missing} missing; p50 ${Math.round(percentile(latencies, 50))} ms, p99 ${Math.round(percentile(latencies, 99))} ms, max ${Math.round(latencies[latencies.length - 1])} ms; from the API request's start`,
       };
-      return [row];
+      return [
+        row,
+        rssRow(`live stream, ${CLIENTS} browsers on two instances (the higher of the two)`, Math.max(a.rss.peak(), b.rss.peak())),
+      ];
     } finally {
       for (const r of requests) r.destroy();
       await Promise.all([a.stop(), b.stop()]);
@@ -222,6 +225,7 @@ export const dashboardSuite: BenchSuite = {
     } finally {
       await app.stop();
     }
+    rows.push(rssRow('GET /dashboard with 1,000,000 notices (whole suite)', app.rss.peak()));
     return rows;
   },
 };

@@ -4,7 +4,7 @@ import { createDataSource } from '../src/db/data-source';
 import { withTransaction } from '../src/db/transaction';
 import { SYSTEM } from '../src/modules/audit';
 import { createApiToken, createUser } from '../src/modules/auth';
-import { BenchContext, BenchRow, BenchSuite, ensureBenchItems, load, startServer } from './lib';
+import { BenchContext, BenchRow, BenchSuite, ensureBenchItems, load, rssRow, startServer } from './lib';
 
 /**
  * The review queue's figures (issue 6):
@@ -163,6 +163,7 @@ export const reviewSuite: BenchSuite = {
     } finally {
       await app.stop();
     }
+    rows.push(rssRow('the review queue and decisions (whole suite)', app.rss.peak()));
     return rows;
   },
 };

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createDataSource } from '../src/db/data-source';
 import { startEmbeddedPostgres } from '../src/db/embedded';
-import type { BenchRow } from './lib';
+import { BenchRow, meterRss, RSS_ROW, rssRow } from './lib';
 import { suites } from './suites';
 
 /**
@@ -29,7 +29,18 @@ async function main() {
     for (const s of chosen) {
       const started = Date.now();
       console.error(`== ${s.name}`);
-      rows.push(...(await s.run({ databaseUrl: pg.url, log: (l) => console.error(`   ${l}`) })));
+      // A suite that starts no server runs the server's code in this process: its RSS is the figure then.
+      const own = meterRss(process.pid);
+      own.reset();
+      const got = await s.run({ databaseUrl: pg.url, log: (l) => console.error(`   ${l}`) });
+      own.stop();
+      rows.push(...got);
+      if (!got.some((r) => r.name.startsWith(RSS_ROW))) {
+        rows.push({
+          ...rssRow(`${s.name} (whole suite)`, own.peak()),
+          note: 'no server process: the bench process, which runs the code in-process and holds the generated data',
+        });
+      }
       console.error(`   (${((Date.now() - started) / 1000).toFixed(1)} s)`);
     }
   } finally {

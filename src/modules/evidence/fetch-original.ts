@@ -17,6 +17,12 @@ export type Original =
 const KEEP_MS = 10 * 60_000;
 const KEEP_FAILURE_MS = 60_000;
 const MAX_ENTRIES = 500;
+/**
+ * What the kept texts may take together (issue 18: every in-process cache bounded by bytes): 500
+ * pages of EVIDENCE_MAX_BYTES would be a gigabyte. Counted as 2 bytes a character (V8's widest
+ * strings); the oldest go first, and a text over a quarter of it is served but not kept.
+ */
+export const ORIGINALS_MAX_BYTES = 8 * 1024 * 1024;
 
 /** The readable text of a page: its <article>, else <main>, else <body>; no navigation, scripts or images. */
 export function pageText(html: string): string {
@@ -50,7 +56,8 @@ function decode(body: Buffer, contentType: string | null): string {
 }
 
 export function originalFetcher(deps: Pick<AppDeps, 'config' | 'clock'>) {
-  const cache = new Map<string, { until: number; p: Promise<Original> }>();
+  type Entry = { until: number; bytes: number; p: Promise<Original> };
+  const cache = new Map<string, Entry>();
   const load = async (url: string): Promise<Original> => {
     const fetchedAt = deps.clock.now();
     try {
@@ -71,15 +78,31 @@ export function originalFetcher(deps: Pick<AppDeps, 'config' | 'clock'>) {
       return { ok: false, url, error: e instanceof Error ? e.message : String(e), fetchedAt };
     }
   };
+  let bytes = 0;
+  const drop = (url: string) => {
+    const e = cache.get(url);
+    if (!e) return;
+    cache.delete(url);
+    bytes -= e.bytes;
+  };
   return (url: string): Promise<Original> => {
     const now = Date.now();
     const hit = cache.get(url);
     if (hit && hit.until > now) return hit.p;
-    if (cache.size >= MAX_ENTRIES) for (const [k, v] of cache) if (v.until <= now || cache.size >= MAX_ENTRIES) cache.delete(k);
-    const entry = { until: now + KEEP_MS, p: load(url) };
+    drop(url);
+    if (cache.size >= MAX_ENTRIES) for (const [k, v] of cache) if (v.until <= now || cache.size >= MAX_ENTRIES) drop(k);
+    const entry: Entry = { until: now + KEEP_MS, bytes: 0, p: load(url) };
     cache.set(url, entry);
     void entry.p.then((o) => {
+      if (cache.get(url) !== entry) return;
       if (!o.ok) entry.until = Date.now() + KEEP_FAILURE_MS;
+      entry.bytes = 2 * ((o.ok ? o.text.length + o.finalUrl.length : o.error.length) + url.length) + 200;
+      bytes += entry.bytes;
+      if (entry.bytes > ORIGINALS_MAX_BYTES / 4) return drop(url);
+      for (const k of cache.keys()) {
+        if (bytes <= ORIGINALS_MAX_BYTES) break;
+        drop(k);
+      }
     });
     return entry.p;
   };

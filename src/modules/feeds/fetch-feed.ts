@@ -33,21 +33,75 @@ export interface FetchFeedOptions {
   userAgent?: string;
 }
 
-export type FetchFeedResult =
+export type FetchFeedResult<Body = Buffer> =
   | { notModified: true; httpStatus: 304; finalUrl: string }
   | {
       notModified: false;
       httpStatus: number;
-      body: Buffer;
+      body: Body;
       contentType: string | null;
       etag: string | null;
       lastModified: string | null;
       finalUrl: string;
     };
 
+/** Where a response body goes as it arrives (its decompressed bytes, within the size cap). */
+export interface BodySink<Body> {
+  write(chunk: Buffer): void;
+  end(): Body;
+}
+
+/** Makes the sink of a response, told its content type and (uncompressed bodies only) its declared length. */
+type SinkFor<Body> = (body: { contentType: string | null; length: number | null }) => BodySink<Body>;
+
 export const FEED_LIMITS = { timeoutMs: 20_000, maxBytes: 20 * 1024 * 1024, maxRedirects: 5 };
 
-export async function fetchFeed(url: string, opts: FetchFeedOptions): Promise<FetchFeedResult> {
+/** The body as one buffer. */
+export function fetchFeed(url: string, opts: FetchFeedOptions): Promise<FetchFeedResult> {
+  return fetchInto(url, opts, (body) => bytesSink(body.length));
+}
+
+/**
+ * The body handed to `sink` chunk by chunk (the feed import decodes it to text as it arrives, so
+ * the document is never also held as one large buffer: issue 18, memory).
+ */
+export function fetchFeedInto<Body>(
+  url: string,
+  opts: FetchFeedOptions,
+  sink: (contentType: string | null) => BodySink<Body>,
+): Promise<FetchFeedResult<Body>> {
+  return fetchInto(url, opts, (body) => sink(body.contentType));
+}
+
+const headerOf = (res: IncomingMessage, name: string) => {
+  const v = res.headers[name];
+  return (Array.isArray(v) ? v[0] : v) ?? null;
+};
+
+/**
+ * Bytes of a known length go straight into one buffer of that length as they arrive, so each
+ * socket chunk is let go at once (keeping every chunk to concatenate them at the end held the body
+ * twice). A body of unknown length (chunked) is gathered and concatenated.
+ */
+function bytesSink(length: number | null): BodySink<Buffer> {
+  const known = length ? Buffer.allocUnsafeSlow(length) : null;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  return {
+    write(chunk) {
+      if (known && size + chunk.length <= known.length) chunk.copy(known, size);
+      else chunks.push(chunk);
+      size += chunk.length;
+    },
+    end() {
+      if (!known) return Buffer.concat(chunks);
+      if (!chunks.length) return size === known.length ? known : known.subarray(0, size);
+      return Buffer.concat([known.subarray(0, size - chunks.reduce((n, c) => n + c.length, 0)), ...chunks]);
+    },
+  };
+}
+
+async function fetchInto<Body>(url: string, opts: FetchFeedOptions, sinkFor: SinkFor<Body>): Promise<FetchFeedResult<Body>> {
   const timeoutMs = opts.timeoutMs ?? FEED_LIMITS.timeoutMs;
   const maxBytes = opts.maxBytes ?? FEED_LIMITS.maxBytes;
   const maxRedirects = opts.maxRedirects ?? FEED_LIMITS.maxRedirects;
@@ -76,11 +130,8 @@ export async function fetchFeed(url: string, opts: FetchFeedOptions): Promise<Fe
       res.resume();
       throw new FeedFetchError(`the feed answered HTTP ${status}`);
     }
-    const body = await readBody(res, maxBytes, deadline, timeoutMs);
-    const header = (name: string) => {
-      const v = res.headers[name];
-      return (Array.isArray(v) ? v[0] : v) ?? null;
-    };
+    const body = await readBody(res, maxBytes, deadline, timeoutMs, sinkFor);
+    const header = (name: string) => headerOf(res, name);
     return {
       notModified: false,
       httpStatus: status,
@@ -138,7 +189,13 @@ function request(target: URL, opts: FetchFeedOptions, deadline: number, timeoutM
   });
 }
 
-function readBody(res: IncomingMessage, maxBytes: number, deadline: number, timeoutMs: number): Promise<Buffer> {
+function readBody<Body>(
+  res: IncomingMessage,
+  maxBytes: number,
+  deadline: number,
+  timeoutMs: number,
+  sinkFor: SinkFor<Body>,
+): Promise<Body> {
   return new Promise((resolve, reject) => {
     const declared = Number(res.headers['content-length']);
     if (Number.isFinite(declared) && declared > maxBytes) {
@@ -152,7 +209,11 @@ function readBody(res: IncomingMessage, maxBytes: number, deadline: number, time
     if (encoding === 'gzip' || encoding === 'x-gzip') stream = res.pipe(zlib.createGunzip());
     else if (encoding === 'deflate') stream = res.pipe(zlib.createInflate());
     else if (encoding === 'br') stream = res.pipe(zlib.createBrotliDecompress());
-    const chunks: Buffer[] = [];
+    // A compressed body's declared length is not its size: the sink is told only a plain body's length.
+    const sink = sinkFor({
+      contentType: headerOf(res, 'content-type'),
+      length: stream === res && Number.isFinite(declared) && declared > 0 ? declared : null,
+    });
     let size = 0;
     let done = false;
     const fail = (err: Error) => {
@@ -167,9 +228,14 @@ function readBody(res: IncomingMessage, maxBytes: number, deadline: number, time
       Math.max(1, deadline - Date.now()),
     );
     stream.on('data', (chunk: Buffer) => {
+      if (done) return;
       size += chunk.length;
       if (size > maxBytes) return fail(new FeedFetchError(`the feed is too large (more than ${maxBytes} bytes)`));
-      chunks.push(chunk);
+      try {
+        sink.write(chunk);
+      } catch (e) {
+        fail(new FeedFetchError(`the download could not be read: ${describe(e)}`));
+      }
     });
     stream.on('error', (err: Error) => fail(new FeedFetchError(`the download failed: ${describe(err)}`)));
     res.on('aborted', () => fail(new FeedFetchError('the connection closed before the feed was complete')));
@@ -178,7 +244,11 @@ function readBody(res: IncomingMessage, maxBytes: number, deadline: number, time
       done = true;
       clearTimeout(timer);
       if (!res.complete) return reject(new FeedFetchError('the connection closed before the feed was complete'));
-      resolve(Buffer.concat(chunks));
+      try {
+        resolve(sink.end());
+      } catch (e) {
+        reject(new FeedFetchError(`the download could not be read: ${describe(e)}`));
+      }
     });
   });
 }

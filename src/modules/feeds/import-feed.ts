@@ -5,8 +5,8 @@ import type { Clock } from '../../shared/clock';
 import { AppError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import { Actor, record, RequestContext, SYSTEM } from '../audit';
-import { FeedFetchError, fetchFeed, FetchFeedOptions, FetchFeedResult } from './fetch-feed';
-import { decodeFeed, FeedEntry, FeedParseError, openFeed } from './parse-feed';
+import { FeedFetchError, fetchFeedInto, FetchFeedOptions, FetchFeedResult } from './fetch-feed';
+import { FeedEntry, feedDecoder, FeedParseError, openFeed } from './parse-feed';
 import { FetchResult, ItemInput, lockSource, purgeUpserted, sha256, Source, upsertItems, UpsertSeen } from '../items';
 
 export interface ImportDeps {
@@ -132,13 +132,18 @@ async function importOne(deps: ImportDeps, source: Source, opts: ImportOptions):
   const feedUrl = source.feedUrl!;
   let result: FetchResult;
   try {
-    let fetched: FetchFeedResult | undefined = await fetchFeed(feedUrl, {
-      etag: source.lastFetchEtag,
-      lastModified: source.lastFetchModified,
-      allowPrivate: deps.config.policy.allowPrivateFeeds,
-      userAgent: `TakedownDesk (+${deps.config.publicBaseUrl})`,
-      ...opts.limits,
-    });
+    let fetched: FetchFeedResult<string> | undefined = await fetchFeedInto(
+      feedUrl,
+      {
+        etag: source.lastFetchEtag,
+        lastModified: source.lastFetchModified,
+        allowPrivate: deps.config.policy.allowPrivateFeeds,
+        userAgent: `TakedownDesk (+${deps.config.publicBaseUrl})`,
+        ...opts.limits,
+      },
+      // Decoded as it arrives: the import holds the feed as text only, never also as one large buffer.
+      feedDecoder,
+    );
     if (fetched.notModified) {
       result = {
         ok: true,
@@ -156,10 +161,10 @@ async function importOne(deps: ImportDeps, source: Source, opts: ImportOptions):
     }
     // The feed is read one entry at a time and written in batches (issue 18: memory): the import
     // holds the document's text and one batch, never a tree or an array of every entry.
-    const feed = openFeed(decodeFeed(fetched.body, fetched.contentType), fetched.finalUrl);
+    const feed = openFeed(fetched.body, fetched.finalUrl);
     const validators = { etag: fetched.etag, lastModified: fetched.lastModified };
     const httpStatus = fetched.httpStatus;
-    fetched = undefined; // the bytes are decoded: let them go
+    fetched = undefined; // openFeed keeps the text it needs
     const now = deps.clock.now();
     const r: FetchResult = { ok: true, httpStatus, entries: feed.count, created: 0, updated: 0, unchanged: 0, skipped: {} };
     // One transaction: every item change of this import and its audit event commit together.

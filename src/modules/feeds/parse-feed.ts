@@ -1,4 +1,5 @@
 import { Parser } from 'htmlparser2';
+import { TextDecoder } from 'node:util';
 import { htmlToText, type RightsSignals } from '../items';
 import { canonicalLinksIn, chooseOriginal, EntryUrl } from './entry-urls';
 
@@ -55,21 +56,69 @@ interface Node {
 
 /** Decodes the bytes of a feed: BOM, then the XML declaration's encoding, then the HTTP charset, else UTF-8. */
 export function decodeFeed(bytes: Buffer, contentType?: string | null): string {
-  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return bytes.subarray(3).toString('utf8');
-  if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) return new TextDecoder('utf-16le').decode(bytes.subarray(2));
-  if (bytes.length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff) return new TextDecoder('utf-16be').decode(bytes.subarray(2));
-  const head = bytes.subarray(0, 200).toString('latin1');
-  const declared = /^\s*<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']/.exec(head)?.[1];
-  const fromHeader = contentType ? /charset\s*=\s*"?([A-Za-z0-9._-]+)/i.exec(contentType)?.[1] : undefined;
-  for (const label of [declared, fromHeader]) {
-    if (!label) continue;
-    try {
-      return new TextDecoder(label.toLowerCase()).decode(bytes);
-    } catch {
-      // unknown label: try the next one
+  const d = feedDecoder(contentType);
+  d.write(bytes);
+  return d.end();
+}
+
+/** The first bytes that choose the encoding (BOM, XML declaration). */
+const HEAD_BYTES = 200;
+
+export interface FeedDecoder {
+  write(chunk: Buffer): void;
+  /** The whole document's text. */
+  end(): string;
+}
+
+/**
+ * `decodeFeed` as the bytes arrive (issue 18: memory): an import decodes each chunk of the
+ * download into text at once, so the feed is held as text only — never also as one large buffer,
+ * whose memory outside V8 (malloc's heap) was not given back after the import.
+ */
+export function feedDecoder(contentType?: string | null): FeedDecoder {
+  let head: Buffer | null = Buffer.alloc(0);
+  let decoder: TextDecoder | null = null;
+  const parts: string[] = [];
+  const choose = (bytes: Buffer): TextDecoder => {
+    if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return new TextDecoder('utf-8');
+    if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) return new TextDecoder('utf-16le');
+    if (bytes.length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff) return new TextDecoder('utf-16be');
+    const start = bytes.subarray(0, HEAD_BYTES).toString('latin1');
+    const declared = /^\s*<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']/.exec(start)?.[1];
+    const fromHeader = contentType ? /charset\s*=\s*"?([A-Za-z0-9._-]+)/i.exec(contentType)?.[1] : undefined;
+    for (const label of [declared, fromHeader]) {
+      if (!label) continue;
+      try {
+        return new TextDecoder(label.toLowerCase());
+      } catch {
+        // unknown label: try the next one
+      }
     }
-  }
-  return bytes.toString('utf8');
+    return new TextDecoder('utf-8');
+  };
+  const decode = (bytes: Buffer, last: boolean) => {
+    decoder ??= choose(bytes);
+    const text = decoder.decode(bytes, { stream: !last });
+    if (text) parts.push(text);
+  };
+  return {
+    write(chunk) {
+      if (!head) return decode(chunk, false);
+      head = Buffer.concat([head, chunk]);
+      if (head.length < HEAD_BYTES) return;
+      const bytes = head;
+      head = null;
+      decode(bytes, false);
+    },
+    end() {
+      const bytes = head ?? Buffer.alloc(0);
+      head = null;
+      decode(bytes, true);
+      const text = parts.length === 1 ? parts[0] : parts.join('');
+      parts.length = 0;
+      return text;
+    },
+  };
 }
 
 /** An entry of the document's feed: `<rss><channel><item>`, `<rdf:RDF><item>` (RSS 1.0), `<feed><entry>` (Atom). */

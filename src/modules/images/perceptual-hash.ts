@@ -8,6 +8,15 @@ import sharp from 'sharp';
  * comparison (`npm run bench -- images`), which chose pHash (docs/images.md).
  */
 
+/**
+ * Issue 18 (memory): libvips' operation cache is off (by default it keeps up to 50 MB and 100
+ * operations of decoded images; every image here is a different download, so it never hits) and
+ * each image is decoded on one thread (the job hashes one image at a time; the default is a
+ * thread per core, each with its own buffers).
+ */
+sharp.cache(false);
+sharp.concurrency(1);
+
 /** Decompression-bomb guard: at most this many pixels are decoded (sharp's `limitInputPixels`). */
 export const MAX_IMAGE_PIXELS = 40_000_000;
 

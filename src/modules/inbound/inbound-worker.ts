@@ -6,7 +6,7 @@ import { record } from '../audit';
 import { automaticRepliesSince } from '../mail';
 import type { EmailThread } from '../mail';
 import { attachEmailReply, prepareIntake, PreparedIntake, takeEmailedNotice } from '../notices';
-import { ClaimedInbound, claimInbound, lockClaimed, setAttemptFailed, setOutcome } from './inbound.queries';
+import { ClaimedInbound, claimInbound, lockClaimed, readRaw, setAttemptFailed, setOutcome } from './inbound.queries';
 import { emailedNotice, readInboundEmail, ReadResult } from './read-inbound-email';
 import type { DnsResolver } from './sender-auth';
 import { isUnauthenticated } from './sender-auth';
@@ -64,6 +64,38 @@ export interface InboundWorker {
 
 const WORKER = { type: 'system' as const, label: 'inbound-worker' };
 
+/**
+ * The raw bytes of the messages read at once, at most (issue 18, memory): reading a message takes
+ * a few times its size (its bytes, the parsed text and attachments), so up to `concurrency` small
+ * messages are read together, but a large one (up to INBOUND_MAX_BYTES, 25 MiB) is read alone.
+ */
+const PARSE_BUDGET_BYTES = 4 * 1024 * 1024;
+
+/** A byte semaphore: `take(n)` waits until n fits (a request larger than the whole budget waits until nothing else is held). */
+function byteBudget(limit: number) {
+  let held = 0;
+  const waiting: { n: number; go: () => void }[] = [];
+  const wake = () => {
+    while (waiting.length && (held === 0 || held + waiting[0].n <= limit)) {
+      const w = waiting.shift()!;
+      held += w.n;
+      w.go();
+    }
+  };
+  return {
+    take(n: number): Promise<void> {
+      return new Promise((go) => {
+        waiting.push({ n, go });
+        wake();
+      });
+    },
+    give(n: number) {
+      held -= n;
+      wake();
+    },
+  };
+}
+
 export function createInboundWorker(deps: InboundDeps, opts: InboundWorkerOptions = {}): InboundWorker {
   const { db, clock, logger, config } = deps;
   const batchSize = opts.batchSize ?? 20;
@@ -74,6 +106,7 @@ export function createInboundWorker(deps: InboundDeps, opts: InboundWorkerOption
   const maxAttempts = opts.maxAttempts ?? 3;
   const readDeps = { ...deps, resolver: opts.resolver };
   let stopping = false;
+  const budget = byteBudget(PARSE_BUDGET_BYTES);
 
   async function prepare(row: ClaimedInbound, r: ReadResult): Promise<PreparedIntake | null> {
     if (r.verdict.kind !== 'notice') return null;
@@ -193,7 +226,7 @@ export function createInboundWorker(deps: InboundDeps, opts: InboundWorkerOption
       return 'lost';
     }
     try {
-      const r = await readInboundEmail(readDeps, row.raw, row.envelope ?? {});
+      const r = await readInboundEmail(readDeps, await readRaw(db, row.id, row.size), row.envelope ?? {});
       const prepared = await prepare(row, r);
       return (await recordOutcome(row, r, prepared)) ? 'done' : 'lost';
     } catch (err) {
@@ -235,7 +268,15 @@ export function createInboundWorker(deps: InboundDeps, opts: InboundWorkerOption
       const queue = [...rows];
       await Promise.all(
         Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
-          for (let row = queue.shift(); row; row = queue.shift()) total[await handle(row)]++;
+          for (let row = queue.shift(); row; row = queue.shift()) {
+            const size = row.size;
+            await budget.take(size);
+            try {
+              total[await handle(row)]++;
+            } finally {
+              budget.give(size);
+            }
+          }
         }),
       );
       if (onlyId || rows.length < batchSize) break;

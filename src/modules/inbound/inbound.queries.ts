@@ -5,7 +5,8 @@ import type { InboundEmail, InboundEnvelope, InboundStatus, SenderAuth } from '.
 /** A row the parse job holds (claimed through the shared leases, `src/db/leases.ts`). */
 export interface ClaimedInbound {
   id: string;
-  raw: Buffer;
+  /** The raw message's length in bytes: the bytes themselves are read when the row's turn comes (`readRaw`). */
+  size: number;
   envelope: InboundEnvelope;
   attempts: number;
   way_in: string;
@@ -33,8 +34,31 @@ export function claimInbound(leases: LeaseHolder, q: { now: Date; limit: number;
     orderBy: 't.next_attempt_at',
     limit: q.limit,
     set: 'attempts = t.attempts + 1, next_attempt_at = $2',
-    returning: 't.id, t.raw, t.envelope, t.attempts, t.way_in, t.received_at',
+    returning: 't.id, octet_length(t.raw) AS size, t.envelope, t.attempts, t.way_in, t.received_at',
   });
+}
+
+/** Bytes read from a stored message a statement at a time (2 MiB of hex on the wire). */
+const RAW_PIECE = 1024 * 1024;
+
+/**
+ * A stored message's bytes, read a piece at a time into one buffer (issue 18, memory): a bytea
+ * comes back as hex text, so reading a 25 MiB message whole held 50 MiB of wire buffer and 50 MiB
+ * of hex string besides its 25 MiB of bytes, and a claim of 20 such rows would hold all of them.
+ */
+export async function readRaw(db: { query(sql: string, params: unknown[]): Promise<any[]> }, id: string, size: number): Promise<Buffer> {
+  const raw = Buffer.allocUnsafeSlow(size);
+  for (let at = 0; at < size; at += RAW_PIECE) {
+    const [row] = await db.query(`SELECT substring(raw FROM $2 FOR $3) AS piece FROM inbound_emails WHERE id = $1`, [
+      id,
+      at + 1,
+      RAW_PIECE,
+    ]);
+    const piece: Buffer | undefined = row?.piece;
+    if (!piece || piece.length !== Math.min(RAW_PIECE, size - at)) throw new Error(`inbound email ${id}: its raw bytes changed while read`);
+    piece.copy(raw, at);
+  }
+  return raw;
 }
 
 /** Locks a claimed row for its outcome; false when the claim is no longer ours (the fence). */

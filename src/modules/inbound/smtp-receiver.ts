@@ -24,6 +24,9 @@ const smtpError = (code: number, message: string) => Object.assign(new Error(mes
  * later). STARTTLS is offered when INBOUND_SMTP_TLS_CERT/KEY are set. After each commit the parse
  * job is kicked, so a notice is read within moments.
  */
+/** Sending addresses whose per-minute count is kept (the rate limit's memory is bounded by this). */
+const MAX_SENDERS_TRACKED = 10_000;
+
 export async function startSmtpReceiver(
   deps: Pick<AppDeps, 'db' | 'clock' | 'config' | 'logger'>,
   worker: InboundWorker | null,
@@ -56,7 +59,15 @@ export async function startSmtpReceiver(
       if (!w || now - w.windowStart >= 60_000) sent.set(ip, { windowStart: now, n: 1 });
       else if (++w.n > inbound.smtpPerMinute)
         return callback(smtpError(421, '4.7.0 Too many messages from your address; try again in a minute'));
-      if (sent.size > 10_000) for (const [k, v] of sent) if (now - v.windowStart >= 60_000) sent.delete(k);
+      if (sent.size > MAX_SENDERS_TRACKED) {
+        for (const [k, v] of sent) if (now - v.windowStart >= 60_000) sent.delete(k);
+        // Still full (that many addresses within a minute): the oldest go first, so the map stays
+        // bounded (issue 18: ~100 bytes an entry, an address is at most 45 characters → ≤ ~1 MB).
+        for (const k of sent.keys()) {
+          if (sent.size <= MAX_SENDERS_TRACKED) break;
+          sent.delete(k);
+        }
+      }
       callback();
     },
     onRcptTo(address, _session, callback) {
@@ -66,7 +77,14 @@ export async function startSmtpReceiver(
     },
     onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback) {
       const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
+      let size = 0;
+      // Past INBOUND_MAX_BYTES the rest is read and dropped (smtp-server only flags it): a message
+      // refused for its size must not be held whole in memory first (issue 18).
+      stream.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size <= inbound.maxBytes) chunks.push(c);
+        else chunks.length = 0;
+      });
       stream.on('error', (err) => callback(err));
       stream.on('end', () => {
         if (stream.sizeExceeded) return callback(smtpError(552, `5.3.4 Message too large (at most ${inbound.maxBytes} bytes)`));

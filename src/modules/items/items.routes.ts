@@ -82,7 +82,10 @@ export async function renderItemPage(app: Express, deps: AppDeps, item: ItemPage
       published: item.sourcePublishedAt ?? item.firstFetchedAt,
     });
   }
-  const body = Buffer.from(html, 'utf8');
+  // Its own memory, never a slice of Node's shared 8 KiB buffer pool: a page under 4 KiB kept in the
+  // page cache would keep the pool's whole slab alive, more than the cache counts (issue 18: bytes).
+  const body = Buffer.allocUnsafeSlow(Buffer.byteLength(html, 'utf8'));
+  body.write(html, 'utf8');
   return { status, body, etag: etagOf(body), headers };
 }
 

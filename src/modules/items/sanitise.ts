@@ -68,7 +68,14 @@ function absolute(value: string | undefined, base: string | undefined): string |
   }
 }
 
-function options(baseUrl: string | undefined): sanitizeHtml.IOptions {
+/**
+ * The base URL of the call in progress: `sanitizeHtml` is synchronous, so one options object serves
+ * every call (issue 18: no cache of options per base URL, which a feed import of N distinct
+ * original URLs filled with N closures and never hit).
+ */
+let baseUrl: string | undefined;
+
+function options(): sanitizeHtml.IOptions {
   return {
     allowedTags: ALLOWED_TAGS,
     allowedAttributes: {
@@ -113,19 +120,17 @@ function options(baseUrl: string | undefined): sanitizeHtml.IOptions {
   };
 }
 
-const cache = new Map<string, sanitizeHtml.IOptions>();
+const OPTIONS = options();
 
-/** Sanitised HTML for an item's content; relative URLs resolved against `baseUrl` (the original URL). */
-export function sanitiseContent(html: string, baseUrl?: string): string {
+/** Sanitised HTML for an item's content; relative URLs resolved against `base` (the original URL). */
+export function sanitiseContent(html: string, base?: string): string {
   if (!html) return '';
-  const key = baseUrl ?? '';
-  let opts = cache.get(key);
-  if (!opts) {
-    opts = options(baseUrl);
-    if (cache.size > 100) cache.clear();
-    cache.set(key, opts);
+  baseUrl = base;
+  try {
+    return sanitizeHtml(html, OPTIONS).trim();
+  } finally {
+    baseUrl = undefined;
   }
-  return sanitizeHtml(html, opts).trim();
 }
 
 /** Plain text of some HTML (titles given as HTML, excerpts): every tag dropped, entities decoded. */

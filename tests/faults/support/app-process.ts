@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../../../src/db/embedded';
 
@@ -31,8 +31,20 @@ export interface AppProcess {
   stop(): Promise<void>;
 }
 
+/**
+ * The node flags of `npm start` (package.json's start script, e.g. `--max-old-space-size=128`), so a
+ * test can run the server exactly as operators do.
+ */
+export const NPM_START_NODE_FLAGS: string[] = (() => {
+  const pkg = JSON.parse(readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.split(/\s+/);
+  return words.slice(words.indexOf('node') + 1).filter((w) => w.startsWith('--'));
+})();
+
 export interface StartOptions {
   port?: number;
+  /** Flags for node before the script (default none; NPM_START_NODE_FLAGS to run it as `npm start` does). */
+  nodeFlags?: string[];
   /** How long to wait for /readyz (default 90 s: the machine is shared and slow at times). */
   readyTimeoutMs?: number;
 }
@@ -63,7 +75,7 @@ export async function startApp(env: Record<string, string>, opts: StartOptions =
   let exited: Promise<void> = Promise.resolve();
 
   const launch = async () => {
-    const c = spawn(process.execPath, [SERVER_JS], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(process.execPath, [...(opts.nodeFlags ?? []), SERVER_JS], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
     const append = (b: Buffer) => {
       out = (out + b.toString('utf8')).slice(-200_000);

@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import nodemailer from 'nodemailer';
+import { freePort } from '../../src/db/embedded';
+import { createTestDatabase } from '../support/context';
+import { AGENT, completeLetter } from '../support/inbound-mail';
+import { AppProcess, NPM_START_NODE_FLAGS, sleep, startApp, waitFor } from './support/app-process';
+
+/**
+ * Issue 18: the server runs as `npm start` runs it (`node --max-old-space-size=128`, V8's old space
+ * capped), and the inbound pipeline must still read the largest message it accepts. Messages just
+ * under the default INBOUND_MAX_BYTES (25 MiB) arrive over real SMTP and are read by the parse job:
+ * a prose letter padded with a long quoted thread (one 24 MiB text part), the same letter with a
+ * 17 MiB attachment (24 MiB of base64), and a letter sent as HTML only (24 MiB). Each must end
+ * read (not `failed`, not still `received`) with the process alive: no out-of-memory crash. The
+ * server's RSS is sampled meanwhile and printed (the figure is the report's, not an assertion).
+ */
+const MAX_BYTES = 25 * 1024 * 1024;
+const TARGET = 24 * 1024 * 1024;
+
+const letter = completeLetter(['https://copies.example/notes-on-the-engine']);
+const HEADERS = (contentType: string) =>
+  [
+    'From: Ada Lovelace <ada@analytical.example>',
+    `To: ${AGENT}`,
+    'Subject: DMCA takedown notice',
+    `Message-ID: <${randomBytes(8).toString('hex')}@analytical.example>`,
+    'Date: Tue, 01 Dec 2026 10:00:00 +0000',
+    'MIME-Version: 1.0',
+    contentType,
+  ].join('\r\n');
+
+/** Lines of quoted prose, `bytes` long. */
+function quotedThread(bytes: number): string {
+  const line = '> The harbour office says the change follows two winters in which the first crossing ran empty.\r\n';
+  return line.repeat(Math.floor(bytes / line.length));
+}
+
+function textLetter(): Buffer {
+  const head = `${HEADERS('Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit')}\r\n\r\n${letter.replace(/\n/g, '\r\n')}\r\n`;
+  return Buffer.from(head + quotedThread(TARGET - head.length));
+}
+
+function letterWithAttachment(): Buffer {
+  const boundary = 'b-' + randomBytes(6).toString('hex');
+  const head = [
+    HEADERS(`Content-Type: multipart/mixed; boundary="${boundary}"`),
+    '',
+    `--${boundary}`,
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    letter.replace(/\n/g, '\r\n'),
+    `--${boundary}`,
+    'Content-Type: application/pdf; name="evidence.pdf"',
+    'Content-Disposition: attachment; filename="evidence.pdf"',
+    'Content-Transfer-Encoding: base64',
+    '',
+    '',
+  ].join('\r\n');
+  const room = TARGET - head.length - boundary.length - 10;
+  const base64 = randomBytes(Math.floor((room * 57) / 78 / 3) * 3)
+    .toString('base64')
+    .replace(/.{76}/g, '$&\r\n');
+  return Buffer.from(`${head}${base64}\r\n--${boundary}--\r\n`);
+}
+
+function htmlLetter(): Buffer {
+  const head = `${HEADERS('Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit')}\r\n\r\n<html><body><p>${letter.replace(/\n/g, '<br>\r\n')}</p><blockquote>\r\n`;
+  const para = '<p>The harbour office says the change follows two winters in which the first crossing ran empty.</p>\r\n';
+  const tail = '</blockquote></body></html>\r\n';
+  return Buffer.from(head + para.repeat(Math.floor((TARGET - head.length - tail.length) / para.length)) + tail);
+}
+
+function rssMb(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+describe('when messages of the largest accepted size arrive while the server runs as npm start runs it', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let app: AppProcess;
+  let smtpPort: number;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    smtpPort = await freePort();
+    app = await startApp(
+      {
+        DATABASE_URL: database.url,
+        DMCA_AGENT_EMAIL: AGENT,
+        INBOUND_ADDRESSES: AGENT,
+        INBOUND_SMTP_PORT: String(smtpPort),
+        INBOUND_SMTP_HOST: '127.0.0.1',
+        INBOUND_AUTH_DNS: 'false',
+        INBOUND_MAX_BYTES: String(MAX_BYTES),
+      },
+      { nodeFlags: NPM_START_NODE_FLAGS },
+    );
+  });
+
+  afterAll(async () => {
+    await app?.stop();
+    await database?.drop();
+  });
+
+  it.each([
+    ['a 24 MiB plain-text letter', textLetter],
+    ['a letter with a 17 MiB attachment (24 MiB of base64)', letterWithAttachment],
+    ['a 24 MiB HTML-only letter', htmlLetter],
+  ])('then %s is read with the old space capped, and the process lives', async (_what, make) => {
+    expect(NPM_START_NODE_FLAGS).toContain('--max-old-space-size=128');
+    const raw = make();
+    expect(raw.length).toBeGreaterThan(TARGET - 1024 * 1024);
+    expect(raw.length).toBeLessThan(MAX_BYTES);
+    const before = Number((await database.db.query(`SELECT count(*)::int AS n FROM inbound_emails`))[0].n);
+
+    let peak = rssMb(app.pid);
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        peak = Math.max(peak, rssMb(app.pid));
+        await sleep(50);
+      }
+    })();
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, secure: false, ignoreTLS: true });
+    try {
+      await transport.sendMail({ envelope: { from: 'ada@analytical.example', to: [AGENT] }, raw });
+    } finally {
+      transport.close();
+    }
+    const row = await waitFor(
+      'the message to be read',
+      async () => {
+        const rows = await database.db.query(
+          `SELECT status, last_error FROM inbound_emails ORDER BY received_at DESC, id DESC OFFSET 0 LIMIT 1`,
+        );
+        const n = Number((await database.db.query(`SELECT count(*)::int AS n FROM inbound_emails`))[0].n);
+        if (n <= before || !app.running) return !app.running ? { status: 'process exited', last_error: null } : undefined;
+        return rows[0]?.status !== 'received' ? rows[0] : undefined;
+      },
+      150_000,
+      250,
+    );
+    sampling = false;
+    await sampler;
+    console.log(`${_what}: ${(raw.length / 2 ** 20).toFixed(1)} MiB → ${row.status}; server RSS peak ${Math.round(peak)} MiB`);
+
+    expect(app.running).toBe(true);
+    expect(app.output()).not.toMatch(/heap out of memory|Allocation failed/i);
+    expect(['notice_created', 'incomplete', 'ignored']).toContain(row.status);
+    const health = await fetch(`${app.url}/healthz`);
+    expect(health.status).toBe(200);
+  });
+});
