@@ -2,6 +2,8 @@ import request from 'supertest';
 import { seedDemo } from '../../src/demo/seed-demo';
 import { CacheListener, Item, startPageCacheListener } from '../../src/modules/items';
 import { createPageRenderer } from '../../src/shared/views';
+import { poolOf } from '../../src/db/data-source';
+import { itemPageReader } from '../../src/modules/items/items.queries';
 import { createTestContext, TestContext, truncateAll } from '../support/context';
 
 /**
@@ -87,6 +89,27 @@ describe('the lean front of item pages and /healthz', () => {
     const m = (await request(t.app).get('/metrics').expect(200)).text;
     expect(m).toMatch(/takedown_http_request_duration_seconds_count\{method="GET",route="\/items\/:slug",status="200"\} [1-9]/);
     expect(m).toMatch(/takedown_http_request_duration_seconds_count\{method="GET",route="\/items\/:slug",status="404"\} [1-9]/);
+  });
+
+  it('when many pages miss at once, then they are read in a few statements and each request gets its own page (or none)', async () => {
+    const items = await t.db.getRepository(Item).find({ where: { status: 'published' } });
+    const pool = poolOf(t.db);
+    const statements: number[] = [];
+    const counted = {
+      query: (q: { name: string; text: string; values: unknown[] }) => (statements.push((q.values[0] as string[]).length), pool.query(q)),
+    };
+    const read = itemPageReader(counted, { maxReads: 2 });
+    const slugs = [...items.map((i) => i.slug), 'no-such-item', ...items.map((i) => i.slug)];
+    const pages = await Promise.all(slugs.map((s) => read(s)));
+    expect(pages.map((p) => p?.slug ?? null)).toEqual(slugs.map((s) => (s === 'no-such-item' ? null : s)));
+    expect(pages.find((p) => p)?.source.name).toBeTruthy();
+    expect(statements.length).toBeLessThanOrEqual(2);
+    expect(statements.reduce((a, b) => a + b, 0)).toBe(items.length + 1);
+    // Through HTTP, concurrently: every page is its own.
+    const answers = await Promise.all(items.map((i) => request(t.app).get(`/items/${i.slug}`)));
+    answers.forEach((res, n) =>
+      expect([res.status, res.text.includes(encodeURIComponent(`/items/${items[n].slug}`))]).toEqual([200, true]),
+    );
   });
 
   it("when the page renderer renders a view, then its HTML is exactly Express's res.render of the same view", async () => {

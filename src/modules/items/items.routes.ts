@@ -9,7 +9,7 @@ import { itemKey, LIST_KEYS, NO_STORE, publicCacheHeaders, sitemapPartKey, sourc
 import type { LeanRoute } from '../../shared/lean-public';
 import { createPageRenderer, PageRenderer } from '../../shared/views';
 import { poolOf } from '../../db/data-source';
-import { decodeCursor, findItemPage, ItemPage, itemPageUrl, latestPublished } from './items.queries';
+import { decodeCursor, ItemPage, itemPageReader, itemPageUrl, latestPublished } from './items.queries';
 import { CachedPage, pageCacheFor } from './page-cache';
 import { withRemovedImages } from './item-images';
 
@@ -104,7 +104,7 @@ function itemPagesFor(deps: AppDeps): ItemPages {
 
 function createItemPages(deps: AppDeps): ItemPages {
   const cache = pageCacheFor(deps.db);
-  const pool = poolOf(deps.db);
+  const read = itemPageReader(poolOf(deps.db));
   const render = createPageRenderer({ reload: deps.config.viewReload });
   // Concurrent misses of one page share one read and render (a popular page just invalidated must
   // not send every waiting reader to the database at once). A render is shared only with requests
@@ -114,7 +114,7 @@ function createItemPages(deps: AppDeps): ItemPages {
     const epoch = cache.epoch;
     const shared = inflight.get(slug);
     if (shared && shared.epoch === epoch) return shared.page;
-    const page = findItemPage(pool, slug)
+    const page = read(slug)
       .then((item) => {
         if (!item) return null;
         const rendered = renderItemPage(render, deps, item);
