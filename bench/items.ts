@@ -214,7 +214,7 @@ export const itemsSuite: BenchSuite = {
         baseline: { name: 'Express hello world', value: hello },
         goal: '≥ 30% of hello world (issue 18)',
         ok: cold.rps / hello >= 0.3,
-        note: 'each miss: one indexed read and a render',
+        note: 'each miss: an indexed read (concurrent misses share one statement) and a render',
       });
       rows.push(rssRow(`random item pages of ${ITEMS.toLocaleString('en-US')} (the page cache fills up)`, app.rss.peak()));
       rows.push(await lookupSpeed(ctx, app.url));

@@ -15,7 +15,7 @@ import { AppError } from './shared/errors';
 import { refuseDeepBodies, refuseNulInAddress, refuseNulInBody } from './shared/http';
 import { publicDir, viewsDir } from './shared/paths';
 import { createViewEngine } from './shared/views';
-import { leanPublicPath, precomputedHeaders } from './shared/lean-public';
+import { installLeanFront, leanPublicPath, precomputedHeaders } from './shared/lean-public';
 import { loadSessionUser } from './http/guards';
 import { registerMailMetrics } from './modules/mail';
 import { registerInboundMetrics } from './modules/inbound';
@@ -28,7 +28,7 @@ import { usersRoutes } from './modules/auth/users.routes';
 import { counterNoticePages, counterNoticesApi, counterNoticesStaffRoutes } from './modules/counter-notices/counter-notices.routes';
 import { itemsAdminRoutes } from './modules/items/items-admin.routes';
 import { itemsApi } from './modules/items/items.api';
-import { publicItemRoutes } from './modules/items/items.routes';
+import { leanItemPages, publicItemRoutes } from './modules/items/items.routes';
 import { sourcesRoutes } from './modules/items/sources.routes';
 import { outboxRoutes } from './modules/mail/outbox.routes';
 import { noticesPublicApi } from './modules/notices/notices.api';
@@ -53,7 +53,7 @@ import { submittersAdminRoutes } from './modules/submitters/submitters-admin.rou
 import { submitterApi } from './modules/submitters/submitter.api';
 import { webhooksApi } from './modules/webhooks/webhooks.api';
 import { webhooksPortalPages } from './modules/webhooks/webhooks-portal.routes';
-import { httpMetrics, opsRoutes } from './modules/ops/ops.routes';
+import { httpMetrics, leanHealth, opsRoutes } from './modules/ops/ops.routes';
 import { optOutPages } from './modules/opt-out/opt-out.routes';
 import { policyPages } from './modules/policy/policy.routes';
 import { reviewApi } from './modules/review/review.api';
@@ -114,12 +114,22 @@ export function createApp(deps: AppDeps): Express {
   registerReviewMetrics(deps);
   app.locals.baseUrl = config.publicBaseUrl;
 
+  const publicHeaders = precomputedHeaders(securityHeaders);
+  // ---- Item pages and /healthz (GET/HEAD): the lean front, before Express's router (lean-public.ts) ----
+  installLeanFront(app, {
+    headers: publicHeaders,
+    requestId,
+    observe: metrics.observe,
+    logger,
+    routes: [leanHealth(), leanItemPages(deps)],
+  });
+
   app.use(metrics);
   app.use(refuseNulInAddress);
-  // ---- Public pages and health probes (GET/HEAD): the lean path, before the request logger ----
+  // ---- Other public pages and probes (GET/HEAD): the lean path, before the request logger ----
   app.use(
     leanPublicPath({
-      headers: precomputedHeaders(securityHeaders),
+      headers: publicHeaders,
       requestId,
       before: [],
       routers: [opsRoutes(deps), publicItemRoutes(deps), transparencyRoutes(deps)],

@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
-import type { Express, Request, Response } from 'express';
+import type { Request, Response } from 'express';
 import { Router } from 'express';
 import type { Pool } from 'pg';
+import type { DataSource } from 'typeorm';
 import type { AppDeps } from '../../deps';
 import { AppError } from '../../shared/errors';
 import { itemKey, LIST_KEYS, NO_STORE, publicCacheHeaders, sitemapPartKey, sourceKey } from '../../shared/http-cache';
+import type { LeanRoute } from '../../shared/lean-public';
+import { createPageRenderer, PageRenderer } from '../../shared/views';
 import { poolOf } from '../../db/data-source';
-import { decodeCursor, findItemPage, ItemPage, itemPageUrl, latestPublished } from './items.queries';
+import { decodeCursor, ItemPage, itemPageReader, itemPageUrl, latestPublished } from './items.queries';
 import { CachedPage, pageCacheFor } from './page-cache';
 import { withImageStates } from './item-images';
 
@@ -22,14 +25,10 @@ import { withImageStates } from './item-images';
  */
 const SLUG = /^[a-z0-9][a-z0-9-]{0,119}$/;
 
-function render(app: Express, view: string, locals: Record<string, unknown>): Promise<string> {
-  return new Promise((resolve, reject) => app.render(view, locals, (err, html) => (err ? reject(err) : resolve(html as string))));
-}
-
 const etagOf = (body: Buffer) => `"${createHash('sha1').update(body).digest('base64url')}"`;
 
 /** Renders one item's page in the state it is in: 200, 451 (removed) or 410 (withdrawn). */
-export async function renderItemPage(app: Express, deps: AppDeps, item: ItemPage): Promise<CachedPage> {
+export function renderItemPage(render: PageRenderer, deps: AppDeps, item: ItemPage): CachedPage {
   const base = deps.config.publicBaseUrl;
   const pageUrl = itemPageUrl(base, item.slug);
   const common = { baseUrl: base, item, source: item.source, pageUrl };
@@ -53,7 +52,7 @@ export async function renderItemPage(app: Express, deps: AppDeps, item: ItemPage
     Object.assign(headers, NO_STORE);
     // RFC 7725: the party that implements the block.
     headers.Link = `<${base}>; rel="blocked-by"`;
-    html = await render(app, 'items/removed', {
+    html = render('items/removed', {
       ...common,
       title: 'Unavailable for legal reasons',
       removal,
@@ -64,7 +63,7 @@ export async function renderItemPage(app: Express, deps: AppDeps, item: ItemPage
     // Withdrawn (and any state not published, e.g. held): 410, kept nowhere.
     status = 410;
     Object.assign(headers, NO_STORE);
-    html = await render(app, 'items/withdrawn', { ...common, title: 'This item is no longer here', robotsNoindex: true });
+    html = render('items/withdrawn', { ...common, title: 'This item is no longer here', robotsNoindex: true });
   } else {
     const updated = Math.max(item.updatedAt.getTime(), item.source.updatedAt.getTime());
     // A page still waiting for an image check changes when the check ends, later than any date it
@@ -73,7 +72,7 @@ export async function renderItemPage(app: Express, deps: AppDeps, item: ItemPage
     Object.assign(headers, publicCacheHeaders(deps.config.edge, [itemKey(item.id), sourceKey(item.sourceId)], { lastModified }));
     // SPEC §19: each removed image becomes a note linking to the notice's public record; an image
     // not yet checked against the image staydown bank is left out until the check (read with the item).
-    html = await render(app, 'items/show', {
+    html = render('items/show', {
       ...common,
       item: { ...item, content: withImageStates(item.content, item.removedImages, item.uncheckedImages) },
       title: item.title,
@@ -96,10 +95,64 @@ function send(req: Request, res: Response, page: CachedPage) {
   res.send(page.body); // answers 304 itself when If-None-Match matches a 200 page
 }
 
+/** An item's page by slug: from the page cache (synchronously), else read and rendered; null: no such item. */
+type ItemPages = (slug: string) => CachedPage | Promise<CachedPage | null>;
+
+/** One per database (per app instance), shared by the Express route and the lean front (app.ts). */
+const itemPagesByDb = new WeakMap<DataSource, ItemPages>();
+function itemPagesFor(deps: AppDeps): ItemPages {
+  let pages = itemPagesByDb.get(deps.db);
+  if (!pages) itemPagesByDb.set(deps.db, (pages = createItemPages(deps)));
+  return pages;
+}
+
+function createItemPages(deps: AppDeps): ItemPages {
+  const cache = pageCacheFor(deps.db);
+  const read = itemPageReader(poolOf(deps.db));
+  const render = createPageRenderer({ reload: deps.config.viewReload });
+  // Concurrent misses of one page share one read and render (a popular page just invalidated must
+  // not send every waiting reader to the database at once). A render is shared only with requests
+  // that arrived before any later invalidation, so nobody is handed a page older than their request.
+  const inflight = new Map<string, { epoch: number; page: Promise<CachedPage | null> }>();
+  const renderFresh = (slug: string): Promise<CachedPage | null> => {
+    const epoch = cache.epoch;
+    const shared = inflight.get(slug);
+    if (shared && shared.epoch === epoch) return shared.page;
+    const page = read(slug)
+      .then((item) => {
+        if (!item) return null;
+        const rendered = renderItemPage(render, deps, item);
+        cache.set(slug, rendered, epoch);
+        return rendered;
+      })
+      .finally(() => {
+        if (inflight.get(slug)?.page === page) inflight.delete(slug);
+      });
+    inflight.set(slug, { epoch, page });
+    return page;
+  };
+  return (slug) => cache.get(slug) ?? renderFresh(slug);
+}
+
+/**
+ * `/items/<slug>` on the lean front (shared/lean-public.ts): a plain lower-case slug is answered
+ * there, hit or miss; anything else (another spelling, an unknown slug, a failed read) is handed to
+ * the full app, whose route below answers it (404, 503…) as before.
+ */
+const PLAIN_SLUG = /^[A-Za-z0-9][A-Za-z0-9-]{0,119}$/;
+export function leanItemPages(deps: AppDeps): LeanRoute {
+  const pages = itemPagesFor(deps);
+  return {
+    route: '/items/:slug',
+    prefix: '/items/',
+    answer: (rest) => (PLAIN_SLUG.test(rest) ? pages(rest.toLowerCase()) : null),
+  };
+}
+
 export function publicItemRoutes(deps: AppDeps): Router {
   const r = Router();
-  const cache = pageCacheFor(deps.db);
   const pool = poolOf(deps.db);
+  const pages = itemPagesFor(deps);
 
   r.get('/', async (req, res) => {
     const before = decodeCursor(req.query.before);
@@ -108,31 +161,10 @@ export function publicItemRoutes(deps: AppDeps): Router {
     res.render('home', { title: 'Latest articles', items, next, paged: !!before });
   });
 
-  // Concurrent misses of one page share one read and render (a popular page just invalidated must
-  // not send every waiting reader to the database at once). A render is shared only with requests
-  // that arrived before any later invalidation, so nobody is handed a page older than their request.
-  const inflight = new Map<string, { epoch: number; page: Promise<CachedPage | null> }>();
-  const renderFresh = (app: Express, slug: string): Promise<CachedPage | null> => {
-    const epoch = cache.epoch;
-    const shared = inflight.get(slug);
-    if (shared && shared.epoch === epoch) return shared.page;
-    const page = (async () => {
-      const item = await findItemPage(pool, slug);
-      if (!item) return null;
-      const rendered = await renderItemPage(app, deps, item);
-      cache.set(slug, rendered, epoch);
-      return rendered;
-    })().finally(() => {
-      if (inflight.get(slug)?.page === page) inflight.delete(slug);
-    });
-    inflight.set(slug, { epoch, page });
-    return page;
-  };
-
   r.get('/items/:slug', async (req, res) => {
     const slug = String(req.params.slug).toLowerCase();
     if (!SLUG.test(slug)) throw AppError.notFound('Item', 'ITEM.NOT_FOUND');
-    const page = cache.get(slug) ?? (await renderFresh(req.app as Express, slug));
+    const page = await pages(slug);
     if (!page) throw AppError.notFound('Item', 'ITEM.NOT_FOUND');
     send(req, res, page);
   });

@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { Router } from 'express';
 import { Counter, Histogram } from 'prom-client';
 import type { AppDeps } from '../../deps';
+import type { LeanAnswer, LeanRoute } from '../../shared/lean-public';
 
 /**
  * Health and metrics, mounted before sessions so probes and scrapes never touch the session store.
@@ -50,7 +51,7 @@ export function httpMetrics(deps: AppDeps) {
     help: 'Responses with a 5xx status',
     registers: [deps.metrics],
   });
-  return (req: Request, res: Response, next: NextFunction) => {
+  const middleware = (req: Request, res: Response, next: NextFunction) => {
     const end = duration.startTimer();
     res.on('finish', () => {
       const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
@@ -59,4 +60,25 @@ export function httpMetrics(deps: AppDeps) {
     });
     next();
   };
+  // The lean front's answers (shared/lean-public.ts) land in the same histogram, through labelled
+  // children looked up once per (method, route, status) instead of hashing the labels per request.
+  const children = new Map<string, ReturnType<typeof duration.labels>>();
+  const observe = (method: string, route: string, status: number, seconds: number) => {
+    const key = `${method} ${status} ${route}`;
+    let child = children.get(key);
+    if (!child) children.set(key, (child = duration.labels({ method, route, status: String(status) })));
+    child.observe(seconds);
+    if (status >= 500) errors.inc();
+  };
+  return Object.assign(middleware, { observe });
+}
+
+/** `/healthz` on the lean front: the same answer as the route above, prepared once. */
+export function leanHealth(): LeanRoute {
+  const answer: LeanAnswer = {
+    status: 200,
+    body: Buffer.from(JSON.stringify({ status: 'ok' })),
+    headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' },
+  };
+  return { route: '/healthz', path: '/healthz', answer: () => answer };
 }
