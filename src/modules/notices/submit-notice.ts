@@ -9,7 +9,7 @@ import { enqueueMany } from '../mail';
 import { ACCURACY_STATEMENT, GOOD_FAITH_STATEMENT, NoticeDto } from './notice.dto';
 import { Notice, NoticeChannel, type TriageFlag } from './notice.entity';
 import { statusLinks } from './notice-emails';
-import { insertPreparedNotice, intakeEmails, prepareIntake } from './intake';
+import { insertPreparedNotice, intakeEmails, prepareIntake, type PreparedIntake } from './intake';
 import { notifiesEachNotice } from './notify-moderators';
 import { newStatusToken } from './status-token';
 import { queueNoticeEvents } from '../webhooks';
@@ -57,21 +57,34 @@ const IDEMPOTENCY_HOURS = 24;
  * Takes a takedown notice: folds and matches its URLs against the registry, computes triage
  * flags, and in ONE transaction writes the notice, its targets, the `notice.submitted` audit
  * event, the acknowledgement email (with the status link) and the moderators' notification.
+ * `noticeId` is the notice's id (null when the answer is a replay: the first request made it).
  */
-export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise<{ answer: SubmitAnswer; replayed: boolean }> {
-  const { config } = deps;
-  const now = deps.clock.now();
-  const { dto } = cmd;
-  const email = dto.email.trim().toLowerCase();
-  const verify = config.policy.requireEmailVerification && !cmd.verifiedEmail;
-  const fingerprint = cmd.idempotencyKey ? createHash('sha256').update(canonicalJson(dto)).digest('hex') : undefined;
-  const box = cmd.idempotencyKey ? secretBox(deps.sessionSecret, 'idempotency') : undefined;
+export async function submitNotice(
+  deps: SubmitDeps,
+  cmd: SubmitNotice,
+): Promise<{ answer: SubmitAnswer; replayed: boolean; noticeId: string | null }> {
+  return commitNotice(deps, cmd, await prepareNotice(deps, cmd));
+}
 
-  // Reads that need no lock run first (the intake every channel shares: registry match, triage
-  // facts, flags), so the transaction below is short. Triage flags are advice: two notices racing
-  // past each other's duplicate check is harmless.
+/** What `prepareNotice` read (no lock, nothing written) for `commitNotice` to write. */
+export interface PreparedNotice {
+  prepared: PreparedIntake;
+  verify: boolean;
+}
+
+/**
+ * The reads of `submitNotice` that need no lock (the intake every channel shares: registry match,
+ * triage facts, flags), so the transaction is short. Split out for the batch job, which reads the
+ * next work while the previous one is written (issue 17: the two overlap on the database and in
+ * this process instead of taking turns). Triage flags are advice: two notices racing past each
+ * other's duplicate check is harmless.
+ */
+export async function prepareNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise<PreparedNotice> {
+  const { config } = deps;
+  const { dto } = cmd;
+  const verify = config.policy.requireEmailVerification && !cmd.verifiedEmail;
   const prepared = await prepareIntake(deps, {
-    email,
+    email: dto.email.trim().toLowerCase(),
     ip: cmd.context.ip,
     infringingUrls: dto.infringingUrls,
     originalUrls: dto.originalUrls ?? [],
@@ -79,6 +92,21 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
     workPublishedAt: dto.workPublishedAt,
     withModerators: !verify && notifiesEachNotice(config),
   });
+  return { prepared, verify };
+}
+
+/** The write of `submitNotice`: ONE transaction, from what `prepareNotice` read for the same `cmd`. */
+export async function commitNotice(
+  deps: SubmitDeps,
+  cmd: SubmitNotice,
+  { prepared, verify }: PreparedNotice,
+): Promise<{ answer: SubmitAnswer; replayed: boolean; noticeId: string | null }> {
+  const { config } = deps;
+  const now = deps.clock.now();
+  const { dto } = cmd;
+  const email = dto.email.trim().toLowerCase();
+  const fingerprint = cmd.idempotencyKey ? createHash('sha256').update(canonicalJson(dto)).digest('hex') : undefined;
+  const box = cmd.idempotencyKey ? secretBox(deps.sessionSecret, 'idempotency') : undefined;
   const { targets, items, originalUrls, flags } = prepared;
   if (prepared.refusal) throw prepared.refusal;
   // Trust needs a proved address (portal session, submitter token, batch): a stranger typing a
@@ -88,7 +116,7 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
   return withTransaction(deps.db, async (tx) => {
     if (cmd.idempotencyKey) {
       const earlier = await claimIdempotencyKey(tx, cmd.idempotencyKey, fingerprint!, now);
-      if (earlier) return { answer: JSON.parse(box!.open(earlier)) as SubmitAnswer, replayed: true };
+      if (earlier) return { answer: JSON.parse(box!.open(earlier)) as SubmitAnswer, replayed: true, noticeId: null };
     }
     const { token, hash } = newStatusToken();
     const notice = tx.getRepository(Notice).create(
@@ -136,7 +164,7 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
     await cmd.alsoInTransaction?.(tx, notice);
     const answer: SubmitAnswer = { reference: notice.reference, status: notice.status, statusUrl: links.statusUrl, targets: targetRows };
     if (cmd.idempotencyKey) await storeIdempotentAnswer(tx, cmd.idempotencyKey, box!.seal(JSON.stringify(answer)));
-    return { answer, replayed: false };
+    return { answer, replayed: false, noticeId: notice.id };
   });
 }
 
