@@ -114,10 +114,6 @@ export async function commitNotice(
   const trusted = !!cmd.verifiedEmail && !!prepared.submitter?.trusted;
 
   return withTransaction(deps.db, async (tx) => {
-    if (cmd.idempotencyKey) {
-      const earlier = await claimIdempotencyKey(tx, cmd.idempotencyKey, fingerprint!, now);
-      if (earlier) return { answer: JSON.parse(box!.open(earlier)) as SubmitAnswer, replayed: true, noticeId: null };
-    }
     const { token, hash } = newStatusToken();
     const notice = tx.getRepository(Notice).create(
       newNotice(dto, {
@@ -136,6 +132,14 @@ export async function commitNotice(
         trusted,
       }),
     );
+    const links = statusLinks(config.publicBaseUrl, notice.reference, token, verify);
+    const targetRows = targets.map((t, i) => ({ url: t.url, matched: !!items[i], itemId: items[i]?.id ?? null }));
+    const answer: SubmitAnswer = { reference: notice.reference, status: notice.status, statusUrl: links.statusUrl, targets: targetRows };
+    if (cmd.idempotencyKey) {
+      // The answer is stored with the key (it is known before anything is written): one statement.
+      const earlier = await claimIdempotencyKey(tx, cmd.idempotencyKey, fingerprint!, now, box!.seal(JSON.stringify(answer)));
+      if (earlier) return { answer: JSON.parse(box!.open(earlier)) as SubmitAnswer, replayed: true, noticeId: null };
+    }
     await insertPreparedNotice(tx, notice, prepared);
     await queueNoticeEvents(tx, deps, notice, { from: null, at: now });
     const matched = prepared.matched;
@@ -157,13 +161,9 @@ export async function commitNotice(
         flags: flags.map((f) => f.code),
       },
     });
-    const links = statusLinks(config.publicBaseUrl, notice.reference, token, verify);
-    const targetRows = targets.map((t, i) => ({ url: t.url, matched: !!items[i], itemId: items[i]?.id ?? null }));
     // The acknowledgement (with the status link) and the moderators' notifications: one statement.
     await enqueueMany(tx, intakeEmails(deps, notice, prepared, links));
     await cmd.alsoInTransaction?.(tx, notice);
-    const answer: SubmitAnswer = { reference: notice.reference, status: notice.status, statusUrl: links.statusUrl, targets: targetRows };
-    if (cmd.idempotencyKey) await storeIdempotentAnswer(tx, cmd.idempotencyKey, box!.seal(JSON.stringify(answer)));
     return { answer, replayed: false, noticeId: notice.id };
   });
 }
@@ -223,17 +223,18 @@ function newNotice(
 }
 
 /**
- * Takes the idempotency key for this transaction. A concurrent request with the same key waits
- * on the unique index until this one commits, then finds the stored answer. Returns the sealed
- * earlier answer, or null when this request is the first.
+ * Takes the idempotency key for this transaction, with this request's (sealed) answer: both commit
+ * with the notice or not at all. A concurrent request with the same key waits on the unique index
+ * until this one commits, then finds the stored answer. Returns the sealed earlier answer, or null
+ * when this request is the first.
  */
-async function claimIdempotencyKey(tx: EntityManager, key: string, fingerprint: string, now: Date): Promise<string | null> {
+async function claimIdempotencyKey(tx: EntityManager, key: string, fingerprint: string, now: Date, sealed: string): Promise<string | null> {
   const inserted: unknown[] = await tx.query(
-    `INSERT INTO idempotency_keys (key, scope, fingerprint, created_at) VALUES ($1, 'notice', $2, $3)
-     ON CONFLICT (scope, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, response = NULL, created_at = EXCLUDED.created_at
+    `INSERT INTO idempotency_keys (key, scope, fingerprint, created_at, response) VALUES ($1, 'notice', $2, $3, $5)
+     ON CONFLICT (scope, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, response = EXCLUDED.response, created_at = EXCLUDED.created_at
        WHERE idempotency_keys.created_at < $4
      RETURNING key`,
-    [key, fingerprint, now, new Date(now.getTime() - IDEMPOTENCY_HOURS * 3_600_000)],
+    [key, fingerprint, now, new Date(now.getTime() - IDEMPOTENCY_HOURS * 3_600_000), sealed],
   );
   if (inserted.length) return null;
   const [row] = await tx.query(`SELECT fingerprint, response FROM idempotency_keys WHERE scope = 'notice' AND key = $1`, [key]);
@@ -253,10 +254,6 @@ async function claimIdempotencyKey(tx: EntityManager, key: string, fingerprint: 
       'The first request with this Idempotency-Key is still being processed; retry shortly.',
     );
   return row.response;
-}
-
-async function storeIdempotentAnswer(tx: EntityManager, key: string, sealed: string) {
-  await tx.query(`UPDATE idempotency_keys SET response = $2 WHERE scope = 'notice' AND key = $1`, [key, sealed]);
 }
 
 /** Scheduled: idempotency keys older than 24 hours are of no use any more. */
