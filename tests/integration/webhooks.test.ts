@@ -164,6 +164,21 @@ describe('webhooks: registered by the submitter, signed deliveries from a durabl
     );
   });
 
+  it('when a delivery is queued, then a listening worker is woken at the commit and sends it without any poll', async () => {
+    const { secret } = await register('/woken');
+    const w = worker();
+    await w.listen();
+    // listen() looks once for anything committed before it listened; let that look end. From here
+    // on nothing polls: only the NOTIFY sent with the delivery can start a drain.
+    await w.drain();
+    expect(rx.at('/woken')).toHaveLength(0);
+    const reference = await sendNotice(pages[0]);
+    for (let i = 0; i < 200 && rx.at('/woken').length < 1; i++) await new Promise((r) => setTimeout(r, 50));
+    const ev = events('/woken');
+    expect(ev.map((e) => [e.type, e.data.reference, e.data.status])).toEqual([['notice.status_changed', reference, 'pending']]);
+    expect(verifySignature(rx.at('/woken')[0].headers['takedown-signature'] as string, rx.at('/woken')[0].body, secret).ok).toBe(true);
+  });
+
   it('when a notice is decided in a transaction that rolls back, then no event is queued (the outbox commits with the change)', async () => {
     await register('/hooks');
     const reference = await sendNotice(pages[0]);

@@ -122,7 +122,17 @@ async function processBatch(deps: BatchDeps, leases: LeaseHolder, batch: Claimed
                 errors = CASE WHEN $4::text IS NULL THEN errors ELSE errors || jsonb_build_array(jsonb_build_object('row', $5::int, 'message', $4::text)) END
           WHERE id = $1 AND claimed_by = $6 RETURNING id)
        UPDATE batch_works w SET notice_id = $8, notice_reference = $9, error = $4 FROM b WHERE w.id = $7 AND w.batch_id = b.id`,
-      [batch.id, work.infringingUrls.length, new Date(now.getTime() + LEASE_MS), error, work.row, batch.claimedBy, work.id, noticeId, reference],
+      [
+        batch.id,
+        work.infringingUrls.length,
+        new Date(now.getTime() + LEASE_MS),
+        error,
+        work.row,
+        batch.claimedBy,
+        work.id,
+        noticeId,
+        reference,
+      ],
     );
     if (count !== 1) throw new LostClaim();
   }
@@ -173,7 +183,9 @@ async function readWork(deps: BatchDeps, batch: Batch, s: Submitter, work: Batch
   try {
     const standing = await currentStatements(deps.db.manager, s.id);
     if (!standing)
-      throw AppError.validation([{ field: 'statements', message: 'The standing statements were withdrawn before this work was processed.' }]);
+      throw AppError.validation([
+        { field: 'statements', message: 'The standing statements were withdrawn before this work was processed.' },
+      ]);
     const dto = Object.assign(new NoticeDto(), {
       name: s.name!,
       organization: s.organization ?? undefined,

@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../../config';
@@ -6,6 +7,7 @@ import { withTransaction } from '../../db/transaction';
 import type { Clock } from '../../shared/clock';
 import { record } from '../audit';
 import { secretsBox } from './manage-webhooks';
+import { WEBHOOK_CHANNEL } from './queue-event';
 import { sendWebhook, SendResult } from './send-webhook';
 import { queueWebhookDisabledEmail } from './webhook-emails';
 
@@ -31,6 +33,12 @@ import { queueWebhookDisabledEmail } from './webhook-emails';
  *     (mail outbox) and `webhook.disabled` audited. Its other deliveries wait until it is enabled.
  * Delivery is at-least-once: a crash between the receiver's 2xx and step 3 sends it again (the
  * body, its event `id` and `Takedown-Event-Id` are the same, so receivers drop the copy).
+ *
+ * Latency: `queueWebhookEvent` NOTIFYs at commit; `listen()` wakes the worker at once (as the edge
+ * purge worker is woken), so a delivery leaves in one round trip, not at the next poll. A wake-up
+ * during a drain is never lost: the drain goes round once more before it ends. Polling (the job
+ * runner, every second) is the fallback while the LISTEN connection is down, and the clock for
+ * retries.
  */
 
 export interface WebhookWorkerDeps {
@@ -73,6 +81,8 @@ export interface DeliveryResult {
 export interface WebhookWorker {
   /** Sends everything due, until nothing is due and nothing is in flight. One drain at a time per worker. */
   drain(): Promise<DeliveryResult>;
+  /** Wakes `drain()` on every committed `queueWebhookEvent` (a dedicated LISTEN connection, reconnecting). */
+  listen(): Promise<void>;
   /** Claims no more, waits for the deliveries in flight; with its own claims, releases them. */
   stop(): Promise<void>;
 }
@@ -281,23 +291,72 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, opts: WebhookWorker
   async function drainLoop(): Promise<DeliveryResult> {
     total = { claimed: 0, delivered: 0, retried: 0, failed: 0, lost: 0 };
     for (;;) {
+      again = false;
       const more = await fill();
-      if (!inFlight.size && (!more || stopped)) return total;
+      if (!inFlight.size && (!more || stopped)) {
+        // A wake-up that came during the claim may be for a row committed after it: once more.
+        if (!again || stopped) return total;
+        continue;
+      }
       // Wait for a slot, or look again shortly for deliveries that became due meanwhile.
       await Promise.race([...inFlight.values(), new Promise((r) => setTimeout(r, pollMs))]);
     }
   }
 
   let running: Promise<DeliveryResult> | null = null;
+  /** Set by a drain() call while a drain runs: it must look again before it ends. */
+  let again = false;
+  function drain(): Promise<DeliveryResult> {
+    if (running) again = true;
+    running ??= drainLoop().finally(() => {
+      running = null;
+    });
+    return running;
+  }
+
+  let client: Client | null = null;
+  let retry: NodeJS.Timeout | null = null;
+  let delay = 250;
+  const wake = () => void drain().catch((err) => logger.error({ err: String(err) }, 'webhook delivery round failed'));
+  async function listen(): Promise<void> {
+    const url = (db.options as { url?: string }).url;
+    if (!url || stopped) return;
+    const c = new Client({ connectionString: url, application_name: 'takedown-desk-webhooks', keepAlive: true });
+    client = c;
+    const lost = (err?: Error) => {
+      if (client !== c) return;
+      client = null;
+      c.end().catch(() => undefined);
+      if (stopped) return;
+      logger.warn({ err: err?.message }, 'webhook worker: LISTEN connection lost; polling until it is back');
+      retry = setTimeout(() => void listen(), delay);
+      retry.unref();
+      delay = Math.min(delay * 2, 10_000);
+    };
+    c.on('notification', (msg) => {
+      if (msg.channel === WEBHOOK_CHANNEL) wake();
+    });
+    c.on('error', lost);
+    c.on('end', () => lost());
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${WEBHOOK_CHANNEL}`);
+      delay = 250;
+      wake(); // anything committed while we were not listening
+    } catch (err) {
+      lost(err as Error);
+    }
+  }
+
   return {
-    drain() {
-      running ??= drainLoop().finally(() => {
-        running = null;
-      });
-      return running;
-    },
+    drain,
+    listen,
     async stop() {
       stopped = true;
+      if (retry) clearTimeout(retry);
+      const c = client;
+      client = null;
+      if (c) await c.end().catch(() => undefined);
       await running?.catch(() => undefined);
       await Promise.allSettled([...inFlight.values()]);
       if (ownLeases) await leases.stop();

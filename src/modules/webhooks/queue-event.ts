@@ -13,22 +13,30 @@ export interface WebhookEvent {
   at: Date;
 }
 
+/** The channel the delivery workers LISTEN on: a committed delivery is sent at once, not at the next poll. */
+export const WEBHOOK_CHANNEL = 'td_webhook_delivery';
+
 /**
  * Queues an event for every active webhook subscribed to it, in the caller's transaction: the
  * deliveries commit (and roll back) with the change. Nothing is sent here; the delivery worker
- * sends after commit (it polls every second). Returns the event id (also when nobody listens).
+ * sends after commit, woken by the NOTIFY of the same statement (PostgreSQL delivers it at commit,
+ * and not at all on rollback; sent only when a delivery was queued). Polling every second is the
+ * fallback. Returns the event id (also when nobody listens).
  */
 export async function queueWebhookEvent(tx: EntityManager, e: WebhookEvent): Promise<string> {
   const id = randomUUID();
   const body = JSON.stringify({ id, type: e.type, createdAt: e.at.toISOString(), data: e.data });
   const [who, value] = 'submitterId' in e.to ? ['s.id = $1::uuid', e.to.submitterId] : ['s.email = lower($1)', e.to.email];
   await tx.query(
-    `INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, ordering_key, body, next_attempt_at, created_at)
-     SELECT w.id, $2::uuid, $3::text, $4::text, $5::text, $6::timestamptz, $6::timestamptz
-       FROM webhooks w JOIN submitters s ON s.id = w.submitter_id
-      WHERE ${who} AND w.status = 'active' AND $3::text = ANY(w.events)
-      ORDER BY w.id`,
-    [value, id, e.type, e.orderingKey.slice(0, 100), body, e.at],
+    `WITH queued AS (
+       INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, ordering_key, body, next_attempt_at, created_at)
+       SELECT w.id, $2::uuid, $3::text, $4::text, $5::text, $6::timestamptz, $6::timestamptz
+         FROM webhooks w JOIN submitters s ON s.id = w.submitter_id
+        WHERE ${who} AND w.status = 'active' AND $3::text = ANY(w.events)
+        ORDER BY w.id
+       RETURNING 1)
+     SELECT pg_notify($7::text, '') WHERE EXISTS (SELECT 1 FROM queued)`,
+    [value, id, e.type, e.orderingKey.slice(0, 100), body, e.at, WEBHOOK_CHANNEL],
   );
   return id;
 }
