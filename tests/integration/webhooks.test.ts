@@ -445,4 +445,50 @@ describe('webhooks: registered by the submitter, signed deliveries from a durabl
       (await rows(`SELECT action FROM audit_events WHERE action LIKE 'webhook.%' ORDER BY id`)).map((r: { action: string }) => r.action),
     ).toEqual(['webhook.registered', 'webhook.deleted']);
   });
+  it('when /metrics is scraped, then it reports deliveries by outcome, the due queue and its oldest, disabled webhooks, and attempts by outcome', async () => {
+    const scrape = async () => (await request(t.app).get('/metrics').expect(200)).text;
+    const value = (text: string, series: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      if (!line) throw new Error(`${series} is not on /metrics`);
+      return Number(line.slice(series.length + 1));
+    };
+    clock.set(new Date()); // deliveries are due by the database's clock
+    await register('/counted');
+    const { id: broken } = await register('/failing');
+    rx.answer('/failing', 500);
+    await sendNotice(pages[0]); // one event, one delivery to each webhook
+    await rows(`UPDATE webhook_deliveries SET next_attempt_at = next_attempt_at - interval '90 seconds'`);
+    let m = await scrape();
+    expect(value(m, 'takedown_webhook_deliveries{status="pending"}')).toBe(2);
+    expect(value(m, 'takedown_webhook_deliveries{status="delivered"}')).toBe(0);
+    expect(value(m, 'takedown_webhook_queue_due')).toBe(2);
+    expect(value(m, 'takedown_webhook_queue_oldest_due_age_seconds')).toBeGreaterThanOrEqual(90);
+    expect(value(m, 'takedown_webhooks{status="active"}')).toBe(2);
+    expect(value(m, 'takedown_webhooks{status="disabled"}')).toBe(0);
+
+    // The worker of this app's process counts its attempts on the same registry.
+    const w = createWebhookWorker(
+      { db: t.db, config: t.config, logger: createLogger('silent'), clock, sessionSecret: t.sessionSecret, metrics: t.metrics },
+      { retryBaseMs: 10 * 60_000, random: () => 0 },
+    );
+    workers.push(w);
+    expect(await w.drain()).toMatchObject({ delivered: 1, retried: 1 });
+    m = await scrape();
+    expect(value(m, 'takedown_webhook_deliveries{status="delivered"}')).toBe(1);
+    expect(value(m, 'takedown_webhook_deliveries{status="pending"}')).toBe(1);
+    expect(value(m, 'takedown_webhook_queue_due')).toBe(0); // the failed one waits for its retry
+    expect(value(m, 'takedown_webhook_queue_oldest_due_age_seconds')).toBe(0);
+    expect(value(m, 'takedown_webhook_delivery_attempts_total{outcome="delivered"}')).toBe(1);
+    expect(value(m, 'takedown_webhook_delivery_attempts_total{outcome="retried"}')).toBe(1);
+
+    // Still failing past the retry window: the delivery fails and its webhook is disabled.
+    clock.advance(25 * 3_600_000);
+    expect(await w.drain()).toMatchObject({ failed: 1 });
+    m = await scrape();
+    expect(value(m, 'takedown_webhook_deliveries{status="failed"}')).toBe(1);
+    expect(value(m, 'takedown_webhooks{status="disabled"}')).toBe(1);
+    expect(value(m, 'takedown_webhooks{status="active"}')).toBe(1);
+    expect(value(m, 'takedown_webhook_delivery_attempts_total{outcome="failed"}')).toBe(1);
+    expect((await rows(`SELECT status FROM webhooks WHERE id = $1`, [broken]))[0].status).toBe('disabled');
+  });
 });

@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../../config';
 import { createLeaseHolder, LeaseHolder } from '../../db/leases';
@@ -8,6 +9,7 @@ import type { Clock } from '../../shared/clock';
 import { record } from '../audit';
 import { secretsBox } from './manage-webhooks';
 import { WEBHOOK_CHANNEL } from './queue-event';
+import { deliveryAttemptsCounter } from './webhook-metrics';
 import { sendWebhook, SendResult } from './send-webhook';
 import { queueWebhookDisabledEmail } from './webhook-emails';
 
@@ -49,6 +51,8 @@ export interface WebhookWorkerDeps {
   sessionSecret: string;
   /** The process's claims (server.ts passes `container.leases`); default: the worker registers its own. */
   leases?: LeaseHolder;
+  /** Where the attempts counter goes (`takedown_webhook_delivery_attempts_total`); none: not counted. */
+  metrics?: Registry;
 }
 
 export interface WebhookWorkerOptions {
@@ -127,6 +131,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, opts: WebhookWorker
   const pollMs = opts.pollMs ?? 100;
   const random = opts.random ?? Math.random;
   const box = secretsBox(deps);
+  const attempts = deps.metrics ? deliveryAttemptsCounter(deps.metrics) : null;
   const secrets = new Map<string, string>();
   const inFlight = new Map<string, Promise<void>>();
   const perWebhook = new Map<string, number>();
@@ -180,6 +185,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, opts: WebhookWorker
           );
     const kind = await recordOutcome(row, result);
     total[kind]++;
+    attempts?.inc({ outcome: kind });
   }
 
   async function recordOutcome(row: Claimed, r: SendResult): Promise<'delivered' | 'retried' | 'failed' | 'lost'> {
@@ -251,6 +257,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, opts: WebhookWorker
         // The outcome could not be written: hand it back, due again in a minute (sent again; at-least-once).
         logger.error({ err: String(err), delivery: row.id }, 'webhook outcome not recorded; handing the delivery back');
         total.lost++;
+        attempts?.inc({ outcome: 'lost' });
         const later = new Date(clock.now().getTime() + 60_000).toISOString();
         await leases
           .release('webhook_deliveries', { ids: [row.id], set: `next_attempt_at = '${later}'::timestamptz` })
