@@ -101,8 +101,10 @@ async function processBatch(deps: BatchDeps, leases: LeaseHolder, batch: Claimed
   for (let i = 0; i < works.length; i++) {
     const work = works[i];
     if (!leases.holds(batch.claimedBy)) throw new LostClaim(); // another instance may have it: start nothing
-    const read = ahead ?? readWork(deps, batch, submitter, work);
-    ahead = i + 1 < works.length ? readWork(deps, batch, submitter, works[i + 1]) : null;
+    const read: Promise<Read> = ahead ?? readWork(deps, batch, submitter, work);
+    // Started once this work's reads are done, so references are still taken in upload order.
+    const next = works[i + 1];
+    ahead = next ? read.then(() => readWork(deps, batch, submitter, next)) : null;
     let noticeId: string | null = null;
     let reference: string | null = null;
     let error: string | null = null;
