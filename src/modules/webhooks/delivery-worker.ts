@@ -1,9 +1,9 @@
-import { Client } from 'pg';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../../config';
 import { createLeaseHolder, LeaseHolder } from '../../db/leases';
+import { createListener } from '../../db/listen';
 import { withTransaction } from '../../db/transaction';
 import type { Clock } from '../../shared/clock';
 import { record } from '../audit';
@@ -321,49 +321,20 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, opts: WebhookWorker
     return running;
   }
 
-  let client: Client | null = null;
-  let retry: NodeJS.Timeout | null = null;
-  let delay = 250;
-  const wake = () => void drain().catch((err) => logger.error({ err: String(err) }, 'webhook delivery round failed'));
-  async function listen(): Promise<void> {
-    const url = (db.options as { url?: string }).url;
-    if (!url || stopped) return;
-    const c = new Client({ connectionString: url, application_name: 'takedown-desk-webhooks', keepAlive: true });
-    client = c;
-    const lost = (err?: Error) => {
-      if (client !== c) return;
-      client = null;
-      c.end().catch(() => undefined);
-      if (stopped) return;
-      logger.warn({ err: err?.message }, 'webhook worker: LISTEN connection lost; polling until it is back');
-      retry = setTimeout(() => void listen(), delay);
-      retry.unref();
-      delay = Math.min(delay * 2, 10_000);
-    };
-    c.on('notification', (msg) => {
-      if (msg.channel === WEBHOOK_CHANNEL) wake();
-    });
-    c.on('error', lost);
-    c.on('end', () => lost());
-    try {
-      await c.connect();
-      await c.query(`LISTEN ${WEBHOOK_CHANNEL}`);
-      delay = 250;
-      wake(); // anything committed while we were not listening
-    } catch (err) {
-      lost(err as Error);
-    }
-  }
+  const listener = createListener(db, {
+    channel: WEBHOOK_CHANNEL,
+    applicationName: 'takedown-desk-webhooks',
+    what: 'webhook worker',
+    logger,
+    onWake: () => void drain().catch((err) => logger.error({ err: String(err) }, 'webhook delivery round failed')),
+  });
 
   return {
     drain,
-    listen,
+    listen: () => listener.start(),
     async stop() {
       stopped = true;
-      if (retry) clearTimeout(retry);
-      const c = client;
-      client = null;
-      if (c) await c.end().catch(() => undefined);
+      await listener.stop();
       await running?.catch(() => undefined);
       await Promise.allSettled([...inFlight.values()]);
       if (ownLeases) await leases.stop();
