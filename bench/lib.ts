@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -72,6 +72,58 @@ export function meterRss(pid: number | undefined): RssMeter {
     },
     stop: () => clearInterval(timer),
   };
+}
+
+/** utime + stime (and, with `children`, cutime + cstime) of a process, in seconds; 0 when it is gone. */
+function cpuSecondsOf(pid: number, children = false): number {
+  try {
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15, cutime 16, cstime 17.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
+    return ticks / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+const CLOCK_TICKS = 100; // sysconf(_SC_CLK_TCK) on Linux
+
+/** The PostgreSQL server's processes: the postmaster (with its reaped children) and its live children. */
+function postgresCpuSeconds(postmaster: number): number {
+  let total = cpuSecondsOf(postmaster, true);
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster) total += cpuSecondsOf(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+/**
+ * CPU seconds the server process and PostgreSQL spend between `start()` and `stop()`: on a shared
+ * machine, work per CPU-second is comparable across runs where wall-clock rates are not.
+ * `postmaster` is the PostgreSQL server's pid (the parent of any backend, see `postmasterPid`).
+ */
+export function cpuMeter(serverPid: number, postmaster: number) {
+  const read = () => ({ server: cpuSecondsOf(serverPid), postgres: postgresCpuSeconds(postmaster) });
+  const start = read();
+  return {
+    stop() {
+      const end = read();
+      return { server: end.server - start.server, postgres: end.postgres - start.postgres };
+    },
+  };
+}
+
+/** The postmaster's pid, from the parent of this connection's backend (the machine must be the database's). */
+export async function postmasterPid(c: { query(sql: string): Promise<{ rows: any[] }> }): Promise<number> {
+  const [{ pid }] = (await c.query('SELECT pg_backend_pid() AS pid')).rows;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
 export const RSS_GOAL_MB = 250;

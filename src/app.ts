@@ -20,6 +20,7 @@ import { loadSessionUser } from './http/guards';
 import { registerMailMetrics } from './modules/mail';
 import { registerInboundMetrics } from './modules/inbound';
 import { registerReviewMetrics } from './modules/review';
+import { registerWebhookMetrics } from './modules/webhooks';
 // Routers are mounted here from their modules' *.routes.ts / *.api.ts files; no module index exports one.
 import { auditApi, auditPages } from './modules/audit/audit.routes';
 import { authRoutes } from './modules/auth/auth.routes';
@@ -112,6 +113,7 @@ export function createApp(deps: AppDeps): Express {
   const metrics = httpMetrics(deps);
   registerMailMetrics(deps);
   registerReviewMetrics(deps);
+  registerWebhookMetrics(deps);
   app.locals.baseUrl = config.publicBaseUrl;
 
   const publicHeaders = precomputedHeaders(securityHeaders);

@@ -83,8 +83,10 @@ async function main() {
   const purge = createPurgeWorker(container);
   await purge.listen();
   if (purge.targets.length) logger.info({ targets: purge.targets }, 'edge purge worker started');
-  // Webhooks (SPEC §14): signed deliveries from their outbox, claimed under this process's lease.
+  // Webhooks (SPEC §14): signed deliveries from their outbox, claimed under this process's lease;
+  // woken by NOTIFY at the commit that queues a delivery, polled every second besides.
   const webhooks = createWebhookWorker(container);
+  await webhooks.listen();
   // The mailbox (SPEC §12): stored messages are read by the parse job (SKIP LOCKED, any instance);
   // the SMTP receiver runs when INBOUND_SMTP_PORT is set, and kicks the job after each commit.
   const inbound = createInboundWorker(container);

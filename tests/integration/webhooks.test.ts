@@ -169,6 +169,21 @@ describe('webhooks: registered by the submitter, signed deliveries from a durabl
     );
   });
 
+  it('when a delivery is queued, then a listening worker is woken at the commit and sends it without any poll', async () => {
+    const { secret } = await register('/woken');
+    const w = worker();
+    await w.listen();
+    // listen() looks once for anything committed before it listened; let that look end. From here
+    // on nothing polls: only the NOTIFY sent with the delivery can start a drain.
+    await w.drain();
+    expect(rx.at('/woken')).toHaveLength(0);
+    const reference = await sendNotice(pages[0]);
+    for (let i = 0; i < 200 && rx.at('/woken').length < 1; i++) await new Promise((r) => setTimeout(r, 50));
+    const ev = events('/woken');
+    expect(ev.map((e) => [e.type, e.data.reference, e.data.status])).toEqual([['notice.status_changed', reference, 'pending']]);
+    expect(verifySignature(rx.at('/woken')[0].headers['takedown-signature'] as string, rx.at('/woken')[0].body, secret).ok).toBe(true);
+  });
+
   it('when a notice is decided in a transaction that rolls back, then no event is queued (the outbox commits with the change)', async () => {
     await register('/hooks');
     const reference = await sendNotice(pages[0]);
@@ -434,5 +449,51 @@ describe('webhooks: registered by the submitter, signed deliveries from a durabl
     expect(
       (await rows(`SELECT action FROM audit_events WHERE action LIKE 'webhook.%' ORDER BY id`)).map((r: { action: string }) => r.action),
     ).toEqual(['webhook.registered', 'webhook.deleted']);
+  });
+  it('when /metrics is scraped, then it reports deliveries by outcome, the due queue and its oldest, disabled webhooks, and attempts by outcome', async () => {
+    const scrape = async () => (await request(t.app).get('/metrics').expect(200)).text;
+    const value = (text: string, series: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      if (!line) throw new Error(`${series} is not on /metrics`);
+      return Number(line.slice(series.length + 1));
+    };
+    clock.set(new Date()); // deliveries are due by the database's clock
+    await register('/counted');
+    const { id: broken } = await register('/failing');
+    rx.answer('/failing', 500);
+    await sendNotice(pages[0]); // one event, one delivery to each webhook
+    await rows(`UPDATE webhook_deliveries SET next_attempt_at = next_attempt_at - interval '90 seconds'`);
+    let m = await scrape();
+    expect(value(m, 'takedown_webhook_deliveries{status="pending"}')).toBe(2);
+    expect(value(m, 'takedown_webhook_deliveries{status="delivered"}')).toBe(0);
+    expect(value(m, 'takedown_webhook_queue_due')).toBe(2);
+    expect(value(m, 'takedown_webhook_queue_oldest_due_age_seconds')).toBeGreaterThanOrEqual(90);
+    expect(value(m, 'takedown_webhooks{status="active"}')).toBe(2);
+    expect(value(m, 'takedown_webhooks{status="disabled"}')).toBe(0);
+
+    // The worker of this app's process counts its attempts on the same registry.
+    const w = createWebhookWorker(
+      { db: t.db, config: t.config, logger: createLogger('silent'), clock, sessionSecret: t.sessionSecret, metrics: t.metrics },
+      { retryBaseMs: 10 * 60_000, random: () => 0 },
+    );
+    workers.push(w);
+    expect(await w.drain()).toMatchObject({ delivered: 1, retried: 1 });
+    m = await scrape();
+    expect(value(m, 'takedown_webhook_deliveries{status="delivered"}')).toBe(1);
+    expect(value(m, 'takedown_webhook_deliveries{status="pending"}')).toBe(1);
+    expect(value(m, 'takedown_webhook_queue_due')).toBe(0); // the failed one waits for its retry
+    expect(value(m, 'takedown_webhook_queue_oldest_due_age_seconds')).toBe(0);
+    expect(value(m, 'takedown_webhook_delivery_attempts_total{outcome="delivered"}')).toBe(1);
+    expect(value(m, 'takedown_webhook_delivery_attempts_total{outcome="retried"}')).toBe(1);
+
+    // Still failing past the retry window: the delivery fails and its webhook is disabled.
+    clock.advance(25 * 3_600_000);
+    expect(await w.drain()).toMatchObject({ failed: 1 });
+    m = await scrape();
+    expect(value(m, 'takedown_webhook_deliveries{status="failed"}')).toBe(1);
+    expect(value(m, 'takedown_webhooks{status="disabled"}')).toBe(1);
+    expect(value(m, 'takedown_webhooks{status="active"}')).toBe(1);
+    expect(value(m, 'takedown_webhook_delivery_attempts_total{outcome="failed"}')).toBe(1);
+    expect((await rows(`SELECT status FROM webhooks WHERE id = $1`, [broken]))[0].status).toBe('disabled');
   });
 });

@@ -3,7 +3,7 @@ import { createLeaseHolder, LeaseHolder } from '../../db/leases';
 import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { record, SYSTEM } from '../audit';
-import { NoticeDto, submitNotice } from '../notices';
+import { commitNotice, NoticeDto, prepareNotice, type PreparedNotice, type SubmitNotice } from '../notices';
 import { currentStatements, Submitter } from '../submitters';
 import { Batch, BatchWork } from './batch.entity';
 import { queueWebhookEvent } from '../webhooks';
@@ -92,37 +92,51 @@ async function claimBatch(deps: BatchDeps, leases: LeaseHolder): Promise<Claimed
 
 async function processBatch(deps: BatchDeps, leases: LeaseHolder, batch: ClaimedBatch, opts: ProcessOptions) {
   const submitter = await deps.db.getRepository(Submitter).findOneByOrFail({ id: batch.submitterId });
-  const works = await deps.db.getRepository(BatchWork).find({ where: { batchId: batch.id }, order: { position: 'ASC' } });
-  for (const work of works) {
-    if (work.noticeId || work.error) continue;
+  const all = await deps.db.getRepository(BatchWork).find({ where: { batchId: batch.id }, order: { position: 'ASC' } });
+  const works = all.filter((w) => !w.noticeId && !w.error);
+  // One work is read ahead (registry match, triage facts, standing statements: no lock, nothing
+  // written) while the one before it is written, so the process and the database work at the same
+  // time instead of taking turns. Notices are still written one at a time, in order.
+  let ahead: Promise<Read> | null = null;
+  for (let i = 0; i < works.length; i++) {
+    const work = works[i];
     if (!leases.holds(batch.claimedBy)) throw new LostClaim(); // another instance may have it: start nothing
+    const read: Promise<Read> = ahead ?? readWork(deps, batch, submitter, work);
+    // Started once this work's reads are done, so references are still taken in upload order.
+    const next = works[i + 1];
+    ahead = next ? read.then(() => readWork(deps, batch, submitter, next)) : null;
     let noticeId: string | null = null;
     let reference: string | null = null;
     let error: string | null = null;
     try {
-      ({ noticeId, reference } = await noticeFor(deps, batch, submitter, work));
+      ({ noticeId, reference } = await noticeFor(deps, await read));
       opts.afterNotice?.(work);
     } catch (e) {
       if (!(e instanceof AppError) || e.status >= 500 || e.code === 'IDEMPOTENCY.IN_PROGRESS') throw e;
       error = e.details.errors?.length ? e.details.errors.map((x) => `${x.field}: ${x.message}`).join('; ') : e.message;
     }
-    // The batch its progress (only while it is ours), the work its notice (or why it has none): one transaction.
-    await withTransaction(deps.db, async (tx) => {
-      const now = deps.clock.now();
-      const [, count]: [unknown, number] = await tx.query(
-        `UPDATE batches SET processed = processed + $2, claimed_until = $3,
+    // The batch its progress (only while it is ours) and the work its notice (or why it has none):
+    // one statement, so one transaction and one round trip.
+    const now = deps.clock.now();
+    const [, count]: [unknown, number] = await deps.db.query(
+      `WITH b AS (
+         UPDATE batches SET processed = processed + $2, claimed_until = $3,
                 errors = CASE WHEN $4::text IS NULL THEN errors ELSE errors || jsonb_build_array(jsonb_build_object('row', $5::int, 'message', $4::text)) END
-          WHERE id = $1 AND claimed_by = $6`,
-        [batch.id, work.infringingUrls.length, new Date(now.getTime() + LEASE_MS), error, work.row, batch.claimedBy],
-      );
-      if (count !== 1) throw new LostClaim();
-      await tx.query(`UPDATE batch_works SET notice_id = $2, notice_reference = $3, error = $4 WHERE id = $1`, [
+          WHERE id = $1 AND claimed_by = $6 RETURNING id)
+       UPDATE batch_works w SET notice_id = $8, notice_reference = $9, error = $4 FROM b WHERE w.id = $7 AND w.batch_id = b.id`,
+      [
+        batch.id,
+        work.infringingUrls.length,
+        new Date(now.getTime() + LEASE_MS),
+        error,
+        work.row,
+        batch.claimedBy,
         work.id,
         noticeId,
         reference,
-        error,
-      ]);
-    });
+      ],
+    );
+    if (count !== 1) throw new LostClaim();
   }
   await withTransaction(deps.db, async (tx) => {
     const now = deps.clock.now();
@@ -159,36 +173,57 @@ async function processBatch(deps: BatchDeps, leases: LeaseHolder, batch: Claimed
   });
 }
 
-/** One work → one notice, from the submitter's profile and standing statements, under the work's idempotency key. */
-async function noticeFor(deps: BatchDeps, batch: Batch, s: Submitter, work: BatchWork): Promise<{ noticeId: string; reference: string }> {
-  const standing = await currentStatements(deps.db.manager, s.id);
-  if (!standing)
-    throw AppError.validation([{ field: 'statements', message: 'The standing statements were withdrawn before this work was processed.' }]);
-  const dto = Object.assign(new NoticeDto(), {
-    name: s.name!,
-    organization: s.organization ?? undefined,
-    email: s.email,
-    phone: s.phone ?? undefined,
-    address: s.address!,
-    country: s.country!,
-    role: s.role!,
-    rightsOwner: s.role === 'agent' ? s.rightsOwners[0] : undefined,
-    workDescription: work.description,
-    originalUrls: work.originalUrls.length ? work.originalUrls : undefined,
-    infringingUrls: work.infringingUrls,
-    goodFaith: true,
-    accuracy: true,
-    signature: standing.signature,
-    claimType: 'copyright' as const,
-  });
-  const { answer } = await submitNotice(deps, {
-    dto,
-    channel: 'api',
-    context: { ip: null, requestId: `batch:${batch.id}` },
-    idempotencyKey: `batch:${batch.id}:${work.position}`,
-    verifiedEmail: true,
-    standingStatements: standing,
-  });
+/** A work read ahead: the notice to submit and what the intake read for it, or why it cannot be (thrown at its turn). */
+type Read = { ok: true; cmd: SubmitNotice; prepared: PreparedNotice } | { ok: false; error: unknown };
+
+/**
+ * One work → the notice to submit, from the submitter's profile and standing statements, under the
+ * work's idempotency key, with the intake's reads done. Never rejects (it runs ahead, unawaited for
+ * a while): a failure is kept and thrown when the work's turn comes.
+ */
+async function readWork(deps: BatchDeps, batch: Batch, s: Submitter, work: BatchWork): Promise<Read> {
+  try {
+    const standing = await currentStatements(deps.db.manager, s.id);
+    if (!standing)
+      throw AppError.validation([
+        { field: 'statements', message: 'The standing statements were withdrawn before this work was processed.' },
+      ]);
+    const dto = Object.assign(new NoticeDto(), {
+      name: s.name!,
+      organization: s.organization ?? undefined,
+      email: s.email,
+      phone: s.phone ?? undefined,
+      address: s.address!,
+      country: s.country!,
+      role: s.role!,
+      rightsOwner: s.role === 'agent' ? s.rightsOwners[0] : undefined,
+      workDescription: work.description,
+      originalUrls: work.originalUrls.length ? work.originalUrls : undefined,
+      infringingUrls: work.infringingUrls,
+      goodFaith: true,
+      accuracy: true,
+      signature: standing.signature,
+      claimType: 'copyright' as const,
+    });
+    const cmd: SubmitNotice = {
+      dto,
+      channel: 'api',
+      context: { ip: null, requestId: `batch:${batch.id}` },
+      idempotencyKey: `batch:${batch.id}:${work.position}`,
+      verifiedEmail: true,
+      standingStatements: standing,
+    };
+    return { ok: true, cmd, prepared: await prepareNotice(deps, cmd) };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+/** The work's notice, written (or, when an earlier run wrote it, the same one found by its idempotency key). */
+async function noticeFor(deps: BatchDeps, read: Read): Promise<{ noticeId: string; reference: string }> {
+  if (!read.ok) throw read.error;
+  const { answer, noticeId } = await commitNotice(deps, read.cmd, read.prepared);
+  if (noticeId) return { noticeId, reference: answer.reference };
   const [{ id }] = await deps.db.query(`SELECT id FROM notices WHERE reference = $1`, [answer.reference]);
   return { noticeId: id, reference: answer.reference };
 }

@@ -1,8 +1,8 @@
-import { Client } from 'pg';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../../config';
 import { createLeaseHolder, LeaseHolder } from '../../db/leases';
+import { createListener } from '../../db/listen';
 import { createRounds } from '../../db/rounds';
 import { withTransaction } from '../../db/transaction';
 import type { Clock } from '../../shared/clock';
@@ -258,50 +258,21 @@ export function createPurgeWorker(deps: PurgeWorkerDeps, opts: PurgeWorkerOption
   });
   const drain = () => rounds.run();
 
-  let client: Client | null = null;
-  let retry: NodeJS.Timeout | null = null;
-  let delay = 250;
-  async function listen(): Promise<void> {
-    const url = (db.options as { url?: string }).url;
-    if (!url || stopped) return;
-    const c = new Client({ connectionString: url, application_name: 'takedown-desk-purge', keepAlive: true });
-    client = c;
-    const lost = (err?: Error) => {
-      if (client !== c) return;
-      client = null;
-      c.end().catch(() => undefined);
-      if (stopped) return;
-      logger.warn({ err: err?.message }, 'purge worker: LISTEN connection lost; polling until it is back');
-      retry = setTimeout(() => void listen(), delay);
-      retry.unref();
-      delay = Math.min(delay * 2, 10_000);
-    };
-    c.on('notification', (msg) => {
-      if (msg.channel === PURGE_CHANNEL) rounds.wake();
-    });
-    c.on('error', lost);
-    c.on('end', () => lost());
-    try {
-      await c.connect();
-      await c.query(`LISTEN ${PURGE_CHANNEL}`);
-      delay = 250;
-      // Anything committed while we were not listening.
-      rounds.wake();
-    } catch (err) {
-      lost(err as Error);
-    }
-  }
+  const listener = createListener(db, {
+    channel: PURGE_CHANNEL,
+    applicationName: 'takedown-desk-purge',
+    what: 'purge worker',
+    logger,
+    onWake: () => rounds.wake(),
+  });
 
   return {
     targets: targets.map((t) => t.name),
     drain,
-    listen,
+    listen: () => listener.start(),
     async stop() {
       stopped = true;
-      if (retry) clearTimeout(retry);
-      const c = client;
-      client = null;
-      if (c) await c.end().catch(() => undefined);
+      await listener.stop();
       rounds.stop();
       await rounds.idle();
       if (ownLeases) await leases.stop();

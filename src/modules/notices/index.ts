@@ -9,8 +9,8 @@ export { NoticeDto, CLAIM_TYPES, GOOD_FAITH_STATEMENT, ACCURACY_STATEMENT } from
 // Shared with the counter-notice form: the same URL-list and signature rules, the same country list.
 export { IsUrlList, MatchesName, foldName, MAX_INFRINGING_URLS, urlListProblem } from './notice.dto';
 export { COUNTRIES } from './countries';
-export { submitNotice, purgeIdempotencyKeys } from './submit-notice';
-export type { SubmitAnswer, StandingStatementsRef } from './submit-notice';
+export { submitNotice, prepareNotice, commitNotice, purgeIdempotencyKeys } from './submit-notice';
+export type { SubmitAnswer, StandingStatementsRef, SubmitNotice, PreparedNotice } from './submit-notice';
 export { withdrawNotice, answerQuestion, verifyNoticeEmail, expireUnverifiedNotices, applyAnswer } from './complainant-actions';
 // The shared intake (form, API, email) and the emailed-notice story (SPEC §12).
 export { prepareIntake, insertPreparedNotice, intakeEmails } from './intake';

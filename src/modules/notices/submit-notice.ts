@@ -10,7 +10,7 @@ import { emailsPart } from '../mail';
 import { ACCURACY_STATEMENT, GOOD_FAITH_STATEMENT, NoticeDto } from './notice.dto';
 import { Notice, NoticeChannel, type TriageFlag } from './notice.entity';
 import { statusLinks } from './notice-emails';
-import { intakeEmails, prepareIntake, preparedNoticeParts, targetRowsOf } from './intake';
+import { intakeEmails, prepareIntake, preparedNoticeParts, targetRowsOf, type PreparedIntake } from './intake';
 import { notifiesEachNotice } from './notify-moderators';
 import { newStatusToken } from './status-token';
 import { noticeEventParts } from '../webhooks';
@@ -59,21 +59,34 @@ const IDEMPOTENCY_HOURS = 24;
  * flags, and in ONE statement writes the notice, its targets, the webhooks' deliveries, the
  * `notice.submitted` audit event, the acknowledgement email (with the status link) and the
  * moderators' notification; with an Idempotency-Key, in one transaction with the key.
+ * `noticeId` is the notice's id (null when the answer is a replay: the first request made it).
  */
-export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise<{ answer: SubmitAnswer; replayed: boolean }> {
-  const { config } = deps;
-  const now = deps.clock.now();
-  const { dto } = cmd;
-  const email = dto.email.trim().toLowerCase();
-  const verify = config.policy.requireEmailVerification && !cmd.verifiedEmail;
-  const fingerprint = cmd.idempotencyKey ? createHash('sha256').update(canonicalJson(dto)).digest('hex') : undefined;
-  const box = cmd.idempotencyKey ? secretBox(deps.sessionSecret, 'idempotency') : undefined;
+export async function submitNotice(
+  deps: SubmitDeps,
+  cmd: SubmitNotice,
+): Promise<{ answer: SubmitAnswer; replayed: boolean; noticeId: string | null }> {
+  return commitNotice(deps, cmd, await prepareNotice(deps, cmd));
+}
 
-  // Reads that need no lock run first (the intake every channel shares: registry match, triage
-  // facts, flags), so the write below holds no lock while we think. Triage flags are advice: two notices racing
-  // past each other's duplicate check is harmless.
+/** What `prepareNotice` read (no lock, nothing written) for `commitNotice` to write. */
+export interface PreparedNotice {
+  prepared: PreparedIntake;
+  verify: boolean;
+}
+
+/**
+ * The reads of `submitNotice` that need no lock (the intake every channel shares: registry match,
+ * triage facts, flags), so the write holds no lock while we think. Split out for the batch job,
+ * which reads the next work while the previous one is written (issue 17: the two overlap on the
+ * database and in this process instead of taking turns). Triage flags are advice: two notices
+ * racing past each other's duplicate check is harmless.
+ */
+export async function prepareNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise<PreparedNotice> {
+  const { config } = deps;
+  const { dto } = cmd;
+  const verify = config.policy.requireEmailVerification && !cmd.verifiedEmail;
   const prepared = await prepareIntake(deps, {
-    email,
+    email: dto.email.trim().toLowerCase(),
     ip: cmd.context.ip,
     infringingUrls: dto.infringingUrls,
     originalUrls: dto.originalUrls ?? [],
@@ -81,6 +94,19 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
     workPublishedAt: dto.workPublishedAt,
     withModerators: !verify && notifiesEachNotice(config),
   });
+  return { prepared, verify };
+}
+
+/** The write of `submitNotice`, from what `prepareNotice` read for the same `cmd`: one statement (in a transaction when there is a key or caller's writes). */
+export async function commitNotice(
+  deps: SubmitDeps,
+  cmd: SubmitNotice,
+  { prepared, verify }: PreparedNotice,
+): Promise<{ answer: SubmitAnswer; replayed: boolean; noticeId: string | null }> {
+  const { config } = deps;
+  const now = deps.clock.now();
+  const { dto } = cmd;
+  const email = dto.email.trim().toLowerCase();
   const { targets, items, originalUrls, flags } = prepared;
   if (prepared.refusal) throw prepared.refusal;
   // Trust needs a proved address (portal session, submitter token, batch): a stranger typing a
@@ -119,18 +145,20 @@ export async function submitNotice(deps: SubmitDeps, cmd: SubmitNotice): Promise
   ];
   if (!cmd.idempotencyKey && !cmd.alsoInTransaction) {
     await runAsOneStatement(deps.db, writes);
-    return { answer, replayed: false };
+    return { answer, replayed: false, noticeId: notice.id };
   }
-  // A key to claim (and the answer to store with it) or the caller's own writes: a transaction around the statement.
+  // A key to claim (stored with its answer) or the caller's own writes: a transaction around the statement.
   return withTransaction(deps.db, async (tx) => {
     if (cmd.idempotencyKey) {
-      const earlier = await claimIdempotencyKey(tx, cmd.idempotencyKey, fingerprint!, now);
-      if (earlier) return { answer: JSON.parse(box!.open(earlier)) as SubmitAnswer, replayed: true };
+      const fingerprint = createHash('sha256').update(canonicalJson(dto)).digest('hex');
+      const box = secretBox(deps.sessionSecret, 'idempotency');
+      // The answer is stored with the key (it is known before anything is written): one statement.
+      const earlier = await claimIdempotencyKey(tx, cmd.idempotencyKey, fingerprint, now, box.seal(JSON.stringify(answer)));
+      if (earlier) return { answer: JSON.parse(box.open(earlier)) as SubmitAnswer, replayed: true, noticeId: null };
     }
     await runAsOneStatement(tx, writes);
     await cmd.alsoInTransaction?.(tx, notice);
-    if (cmd.idempotencyKey) await storeIdempotentAnswer(tx, cmd.idempotencyKey, box!.seal(JSON.stringify(answer)));
-    return { answer, replayed: false };
+    return { answer, replayed: false, noticeId: notice.id };
   });
 }
 
@@ -219,13 +247,13 @@ function newNotice(
  * on the unique index until this one commits, then finds the stored answer. Returns the sealed
  * earlier answer, or null when this request is the first.
  */
-async function claimIdempotencyKey(tx: EntityManager, key: string, fingerprint: string, now: Date): Promise<string | null> {
+async function claimIdempotencyKey(tx: EntityManager, key: string, fingerprint: string, now: Date, sealed: string): Promise<string | null> {
   const inserted: unknown[] = await tx.query(
-    `INSERT INTO idempotency_keys (key, scope, fingerprint, created_at) VALUES ($1, 'notice', $2, $3)
-     ON CONFLICT (scope, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, response = NULL, created_at = EXCLUDED.created_at
+    `INSERT INTO idempotency_keys (key, scope, fingerprint, created_at, response) VALUES ($1, 'notice', $2, $3, $5)
+     ON CONFLICT (scope, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, response = EXCLUDED.response, created_at = EXCLUDED.created_at
        WHERE idempotency_keys.created_at < $4
      RETURNING key`,
-    [key, fingerprint, now, new Date(now.getTime() - IDEMPOTENCY_HOURS * 3_600_000)],
+    [key, fingerprint, now, new Date(now.getTime() - IDEMPOTENCY_HOURS * 3_600_000), sealed],
   );
   if (inserted.length) return null;
   const [row] = await tx.query(`SELECT fingerprint, response FROM idempotency_keys WHERE scope = 'notice' AND key = $1`, [key]);
@@ -245,10 +273,6 @@ async function claimIdempotencyKey(tx: EntityManager, key: string, fingerprint: 
       'The first request with this Idempotency-Key is still being processed; retry shortly.',
     );
   return row.response;
-}
-
-async function storeIdempotentAnswer(tx: EntityManager, key: string, sealed: string) {
-  await tx.query(`UPDATE idempotency_keys SET response = $2 WHERE scope = 'notice' AND key = $1`, [key, sealed]);
 }
 
 /** Scheduled: idempotency keys older than 24 hours are of no use any more. */

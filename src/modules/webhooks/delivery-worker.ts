@@ -1,11 +1,15 @@
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../../config';
 import { createLeaseHolder, LeaseHolder } from '../../db/leases';
+import { createListener } from '../../db/listen';
 import { withTransaction } from '../../db/transaction';
 import type { Clock } from '../../shared/clock';
 import { record } from '../audit';
 import { secretsBox } from './manage-webhooks';
+import { WEBHOOK_CHANNEL } from './queue-event';
+import { deliveryAttemptsCounter } from './webhook-metrics';
 import { sendWebhook, SendResult } from './send-webhook';
 import { queueWebhookDisabledEmail } from './webhook-emails';
 
@@ -31,6 +35,12 @@ import { queueWebhookDisabledEmail } from './webhook-emails';
  *     (mail outbox) and `webhook.disabled` audited. Its other deliveries wait until it is enabled.
  * Delivery is at-least-once: a crash between the receiver's 2xx and step 3 sends it again (the
  * body, its event `id` and `Takedown-Event-Id` are the same, so receivers drop the copy).
+ *
+ * Latency: `queueWebhookEvent` NOTIFYs at commit; `listen()` wakes the worker at once (as the edge
+ * purge worker is woken), so a delivery leaves in one round trip, not at the next poll. A wake-up
+ * during a drain is never lost: the drain goes round once more before it ends. Polling (the job
+ * runner, every second) is the fallback while the LISTEN connection is down, and the clock for
+ * retries.
  */
 
 export interface WebhookWorkerDeps {
@@ -41,6 +51,8 @@ export interface WebhookWorkerDeps {
   sessionSecret: string;
   /** The process's claims (server.ts passes `container.leases`); default: the worker registers its own. */
   leases?: LeaseHolder;
+  /** Where the attempts counter goes (`takedown_webhook_delivery_attempts_total`); none: not counted. */
+  metrics?: Registry;
 }
 
 export interface WebhookWorkerOptions {
@@ -73,6 +85,8 @@ export interface DeliveryResult {
 export interface WebhookWorker {
   /** Sends everything due, until nothing is due and nothing is in flight. One drain at a time per worker. */
   drain(): Promise<DeliveryResult>;
+  /** Wakes `drain()` on every committed `queueWebhookEvent` (a dedicated LISTEN connection, reconnecting). */
+  listen(): Promise<void>;
   /** Claims no more, waits for the deliveries in flight; with its own claims, releases them. */
   stop(): Promise<void>;
 }
@@ -117,6 +131,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, opts: WebhookWorker
   const pollMs = opts.pollMs ?? 100;
   const random = opts.random ?? Math.random;
   const box = secretsBox(deps);
+  const attempts = deps.metrics ? deliveryAttemptsCounter(deps.metrics) : null;
   const secrets = new Map<string, string>();
   const inFlight = new Map<string, Promise<void>>();
   const perWebhook = new Map<string, number>();
@@ -170,6 +185,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, opts: WebhookWorker
           );
     const kind = await recordOutcome(row, result);
     total[kind]++;
+    attempts?.inc({ outcome: kind });
   }
 
   async function recordOutcome(row: Claimed, r: SendResult): Promise<'delivered' | 'retried' | 'failed' | 'lost'> {
@@ -241,6 +257,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, opts: WebhookWorker
         // The outcome could not be written: hand it back, due again in a minute (sent again; at-least-once).
         logger.error({ err: String(err), delivery: row.id }, 'webhook outcome not recorded; handing the delivery back');
         total.lost++;
+        attempts?.inc({ outcome: 'lost' });
         const later = new Date(clock.now().getTime() + 60_000).toISOString();
         await leases
           .release('webhook_deliveries', { ids: [row.id], set: `next_attempt_at = '${later}'::timestamptz` })
@@ -281,23 +298,43 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, opts: WebhookWorker
   async function drainLoop(): Promise<DeliveryResult> {
     total = { claimed: 0, delivered: 0, retried: 0, failed: 0, lost: 0 };
     for (;;) {
+      again = false;
       const more = await fill();
-      if (!inFlight.size && (!more || stopped)) return total;
+      if (!inFlight.size && (!more || stopped)) {
+        // A wake-up that came during the claim may be for a row committed after it: once more.
+        if (!again || stopped) return total;
+        continue;
+      }
       // Wait for a slot, or look again shortly for deliveries that became due meanwhile.
       await Promise.race([...inFlight.values(), new Promise((r) => setTimeout(r, pollMs))]);
     }
   }
 
   let running: Promise<DeliveryResult> | null = null;
+  /** Set by a drain() call while a drain runs: it must look again before it ends. */
+  let again = false;
+  function drain(): Promise<DeliveryResult> {
+    if (running) again = true;
+    running ??= drainLoop().finally(() => {
+      running = null;
+    });
+    return running;
+  }
+
+  const listener = createListener(db, {
+    channel: WEBHOOK_CHANNEL,
+    applicationName: 'takedown-desk-webhooks',
+    what: 'webhook worker',
+    logger,
+    onWake: () => void drain().catch((err) => logger.error({ err: String(err) }, 'webhook delivery round failed')),
+  });
+
   return {
-    drain() {
-      running ??= drainLoop().finally(() => {
-        running = null;
-      });
-      return running;
-    },
+    drain,
+    listen: () => listener.start(),
     async stop() {
       stopped = true;
+      await listener.stop();
       await running?.catch(() => undefined);
       await Promise.allSettled([...inFlight.values()]);
       if (ownLeases) await leases.stop();

@@ -19,3 +19,4 @@ export type { WebhookView, DeliveryView } from './webhooks.queries';
 export { createWebhookWorker, pruneWebhookDeliveries, retryDelayMs as webhookRetryDelayMs } from './delivery-worker';
 export type { WebhookWorker, WebhookWorkerOptions, DeliveryResult } from './delivery-worker';
 export { sendWebhook, signatureHeader, SIGNATURE_HEADER } from './send-webhook';
+export { registerWebhookMetrics } from './webhook-metrics';

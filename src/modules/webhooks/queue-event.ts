@@ -14,10 +14,15 @@ export interface WebhookEvent {
   at: Date;
 }
 
+/** The channel the delivery workers LISTEN on: a committed delivery is sent at once, not at the next poll. */
+export const WEBHOOK_CHANNEL = 'td_webhook_delivery';
+
 /**
  * Queues an event for every active webhook subscribed to it, in the caller's transaction: the
  * deliveries commit (and roll back) with the change. Nothing is sent here; the delivery worker
- * sends after commit (it polls every second). Returns the event id (also when nobody listens).
+ * sends after commit, woken by the NOTIFY of the same statement (PostgreSQL delivers it at commit,
+ * and not at all on rollback; sent only when a delivery was queued). Polling every second is the
+ * fallback. Returns the event id (also when nobody listens).
  */
 export async function queueWebhookEvent(tx: EntityManager, e: WebhookEvent): Promise<string> {
   const id = randomUUID();
@@ -29,6 +34,9 @@ export async function queueWebhookEvent(tx: EntityManager, e: WebhookEvent): Pro
 function webhookEventPart(id: string, e: WebhookEvent): WritePart {
   const body = JSON.stringify({ id, type: e.type, createdAt: e.at.toISOString(), data: e.data });
   const [who, value] = 'submitterId' in e.to ? ['s.id = $1::uuid', e.to.submitterId] : ['s.email = lower($1)', e.to.email];
+  // The NOTIFY is in RETURNING, so it runs once per queued delivery and never when none was queued
+  // (PostgreSQL folds a transaction's identical notifications into one); a data-modifying CTE runs
+  // to completion, RETURNING included, whether or not the statement reads its rows.
   return (p) => {
     const type = p(e.type);
     const at = p(e.at);
@@ -36,7 +44,8 @@ function webhookEventPart(id: string, e: WebhookEvent): WritePart {
      SELECT w.id, ${p(id)}::uuid, ${type}::text, ${p(e.orderingKey.slice(0, 100))}::text, ${p(body)}::text, ${at}::timestamptz, ${at}::timestamptz
        FROM webhooks w JOIN submitters s ON s.id = w.submitter_id
       WHERE ${who.replace('$1', p(value))} AND w.status = 'active' AND ${type}::text = ANY(w.events)
-      ORDER BY w.id`;
+      ORDER BY w.id
+     RETURNING pg_notify(${p(WEBHOOK_CHANNEL)}::text, '')`;
   };
 }
 

@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
-import type { Webhook } from './webhook.entity';
+import type { Webhook, WebhookStatus } from './webhook.entity';
+import type { DeliveryStatus } from './webhook-delivery.entity';
 
 /** The submitter's webhooks, as shown to them (never the secret). */
 export interface WebhookView {
@@ -103,4 +104,25 @@ export async function deliveriesOf(
     deliveredAt: r.delivered_at,
   }));
   return { deliveries: page, nextCursor: rows.length > limit ? page[page.length - 1].id : null };
+}
+
+/** What the webhook gauges on /metrics report (one statement a scrape, see webhook-metrics.ts). */
+export interface WebhookCounts {
+  deliveries: Partial<Record<DeliveryStatus, number>>;
+  /** Pending deliveries due now (by the database's clock): the queue the workers are behind on. */
+  due: number;
+  /** Seconds since the oldest due delivery became due (0 when none is). */
+  oldestDueSeconds: number;
+  webhooks: Partial<Record<WebhookStatus, number>>;
+}
+
+export async function webhookCounts(m: EntityManager): Promise<WebhookCounts> {
+  const [row] = await m.query(
+    `SELECT (SELECT coalesce(json_object_agg(status, n), '{}') FROM (SELECT status, count(*)::int AS n FROM webhook_deliveries GROUP BY status) d) AS deliveries,
+            (SELECT count(*)::int FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= now()) AS due,
+            (SELECT extract(epoch FROM now() - min(next_attempt_at))::float8 FROM webhook_deliveries
+              WHERE status = 'pending' AND next_attempt_at <= now()) AS oldest_due,
+            (SELECT coalesce(json_object_agg(status, n), '{}') FROM (SELECT status, count(*)::int AS n FROM webhooks GROUP BY status) w) AS webhooks`,
+  );
+  return { deliveries: row.deliveries, due: row.due, oldestDueSeconds: Math.max(0, row.oldest_due ?? 0), webhooks: row.webhooks };
 }
