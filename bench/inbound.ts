@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import net from 'node:net';
 import nodemailer from 'nodemailer';
 import { Client } from 'pg';
 import { freePort } from '../src/db/embedded';
@@ -76,6 +77,8 @@ export const inboundSuite: BenchSuite = {
       INBOUND_REPLIES_PER_HOUR: '10000',
       SENDER_BURST: '10000',
     });
+    // The server answers /healthz once HTTP listens; its SMTP receiver starts a moment later.
+    await waitForPort(smtpPort, 30_000);
     const db = new Client({ connectionString: ctx.databaseUrl });
     await db.connect();
     try {
@@ -189,3 +192,20 @@ export const inboundSuite: BenchSuite = {
     return rows;
   },
 };
+
+/** Resolves once something accepts TCP connections on 127.0.0.1:`port`; throws after `ms`. */
+async function waitForPort(port: number, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > until) throw new Error(`nothing listens on 127.0.0.1:${port} after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

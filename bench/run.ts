@@ -32,7 +32,15 @@ async function main() {
       // A suite that starts no server runs the server's code in this process: its RSS is the figure then.
       const own = meterRss(process.pid);
       own.reset();
-      const got = await s.run({ databaseUrl: pg.url, log: (l) => console.error(`   ${l}`) });
+      let got: BenchRow[];
+      try {
+        got = await s.run({ databaseUrl: pg.url, log: (l) => console.error(`   ${l}`) });
+      } catch (e) {
+        // One broken suite must not throw away the others' figures: it shows as a failed row.
+        console.error(e);
+        const why = String(e instanceof Error ? e.message : e).slice(0, 120);
+        got = [{ name: `${s.name}: the suite failed (${why})`, value: 0, unit: '', ok: false }];
+      }
       own.stop();
       rows.push(...got);
       if (!got.some((r) => r.name.startsWith(RSS_ROW))) {
