@@ -103,9 +103,11 @@ export const bulkSuite: BenchSuite = {
       }
       const seconds = (Date.now() - started) / 1000;
       const [check] = await db.query(
-        `SELECT (SELECT count(*)::int FROM notices WHERE status = 'rejected') AS rejected,
-                (SELECT count(*)::int FROM audit_events WHERE action = 'notice.rejected') AS events,
-                (SELECT count(*)::int FROM outbound_emails WHERE template = 'notice-rejected') AS emails`,
+        // Only this suite's notices (TD-7 and seven digits): a full run shares its database with the review suite's decisions.
+        `SELECT (SELECT count(*)::int FROM notices WHERE status = 'rejected' AND reference LIKE 'TD-7_______') AS rejected,
+                (SELECT count(*)::int FROM audit_events WHERE action = 'notice.rejected' AND subject_id LIKE 'TD-7_______') AS events,
+                (SELECT count(*)::int FROM outbound_emails e JOIN notices n ON n.id = e.notice_id
+                  WHERE e.template = 'notice-rejected' AND n.reference LIKE 'TD-7_______') AS emails`,
       );
       const ok = job.results.filter((r) => r.ok).length;
       rows.push({

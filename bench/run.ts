@@ -44,9 +44,13 @@ async function main() {
       own.stop();
       rows.push(...got);
       if (!got.some((r) => r.name.startsWith(RSS_ROW))) {
+        // Not the server's memory (issue 18's goal is the server's): the bench process also holds the
+        // suite's generated data and its load generator, so the figure is shown without a goal.
+        const { goal: _goal, ok: _ok, ...row } = rssRow(`${s.name} (whole suite)`, own.peak());
         rows.push({
-          ...rssRow(`${s.name} (whole suite)`, own.peak()),
-          note: 'no server process: the bench process, which runs the code in-process and holds the generated data',
+          ...row,
+          name: `bench process RSS peak: ${s.name} (whole suite)`,
+          note: 'no server process: the bench process, which runs the code in-process and holds the generated data; not a server figure',
         });
       }
       console.error(`   (${((Date.now() - started) / 1000).toFixed(1)} s)`);
