@@ -94,7 +94,7 @@ describe('batches: one notice per work, bad rows reported by number, a durable j
     ]);
     expect(await rows(`SELECT id FROM notices`)).toHaveLength(0);
     const queued = await agent.get(`/portal/batches/${res.body.id}`).expect(200);
-    expect(queued.headers.refresh).toBe('5');
+    expect(queued.headers.refresh).toBe('2');
     expect(queued.text).toContain('<progress max="100" value="0"');
     expect(queued.text).toContain('Row 4: This URL is already in the work of row 1.');
 
