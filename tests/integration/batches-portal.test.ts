@@ -5,7 +5,7 @@ import { createLogger } from '../../src/shared/logger';
 import type { TestContext } from '../support/context';
 import { makeItem, makeSource } from '../support/factories';
 import { createMailingContext, MailingContext } from '../support/mailing';
-import { PortalAgent, portalAgent } from '../support/portal';
+import { PortalAgent, portalAgent, readySubmitter } from '../support/portal';
 import type { SmtpSink } from '../support/smtp-sink';
 import { csrfOf } from '../support/staff';
 
@@ -41,23 +41,6 @@ describe('the portal batch upload: a CSV file through the API path, its progress
     return /<p class="field-error" id="csv-file-error">([^<]*)<\/p>/.exec(html)?.[1] ?? '';
   };
 
-  /** A signed-in submitter with a complete profile and standing statements, made through the portal. */
-  const readySubmitter = async (email: string) => {
-    const a = await portalAgent(t.app, worker, sink, email);
-    const csrf = await csrfOf(a, '/portal/profile');
-    await a
-      .post('/portal/profile')
-      .type('form')
-      .send({ _csrf: csrf, name: 'Ada Lovelace', role: 'owner', address: '12 Marylebone Road, London', country: 'GB' })
-      .expect(303);
-    await a
-      .post('/portal/statements')
-      .type('form')
-      .send({ _csrf: csrf, signature: 'Ada Lovelace', goodFaith: 'true', accuracy: 'true' })
-      .expect(303);
-    return a;
-  };
-
   beforeAll(async () => {
     mailing = await createMailingContext({ clock, workerClock: systemClock, env: { INTAKE_PER_HOUR: '10000' } });
     ({ t, sink, worker } = mailing);
@@ -69,7 +52,7 @@ describe('the portal batch upload: a CSV file through the API path, its progress
     const source = await makeSource(t.db, { name: 'Harbour Gazette', domains: ['harbourgazette.example'] });
     pages = [];
     for (let i = 0; i < 3; i++) pages.push(`http://localhost:3000/items/${(await makeItem(t.db, source)).slug}`);
-    agent = await readySubmitter(RIGHTS);
+    agent = await readySubmitter(t.app, worker, sink, RIGHTS);
   });
 
   it('when a rights holder uploads a good CSV, then the batch is written, they land on its page, which refreshes itself while it runs and says Done with every URL once the job made the notices', async () => {
@@ -202,7 +185,7 @@ describe('the portal batch upload: a CSV file through the API path, its progress
     const missing = await agent.post('/portal/batches').attach('csv', good, { filename: 'batch.csv', contentType: 'text/csv' });
     expect(missing.status).toBe(403);
     expect(missing.text).toMatch(/did not come from this site/);
-    const other = await readySubmitter('other@upload.example');
+    const other = await readySubmitter(t.app, worker, sink, 'other@upload.example');
     const foreign = await agent
       .post('/portal/batches')
       .field('_csrf', await csrfOf(other, '/portal/batches'))
