@@ -48,7 +48,7 @@ import { passkeyRoutes } from './modules/auth/passkeys.routes';
 import { inboundApi } from './modules/inbound/inbound.api';
 import { mailboxRoutes } from './modules/inbound/mailbox.routes';
 import { batchesApi } from './modules/batches/batches.api';
-import { batchesPortalPages } from './modules/batches/batches-portal.routes';
+import { BATCH_UPLOAD, batchesPortalPages } from './modules/batches/batches-portal.routes';
 import { portalRoutes } from './modules/submitters/portal.routes';
 import { submittersAdminRoutes } from './modules/submitters/submitters-admin.routes';
 import { submitterApi } from './modules/submitters/submitter.api';
@@ -182,7 +182,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(complaintPages(deps));
   app.use(policyPages(deps));
   // ---- Rights holders' portal: its own session cookie and CSRF, never the staff session ----
-  app.use('/portal', portalRoutes(deps, [batchesPortalPages(deps), webhooksPortalPages(deps), complaintPortalPages(deps)]));
+  app.use('/portal', portalRoutes(deps, [batchesPortalPages(deps), webhooksPortalPages(deps), complaintPortalPages(deps)], [BATCH_UPLOAD]));
 
   // ---- Staff side: sessions in PostgreSQL, CSRF on every form, rate-limited sign-in ----
   const PgStore = connectPgSimple(session);

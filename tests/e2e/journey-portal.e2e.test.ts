@@ -6,12 +6,14 @@ import { createStaff } from '../support/staff';
 import { closeUnfinishedTabs, launchBrowser, openTab, signIn, Site, startSite } from './support/browser';
 import { approveAs, linkIn, mailTo, submitNotice } from './support/journeys';
 import { createWebhookWorker } from '../../src/modules/webhooks';
+import { processBatches } from '../../src/modules/batches';
 import { createLogger } from '../../src/shared/logger';
 import { startWebhookReceiver, verifySignature, WebhookReceiver } from '../support/webhook-receiver';
 
 /**
  * Journey: a rights holder signs in to the portal by the emailed link, fills in the profile, makes
- * standing statements, sends a notice from the pre-filled form (no statements to tick), finds it in
+ * standing statements, uploads a CSV of 1,000 URLs and watches the batch page until it says done,
+ * sends a notice from the pre-filled form (no statements to tick), finds it in
  * the list and opens its status page; registers a webhook and receives a signed delivery when a
  * moderator decides; axe on every portal page on the way. Then an admin marks
  * them a trusted flagger and their next notice leads the queue; suspended, they see a clear
@@ -21,6 +23,7 @@ describe("journey: the rights holders' portal", () => {
   let site: Site;
   let browser: Browser;
   let item: Item;
+  let batchItems: Item[];
   let rx: WebhookReceiver;
   const rights = 'legal@analytical.example';
 
@@ -28,6 +31,8 @@ describe("journey: the rights holders' portal", () => {
     [site, browser, rx] = await Promise.all([startSite({ ALLOW_PRIVATE_WEBHOOKS: 'true' }), launchBrowser(), startWebhookReceiver()]);
     const source = await makeSource(site.t.db, { name: 'Harbour Gazette', domains: ['harbourgazette.example'] });
     item = await makeItem(site.t.db, source, { title: 'Tides of the harbour' });
+    batchItems = [];
+    for (let i = 0; i < 10; i++) batchItems.push(await makeItem(site.t.db, source));
   });
   afterEach(closeUnfinishedTabs);
   afterAll(async () => {
@@ -36,7 +41,7 @@ describe("journey: the rights holders' portal", () => {
     await rx?.close();
   });
 
-  it('when a rights holder signs in by link, saves standing statements, sends a notice and registers a webhook, then it is listed, a signed webhook arrives when a moderator decides, and the pages pass axe', async () => {
+  it('when a rights holder signs in by link, saves standing statements, uploads a CSV of 1,000 URLs, sends a notice and registers a webhook, then the batch is watched until done, the notice is listed, a signed webhook arrives when a moderator decides, and the pages pass axe', async () => {
     const a11y: string[] = [];
     const tab = await openTab(browser, 'journey-portal');
     const { page } = tab;
@@ -74,6 +79,50 @@ describe("journey: the rights holders' portal", () => {
     expect(await page.locator('main').textContent()).toContain('In force: version 1');
     a11y.push(...(await seriousViolations(page)));
 
+    // A CSV of 1,000 URLs: 10 works of 100 URLs, the first of each an item on this site, the rest elsewhere.
+    const csv = ['work_description,original_url,infringing_url'];
+    for (let w = 0; w < 10; w++)
+      for (let u = 0; u < 100; u++)
+        csv.push(
+          `Analytical Press book ${w + 1}: the full text,https://analytical.example/books/${w + 1},` +
+            (u === 0 ? site.url(`/items/${batchItems[w].slug}`) : `https://mirror-${w + 1}.example/copy/${u}`),
+        );
+    await page.goto(site.url('/portal/batches'));
+    a11y.push(...(await seriousViolations(page)));
+    await page
+      .getByLabel('CSV file')
+      .setInputFiles({ name: 'works.csv', mimeType: 'text/csv', buffer: Buffer.from(csv.join('\r\n') + '\r\n') });
+    await submit('Upload the batch');
+    expect(new URL(page.url()).pathname).toMatch(/^\/portal\/batches\/[0-9a-f-]{36}$/);
+    expect(await page.locator('.flash').textContent()).toContain('Your batch of 10 works (1000 URLs) was accepted');
+    // The batch job (the server's worker; here run once, as the tests drive workers) makes the notices
+    // while the page, refreshing itself, is watched until it says it is done.
+    expect(await processBatches({ ...site.t, logger: createLogger('silent') })).toBe(1);
+    await page.waitForFunction(
+      () => {
+        // Runs in the page (the tests are compiled without the DOM types); survives the page's refreshes.
+        const doc = (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document;
+        return /^Done: /.test(doc.querySelector('h1')?.textContent ?? '');
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Done: batch of 10 works, 1000 URLs');
+    expect(await page.locator('#batch-progress progress').getAttribute('value')).toBe('100');
+    expect(await page.locator('#batch-progress').textContent()).toContain('1000 of 1000 URLs processed.');
+    expect(await page.locator('#batch-progress').getAttribute('role')).toBe('status');
+    a11y.push(...(await seriousViolations(page)));
+    expect(await site.t.db.query(`SELECT status, works, urls, processed, errors FROM batches`)).toEqual([
+      { status: 'done', works: 10, urls: 1000, processed: 1000, errors: [] },
+    ]);
+    expect(
+      await site.t.db.query(
+        `SELECT count(DISTINCT n.id)::int AS notices, count(*)::int AS urls, count(t.item_id)::int AS matched
+           FROM notices n JOIN notice_targets t ON t.notice_id = n.id WHERE n.email = $1 AND n.statements_source = 'standing'`,
+        [rights],
+      ),
+    ).toEqual([{ notices: 10, urls: 1000, matched: 10 }]);
+
     await page.goto(site.url('/portal/notices/new'));
     expect(await page.locator('#name').inputValue()).toBe('Ada Lovelace');
     expect(await page.locator('main').textContent()).toContain('Your standing statements of');
@@ -92,7 +141,7 @@ describe("journey: the rights holders' portal", () => {
       await page.goto(site.url(p));
       a11y.push(...(await seriousViolations(page)));
     }
-    const [n] = await site.t.db.query(`SELECT reference, status, statements_source FROM notices`);
+    const [n] = await site.t.db.query(`SELECT reference, status, statements_source FROM notices WHERE channel = 'form'`);
     expect(n).toEqual({ reference: expect.stringMatching(/^TD-/), status: 'pending', statements_source: 'standing' });
 
     // A webhook: registered on the portal, its secret shown once.
@@ -186,7 +235,10 @@ describe("journey: the rights holders' portal", () => {
     await page.getByLabel('URLs on this site to remove').fill(site.url(`/items/${item.slug}`));
     await submit('Send the notice');
     expect(await page.locator('#refused').textContent()).toMatch(/refused until \d{4}-\d{2}-\d{2}T/);
-    expect(await site.t.db.query(`SELECT count(*)::int AS n FROM notices WHERE email = $1`, [rights])).toEqual([{ n: 2 }]);
+    // The two sent from the form (the batch's ten came in the first test).
+    expect(await site.t.db.query(`SELECT count(*)::int AS n FROM notices WHERE email = $1 AND channel = 'form'`, [rights])).toEqual([
+      { n: 2 },
+    ]);
     expect(a11y).toEqual([]);
     await tab.finish('done');
     await staffTab.finish('done');

@@ -6,7 +6,7 @@ import { createLogger } from '../../src/shared/logger';
 import type { TestContext } from '../support/context';
 import { makeItem, makeSource } from '../support/factories';
 import { createMailingContext, MailingContext } from '../support/mailing';
-import { PortalAgent, portalAgent } from '../support/portal';
+import { PortalAgent, portalToken, readySubmitter } from '../support/portal';
 import type { SmtpSink } from '../support/smtp-sink';
 import { createStaff, csrfOf, tokenFor } from '../support/staff';
 
@@ -33,24 +33,10 @@ describe('batches: one notice per work, bad rows reported by number, a durable j
     request(t.app).post('/api/v1/batches').set('Authorization', `Bearer ${token}`).set('Content-Type', 'text/csv').send(csv);
   const get = (path: string) => request(t.app).get(path).set('Authorization', `Bearer ${token}`);
 
-  /** A signed-in submitter with a profile, standing statements and a token, all through the portal. */
-  const readySubmitter = async (email: string) => {
-    const a = await portalAgent(t.app, worker, sink, email);
-    let csrf = await csrfOf(a, '/portal/profile');
-    await a
-      .post('/portal/profile')
-      .type('form')
-      .send({ _csrf: csrf, name: 'Ada Lovelace', role: 'owner', address: '12 Marylebone Road, London', country: 'GB' })
-      .expect(303);
-    await a
-      .post('/portal/statements')
-      .type('form')
-      .send({ _csrf: csrf, signature: 'Ada Lovelace', goodFaith: 'true', accuracy: 'true' })
-      .expect(303);
-    csrf = await csrfOf(a, '/portal/tokens');
-    await a.post('/portal/tokens').type('form').send({ _csrf: csrf, name: 'batches' }).expect(303);
-    const page = await a.get('/portal/tokens').expect(200);
-    return { agent: a, token: /<code class="secret">(tds_[\w-]+)<\/code>/.exec(page.text)![1] };
+  /** A signed-in submitter with a profile, standing statements and an API token, all through the portal. */
+  const readyWithToken = async (email: string) => {
+    const a = await readySubmitter(t.app, worker, sink, email);
+    return { agent: a, token: await portalToken(a, 'batches') };
   };
 
   beforeAll(async () => {
@@ -64,7 +50,7 @@ describe('batches: one notice per work, bad rows reported by number, a durable j
     const source = await makeSource(t.db, { name: 'Harbour Gazette', domains: ['harbourgazette.example'] });
     pages = [];
     for (let i = 0; i < 6; i++) pages.push(`http://localhost:3000/items/${(await makeItem(t.db, source)).slug}`);
-    ({ agent, token } = await readySubmitter(RIGHTS));
+    ({ agent, token } = await readyWithToken(RIGHTS));
   });
 
   it('when a JSON batch has good and bad works, then the bad ones are refused by number, each good work becomes one notice, and the per-URL results show matches and outcomes', async () => {
@@ -94,7 +80,7 @@ describe('batches: one notice per work, bad rows reported by number, a durable j
     ]);
     expect(await rows(`SELECT id FROM notices`)).toHaveLength(0);
     const queued = await agent.get(`/portal/batches/${res.body.id}`).expect(200);
-    expect(queued.headers.refresh).toBe('5');
+    expect(queued.headers.refresh).toBe('2');
     expect(queued.text).toContain('<progress max="100" value="0"');
     expect(queued.text).toContain('Row 4: This URL is already in the work of row 1.');
 
@@ -219,7 +205,7 @@ describe('batches: one notice per work, bad rows reported by number, a durable j
     expect(notReady.body.errors[0].field).toBe('statements');
     expect(await rows(`SELECT id FROM batches`)).toHaveLength(0);
 
-    const other = await readySubmitter('other@rights.example');
+    const other = await readyWithToken('other@rights.example');
     const theirs = await request(t.app).post('/api/v1/batches').set('Authorization', `Bearer ${other.token}`).send(body).expect(202);
     await get(`/api/v1/batches/${theirs.body.id}`).expect(404);
     await get(`/api/v1/batches/${theirs.body.id}/urls`).expect(404);

@@ -8,7 +8,7 @@ import type { TestContext } from '../support/context';
 import { makeItem, makeSource } from '../support/factories';
 import { AGENT, completeLetter, rawEmail } from '../support/inbound-mail';
 import { createMailingContext, MailingContext } from '../support/mailing';
-import { PortalAgent, portalAgent } from '../support/portal';
+import { PortalAgent, portalAgent, portalToken, readySubmitter } from '../support/portal';
 import type { SmtpSink } from '../support/smtp-sink';
 import { createStaff, csrfFrom, csrfOf, signedInAgent, tokenFor } from '../support/staff';
 
@@ -52,23 +52,9 @@ describe('trusted flaggers and misuse (DSA Arts. 22, 23): accuracy, trust, warn,
   };
 
   /** A signed-in submitter with a profile, standing statements and an API token, all through the portal. */
-  const readySubmitter = async (email: string): Promise<{ agent: PortalAgent; token: string }> => {
-    const a = await portalAgent(t.app, worker, sink, email);
-    let csrf = await csrfOf(a, '/portal/profile');
-    await a
-      .post('/portal/profile')
-      .type('form')
-      .send({ _csrf: csrf, name: 'Ada Lovelace', role: 'owner', address: '12 Marylebone Road, London', country: 'GB' })
-      .expect(303);
-    await a
-      .post('/portal/statements')
-      .type('form')
-      .send({ _csrf: csrf, signature: 'Ada Lovelace', goodFaith: 'true', accuracy: 'true' })
-      .expect(303);
-    csrf = await csrfOf(a, '/portal/tokens');
-    await a.post('/portal/tokens').type('form').send({ _csrf: csrf, name: 'tests' }).expect(303);
-    const page = await a.get('/portal/tokens').expect(200);
-    return { agent: a, token: /<code class="secret">(tds_[\w-]+)<\/code>/.exec(page.text)![1] };
+  const readyWithToken = async (email: string): Promise<{ agent: PortalAgent; token: string }> => {
+    const a = await readySubmitter(t.app, worker, sink, email);
+    return { agent: a, token: await portalToken(a, 'tests') };
   };
 
   beforeAll(async () => {
@@ -180,7 +166,7 @@ describe('trusted flaggers and misuse (DSA Arts. 22, 23): accuracy, trust, warn,
   });
 
   it('when a submitter is suspended, then the form, the public API, the portal, the token API, batches and email all refuse their notices saying until when and why; lifting it takes them again', async () => {
-    const { agent, token } = await readySubmitter(ADA);
+    const { agent, token } = await readyWithToken(ADA);
     const id = await submitterId();
     // A moderator may not suspend; bad input is 422 next to the fields.
     const mod = await signedInAgent(t.app, 'mod@desk.example');
@@ -285,7 +271,7 @@ describe('trusted flaggers and misuse (DSA Arts. 22, 23): accuracy, trust, warn,
   });
 
   it('when an admin marks a submitter trusted, then their next notice leads the queue (before older and overdue ones), its statement of reasons and DSA statement say trusted_flagger; a stranger using their address gets no priority', async () => {
-    const { token } = await readySubmitter(ADA);
+    const { token } = await readyWithToken(ADA);
     const id = await submitterId();
     const older = (await publicApi([pages[0]], 'other@else.example').expect(201)).body.reference;
     clock.set(new Date('2026-12-05T10:00:00Z')); // `older` is overdue now

@@ -14,7 +14,7 @@ import { approveForTest, COMPLAINANT } from '../support/approve-fixture';
 import { testConfig, TestContext } from '../support/context';
 import { makeItem, makeSource } from '../support/factories';
 import { createMailingContext, MailingContext } from '../support/mailing';
-import { PortalAgent, portalAgent } from '../support/portal';
+import { makeReady, PortalAgent, portalAgent, portalToken } from '../support/portal';
 import type { SmtpSink } from '../support/smtp-sink';
 import { createStaff, csrfFrom, csrfOf } from '../support/staff';
 import { startWebhookReceiver, verifySignature, WebhookReceiver } from '../support/webhook-receiver';
@@ -90,9 +90,7 @@ describe('webhooks: registered by the submitter, signed deliveries from a durabl
     pages = [];
     for (let i = 0; i < 6; i++) pages.push(`http://localhost:3000/items/${(await makeItem(t.db, source)).slug}`);
     agent = await portalAgent(t.app, mail, sink, RIGHTS);
-    const csrf = await csrfOf(agent, '/portal/tokens');
-    await agent.post('/portal/tokens').type('form').send({ _csrf: csrf, name: 'hooks' }).expect(303);
-    token = /<code class="secret">(tds_[\w-]+)<\/code>/.exec((await agent.get('/portal/tokens').expect(200)).text)![1];
+    token = await portalToken(agent, 'hooks');
   });
   afterEach(async () => {
     rx.releaseHung('destroy');
@@ -378,17 +376,7 @@ describe('webhooks: registered by the submitter, signed deliveries from a durabl
   });
 
   it('when a batch finishes, then batch.completed is delivered with its counts, signed', async () => {
-    const csrf = await csrfOf(agent, '/portal/profile');
-    await agent
-      .post('/portal/profile')
-      .type('form')
-      .send({ _csrf: csrf, name: 'Ada Lovelace', role: 'owner', address: '12 Marylebone Road, London', country: 'GB' })
-      .expect(303);
-    await agent
-      .post('/portal/statements')
-      .type('form')
-      .send({ _csrf: csrf, signature: 'Ada Lovelace', goodFaith: 'true', accuracy: 'true' })
-      .expect(303);
+    await makeReady(agent);
     const { secret } = await register('/batches', ['batch.completed']);
     const batch = await api()
       .post('/api/v1/batches')

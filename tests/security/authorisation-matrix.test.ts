@@ -93,6 +93,7 @@ const MATRIX: Record<string, Policy> = {
   'POST /portal/statements/withdraw': 'submitter',
   'GET /portal/tokens': 'submitter',
   'GET /portal/batches': 'submitter',
+  'POST /portal/batches': 'submitter',
   'GET /portal/batches/:id': 'submitter',
   'POST /portal/tokens': 'submitter',
   'POST /portal/tokens/:id/revoke': 'submitter',

@@ -112,7 +112,7 @@ describe('CSRF on every staff form', () => {
       .expect(303);
   });
 
-  it('when a portal form (rights holders) is posted with its token absent, wrong, or taken from a staff session, then it is 403 and nothing changes', async () => {
+  it('when a portal form (rights holders) is posted, urlencoded or as a file upload, with its token absent, wrong, or taken from a staff session, then it is 403 and nothing changes', async () => {
     const portalWrites = [
       ...new Map(
         appRoutes(t.app)
@@ -133,6 +133,14 @@ describe('CSRF on every staff form', () => {
           .redirects(0);
         if (res.status !== 403 || !/did not come from this site/.test(res.text))
           throw new Error(`${r.key}: expected 403 CSRF, got ${res.status}`);
+        // The same as a file upload (multipart): the upload forms read it before the check; still refused.
+        const upload = submitter.agent.post(fillPath(r.path, w)).field('name', 'Mallory');
+        if (token) upload.field('_csrf', token);
+        const up = await upload
+          .attach('file', Buffer.from('work_description,original_url,infringing_url\r\n'), { filename: 'x.csv', contentType: 'text/csv' })
+          .redirects(0);
+        if (up.status !== 403 || !/did not come from this site/.test(up.text))
+          throw new Error(`${r.key} (multipart): expected 403 CSRF, got ${up.status}`);
       }
       expect(await fingerprint(t.db)).toEqual(before);
     }

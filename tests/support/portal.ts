@@ -2,7 +2,7 @@ import request from 'supertest';
 import type { Express } from 'express';
 import type { MailWorker } from '../../src/modules/mail';
 import type { SmtpSink } from './smtp-sink';
-import { csrfFrom } from './staff';
+import { csrfFrom, csrfOf } from './staff';
 
 export type PortalAgent = ReturnType<typeof request.agent>;
 
@@ -45,4 +45,34 @@ export async function portalAgent(app: Express, worker: MailWorker, sink: SmtpSi
   const res = await useLink(agent, link);
   if (res.status !== 303) throw new Error(`portal sign-in failed with ${res.status}`);
   return agent;
+}
+
+/** Fills in the profile and makes standing statements through the portal's forms: what a batch needs. */
+export async function makeReady(agent: PortalAgent): Promise<void> {
+  const csrf = await csrfOf(agent, '/portal/profile');
+  await agent
+    .post('/portal/profile')
+    .type('form')
+    .send({ _csrf: csrf, name: 'Ada Lovelace', role: 'owner', address: '12 Marylebone Road, London', country: 'GB' })
+    .expect(303);
+  await agent
+    .post('/portal/statements')
+    .type('form')
+    .send({ _csrf: csrf, signature: 'Ada Lovelace', goodFaith: 'true', accuracy: 'true' })
+    .expect(303);
+}
+
+/** A submitter signed in through the emailed link, with a complete profile and standing statements. */
+export async function readySubmitter(app: Express, worker: MailWorker, sink: SmtpSink, email: string): Promise<PortalAgent> {
+  const agent = await portalAgent(app, worker, sink, email);
+  await makeReady(agent);
+  return agent;
+}
+
+/** Creates an API token on the portal's tokens page and returns the secret it shows once. */
+export async function portalToken(agent: PortalAgent, name: string): Promise<string> {
+  const csrf = await csrfOf(agent, '/portal/tokens');
+  await agent.post('/portal/tokens').type('form').send({ _csrf: csrf, name }).expect(303);
+  const page = await agent.get('/portal/tokens').expect(200);
+  return /<code class="secret">(tds_[\w-]+)<\/code>/.exec(page.text)![1];
 }

@@ -3,7 +3,7 @@ import type { AppDeps } from '../../deps';
 import { AppError } from '../../shared/errors';
 import { requestContext } from '../../shared/http';
 import { submitterToken } from '../../http/submitter-guards';
-import { assertCanSendBatch, createBatch } from './create-batch';
+import { sendBatch } from './create-batch';
 import { batchJson, batchOf, batchUrls } from './batches.queries';
 import { MAX_BATCH_BYTES, parseCsvBatch, parseJsonBatch } from './parse-batch';
 
@@ -18,23 +18,22 @@ export function batchesApi(deps: AppDeps): Router {
   r.use('/batches', submitterToken(deps, { handOn: false }));
 
   r.post('/batches', async (req: Request, res) => {
-    await assertCanSendBatch(deps, req.submitter!);
     const type = req.headers['content-type'] ?? '';
-    let parsed;
-    let format: 'json' | 'csv';
-    if (/^text\/csv\b/i.test(type)) {
-      format = 'csv';
-      parsed = await parseCsvBatch(req, deps.config.publicBaseUrl);
-    } else if (/^application\/json\b/i.test(type)) {
-      format = 'json';
-      await new Promise<void>((resolve, reject) => bigJson(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
-      parsed = parseJsonBatch(req.body, deps.config.publicBaseUrl);
-    } else {
-      throw new AppError('BATCH.UNSUPPORTED_TYPE', 'Send the batch as application/json or text/csv.', 415, {
-        errors: [{ field: 'Content-Type', message: 'Use application/json or text/csv.' }],
-      });
-    }
-    const batch = await createBatch(deps, { submitter: req.submitter!, parsed, format, context: requestContext(req) });
+    const csv = /^text\/csv\b/i.test(type);
+    const batch = await sendBatch(deps, {
+      submitter: req.submitter!,
+      format: csv ? 'csv' : 'json',
+      context: requestContext(req),
+      read: async () => {
+        if (csv) return parseCsvBatch(req, deps.config.publicBaseUrl);
+        if (!/^application\/json\b/i.test(type))
+          throw new AppError('BATCH.UNSUPPORTED_TYPE', 'Send the batch as application/json or text/csv.', 415, {
+            errors: [{ field: 'Content-Type', message: 'Use application/json or text/csv.' }],
+          });
+        await new Promise<void>((resolve, reject) => bigJson(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
+        return parseJsonBatch(req.body, deps.config.publicBaseUrl);
+      },
+    });
     const statusUrl = `${deps.config.publicBaseUrl}/api/v1/batches/${batch.id}`;
     res
       .status(202)

@@ -80,3 +80,18 @@ export async function createBatch(
     return batch;
   });
 }
+
+/**
+ * A batch, whichever door it came through (the API's JSON or `text/csv` body, the portal's uploaded
+ * file): the same refusal of a submitter who cannot send batches (suspended, no profile or standing
+ * statements) before a byte is read, then `read` (the door's parse: `parseCsvBatch` streamed, with
+ * its limits and row-numbered errors, or `parseJsonBatch`), then the one-transaction acceptance.
+ */
+export async function sendBatch(
+  deps: Pick<AppDeps, 'db' | 'clock'>,
+  cmd: { submitter: Submitter; format: 'json' | 'csv'; read: () => Promise<ParsedBatch>; context: RequestContext },
+): Promise<Batch> {
+  await assertCanSendBatch(deps, cmd.submitter);
+  const parsed = await cmd.read();
+  return createBatch(deps, { submitter: cmd.submitter, parsed, format: cmd.format, context: cmd.context });
+}

@@ -11,6 +11,41 @@ export const MAX_BATCH_BYTES = 20 * 1024 * 1024;
 export const MAX_LISTED_ERRORS = 1_000;
 export const CSV_HEADER = ['work_description', 'original_url', 'infringing_url'] as const;
 
+/** The refusal of an upload over MAX_BATCH_BYTES (the API's body, the portal's file). */
+export function batchTooLarge(): AppError {
+  return new AppError('BATCH.TOO_LARGE', `A batch upload can be at most ${MAX_BATCH_BYTES / 1024 / 1024} MB.`, 413, {
+    errors: [{ field: '_body', message: 'The upload is too large.' }],
+  });
+}
+
+/** A file uploaded through a form (the portal's batch upload). */
+export interface CsvFile {
+  filename: string;
+  mimeType: string;
+  content: Buffer;
+  /** More than MAX_BATCH_BYTES was sent (only the first MAX_BATCH_BYTES were kept). */
+  truncated: boolean;
+}
+
+const CSV_TYPES = ['text/csv', 'text/plain', 'application/csv', 'text/comma-separated-values', 'application/vnd.ms-excel'];
+
+/**
+ * What is wrong with an uploaded file before it is read as CSV: none chosen, over the limit, or not a
+ * CSV (neither named nor typed as one, or binary: a spreadsheet saved as .xlsx and renamed). Null when
+ * it may be parsed; what is inside (header, rows) is `parseCsvBatch`'s to judge, as for the API.
+ */
+export function csvFileProblem(f: CsvFile | null | undefined): AppError | null {
+  if (!f || (!f.filename && !f.content.length)) return AppError.validation([{ field: 'csv', message: 'Choose the CSV file to upload.' }]);
+  if (f.truncated || f.content.length > MAX_BATCH_BYTES) return batchTooLarge();
+  const named = /\.(csv|txt)$/i.test(f.filename);
+  const typed = CSV_TYPES.includes(f.mimeType.toLowerCase());
+  if ((!named && !typed) || f.content.subarray(0, 8192).includes(0))
+    return AppError.validation([
+      { field: 'csv', message: 'The file is not a CSV. Save the spreadsheet as CSV (comma-separated values) and upload that file.' },
+    ]);
+  return null;
+}
+
 export interface ParsedWork {
   row: number;
   description: string;
@@ -135,9 +170,7 @@ export async function parseCsvBatch(input: Readable, baseUrl: string): Promise<P
     input.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
       if (bytes > MAX_BATCH_BYTES) {
-        const e = new AppError('BATCH.TOO_LARGE', `A batch upload can be at most ${MAX_BATCH_BYTES / 1024 / 1024} MB.`, 413, {
-          errors: [{ field: '_body', message: 'The upload is too large.' }],
-        });
+        const e = batchTooLarge();
         input.destroy();
         if (!parser) start('');
         parser!.destroy(e);

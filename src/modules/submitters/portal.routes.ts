@@ -49,13 +49,20 @@ const STATUS_LABELS: Record<string, string> = {
   upheld: 'removal upheld',
 };
 
+/** A portal form that uploads a file (multipart): its path under `/portal` and the file's limit. */
+export interface PortalUpload {
+  path: string;
+  maxFileBytes: number;
+}
+
 /**
  * The rights holders' portal (SPEC §14), mounted at `/portal`. Its session is its own: another
  * cookie (`td.portal`), another signing secret, and it only ever holds `submitterId`, so a staff
  * session is no portal session and the other way round. CSRF on every form, bound to this session.
- * `pages`: other modules' portal pages (e.g. batches), mounted behind the same session and CSRF.
+ * `pages`: other modules' portal pages (e.g. batches), mounted behind the same session and CSRF;
+ * `uploads`: which of their POSTs take a file.
  */
-export function portalRoutes(deps: AppDeps, pages: Router[] = []): Router {
+export function portalRoutes(deps: AppDeps, pages: Router[] = [], uploads: PortalUpload[] = []): Router {
   const { config } = deps;
   const PgStore = connectPgSimple(session);
   const secret = createHmac('sha256', deps.sessionSecret).update('portal-session').digest('base64url');
@@ -103,15 +110,19 @@ export function portalRoutes(deps: AppDeps, pages: Router[] = []): Router {
     res.locals.robotsNoindex = true;
     next();
   });
-  // The letter upload is a multipart form: read it (bounded, streamed) before the CSRF check, which
-  // needs its `_csrf` field. Only this route, only a signed-in submitter.
-  r.post('/profile/letter', async (req, res, next) => {
-    if (!req.submitter || !req.is('multipart/form-data')) return next();
-    const { fields, file } = await readMultipart(req, { maxFileBytes: config.submitters.letterMaxBytes });
-    req.body = fields;
-    res.locals.upload = file;
-    next();
-  });
+  // File uploads (the letter here, other modules' `uploads`) are multipart forms: read them (bounded,
+  // streamed; the file kept up to its limit, the rest drained and the file marked truncated) before
+  // the CSRF check, which needs their `_csrf` field. Only these routes, only a signed-in submitter;
+  // the route finds the file in `res.locals.upload`.
+  for (const u of [{ path: '/profile/letter', maxFileBytes: config.submitters.letterMaxBytes }, ...uploads]) {
+    r.post(u.path, async (req, res, next) => {
+      if (!req.submitter || !req.is('multipart/form-data')) return next();
+      const { fields, file } = await readMultipart(req, { maxFileBytes: u.maxFileBytes });
+      req.body = fields;
+      res.locals.upload = file;
+      next();
+    });
+  }
   r.use(csrf.doubleCsrfProtection);
   r.use((req, res, next) => {
     res.locals.csrfToken = csrf.generateCsrfToken(req, res);
