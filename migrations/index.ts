@@ -25,6 +25,7 @@ import { CreateWebhooks1797000000000 } from './1797000000000-CreateWebhooks';
 import { CreatePasskeys1797100000000 } from './1797100000000-CreatePasskeys';
 import { AddImages1797200000000 } from './1797200000000-AddImages';
 import { MakeRateLimitsUnlogged1797310000000 } from './1797310000000-MakeRateLimitsUnlogged';
+import { AddOpenNoticeFlagsIndex1797360000000 } from './1797360000000-AddOpenNoticeFlagsIndex';
 
 /** Every migration, in order. A new migration file is added here too. */
 export const allMigrations: Function[] = [
@@ -55,4 +56,5 @@ export const allMigrations: Function[] = [
   CreatePasskeys1797100000000,
   AddImages1797200000000,
   MakeRateLimitsUnlogged1797310000000,
+  AddOpenNoticeFlagsIndex1797360000000,
 ];

@@ -34,6 +34,9 @@ export type NoticeSourceType = 'notice' | 'trusted_flagger';
 @Index('notices_open_queue_idx', ['queueRank', 'dueAt', 'submittedAt', 'id'], {
   where: `"status" IN ('pending', 'in_review', 'needs_info')`,
 })
+// The queue's flag filter: a GIN index (jsonb_path_ops) over the open notices' flags, created by hand
+// in its migration (TypeORM cannot declare GIN); `synchronize: false` tells the drift check it exists on purpose.
+@Index('notices_open_flags_idx', { synchronize: false })
 @Index('notices_email_submitted_idx', ['email', 'submittedAt'])
 @Index('notices_ip_submitted_idx', ['submitterIp', 'submittedAt'])
 @Index('notices_assignee_idx', ['assigneeId', 'status'])
