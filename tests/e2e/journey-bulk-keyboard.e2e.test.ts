@@ -1,5 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
+import type { User } from '../../src/modules/auth';
 import type { Item, Source } from '../../src/modules/items';
+import { claimNotice } from '../../src/modules/review';
 import { makeItem, makeSource } from '../support/factories';
 import { createStaff } from '../support/staff';
 import { seriousViolations } from './support/axe';
@@ -9,8 +11,9 @@ import { focused, submitNotice, tabTo } from './support/journeys';
 /**
  * Moderators at speed (SPEC §15): a moderator selects the 30 notices of one vendor that match a
  * filter and rejects them in one confirmed step, then works the rest of the queue with the
- * keyboard shortcuts alone (claim, reject and next, approve, next, ask), with axe on every new page
- * state and no shortcut firing while typing in a field.
+ * keyboard shortcuts alone (claim, reject and next, approve, next, ask), seeing a colleague's claim
+ * appear live on the queue, with axe on every new page state and no shortcut firing while typing in a
+ * field.
  */
 describe('journey: a bulk reject by filter, then the rest of the queue by keyboard', () => {
   let site: Site;
@@ -20,14 +23,16 @@ describe('journey: a bulk reject by filter, then the rest of the queue by keyboa
   const vendorItems: Item[] = [];
   const otherItems: Item[] = [];
   const moderator = { email: 'ana@desk.example' };
+  let colleague: User;
 
   beforeAll(async () => {
     [site, browser] = await Promise.all([startSite({ INTAKE_PER_HOUR: '10000', SENDER_BURST: '10000' }), launchBrowser()]);
     await createStaff(site.t.db, { role: 'moderator', email: moderator.email, name: 'Ana Moderator' });
+    colleague = await createStaff(site.t.db, { role: 'moderator', email: 'ben@desk.example', name: 'Ben Brandt' });
     vendor = await makeSource(site.t.db, { name: 'Vendor Wire', domains: ['vendorwire.example'] });
     other = await makeSource(site.t.db, { name: 'Harbour Gazette', domains: ['harbourgazette.example'] });
     for (let i = 0; i < 30; i++) vendorItems.push(await makeItem(site.t.db, vendor, { title: `Wire story ${i}` }));
-    for (let i = 0; i < 3; i++) otherItems.push(await makeItem(site.t.db, other, { title: `Harbour story ${i}` }));
+    for (let i = 0; i < 4; i++) otherItems.push(await makeItem(site.t.db, other, { title: `Harbour story ${i}` }));
   });
   afterEach(closeUnfinishedTabs);
   afterAll(async () => {
@@ -96,9 +101,17 @@ describe('journey: a bulk reject by filter, then the rest of the queue by keyboa
     expect(await statuses(bulk)).toEqual(Array(30).fill('rejected'));
     expect(await site.t.db.query(`SELECT count(*)::int AS n FROM outbound_emails WHERE template = 'notice-rejected'`)).toEqual([{ n: 30 }]);
 
-    // The rest, with the keyboard alone. The help first.
+    // The rest, with the keyboard alone, while a colleague works too: Ben's claim of the last one
+    // appears on the queue without a reload (the live stream; the counts came when it connected).
     await page.goto(site.url('/queue'));
     await page.locator('#kb-hint').waitFor(); // the script is running: its hint is shown
+    await page.locator('#live-counts-text', { hasText: /^Live: 4 open \(4 pending, 0 in review, 0 needs info\)/ }).waitFor();
+    const deps = { db: site.t.db, clock: site.t.clock, config: site.t.config, sessionSecret: site.t.sessionSecret };
+    await claimNotice(deps, { reference: rest[3], actor: { id: colleague.id, email: colleague.email, role: 'moderator' } });
+    await page.locator('#live-counts-change', { hasText: `${rest[3]} is now in review (Ben Brandt).` }).waitFor();
+    await page.locator('#live-counts-text', { hasText: /^Live: 4 open \(3 pending, 1 in review, 0 needs info\)/ }).waitFor();
+    a11y.push(...(await seriousViolations(page)));
+    // The help first.
     await page.keyboard.press('?');
     await page.locator('#kb-help').waitFor();
     expect((await focused(page)).id).toBe('kb-help');
@@ -108,7 +121,7 @@ describe('journey: a bulk reject by filter, then the rest of the queue by keyboa
 
     // j moves to the first notice (focus on its link; the live region says which); c claims it.
     await page.keyboard.press('j');
-    await waitLive(page, `Notice 1 of 3: ${rest[0]}, pending`);
+    await waitLive(page, `Notice 1 of 4: ${rest[0]}, pending`);
     expect((await focused(page)).text).toBe(rest[0]);
     await Promise.all([page.waitForURL((u) => u.pathname === `/notices/${rest[0]}`), page.keyboard.press('c')]);
     await page.getByRole('status').getByText(`${rest[0]}: claimed`).waitFor();
@@ -154,7 +167,8 @@ describe('journey: a bulk reject by filter, then the rest of the queue by keyboa
     a11y.push(...(await seriousViolations(page)));
     await tab.finish();
 
-    expect(await statuses(rest)).toEqual(['rejected', 'approved', 'needs_info']);
+    // Ben's notice stays his, in review.
+    expect(await statuses(rest)).toEqual(['rejected', 'approved', 'needs_info', 'in_review']);
     expect(a11y).toEqual([]);
   });
 });
