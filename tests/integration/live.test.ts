@@ -106,6 +106,33 @@ describe('live stream GET /live', () => {
     expect(counts.data).toMatchObject({ total: 1, byStatus: { pending: 0, in_review: 1 } });
   });
 
+  it('when several browsers are connected to each instance, then each instance holds ONE listening connection and fans a change out to all of them', async () => {
+    const reference = await submit();
+    const [cookieA, cookieB] = [await signInOver(a.url, ana.email, PASSWORD), await signInOver(b.url, ben.email, PASSWORD)];
+    const all: SseClient[] = [];
+    for (let i = 0; i < 3; i++) all.push(await open(`${a.url}/live`, cookieA), await open(`${b.url}/live?notice=${reference}`, cookieB));
+    for (const s of all) await s.next('counts');
+    // The hubs' connections (application_name takedown-desk-live) on this test's database: one per instance,
+    // not one per browser. A connection of an earlier test may still be closing, hence the wait for the count.
+    const live = async () =>
+      (
+        await t.db.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'takedown-desk-live'`,
+        )
+      )[0].n as number;
+    for (let n = await live(), tries = 0; n !== 2 && tries < 50; n = await live(), tries++) await new Promise((r) => setTimeout(r, 100));
+    expect(await live()).toBe(2);
+
+    const marks = all.map((s) => s.mark);
+    await request(a.url)
+      .post(`/api/v1/notices/${reference}/claim`)
+      .set('Authorization', `Bearer ${await tokenFor(t.db, ana)}`)
+      .expect(200);
+    for (const [i, s] of all.entries())
+      expect((await s.next('notice', (d) => d.ref === reference, 10_000, marks[i])).data).toMatchObject({ status: 'in_review' });
+    expect(await live()).toBe(2);
+  });
+
   it('when a moderator decides a notice on instance A, then B hears the decision; a refused second claim sends nothing', async () => {
     const reference = await submit();
     const anaToken = await tokenFor(t.db, ana);
