@@ -128,7 +128,7 @@ describe('evidence side by side', () => {
     });
     const ref2 = await submit(t, item, [`${server.url}/huge`]);
     const huge = await (await signedInAgent(t.app, mod.email)).get(`/notices/${ref2}/evidence`).expect(200);
-    expect(huge.text).toMatch(/The original could not be fetched: the feed is too large \(more than 65536 bytes\)/);
+    expect(huge.text).toMatch(/The original could not be fetched: the page is too large \(more than 65536 bytes\)/);
     expect(huge.text).not.toContain('Similarity:');
     expect(sent).toBeLessThan(5_000_000);
   });

@@ -55,6 +55,9 @@ function decode(body: Buffer, contentType: string | null): string {
   }
 }
 
+/** The fetcher's reasons speak of feeds ("the feed is too large"); here the moderator asked for a web page. */
+const asPage = (reason: string) => reason.replace(/\bfeed(s?)\b/g, 'page$1');
+
 export function originalFetcher(deps: Pick<AppDeps, 'config' | 'clock'>) {
   type Entry = { until: number; bytes: number; p: Promise<Original> };
   const cache = new Map<string, Entry>();
@@ -75,7 +78,7 @@ export function originalFetcher(deps: Pick<AppDeps, 'config' | 'clock'>) {
       const raw = decode(res.body, res.contentType);
       return { ok: true, url, finalUrl: res.finalUrl, text: html ? pageText(raw) : raw.trim(), fetchedAt };
     } catch (e) {
-      return { ok: false, url, error: e instanceof Error ? e.message : String(e), fetchedAt };
+      return { ok: false, url, error: asPage(e instanceof Error ? e.message : String(e)), fetchedAt };
     }
   };
   let bytes = 0;
