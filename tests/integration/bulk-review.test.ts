@@ -201,6 +201,39 @@ describe('bulk decisions', () => {
     expect((await request(t.app).get(`/items/${itemsA[0].slug}`)).status).toBe(451);
   });
 
+  it('when a moderator bulk-releases notices, then the ones they hold go back to the queue, each with its event, and one a colleague holds is a result naming him', async () => {
+    const [x, y, z] = [await submit([pageUrl(itemsA[0])]), await submit([pageUrl(itemsA[1])]), await submit([pageUrl(itemsA[2])])];
+    await api(anaToken).post(`/notices/${x}/claim`).expect(200);
+    await api(benToken).post(`/notices/${y}/claim`).expect(200);
+    await api(anaToken).post(`/notices/${z}/claim`).expect(200);
+    const res = await api(anaToken)
+      .post('/notices/bulk', { action: 'release', references: [x, y, z] })
+      .expect(202);
+    const done = await job(anaToken, res.body.id);
+    expect(done.body).toMatchObject({ status: 'done', total: 3, done: 3 });
+    expect(done.body.results).toEqual([
+      { reference: x, ok: true, error: null, code: null, by: null },
+      { reference: y, ok: false, error: 'claimed by Ben Moderator', code: 'NOTICE.CLAIMED_BY_OTHER', by: 'Ben Moderator' },
+      { reference: z, ok: true, error: null, code: null, by: null },
+    ]);
+    expect(
+      await rows(`SELECT reference, status, assignee_id FROM notices WHERE reference = ANY($1) ORDER BY reference`, [[x, y, z]]),
+    ).toEqual(
+      [
+        { reference: x, status: 'pending', assignee_id: null },
+        { reference: y, status: 'in_review', assignee_id: ben.id },
+        { reference: z, status: 'pending', assignee_id: null },
+      ].sort((p, q) => (p.reference < q.reference ? -1 : 1)),
+    );
+    for (const ref of [x, z])
+      expect((await events(ref)).at(-1)).toEqual({
+        action: 'notice.released',
+        actor_label: 'ana@desk.example',
+        request_id: `bulk:${res.body.id}`,
+      });
+    expect((await events(y)).map((e: { action: string }) => e.action)).toEqual(['notice.submitted', 'notice.claimed']);
+  });
+
   it('when approve is asked for notices with a URL not on this site, then it is refused before anything is done (approve is only offered when every URL matched)', async () => {
     const x = await submit([pageUrl(itemsA[0])]);
     const y = await submit([pageUrl(itemsA[1]), 'https://elsewhere.example/x']);
