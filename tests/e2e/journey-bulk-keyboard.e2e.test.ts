@@ -11,9 +11,9 @@ import { focused, submitNotice, tabTo } from './support/journeys';
 /**
  * Moderators at speed (SPEC §15): a moderator selects the 30 notices of one vendor that match a
  * filter and rejects them in one confirmed step, then works the rest of the queue with the
- * keyboard shortcuts alone (claim, reject and next, approve, next, ask), seeing a colleague's claim
- * appear live on the queue, with axe on every new page state and no shortcut firing while typing in a
- * field.
+ * keyboard shortcuts alone (claim, reject and next, approve, next, ask, back to the queue, move,
+ * tick, open), seeing a colleague's claim appear live on the queue, with axe on every new page state
+ * and no shortcut firing while typing in a field.
  */
 describe('journey: a bulk reject by filter, then the rest of the queue by keyboard', () => {
   let site: Site;
@@ -165,6 +165,27 @@ describe('journey: a bulk reject by filter, then the rest of the queue by keyboa
     await Promise.all([page.waitForEvent('load'), page.keyboard.press('Enter')]);
     await page.getByRole('status').getByText(`${rest[2]}: question sent`).waitFor();
     a11y.push(...(await seriousViolations(page)));
+
+    // u goes back to the queue (two open notices left: the one waiting for an answer and Ben's);
+    // j, j, k move down and up again, x ticks the notice and o opens it.
+    await Promise.all([page.waitForURL((u) => u.pathname === '/queue'), page.keyboard.press('u')]);
+    await page.locator('#kb-hint').waitFor();
+    await page.keyboard.press('j');
+    await waitLive(page, /^Notice 1 of 2: TD-/);
+    await page.keyboard.press('j');
+    await waitLive(page, /^Notice 2 of 2: TD-/);
+    await page.keyboard.press('k');
+    await waitLive(page, /^Notice 1 of 2: TD-/);
+    const first = /^Notice 1 of 2: (TD-\d+)/.exec((await liveText(page)) ?? '')![1];
+    expect([rest[2], rest[3]]).toContain(first);
+    expect((await focused(page)).text).toBe(first);
+    // x ticks it for a bulk action (the form's own checkbox).
+    await page.keyboard.press('x');
+    await waitLive(page, `${first} selected`);
+    expect(await page.getByLabel(`Select ${first}`).isChecked()).toBe(true);
+    a11y.push(...(await seriousViolations(page)));
+    await Promise.all([page.waitForURL((u) => u.pathname === `/notices/${first}`), page.keyboard.press('o')]);
+    await page.locator('#kb-hint').waitFor();
     await tab.finish();
 
     // Ben's notice stays his, in review.
