@@ -2,7 +2,9 @@ import request from 'supertest';
 import type { Browser, Page } from 'playwright-core';
 import { withTransaction } from '../../src/db/transaction';
 import { createUser, User } from '../../src/modules/auth';
+import type { Source } from '../../src/modules/items';
 import { makeItem, makeSource } from '../support/factories';
+import { startFeedServer } from '../support/feed-server';
 import { PASSWORD, tokenFor } from '../support/staff';
 import { seriousViolations } from './support/axe';
 import { closeUnfinishedTabs, launchBrowser, openTab, signIn, Site, startSite } from './support/browser';
@@ -10,8 +12,8 @@ import { closeUnfinishedTabs, launchBrowser, openTab, signIn, Site, startSite } 
 /**
  * Live presence and the team dashboard in Chromium (SPEC §15): two moderators on one notice see
  * each other, a colleague's claim appears without a reload, nothing is disabled (the stale page
- * still gets the 409), and axe finds no serious violation on the notice page with presence shown
- * nor on the dashboard.
+ * still gets the 409), and axe finds no serious violation on the notice page with presence shown,
+ * on the dashboard, nor on the evidence page with its differing passages marked.
  */
 /** Waits until the element's text is `want` (or matches it), polling as a reader would see it. */
 async function textBecomes(page: Page, id: string, want: string | RegExp, ms = 10_000): Promise<void> {
@@ -26,12 +28,13 @@ async function textBecomes(page: Page, id: string, want: string | RegExp, ms = 1
   throw new Error(`#${id} never read ${String(want)}; last: "${last}"`);
 }
 
-describe('journey: live presence and the dashboard', () => {
+describe('journey: live presence, the dashboard and the evidence page', () => {
   let site: Site;
   let browser: Browser;
   let ana: User;
   let ben: User;
   let reference: string;
+  let source: Source;
 
   beforeAll(async () => {
     [site, browser] = await Promise.all([startSite({ LIVE_HEARTBEAT_SECONDS: '2' }), launchBrowser()]);
@@ -42,7 +45,7 @@ describe('journey: live presence and the dashboard', () => {
       ).then((r) => r.user);
     ana = await staff('Ana Ortega', 'ana@desk.example');
     ben = await staff('Ben Brandt', 'ben@desk.example');
-    const source = await makeSource(db, { name: 'Harbour Gazette', domains: ['harbourgazette.example'] });
+    source = await makeSource(db, { name: 'Harbour Gazette', domains: ['harbourgazette.example'] });
     const items = [await makeItem(db, source), await makeItem(db, source)];
     const submit = async (slug: string) =>
       (
@@ -131,5 +134,55 @@ describe('journey: live presence and the dashboard', () => {
     await expect(table.locator('tfoot').textContent()).resolves.toMatch(/^30 days\s*1\s*1$/);
     expect(await seriousViolations(tab.page)).toEqual([]);
     await tab.finish();
+  });
+
+  it('when a moderator follows a notice to its evidence, then our copy and the claimed original are side by side with the differences marked, and axe finds no serious violation', async () => {
+    // The claimed original on a local server (the test configuration allows loopback addresses).
+    const original = await startFeedServer();
+    try {
+      const item = await makeItem(site.t.db, source, { title: 'Harbour evidence' });
+      const [{ content }] = await site.t.db.query(`SELECT content FROM items WHERE id = $1`, [item.id]);
+      const ours = String(content).replace(/<[^>]+>/g, '');
+      original.routes.set('/article', (_req, res) => {
+        res.setHeader('Content-Type', 'text/html; charset=utf-8');
+        res.end(
+          `<!doctype html><html><body><nav>Home</nav><article><p>${ours.replace('harbour', 'old harbour')}</p></article></body></html>`,
+        );
+      });
+      const res = await request(site.t.app)
+        .post('/api/v1/notices')
+        .send({
+          name: 'Ada Lovelace',
+          email: 'ada@analytical.example',
+          address: '12 Marylebone Road, London',
+          country: 'GB',
+          role: 'owner',
+          workDescription: 'My article.',
+          originalUrls: [`${original.url}/article`],
+          infringingUrls: [site.url(`/items/${item.slug}`)],
+          goodFaith: true,
+          accuracy: true,
+          signature: 'Ada Lovelace',
+        })
+        .expect(201);
+      const tab = await openTab(browser, 'evidence');
+      await signIn(tab.page, site, ana.email);
+      await tab.page.goto(site.url(`/notices/${res.body.reference}`));
+      await Promise.all([
+        tab.page.waitForURL((u) => u.pathname === `/notices/${res.body.reference}/evidence`),
+        tab.page.getByRole('link', { name: /^Evidence side by side/ }).click(),
+      ]);
+      await tab.page.getByText(/^Similarity: \d+(\.\d)?%/).waitFor();
+      const oursPane = tab.page.getByRole('region', { name: 'Our copy' });
+      const theirs = tab.page.getByRole('region', { name: 'Claimed original' });
+      expect(await oursPane.locator('mark.differs').count()).toBe(0);
+      expect(await theirs.locator('mark.differs').allTextContents()).toEqual([expect.stringContaining('old')]);
+      expect(await theirs.textContent()).not.toContain('Home');
+      expect(original.hits.get('/article')).toBe(1);
+      expect(await seriousViolations(tab.page)).toEqual([]);
+      await tab.finish();
+    } finally {
+      await original.close();
+    }
   });
 });
