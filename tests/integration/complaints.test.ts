@@ -141,6 +141,14 @@ describe('complaints against decisions (SPEC §18, DSA Art. 20)', () => {
     expect(text).toContain('Appeals Centre Europe: https://www.appealscentre.eu');
     expect(text).toContain('User Rights: https://user-rights.example');
 
+    const record = (await request(m.t.app).get(`/transparency/notices/${reference}`).set('Accept', 'application/json').expect(200)).body;
+    expect(record.statusLabel).toBe('under review');
+    expect(record.timeline.map((e: { text: string }) => e.text)).toEqual([
+      'Notice received',
+      'Decision: rejected',
+      'Decision reversed after a complaint: under review again',
+    ]);
+
     // The public transparency report counts it: received and decided in July, reversed, 48 hours.
     const report = await request(m.t.app).get('/transparency').expect(200);
     const table = /<table class="table" id="complaints-table">[\s\S]*?<\/table>/.exec(report.text)![0];
@@ -181,6 +189,15 @@ describe('complaints against decisions (SPEC §18, DSA Art. 20)', () => {
       'The removed content is published again.',
     );
     expect(mailText(COMPLAINANT.email, /A complaint about notice .* was decided/)).toContain('Appeals Centre Europe');
+
+    // The public record of the notice says the removal was reversed on a complaint (not a counter-notice).
+    const record = (await request(m.t.app).get(`/transparency/notices/${reference}`).set('Accept', 'application/json').expect(200)).body;
+    expect(record.statusLabel).toBe('content restored after a complaint (decision reversed)');
+    expect(record.timeline.map((e: { text: string }) => e.text)).toEqual([
+      'Notice received',
+      'Decision: content removed',
+      'Decision reversed after a complaint: content restored',
+    ]);
 
     // The DSA statements export counts the complaint about this decision.
     const token = await tokenFor(m.t.db, await createStaff(m.t.db, { role: 'admin' }));
