@@ -72,7 +72,9 @@ export function requireStaff(req: Request, res: Response, next: NextFunction) {
     if (wantsJson(req)) throw AppError.forbidden('Set a new password before doing anything else.');
     return res.redirect(303, '/account/password');
   }
-  if (req.user.mustEnrol && !req.user.mustChangePassword && !path.startsWith('/account/2fa') && !path.startsWith('/account/passkeys')) {
+  // Enrolment's own pages stay open, and so does the confirm page: adding a passkey asks for a fresh proof.
+  const enrolling = ['/account/2fa', '/account/passkeys', '/account/confirm'].some((p) => path === p || path.startsWith(`${p}/`));
+  if (req.user.mustEnrol && !req.user.mustChangePassword && !enrolling) {
     if (wantsJson(req) || req.method !== 'GET')
       throw AppError.forbidden(
         'Set up two-factor sign-in (an authenticator app at /account/2fa, or a passkey at /account/passkeys) before doing anything else.',

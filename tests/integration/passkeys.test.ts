@@ -311,9 +311,10 @@ describe('passkeys as a second factor (WebAuthn, server side)', () => {
 });
 
 describe('REQUIRE_2FA with passkeys', () => {
+  const clock = new ManualClock(T0);
   let t: TestContext;
   beforeAll(async () => {
-    t = await createTestContext({ env: { REQUIRE_2FA: 'all' } });
+    t = await createTestContext({ clock, env: { REQUIRE_2FA: 'all' } });
   });
   afterAll(() => t.close());
 
@@ -324,6 +325,27 @@ describe('REQUIRE_2FA with passkeys', () => {
     expect((await agent.get('/account/2fa').expect(200)).text).toContain('href="/account/passkeys"');
     const added = await addPasskey(agent, new SoftAuthenticator('http://localhost:3000'));
     expect(added.status).toBe(201);
+    await agent.get('/queue').expect(200);
+  });
+
+  it('when a member who must enrol signed in over 10 minutes ago adds a passkey, then the fresh proof is asked on the confirm page (not a loop back to enrolment) and the passkey is added', async () => {
+    clock.set(T0);
+    const mod = await createStaff(t.db);
+    const agent = await signedInAgent(t.app, mod.email);
+    clock.advance(11 * 60_000);
+    const csrf = csrfFrom((await agent.get('/account/passkeys').expect(200)).text);
+    const stale = await postJson(agent, '/account/passkeys/options', csrf, { name: 'Late key' });
+    expect(stale.status).toBe(403);
+    expect(stale.body.errors[0].message).toContain('/account/confirm');
+    const confirm = await agent.get('/account/confirm?next=%2Faccount%2Fpasskeys').expect(200);
+    await agent
+      .post('/account/confirm')
+      .type('form')
+      .send({ _csrf: csrfFrom(confirm.text), password: PASSWORD, next: '/account/passkeys' })
+      .expect(303)
+      .expect('Location', '/account/passkeys');
+    expect((await addPasskey(agent, new SoftAuthenticator('http://localhost:3000'), 'Late key')).status).toBe(201);
+    // Enrolled now: the other staff pages open.
     await agent.get('/queue').expect(200);
   });
 });
