@@ -210,6 +210,47 @@ describe('complaints against decisions (SPEC §18, DSA Art. 20)', () => {
     expect(statement.internal_complaints).toEqual({ received: 1, reversed: 1, median_handling_hours: 0 });
   });
 
+  it("when a notice removed two sources' articles and one source's complaint is reversed, then only its article comes back, and the notice stays approved so the other source may still complain", async () => {
+    const bay = await makeSource(m.t.db, { name: 'Bay Courier', domains: ['baycourier.example'], contactEmail: 'desk@baycourier.example' });
+    const theirs = await makeItem(m.t.db, bay, { title: 'Currents', originalUrl: 'https://baycourier.example/2026/05/currents' });
+    const { reference } = await submitNoticeFor(m.t.app, [`${BASE}/items/${item.slug}`, `${BASE}/items/${theirs.slug}`]);
+    await decide(reference, 'approve');
+    await m.worker.drain();
+    const complainAs = async (email: string) => {
+      const link = new URL(/(http:\/\/localhost:3000\/complaints\/source\/\S+)/.exec(mailText(email, /Your content was removed/))![1]);
+      const body = {
+        source: link.searchParams.get('source'),
+        sig: link.searchParams.get('sig'),
+        name: 'The editor',
+        email,
+        grounds: GROUNDS,
+      };
+      await request(m.t.app).post(link.pathname).type('form').send(body).expect(303);
+    };
+    const outcomes = async () =>
+      Object.fromEntries(
+        (await m.t.db.query('SELECT item_id, outcome FROM notice_targets WHERE notice_id = $1', [(await notice(reference)).id])).map(
+          (r: { item_id: string; outcome: string }) => [r.item_id, r.outcome],
+        ),
+      );
+
+    await complainAs('editor@harbourgazette.example');
+    expect((await decideComplaintAs(reviewerEmail, 'reversed')).res.status).toBe(303);
+    await request(m.t.app).get(`/items/${item.slug}`).expect(200);
+    await request(m.t.app).get(`/items/${theirs.slug}`).expect(451);
+    expect(await notice(reference)).toMatchObject({ status: 'approved', decided_by: deciderId });
+    expect(await outcomes()).toEqual({ [item.id]: 'restored', [theirs.id]: 'removed' });
+
+    // The other source's removal still stands, so it can still complain; its reversal ends the notice's removal.
+    await complainAs('desk@baycourier.example');
+    expect((await decideComplaintAs(reviewerEmail, 'reversed')).res.status).toBe(303);
+    await request(m.t.app).get(`/items/${theirs.slug}`).expect(200);
+    expect(await notice(reference)).toMatchObject({ status: 'restored' });
+    expect(await outcomes()).toEqual({ [item.id]: 'restored', [theirs.id]: 'restored' });
+    const reversed = await m.t.db.query(`SELECT details->>'after' AS after FROM audit_events WHERE action = 'notice.reversed' ORDER BY id`);
+    expect(reversed).toEqual([{ after: 'approved' }, { after: 'restored' }]);
+  });
+
   it('when a second moderator upholds a complaint, then nothing is undone and the complainant is told the decision stands', async () => {
     const { reference, statusUrl } = await submitNoticeFor(m.t.app, [`${BASE}/items/${item.slug}`]);
     await decide(reference, 'reject');
