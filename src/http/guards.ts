@@ -1,10 +1,10 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { DataSource } from 'typeorm';
 import { AppError } from '../shared/errors';
-import { wantsJson } from '../shared/http';
+import { requestContext, wantsJson } from '../shared/http';
 import type { CurrentUser } from './request';
-import { Role, secondFactorsOf, User, userForToken } from '../modules/auth';
-import type { Clock } from '../shared/clock';
+import { refuseEndedSession, Role, secondFactorsOf, User, userForToken } from '../modules/auth';
+import { systemClock, type Clock } from '../shared/clock';
 
 function current(u: User): CurrentUser {
   return { id: u.id, email: u.email, name: u.name, role: u.role, mustChangePassword: u.mustChangePassword };
@@ -16,6 +16,7 @@ function current(u: User): CurrentUser {
  */
 export function loadSessionUser(db: DataSource, require2fa: 'none' | 'admin' | 'all' = 'none', clock?: Clock): RequestHandler {
   return async (req, res, next) => {
+    if (req.session?.endedFor) return refuseEnded(db, clock, req, res);
     const id = req.session?.userId;
     if (id) {
       const user = await db.getRepository(User).findOneBy({ id });
@@ -35,6 +36,31 @@ export function loadSessionUser(db: DataSource, require2fa: 'none' | 'admin' | '
   };
 }
 
+/**
+ * The cookie of a session that was ended (signed out from the sessions page, a password change, a
+ * second-factor reset, a deactivation) came back: audited once, the marker cleared, and the caller
+ * told why — a page goes to the sign-in page with the message, anything else is a 401 with it.
+ */
+async function refuseEnded(db: DataSource, clock: Clock | undefined, req: Request, res: Response) {
+  const s = req.session;
+  const message = await refuseEndedSession(
+    { db },
+    {
+      userId: s.endedFor!,
+      reason: s.endedBecause,
+      method: req.method,
+      path: req.originalUrl.split('?')[0],
+      context: requestContext(req),
+      at: (clock ?? systemClock).now(),
+    },
+  );
+  delete s.endedFor;
+  delete s.endedBecause;
+  if (wantsJson(req) || req.method !== 'GET') throw AppError.unauthenticated(message);
+  s.flash = { kind: 'error', message };
+  res.redirect(303, req.path === '/login' ? '/login' : `/login?next=${encodeURIComponent(req.originalUrl)}`);
+}
+
 /** Staff pages: a visitor who is not signed in is sent to the login page (or gets 401 as JSON). */
 export function requireStaff(req: Request, res: Response, next: NextFunction) {
   if (!req.user) {
@@ -46,7 +72,9 @@ export function requireStaff(req: Request, res: Response, next: NextFunction) {
     if (wantsJson(req)) throw AppError.forbidden('Set a new password before doing anything else.');
     return res.redirect(303, '/account/password');
   }
-  if (req.user.mustEnrol && !req.user.mustChangePassword && !path.startsWith('/account/2fa') && !path.startsWith('/account/passkeys')) {
+  // Enrolment's own pages stay open, and so does the confirm page: adding a passkey asks for a fresh proof.
+  const enrolling = ['/account/2fa', '/account/passkeys', '/account/confirm'].some((p) => path === p || path.startsWith(`${p}/`));
+  if (req.user.mustEnrol && !req.user.mustChangePassword && !enrolling) {
     if (wantsJson(req) || req.method !== 'GET')
       throw AppError.forbidden(
         'Set up two-factor sign-in (an authenticator app at /account/2fa, or a passkey at /account/passkeys) before doing anything else.',

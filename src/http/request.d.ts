@@ -48,5 +48,8 @@ declare module 'express-session' {
     lastSeenAt?: number;
     ip?: string;
     userAgent?: string;
+    /** An ended session (revoked, password changed, second factor reset, deactivated): whose it was, and why it ended. */
+    endedFor?: string;
+    endedBecause?: string;
   }
 }

@@ -150,6 +150,12 @@ describe('accessibility', () => {
       ['/outbox', 200],
       [`/outbox/${emailId}`, 200],
       ['/audit/verify', 200],
+      // Account security and complaints (SPEC §17, §18); their later states are checked in their journeys.
+      ['/account/2fa', 200],
+      ['/account/passkeys', 200],
+      ['/account/sessions', 200],
+      ['/account/confirm?next=%2Fusers', 200],
+      ['/complaints', 200],
     ]);
     expect(found).toEqual([]);
     await tab.finish();

@@ -8,7 +8,8 @@ import { closeUnfinishedTabs, launchBrowser, openTab, Site, startSite } from './
  * Journey: with REQUIRE_2FA=admin an unenrolled admin is sent to enrolment, scans (reads) the key,
  * turns TOTP on and keeps the recovery codes; signs in again with a code; adds a passkey (Chromium's
  * virtual authenticator, over CDP) and signs in with it; a second browser signs in with a recovery
- * code, and the first ends that "stolen" session from /account/sessions.
+ * code, and the first ends that "stolen" session from /account/sessions (the other browser is then
+ * told its session was signed out).
  */
 describe('journey: two-factor sign-in and ending a stolen session', () => {
   let site: Site;
@@ -124,6 +125,13 @@ describe('journey: two-factor sign-in and ending a stolen session', () => {
     expect(await page.locator('main').textContent()).toContain('That session is signed out.');
     await thief.page.goto(site.url('/users'));
     expect(new URL(thief.page.url()).pathname).toBe('/login');
+    // The other browser is told why, and it is on the record.
+    expect(await thief.page.locator('.flash').textContent()).toContain(
+      'This session was signed out from the sessions page of your account.',
+    );
+    a11y.push(...(await seriousViolations(thief.page)));
+    const [refused] = await site.t.db.query(`SELECT details FROM audit_events WHERE action = 'session.refused'`);
+    expect(refused.details).toMatchObject({ reason: 'revoked', path: '/users' });
     await thief.finish();
 
     expect(a11y).toEqual([]);

@@ -141,6 +141,14 @@ describe('complaints against decisions (SPEC §18, DSA Art. 20)', () => {
     expect(text).toContain('Appeals Centre Europe: https://www.appealscentre.eu');
     expect(text).toContain('User Rights: https://user-rights.example');
 
+    const record = (await request(m.t.app).get(`/transparency/notices/${reference}`).set('Accept', 'application/json').expect(200)).body;
+    expect(record.statusLabel).toBe('under review');
+    expect(record.timeline.map((e: { text: string }) => e.text)).toEqual([
+      'Notice received',
+      'Decision: rejected',
+      'Decision reversed after a complaint: under review again',
+    ]);
+
     // The public transparency report counts it: received and decided in July, reversed, 48 hours.
     const report = await request(m.t.app).get('/transparency').expect(200);
     const table = /<table class="table" id="complaints-table">[\s\S]*?<\/table>/.exec(report.text)![0];
@@ -182,6 +190,15 @@ describe('complaints against decisions (SPEC §18, DSA Art. 20)', () => {
     );
     expect(mailText(COMPLAINANT.email, /A complaint about notice .* was decided/)).toContain('Appeals Centre Europe');
 
+    // The public record of the notice says the removal was reversed on a complaint (not a counter-notice).
+    const record = (await request(m.t.app).get(`/transparency/notices/${reference}`).set('Accept', 'application/json').expect(200)).body;
+    expect(record.statusLabel).toBe('content restored after a complaint (decision reversed)');
+    expect(record.timeline.map((e: { text: string }) => e.text)).toEqual([
+      'Notice received',
+      'Decision: content removed',
+      'Decision reversed after a complaint: content restored',
+    ]);
+
     // The DSA statements export counts the complaint about this decision.
     const token = await tokenFor(m.t.db, await createStaff(m.t.db, { role: 'admin' }));
     const dsa = await request(m.t.app).get('/api/v1/audit/exports/decisions').set('Authorization', `Bearer ${token}`).expect(200);
@@ -191,6 +208,47 @@ describe('complaints against decisions (SPEC §18, DSA Art. 20)', () => {
       .map((l) => JSON.parse(l))
       .find((x: { puid: string }) => x.puid === reference);
     expect(statement.internal_complaints).toEqual({ received: 1, reversed: 1, median_handling_hours: 0 });
+  });
+
+  it("when a notice removed two sources' articles and one source's complaint is reversed, then only its article comes back, and the notice stays approved so the other source may still complain", async () => {
+    const bay = await makeSource(m.t.db, { name: 'Bay Courier', domains: ['baycourier.example'], contactEmail: 'desk@baycourier.example' });
+    const theirs = await makeItem(m.t.db, bay, { title: 'Currents', originalUrl: 'https://baycourier.example/2026/05/currents' });
+    const { reference } = await submitNoticeFor(m.t.app, [`${BASE}/items/${item.slug}`, `${BASE}/items/${theirs.slug}`]);
+    await decide(reference, 'approve');
+    await m.worker.drain();
+    const complainAs = async (email: string) => {
+      const link = new URL(/(http:\/\/localhost:3000\/complaints\/source\/\S+)/.exec(mailText(email, /Your content was removed/))![1]);
+      const body = {
+        source: link.searchParams.get('source'),
+        sig: link.searchParams.get('sig'),
+        name: 'The editor',
+        email,
+        grounds: GROUNDS,
+      };
+      await request(m.t.app).post(link.pathname).type('form').send(body).expect(303);
+    };
+    const outcomes = async () =>
+      Object.fromEntries(
+        (await m.t.db.query('SELECT item_id, outcome FROM notice_targets WHERE notice_id = $1', [(await notice(reference)).id])).map(
+          (r: { item_id: string; outcome: string }) => [r.item_id, r.outcome],
+        ),
+      );
+
+    await complainAs('editor@harbourgazette.example');
+    expect((await decideComplaintAs(reviewerEmail, 'reversed')).res.status).toBe(303);
+    await request(m.t.app).get(`/items/${item.slug}`).expect(200);
+    await request(m.t.app).get(`/items/${theirs.slug}`).expect(451);
+    expect(await notice(reference)).toMatchObject({ status: 'approved', decided_by: deciderId });
+    expect(await outcomes()).toEqual({ [item.id]: 'restored', [theirs.id]: 'removed' });
+
+    // The other source's removal still stands, so it can still complain; its reversal ends the notice's removal.
+    await complainAs('desk@baycourier.example');
+    expect((await decideComplaintAs(reviewerEmail, 'reversed')).res.status).toBe(303);
+    await request(m.t.app).get(`/items/${theirs.slug}`).expect(200);
+    expect(await notice(reference)).toMatchObject({ status: 'restored' });
+    expect(await outcomes()).toEqual({ [item.id]: 'restored', [theirs.id]: 'restored' });
+    const reversed = await m.t.db.query(`SELECT details->>'after' AS after FROM audit_events WHERE action = 'notice.reversed' ORDER BY id`);
+    expect(reversed).toEqual([{ after: 'approved' }, { after: 'restored' }]);
   });
 
   it('when a second moderator upholds a complaint, then nothing is undone and the complainant is told the decision stands', async () => {

@@ -88,6 +88,34 @@ describe('passkeys as a second factor (WebAuthn, server side)', () => {
     expect((await events('user.logged_in')).at(-1)!.details).toMatchObject({ secondFactor: 'passkey' });
   });
 
+  it('when a member adds a second passkey, then both are listed, the first is excluded from the second set-up, and either one completes the sign-in', async () => {
+    const mod = await createStaff(t.db);
+    const agent = await signedInAgent(t.app, mod.email);
+    const laptop = new SoftAuthenticator(ORIGIN);
+    const phone = new SoftAuthenticator(ORIGIN);
+    expect((await addPasskey(agent, laptop, 'Laptop')).status).toBe(201);
+    const csrf = csrfFrom((await agent.get('/account/passkeys').expect(200)).text);
+    const options = await postJson(agent, '/account/passkeys/options', csrf, { name: 'Phone' }).expect(200);
+    expect(options.body.excludeCredentials.map((c: { id: string }) => c.id)).toEqual([laptop.id]);
+    const added = await postJson(agent, '/account/passkeys', csrf, { name: 'Phone', credential: phone.register(options.body) });
+    expect(added.status).toBe(201);
+    const page = (await agent.get('/account/passkeys').expect(200)).text;
+    expect(page).toContain('Laptop');
+    expect(page).toContain('Phone');
+    for (const auth of [phone, laptop]) {
+      const step = await passwordStep(t.app, mod.email);
+      const opts = await signInOptions(step);
+      const done = await postJson(step.agent, '/login/2fa/passkey', step.csrf, { credential: auth.assert(opts) });
+      expect(done.status).toBe(200);
+      await step.agent.get('/queue').expect(200);
+    }
+    const used = await t.db.query('SELECT name, counter FROM passkeys ORDER BY name');
+    expect(used).toEqual([
+      { name: 'Laptop', counter: '1' },
+      { name: 'Phone', counter: '1' },
+    ]);
+  });
+
   it('when a registration answer is for another origin, for a challenge never issued, or replayed, then it is refused with a message, nothing more is stored, and each refusal is audited', async () => {
     const mod = await createStaff(t.db);
     const agent = await signedInAgent(t.app, mod.email);
@@ -311,9 +339,10 @@ describe('passkeys as a second factor (WebAuthn, server side)', () => {
 });
 
 describe('REQUIRE_2FA with passkeys', () => {
+  const clock = new ManualClock(T0);
   let t: TestContext;
   beforeAll(async () => {
-    t = await createTestContext({ env: { REQUIRE_2FA: 'all' } });
+    t = await createTestContext({ clock, env: { REQUIRE_2FA: 'all' } });
   });
   afterAll(() => t.close());
 
@@ -324,6 +353,27 @@ describe('REQUIRE_2FA with passkeys', () => {
     expect((await agent.get('/account/2fa').expect(200)).text).toContain('href="/account/passkeys"');
     const added = await addPasskey(agent, new SoftAuthenticator('http://localhost:3000'));
     expect(added.status).toBe(201);
+    await agent.get('/queue').expect(200);
+  });
+
+  it('when a member who must enrol signed in over 10 minutes ago adds a passkey, then the fresh proof is asked on the confirm page (not a loop back to enrolment) and the passkey is added', async () => {
+    clock.set(T0);
+    const mod = await createStaff(t.db);
+    const agent = await signedInAgent(t.app, mod.email);
+    clock.advance(11 * 60_000);
+    const csrf = csrfFrom((await agent.get('/account/passkeys').expect(200)).text);
+    const stale = await postJson(agent, '/account/passkeys/options', csrf, { name: 'Late key' });
+    expect(stale.status).toBe(403);
+    expect(stale.body.errors[0].message).toContain('/account/confirm');
+    const confirm = await agent.get('/account/confirm?next=%2Faccount%2Fpasskeys').expect(200);
+    await agent
+      .post('/account/confirm')
+      .type('form')
+      .send({ _csrf: csrfFrom(confirm.text), password: PASSWORD, next: '/account/passkeys' })
+      .expect(303)
+      .expect('Location', '/account/passkeys');
+    expect((await addPasskey(agent, new SoftAuthenticator('http://localhost:3000'), 'Late key')).status).toBe(201);
+    // Enrolled now: the other staff pages open.
     await agent.get('/queue').expect(200);
   });
 });

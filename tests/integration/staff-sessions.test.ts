@@ -1,4 +1,7 @@
 import request from 'supertest';
+import { withTransaction } from '../../src/db/transaction';
+import { resetSecondFactor } from '../../src/modules/auth';
+import { setActive } from '../../src/modules/auth/manage-users';
 import { describeUserAgent } from '../../src/modules/auth/staff-sessions';
 import { createTestContext, TestContext, truncateAll } from '../support/context';
 import { createStaff, csrfFrom, csrfOf, PASSWORD } from '../support/staff';
@@ -113,6 +116,69 @@ describe('staff sessions (/account/sessions)', () => {
     await here.get('/staff').expect(200);
     const [ev] = await t.db.query(`SELECT details FROM audit_events WHERE action = 'user.password_changed'`);
     expect(ev.details).toEqual({ sessionsEnded: 1 });
+  });
+
+  it('when the cookie of an ended session comes back, then it is refused with why it ended, audited once, and opens nothing', async () => {
+    const mod = await createStaff(t.db);
+    const mine = await signInAs(t.app, mod.email, FIREFOX);
+    const stolen = await signInAs(t.app, mod.email, ANDROID);
+    const stolenCsrf = await csrfOf(stolen, '/account/sessions');
+    await mine
+      .post('/account/sessions/revoke-others')
+      .type('form')
+      .send({ _csrf: await csrfOf(mine, '/account/sessions') })
+      .expect(303);
+    // A form sent with the stolen cookie (and its own valid form token): 401, saying why.
+    const post = await stolen.post('/account/sessions/revoke-others').type('form').send({ _csrf: stolenCsrf });
+    expect(post.status).toBe(401);
+    expect(post.text).toContain('This session was signed out from the sessions page of your account. Sign in again.');
+    // Told once: from then on the cookie is an empty session like any visitor's.
+    await stolen.get('/staff').expect(303).expect('Location', '/login?next=%2Fstaff');
+    expect((await stolen.get('/login').expect(200)).text).not.toContain('This session was signed out');
+    await mine.get('/staff').expect(200);
+
+    // A password change: the member's other browser goes to the sign-in page, which says why.
+    const other = await signInAs(t.app, mod.email, ANDROID);
+    await mine
+      .post('/account/password')
+      .type('form')
+      .send({
+        _csrf: await csrfOf(mine, '/account/password'),
+        currentPassword: PASSWORD,
+        newPassword: 'another long passphrase',
+        confirmPassword: 'another long passphrase',
+      })
+      .expect(303);
+    await other.get('/queue').expect(303).expect('Location', '/login?next=%2Fqueue');
+    expect((await other.get('/login').expect(200)).text).toContain(
+      'This session ended because the password of the account was changed. Sign in again.',
+    );
+
+    // A second-factor reset and a deactivation by an admin (the use cases the users page calls).
+    const second = await createStaff(t.db);
+    const reset = await signInAs(t.app, second.email, FIREFOX);
+    const admin = { type: 'user' as const, id: mod.id, label: mod.email };
+    await withTransaction(t.db, (tx) => resetSecondFactor(tx, { actor: admin, userId: second.id, at: new Date() }));
+    await reset.get('/staff').expect(303);
+    expect((await reset.get('/login')).text).toContain('an admin reset the second factor of the account');
+    const gone = await signInAs(t.app, second.email, ANDROID);
+    await withTransaction(t.db, (tx) => setActive(tx, { actor: admin, userId: second.id, active: false, at: new Date() }));
+    const json = await gone.get('/queue').set('Accept', 'application/json');
+    expect(json.status).toBe(401);
+    expect(json.body.errors[0].message).toBe('This session ended because the account was deactivated.');
+
+    const refused = await t.db.query(
+      `SELECT actor_type, subject_id, details FROM audit_events WHERE action = 'session.refused' ORDER BY id`,
+    );
+    expect(refused).toEqual([
+      { actor_type: 'public', subject_id: mod.id, details: { reason: 'revoked', method: 'POST', path: '/account/sessions/revoke-others' } },
+      { actor_type: 'public', subject_id: mod.id, details: { reason: 'password_changed', method: 'GET', path: '/queue' } },
+      { actor_type: 'public', subject_id: second.id, details: { reason: 'second_factor_reset', method: 'GET', path: '/staff' } },
+      { actor_type: 'public', subject_id: second.id, details: { reason: 'deactivated', method: 'GET', path: '/queue' } },
+    ]);
+    // None of them is a live session any more, and none is listed.
+    const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM sessions WHERE sess->>'userId' = $1`, [second.id]);
+    expect(n).toBe(0);
   });
 
   it('when the user agent is one of the usual browsers, then it is named by browser and system', () => {

@@ -62,6 +62,7 @@ export const AUDIT_ACTIONS = [
   'opt_out.requested',
   'saved_view.deleted',
   'saved_view.saved',
+  'session.refused',
   'session.revoked',
   'source.activated',
   'source.blocked',

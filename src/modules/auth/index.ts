@@ -10,4 +10,4 @@ export { userForToken } from './api-tokens';
 export { hasSecondFactor, secondFactorsOf, verifySecondFactor, resetSecondFactor } from './two-factor';
 export { Passkey, WebauthnChallenge } from './passkey.entity';
 export { RecoveryCode, TotpCredential } from './two-factor.entity';
-export { endSessionsOf } from './staff-sessions';
+export { endSessionsOf, refuseEndedSession } from './staff-sessions';

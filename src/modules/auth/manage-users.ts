@@ -98,7 +98,7 @@ export async function setActive(tx: EntityManager, cmd: Ctx & { userId: string; 
   user.active = cmd.active;
   await tx.getRepository(User).update(user.id, { active: cmd.active });
   // A deactivated account's sessions end now, not when they expire.
-  if (!cmd.active) await tx.query(`DELETE FROM sessions WHERE sess->>'userId' = $1`, [user.id]);
+  if (!cmd.active) await endSessionsOf(tx, user.id, 'deactivated');
   await record(tx, {
     actor: cmd.actor,
     action: cmd.active ? 'user.reactivated' : 'user.deactivated',
@@ -139,7 +139,7 @@ export async function changePassword(
   }
   await tx.getRepository(User).update(user.id, { passwordHash: await hashPassword(cmd.newPassword), mustChangePassword: false });
   // Every other session ends: whoever knew the old password is signed out (SPEC §17).
-  const sessionsEnded = await endSessionsOf(tx, user.id, cmd.keepSessionId);
+  const sessionsEnded = await endSessionsOf(tx, user.id, 'password_changed', cmd.keepSessionId);
   await record(tx, {
     actor: cmd.actor,
     action: 'user.password_changed',

@@ -19,7 +19,7 @@ export function sessionsRoutes(deps: AppDeps): Router {
   r.post('/account/sessions/revoke-others', async (req, res) => {
     const user = req.user!;
     const n = await withTransaction(deps.db, async (tx) => {
-      const ended = await endSessionsOf(tx, user.id, req.sessionID);
+      const ended = await endSessionsOf(tx, user.id, 'revoked', req.sessionID);
       await record(tx, {
         actor: { type: 'user', id: user.id, label: user.email, role: user.role },
         action: 'session.revoked',

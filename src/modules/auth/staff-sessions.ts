@@ -1,16 +1,57 @@
 import { createHash } from 'node:crypto';
-import { EntityManager } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { withTransaction } from '../../db/transaction';
+import { PUBLIC, record, RequestContext } from '../audit';
 
 /**
  * Staff sessions live in PostgreSQL (`sessions`, connect-pg-simple's table; `sess.userId` names the
- * signed-in user). Ending a session deletes its row: its cookie then opens an empty session.
+ * signed-in user). Ending a session does not delete its row: the row keeps its expiry and becomes a
+ * marker without a user (`endedFor`, `endedBecause`), so that when its cookie comes back (a stolen
+ * one, or the member's other browser) it is refused with a message saying why, and audited once
+ * (`refuseEndedSession`). The marker goes when the session would have expired anyway.
  */
-export async function endSessionsOf(tx: EntityManager, userId: string, exceptSid?: string): Promise<number> {
+export type SessionEndReason = 'revoked' | 'password_changed' | 'second_factor_reset' | 'deactivated';
+
+const ENDED = `json_build_object('cookie', sess->'cookie', 'endedFor', sess->>'userId', 'endedBecause', $2::text)`;
+
+/** Ends every session of a user (but `exceptSid`, the caller's own); returns how many. */
+export async function endSessionsOf(tx: EntityManager, userId: string, reason: SessionEndReason, exceptSid?: string): Promise<number> {
   const [{ n }] = await tx.query(
-    `WITH d AS (DELETE FROM sessions WHERE sess->>'userId' = $1 AND ($2::text IS NULL OR sid <> $2) RETURNING 1) SELECT count(*)::int AS n FROM d`,
-    [userId, exceptSid ?? null],
+    `WITH d AS (UPDATE sessions SET sess = ${ENDED} WHERE sess->>'userId' = $1 AND ($3::text IS NULL OR sid <> $3) RETURNING 1)
+     SELECT count(*)::int AS n FROM d`,
+    [userId, reason, exceptSid ?? null],
   );
   return n;
+}
+
+const ENDED_MESSAGES: Record<SessionEndReason, string> = {
+  revoked: 'This session was signed out from the sessions page of your account. Sign in again.',
+  password_changed: 'This session ended because the password of the account was changed. Sign in again.',
+  second_factor_reset: 'This session ended because an admin reset the second factor of the account. Sign in again.',
+  deactivated: 'This session ended because the account was deactivated.',
+};
+
+/**
+ * The cookie of an ended session came back: audited once (`session.refused`, with the member it
+ * belonged to and why it ended; the caller then clears the marker) and the message to show.
+ */
+export async function refuseEndedSession(
+  deps: { db: DataSource },
+  cmd: { userId: string; reason: unknown; method: string; path: string; context: RequestContext; at: Date },
+): Promise<string> {
+  const reason: SessionEndReason =
+    typeof cmd.reason === 'string' && cmd.reason in ENDED_MESSAGES ? (cmd.reason as SessionEndReason) : 'revoked';
+  await withTransaction(deps.db, (tx) =>
+    record(tx, {
+      actor: PUBLIC,
+      action: 'session.refused',
+      subject: { type: 'user', id: cmd.userId },
+      details: { reason, method: cmd.method, path: cmd.path.slice(0, 200) },
+      context: cmd.context,
+      at: cmd.at,
+    }),
+  );
+  return ENDED_MESSAGES[reason];
 }
 
 export interface SessionRow {
@@ -51,7 +92,7 @@ export async function endSessionByHandle(tx: EntityManager, userId: string, hand
   const rows: { sid: string }[] = await tx.query(`SELECT sid FROM sessions WHERE sess->>'userId' = $1 FOR UPDATE`, [userId]);
   const target = rows.find((r) => sessionHandle(r.sid) === handle && r.sid !== currentSid);
   if (!target) return false;
-  await tx.query(`DELETE FROM sessions WHERE sid = $1`, [target.sid]);
+  await tx.query(`UPDATE sessions SET sess = ${ENDED} WHERE sid = $1`, [target.sid, 'revoked' satisfies SessionEndReason]);
   return true;
 }
 

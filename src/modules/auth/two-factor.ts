@@ -291,7 +291,7 @@ export async function resetSecondFactor(
   const removed = await tx.getRepository(TotpCredential).delete({ userId: user.id });
   await tx.getRepository(RecoveryCode).delete({ userId: user.id });
   const passkeys = await tx.getRepository(Passkey).delete({ userId: user.id });
-  const sessionsEnded = await endSessionsOf(tx, user.id);
+  const sessionsEnded = await endSessionsOf(tx, user.id, 'second_factor_reset');
   await record(tx, {
     actor: cmd.actor,
     action: 'user.2fa_reset',

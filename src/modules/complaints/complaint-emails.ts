@@ -48,9 +48,12 @@ export function receivedEmails(
 }
 
 /**
- * The `complaint-decided` emails: the complainant, and the other party of the decision (the
- * notifier when a source complained; the source's contact when a notifier complained about a
- * rejection and it was reversed). Each lists the out-of-court dispute settlement bodies.
+ * The `complaint-decided` emails: the complainant, and the other party of the decision when that
+ * party was told of it — the notifier when a source complained about a removal. A notifier's
+ * complaint about a rejection has no second recipient: the source was never told of the rejected
+ * notice, and a reversal only reopens it (a removal that follows sends the source the usual
+ * `content-removed` email, with its own complaint link). Each lists the out-of-court dispute
+ * settlement bodies.
  */
 export async function outcomeEmails(
   tx: EntityManager,

@@ -39,8 +39,10 @@ export async function reopenNotice(
 }
 
 /**
- * A removal reversed (`approved` → `restored`): the targets whose items the caller restored (through
- * the items module's restoration path) are marked `restored`.
+ * A removal reversed for one source: the targets whose items the caller restored (through the items
+ * module's restoration path) are marked `restored`, and the notice moves `approved` → `restored` once
+ * none of its targets is still removed. A notice that also removed other sources' items stays
+ * `approved` for them (their removal stands, and they may still complain about it).
  */
 export async function reverseRemoval(
   tx: EntityManager,
@@ -48,13 +50,20 @@ export async function reverseRemoval(
   cmd: { actor: Actor; complaintId: string; restoredItemIds: string[]; at: Date; context?: RequestContext; deps: Pick<AppDeps, 'config'> },
 ): Promise<Notice> {
   const before = notice.status;
-  notice.status = transition(notice.status, 'reverse');
-  await tx.getRepository(Notice).save(notice);
+  const next = transition(notice.status, 'reverse'); // refused (409) unless the removal stands
   if (cmd.restoredItemIds.length) {
     await tx.query(
       `UPDATE notice_targets SET outcome = 'restored' WHERE notice_id = $1 AND outcome = 'removed' AND item_id = ANY($2::uuid[])`,
       [notice.id, cmd.restoredItemIds],
     );
+  }
+  const [{ stillRemoved }] = await tx.query(
+    `SELECT EXISTS (SELECT 1 FROM notice_targets WHERE notice_id = $1 AND outcome = 'removed') AS "stillRemoved"`,
+    [notice.id],
+  );
+  if (!stillRemoved) {
+    notice.status = next;
+    await tx.getRepository(Notice).save(notice);
   }
   await queueNoticeEvents(tx, cmd.deps, notice, { from: before, at: cmd.at });
   await record(tx, {

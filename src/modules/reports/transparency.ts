@@ -168,7 +168,12 @@ const PUBLIC_EVENTS: Record<string, string> = {
   'notice.countered': 'Counter-notice received',
   'notice.restored': 'Content restored',
   'notice.upheld': 'Removal upheld after a court action',
+  'notice.reopened': 'Decision reversed after a complaint: under review again',
+  'notice.reversed': 'Decision reversed after a complaint: content restored',
 };
+
+/** `restored` is also where a removal reversed on a complaint ends (SPEC §18): its label says which. */
+const REVERSED_LABEL = 'content restored after a complaint (decision reversed)';
 
 /**
  * The public record of one notice, read fresh on every request so it shows the current state. It
@@ -192,7 +197,10 @@ export async function publicNoticeRecord(tx: EntityManager, reference: string) {
   return {
     reference: n.reference as string,
     status: n.status as string,
-    statusLabel: PUBLIC_STATUS[n.status] ?? n.status,
+    statusLabel:
+      n.status === 'restored' && (events as { action: string }[]).some((e) => e.action === 'notice.reversed')
+        ? REVERSED_LABEL
+        : (PUBLIC_STATUS[n.status] ?? n.status),
     claimType: n.claim_type as string,
     claimant: publicClaimant(n),
     onBehalfOfOwner: n.role === 'agent',
