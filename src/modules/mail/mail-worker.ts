@@ -208,12 +208,17 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
       const applied = new Set<string>();
       const sent = batch.filter((o): o is Extract<Outcome, { kind: 'sent' }> => o.kind === 'sent');
       if (sent.length) {
+        // Each row must still be as we claimed it (queued, same attempt, ours). The expected status
+        // comes with the row (v.status), not as the constant 'queued': with the constant the planner
+        // could walk the partial index of ALL queued emails (outbound_emails_due_idx) and join, which
+        // under a backlog made this statement O(backlog) per batch (measured on the intake bench:
+        // 3 to 10 ms per batch with a few thousand queued). By id it is one primary-key probe a row.
         const [rows] = (await tx.query(
           `UPDATE outbound_emails o
               SET status = 'sent', sent_at = v.at, next_attempt_at = v.at, provider_message_id = v.pid, last_error = NULL,
                   claimed_by = NULL, claimed_at = NULL
-             FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::text[], $5::uuid[]) AS v(id, attempts, at, pid, claimed_by)
-            WHERE o.id = v.id AND o.status = 'queued' AND o.attempts = v.attempts AND o.claimed_by = v.claimed_by
+             FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::text[], $5::uuid[], $6::text[]) AS v(id, attempts, at, pid, claimed_by, status)
+            WHERE o.id = v.id AND o.status = v.status AND o.attempts = v.attempts AND o.claimed_by = v.claimed_by
           RETURNING o.id`,
           [
             sent.map((o) => o.row.id),
@@ -221,6 +226,7 @@ export function createMailWorker(deps: MailWorkerDeps, opts: MailWorkerOptions =
             sent.map((o) => o.at),
             sent.map((o) => o.providerMessageId),
             sent.map((o) => o.row.claimed_by),
+            sent.map(() => 'queued'),
           ],
         )) as [{ id: string }[], number];
         for (const r of rows) applied.add(r.id);
