@@ -1,4 +1,5 @@
 import { EntityManager } from 'typeorm';
+import { queryPrepared } from '../../db/prepared';
 import { normaliseUrl } from '../../shared/url';
 import { Actor, record, RequestContext } from '../audit';
 import { ITEM_LISTS, itemKey, queuePurge } from '../edge';
@@ -80,7 +81,8 @@ export async function findImagesByUrls(tx: EntityManager, urls: string[]): Promi
   }
   const out = new Map<string, ImageInItem>();
   if (!normOf.size) return out;
-  const rows: Record<string, any>[] = await tx.query(
+  const rows = await queryPrepared<Record<string, any>>(
+    tx,
     `SELECT DISTINCT ON (g.url_normalised) g.id AS image_id, g.url_normalised AS image_url, ${ITEM_SQL_COLUMNS}
        FROM item_images g JOIN items i ON i.id = g.item_id JOIN sources s ON s.id = i.source_id
       WHERE g.url_normalised = ANY($1::text[])
