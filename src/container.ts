@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Config } from './config';
 import type { Pool } from 'pg';
+import { closeGenericPlanPool } from './db/prepared';
 import { createDataSource, poolOf } from './db/data-source';
 import { EmbeddedDatabase, readOrCreateSecret, startEmbeddedPostgres } from './db/embedded';
 import { createLeaseHolder, LeaseHolder } from './db/leases';
@@ -68,6 +69,7 @@ export async function createContainer(config: Config, opts: ContainerOptions = {
     async close() {
       await leases.stop(); // hands this process's claims back at once (a no-op if it never claimed)
       await db.destroy().catch((e) => logger.warn({ err: String(e) }, 'closing the database pool failed'));
+      await closeGenericPlanPool(db);
       // pool.end() returns once it has asked each connection to close, not once they are closed:
       // PostgreSQL stopped at that moment would still end them itself ("database connection lost").
       await connections.allClosed(5_000);

@@ -23,13 +23,6 @@ export function createDataSource(url: string, opts: { poolSize?: number; applica
       idleTimeoutMillis: 30_000,
       // A query may not hold a connection forever (a hung request must not starve the pool).
       statement_timeout: 30_000,
-      // Our named statements (db/prepared.ts: the item page, the intake's reads and write) are
-      // planned once per connection and then reused. With the default plan_cache_mode (auto),
-      // PostgreSQL kept re-planning the intake's reads on every call, because a custom plan for a
-      // one-element array always looks cheaper than the generic one (planning was 0.8 of their
-      // 1.2 ms). Unnamed statements, everything else, are one-shot and always planned with their
-      // values: this setting does not touch them.
-      options: '-c plan_cache_mode=force_generic_plan',
     },
   });
 }

@@ -1,24 +1,29 @@
 import { createHash } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import type { Pool, PoolClient } from 'pg';
+import { Pool as PgPool, type Pool, type PoolClient, type PoolConfig } from 'pg';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 
 /**
- * Runs a statement as a NAMED prepared statement on the connection that runs it (issue 18).
+ * Runs a statement as a NAMED prepared statement, planned once per connection (issue 18).
  *
  * Why: PostgreSQL parses and plans an unnamed statement on every call. For the notice intake's
  * statements that was most of their cost: measured with pg_stat_statements under the intake
  * bench, planning was 0.59 of 0.89 ms for the triage facts, 0.40 of 0.48 ms for the registry
- * match and 0.42 of 1.51 ms for the write. A named statement is parsed once per pooled connection;
- * after five executions PostgreSQL keeps a generic plan when it is no worse than the custom ones,
- * and then only binds and executes.
+ * match and 0.42 of 1.51 ms for the write.
  *
- * The name is a hash of the text, so only SQL of a bounded number of shapes belongs here: a
- * connection keeps every statement it has prepared until it closes (idle connections close after
- * 30 s). Text built from data (e.g. one VALUES row per URL) must stay below `PREPARED_MAX_PARAMS`.
+ * Naming alone was not enough: with the default plan_cache_mode (auto) PostgreSQL kept planning
+ * the reads on every call, because a custom plan for a one-element array always looks cheaper
+ * than the generic one. So outside a transaction these statements run on a small pool of their
+ * own whose connections use `plan_cache_mode = force_generic_plan` (`genericPlanPool`). Not on the
+ * main pool: that setting also applies to unnamed statements, and every other query of the app is
+ * planned for its values (tried: a TypeORM count by email went from an index scan to a 30 ms
+ * sequential scan). Inside a transaction (`on` is its manager) the statement runs on the
+ * transaction's connection, named but planned as PostgreSQL decides.
  *
- * `on` is the manager of a transaction (the statement runs on the transaction's connection) or
- * the DataSource / its default manager (a connection from the pool).
+ * Only SQL whose plan does not depend on its values belongs here (lookups by key, INSERTs), and
+ * only of a bounded number of shapes: the name is a hash of the text, and a connection keeps every
+ * statement it has prepared until it closes. Text built from data (e.g. one VALUES row per URL)
+ * must stay below `PREPARED_MAX_PARAMS`.
  */
 export async function queryPrepared<T = Record<string, unknown>>(
   on: EntityManager | DataSource,
@@ -32,9 +37,49 @@ export async function queryPrepared<T = Record<string, unknown>>(
     const client = (await runner.connect()) as PoolClient;
     return (await client.query(config)).rows as T[];
   }
-  const db = manager ? manager.connection : (on as DataSource);
-  // The DataSource's pg Pool (as `poolOf` in data-source.ts, which this module must not import: its entities import modules that use this one).
-  return (await ((db.driver as PostgresDriver).master as Pool).query(config)).rows as T[];
+  return (await genericPlanPool(manager ? manager.connection : (on as DataSource)).query(config)).rows as T[];
+}
+
+const genericPools = new WeakMap<DataSource, { pool: Pool; open: Set<object> }>();
+
+/**
+ * The DataSource's second, smaller pool for `queryPrepared` (made on first use): the same server
+ * and credentials as TypeORM's pool (its options), a quarter of its size, generic plans. Closed by
+ * `closeGenericPlanPool` (the container's close); its idle connections never keep a process alive.
+ */
+function genericPlanPool(db: DataSource): Pool {
+  let entry = genericPools.get(db);
+  if (!entry) {
+    const main = (db.driver as PostgresDriver).master as Pool & { options: PoolConfig };
+    const pool = new PgPool({
+      ...main.options,
+      password: main.options.password, // pg-pool keeps it out of the enumerable options
+      max: Math.max(2, Math.ceil((main.options.max ?? 20) / 4)),
+      options: '-c plan_cache_mode=force_generic_plan',
+      allowExitOnIdle: true,
+    });
+    const open = new Set<object>();
+    pool.on('connect', (client) => {
+      open.add(client);
+      client.once('end', () => open.delete(client));
+    });
+    // A broken idle connection (PostgreSQL restarted) is dropped and replaced on the next query; the
+    // main pool's handler already logs the outage.
+    pool.on('error', () => undefined);
+    entry = { pool, open };
+    genericPools.set(db, entry);
+  }
+  return entry.pool;
+}
+
+/** Ends the generic-plan pool of `db` (if it was made) and waits, up to `timeoutMs`, until its connections are closed. */
+export async function closeGenericPlanPool(db: DataSource, timeoutMs = 5_000): Promise<void> {
+  const entry = genericPools.get(db);
+  if (!entry) return;
+  genericPools.delete(db);
+  await entry.pool.end().catch(() => undefined);
+  const deadline = Date.now() + timeoutMs;
+  while (entry.open.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }
 
 /** Above this many parameters a statement's text is data-shaped (e.g. a 1,000-URL notice): run it unnamed. */
