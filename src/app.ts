@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import connectPgSimple from 'connect-pg-simple';
 import cookieParser from 'cookie-parser';
 import { doubleCsrf } from 'csrf-csrf';
 import express, { Express, NextFunction, Request, Response } from 'express';
@@ -17,6 +16,7 @@ import { publicDir, viewsDir } from './shared/paths';
 import { createViewEngine } from './shared/views';
 import { installLeanFront, leanPublicPath, precomputedHeaders } from './shared/lean-public';
 import { loadSessionUser } from './http/guards';
+import { StaffSessionStore } from './modules/auth';
 import { registerMailMetrics } from './modules/mail';
 import { registerInboundMetrics } from './modules/inbound';
 import { registerReviewMetrics } from './modules/review';
@@ -185,8 +185,10 @@ export function createApp(deps: AppDeps): Express {
   app.use('/portal', portalRoutes(deps, [batchesPortalPages(deps), webhooksPortalPages(deps), complaintPortalPages(deps)], [BATCH_UPLOAD]));
 
   // ---- Staff side: sessions in PostgreSQL, CSRF on every form, rate-limited sign-in ----
-  const PgStore = connectPgSimple(session);
-  const store = new PgStore({ pool: poolOf(deps.db), tableName: 'sessions', createTableIfMissing: false, pruneSessionInterval: false });
+  // A save never brings an ended session back (a request of it still running when it was ended).
+  const store = new StaffSessionStore(poolOf(deps.db), (session) =>
+    deps.logger.info({ session }, 'session: a late save of an ended session was dropped'),
+  );
   const staffSession = session({
     store,
     name: SESSION_COOKIE,

@@ -1,9 +1,16 @@
 import request from 'supertest';
+import { createApp } from '../../src/app';
 import { withTransaction } from '../../src/db/transaction';
-import { resetSecondFactor } from '../../src/modules/auth';
+import { poolOf } from '../../src/db/data-source';
+import { resetSecondFactor, StaffSessionStore } from '../../src/modules/auth';
 import { setActive } from '../../src/modules/auth/manage-users';
-import { describeUserAgent } from '../../src/modules/auth/staff-sessions';
+import { describeUserAgent, sessionHandle } from '../../src/modules/auth/staff-sessions';
+import type { LiveHub } from '../../src/modules/live';
+import { ManualClock } from '../../src/shared/clock';
+import { createMetricsRegistry } from '../../src/shared/metrics';
+import type { SessionData } from 'express-session';
 import { createTestContext, TestContext, truncateAll } from '../support/context';
+import { listenApp, signInOver, SseClient } from '../support/sse';
 import { createStaff, csrfFrom, csrfOf, PASSWORD } from '../support/staff';
 
 type Agent = ReturnType<typeof request.agent>;
@@ -195,5 +202,163 @@ describe('staff sessions (/account/sessions)', () => {
       ),
     ).toBe('Edge on Windows');
     expect(describeUserAgent('')).toBe('Unknown device');
+  });
+});
+
+/**
+ * The hole these close: a request of a session that is still running when the session is ended holds
+ * the signed-in session object, and express-session saves it when that request ends. The store must
+ * not let that save bring the ended session back.
+ */
+describe('a session ended while one of its requests is in flight', () => {
+  let t: TestContext;
+  const clock = new ManualClock();
+  beforeAll(async () => {
+    t = await createTestContext({ clock });
+  });
+  afterAll(() => t.close());
+  beforeEach(() => truncateAll(t.db));
+
+  /**
+   * Signs in over a real socket and opens the live stream (GET /live) with that session: a request
+   * that stays open until the server shuts it. The member was away for two minutes, so the request
+   * refreshes the session's "last used" and express-session saves the session when it ends.
+   * `finish()` is the server shutting the stream (and with it the request) down.
+   */
+  async function sessionWithRequestInFlight(email: string) {
+    const app = createApp({ ...t, metrics: createMetricsRegistry() }); // its own live hub, shut by finish()
+    const server = await listenApp(app);
+    const cookie = await signInOver(server.url, email, PASSWORD);
+    clock.advance(2 * 60_000);
+    const stream = await SseClient.open(`${server.url}/live`, cookie);
+    expect(stream.response.statusCode).toBe(200);
+    await stream.next('counts');
+    const ended = new Promise((resolve) => stream.response.on('end', resolve));
+    return {
+      cookie,
+      async finish() {
+        await (app.locals.liveHub as LiveHub).close();
+        await ended;
+        await server.close();
+      },
+    };
+  }
+
+  const rowsOf = (userId: string) =>
+    t.db.query(
+      `SELECT sess->>'userId' AS "userId", sess->>'endedFor' AS "endedFor" FROM sessions WHERE sess->>'userId' = $1 OR sess->>'endedFor' = $1`,
+      [userId],
+    );
+
+  it('when a session is signed out from the sessions page while its request is running, then that request ending does not sign it back in: its cookie is refused and audited', async () => {
+    const mod = await createStaff(t.db);
+    const a = await sessionWithRequestInFlight(mod.email);
+    const b = await signInAs(t.app, mod.email, FIREFOX);
+    const page = await b.get('/account/sessions').expect(200);
+    const handle = /action="\/account\/sessions\/([0-9a-f]{24})\/revoke"/.exec(page.text)![1];
+    await b
+      .post(`/account/sessions/${handle}/revoke`)
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text) })
+      .expect(303);
+
+    await a.finish();
+
+    expect(await rowsOf(mod.id)).toEqual(
+      expect.arrayContaining([
+        { userId: mod.id, endedFor: null },
+        { userId: null, endedFor: mod.id },
+      ]),
+    );
+    await request(t.app).get('/staff').set('Cookie', a.cookie).expect(303).expect('Location', '/login?next=%2Fstaff');
+    const login = await request(t.app).get('/login').set('Cookie', a.cookie).expect(200);
+    expect(login.text).toContain('This session was signed out from the sessions page of your account. Sign in again.');
+    const refused = await t.db.query(`SELECT subject_id, details FROM audit_events WHERE action = 'session.refused'`);
+    expect(refused).toEqual([{ subject_id: mod.id, details: { reason: 'revoked', method: 'GET', path: '/staff' } }]);
+    await b.get('/staff').expect(200);
+  });
+
+  it('when the password is changed while a request of another session is running, then that request ending does not sign the other session back in', async () => {
+    const mod = await createStaff(t.db);
+    const a = await sessionWithRequestInFlight(mod.email);
+    const b = await signInAs(t.app, mod.email, FIREFOX);
+    await b
+      .post('/account/password')
+      .type('form')
+      .send({
+        _csrf: await csrfOf(b, '/account/password'),
+        currentPassword: PASSWORD,
+        newPassword: 'another long passphrase',
+        confirmPassword: 'another long passphrase',
+      })
+      .expect(303);
+
+    await a.finish();
+
+    await request(t.app).get('/queue').set('Cookie', a.cookie).expect(303).expect('Location', '/login?next=%2Fqueue');
+    const login = await request(t.app).get('/login').set('Cookie', a.cookie).expect(200);
+    expect(login.text).toContain('This session ended because the password of the account was changed. Sign in again.');
+    const refused = await t.db.query(`SELECT subject_id, details FROM audit_events WHERE action = 'session.refused'`);
+    expect(refused).toEqual([{ subject_id: mod.id, details: { reason: 'password_changed', method: 'GET', path: '/queue' } }]);
+    const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM sessions WHERE sess->>'userId' = $1`, [mod.id]);
+    expect(n).toBe(1);
+  });
+
+  it('when the store is handed a signed-in session loaded before the session was ended, then neither saving nor touching it revives the session; an empty session replaces the marker', async () => {
+    const dropped: string[] = [];
+    const store = new StaffSessionStore(poolOf(t.db), (handle) => dropped.push(handle));
+    const call = <T>(f: (cb: (err?: unknown, v?: T) => void) => void) =>
+      new Promise<T | undefined>((resolve, reject) => f((err, v) => (err ? reject(err) : resolve(v))));
+    const mod = await createStaff(t.db);
+    const a = await signInAs(t.app, mod.email, ANDROID);
+    const b = await signInAs(t.app, mod.email, FIREFOX);
+    const [{ sid }] = await t.db.query(`SELECT sid FROM sessions WHERE sess->>'userAgent' = $1`, [ANDROID]);
+    // A request of session A loads it…
+    const loaded = (await call<SessionData | null>((cb) => store.get(sid, cb)))!;
+    expect(loaded.userId).toBe(mod.id);
+    // …B signs A out meanwhile…
+    await b
+      .post(`/account/sessions/${sessionHandle(sid)}/revoke`)
+      .type('form')
+      .send({ _csrf: await csrfOf(b, '/account/sessions') })
+      .expect(303);
+    const [before] = await t.db.query(`SELECT sess, expire FROM sessions WHERE sid = $1`, [sid]);
+    expect(before.sess).toMatchObject({ endedFor: mod.id, endedBecause: 'revoked' });
+    // …and A's request ends: express-session saves (a modified session) or touches (a rolling cookie).
+    const later = { ...loaded, lastSeenAt: Date.now(), cookie: { ...loaded.cookie, expires: new Date(Date.now() + 8 * 3600_000) } };
+    await call((cb) => store.set(sid, later as SessionData, cb));
+    await call((cb) => store.touch(sid, later as SessionData, cb));
+    // So is a half-signed-in session (password accepted, second factor pending).
+    await call((cb) => store.set(sid, { cookie: loaded.cookie, pendingUserId: mod.id } as SessionData, cb));
+    const [after] = await t.db.query(`SELECT sess, expire FROM sessions WHERE sid = $1`, [sid]);
+    expect(after).toEqual(before);
+    expect(dropped).toEqual([sessionHandle(sid), sessionHandle(sid)]);
+
+    await a.get('/staff').expect(303).expect('Location', '/login?next=%2Fstaff');
+    expect((await a.get('/login').expect(200)).text).toContain('This session was signed out from the sessions page of your account.');
+    const refused = await t.db.query(`SELECT subject_id, details FROM audit_events WHERE action = 'session.refused'`);
+    expect(refused).toEqual([{ subject_id: mod.id, details: { reason: 'revoked', method: 'GET', path: '/staff' } }]);
+    // The guard's save (the marker cleared: no one signed in) did replace it.
+    const [cleared] = await t.db.query(`SELECT sess FROM sessions WHERE sid = $1`, [sid]);
+    expect(cleared.sess.endedFor).toBeUndefined();
+    expect(cleared.sess.userId).toBeUndefined();
+  });
+
+  it('when a visitor signs in with a session id they already had (one an attacker could have planted), then the signed-in session gets a new id and the old one grants nothing', async () => {
+    const mod = await createStaff(t.db);
+    const agent = request.agent(t.app);
+    const page = await agent.get('/login').expect(200);
+    const planted = /td\.sid=([^;]+)/.exec(String(page.headers['set-cookie']))![1];
+    const signedIn = await agent
+      .post('/login')
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text), email: mod.email, password: PASSWORD, next: '/staff' })
+      .expect(303);
+    const fresh = /td\.sid=([^;]+)/.exec(String(signedIn.headers['set-cookie']))![1];
+    expect(fresh).not.toBe(planted);
+    await agent.get('/staff').expect(200);
+    await request(t.app).get('/staff').set('Cookie', `td.sid=${planted}`).expect(303);
+    const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM sessions WHERE sess->>'userId' = $1`, [mod.id]);
+    expect(n).toBe(1);
   });
 });

@@ -11,3 +11,4 @@ export { hasSecondFactor, secondFactorsOf, verifySecondFactor, resetSecondFactor
 export { Passkey, WebauthnChallenge } from './passkey.entity';
 export { RecoveryCode, TotpCredential } from './two-factor.entity';
 export { endSessionsOf, refuseEndedSession } from './staff-sessions';
+export { StaffSessionStore } from './session-store';

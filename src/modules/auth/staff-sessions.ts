@@ -8,7 +8,8 @@ import { PUBLIC, record, RequestContext } from '../audit';
  * signed-in user). Ending a session does not delete its row: the row keeps its expiry and becomes a
  * marker without a user (`endedFor`, `endedBecause`), so that when its cookie comes back (a stolen
  * one, or the member's other browser) it is refused with a message saying why, and audited once
- * (`refuseEndedSession`). The marker goes when the session would have expired anyway.
+ * (`refuseEndedSession`). The marker goes when the session would have expired anyway. A request of the
+ * session still running when it ends cannot write it back when it saves: `StaffSessionStore`.
  */
 export type SessionEndReason = 'revoked' | 'password_changed' | 'second_factor_reset' | 'deactivated';
 
