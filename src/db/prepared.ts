@@ -44,7 +44,7 @@ const genericPools = new WeakMap<DataSource, { pool: Pool; open: Set<object> }>(
 
 /**
  * The DataSource's second, smaller pool for `queryPrepared` (made on first use): the same server
- * and credentials as TypeORM's pool (its options), a quarter of its size, generic plans. Closed by
+ * and credentials as TypeORM's pool (its options), half its size, generic plans. Closed by
  * `closeGenericPlanPool` (the container's close); its idle connections never keep a process alive.
  */
 function genericPlanPool(db: DataSource): Pool {
@@ -54,7 +54,7 @@ function genericPlanPool(db: DataSource): Pool {
     const pool = new PgPool({
       ...main.options,
       password: main.options.password, // pg-pool keeps it out of the enumerable options
-      max: Math.max(2, Math.ceil((main.options.max ?? 20) / 4)),
+      max: Math.max(2, Math.ceil((main.options.max ?? 20) / 2)),
       options: '-c plan_cache_mode=force_generic_plan',
       allowExitOnIdle: true,
     });
