@@ -6,6 +6,7 @@ import { createApp } from '../../src/app';
 import { Config, loadConfig } from '../../src/config';
 import type { AppDeps } from '../../src/container';
 import { createDataSource } from '../../src/db/data-source';
+import { closeGenericPlanPool } from '../../src/db/prepared';
 import { Clock, ManualClock, systemClock } from '../../src/shared/clock';
 import { createLogger } from '../../src/shared/logger';
 import { createMetricsRegistry } from '../../src/shared/metrics';
@@ -39,6 +40,7 @@ export async function createTestDatabase(): Promise<{ db: DataSource; name: stri
     url,
     async drop() {
       await db.destroy().catch(() => undefined);
+      await closeGenericPlanPool(db);
       const c = new Client({ connectionString: serverUrl('postgres') });
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => undefined);
