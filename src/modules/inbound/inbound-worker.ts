@@ -6,7 +6,7 @@ import { record } from '../audit';
 import { automaticRepliesSince } from '../mail';
 import type { EmailThread } from '../mail';
 import { attachEmailReply, prepareIntake, PreparedIntake, takeEmailedNotice } from '../notices';
-import { ClaimedInbound, claimInbound, lockClaimed, readRaw, setAttemptFailed, setOutcome } from './inbound.queries';
+import { ClaimedInbound, claimInbound, lockClaimed, rawPieces, setAttemptFailed, setOutcome } from './inbound.queries';
 import { emailedNotice, readInboundEmail, ReadResult } from './read-inbound-email';
 import type { DnsResolver } from './sender-auth';
 import { isUnauthenticated } from './sender-auth';
@@ -226,7 +226,8 @@ export function createInboundWorker(deps: InboundDeps, opts: InboundWorkerOption
       return 'lost';
     }
     try {
-      const r = await readInboundEmail(readDeps, await readRaw(db, row.id, row.size), row.envelope ?? {});
+      // The stored bytes are read 1 MiB at a time as mailparser (and mailauth) take them, never joined.
+      const r = await readInboundEmail(readDeps, () => rawPieces(db, row.id, row.size), row.envelope ?? {});
       const prepared = await prepare(row, r);
       return (await recordOutcome(row, r, prepared)) ? 'done' : 'lost';
     } catch (err) {

@@ -5,7 +5,7 @@ import type { InboundEmail, InboundEnvelope, InboundStatus, SenderAuth } from '.
 /** A row the parse job holds (claimed through the shared leases, `src/db/leases.ts`). */
 export interface ClaimedInbound {
   id: string;
-  /** The raw message's length in bytes: the bytes themselves are read when the row's turn comes (`readRaw`). */
+  /** The raw message's length in bytes: the bytes themselves are read when the row's turn comes (`rawPieces`). */
   size: number;
   envelope: InboundEnvelope;
   attempts: number;
@@ -42,12 +42,15 @@ export function claimInbound(leases: LeaseHolder, q: { now: Date; limit: number;
 const RAW_PIECE = 1024 * 1024;
 
 /**
- * A stored message's bytes, read a piece at a time into one buffer (issue 18, memory): a bytea
- * comes back as hex text, so reading a 25 MiB message whole held 50 MiB of wire buffer and 50 MiB
- * of hex string besides its 25 MiB of bytes, and a claim of 20 such rows would hold all of them.
+ * A stored message's bytes, a piece at a time (issue 18, memory): a bytea comes back as hex text, so
+ * reading a 25 MiB message whole held 50 MiB of wire buffer and 50 MiB of hex string besides its
+ * 25 MiB of bytes. The parse job hands the pieces to mailparser as they come and never joins them.
  */
-export async function readRaw(db: { query(sql: string, params: unknown[]): Promise<any[]> }, id: string, size: number): Promise<Buffer> {
-  const raw = Buffer.allocUnsafeSlow(size);
+export async function* rawPieces(
+  db: { query(sql: string, params: unknown[]): Promise<any[]> },
+  id: string,
+  size: number,
+): AsyncGenerator<Buffer> {
   for (let at = 0; at < size; at += RAW_PIECE) {
     const [row] = await db.query(`SELECT substring(raw FROM $2 FOR $3) AS piece FROM inbound_emails WHERE id = $1`, [
       id,
@@ -56,7 +59,17 @@ export async function readRaw(db: { query(sql: string, params: unknown[]): Promi
     ]);
     const piece: Buffer | undefined = row?.piece;
     if (!piece || piece.length !== Math.min(RAW_PIECE, size - at)) throw new Error(`inbound email ${id}: its raw bytes changed while read`);
+    yield piece;
+  }
+}
+
+/** A stored message's bytes in one buffer, read piece by piece (`rawPieces`). */
+export async function readRaw(db: { query(sql: string, params: unknown[]): Promise<any[]> }, id: string, size: number): Promise<Buffer> {
+  const raw = Buffer.allocUnsafeSlow(size);
+  let at = 0;
+  for await (const piece of rawPieces(db, id, size)) {
     piece.copy(raw, at);
+    at += piece.length;
   }
   return raw;
 }

@@ -3,6 +3,7 @@
  * and what it lacks. No database, no network; the pipeline (`modules/inbound`) does the rest.
  */
 export { readMessage } from './read-message';
+export type { MessageSource, ReadMessageOptions } from './read-message';
 export { findMessageUrls } from './urls';
 export { parseNoticeEmail } from './parse-notice-email';
 export { autoReplyReason } from './classify';

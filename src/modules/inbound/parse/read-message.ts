@@ -9,53 +9,73 @@ const MAX_DEPTH = 3;
 /** Header values longer than this are cut (a hostile 1 MB subject is not a subject). */
 const MAX_HEADER = 4000;
 
+/** Where a message's bytes come from: one buffer, or a way to read them piece by piece (again if need be). */
+export type MessageSource = Buffer | (() => AsyncIterable<Buffer>);
+
+export interface ReadMessageOptions {
+  /** Attachments above this keep their size and type but not their bytes. Default 25 MiB. */
+  maxAttachmentBytes?: number;
+  /**
+   * Keep the bytes only of the attachments this module ever reads (`contentIsRead`): text and CSV
+   * (URLs), XML/JSON/YAML (ACNS, X-ARF) and forwarded messages. The others keep their name, type and
+   * size; the parse job sets it (issue 18: a 17 MiB PDF was held decoded, twice, to be ignored).
+   * The mailbox, which offers the attachments for download, reads them all.
+   */
+  onlyReadAttachments?: boolean;
+}
+
 /**
  * Raw RFC 822 bytes → InboundMessage, with mailparser (charsets through iconv-lite, Japanese through
  * encoding-japanese). Never throws on malformed input: what mailparser cannot read becomes an empty
  * message with the raw bytes as the text. Attachments are kept as bytes and never opened (a zip bomb
  * stays a zip file).
+ *
+ * The bytes can come as a stream of pieces (`() => AsyncIterable<Buffer>`, the parse job reads the
+ * stored message 1 MiB at a time): they are then fed to mailparser as they come, never joined
+ * (issue 18). An error of the source itself (the database) is thrown, not read as a malformed message.
  */
-export async function readMessage(raw: Buffer, opts: { maxAttachmentBytes?: number } = {}): Promise<InboundMessage> {
-  return read(raw, opts.maxAttachmentBytes ?? DEFAULT_MAX_ATTACHMENT, 0);
+export async function readMessage(raw: MessageSource, opts: ReadMessageOptions = {}): Promise<InboundMessage> {
+  return read(raw, opts.maxAttachmentBytes ?? DEFAULT_MAX_ATTACHMENT, !!opts.onlyReadAttachments, 0);
 }
 
-async function read(raw: Buffer, maxAttachment: number, depth: number): Promise<InboundMessage> {
-  let parsed: ParsedMail;
+/** Whether any reader of this module looks at an attachment's bytes (urls.ts, structured.ts, parse-notice-email.ts, forwarded messages). */
+export function contentIsRead(contentType: string, filename: string | null): boolean {
+  return (
+    /^text\/(plain|csv)/.test(contentType) ||
+    /xml|json/.test(contentType) ||
+    contentType === 'message/rfc822' ||
+    /\.(txt|csv|xml|json|ya?ml|eml)$/i.test(filename ?? '')
+  );
+}
+
+/** An error of the message's source (not of its content): passed on as it is. */
+class SourceError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(String((cause as Error)?.message ?? cause));
+  }
+}
+
+async function read(raw: MessageSource, maxAttachment: number, onlyRead: boolean, depth: number): Promise<InboundMessage> {
+  let parsed: Parsed;
   try {
-    // Loaded on first use (issue 18: a server that reads no mail does not hold it in memory).
-    const { simpleParser } = await import('mailparser');
-    parsed = await simpleParser(repairUndeclaredCharsets(raw), {
-      skipHtmlToText: true,
-      skipTextToHtml: true,
-      skipTextLinks: true,
-      skipImageLinks: true,
-      keepCidLinks: true,
-      keepDeliveryStatus: true,
-      maxHtmlLengthToParse: 5 * 1024 * 1024,
-    });
-  } catch {
-    return fallback(raw);
+    parsed = await parse(raw, maxAttachment, onlyRead);
+  } catch (err) {
+    if (err instanceof SourceError) throw err.cause;
+    return fallback(Buffer.isBuffer(raw) ? raw : await joined(raw));
   }
   const headers = headerRecord(parsed);
   const attachments: InboundMessage['attachments'] = [];
   const embedded: InboundMessage[] = [];
-  for (const a of parsed.attachments ?? []) {
-    const content = Buffer.isBuffer(a.content) ? a.content : Buffer.alloc(0);
-    const size = typeof a.size === 'number' ? a.size : content.length;
-    const contentType = clean(a.contentType || 'application/octet-stream').toLowerCase();
-    attachments.push({
-      filename: a.filename ? clean(a.filename) : null,
-      contentType,
-      size,
-      content: size > maxAttachment ? Buffer.alloc(0) : content,
-    });
+  for (const a of parsed.attachments) {
+    const { content, size, contentType } = a;
+    attachments.push({ filename: a.filename, contentType, size, content: size > maxAttachment ? Buffer.alloc(0) : content });
     if (
       depth < MAX_DEPTH &&
       (contentType === 'message/rfc822' || /\.eml$/i.test(a.filename ?? '')) &&
       content.length &&
       content.length <= maxAttachment
     ) {
-      embedded.push(await read(content, maxAttachment, depth + 1));
+      embedded.push(await read(content, maxAttachment, onlyRead, depth + 1));
     }
   }
   const from = firstAddress(parsed.from);
@@ -97,16 +117,27 @@ const cp1252 = {
  * Declared charsets (Latin-1, Windows-1252, Shift-JIS, …) are left to mailparser.
  */
 export function repairUndeclaredCharsets(raw: Buffer): Buffer {
-  let end = raw.indexOf('\r\n\r\n');
-  let sepLen = 4;
-  const lf = raw.indexOf('\n\n');
-  if (end < 0 || (lf >= 0 && lf < end)) {
-    end = lf;
-    sepLen = 2;
-  }
-  if (end < 0) return isUtf8(raw) ? raw : Buffer.from(cp1252.decode(raw), 'utf8');
-  let head = raw.subarray(0, end);
-  let body = raw.subarray(end + sepLen);
+  const split = headerEnd(raw.indexOf('\r\n\r\n'), raw.indexOf('\n\n'));
+  if (!split) return isUtf8(raw) ? raw : Buffer.from(cp1252.decode(raw), 'utf8');
+  const plan = headPlan(raw.subarray(0, split.end));
+  const sep = raw.subarray(split.end, split.end + split.sepLen);
+  const body = raw.subarray(split.end + split.sepLen);
+  if (plan.repairedHead && !isUtf8(body)) return Buffer.concat([plan.repairedHead, sep, Buffer.from(cp1252.decode(body), 'utf8')]);
+  return plan.changed ? Buffer.concat([plan.head, sep, body]) : raw;
+}
+
+/** Where the header block ends (the first blank line, CRLF or LF, whichever comes first). */
+function headerEnd(crlf: number, lf: number): { end: number; sepLen: number } | null {
+  if (crlf < 0 && lf < 0) return null;
+  return crlf < 0 || (lf >= 0 && lf < crlf) ? { end: lf, sepLen: 2 } : { end: crlf, sepLen: 4 };
+}
+
+/**
+ * The header block as mailparser gets it (`head`, `changed` when its 8-bit bytes were read as
+ * Windows-1252), and `repairedHead`, set when the body is read as Windows-1252 should it not be UTF-8.
+ */
+function headPlan(rawHead: Buffer): { head: Buffer; changed: boolean; repairedHead: Buffer | null } {
+  let head = rawHead;
   let changed = false;
   if (!isUtf8(head)) {
     head = Buffer.from(cp1252.decode(head), 'utf8');
@@ -116,15 +147,201 @@ export function repairUndeclaredCharsets(raw: Buffer): Buffer {
   const ct = /^content-type:[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)/im.exec(headText);
   const plainWithoutCharset = !ct || (/^\s*text\/plain\b/i.test(ct[1]!) && !/charset\s*=/i.test(ct[1]!));
   const cte = /^content-transfer-encoding:[ \t]*(\S+)/im.exec(headText)?.[1]?.toLowerCase();
-  if (plainWithoutCharset && (!cte || cte === '8bit' || cte === 'binary' || cte === '7bit') && !isUtf8(body)) {
-    body = Buffer.from(cp1252.decode(body), 'utf8');
-    const rest = ct
-      ? headText.replace(ct[0], 'Content-Type: text/plain; charset=utf-8')
-      : `${headText}\r\nContent-Type: text/plain; charset=utf-8`;
-    head = Buffer.from(rest, 'utf8');
-    changed = true;
+  if (!plainWithoutCharset || !(!cte || cte === '8bit' || cte === 'binary' || cte === '7bit')) return { head, changed, repairedHead: null };
+  const rest = ct
+    ? headText.replace(ct[0], 'Content-Type: text/plain; charset=utf-8')
+    : `${headText}\r\nContent-Type: text/plain; charset=utf-8`;
+  return { head, changed, repairedHead: Buffer.from(rest, 'utf8') };
+}
+
+/**
+ * `repairUndeclaredCharsets` for a message read piece by piece: the same bytes, never joined. Only
+ * the pieces up to the end of the header block are held; a body that may need reading as
+ * Windows-1252 is first checked whole for UTF-8 (one pass), then read again.
+ */
+async function* repairedPieces(open: () => AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const it = open()[Symbol.asyncIterator]();
+  const pieces: Buffer[] = [];
+  let seen = 0;
+  let crlf = -1;
+  let lf = -1;
+  let carry: Buffer = Buffer.alloc(0);
+  for (let r = await it.next(); !r.done; r = await it.next()) {
+    const piece = r.value;
+    const window = carry.length ? Buffer.concat([carry, piece]) : piece;
+    const base = seen - carry.length;
+    if (crlf < 0 && (crlf = window.indexOf('\r\n\r\n')) >= 0) crlf += base;
+    if (lf < 0 && (lf = window.indexOf('\n\n')) >= 0) lf += base;
+    pieces.push(piece);
+    seen += piece.length;
+    if (crlf >= 0 || lf >= 0) break;
+    carry = window.subarray(Math.max(0, window.length - 3));
   }
-  return changed ? Buffer.concat([head, Buffer.from(sepLen === 4 ? '\r\n\r\n' : '\n\n'), body]) : raw;
+  const split = headerEnd(crlf, lf);
+  if (!split) {
+    // No header block: the whole message was read above (as the buffer version reads it).
+    if (pieces.length) yield repairUndeclaredCharsets(Buffer.concat(pieces));
+    return;
+  }
+  const prefix = Buffer.concat(pieces);
+  pieces.length = 0;
+  const plan = headPlan(prefix.subarray(0, split.end));
+  const sep = prefix.subarray(split.end, split.end + split.sepLen);
+  const bodyStart = split.end + split.sepLen;
+  if (!plan.repairedHead) {
+    yield plan.changed ? Buffer.concat([plan.head, sep, prefix.subarray(bodyStart)]) : prefix;
+    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+    return;
+  }
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  let valid = true;
+  try {
+    utf8.decode(prefix.subarray(bodyStart), { stream: true });
+    for (let r = await it.next(); !r.done; r = await it.next()) utf8.decode(r.value, { stream: true });
+    utf8.decode();
+  } catch (err) {
+    if ((err as { code?: string })?.code !== 'ERR_ENCODING_INVALID_ENCODED_DATA') throw err; // the source's own error
+    valid = false;
+    await it.return?.();
+  }
+  yield valid ? (plan.changed ? Buffer.concat([plan.head, sep]) : prefix.subarray(0, bodyStart)) : Buffer.concat([plan.repairedHead, sep]);
+  let skip = bodyStart;
+  for await (const piece of open()) {
+    const body = skip >= piece.length ? null : piece.subarray(skip);
+    skip = Math.max(0, skip - piece.length);
+    if (body?.length) yield valid ? body : Buffer.from(cp1252.decode(body), 'utf8');
+  }
+}
+
+async function joined(open: () => AsyncIterable<Buffer>): Promise<Buffer> {
+  const pieces: Buffer[] = [];
+  for await (const piece of open()) pieces.push(piece);
+  return Buffer.concat(pieces);
+}
+
+type Attachment = InboundMessage['attachments'][number];
+type Parsed = Pick<
+  ParsedMail,
+  'headers' | 'from' | 'to' | 'subject' | 'date' | 'text' | 'html' | 'messageId' | 'inReplyTo' | 'references'
+> & {
+  attachments: Attachment[];
+};
+
+/** What mailparser's MailParser gives out (its `read()` objects), as far as this file reads it. */
+type ParserOutput =
+  | { type: 'text'; text?: string; html?: string | false }
+  | {
+      type: 'attachment';
+      contentType?: string;
+      filename?: string;
+      size?: number;
+      content: import('node:stream').Readable;
+      release(): void;
+    };
+
+const PARSER_OPTIONS = {
+  skipHtmlToText: true,
+  skipTextToHtml: true,
+  skipTextLinks: true,
+  skipImageLinks: true,
+  keepCidLinks: true,
+  keepDeliveryStatus: true,
+  maxHtmlLengthToParse: 5 * 1024 * 1024,
+};
+
+/** Header fields simpleParser copies onto its result, and their names there. */
+const TOP_HEADERS = ['subject', 'references', 'date', 'to', 'from', 'cc', 'bcc', 'message-id', 'in-reply-to', 'reply-to'];
+
+/**
+ * mailparser's `simpleParser` (keepCidLinks), with two differences (issue 18): the input may be a
+ * stream of pieces (written with backpressure), and attachments nobody reads (`onlyRead`) or larger
+ * than `maxAttachment` are drained without being gathered.
+ */
+async function parse(raw: MessageSource, maxAttachment: number, onlyRead: boolean): Promise<Parsed> {
+  // Loaded on first use (issue 18: a server that reads no mail does not hold it in memory).
+  const { MailParser } = await import('mailparser');
+  const parser = new MailParser(PARSER_OPTIONS);
+  const mail: Record<string, unknown> & { attachments: Attachment[]; headers?: Map<string, unknown> } = { attachments: [] };
+  return new Promise<Parsed>((resolve, reject) => {
+    let settled = false;
+    const settle = (err: unknown, value?: Parsed) => {
+      if (settled) return;
+      settled = true;
+      if (err) {
+        parser.destroy();
+        reject(err);
+      } else resolve(value!);
+    };
+    parser.on('error', (err: unknown) => settle(err));
+    parser.on('headers', (headers: Map<string, unknown>) => {
+      mail.headers = headers;
+    });
+    let reading = false;
+    const reader = () => {
+      reading = true;
+      const data = parser.read() as ParserOutput | null;
+      if (data === null) {
+        reading = false;
+        return;
+      }
+      if (data.type === 'text') {
+        if ('text' in data) mail.text = data.text;
+        if ('html' in data) mail.html = data.html;
+        return reader();
+      }
+      const contentType = clean(data.contentType || 'application/octet-stream').toLowerCase();
+      const filename = data.filename ? clean(data.filename) : null;
+      const keep = !onlyRead || contentIsRead(contentType, filename);
+      const chunks: Buffer[] = [];
+      let length = 0;
+      data.content.on('readable', () => {
+        for (let chunk = data.content.read() as Buffer | null; chunk !== null; chunk = data.content.read() as Buffer | null) {
+          if (!keep || length > maxAttachment) continue;
+          length += chunk.length;
+          if (length > maxAttachment) chunks.length = 0;
+          else chunks.push(chunk);
+        }
+      });
+      data.content.on('end', () => {
+        const size = typeof data.size === 'number' ? data.size : length;
+        const content = keep && length <= maxAttachment ? Buffer.concat(chunks, length) : Buffer.alloc(0);
+        chunks.length = 0;
+        mail.attachments.push({ filename, contentType, size, content });
+        data.release();
+        reader();
+      });
+    };
+    parser.on('readable', () => {
+      if (!reading) reader();
+    });
+    parser.on('end', () => {
+      for (const key of TOP_HEADERS) {
+        if (mail.headers?.has(key)) mail[key.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())] = mail.headers.get(key);
+      }
+      settle(null, mail as unknown as Parsed);
+    });
+    if (Buffer.isBuffer(raw)) parser.end(repairUndeclaredCharsets(raw));
+    else feed(parser, repairedPieces(raw)).catch((err) => settle(new SourceError(err)));
+  });
+}
+
+/** Writes the pieces into the parser as it takes them (its `drain`), then ends it. */
+async function feed(parser: import('node:stream').Writable, pieces: AsyncIterable<Buffer>): Promise<void> {
+  for await (const piece of pieces) {
+    if (parser.destroyed) return;
+    if (!parser.write(piece)) {
+      await new Promise<void>((go) => {
+        const done = () => {
+          parser.off('drain', done);
+          parser.off('close', done);
+          go();
+        };
+        parser.on('drain', done);
+        parser.on('close', done);
+      });
+    }
+  }
+  if (!parser.destroyed) parser.end();
 }
 
 /** What is left when mailparser gives up: the bytes as (Latin-1 safe) text, nothing else. */
@@ -153,7 +370,7 @@ function clean(v: string): string {
     .slice(0, MAX_HEADER);
 }
 
-function headerRecord(parsed: ParsedMail): Record<string, string> {
+function headerRecord(parsed: Pick<ParsedMail, 'headers'>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of parsed.headers ?? new Map()) {
     const name = key.toLowerCase();
