@@ -5,7 +5,16 @@ import type { EmailThread } from '../mail';
 import type { EmailedNotice, MissingElement } from '../notices';
 import type { InboundEnvelope, SenderAuth } from './inbound-email.entity';
 import { knownOriginalUrls } from './inbound.queries';
-import { autoReplyReason, ExtractedNotice, findMessageUrls, InboundMessage, MessageSource, parseNoticeEmail, readMessage } from './parse';
+import {
+  autoReplyReason,
+  ExtractedNotice,
+  findMessageUrls,
+  forgetLastAnswers,
+  InboundMessage,
+  MessageSource,
+  parseNoticeEmail,
+  readMessage,
+} from './parse';
 import { authenticateSender, DnsResolver } from './sender-auth';
 
 export type ReadDeps = Pick<AppDeps, 'db' | 'config' | 'sessionSecret'> & { resolver?: DnsResolver };
@@ -32,6 +41,15 @@ const MAX_TARGETS = 1000;
  * reaches a reply address.
  */
 export async function readInboundEmail(deps: ReadDeps, raw: MessageSource, envelope: InboundEnvelope): Promise<ReadResult> {
+  try {
+    return await read(deps, raw, envelope);
+  } finally {
+    // The parser's last answers hold this message's text until the next one: not kept (issue 18).
+    forgetLastAnswers();
+  }
+}
+
+async function read(deps: ReadDeps, raw: MessageSource, envelope: InboundEnvelope): Promise<ReadResult> {
   const { config } = deps;
   // Only the attachments the parser reads keep their bytes: the others stay in the stored message
   // (the mailbox reads them from there), issue 18.

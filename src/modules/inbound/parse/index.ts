@@ -4,7 +4,7 @@
  */
 export { readMessage } from './read-message';
 export type { MessageSource, ReadMessageOptions } from './read-message';
-export { findMessageUrls } from './urls';
+export { findMessageUrls, forgetLastAnswers } from './urls';
 export { parseNoticeEmail } from './parse-notice-email';
 export { autoReplyReason } from './classify';
 export type { ExtractedNotice, InboundMessage, MissingElement, ParseContext, StatementKey } from './types';
