@@ -121,3 +121,74 @@ describe('when a message is read piece by piece with only the read attachments k
     await expect(readMessage(failing)).rejects.toThrow('connection lost');
   });
 });
+
+/** Text parts of every shape mailparser joins: its own simpleParser is the reference for text and HTML. */
+const textShapes: [string, Buffer][] = [
+  [
+    'multipart/alternative (text and HTML)',
+    raw(
+      ['From: a@b.example', 'Content-Type: multipart/alternative; boundary="alt"'],
+      `--alt\nContent-Type: text/plain; charset=utf-8\n\nPlain caf\u00e9 text\r\nline two\n--alt\nContent-Type: text/html; charset=utf-8\n\n<p>HTML caf\u00e9</p>\n--alt--\n`,
+    ),
+  ],
+  [
+    'mixed: text, inline HTML, a second text part and an attached text file',
+    raw(
+      ['From: a@b.example', 'Content-Type: multipart/mixed; boundary="mix"'],
+      `--mix\nContent-Type: text/plain\n\nfirst\n--mix\nContent-Type: text/html\nContent-Disposition: inline\n\n<b>second</b>\n--mix\nContent-Type: text/plain; charset=us-ascii\n\nthird\n--mix\nContent-Type: text/plain\nContent-Disposition: attachment; filename="a.txt"\n\nfile\n--mix--\n`,
+    ),
+  ],
+  [
+    'a forwarded message inline (headers shown above its text)',
+    raw(
+      ['From: a@b.example', 'Content-Type: multipart/mixed; boundary="fw"'],
+      `--fw\nContent-Type: text/plain\n\ncover\n--fw\nContent-Type: message/rfc822\nContent-Disposition: inline\n\nFrom: Owner <o@c.example>\nSubject: Original\nDate: Tue, 01 Dec 2026 10:00:00 +0000\n\nthe original text\n--fw--\n`,
+    ),
+  ],
+  [
+    'format=flowed (left to mailparser)',
+    raw(['From: a@b.example', 'Content-Type: text/plain; charset=utf-8; format=flowed'], 'a soft \nbreak\nhard\n'),
+  ],
+  [
+    'Latin-1 declared (left to mailparser)',
+    raw(['From: a@b.example', 'Content-Type: text/plain; charset=iso-8859-1'], Buffer.from('caf\xe9\r\n', 'latin1')),
+  ],
+  [
+    'invalid UTF-8, a BOM, a lone CR, CRLF and base64',
+    raw(
+      ['From: a@b.example', 'Content-Type: multipart/mixed; boundary="x"'],
+      Buffer.concat([
+        Buffer.from(
+          '--x\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\ufeffa\r\nb\rc \xe2\x82 d \xff e \xf0\x9f\x98\x80\r\n',
+          'binary',
+        ),
+        Buffer.from(
+          `--x\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.from('<p>\u00e9\r\nx</p>\r').toString('base64')}\r\n--x--\r\n`,
+        ),
+      ]),
+    ),
+  ],
+  ['a body with no Content-Type and a CR at the very end', Buffer.from('From: a@b.example\r\n\r\nline\r\nend\r')],
+];
+
+describe('when text parts are decoded as they stream', () => {
+  it.each(textShapes)('then %s gives the text and HTML of mailparser itself', async (_name, bytes) => {
+    const { simpleParser } = await import('mailparser');
+    const reference = await simpleParser(bytes, {
+      skipHtmlToText: true,
+      skipTextToHtml: true,
+      skipTextLinks: true,
+      skipImageLinks: true,
+      keepCidLinks: true,
+      keepDeliveryStatus: true,
+      maxHtmlLengthToParse: 5 * 1024 * 1024,
+    });
+    for (const size of [1, 3, 7, 64 * 1024]) {
+      const msg = await readMessage(pieces(bytes, size), { onlyReadAttachments: true });
+      expect({ text: msg.text, html: msg.html }).toEqual({
+        text: typeof reference.text === 'string' ? reference.text : null,
+        html: typeof reference.html === 'string' ? reference.html : null,
+      });
+    }
+  });
+});

@@ -161,6 +161,15 @@ function headPlan(rawHead: Buffer): { head: Buffer; changed: boolean; repairedHe
  */
 async function* repairedPieces(open: () => AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const it = open()[Symbol.asyncIterator]();
+  try {
+    yield* repairedFrom(it, open);
+  } finally {
+    // Stopped early (mailparser failed) or done: the source lets go of what it holds (a connection).
+    await it.return?.();
+  }
+}
+
+async function* repairedFrom(it: AsyncIterator<Buffer>, open: () => AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const pieces: Buffer[] = [];
   let seen = 0;
   let crlf = -1;
@@ -252,15 +261,124 @@ const PARSER_OPTIONS = {
 /** Header fields simpleParser copies onto its result, and their names there. */
 const TOP_HEADERS = ['subject', 'references', 'date', 'to', 'from', 'cc', 'bcc', 'message-id', 'in-reply-to', 'reply-to'];
 
+/** The parts of mailparser's MailParser this file reaches into (mailparser 3.14; tests/unit/inbound-read-streamed.test.ts compares with simpleParser). */
+interface ParserNode {
+  contentType?: string;
+  textContent?: string;
+}
+interface SplitNode {
+  contentType?: string | false;
+  disposition?: string | false;
+  charset?: string | false;
+  flowed?: boolean;
+  root?: boolean;
+}
+interface ParserInternals {
+  textTypes: string[];
+  curnode: ParserNode | false;
+  hasText: boolean;
+  hasHtml: boolean;
+  createNode(data: SplitNode): ParserNode;
+  push(chunk: unknown): boolean;
+  getTextContent(): { text?: string; html?: string };
+}
+
 /**
- * mailparser's `simpleParser` (keepCidLinks), with two differences (issue 18): the input may be a
- * stream of pieces (written with backpressure), and attachments nobody reads (`onlyRead`) or larger
- * than `maxAttachment` are drained without being gathered.
+ * Whether mailparser would read this part as the message's text (an inline text/plain or text/html
+ * part) in UTF-8 or ASCII and not format=flowed: such a part is decoded here as it streams (`TextPart`)
+ * instead of by mailparser, which gathers it whole and holds it four times at its end (its chunks,
+ * their concatenation, that as a string, and the string with CRLF made LF): 24 MiB of text was
+ * ~96 MiB at once (issue 18). Other charsets and flowed text stay mailparser's.
+ */
+function decodedHere(data: SplitNode): boolean {
+  const contentType = data.contentType || (data.root ? 'text/plain' : '');
+  if (contentType !== 'text/plain' && contentType !== 'text/html') return false;
+  if (data.disposition && data.disposition !== 'inline') return false;
+  if (data.flowed) return false;
+  return ['ascii', 'usascii', 'utf8'].includes((data.charset || 'utf-8').toLowerCase().replace(/[^a-z0-9]+/g, ''));
+}
+
+/**
+ * A text part's bytes → its text, as mailparser makes it (UTF-8; CRLF → LF). The CRs are dropped
+ * from the bytes as they come (a CR or LF byte is never part of a UTF-8 sequence, so this is the
+ * same as replacing in the text), into copies that let the message's pieces go; the text is made
+ * once at the end. Held at most: the bytes twice (outside V8's heap), then the bytes and the text.
+ */
+class TextPart {
+  private readonly chunks: Buffer[] = [];
+  private length = 0;
+  private cr = false;
+
+  write(bytes: Buffer): void {
+    if (!bytes.length) return;
+    const out = Buffer.allocUnsafe(bytes.length + 1);
+    let n = 0;
+    if (this.cr && bytes[0] !== 0x0a) out[n++] = 0x0d;
+    this.cr = false;
+    let from = 0;
+    for (let at = bytes.indexOf(0x0d); at >= 0; at = bytes.indexOf(0x0d, at + 1)) {
+      if (at === bytes.length - 1) {
+        // Perhaps the first half of a CRLF: decided by the next piece.
+        n += bytes.copy(out, n, from, at);
+        from = bytes.length;
+        this.cr = true;
+      } else if (bytes[at + 1] === 0x0a) {
+        n += bytes.copy(out, n, from, at);
+        from = at + 1;
+      }
+    }
+    n += bytes.copy(out, n, from);
+    this.chunks.push(out.subarray(0, n));
+    this.length += n;
+  }
+
+  end(): string {
+    if (this.cr) {
+      // Nothing follows the last CR: it stays, as mailparser keeps a lone CR.
+      this.chunks.push(Buffer.from([0x0d]));
+      this.length++;
+    }
+    const bytes = Buffer.concat(this.chunks, this.length);
+    this.chunks.length = 0;
+    return bytes.toString('utf8');
+  }
+}
+
+/**
+ * mailparser's `simpleParser` (keepCidLinks), with three differences (issue 18): the input may be a
+ * stream of pieces (written with backpressure); attachments nobody reads (`onlyRead`) or larger than
+ * `maxAttachment` are drained without being gathered; and UTF-8 text parts are decoded as they
+ * stream (`decodedHere`): mailparser hands them out as attachment streams (its `textTypes` emptied
+ * for that part), the text is put back on its node, and mailparser's own `getTextContent` joins the
+ * parts as it always does.
  */
 async function parse(raw: MessageSource, maxAttachment: number, onlyRead: boolean): Promise<Parsed> {
   // Loaded on first use (issue 18: a server that reads no mail does not hold it in memory).
   const { MailParser } = await import('mailparser');
   const parser = new MailParser(PARSER_OPTIONS);
+  const internals = parser as unknown as ParserInternals;
+  const textTypes = internals.textTypes;
+  const textNodes = new WeakSet<ParserNode>();
+  const nodeOf = new WeakMap<object, ParserNode>();
+  let ownText = false;
+  const createNode = internals.createNode;
+  internals.createNode = function (data: SplitNode) {
+    const here = decodedHere(data);
+    this.textTypes = here ? [] : textTypes;
+    try {
+      const node = createNode.call(this, data);
+      if (here) textNodes.add(node);
+      return node;
+    } finally {
+      this.textTypes = textTypes;
+    }
+  };
+  const push = internals.push;
+  internals.push = function (chunk: unknown) {
+    // An attachment is pushed right after its node is made: remember which node it is.
+    if (chunk && (chunk as { type?: string }).type === 'attachment' && this.curnode) nodeOf.set(chunk as object, this.curnode);
+    return push.call(this, chunk);
+  };
   const mail: Record<string, unknown> & { attachments: Attachment[]; headers?: Map<string, unknown> } = { attachments: [] };
   return new Promise<Parsed>((resolve, reject) => {
     let settled = false;
@@ -289,6 +407,23 @@ async function parse(raw: MessageSource, maxAttachment: number, onlyRead: boolea
         if ('html' in data) mail.html = data.html;
         return reader();
       }
+      const node = nodeOf.get(data);
+      if (node && textNodes.has(node)) {
+        ownText = true;
+        const part = new TextPart();
+        data.content.on('readable', () => {
+          for (let chunk = data.content.read() as Buffer | null; chunk !== null; chunk = data.content.read() as Buffer | null)
+            part.write(chunk);
+        });
+        data.content.on('end', () => {
+          node.textContent = part.end();
+          if (node.contentType === 'text/plain') internals.hasText = true;
+          else internals.hasHtml = true;
+          data.release();
+          reader();
+        });
+        return;
+      }
       const contentType = clean(data.contentType || 'application/octet-stream').toLowerCase();
       const filename = data.filename ? clean(data.filename) : null;
       const keep = !onlyRead || contentIsRead(contentType, filename);
@@ -315,6 +450,19 @@ async function parse(raw: MessageSource, maxAttachment: number, onlyRead: boolea
       if (!reading) reader();
     });
     parser.on('end', () => {
+      if (ownText) {
+        // Every part has been read by now: the text is joined again with the parts decoded here.
+        let t: { text?: string; html?: string };
+        try {
+          t = internals.getTextContent();
+        } catch (err) {
+          return settle(err);
+        }
+        delete mail.text;
+        delete mail.html;
+        if ('text' in t) mail.text = t.text;
+        if ('html' in t) mail.html = t.html;
+      }
       for (const key of TOP_HEADERS) {
         if (mail.headers?.has(key)) mail[key.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())] = mail.headers.get(key);
       }
