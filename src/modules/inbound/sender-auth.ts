@@ -62,6 +62,8 @@ export async function authenticateSender(
     };
   } finally {
     clearTimeout(timer);
+    // A stream mailauth gave up on (the timeout) lets go of what it reads from.
+    if (!Buffer.isBuffer(input)) input.destroy();
   }
 }
 

@@ -1,10 +1,14 @@
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { EntityManager } from 'typeorm';
 import { Actor, record, RequestContext } from '../audit';
 import type { InboundEnvelope, InboundStatus, WayIn } from './inbound-email.entity';
 import { MAX_HEADER_BLOCK, storedHeaders } from './message-headers';
 
-/** Bytes sent in one statement (issue 18, memory). */
+/** Larger messages are copied to PostgreSQL chunk by chunk (`stageRaw`), issue 18. */
 const PIECE = 1024 * 1024;
 
 /** The first `n` bytes of a message given as chunks. */
@@ -19,37 +23,34 @@ function prefix(chunks: readonly Buffer[], n: number): Buffer {
   return out.length === 1 ? out[0]! : Buffer.concat(out);
 }
 
+/** `COPY … (FORMAT binary)`'s signature, flags and header extension length (PostgreSQL docs, "Binary Format"). */
+const COPY_SIGNATURE = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
+
 /**
- * A large message goes to PostgreSQL 1 MiB a statement, into a temporary table of the transaction's
- * connection (`ON COMMIT DELETE ROWS`), and the row's `raw` is put together there
- * (`string_agg`): one statement with the whole message as its parameter held it once more in the
- * protocol writer's buffer (and that buffer grows by copying), issue 18.
+ * A large message goes to PostgreSQL as it is, chunk after chunk with back-pressure: `COPY … FROM
+ * STDIN (FORMAT binary)` into a temporary table of the transaction's connection (`ON COMMIT DELETE
+ * ROWS`), from which the row's `raw` is taken. A bytea parameter is sent in one Bind message built
+ * in a buffer that grows by copying: the whole message held once or twice more (issue 18).
  */
-async function stagePieces(tx: EntityManager, chunks: readonly Buffer[]): Promise<void> {
-  const [exists] = await tx.query(`SELECT to_regclass('pg_temp.inbound_raw_pieces') IS NOT NULL AS ok`);
-  if (!exists?.ok) await tx.query(`CREATE TEMPORARY TABLE inbound_raw_pieces (n int NOT NULL, piece bytea NOT NULL) ON COMMIT DELETE ROWS`);
-  let n = 0;
-  let batch: Buffer[] = [];
-  let len = 0;
-  const flush = async () => {
-    if (!len) return;
-    await tx.query(`INSERT INTO pg_temp.inbound_raw_pieces (n, piece) VALUES ($1, $2)`, [
-      n++,
-      batch.length === 1 ? batch[0] : Buffer.concat(batch, len),
-    ]);
-    batch = [];
-    len = 0;
-  };
-  for (const c of chunks) {
-    for (let at = 0; at < c.length;) {
-      const take = Math.min(PIECE - len, c.length - at);
-      batch.push(c.subarray(at, at + take));
-      len += take;
-      at += take;
-      if (len >= PIECE) await flush();
-    }
-  }
-  await flush();
+async function stageRaw(tx: EntityManager, chunks: readonly Buffer[], size: number): Promise<void> {
+  const [exists] = await tx.query(`SELECT to_regclass('pg_temp.inbound_raw') IS NOT NULL AS ok`);
+  if (!exists?.ok) await tx.query(`CREATE TEMPORARY TABLE inbound_raw (raw bytea NOT NULL) ON COMMIT DELETE ROWS`);
+  const client = (await tx.queryRunner!.connect()) as PoolClient;
+  const tuple = Buffer.alloc(6);
+  tuple.writeInt16BE(1, 0);
+  tuple.writeInt32BE(size, 2);
+  const trailer = Buffer.from([0xff, 0xff]);
+  await pipeline(
+    Readable.from(
+      (function* () {
+        yield Buffer.concat([COPY_SIGNATURE, tuple]);
+        yield* chunks;
+        yield trailer;
+      })(),
+      { objectMode: false },
+    ),
+    client.query(copyFrom(`COPY pg_temp.inbound_raw (raw) FROM STDIN (FORMAT binary)`)),
+  );
 }
 
 export interface StoredEmail {
@@ -82,8 +83,8 @@ export async function storeInboundEmail(
   const envelope = opts.envelope ?? {};
   const to = envelope.rcptTo?.length ? envelope.rcptTo.map((a) => a.toLowerCase()).slice(0, 100) : h.to;
   const small = size <= PIECE;
-  if (!small) await stagePieces(tx, chunks);
-  const rawValue = small ? '$11' : `(SELECT string_agg(piece, ''::bytea ORDER BY n) FROM pg_temp.inbound_raw_pieces)`;
+  if (!small) await stageRaw(tx, chunks, size);
+  const rawValue = small ? '$11' : `(SELECT raw FROM pg_temp.inbound_raw)`;
   const inserted: { id: string }[] = await tx.query(
     `INSERT INTO inbound_emails (message_id, from_address, from_name, "to", subject, received_at, way_in, raw, size, sha256, envelope, next_attempt_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, ${rawValue}, $8, $9, $10, $6)
@@ -103,7 +104,7 @@ export async function storeInboundEmail(
       ...(small ? [chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)] : []),
     ],
   );
-  if (!small) await tx.query(`DELETE FROM pg_temp.inbound_raw_pieces`);
+  if (!small) await tx.query(`DELETE FROM pg_temp.inbound_raw`);
   if (!inserted.length) {
     const [first] = await tx.query(
       `SELECT id, status, notice_id FROM inbound_emails WHERE ($1::text IS NOT NULL AND message_id = $1) OR sha256 = $2 ORDER BY received_at LIMIT 1`,
