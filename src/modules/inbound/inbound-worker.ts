@@ -228,7 +228,7 @@ export function createInboundWorker(deps: InboundDeps, opts: InboundWorkerOption
     }
     try {
       // The stored bytes stream from PostgreSQL as mailparser (and mailauth) take them, never joined.
-      const r = await readInboundEmail(readDeps, () => rawStream(poolOf(db), row.id, row.size), row.envelope ?? {});
+      const r = await readInboundEmail(readDeps, () => rawStream(poolOf(db), row.id, row.size), row.envelope ?? {}, row.size);
       const prepared = await prepare(row, r);
       return (await recordOutcome(row, r, prepared)) ? 'done' : 'lost';
     } catch (err) {

@@ -22,6 +22,8 @@ export interface ReadMessageOptions {
    * The mailbox, which offers the attachments for download, reads them all.
    */
   onlyReadAttachments?: boolean;
+  /** The message's size when it comes in pieces: a text part is decoded into a buffer this large (grown past it if need be). */
+  size?: number;
 }
 
 /**
@@ -35,7 +37,7 @@ export interface ReadMessageOptions {
  * (issue 18). An error of the source itself (the database) is thrown, not read as a malformed message.
  */
 export async function readMessage(raw: MessageSource, opts: ReadMessageOptions = {}): Promise<InboundMessage> {
-  return read(raw, opts.maxAttachmentBytes ?? DEFAULT_MAX_ATTACHMENT, !!opts.onlyReadAttachments, 0);
+  return read(raw, opts.maxAttachmentBytes ?? DEFAULT_MAX_ATTACHMENT, !!opts.onlyReadAttachments, opts.size ?? 64 * 1024, 0);
 }
 
 /** Whether any reader of this module looks at an attachment's bytes (urls.ts, structured.ts, parse-notice-email.ts, forwarded messages). */
@@ -55,10 +57,10 @@ class SourceError extends Error {
   }
 }
 
-async function read(raw: MessageSource, maxAttachment: number, onlyRead: boolean, depth: number): Promise<InboundMessage> {
+async function read(raw: MessageSource, maxAttachment: number, onlyRead: boolean, size: number, depth: number): Promise<InboundMessage> {
   let parsed: Parsed;
   try {
-    parsed = await parse(raw, maxAttachment, onlyRead);
+    parsed = await parse(raw, maxAttachment, onlyRead, Buffer.isBuffer(raw) ? raw.length : size);
   } catch (err) {
     if (err instanceof SourceError) throw err.cause;
     return fallback(Buffer.isBuffer(raw) ? raw : await joined(raw));
@@ -75,7 +77,7 @@ async function read(raw: MessageSource, maxAttachment: number, onlyRead: boolean
       content.length &&
       content.length <= maxAttachment
     ) {
-      embedded.push(await read(content, maxAttachment, onlyRead, depth + 1));
+      embedded.push(await read(content, maxAttachment, onlyRead, content.length, depth + 1));
     }
   }
   const from = firstAddress(parsed.from);
@@ -301,46 +303,55 @@ function decodedHere(data: SplitNode): boolean {
 /**
  * A text part's bytes → its text, as mailparser makes it (UTF-8; CRLF → LF). The CRs are dropped
  * from the bytes as they come (a CR or LF byte is never part of a UTF-8 sequence, so this is the
- * same as replacing in the text), into copies that let the message's pieces go; the text is made
- * once at the end. Held at most: the bytes twice (outside V8's heap), then the bytes and the text.
+ * same as replacing in the text), copied into one buffer as large as the message (a part is never
+ * larger; only the pages written take memory) so that the message's pieces can go, and the text
+ * is made from it once at the end: the bytes once and the text, never the bytes twice.
  */
 class TextPart {
-  private readonly chunks: Buffer[] = [];
-  private length = 0;
+  private buffer: Buffer | null = null;
+  private n = 0;
   private cr = false;
+
+  constructor(private readonly room: number) {}
 
   write(bytes: Buffer): void {
     if (!bytes.length) return;
-    const out = Buffer.allocUnsafe(bytes.length + 1);
-    let n = 0;
-    if (this.cr && bytes[0] !== 0x0a) out[n++] = 0x0d;
+    this.ensure(bytes.length + 1);
+    const out = this.buffer!;
+    if (this.cr && bytes[0] !== 0x0a) out[this.n++] = 0x0d;
     this.cr = false;
     let from = 0;
     for (let at = bytes.indexOf(0x0d); at >= 0; at = bytes.indexOf(0x0d, at + 1)) {
       if (at === bytes.length - 1) {
         // Perhaps the first half of a CRLF: decided by the next piece.
-        n += bytes.copy(out, n, from, at);
+        this.n += bytes.copy(out, this.n, from, at);
         from = bytes.length;
         this.cr = true;
       } else if (bytes[at + 1] === 0x0a) {
-        n += bytes.copy(out, n, from, at);
+        this.n += bytes.copy(out, this.n, from, at);
         from = at + 1;
       }
     }
-    n += bytes.copy(out, n, from);
-    this.chunks.push(out.subarray(0, n));
-    this.length += n;
+    this.n += bytes.copy(out, this.n, from);
   }
 
   end(): string {
     if (this.cr) {
       // Nothing follows the last CR: it stays, as mailparser keeps a lone CR.
-      this.chunks.push(Buffer.from([0x0d]));
-      this.length++;
+      this.ensure(1);
+      this.buffer![this.n++] = 0x0d;
     }
-    const bytes = Buffer.concat(this.chunks, this.length);
-    this.chunks.length = 0;
-    return bytes.toString('utf8');
+    const text = this.buffer ? this.buffer.toString('utf8', 0, this.n) : '';
+    this.buffer = null;
+    return text;
+  }
+
+  /** Room for `more` bytes (a part larger than the message said: grown by doubling). */
+  private ensure(more: number): void {
+    if (this.buffer && this.n + more <= this.buffer.length) return;
+    const grown = Buffer.allocUnsafeSlow(Math.max(this.room, this.n + more, this.buffer ? this.buffer.length * 2 : 0));
+    if (this.buffer) this.buffer.copy(grown, 0, 0, this.n);
+    this.buffer = grown;
   }
 }
 
@@ -352,7 +363,7 @@ class TextPart {
  * for that part), the text is put back on its node, and mailparser's own `getTextContent` joins the
  * parts as it always does.
  */
-async function parse(raw: MessageSource, maxAttachment: number, onlyRead: boolean): Promise<Parsed> {
+async function parse(raw: MessageSource, maxAttachment: number, onlyRead: boolean, size: number): Promise<Parsed> {
   // Loaded on first use (issue 18: a server that reads no mail does not hold it in memory).
   const { MailParser } = await import('mailparser');
   const parser = new MailParser(PARSER_OPTIONS);
@@ -410,7 +421,7 @@ async function parse(raw: MessageSource, maxAttachment: number, onlyRead: boolea
       const node = nodeOf.get(data);
       if (node && textNodes.has(node)) {
         ownText = true;
-        const part = new TextPart();
+        const part = new TextPart(size);
         data.content.on('readable', () => {
           for (let chunk = data.content.read() as Buffer | null; chunk !== null; chunk = data.content.read() as Buffer | null)
             part.write(chunk);
