@@ -10,7 +10,7 @@ import { findMessageUrls, parseNoticeEmail, readMessage, type InboundMessage, ty
 const ctx: ParseContext = { publicBaseUrl: 'https://desk.example', isItemOriginalUrl: () => false };
 const dir = path.join(__dirname, '../fixtures/dmca');
 
-/** The bytes in pieces of `size` (the parse job reads 1 MiB a statement; small pieces cut headers and lines). */
+/** The bytes in pieces of `size` (PostgreSQL's COPY gives ~64 KiB; small pieces cut headers, lines and characters). */
 const pieces = (raw: Buffer, size: number) =>
   async function* () {
     for (let at = 0; at < raw.length; at += size) yield Buffer.from(raw.subarray(at, at + size));

@@ -80,7 +80,7 @@ export async function startSmtpReceiver(
       let size = 0;
       // Past INBOUND_MAX_BYTES the rest is read and dropped (smtp-server only flags it): a message
       // refused for its size must not be held whole in memory first (issue 18). The chunks are
-      // stored as they are (1 MiB a statement), never joined into one buffer.
+      // copied to PostgreSQL as they are (binary COPY), never joined into one buffer.
       stream.on('data', (c: Buffer) => {
         size += c.length;
         if (size <= inbound.maxBytes) chunks.push(c);

@@ -33,7 +33,7 @@ export interface ReadMessageOptions {
  * stays a zip file).
  *
  * The bytes can come as a stream of pieces (`() => AsyncIterable<Buffer>`, the parse job reads the
- * stored message 1 MiB at a time): they are then fed to mailparser as they come, never joined
+ * stored message as PostgreSQL streams it): they are then fed to mailparser as they come, never joined
  * (issue 18). An error of the source itself (the database) is thrown, not read as a malformed message.
  */
 export async function readMessage(raw: MessageSource, opts: ReadMessageOptions = {}): Promise<InboundMessage> {
