@@ -6,7 +6,8 @@ import { record } from '../audit';
 import { automaticRepliesSince } from '../mail';
 import type { EmailThread } from '../mail';
 import { attachEmailReply, prepareIntake, PreparedIntake, takeEmailedNotice } from '../notices';
-import { ClaimedInbound, claimInbound, lockClaimed, readRaw, setAttemptFailed, setOutcome } from './inbound.queries';
+import { poolOf } from '../../db/data-source';
+import { ClaimedInbound, claimInbound, lockClaimed, rawStream, setAttemptFailed, setOutcome } from './inbound.queries';
 import { emailedNotice, readInboundEmail, ReadResult } from './read-inbound-email';
 import type { DnsResolver } from './sender-auth';
 import { isUnauthenticated } from './sender-auth';
@@ -226,7 +227,8 @@ export function createInboundWorker(deps: InboundDeps, opts: InboundWorkerOption
       return 'lost';
     }
     try {
-      const r = await readInboundEmail(readDeps, await readRaw(db, row.id, row.size), row.envelope ?? {});
+      // The stored bytes stream from PostgreSQL as mailparser (and mailauth) take them, never joined.
+      const r = await readInboundEmail(readDeps, () => rawStream(poolOf(db), row.id, row.size), row.envelope ?? {}, row.size);
       const prepared = await prepare(row, r);
       return (await recordOutcome(row, r, prepared)) ? 'done' : 'lost';
     } catch (err) {

@@ -10,7 +10,8 @@ export interface StoredHeaders {
   subject: string | null;
 }
 
-const MAX_HEADER_BLOCK = 256 * 1024;
+/** The header block is read from this many first bytes at most. */
+export const MAX_HEADER_BLOCK = 256 * 1024;
 const oneLine = (s: string, max: number) =>
   s
     .replace(/[\u0000-\u001f\u007f]+/g, ' ')

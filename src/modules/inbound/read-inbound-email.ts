@@ -5,7 +5,16 @@ import type { EmailThread } from '../mail';
 import type { EmailedNotice, MissingElement } from '../notices';
 import type { InboundEnvelope, SenderAuth } from './inbound-email.entity';
 import { knownOriginalUrls } from './inbound.queries';
-import { autoReplyReason, ExtractedNotice, findMessageUrls, InboundMessage, parseNoticeEmail, readMessage } from './parse';
+import {
+  autoReplyReason,
+  ExtractedNotice,
+  findMessageUrls,
+  forgetLastAnswers,
+  InboundMessage,
+  MessageSource,
+  parseNoticeEmail,
+  readMessage,
+} from './parse';
 import { authenticateSender, DnsResolver } from './sender-auth';
 
 export type ReadDeps = Pick<AppDeps, 'db' | 'config' | 'sessionSecret'> & { resolver?: DnsResolver };
@@ -31,9 +40,20 @@ const MAX_TARGETS = 1000;
  * bulk and list mail, an empty return path) is never answered and never a notice, even when it
  * reaches a reply address.
  */
-export async function readInboundEmail(deps: ReadDeps, raw: Buffer, envelope: InboundEnvelope): Promise<ReadResult> {
+export async function readInboundEmail(deps: ReadDeps, raw: MessageSource, envelope: InboundEnvelope, size?: number): Promise<ReadResult> {
+  try {
+    return await read(deps, raw, envelope, size);
+  } finally {
+    // The parser's last answers hold this message's text until the next one: not kept (issue 18).
+    forgetLastAnswers();
+  }
+}
+
+async function read(deps: ReadDeps, raw: MessageSource, envelope: InboundEnvelope, size?: number): Promise<ReadResult> {
   const { config } = deps;
-  const msg = await readMessage(raw, { maxAttachmentBytes: config.inbound.maxBytes });
+  // Only the attachments the parser reads keep their bytes: the others stay in the stored message
+  // (the mailbox reads them from there), issue 18.
+  const msg = await readMessage(raw, { maxAttachmentBytes: config.inbound.maxBytes, onlyReadAttachments: true, size });
   const auth = await authenticateSender(raw, envelope, {
     dns: config.inbound.authDns,
     resolver: deps.resolver,

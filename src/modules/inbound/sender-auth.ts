@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { authenticate as Authenticate } from 'mailauth';
 import type { InboundEnvelope, SenderAuth } from './inbound-email.entity';
 
@@ -23,14 +24,16 @@ interface MailauthResult {
  * stands in for them.
  */
 export async function authenticateSender(
-  raw: Buffer,
+  raw: Buffer | (() => AsyncIterable<Buffer>),
   envelope: InboundEnvelope,
   opts: { dns: boolean; resolver?: DnsResolver; mta?: string },
 ): Promise<SenderAuth> {
   if (!opts.dns) return { ...NONE };
   // Loaded on first use (16 MB of RSS, issue 18): a server that reads no mail never pays for it.
   const { authenticate } = (await import('mailauth')) as { authenticate: typeof Authenticate };
-  const run = authenticate(raw, {
+  // A message read piece by piece goes to mailauth as a stream (it hashes the body as it comes).
+  const input = Buffer.isBuffer(raw) ? raw : Readable.from(raw());
+  const run = authenticate(input, {
     ip: envelope.remoteIp ?? undefined,
     helo: envelope.helo ?? undefined,
     sender: envelope.mailFrom || undefined,
@@ -59,6 +62,8 @@ export async function authenticateSender(
     };
   } finally {
     clearTimeout(timer);
+    // A stream mailauth gave up on (the timeout) lets go of what it reads from.
+    if (!Buffer.isBuffer(input)) input.destroy();
   }
 }
 

@@ -79,7 +79,8 @@ export async function startSmtpReceiver(
       const chunks: Buffer[] = [];
       let size = 0;
       // Past INBOUND_MAX_BYTES the rest is read and dropped (smtp-server only flags it): a message
-      // refused for its size must not be held whole in memory first (issue 18).
+      // refused for its size must not be held whole in memory first (issue 18). The chunks are
+      // copied to PostgreSQL as they are (binary COPY), never joined into one buffer.
       stream.on('data', (c: Buffer) => {
         size += c.length;
         if (size <= inbound.maxBytes) chunks.push(c);
@@ -88,7 +89,6 @@ export async function startSmtpReceiver(
       stream.on('error', (err) => callback(err));
       stream.on('end', () => {
         if (stream.sizeExceeded) return callback(smtpError(552, `5.3.4 Message too large (at most ${inbound.maxBytes} bytes)`));
-        const raw = Buffer.concat(chunks);
         const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
         const envelope = {
           mailFrom,
@@ -96,7 +96,7 @@ export async function startSmtpReceiver(
           remoteIp: session.remoteAddress ?? null,
           helo: session.hostNameAppearsAs ?? null,
         };
-        withTransaction(deps.db, (tx) => storeInboundEmail(tx, raw, 'smtp', { envelope, at: deps.clock.now() })).then(
+        withTransaction(deps.db, (tx) => storeInboundEmail(tx, chunks, 'smtp', { envelope, at: deps.clock.now() })).then(
           (stored) => {
             callback(null, `2.0.0 Ok: ${stored.duplicate ? 'already have it as' : 'stored as'} ${stored.id}`);
             if (!stored.duplicate) worker?.kick();

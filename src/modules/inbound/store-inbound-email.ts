@@ -1,8 +1,57 @@
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { EntityManager } from 'typeorm';
 import { Actor, record, RequestContext } from '../audit';
 import type { InboundEnvelope, InboundStatus, WayIn } from './inbound-email.entity';
-import { storedHeaders } from './message-headers';
+import { MAX_HEADER_BLOCK, storedHeaders } from './message-headers';
+
+/** Larger messages are copied to PostgreSQL chunk by chunk (`stageRaw`), issue 18. */
+const PIECE = 1024 * 1024;
+
+/** The first `n` bytes of a message given as chunks. */
+function prefix(chunks: readonly Buffer[], n: number): Buffer {
+  const out: Buffer[] = [];
+  let len = 0;
+  for (const c of chunks) {
+    if (len >= n) break;
+    out.push(c.subarray(0, n - len));
+    len += Math.min(c.length, n - len);
+  }
+  return out.length === 1 ? out[0]! : Buffer.concat(out);
+}
+
+/** `COPY … (FORMAT binary)`'s signature, flags and header extension length (PostgreSQL docs, "Binary Format"). */
+const COPY_SIGNATURE = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
+
+/**
+ * A large message goes to PostgreSQL as it is, chunk after chunk with back-pressure: `COPY … FROM
+ * STDIN (FORMAT binary)` into a temporary table of the transaction's connection (`ON COMMIT DELETE
+ * ROWS`), from which the row's `raw` is taken. A bytea parameter is sent in one Bind message built
+ * in a buffer that grows by copying: the whole message held once or twice more (issue 18).
+ */
+async function stageRaw(tx: EntityManager, chunks: readonly Buffer[], size: number): Promise<void> {
+  const [exists] = await tx.query(`SELECT to_regclass('pg_temp.inbound_raw') IS NOT NULL AS ok`);
+  if (!exists?.ok) await tx.query(`CREATE TEMPORARY TABLE inbound_raw (raw bytea NOT NULL) ON COMMIT DELETE ROWS`);
+  const client = (await tx.queryRunner!.connect()) as PoolClient;
+  const tuple = Buffer.alloc(6);
+  tuple.writeInt16BE(1, 0);
+  tuple.writeInt32BE(size, 2);
+  const trailer = Buffer.from([0xff, 0xff]);
+  await pipeline(
+    Readable.from(
+      (function* () {
+        yield Buffer.concat([COPY_SIGNATURE, tuple]);
+        yield* chunks;
+        yield trailer;
+      })(),
+      { objectMode: false },
+    ),
+    client.query(copyFrom(`COPY pg_temp.inbound_raw (raw) FROM STDIN (FORMAT binary)`)),
+  );
+}
 
 export interface StoredEmail {
   id: string;
@@ -21,21 +70,41 @@ export interface StoredEmail {
  */
 export async function storeInboundEmail(
   tx: EntityManager,
-  raw: Buffer,
+  raw: Buffer | readonly Buffer[],
   wayIn: WayIn,
   opts: { envelope?: InboundEnvelope; at: Date; actor?: Actor; context?: RequestContext },
 ): Promise<StoredEmail> {
-  const h = storedHeaders(raw);
-  const sha256 = createHash('sha256').update(raw).digest('hex');
+  const chunks = Buffer.isBuffer(raw) ? [raw] : raw;
+  const size = chunks.reduce((n, c) => n + c.length, 0);
+  const h = storedHeaders(prefix(chunks, MAX_HEADER_BLOCK));
+  const hash = createHash('sha256');
+  for (const c of chunks) hash.update(c);
+  const sha256 = hash.digest('hex');
   const envelope = opts.envelope ?? {};
   const to = envelope.rcptTo?.length ? envelope.rcptTo.map((a) => a.toLowerCase()).slice(0, 100) : h.to;
+  const small = size <= PIECE;
+  if (!small) await stageRaw(tx, chunks, size);
+  const rawValue = small ? '$11' : `(SELECT raw FROM pg_temp.inbound_raw)`;
   const inserted: { id: string }[] = await tx.query(
     `INSERT INTO inbound_emails (message_id, from_address, from_name, "to", subject, received_at, way_in, raw, size, sha256, envelope, next_attempt_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $6)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, ${rawValue}, $8, $9, $10, $6)
      ON CONFLICT DO NOTHING
      RETURNING id`,
-    [h.messageId, h.fromAddress, h.fromName, to, h.subject, opts.at, wayIn, raw, raw.length, sha256, JSON.stringify(envelope)],
+    [
+      h.messageId,
+      h.fromAddress,
+      h.fromName,
+      to,
+      h.subject,
+      opts.at,
+      wayIn,
+      size,
+      sha256,
+      JSON.stringify(envelope),
+      ...(small ? [chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)] : []),
+    ],
   );
+  if (!small) await tx.query(`DELETE FROM pg_temp.inbound_raw`);
   if (!inserted.length) {
     const [first] = await tx.query(
       `SELECT id, status, notice_id FROM inbound_emails WHERE ($1::text IS NOT NULL AND message_id = $1) OR sha256 = $2 ORDER BY received_at LIMIT 1`,
@@ -48,7 +117,7 @@ export async function storeInboundEmail(
     actor: opts.actor ?? { type: 'system', label: `inbound-${wayIn}` },
     action: 'inbound_email.received',
     subject: { type: 'inbound_email', id },
-    details: { wayIn, messageId: h.messageId, size: raw.length, sha256 },
+    details: { wayIn, messageId: h.messageId, size, sha256 },
     context: opts.context,
     at: opts.at,
   });

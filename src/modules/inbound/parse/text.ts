@@ -10,6 +10,22 @@ const MAX_REPLY_PARSE = 256 * 1024;
  * (URLs are taken from the `href`s separately), no word wrapping so sentences stay whole.
  */
 export function htmlToText(html: string): string {
+  // The pipeline converts the same HTML twice (URLs, then the text): the last answer is kept
+  // (`forgetLastAnswers` lets it go), issue 18: 5 MB of HTML made a tree twice over.
+  if (lastHtml?.html === html) return lastHtml.text;
+  const text = convertHtml(html);
+  lastHtml = { html, text };
+  return text;
+}
+
+let lastHtml: { html: string; text: string } | null = null;
+
+/** Lets go of the last answers kept by `htmlToText` (the message's HTML and text). */
+export function forgetLastHtml(): void {
+  lastHtml = null;
+}
+
+function convertHtml(html: string): string {
   if (tooDeep(html)) return stripTags(html);
   try {
     return convert(html.length > 5_000_000 ? html.slice(0, 5_000_000) : html, {

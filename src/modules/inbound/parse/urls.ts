@@ -2,7 +2,7 @@ import { LinkifyIt, type Match } from 'linkify-it';
 import { Parser } from 'htmlparser2';
 import { normaliseUrl } from '../../../shared/url';
 import { readStructured } from './structured';
-import { htmlToText, tooDeep } from './text';
+import { forgetLastHtml, htmlToText, tooDeep } from './text';
 import type { InboundMessage } from './types';
 
 /** More URLs than this in one message are not read (SPEC §4: up to 1,000 per notice; room for evidence). */
@@ -62,6 +62,17 @@ export function findTextUrls(text: string, limit = MAX_URLS): string[] {
 }
 
 let last: { text: string; limit: number; urls: string[] } | null = null;
+let lastLinks: { html: string; limit: number; links: string[] } | null = null;
+
+/**
+ * Lets go of the last answers kept for the same text or HTML asked twice (issue 18: they held the
+ * last message's whole text, 24 MB for the largest, until the next message came).
+ */
+export function forgetLastAnswers(): void {
+  last = null;
+  lastLinks = null;
+  forgetLastHtml();
+}
 
 function linkifyUrls(text: string, limit: number): string[] {
   const out: string[] = [];
@@ -94,6 +105,14 @@ function linkifyUrls(text: string, limit: number): string[] {
 
 /** The `href`s of an HTML body's links, in order. */
 export function findHtmlLinks(html: string, limit = MAX_URLS): string[] {
+  // Asked twice for the same HTML by the pipeline (findMessageUrls, parseNoticeEmail).
+  if (lastLinks && lastLinks.html === html && lastLinks.limit === limit) return lastLinks.links.slice();
+  const links = htmlLinks(html, limit);
+  lastLinks = { html, limit, links };
+  return links.slice();
+}
+
+function htmlLinks(html: string, limit: number): string[] {
   const out: string[] = [];
   if (tooDeep(html)) {
     for (const m of html.matchAll(/<a(?:rea)?\s[^>]*?href\s*=\s*["']?(https?:[^"'\s>]+)/gi)) {
