@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { PARSER_OPTIONS } from '../../src/modules/inbound/parse/read-message';
 import { findMessageUrls, parseNoticeEmail, readMessage, type InboundMessage, type ParseContext } from '../../src/modules/inbound/parse';
 
 /**
@@ -174,15 +175,7 @@ const textShapes: [string, Buffer][] = [
 describe('when text parts are decoded as they stream', () => {
   it.each(textShapes)('then %s gives the text and HTML of mailparser itself', async (_name, bytes) => {
     const { simpleParser } = await import('mailparser');
-    const reference = await simpleParser(bytes, {
-      skipHtmlToText: true,
-      skipTextToHtml: true,
-      skipTextLinks: true,
-      skipImageLinks: true,
-      keepCidLinks: true,
-      keepDeliveryStatus: true,
-      maxHtmlLengthToParse: 5 * 1024 * 1024,
-    });
+    const reference = await simpleParser(bytes, PARSER_OPTIONS);
     for (const size of [1, 3, 7, 64 * 1024]) {
       const msg = await readMessage(pieces(bytes, size), { onlyReadAttachments: true });
       expect({ text: msg.text, html: msg.html }).toEqual({

@@ -250,7 +250,8 @@ type ParserOutput =
       release(): void;
     };
 
-const PARSER_OPTIONS = {
+/** mailparser's options here; exported for the test that compares the streamed decoding with mailparser's own. */
+export const PARSER_OPTIONS = {
   skipHtmlToText: true,
   skipTextToHtml: true,
   skipTextLinks: true,
