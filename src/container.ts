@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { Config } from './config';
-import type { Pool } from 'pg';
 import { closeGenericPlanPool } from './db/prepared';
 import { createDataSource, poolOf } from './db/data-source';
+import { trackConnections } from './db/pool-connections';
 import { EmbeddedDatabase, readOrCreateSecret, startEmbeddedPostgres } from './db/embedded';
 import { createLeaseHolder, LeaseHolder } from './db/leases';
 import { Clock, systemClock } from './shared/clock';
@@ -70,25 +70,8 @@ export async function createContainer(config: Config, opts: ContainerOptions = {
       await leases.stop(); // hands this process's claims back at once (a no-op if it never claimed)
       await db.destroy().catch((e) => logger.warn({ err: String(e) }, 'closing the database pool failed'));
       await closeGenericPlanPool(db);
-      // pool.end() returns once it has asked each connection to close, not once they are closed:
-      // PostgreSQL stopped at that moment would still end them itself ("database connection lost").
       await connections.allClosed(5_000);
       await embedded?.stop();
-    },
-  };
-}
-
-/** The pool's open connections, so shutdown can wait until each has really closed. */
-function trackConnections(pool: Pool) {
-  const open = new Set<object>();
-  pool.on('connect', (client) => {
-    open.add(client);
-    client.once('end', () => open.delete(client));
-  });
-  return {
-    async allClosed(timeoutMs: number) {
-      const deadline = Date.now() + timeoutMs;
-      while (open.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     },
   };
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { Pool as PgPool, type Pool, type PoolClient, type PoolConfig } from 'pg';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { trackConnections } from './pool-connections';
 
 /**
  * Runs a statement as a NAMED prepared statement, planned once per connection (issue 18).
@@ -40,7 +41,7 @@ export async function queryPrepared<T = Record<string, unknown>>(
   return (await genericPlanPool(manager ? manager.connection : (on as DataSource)).query(config)).rows as T[];
 }
 
-const genericPools = new WeakMap<DataSource, { pool: Pool; open: Set<object> }>();
+const genericPools = new WeakMap<DataSource, { pool: Pool; connections: ReturnType<typeof trackConnections> }>();
 
 /**
  * The DataSource's second, smaller pool for `queryPrepared` (made on first use): the same server
@@ -58,15 +59,10 @@ function genericPlanPool(db: DataSource): Pool {
       options: '-c plan_cache_mode=force_generic_plan',
       allowExitOnIdle: true,
     });
-    const open = new Set<object>();
-    pool.on('connect', (client) => {
-      open.add(client);
-      client.once('end', () => open.delete(client));
-    });
     // A broken idle connection (PostgreSQL restarted) is dropped and replaced on the next query; the
     // main pool's handler already logs the outage.
     pool.on('error', () => undefined);
-    entry = { pool, open };
+    entry = { pool, connections: trackConnections(pool) };
     genericPools.set(db, entry);
   }
   return entry.pool;
@@ -78,8 +74,7 @@ export async function closeGenericPlanPool(db: DataSource, timeoutMs = 5_000): P
   if (!entry) return;
   genericPools.delete(db);
   await entry.pool.end().catch(() => undefined);
-  const deadline = Date.now() + timeoutMs;
-  while (entry.open.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await entry.connections.allClosed(timeoutMs);
 }
 
 /** Above this many parameters a statement's text is data-shaped (e.g. a 1,000-URL notice): run it unnamed. */
