@@ -6,6 +6,7 @@ import {
   createSource,
   findItemsByUrls,
   Item,
+  notifyItemsChanged,
   pageCacheFor,
   removeItems,
   restoreItems,
@@ -275,5 +276,77 @@ describe('finding items by URL', () => {
     const text = plan.map((p) => p['QUERY PLAN']).join('\n');
     expect(text).toContain('items_slug_key');
     expect(text).toContain('items_original_url_key');
+  });
+});
+
+describe('the page cache of the instance that makes a change', () => {
+  // No listener here: the cache is switched on by hand, so the NOTIFY that would drop a page never
+  // arrives. This is the window between a commit and its NOTIFY, held open for as long as the test needs.
+  let t: TestContext;
+  beforeAll(async () => {
+    t = await createTestContext();
+  });
+  afterAll(() => t.close());
+  beforeEach(async () => {
+    await truncateAll(t.db);
+    await seedDemo(t);
+    pageCacheFor(t.db).setLive(true);
+  });
+
+  const cachedItem = async () => {
+    const [item] = await t.db.getRepository(Item).find({ order: { slug: 'ASC' } });
+    const cache = pageCacheFor(t.db);
+    await request(t.app).get(`/items/${item.slug}`).expect(200);
+    const hits = cache.stats.hits;
+    await request(t.app).get(`/items/${item.slug}`).expect(200);
+    expect(cache.stats.hits).toBe(hits + 1);
+    return item;
+  };
+
+  it('when it removes an item, then its next request answers 451 before the NOTIFY has come back', async () => {
+    const item = await cachedItem();
+    const cache = pageCacheFor(t.db);
+    await withTransaction(t.db, (tx) =>
+      removeItems(tx, {
+        itemIds: [item.id],
+        noticeId: NOTICE_ID,
+        reference: 'TD-000043',
+        claimant: 'Example Rights Ltd',
+        legalBasis: '17 U.S.C. § 512(c) (copyright)',
+        actor: SYSTEM,
+        at: new Date(),
+      }),
+    );
+    const hits = cache.stats.hits;
+    const res = await request(t.app).get(`/items/${item.slug}`).expect(451);
+    expect(res.text).toContain('TD-000043');
+    await request(t.app).get(`/items/${item.slug}`).expect(451);
+    expect(cache.stats.hits).toBe(hits); // read from the database both times, and not stored
+    expect(cache.pendingCount).toBe(1);
+    // The NOTIFY arrives: the mark is settled and the page is cached again.
+    cache.invalidate([item.slug]);
+    expect(cache.pendingCount).toBe(0);
+    await request(t.app).get(`/items/${item.slug}`).expect(451);
+    await request(t.app).get(`/items/${item.slug}`).expect(451);
+    expect(cache.stats.hits).toBe(hits + 1);
+  });
+
+  it('when the transaction that marked a page rolls back, then the page is read from the database, unchanged', async () => {
+    const item = await cachedItem();
+    const cache = pageCacheFor(t.db);
+    await expect(
+      withTransaction(t.db, async (tx) => {
+        await tx.query(`UPDATE items SET title = 'Never committed' WHERE id = $1`, [item.id]);
+        await notifyItemsChanged(tx, [item.slug, item.slug]);
+        await notifyItemsChanged(tx, [item.slug]); // marked once per transaction: PostgreSQL sends one NOTIFY
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect(cache.pendingCount).toBe(1);
+    const hits = cache.stats.hits;
+    const res = await request(t.app).get(`/items/${item.slug}`).expect(200);
+    expect(res.text).toContain(item.title);
+    expect(res.text).not.toContain('Never committed');
+    expect(cache.stats.hits).toBe(hits);
   });
 });

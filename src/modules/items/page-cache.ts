@@ -15,13 +15,27 @@ import type { Logger } from '../../shared/logger';
  *    was never started, e.g. in a test without the listener) every request reads the database;
  *    on (re)connect the cache starts empty, so nothing missed while disconnected survives;
  *  - a page rendered from a read that began before an invalidation is not stored (an epoch counter
- *    bumps on every invalidation), so a slow request cannot put a stale page back.
+ *    bumps on every invalidation), so a slow request cannot put a stale page back;
+ *  - the instance that makes a change reads its own write: `notifyItemsChanged` also marks the
+ *    pages as changing here, at once, inside the transaction. Until their NOTIFY comes back from
+ *    PostgreSQL they are neither served from memory nor stored, so a moderator who approves a
+ *    notice and opens the page in the next millisecond gets the 451, not the page the NOTIFY is
+ *    still on its way to drop. A mark whose transaction rolled back (no NOTIFY ever comes) lapses
+ *    after PENDING_MS: those pages are read from the database meanwhile, nothing worse.
  */
 
 export const ITEMS_CHANNEL = 'td_items_changed';
 /** Payload meaning "drop everything" (a source-wide change). */
 export const ALL = '*';
 const MAX_PAYLOAD = 7000; // PostgreSQL's limit is 8000 bytes
+/** How long a page marked as changing stays out of memory if its NOTIFY never arrives (a rollback). */
+const PENDING_MS = 60_000;
+
+/** Changes made here whose NOTIFY has not come back yet: how many, and until when the mark holds. */
+interface Pending {
+  count: number;
+  until: number;
+}
 
 export interface CachedPage {
   status: number;
@@ -35,6 +49,8 @@ export class PageCache {
   private bytes = 0;
   private epochValue = 0;
   private live = false;
+  private pending = new Map<string, Pending>();
+  private pendingAll: Pending = { count: 0, until: 0 };
   readonly stats = { hits: 0, misses: 0, invalidations: 0 };
 
   constructor(
@@ -57,6 +73,10 @@ export class PageCache {
 
   get(slug: string): CachedPage | undefined {
     if (!this.live) return undefined;
+    if (this.isPending(slug)) {
+      this.stats.misses++;
+      return undefined;
+    }
     const page = this.pages.get(slug);
     if (page) {
       // LRU: most recently used last.
@@ -69,7 +89,7 @@ export class PageCache {
 
   /** Stores a page rendered from a read that started at `epoch`; refused if anything was invalidated since. */
   set(slug: string, page: CachedPage, epoch: number): void {
-    if (!this.live || epoch !== this.epochValue) return;
+    if (!this.live || epoch !== this.epochValue || this.isPending(slug)) return;
     const size = page.body.length + slug.length + 200;
     if (size > this.maxBytes / 10) return;
     this.drop(slug);
@@ -85,8 +105,48 @@ export class PageCache {
   invalidate(slugs: string[] | typeof ALL): void {
     this.epochValue++;
     this.stats.invalidations++;
-    if (slugs === ALL) this.clear();
-    else for (const s of slugs) this.drop(s);
+    if (slugs === ALL) {
+      this.clear();
+      settle(this.pendingAll);
+    } else
+      for (const s of slugs) {
+        this.drop(s);
+        const p = this.pending.get(s);
+        if (p && settle(p)) this.pending.delete(s);
+      }
+  }
+
+  /**
+   * Called inside the transaction that changes these pages, on the instance making the change:
+   * they stay out of memory until their NOTIFY arrives (which `invalidate` settles).
+   */
+  changing(slugs: string[] | typeof ALL): void {
+    this.epochValue++;
+    const until = Date.now() + PENDING_MS;
+    if (slugs === ALL) {
+      this.clear();
+      mark(this.pendingAll, until);
+      return;
+    }
+    for (const s of slugs) {
+      this.drop(s);
+      let p = this.pending.get(s);
+      if (!p) this.pending.set(s, (p = { count: 0, until }));
+      mark(p, until);
+    }
+  }
+
+  private isPending(slug: string): boolean {
+    if (this.pendingAll.count > 0) {
+      if (Date.now() < this.pendingAll.until) return true;
+      this.pendingAll.count = 0;
+    }
+    if (this.pending.size === 0) return false;
+    const p = this.pending.get(slug);
+    if (!p) return false;
+    if (Date.now() < p.until) return true;
+    this.pending.delete(slug);
+    return false;
   }
 
   /** Called by the listener: up → start empty and serve from memory; down → serve from the database. */
@@ -94,6 +154,11 @@ export class PageCache {
     this.epochValue++;
     this.clear();
     this.live = live;
+  }
+
+  /** Marks still waiting for their NOTIFY (for tests and diagnostics). */
+  get pendingCount(): number {
+    return this.pending.size + (this.pendingAll.count > 0 ? 1 : 0);
   }
 
   private drop(slug: string) {
@@ -109,6 +174,17 @@ export class PageCache {
   }
 }
 
+function mark(p: Pending, until: number) {
+  p.count++;
+  p.until = until;
+}
+
+/** One NOTIFY arrived for this mark; true when none is awaited any more. */
+function settle(p: Pending): boolean {
+  p.count = Math.max(0, p.count - 1);
+  return p.count === 0;
+}
+
 /** One cache per database (per app instance); tests with several apps get one each. */
 const caches = new WeakMap<DataSource, PageCache>();
 export function pageCacheFor(db: DataSource): PageCache {
@@ -120,15 +196,23 @@ export function pageCacheFor(db: DataSource): PageCache {
   return c;
 }
 
-/** Inside the caller's transaction: every instance drops these pages when it commits. */
+/** Pages already marked as changing by a transaction (PostgreSQL delivers a repeated payload once). */
+const markedBy = new WeakMap<EntityManager, Set<string>>();
+
+/** Inside the caller's transaction: every instance drops these pages when it commits; this one at once. */
 export async function notifyItemsChanged(tx: EntityManager, slugs: string[] | typeof ALL): Promise<void> {
-  if (slugs === ALL) {
+  const unique = slugs === ALL ? [] : [...new Set(slugs)];
+  // Many pages at once (a big feed update): cheaper to drop everything than to send many messages.
+  const all = slugs === ALL || unique.length > 500;
+  let marked = markedBy.get(tx);
+  if (!marked) markedBy.set(tx, (marked = new Set()));
+  const fresh = all ? (marked.has(ALL) ? [] : [ALL]) : unique.filter((s) => !marked.has(s));
+  for (const s of fresh) marked.add(s);
+  if (fresh.length) pageCacheFor(tx.connection).changing(all ? ALL : fresh);
+  if (all) {
     await tx.query('SELECT pg_notify($1, $2)', [ITEMS_CHANNEL, ALL]);
     return;
   }
-  const unique = [...new Set(slugs)];
-  // Many pages at once (a big feed update): cheaper to drop everything than to send many messages.
-  if (unique.length > 500) return notifyItemsChanged(tx, ALL);
   let batch: string[] = [];
   let size = 0;
   const payloads: string[] = [];
