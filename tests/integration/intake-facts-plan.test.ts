@@ -1,0 +1,78 @@
+import { Client } from 'pg';
+import request from 'supertest';
+import { INTAKE_FACTS_SQL } from '../../src/modules/notices/notices.queries';
+import { createTestContext, TestContext } from '../support/context';
+
+/**
+ * The triage facts' statement runs with a generic plan made once per connection (db/prepared.ts),
+ * often while the tables are still small: on a new desk, or on the bench's fresh database. Its
+ * duplicate check must stay bounded whatever plan that was: it reads at most 50 open notices,
+ * however many name the URL. (As a join, the plan made on an empty `notices` hashed every open
+ * notice on every call: 5 ms per notice once 3,000 open notices named one URL.)
+ */
+describe('the triage facts statement', () => {
+  let t: TestContext;
+  let c: Client;
+  beforeAll(async () => {
+    t = await createTestContext();
+    c = new Client({ connectionString: t.dbUrl });
+    await c.connect();
+  });
+  afterAll(async () => {
+    await c.end();
+    await t.close();
+  });
+
+  type PlanNode = { 'Relation Name'?: string; 'Actual Rows': number; 'Actual Loops': number; Plans?: PlanNode[] };
+  const rowsReadFrom = (node: PlanNode, table: string): number =>
+    (node['Relation Name'] === table ? node['Actual Rows'] * node['Actual Loops'] : 0) +
+    (node.Plans ?? []).reduce((sum, child) => sum + rowsReadFrom(child, table), 0);
+
+  it('when its generic plan was made on an empty table and 300 open notices then name one URL, then a new notice reads at most 50 of them and still finds the duplicates', async () => {
+    const url = 'https://elsewhere.example/popular';
+    // SQL-level EXECUTE takes literal arguments (a sender of the last hour, cap 10, the one URL).
+    const args = (email: string) => `'${email}', '192.0.2.1', now() - interval '1 hour', 10, ARRAY['${url}'], '{}'::uuid[], false`;
+    await c.query(`SET plan_cache_mode = force_generic_plan`);
+    await c.query(`PREPARE facts(text, text, timestamptz, int, text[], uuid[], boolean) AS ${INTAKE_FACTS_SQL}`);
+    expect((await c.query(`EXECUTE facts(${args('first@example.org')})`)).rows[0].duplicates).toEqual([]);
+
+    const body = {
+      name: 'Ada Lovelace',
+      email: 'ada@analytical.example',
+      address: '12 Marylebone Road, London',
+      country: 'GB',
+      role: 'owner',
+      workDescription: 'My article.',
+      infringingUrls: [url],
+      goodFaith: true,
+      accuracy: true,
+      signature: 'Ada Lovelace',
+    };
+    const first = await request(t.app).post('/api/v1/notices').send(body).expect(201);
+    // 299 more open notices like it, each with its one target naming the URL.
+    await c.query(
+      `INSERT INTO notices
+       SELECT (jsonb_populate_record(NULL::notices, to_jsonb(n) || jsonb_build_object(
+                 'id', gen_random_uuid(), 'reference', 'TD-9' || lpad(g::text, 5, '0'), 'status_token_hash', md5(g::text)))).*
+         FROM notices n, generate_series(1, 299) g WHERE n.reference = $1`,
+      [first.body.reference],
+    );
+    await c.query(
+      `INSERT INTO notice_targets
+       SELECT (jsonb_populate_record(NULL::notice_targets, to_jsonb(t) || jsonb_build_object('id', gen_random_uuid(), 'notice_id', n.id))).*
+         FROM notice_targets t JOIN notices f ON f.id = t.notice_id AND f.reference = $1, notices n WHERE n.reference LIKE 'TD-9%'`,
+      [first.body.reference],
+    );
+    expect((await c.query(`SELECT count(*)::int AS n FROM notice_targets WHERE normalised_url = $1`, [url])).rows[0].n).toBe(300);
+
+    const [
+      {
+        'QUERY PLAN': [plan],
+      },
+    ] = (await c.query(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE facts(${args('second@example.org')})`)).rows;
+    expect(rowsReadFrom(plan.Plan, 'notices')).toBeLessThanOrEqual(50 + 2 * 10); // the duplicates' 50, the sender counts' 10 each
+    const [facts] = (await c.query(`EXECUTE facts(${args('second@example.org')})`)).rows;
+    expect(facts.duplicates).toHaveLength(50);
+    expect(facts.duplicates.every((r: string) => /^TD-\d{6}$/.test(r))).toBe(true);
+  });
+});
