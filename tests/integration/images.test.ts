@@ -178,6 +178,28 @@ describe('images: a notice about a photo removes the photo, not the article', ()
     expect(mail?.parsed.text).toContain('/counter-notice?notice=');
   });
 
+  it("when a notice names a photo while an open notice names its article, then it is flagged as that notice's duplicate", async () => {
+    serveImage('/photos/bridge.jpg', photo);
+    serveFeed('/origin.xml', [
+      { guid: 'hg-1', link: 'https://harbourgazette.example/2026/bridge', title: 'Bridge to close', img: '/photos/bridge.jpg' },
+    ]);
+    await importFeedNow(t, origin.id);
+    const article = await itemAt('https://harbourgazette.example/2026/bridge');
+    const first = await submitNoticeFor(t.app, [`/items/${article.slug}`]);
+    const second = await submitNoticeFor(t.app, [`${feeds.url}/photos/bridge.jpg`]);
+    const { flags } = await one(`SELECT flags FROM notices WHERE reference = $1`, [second.reference]);
+    const duplicate = flags.find((f: { code: string }) => f.code === 'duplicate');
+    expect(duplicate?.reason).toContain(first.reference);
+    expect(
+      await one(`SELECT item_id, image_id FROM notice_targets t JOIN notices n ON n.id = t.notice_id WHERE n.reference = $1`, [
+        second.reference,
+      ]),
+    ).toEqual({
+      item_id: article.id,
+      image_id: (await imageOf(article.id)).id,
+    });
+  });
+
   it('when the complainant and a moderator look at the notice, then both see "image in <article>" with a thumbnail we serve', async () => {
     const { reference, statusUrl, image } = await photoRemovedByNotice();
     const status = await request(t.app)

@@ -228,7 +228,7 @@ describe('takedown intake', () => {
       expect(other.body.errors[0].field).toBe('Idempotency-Key');
     });
 
-    it('when a notice is posted without an Idempotency-Key, then it costs four statements: the rate limit, the registry match, the triage facts and ONE write', async () => {
+    it('when a notice is posted without an Idempotency-Key, then it costs three statements: the rate limit, the registry match with the triage facts, and ONE write', async () => {
       // Issue 18: the intake is bound by its round trips, not by its work. Every statement the
       // process sends to PostgreSQL is counted (the spy calls through; nothing is faked).
       const sent: string[] = [];
@@ -245,10 +245,11 @@ describe('takedown intake', () => {
       } finally {
         spy.mockRestore();
       }
-      expect(sent).toHaveLength(4);
+      expect(sent).toHaveLength(3);
       expect(sent[0]).toMatch(/INSERT INTO "?rate_limits/);
+      expect(sent[1]).toMatch(/FROM items i .*nextval\('notice_reference_seq'\)/s);
       expect(sent.filter((q) => /^\s*(START TRANSACTION|BEGIN|COMMIT)/i.test(q))).toEqual([]);
-      const write = sent[3];
+      const write = sent[2];
       for (const table of ['notices', 'notice_targets', 'webhook_deliveries', 'audit_events', 'outbound_emails']) {
         expect(write).toMatch(new RegExp(`INSERT INTO "?${table}"?`));
       }

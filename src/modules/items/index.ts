@@ -3,10 +3,12 @@ export { Source, SOURCE_STATUSES } from './source.entity';
 export type { SourceStatus, FetchResult } from './source.entity';
 export { Item, ITEM_STATUSES } from './item.entity';
 export type { ItemStatus, ItemRemoval, ItemHold, RightsSignals } from './item.entity';
+export type { ItemMatch } from './items.queries';
 
-// Lookups (notices match their URLs with findItemsByUrls).
+// Lookups (notices match their URLs with findItemsByUrls, or with itemMatch inside their own statement).
 export {
   findItemsByUrls,
+  itemMatch,
   findItemById,
   findItemBySlug,
   findSourcesByDomain,

@@ -1,4 +1,5 @@
 import { EntityManager } from 'typeorm';
+import { composeParts } from '../../db/one-statement';
 import { queryPrepared } from '../../db/prepared';
 import { normaliseUrl } from '../../shared/url';
 import { Item, ItemHold, ItemRemoval, ItemStatus } from './item.entity';
@@ -129,6 +130,26 @@ export function itemFromRow(r: Record<string, any>): Item {
  * URLs that match nothing are absent.
  */
 export async function findItemsByUrls(tx: EntityManager, urls: string[], opts: { baseUrl: string }): Promise<Map<string, Item>> {
+  const match = itemMatch(urls, opts);
+  if (match.empty) return new Map();
+  // Named (planned once per connection): planning was most of this statement's cost on the intake (issue 18).
+  const { sql, params } = composeParts([match.sql]);
+  return match.resolve(await queryPrepared(tx, sql, params));
+}
+
+/**
+ * The registry match of `findItemsByUrls` as a part of the caller's own statement (the intake
+ * reads it with its triage facts, in one round trip): `sql` selects the matched items' rows
+ * (ITEM_SQL_COLUMNS and `alias_hits`; a statement may add rows whose `id` is null, which are
+ * skipped), `resolve` maps the rows back to the URLs as given. `empty`: nothing to look up.
+ */
+export interface ItemMatch {
+  empty: boolean;
+  sql: (p: (value: unknown) => string) => string;
+  resolve(rows: Record<string, any>[]): Map<string, Item>;
+}
+
+export function itemMatch(urls: string[], opts: { baseUrl: string }): ItemMatch {
   const site = siteOf(opts.baseUrl);
   const slugOf = new Map<string, string>();
   const normOf = new Map<string, string>();
@@ -146,29 +167,31 @@ export async function findItemsByUrls(tx: EntityManager, urls: string[], opts: {
     const slug = site && slugOfNormalised(n, site);
     if (slug) slugOf.set(url, slug);
   }
-  const out = new Map<string, Item>();
-  if (!slugOf.size && !normOf.size) return out;
   // Also any other address the item is known by (item_aliases: the publisher's URL, the feed proxy's,
   // the entry link…), in the same round trip: the alias primary key is one more index lookup per URL.
-  // Named (planned once per connection): planning was most of this statement's cost on the intake (issue 18).
-  const rows = await queryPrepared(
-    tx,
-    `WITH al AS (SELECT item_id, array_agg(url_normalised) AS urls FROM item_aliases WHERE url_normalised = ANY($2::text[]) GROUP BY item_id)
+  const sql = (p: (value: unknown) => string) => {
+    const slugs = p([...new Set(slugOf.values())]);
+    const norms = p([...new Set(normOf.values())]);
+    return `WITH al AS (SELECT item_id, array_agg(url_normalised) AS urls FROM item_aliases WHERE url_normalised = ANY(${norms}::text[]) GROUP BY item_id)
      SELECT ${ITEM_SQL_COLUMNS}, al.urls AS alias_hits
        FROM items i JOIN sources s ON s.id = i.source_id LEFT JOIN al ON al.item_id = i.id
-      WHERE i.slug = ANY($1::text[]) OR i.original_url_normalised = ANY($2::text[]) OR i.id = ANY(ARRAY(SELECT item_id FROM al))`,
-    [[...new Set(slugOf.values())], [...new Set(normOf.values())]],
-  );
-  const items = rows.map(itemFromRow);
-  const bySlug = new Map(items.map((i) => [i.slug, i]));
-  const byNorm = new Map<string, Item>();
-  rows.forEach((r, n) => ((r.alias_hits as string[] | null) ?? []).forEach((a) => byNorm.set(a, items[n])));
-  for (const i of items) byNorm.set(i.originalUrlNormalised, i); // an item's own original URL wins over another's alias
-  for (const url of urls) {
-    const hit = (slugOf.has(url) && bySlug.get(slugOf.get(url)!)) || (normOf.has(url) && byNorm.get(normOf.get(url)!));
-    if (hit) out.set(url, hit);
-  }
-  return out;
+      WHERE i.slug = ANY(${slugs}::text[]) OR i.original_url_normalised = ANY(${norms}::text[]) OR i.id = ANY(ARRAY(SELECT item_id FROM al))`;
+  };
+  const resolve = (all: Record<string, any>[]) => {
+    const rows = all.filter((r) => r.id);
+    const items = rows.map(itemFromRow);
+    const bySlug = new Map(items.map((i) => [i.slug, i]));
+    const byNorm = new Map<string, Item>();
+    rows.forEach((r, n) => ((r.alias_hits as string[] | null) ?? []).forEach((a) => byNorm.set(a, items[n])));
+    for (const i of items) byNorm.set(i.originalUrlNormalised, i); // an item's own original URL wins over another's alias
+    const out = new Map<string, Item>();
+    for (const url of urls) {
+      const hit = (slugOf.has(url) && bySlug.get(slugOf.get(url)!)) || (normOf.has(url) && byNorm.get(normOf.get(url)!));
+      if (hit) out.set(url, hit);
+    }
+    return out;
+  };
+  return { empty: !slugOf.size && !normOf.size, sql, resolve };
 }
 
 /** The absolute URL of an item's public page. */

@@ -3,11 +3,11 @@ import { suspensionRefusal, type SubmitterStanding } from './submitter-standing'
 import { EntityManager } from 'typeorm';
 import type { WritePart } from '../../db/one-statement';
 import type { AppDeps } from '../../deps';
-import { findImagesByUrls, findItemsByUrls, Item } from '../items';
+import { findImagesByUrls, type ImageInItem, Item, itemMatch } from '../items';
 import type { QueuedEmail } from '../mail';
 import type { ClaimType } from './notice.dto';
 import type { Notice, TriageFlag } from './notice.entity';
-import { foldUrls, insertNoticeWithTargets, intakeFacts, newNoticeParts } from './notices.queries';
+import { foldUrls, insertNoticeWithTargets, intakeFacts, newNoticeParts, openNoticesNaming } from './notices.queries';
 import { acknowledgement } from './notice-emails';
 import { moderatorNotifications } from './notify-moderators';
 import { computeFlags, triageTargetsOf } from './triage';
@@ -56,26 +56,34 @@ export async function prepareIntake(
   const { config } = deps;
   const targets = foldUrls(input.infringingUrls, config.publicBaseUrl);
   const originalUrls = [...new Set(input.originalUrls.map((u) => u.trim()))];
-  const matches = await findItemsByUrls(
+  // The registry match is read with the triage facts, in one statement (one round trip, issue 18).
+  const now = deps.clock.now();
+  const facts = await intakeFacts(
     pool,
-    targets.map((t) => t.url),
-    { baseUrl: config.publicBaseUrl },
+    {
+      email: input.email,
+      ip: input.ip,
+      since: new Date(now.getTime() - 3_600_000),
+      cap: config.policy.senderBurst,
+      normalisedUrls: targets.map((t) => t.normalisedUrl),
+      withModerators: input.withModerators,
+    },
+    itemMatch(
+      targets.map((t) => t.url),
+      { baseUrl: config.publicBaseUrl },
+    ),
   );
-  // A URL that is not an item's may be an image of one (SPEC §19): the target is then that image.
+  const matches = facts.matched;
+  // A URL that is not an item's may be an image of one (SPEC §19): the target is then that image,
+  // and open notices naming its item are duplicates too.
   const unmatched = targets.filter((t) => !matches.has(t.url)).map((t) => t.url);
-  const imageHits = unmatched.length ? await findImagesByUrls(pool, unmatched) : new Map();
+  const imageHits = unmatched.length ? await findImagesByUrls(pool, unmatched) : new Map<string, ImageInItem>();
   const items = targets.map((t) => matches.get(t.url) ?? imageHits.get(t.url)?.item ?? null);
   const images = targets.map((t) => (matches.has(t.url) ? null : (imageHits.get(t.url)?.imageId ?? null)));
-  const now = deps.clock.now();
-  const facts = await intakeFacts(pool, {
-    email: input.email,
-    ip: input.ip,
-    since: new Date(now.getTime() - 3_600_000),
-    cap: config.policy.senderBurst,
-    normalisedUrls: targets.map((t) => t.normalisedUrl),
-    itemIds: items.filter((i) => i).map((i) => i!.id),
-    withModerators: input.withModerators,
-  });
+  const matchedIds = new Set([...matches.values()].map((i) => i.id));
+  const imageItems = [...new Set([...imageHits.values()].map((h) => h.item.id))].filter((id) => !matchedIds.has(id));
+  if (imageItems.length)
+    facts.duplicateOf = [...new Set([...facts.duplicateOf, ...(await openNoticesNaming(pool, imageItems))])].slice(0, 50);
   const flags = computeFlags({
     claimType: input.claimType,
     email: input.email,

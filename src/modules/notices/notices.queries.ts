@@ -1,12 +1,13 @@
 import type { SubmitterStanding } from './submitter-standing';
 import { EntityManager, In } from 'typeorm';
-import { entityInsertPart, runAsOneStatement, type WritePart } from '../../db/one-statement';
+import { composeParts, entityInsertPart, runAsOneStatement, type WritePart } from '../../db/one-statement';
 import { queryPrepared } from '../../db/prepared';
 import { AppError } from '../../shared/errors';
 import { normaliseUrl } from '../../shared/url';
 import { Notice } from './notice.entity';
 import { NoticeTarget } from './notice-target.entity';
 import { tokenMatches } from './status-token';
+import type { Item, ItemMatch } from '../items';
 
 /** The notice, locked for the rest of the transaction (SELECT … FOR UPDATE). */
 export async function lockByReference(tx: EntityManager, reference: string): Promise<Notice> {
@@ -86,58 +87,79 @@ interface IntakeFactsRow {
   submitter: { trusted: boolean; suspendedUntil: string | null; suspensionReason: string | null } | null;
 }
 
-/** The triage facts' statement (exported for the test that pins its plan). Parameters: see `intakeFacts`. */
-export const INTAKE_FACTS_SQL = `SELECT nextval('notice_reference_seq')::text AS n,
-            (SELECT count(*)::int FROM (
-               (SELECT id FROM notices WHERE email = $1 AND submitted_at > $3 LIMIT $4)
-               UNION
-               (SELECT id FROM notices WHERE $2::text IS NOT NULL AND submitter_ip = $2 AND submitted_at > $3 LIMIT $4)
-               LIMIT $4) s) AS recent,
-            ARRAY(SELECT DISTINCT d.reference FROM (
-               SELECT reference FROM (
-                 SELECT (SELECT n.reference FROM notices n
-                          WHERE n.id = t.notice_id AND n.status IN ('unverified', 'pending', 'in_review', 'needs_info')) AS reference
-                   FROM notice_targets t
-                  WHERE t.normalised_url = ANY($5::text[]) OR t.item_id = ANY($6::uuid[])
-                 OFFSET 0) o
-                WHERE reference IS NOT NULL
-                LIMIT 50) d) AS duplicates,
-            CASE WHEN $7::boolean THEN ARRAY(SELECT email FROM users WHERE active ORDER BY email) ELSE '{}'::text[] END AS moderators,
-            (SELECT json_build_object('trusted', s.trusted, 'suspendedUntil', s.suspended_until, 'suspensionReason', s.suspension_reason)
-               FROM submitters s WHERE s.email = $1) AS submitter`;
+export interface IntakeFactsQuery {
+  email: string;
+  ip: string | null | undefined;
+  since: Date;
+  cap: number;
+  normalisedUrls: string[];
+  withModerators: boolean;
+}
 
 /**
- * Everything the intake needs to know besides the registry match, in ONE statement: on a busy
- * 2-core machine each round trip costs a context switch on both sides, so four reads become one.
+ * Open notices that name one of these URLs or items, the first 50. They go from the URLs' targets
+ * to their notices one by one (a sub-select by primary key, which the planner cannot turn into a
+ * join), so the first 50 open ones end the search. As a join, a generic plan made while `notices`
+ * was small (a new desk, the bench) hashed every open notice on every call: 5 ms per notice with
+ * 3,000 open ones naming one URL.
+ */
+const duplicatesSql = (urls: string, items: string) => `ARRAY(SELECT DISTINCT d.reference FROM (
+   SELECT reference FROM (
+     SELECT (SELECT n.reference FROM notices n
+              WHERE n.id = t.notice_id AND n.status IN ('unverified', 'pending', 'in_review', 'needs_info')) AS reference
+       FROM notice_targets t
+      WHERE t.normalised_url = ANY(${urls}) OR t.item_id = ANY(${items})
+     OFFSET 0) o
+    WHERE reference IS NOT NULL
+    LIMIT 50) d)`;
+
+/**
+ * The triage facts as one statement; with `match`, the registry match is read in the same
+ * statement (one round trip instead of two: on this 2-core machine a round trip costs each side
+ * about a quarter of a millisecond of CPU), and its items count for the duplicates. The result has
+ * one row per matched item (at least one row), each with the facts. Exported for the test that pins
+ * its plan.
+ */
+export function intakeFactsStatement(q: IntakeFactsQuery, match?: ItemMatch): { sql: string; params: unknown[] } {
+  return composeParts([
+    (p) => {
+      const email = p(q.email);
+      const ip = p(q.ip ?? null);
+      const since = p(q.since);
+      const cap = p(q.cap);
+      const m = match ? `WITH m AS MATERIALIZED (${match.sql(p)})\n` : '';
+      const items = match ? `ARRAY(SELECT id FROM m)` : `'{}'::uuid[]`;
+      const facts = `SELECT nextval('notice_reference_seq')::text AS n,
+            (SELECT count(*)::int FROM (
+               (SELECT id FROM notices WHERE email = ${email} AND submitted_at > ${since} LIMIT ${cap})
+               UNION
+               (SELECT id FROM notices WHERE ${ip}::text IS NOT NULL AND submitter_ip = ${ip} AND submitted_at > ${since} LIMIT ${cap})
+               LIMIT ${cap}) s) AS recent,
+            ${duplicatesSql(`${p(q.normalisedUrls)}::text[]`, items)} AS duplicates,
+            CASE WHEN ${p(q.withModerators)}::boolean THEN ARRAY(SELECT email FROM users WHERE active ORDER BY email) ELSE '{}'::text[] END AS moderators,
+            (SELECT json_build_object('trusted', s.trusted, 'suspendedUntil', s.suspended_until, 'suspensionReason', s.suspension_reason)
+               FROM submitters s WHERE s.email = ${email}) AS submitter`;
+      return match ? `${m}, f AS MATERIALIZED (${facts})\nSELECT f.*, m.* FROM f LEFT JOIN m ON true` : facts;
+    },
+  ]);
+}
+
+/**
+ * Everything the intake needs to know, in ONE statement: the triage facts and, with `match`, the
+ * registry match (`matched`: each URL as given → its item; empty without `match`). On a busy
+ * 2-core machine each round trip costs a context switch on both sides, so five reads become one.
  * Bounded: the sender count stops at `cap` (all that the burst flag needs) and the duplicate check
  * at 50 rows, so a busy sender or a popular URL does not make every later intake slower.
  */
 export async function intakeFacts(
   tx: EntityManager,
-  q: {
-    email: string;
-    ip: string | null | undefined;
-    since: Date;
-    cap: number;
-    normalisedUrls: string[];
-    itemIds: string[];
-    withModerators: boolean;
-  },
-): Promise<IntakeFacts> {
+  q: IntakeFactsQuery,
+  match?: ItemMatch,
+): Promise<IntakeFacts & { matched: Map<string, Item> }> {
   // Named (planned once per connection): planning was two thirds of this statement's cost (issue 18).
-  // The duplicates go from the targets of these URLs to their notices one by one (a sub-select by
-  // primary key, which the planner cannot turn into a join), so the first 50 open ones end the
-  // search. As a join, a generic plan made while `notices` was small (a new desk, the bench) hashed
-  // every open notice on every call: 5 ms per notice with 3,000 open ones naming one URL.
-  const [row] = await queryPrepared<IntakeFactsRow>(tx, INTAKE_FACTS_SQL, [
-    q.email,
-    q.ip ?? null,
-    q.since,
-    q.cap,
-    q.normalisedUrls,
-    q.itemIds,
-    q.withModerators,
-  ]);
+  const { sql, params } = intakeFactsStatement(q, match);
+  const rows = await queryPrepared<IntakeFactsRow & Record<string, unknown>>(tx, sql, params);
+  const [row] = rows;
   return {
     reference: `TD-${String(row.n).padStart(6, '0')}`,
     recentFromSender: row.recent,
@@ -150,7 +172,17 @@ export async function intakeFacts(
           suspensionReason: row.submitter.suspensionReason ?? null,
         }
       : null,
+    matched: match ? match.resolve(rows) : new Map(),
   };
+}
+
+/** Open notices naming these items (the first 50): the duplicates of targets found after the facts were read (an image's item). */
+export async function openNoticesNaming(tx: EntityManager, itemIds: string[]): Promise<string[]> {
+  if (!itemIds.length) return [];
+  const [row] = await queryPrepared<{ duplicates: string[] }>(tx, `SELECT ${duplicatesSql(`'{}'::text[]`, '$1::uuid[]')} AS duplicates`, [
+    itemIds,
+  ]);
+  return row.duplicates;
 }
 
 /** A notice closed without removal: every target still waiting becomes `kept`. */
