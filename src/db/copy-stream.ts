@@ -1,4 +1,4 @@
-import { Transform, TransformCallback, Writable } from 'node:stream';
+import { Readable, Transform, TransformCallback, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { escapeLiteral, Pool } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
@@ -17,23 +17,62 @@ const EXPORT_TIMEOUT = '15min';
  * be stopped half-way and the connection reused), which ends the COPY on the server.
  */
 export async function streamCopy(pool: Pool, copySql: string, out: Writable, transform?: Transform): Promise<{ aborted: boolean }> {
+  const copy = await openCopy(pool, copySql, EXPORT_TIMEOUT);
+  try {
+    await (transform ? pipeline(copy.source, transform, out) : pipeline(copy.source, out));
+  } catch (e) {
+    copy.release(e);
+    if (out.destroyed && !out.writableFinished) return { aborted: true };
+    throw e;
+  }
+  await copy.finish();
+  return { aborted: false };
+}
+
+/** A COPY … TO STDOUT under way on a connection of its own (see `openCopy`). */
+export interface OpenCopy {
+  /** PostgreSQL's buffers, as they come. */
+  source: Readable;
+  /** Read to the end: commits and gives the connection back. */
+  finish(): Promise<void>;
+  /** Stopped early or failed: closes the connection (its COPY cannot be stopped half-way). Idempotent. */
+  release(err?: unknown): void;
+}
+
+/**
+ * Starts `copySql` on a connection of the pool, in a read-only repeatable-read transaction (one
+ * snapshot) with its own statement timeout (a COPY is one statement, often longer than the pool's
+ * bound). The caller reads `source`, then calls `finish()`, or `release(err)` if it stops early or
+ * fails. Used by the exports (`streamCopy`) and by the inbound parse job's raw message stream.
+ */
+export async function openCopy(pool: Pool, copySql: string, timeout: string): Promise<OpenCopy> {
   const client = await pool.connect();
-  let broken: Error | undefined;
+  let released = false;
+  const release = (err?: unknown) => {
+    if (released) return;
+    released = true;
+    client.release(err === undefined ? undefined : err instanceof Error ? err : new Error(String(err)));
+  };
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    await client.query(`SET LOCAL statement_timeout = '${EXPORT_TIMEOUT}'`);
+    await client.query(`SET LOCAL statement_timeout = ${escapeLiteral(timeout)}`);
     const source = client.query(copyTo(copySql));
-    try {
-      await (transform ? pipeline(source, transform, out) : pipeline(source, out));
-    } catch (e) {
-      broken = e instanceof Error ? e : new Error(String(e));
-      if (out.destroyed && !out.writableFinished) return { aborted: true };
-      throw broken;
-    }
-    await client.query('COMMIT');
-    return { aborted: false };
-  } finally {
-    client.release(broken);
+    return {
+      source,
+      async finish() {
+        try {
+          await client.query('COMMIT');
+        } catch (e) {
+          release(e);
+          throw e;
+        }
+        release();
+      },
+      release: (err) => release(err ?? new Error('the COPY was stopped before its end')),
+    };
+  } catch (e) {
+    release(e);
+    throw e;
   }
 }
 

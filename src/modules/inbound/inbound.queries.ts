@@ -1,6 +1,6 @@
 import { escapeLiteral, type Pool } from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import { EntityManager } from 'typeorm';
+import { openCopy } from '../../db/copy-stream';
 import type { LeaseHolder } from '../../db/leases';
 import type { InboundEmail, InboundEnvelope, InboundStatus, SenderAuth } from './inbound-email.entity';
 
@@ -54,18 +54,16 @@ const COPY_BINARY_HEAD = 19 + 2 + 4;
  * closed (a COPY cannot be stopped half-way and the connection reused).
  */
 export async function* rawStream(pool: Pool, id: string, size: number): AsyncGenerator<Buffer> {
-  const client = await pool.connect();
+  const copy = await openCopy(
+    pool,
+    `COPY (SELECT raw FROM inbound_emails WHERE id = ${escapeLiteral(id)}::uuid) TO STDOUT (FORMAT binary)`,
+    RAW_COPY_TIMEOUT,
+  );
   let finished = false;
-  let broken: Error | undefined;
   try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    await client.query(`SET LOCAL statement_timeout = '${RAW_COPY_TIMEOUT}'`);
-    const source = client.query(
-      copyTo(`COPY (SELECT raw FROM inbound_emails WHERE id = ${escapeLiteral(id)}::uuid) TO STDOUT (FORMAT binary)`),
-    );
     let head = Buffer.alloc(0);
     let left = size;
-    for await (const chunk of source as AsyncIterable<Buffer>) {
+    for await (const chunk of copy.source as AsyncIterable<Buffer>) {
       let body = chunk;
       if (head.length < COPY_BINARY_HEAD) {
         head = Buffer.concat([head, chunk]);
@@ -80,13 +78,11 @@ export async function* rawStream(pool: Pool, id: string, size: number): AsyncGen
       yield piece;
     }
     if (left || head.length < COPY_BINARY_HEAD) throw new Error(`inbound email ${id}: its raw bytes changed while read`);
-    await client.query('COMMIT');
+    await copy.finish();
     finished = true;
-  } catch (err) {
-    broken = err instanceof Error ? err : new Error(String(err));
-    throw err;
   } finally {
-    client.release(finished ? undefined : (broken ?? new Error('the reader stopped before the end of the message')));
+    // Failed, or the reader stopped before the end of the message.
+    if (!finished) copy.release();
   }
 }
 
