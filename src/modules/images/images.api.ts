@@ -1,11 +1,10 @@
 import { Router } from 'express';
 import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
-import { AppError } from '../../shared/errors';
 import { requestContext } from '../../shared/http';
 import { actorFrom } from '../../http/actor';
 import { requireBearer, requireRole } from '../../http/guards';
-import { ImageNotReleasable, releaseImage } from '../items';
+import { releaseImage } from '../items';
 
 /**
  * `POST /api/v1/images/:id/release` (bearer token, moderators and admins): the staff form's release
@@ -18,24 +17,17 @@ export function imagesApi(deps: AppDeps): Router {
   const guard = [requireBearer(deps.db), requireRole('admin', 'moderator')];
 
   r.post('/images/:id/release', ...guard, async (req, res) => {
-    try {
-      const img = await withTransaction(deps.db, (tx) =>
-        releaseImage(tx, { imageId: String(req.params.id), actor: actorFrom(req), context: requestContext(req), at: deps.clock.now() }),
-      );
-      res.json({
-        id: img.id,
-        itemId: img.itemId,
-        url: img.url,
-        position: img.position,
-        status: img.status,
-        releasedFrom: img.releasedFrom,
-      });
-    } catch (e) {
-      if (e instanceof ImageNotReleasable) {
-        throw e.status === 404 ? AppError.notFound('Image', 'IMAGE.NOT_FOUND') : AppError.conflict('IMAGE.NOT_RELEASABLE', e.message);
-      }
-      throw e;
-    }
+    const img = await withTransaction(deps.db, (tx) =>
+      releaseImage(tx, { imageId: String(req.params.id), actor: actorFrom(req), context: requestContext(req), at: deps.clock.now() }),
+    );
+    res.json({
+      id: img.id,
+      itemId: img.itemId,
+      url: img.url,
+      position: img.position,
+      status: img.status,
+      releasedFrom: img.releasedFrom,
+    });
   });
   return r;
 }

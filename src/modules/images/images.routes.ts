@@ -5,7 +5,7 @@ import { AppError } from '../../shared/errors';
 import { noStore, requestContext } from '../../shared/http';
 import { actorFrom } from '../../http/actor';
 import { requireRole, requireStaff } from '../../http/guards';
-import { ImageNotReleasable, releaseImage, thumbnailOf } from '../items';
+import { releaseImage, thumbnailOf } from '../items';
 
 /**
  * Images for staff (SPEC §19): the thumbnail we keep of each fetched image (staff pages show it,
@@ -23,21 +23,14 @@ export function imagesStaffRoutes(deps: AppDeps): Router {
   });
 
   r.post('/images/:id/release', ...guard, async (req, res) => {
-    try {
-      const img = await withTransaction(deps.db, (tx) =>
-        releaseImage(tx, { imageId: String(req.params.id), actor: actorFrom(req), context: requestContext(req), at: deps.clock.now() }),
-      );
-      req.session.flash = {
-        kind: 'ok',
-        message: `Released: the image is shown again on "${img.item.title}" and will not be removed again for this match.`,
-      };
-      res.redirect(303, `/items/${img.itemId}/admin`);
-    } catch (e) {
-      if (e instanceof ImageNotReleasable) {
-        throw e.status === 404 ? AppError.notFound('Image', 'IMAGE.NOT_FOUND') : AppError.conflict('IMAGE.NOT_RELEASABLE', e.message);
-      }
-      throw e;
-    }
+    const img = await withTransaction(deps.db, (tx) =>
+      releaseImage(tx, { imageId: String(req.params.id), actor: actorFrom(req), context: requestContext(req), at: deps.clock.now() }),
+    );
+    req.session.flash = {
+      kind: 'ok',
+      message: `Released: the image is shown again on "${img.item.title}" and will not be removed again for this match.`,
+    };
+    res.redirect(303, `/items/${img.itemId}/admin`);
   });
   return r;
 }

@@ -44,7 +44,6 @@ export type { ImageRemoval, ImageStatus, ImageFetchStatus } from './item-image.e
 export {
   claimImagesToFetch,
   findImagesByUrls,
-  ImageNotReleasable,
   imagesChecked,
   imagesOf,
   imagesOfItem,

@@ -1,3 +1,4 @@
+import { AppError } from '../../shared/errors';
 import { EntityManager } from 'typeorm';
 import { queryPrepared } from '../../db/prepared';
 import { normaliseUrl } from '../../shared/url';
@@ -242,9 +243,9 @@ export async function releaseImage(
   cmd: { imageId: string; actor: Actor; context?: RequestContext; at: Date },
 ): Promise<ItemImage & { item: Item }> {
   const [img] = await lockImages(tx, [cmd.imageId]);
-  if (!img) throw new ImageNotReleasable('There is no such image.', 404);
+  if (!img) throw AppError.notFound('Image', 'IMAGE.NOT_FOUND');
   if (img.status !== 'removed' || !img.removal?.match) {
-    throw new ImageNotReleasable('Only an image removed at import by a staydown match can be released here.', 409);
+    throw AppError.conflict('IMAGE.NOT_RELEASABLE', 'Only an image removed at import by a staydown match can be released here.');
   }
   const previous = img.removal;
   await tx.query(
@@ -265,15 +266,6 @@ export async function releaseImage(
   img.releasedFrom = [...(img.releasedFrom ?? []), previous.match!.fingerprintId];
   await pagesChanged(tx, [img], cmd.at);
   return img;
-}
-
-export class ImageNotReleasable extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-  ) {
-    super(message);
-  }
 }
 
 async function pagesChanged(tx: EntityManager, images: (ItemImage & { item: Item })[], at: Date): Promise<void> {
