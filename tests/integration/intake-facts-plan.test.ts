@@ -1,7 +1,7 @@
 import { Client } from 'pg';
-import request from 'supertest';
 import { itemMatch } from '../../src/modules/items';
 import { intakeFactsStatement } from '../../src/modules/notices/notices.queries';
+import { submitNoticeFor } from '../support/approve-fixture';
 import { createTestContext, TestContext } from '../support/context';
 
 /**
@@ -53,32 +53,20 @@ describe('the triage facts statement', () => {
       await c.query(`SET ${setting}`);
     expect((await facts('first@example.org')).rows[0].duplicates).toEqual([]);
 
-    const body = {
-      name: 'Ada Lovelace',
-      email: 'ada@analytical.example',
-      address: '12 Marylebone Road, London',
-      country: 'GB',
-      role: 'owner',
-      workDescription: 'My article.',
-      infringingUrls: [url],
-      goodFaith: true,
-      accuracy: true,
-      signature: 'Ada Lovelace',
-    };
-    const first = await request(t.app).post('/api/v1/notices').send(body).expect(201);
+    const first = await submitNoticeFor(t.app, [url]);
     // 299 more open notices like it, each with its one target naming the URL.
     await c.query(
       `INSERT INTO notices
        SELECT (jsonb_populate_record(NULL::notices, to_jsonb(n) || jsonb_build_object(
                  'id', gen_random_uuid(), 'reference', 'TD-9' || lpad(g::text, 5, '0'), 'status_token_hash', md5(g::text)))).*
          FROM notices n, generate_series(1, 299) g WHERE n.reference = $1`,
-      [first.body.reference],
+      [first.reference],
     );
     await c.query(
       `INSERT INTO notice_targets
        SELECT (jsonb_populate_record(NULL::notice_targets, to_jsonb(t) || jsonb_build_object('id', gen_random_uuid(), 'notice_id', n.id))).*
          FROM notice_targets t JOIN notices f ON f.id = t.notice_id AND f.reference = $1, notices n WHERE n.reference LIKE 'TD-9%'`,
-      [first.body.reference],
+      [first.reference],
     );
     expect((await c.query(`SELECT count(*)::int AS n FROM notice_targets WHERE normalised_url = $1`, [url])).rows[0].n).toBe(300);
 
