@@ -204,7 +204,8 @@ export async function notifyItemsChanged(tx: EntityManager, slugs: string[] | ty
   const unique = slugs === ALL ? [] : [...new Set(slugs)];
   // Many pages at once (a big feed update): cheaper to drop everything than to send many messages.
   const all = slugs === ALL || unique.length > 500;
-  let marked = markedBy.get(tx);
+  // Outside a transaction each NOTIFY is its own and arrives on its own: nothing to count once.
+  let marked = tx.queryRunner?.isTransactionActive ? markedBy.get(tx) : new Set<string>();
   if (!marked) markedBy.set(tx, (marked = new Set()));
   const fresh = all ? (marked.has(ALL) ? [] : [ALL]) : unique.filter((s) => !marked.has(s));
   for (const s of fresh) marked.add(s);
