@@ -73,6 +73,8 @@ async function main() {
   // Item pages are cached in memory; this connection LISTENs for changes from every instance.
   const cacheListener = startPageCacheListener(container);
   const app = createApp(container);
+  // /readyz answers 503 until every listener and worker below has started.
+  app.locals.starting = true;
   // Header, request and keep-alive timeouts and a per-address connection cap (HTTP_* settings).
   const server: Server = await listen(createHttpServer(app, config.http), config.port, config.host);
   // The outbox worker: every instance runs one; SKIP LOCKED claims under this process's lease
@@ -144,6 +146,7 @@ async function main() {
     ],
     logger,
   );
+  app.locals.starting = false;
   logger.info({ port: config.port, url: config.publicBaseUrl, ms: Date.now() - startedAt }, 'Takedown Desk is listening');
 
   let closing = false;

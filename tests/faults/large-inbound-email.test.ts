@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import nodemailer from 'nodemailer';
 import { freePort } from '../../src/db/embedded';
 import { createTestDatabase } from '../support/context';
@@ -95,6 +96,8 @@ describe('when messages of the largest accepted size arrive while the server run
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let app: AppProcess;
   let smtpPort: number;
+  /** Whether the SMTP port took a connection the moment /readyz first answered 200. */
+  let smtpOpenWhenReady: boolean | string;
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -111,11 +114,23 @@ describe('when messages of the largest accepted size arrive while the server run
       },
       { nodeFlags: NPM_START_NODE_FLAGS },
     );
+    // startApp returns at /readyz's first 200: nothing may be left starting by then.
+    smtpOpenWhenReady = await new Promise<boolean | string>((resolve) => {
+      const socket = connect(smtpPort, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', (err) => resolve(err.message));
+    });
   });
 
   afterAll(async () => {
     await app?.stop();
     await database?.drop();
+  });
+
+  it('when /readyz first answers 200, then the SMTP receiver already takes connections', () => {
+    expect(smtpOpenWhenReady).toBe(true);
   });
 
   it.each([

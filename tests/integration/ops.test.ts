@@ -16,6 +16,18 @@ describe('operations: health, metrics, errors, headers', () => {
     expect(r.body).toMatchObject({ database: 'ok', migrations: 'applied' });
   });
 
+  it('when the server is still starting its listeners, then /readyz answers 503 until it is done', async () => {
+    t.app.locals.starting = true;
+    try {
+      const r = await request(t.app).get('/readyz').expect(503);
+      expect(r.body).toEqual({ status: 'not ready', starting: true });
+      expect(r.headers['cache-control']).toBe('no-store');
+    } finally {
+      t.app.locals.starting = false;
+    }
+    await request(t.app).get('/readyz').expect(200);
+  });
+
   it('when scraped, then /metrics is Prometheus text with request metrics', async () => {
     await request(t.app).get('/healthz');
     const m = await request(t.app).get('/metrics').expect(200);

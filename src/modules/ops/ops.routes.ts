@@ -16,8 +16,11 @@ export function opsRoutes(deps: AppDeps): Router {
     res.json({ status: 'ok' });
   });
 
-  r.get('/readyz', async (_req, res) => {
+  r.get('/readyz', async (req, res) => {
     res.setHeader('Cache-Control', 'no-store');
+    // The server answers HTTP before its other listeners (the SMTP receiver) are up: until they
+    // are, it is not ready (a balancer or a test would send mail to a port not yet open).
+    if (req.app.locals.starting === true) return res.status(503).json({ status: 'not ready', starting: true });
     try {
       await deps.db.query('SELECT 1');
       const pending = await deps.db.showMigrations();
