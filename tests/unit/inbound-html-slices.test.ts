@@ -1,0 +1,87 @@
+import { parseNoticeEmail, readMessage } from '../../src/modules/inbound/parse';
+import { forgetLastAnswers } from '../../src/modules/inbound/parse';
+import { HTML_SLICE, htmlSlices, htmlToText } from '../../src/modules/inbound/parse/text';
+
+/**
+ * Issue 18: html-to-text builds a tree of the whole document (~20 bytes a character), so HTML over
+ * HTML_SLICE characters is converted in slices. What a slice boundary must not change: quoted
+ * replies stay quoted, scripts and comments never leak into the text, nothing is lost or doubled.
+ */
+const para = (i: number) => `<p>Paragraph ${i} of the harbour thread, where the first crossing ran empty.</p>\r\n`;
+const paras = (n: number, from = 0) => Array.from({ length: n }, (_, i) => para(from + i)).join('');
+
+const OWN = [
+  'Dear DMCA agent,',
+  'I am the owner of the photographs at https://ada.example/harbour. The copy at https://desk.example/items/harbour-photos is not mine to share.',
+  'I have a good faith belief that the use described above is not authorized by the copyright owner, its agent, or the law.',
+  'Under penalty of perjury, I state that the information in this notice is accurate and that I am the owner.',
+  '/s/ Ada Lovelace',
+].join('<br>\r\n');
+
+function htmlMessage(html: string): Buffer {
+  return Buffer.from(
+    [
+      'From: Ada Lovelace <ada@analytical.example>',
+      'To: dmca@desk.example',
+      'Subject: DMCA takedown notice',
+      'MIME-Version: 1.0',
+      'Content-Type: text/html; charset=utf-8',
+      'Content-Transfer-Encoding: 8bit',
+      '',
+      html,
+    ].join('\r\n'),
+  );
+}
+
+describe('HTML converted to text in slices', () => {
+  afterEach(() => forgetLastAnswers());
+
+  it('when HTML is cut into slices, then each cut is before a tag and the slices hold every character once', () => {
+    const html = `<html><body>${paras(2000)}</body></html>`;
+    const slices = htmlSlices(html, 4096);
+    expect(slices.length).toBeGreaterThan(20);
+    // Nothing is carried here (no quote or list is open), so the slices are the HTML, cut.
+    expect(slices.join('')).toBe(html);
+    for (const s of slices.slice(1)) expect(s.startsWith('<')).toBe(true);
+    for (const s of slices.slice(0, -1)) expect(s.length).toBeLessThan(4096 + para(9999).length);
+  });
+
+  it('when a quoted reply runs past a cut, then the next slice re-opens the quote and every quoted line still reads as quoted', () => {
+    const n = Math.ceil((3 * HTML_SLICE) / para(0).length);
+    const html = `<html><body><p>My own words.</p><blockquote type="cite"><ul>${paras(n)}</ul></blockquote><p>After the quote.</p></body></html>`;
+    const slices = htmlSlices(html);
+    expect(slices.length).toBeGreaterThanOrEqual(3);
+    for (const s of slices.slice(1)) expect(s.startsWith('<blockquote type="cite"><ul>')).toBe(true);
+
+    const lines = htmlToText(html)
+      .split('\n')
+      .filter((l) => l.includes('harbour thread'));
+    expect(lines).toHaveLength(n);
+    expect(new Set(lines).size).toBe(n);
+    expect(lines.filter((l) => !l.startsWith('>'))).toEqual([]);
+    expect(htmlToText(html)).toMatch(/^My own words\.[\s\S]*\nAfter the quote\.$/);
+  });
+
+  it('when a script or a comment with tags in it spans a cut, then none of it leaks into the text', () => {
+    const hidden = '<p>HIDDEN-FROM-TEXT</p>';
+    const html = `<p>Visible start.</p><script>var s = "${hidden.repeat(HTML_SLICE / hidden.length + 10)}";</script><!-- ${hidden.repeat(HTML_SLICE / hidden.length + 10)} --><p>Visible end.</p>`;
+    expect(htmlSlices(html).length).toBeGreaterThan(1);
+    const text = htmlToText(html);
+    expect(text).not.toContain('HIDDEN');
+    expect(text).toContain('Visible start.');
+    expect(text).toContain('Visible end.');
+  });
+
+  it('when a large HTML-only letter quotes a long thread, then it reads as the same notice as its short version', async () => {
+    const small = await readMessage(htmlMessage(`<html><body><p>${OWN}</p><blockquote>${paras(10)}</blockquote></body></html>`));
+    const large = await readMessage(htmlMessage(`<html><body><p>${OWN}</p><blockquote>${paras(20_000)}</blockquote></body></html>`));
+    expect(large.html!.length).toBeGreaterThan(4 * HTML_SLICE);
+    const ctx = { publicBaseUrl: 'https://desk.example', isItemOriginalUrl: () => false };
+    const a = parseNoticeEmail(small, ctx);
+    forgetLastAnswers();
+    const b = parseNoticeEmail(large, ctx);
+    expect(a.missing).toEqual([]);
+    expect({ ...b, body: undefined }).toEqual({ ...a, body: undefined });
+    expect(b.body.startsWith(a.body.split('\n')[0]!)).toBe(true);
+  });
+});
