@@ -317,10 +317,7 @@ export function withoutQuotes(text: string): string {
   return splitReply(text).own;
 }
 
+/** Lines opening with ">" removed, in one pass (not an array of every line: 24 MB of text is 250,000 lines). */
 function dropQuotedLines(text: string): string {
-  return text
-    .split('\n')
-    .filter((l) => !/^\s*>/.test(l))
-    .join('\n')
-    .trim();
+  return text.replace(/^[^\S\n]*>[^\n]*(?:\n|$)/gm, '').trim();
 }

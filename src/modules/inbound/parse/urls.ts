@@ -79,16 +79,18 @@ function linkifyUrls(text: string, limit: number): string[] {
   let matches: Match[] = [];
   try {
     matches = schemed.match(text) ?? [];
-    let offset = 0;
     const fuzzy: Match[] = [];
-    for (const line of text.split('\n')) {
-      const blanked = line.replace(SCHEMED, (u) => ' '.repeat(u.length));
+    // Line by line without an array of every line (24 MB of text is 250,000 lines, issue 18).
+    for (let offset = 0; offset <= text.length;) {
+      const nl = text.indexOf('\n', offset);
+      const end = nl < 0 ? text.length : nl;
+      const blanked = text.slice(offset, end).replace(SCHEMED, (u) => ' '.repeat(u.length));
       if (BARE_DOMAIN.test(blanked)) {
         for (const m of linkify.match(blanked) ?? []) {
           if (m.schema === '') fuzzy.push({ ...m, index: m.index + offset, lastIndex: m.lastIndex + offset } as Match);
         }
       }
-      offset += line.length + 1;
+      offset = end + 1;
     }
     if (fuzzy.length) matches = [...matches, ...fuzzy].sort((a, b) => a.index - b.index);
   } catch {

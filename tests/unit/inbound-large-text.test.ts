@@ -1,6 +1,7 @@
 import { parseNoticeEmail, readMessage } from '../../src/modules/inbound/parse';
 import { forgetLastAnswers } from '../../src/modules/inbound/parse';
-import { HTML_SLICE, htmlSlices, htmlToText } from '../../src/modules/inbound/parse/text';
+import { HTML_SLICE, htmlSlices, htmlToText, stripReplies, withoutQuotes } from '../../src/modules/inbound/parse/text';
+import { findTextUrls } from '../../src/modules/inbound/parse/urls';
 
 /**
  * Issue 18: html-to-text builds a tree of the whole document (~20 bytes a character), so HTML over
@@ -83,5 +84,22 @@ describe('HTML converted to text in slices', () => {
     expect(a.missing).toEqual([]);
     expect({ ...b, body: undefined }).toEqual({ ...a, body: undefined });
     expect(b.body.startsWith(a.body.split('\n')[0]!)).toBe(true);
+  });
+});
+
+describe('long plain-text letters, read line by line without an array of every line', () => {
+  const quoted = '> The harbour office says the change follows two winters in which the first crossing ran empty.\n';
+
+  it('when a letter is longer than the reply parser reads, then quoted lines (also indented ones) are dropped and the own words kept', () => {
+    const text = `Own line one.\n   > indented quote\nA line with a > inside stays.\n\n${quoted.repeat(4000)}Own last line.`;
+    expect(text.length).toBeGreaterThan(256 * 1024);
+    const own = withoutQuotes(text);
+    expect(own).toBe('Own line one.\nA line with a > inside stays.\n\nOwn last line.');
+    expect(stripReplies(text)).toBe(own);
+  });
+
+  it('when bare and schemed URLs sit on lines far into a long text, then each is found, in the order written', () => {
+    const text = `${quoted.repeat(3000)}see desk.example/items/late-one and https://ada.example/work\n${quoted.repeat(3000)}last: copies.example/page`;
+    expect(findTextUrls(text)).toEqual(['http://desk.example/items/late-one', 'https://ada.example/work', 'http://copies.example/page']);
   });
 });
