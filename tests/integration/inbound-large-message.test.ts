@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import nodemailer from 'nodemailer';
 import { poolOf } from '../../src/db/data-source';
 import { createInboundWorker, InboundWorker, SmtpReceiver, startSmtpReceiver } from '../../src/modules/inbound';
@@ -6,6 +7,7 @@ import { rawStream } from '../../src/modules/inbound/inbound.queries';
 import { findMessageUrls, parseNoticeEmail, readMessage } from '../../src/modules/inbound/parse';
 import { createLogger } from '../../src/shared/logger';
 import { makeItem, makeSource } from '../support/factories';
+import { openSpoolFiles } from '../support/spool-files';
 import { AGENT, completeLetter } from '../support/inbound-mail';
 import { createMailingContext, MailingContext } from '../support/mailing';
 
@@ -61,6 +63,8 @@ describe('when a message of several MiB arrives over SMTP', () => {
     );
     expect(stored.size).toBeGreaterThan(4 * 1024 * 1024);
     expect(stored.actual).toBe(stored.sha256);
+    // It came through a spool file (over 1 MiB), whose descriptor is closed once the 250 is sent.
+    expect(openSpoolFiles()).toEqual([]);
     expect(createHash('sha256').update(stored.raw).digest('hex')).toBe(stored.sha256);
 
     await worker.idle();
@@ -95,5 +99,37 @@ describe('when a message of several MiB arrives over SMTP', () => {
     expect(active.n).toBe(0);
     const [one] = await m.t.db.query(`SELECT 1 AS ok`);
     expect(one.ok).toBe(1);
+  });
+
+  it('then a sender that goes away in the middle of DATA leaves nothing stored and no spool file open', async () => {
+    const [before] = await m.t.db.query(`SELECT count(*)::int AS n FROM inbound_emails`);
+    const socket = connect(receiver.port, '127.0.0.1');
+    const lines: string[] = [];
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => lines.push(...d.split('\r\n').filter(Boolean)));
+    const reply = async (code: string) => {
+      for (let i = 0; i < 200 && !lines.some((l) => l.startsWith(code)); i++) await new Promise((r) => setTimeout(r, 25));
+      expect(lines.some((l) => l.startsWith(code))).toBe(true);
+      lines.length = 0;
+    };
+    await reply('220');
+    socket.write('EHLO sender.example\r\n');
+    await reply('250 ');
+    socket.write(`MAIL FROM:<${ADA}>\r\n`);
+    await reply('250');
+    socket.write(`RCPT TO:<${AGENT}>\r\n`);
+    await reply('250');
+    socket.write('DATA\r\n');
+    await reply('354');
+    const line = 'x'.repeat(998) + '\r\n';
+    socket.write(`From: ${ADA}\r\nSubject: cut short\r\n\r\n${line.repeat(3 * 1024)}`);
+    // Over 1 MiB has reached the receiver: the spool has gone to a file.
+    for (let i = 0; i < 200 && openSpoolFiles().length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(openSpoolFiles()).toHaveLength(1);
+    socket.destroy();
+    for (let i = 0; i < 200 && openSpoolFiles().length > 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(openSpoolFiles()).toEqual([]);
+    const [after] = await m.t.db.query(`SELECT count(*)::int AS n FROM inbound_emails`);
+    expect(after.n).toBe(before.n);
   });
 });

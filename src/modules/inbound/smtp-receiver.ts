@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { pipeline } from 'node:stream/promises';
 import { SMTPServer, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { AppDeps } from '../../deps';
 import { withTransaction } from '../../db/transaction';
 import { isReplyAddress } from '../../shared/reply-key';
 import type { InboundWorker } from './inbound-worker';
-import { storeInboundEmail } from './store-inbound-email';
+import { MAX_HEADER_BLOCK } from './message-headers';
+import { MessageSpool } from './message-spool';
+import { PIECE, storeInboundEmail } from './store-inbound-email';
 
 export interface SmtpReceiver {
   readonly port: number;
@@ -76,38 +79,45 @@ export async function startSmtpReceiver(
       callback(smtpError(550, `5.1.1 <${address.address.slice(0, 200)}>: no such mailbox here`));
     },
     onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback) {
-      const chunks: Buffer[] = [];
-      let size = 0;
       // Past INBOUND_MAX_BYTES the rest is read and dropped (smtp-server only flags it): a message
-      // refused for its size must not be held whole in memory first (issue 18). The chunks are
-      // copied to PostgreSQL as they are (binary COPY), never joined into one buffer.
-      stream.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size <= inbound.maxBytes) chunks.push(c);
-        else chunks.length = 0;
-      });
-      stream.on('error', (err) => callback(err));
-      stream.on('end', () => {
-        if (stream.sizeExceeded) return callback(smtpError(552, `5.3.4 Message too large (at most ${inbound.maxBytes} bytes)`));
-        const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-        const envelope = {
-          mailFrom,
-          rcptTo: session.envelope.rcptTo.map((r) => r.address.toLowerCase()),
-          remoteIp: session.remoteAddress ?? null,
-          helo: session.hostNameAppearsAs ?? null,
-        };
-        withTransaction(deps.db, (tx) => storeInboundEmail(tx, chunks, 'smtp', { envelope, at: deps.clock.now() })).then(
-          (stored) => {
-            callback(null, `2.0.0 Ok: ${stored.duplicate ? 'already have it as' : 'stored as'} ${stored.id}`);
-            if (!stored.duplicate) worker?.kick();
-          },
-          (err) => {
-            // Not stored: a temporary failure, so the sender keeps the message and retries.
-            logger.error({ err: String((err as Error)?.message ?? err) }, 'inbound SMTP: storing a message failed');
-            callback(smtpError(451, '4.3.0 Could not store the message now; try again later'));
-          },
+      // refused for its size is not held first. A large one goes to a temporary file as it comes
+      // (MessageSpool), then to PostgreSQL by binary COPY, never joined into one buffer (issue 18).
+      const spool = new MessageSpool({ inMemory: PIECE, maxBytes: inbound.maxBytes, headBytes: MAX_HEADER_BLOCK });
+      const done = (err: Error | null, message?: string) => {
+        spool.close().then(
+          () => callback(err, message),
+          () => callback(err, message),
         );
-      });
+      };
+      pipeline(stream, spool).then(
+        () => {
+          if (stream.sizeExceeded || spool.exceeded)
+            return done(smtpError(552, `5.3.4 Message too large (at most ${inbound.maxBytes} bytes)`));
+          const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+          const envelope = {
+            mailFrom,
+            rcptTo: session.envelope.rcptTo.map((r) => r.address.toLowerCase()),
+            remoteIp: session.remoteAddress ?? null,
+            helo: session.hostNameAppearsAs ?? null,
+          };
+          withTransaction(deps.db, (tx) => storeInboundEmail(tx, spool, 'smtp', { envelope, at: deps.clock.now() })).then(
+            (stored) => {
+              done(null, `2.0.0 Ok: ${stored.duplicate ? 'already have it as' : 'stored as'} ${stored.id}`);
+              if (!stored.duplicate) worker?.kick();
+            },
+            (err) => {
+              // Not stored: a temporary failure, so the sender keeps the message and retries.
+              logger.error({ err: String((err as Error)?.message ?? err) }, 'inbound SMTP: storing a message failed');
+              done(smtpError(451, '4.3.0 Could not store the message now; try again later'));
+            },
+          );
+        },
+        (err: Error) => {
+          // The DATA stream broke (the client went away) or the spool file could not be written.
+          logger.warn({ err: String(err?.message ?? err) }, 'inbound SMTP: receiving a message failed');
+          done(smtpError(451, '4.3.0 Could not receive the message now; try again later'));
+        },
+      );
     },
   });
   const sockets = new Set<Socket>();

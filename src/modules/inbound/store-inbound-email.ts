@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
@@ -7,21 +6,10 @@ import { EntityManager } from 'typeorm';
 import { Actor, record, RequestContext } from '../audit';
 import type { InboundEnvelope, InboundStatus, WayIn } from './inbound-email.entity';
 import { MAX_HEADER_BLOCK, storedHeaders } from './message-headers';
+import { messageInMemory, MessageSpool, type RawMessage } from './message-spool';
 
 /** Larger messages are copied to PostgreSQL chunk by chunk (`stageRaw`), issue 18. */
-const PIECE = 1024 * 1024;
-
-/** The first `n` bytes of a message given as chunks. */
-function prefix(chunks: readonly Buffer[], n: number): Buffer {
-  const out: Buffer[] = [];
-  let len = 0;
-  for (const c of chunks) {
-    if (len >= n) break;
-    out.push(c.subarray(0, n - len));
-    len += Math.min(c.length, n - len);
-  }
-  return out.length === 1 ? out[0]! : Buffer.concat(out);
-}
+export const PIECE = 1024 * 1024;
 
 /** `COPY … (FORMAT binary)`'s signature, flags and header extension length (PostgreSQL docs, "Binary Format"). */
 const COPY_SIGNATURE = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
@@ -32,19 +20,19 @@ const COPY_SIGNATURE = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'
  * ROWS`), from which the row's `raw` is taken. A bytea parameter is sent in one Bind message built
  * in a buffer that grows by copying: the whole message held once or twice more (issue 18).
  */
-async function stageRaw(tx: EntityManager, chunks: readonly Buffer[], size: number): Promise<void> {
+async function stageRaw(tx: EntityManager, msg: RawMessage): Promise<void> {
   const [exists] = await tx.query(`SELECT to_regclass('pg_temp.inbound_raw') IS NOT NULL AS ok`);
   if (!exists?.ok) await tx.query(`CREATE TEMPORARY TABLE inbound_raw (raw bytea NOT NULL) ON COMMIT DELETE ROWS`);
   const client = (await tx.queryRunner!.connect()) as PoolClient;
   const tuple = Buffer.alloc(6);
   tuple.writeInt16BE(1, 0);
-  tuple.writeInt32BE(size, 2);
+  tuple.writeInt32BE(msg.size, 2);
   const trailer = Buffer.from([0xff, 0xff]);
   await pipeline(
     Readable.from(
-      (function* () {
+      (async function* () {
         yield Buffer.concat([COPY_SIGNATURE, tuple]);
-        yield* chunks;
+        for await (const piece of msg.pieces()) yield piece;
         yield trailer;
       })(),
       { objectMode: false },
@@ -70,20 +58,19 @@ export interface StoredEmail {
  */
 export async function storeInboundEmail(
   tx: EntityManager,
-  raw: Buffer | readonly Buffer[],
+  raw: Buffer | readonly Buffer[] | MessageSpool,
   wayIn: WayIn,
   opts: { envelope?: InboundEnvelope; at: Date; actor?: Actor; context?: RequestContext },
 ): Promise<StoredEmail> {
-  const chunks = Buffer.isBuffer(raw) ? [raw] : raw;
-  const size = chunks.reduce((n, c) => n + c.length, 0);
-  const h = storedHeaders(prefix(chunks, MAX_HEADER_BLOCK));
-  const hash = createHash('sha256');
-  for (const c of chunks) hash.update(c);
-  const sha256 = hash.digest('hex');
+  const msg = raw instanceof MessageSpool ? raw : messageInMemory(raw as Buffer | readonly Buffer[]);
+  const { size, sha256 } = msg;
+  const h = storedHeaders(msg.head(MAX_HEADER_BLOCK));
   const envelope = opts.envelope ?? {};
   const to = envelope.rcptTo?.length ? envelope.rcptTo.map((a) => a.toLowerCase()).slice(0, 100) : h.to;
   const small = size <= PIECE;
-  if (!small) await stageRaw(tx, chunks, size);
+  const whole: Buffer[] = [];
+  if (small) for await (const piece of msg.pieces()) whole.push(piece);
+  else await stageRaw(tx, msg);
   const rawValue = small ? '$11' : `(SELECT raw FROM pg_temp.inbound_raw)`;
   const inserted: { id: string }[] = await tx.query(
     `INSERT INTO inbound_emails (message_id, from_address, from_name, "to", subject, received_at, way_in, raw, size, sha256, envelope, next_attempt_at)
@@ -101,7 +88,7 @@ export async function storeInboundEmail(
       size,
       sha256,
       JSON.stringify(envelope),
-      ...(small ? [chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)] : []),
+      ...(small ? [whole.length === 1 ? whole[0] : Buffer.concat(whole)] : []),
     ],
   );
   if (!small) await tx.query(`DELETE FROM pg_temp.inbound_raw`);
