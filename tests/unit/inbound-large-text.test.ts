@@ -1,4 +1,4 @@
-import { parseNoticeEmail, readMessage } from '../../src/modules/inbound/parse';
+import { findMessageUrls, parseNoticeEmail, readMessage } from '../../src/modules/inbound/parse';
 import { forgetLastAnswers } from '../../src/modules/inbound/parse';
 import { HTML_SLICE, htmlSlices, htmlToText, stripReplies, withoutQuotes } from '../../src/modules/inbound/parse/text';
 import { findTextUrls } from '../../src/modules/inbound/parse/urls';
@@ -101,5 +101,38 @@ describe('long plain-text letters, read line by line without an array of every l
   it('when bare and schemed URLs sit on lines far into a long text, then each is found, in the order written', () => {
     const text = `${quoted.repeat(3000)}see desk.example/items/late-one and https://ada.example/work\n${quoted.repeat(3000)}last: copies.example/page`;
     expect(findTextUrls(text)).toEqual(['http://desk.example/items/late-one', 'https://ada.example/work', 'http://copies.example/page']);
+  });
+});
+
+describe('hostile markup: every pattern stops at the next "<", so a pass is linear', () => {
+  // 1 MB each: the patterns searched to the end of the text from every "<" (100 KB of "<a" took
+  // 10 s, 400 KB of "<Infringement>" 2.8 s); at this size that was hours, and the job and the
+  // server's event loop with it.
+  const MB = 1024 * 1024;
+  const html = (body: string) => htmlMessage(`<html><body><p>${OWN}</p>${body}`);
+  const ctx = { publicBaseUrl: 'https://desk.example', isItemOriginalUrl: () => false };
+
+  it.each([
+    ['"<a" with no ">" after it', '<a'.repeat(MB / 2)],
+    ['"</p" with no ">" after it', '</p'.repeat(MB / 3)],
+    ['"<a href=" with no ">" after it', '<a href='.repeat(MB / 8)],
+    ['unterminated "<script" openings', '<script'.repeat(MB / 7)],
+  ])('when an HTML letter ends in 1 MB of %s, then its own words are still read as a complete notice', async (_what, tail) => {
+    const msg = await readMessage(html(tail));
+    expect(findMessageUrls(msg)).toEqual(
+      expect.arrayContaining(['https://ada.example/harbour', 'https://desk.example/items/harbour-photos']),
+    );
+    const ex = parseNoticeEmail(msg, ctx);
+    expect(ex.missing).toEqual([]);
+    expect(ex.infringingUrls).toEqual(['https://desk.example/items/harbour-photos']);
+  });
+
+  it('when a text holds 1 MB of "<Infringement>" openings and no end, then no ACNS document is read from it', async () => {
+    const msg = await readMessage(
+      Buffer.from(`From: a@b.example\r\nTo: d@desk.example\r\nSubject: x\r\n\r\n${'<Infringement>'.repeat(MB / 14)}\r\n`),
+    );
+    const ex = parseNoticeEmail(msg, ctx);
+    expect(ex.infringingUrls).toEqual([]);
+    expect(ex.kind).toBe('not_a_notice');
   });
 });

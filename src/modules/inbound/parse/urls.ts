@@ -117,7 +117,7 @@ export function findHtmlLinks(html: string, limit = MAX_URLS): string[] {
 function htmlLinks(html: string, limit: number): string[] {
   const out: string[] = [];
   if (tooDeep(html)) {
-    for (const m of html.matchAll(/<a(?:rea)?\s[^>]*?href\s*=\s*["']?(https?:[^"'\s>]+)/gi)) {
+    for (const m of html.matchAll(/<a(?:rea)?\s[^<>]*?href\s*=\s*["']?(https?:[^"'\s<>]+)/gi)) {
       out.push(m[1]!.replace(/&amp;/g, '&'));
       if (out.length >= limit) break;
     }
