@@ -2,6 +2,8 @@ import { findMessageUrls, parseNoticeEmail, readMessage } from '../../src/module
 import { forgetLastAnswers } from '../../src/modules/inbound/parse';
 import { HTML_SLICE, htmlSlices, htmlToText, stripReplies, withoutQuotes } from '../../src/modules/inbound/parse/text';
 import { findTextUrls } from '../../src/modules/inbound/parse/urls';
+import { canonicalLinksIn } from '../../src/modules/feeds/entry-urls';
+import { normaliseDomain, normaliseUrl, trimTrailing } from '../../src/shared/url';
 
 /**
  * Issue 18: html-to-text builds a tree of the whole document (~20 bytes a character), so HTML over
@@ -134,5 +136,79 @@ describe('hostile markup: every pattern stops at the next "<", so a pass is line
     const ex = parseNoticeEmail(msg, ctx);
     expect(ex.infringingUrls).toEqual([]);
     expect(ex.kind).toBe('not_a_notice');
+  });
+
+  it('when a plain-text letter carries 100,000-character runs after its labels, closings and names, then it still reads as the same complete notice', async () => {
+    const run = ' '.repeat(100_000);
+    const hostile = [
+      `Contact information${run}x`,
+      `Regards${run}x`,
+      `Signature${run}1`,
+      `signed${run}:x`,
+      `Are you the copyright holder:${run}x`,
+      `Sincerely,\nA${run}b`,
+      `${'A'.repeat(100_000)} owns the photographs.`,
+    ].join('\n\n');
+    const own = OWN.replace(/<br>\r\n/g, '\n');
+    const plain = (body: string) =>
+      readMessage(Buffer.from(`From: Ada Lovelace <ada@analytical.example>\r\nTo: d@desk.example\r\nSubject: DMCA\r\n\r\n${body}\r\n`));
+    const short = parseNoticeEmail(await plain(own), ctx);
+    forgetLastAnswers();
+    const long = parseNoticeEmail(await plain(`${own}\n\n${hostile}`), ctx);
+    expect(short.missing).toEqual([]);
+    expect(long.missing).toEqual([]);
+    expect(long.signature).toBe(short.signature);
+    expect(long.infringingUrls).toEqual(short.infringingUrls);
+  });
+
+  it('when an agent names an owner followed by a run of dots, then the name is kept whole (the trailing-connector pattern was exponential in the dots)', async () => {
+    const owner = `Acme Pictures${'.'.repeat(40)}Z`;
+    const msg = await readMessage(
+      Buffer.from(
+        `From: Agent <agent@vendor.example>\r\nTo: d@desk.example\r\nSubject: DMCA\r\n\r\nWe act on behalf of ${owner}. Thanks.\r\n${OWN.replace(/<br>\r\n/g, '\r\n').replace('I am the owner of the photographs', 'Our client owns the photographs')}\r\n`,
+      ),
+    );
+    const ex = parseNoticeEmail(msg, ctx);
+    expect(ex.role).toBe('agent');
+    expect(ex.rightsOwner).toBe(owner);
+  });
+
+  it('when an X-ARF report has a field of 100,000 spaces, then its other fields are still read', async () => {
+    const msg = await readMessage(
+      Buffer.from(
+        [
+          'From: reports@vendor.example',
+          'To: d@desk.example',
+          'Subject: abuse report',
+          'X-ARF: yes',
+          '',
+          'Reported-From: reports@vendor.example',
+          'Source-Type: uri',
+          `Comment: x${' '.repeat(100_000)}y`,
+          "Source: 'https://desk.example/items/harbour-photos'",
+          '',
+        ].join('\r\n'),
+      ),
+    );
+    expect(findMessageUrls(msg)).toContain('https://desk.example/items/harbour-photos');
+  });
+});
+
+describe('hostile feed markup and URLs', () => {
+  it('when an entry ends in "canonical" and 900 KB of "<a" with no ">", then the real canonical link before it is still found', () => {
+    const html = `<p>Story.</p><link rel="canonical" href="https://p.example/c"> canonical ${'<a '.repeat(300_000)}`;
+    expect(canonicalLinksIn(html, null)).toEqual(['https://p.example/c']);
+    expect(canonicalLinksIn(`<a rel="nofollow canonical" href="/d">x</a>`, 'https://p.example/')).toEqual(['https://p.example/d']);
+    expect(canonicalLinksIn(`<a rel="nofollow" data-x="canonical" href="/d">x</a>`, 'https://p.example/')).toEqual([]);
+  });
+
+  it('when a URL or domain ends in a run of slashes or dots, then only that run goes', () => {
+    expect(trimTrailing('/a//b///', '/')).toBe('/a//b');
+    expect(trimTrailing('////', '/')).toBe('');
+    expect(trimTrailing('a.example..', '.')).toBe('a.example');
+    expect(trimTrailing('abc', '/')).toBe('abc');
+    expect(normaliseUrl(`http://a.example/${'/'.repeat(8000)}x`)).toBe(`http://a.example/${'/'.repeat(8000)}x`);
+    expect(normaliseUrl(`http://a.example/x${'/'.repeat(8000)}`)).toBe('http://a.example/x');
+    expect(normaliseDomain('Example.org///')).toBe('example.org');
   });
 });

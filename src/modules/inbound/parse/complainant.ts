@@ -17,14 +17,14 @@ export interface Complainant {
 }
 
 const CLOSING =
-  /^\s*(?:(?:very\s+)?(?:sincerely|respectfully|cordially|faithfully|truly)(?:\s+yours)?|yours\s+(?:sincerely|truly|faithfully|respectfully)|(?:best|kind|warm|warmest)?\s*regards|best(?:\s+wishes)?|thanks?(?:\s+you)?(?:\s+(?:in advance|for your (?:prompt )?(?:attention|assistance|help|cooperation)[^,]*))?|thank you[^.!?]{0,60}|many thanks|with thanks|signed|regards|truthfully|faithfully yours|cheers|yours|respectfully submitted|mit freundlichen gr(?:ü|ue)(?:ß|ss)en|cordialement|atentamente|saludos)\s*[,.!:-]*\s*$/i;
+  /^\s*(?:(?:very\s+)?(?:sincerely|respectfully|cordially|faithfully|truly)(?:\s+yours)?|yours\s+(?:sincerely|truly|faithfully|respectfully)|(?:(?:best|kind|warm|warmest)\s*)?regards|best(?:\s+wishes)?|thanks?(?:\s+you)?(?:\s+(?:in advance|for your (?:prompt )?(?:attention|assistance|help|cooperation)[^,]*))?|thank you[^.!?]{0,60}|many thanks|with thanks|signed|regards|truthfully|faithfully yours|cheers|yours|respectfully submitted|mit freundlichen gr(?:ü|ue)(?:ß|ss)en|cordialement|atentamente|saludos)\s*(?:[,.!:-]+\s*)?$/i;
 const SIGN_LABEL =
-  /^\s*(?:\d+[.)]\s*)?(?:electronic\s+|digital\s+|e-)?(?:signature|signed(?:\s+by)?|sign)\s*(?:[:\-–：]\s*|\s+(?=[/[\p{Lu}]))(.+)$/iu;
+  /^\s*(?:\d+[.)]\s*)?(?:electronic\s+|digital\s+|e-)?(?:signature|signed(?:\s+by)?|sign)\s*(?:[:\-–：]\s*|(?<=\s)(?=[/[\p{Lu}]))(.+)$/iu;
 /** "I, Jane Doe, certify/declare/swear…": the name typed into the statement signs it. */
 const I_NAME =
   /^\s*I\s*[,，]\s*((?:\[[a-z]+\]|[\p{Lu}][\p{L}.'-]*(?:\s+[\p{Lu}][\p{L}.'-]*){0,4}))\s*[,，]\s*(?:[^,]{0,60},\s*)?(?:the undersigned,?\s*)?(?:hereby\s+)?(?:certify|declare|swear|state|affirm|confirm|am)\b/u;
 const SIGN_LINE =
-  /^\s*(?:\d+[.)]\s*)?(?:signed|signature|electronic signature|digital signature|my (?:electronic )?signature follows)\b[^:]*[:.]?\s*$/i;
+  /^\s*(?:\d+[.)]\s*)?(?:signed|signature|electronic signature|digital signature|my (?:electronic )?signature follows)\b[^:]*(?::\s*)?$/i;
 const FROM_LABEL = /^\s*from\s*[:：]\s*(.+)$/i;
 const TYPE_NAME =
   /type (?:your|the) (?:full )?(?:legal )?name|(?:full )?legal name (?:below|here)|sign (?:this|the) (?:request|notice|notification) (?:by typing|below)|to sign this/i;
@@ -80,12 +80,8 @@ export function findSignature(lines: string[]): string | null {
       .map((l) => l.trim())
       .filter((l) => l && !/^[-_=*]{3,}$/.test(l))
       .slice(0, 3);
-    const name = next.find((l) => looksLikeName(l.split(/\s*[|,]\s*/)[0]!));
-    if (name)
-      return name
-        .split(/\s*[|]\s*/)[0]!
-        .replace(/,$/, '')
-        .trim();
+    const name = next.find((l) => looksLikeName(l.split(/[|,]/)[0]!.trim()));
+    if (name) return name.split('|')[0]!.trim().replace(/,$/, '').trim();
   }
   const tail = lines
     .map((l) => l.trim())
@@ -121,8 +117,13 @@ const STATUTE_OR =
   /owner[^.]{0,30}\bor\b[^.]{0,40}(?:authori[sz]|agent|behalf)|(?:authori[sz]|agent)[^.]{0,60}\bor\b[^.]{0,20}owner|penalty of perjury|perjury|per\s?jury/i;
 const OWNER_LABEL =
   /^\s*(?:\[\d\]\s*)?(?:name of (?:the )?(?:injured party|copyright (?:owner|holder)|rights? (?:owner|holder))|(?:copyright|rights?|content) (?:owner|holder)(?:'s name)?|on behalf of)\s*[:\-–]\s*(.*)$/i;
-/** A proper name: up to eight words, the first capitalised (one space or ", " between words, so no backtracking blow-up). */
-const NAME_RUN = "([\\p{Lu}0-9\\[][\\p{L}0-9&.'’\\]-]*(?:,? (?:[\\p{Lu}0-9&(][\\p{L}0-9&.'’()\\]-]*|and|of|&|de|du|der|la|le)){0,7})";
+/**
+ * A proper name: up to eight words of at most 61 characters, the first capitalised (one space or
+ * ", " between words, so no backtracking blow-up; the length cap keeps a pattern that starts with
+ * it linear on a long capitalised word, which it was searched from every letter of).
+ */
+const NAME_RUN =
+  "([\\p{Lu}0-9\\[][\\p{L}0-9&.'’\\]-]{0,60}(?:,? (?:[\\p{Lu}0-9&(][\\p{L}0-9&.'’()\\]-]{0,60}|and|of|&|de|du|der|la|le)){0,7})";
 /** Sentences that name the owner an agent acts for. */
 const OWNER_PATTERNS = [
   new RegExp(`\\bon behalf of\\s+(?:(?:our|my) client,?\\s+|the (?:copyright )?owner,?\\s+)?${NAME_RUN}`, 'u'),
@@ -137,11 +138,33 @@ const OWNER_PATTERNS = [
 ];
 const NOT_AN_OWNER = /^(?:the|a|an|this|that|our|my|its|their|your|i|we|it|he|she|they|yes|no|github)\b|^[^\p{L}]+$/iu;
 
+/** A sentence is read for an owner's name up to this length (as `sentences()` cuts them). */
+const MAX_SENTENCE = 1500;
+const CONNECTORS = ['and', 'of', '&', 'der', 'de', 'du', 'la', 'le'];
+const TRAILING_PUNCTUATION = /[,.\s]/;
+
+/**
+ * A name without its trailing punctuation and dangling connectors ("Acme and", "Foo de la."): what
+ * `/(?:[,.\s]+|\s+(?:and|of|…))+$/` removed, without its nested quantifier (exponential: 24 dots
+ * after a name took 0.5 s, each two more four times that).
+ */
+function withoutTrailingConnectors(name: string): string {
+  let s = name;
+  for (;;) {
+    let end = s.length;
+    while (end > 0 && TRAILING_PUNCTUATION.test(s[end - 1]!)) end--;
+    s = s.slice(0, end);
+    const word = CONNECTORS.find((c) => s.length > c.length && s.endsWith(c) && /\s/.test(s[s.length - c.length - 1]!));
+    if (!word) return s;
+    s = s.slice(0, s.length - word.length);
+  }
+}
+
 function namedOwner(text: string): string | null {
   for (const sentence of text.replace(/\s+/g, ' ').split(/(?<=[.;!?])\s+(?=[\p{Lu}[(“"])/u)) {
     for (const re of OWNER_PATTERNS) {
-      const m = re.exec(sentence);
-      const name = m?.[1]?.trim().replace(/(?:[,.\s]+|\s+(?:and|of|&|de|du|der|la|le))+$/, '');
+      const m = re.exec(sentence.length > MAX_SENTENCE ? sentence.slice(0, MAX_SENTENCE) : sentence);
+      const name = m?.[1] ? withoutTrailingConnectors(m[1].trim()) : null;
       if (name && name.length >= 2 && !NOT_AN_OWNER.test(name) && !/^\[(?:private|redacted)\]$/i.test(name)) return name.slice(0, 200);
     }
   }
@@ -153,7 +176,7 @@ function formRole(lines: string[]): Complainant['role'] {
   for (let i = 0; i < lines.length; i++) {
     if (
       !/are you the copyright (?:holder|owner)|copyright (?:holder|owner) or (?:an? )?(?:authori[sz]ed|agent)/i.test(lines[i]!) ||
-      !/\?|:\s*\**\s*$/.test(lines[i]!)
+      !/\?|:\s*(?:\*+\s*)?$/.test(lines[i]!)
     )
       continue;
     const answer = lines.slice(i + 1, i + 4).find((l) => l.trim()) ?? '';
@@ -164,7 +187,7 @@ function formRole(lines: string[]): Complainant['role'] {
 }
 
 export function findComplainant(text: string, sentences: string[]): Complainant {
-  const lines = text.split('\n').map((l) => l.replace(/\s+$/, ''));
+  const lines = text.split('\n').map((l) => l.trimEnd());
   const signature = findSignature(lines);
   const labelledName = labelled(lines, NAME_LABEL);
   const name = labelledName && looksLikeName(labelledName) ? labelledName : signature;
@@ -172,7 +195,7 @@ export function findComplainant(text: string, sentences: string[]): Complainant 
   let address = labelled(lines, ADDRESS_LABEL);
   const contactAnswer = labelled(
     lines,
-    /^\s*\**\s*(?:so that we can get back to you[^\n]*|(?:my |our )?contact (?:information|details|info)(?: for me)?(?: is| are)?(?: as follows?)?|provide your contact information[^\n]*|i may be contacted (?:at|using)[^\n]*)\s*[:,.]?\s*\**\s*$()/i,
+    /^\s*(?:\*+\s*)?(?:so that we can get back to you[^\n]*|(?:my |our )?contact (?:information|details|info)(?: for me)?(?: is| are)?(?: as follows?)?|provide your contact information[^\n]*|i may be contacted (?:at|using)[^\n]*)\s*(?:[:,.]\s*)?(?:\*+\s*)?$()/i,
   );
   if (contactAnswer) {
     if (!phone && /\bphone|\btel\b|\+\s*\[|\+?\d[\d\s().-]{7,}/i.test(contactAnswer)) phone = contactAnswer;

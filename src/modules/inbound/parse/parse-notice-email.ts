@@ -1,4 +1,4 @@
-import { normaliseUrl } from '../../../shared/url';
+import { normaliseUrl, trimTrailing } from '../../../shared/url';
 import { autoReplyReason } from './classify';
 import { findComplainant } from './complainant';
 import { findStatements, sentences } from './statements';
@@ -133,7 +133,7 @@ function classifyUrls(
   if (base) acceptTldOf(base);
   const baseHost = base ? new URL(base).host : '';
   const baseScheme = base ? new URL(base).protocol : 'https:';
-  const basePath = base ? new URL(base).pathname.replace(/\/+$/, '') : '';
+  const basePath = base ? trimTrailing(new URL(base).pathname, '/') : '';
   const infringing: string[] = [];
   const original: string[] = [];
   const seenT = new Set<string>();
@@ -161,7 +161,7 @@ function classifyUrls(
       if (!n) continue;
       if (baseHost && isOurs(n)) {
         // This site's home page names the site, not a page on it ("your site https://desk.example hosts…").
-        if (new URL(n).pathname.replace(/\/+$/, '') === basePath) continue;
+        if (trimTrailing(new URL(n).pathname, '/') === basePath) continue;
         // A bare "desk.example/items/x" was read as http://: this site's own scheme is meant.
         if (!n.startsWith(baseScheme)) n = baseScheme + n.slice(n.indexOf('//'));
         if (!declaredOriginal) target(n);
