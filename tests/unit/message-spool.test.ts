@@ -66,4 +66,15 @@ describe('MessageSpool: an SMTP message as it arrives', () => {
     expect(await collect(spool.pieces())).toEqual(Buffer.alloc(0));
     await spool.close();
   });
+
+  it('when the spool is closed while its file is still being opened (a sender gone mid-DATA), then the file is closed as soon as it opens', async () => {
+    const spool = new MessageSpool({ inMemory: 1024, maxBytes: 25 * 1024 * 1024, headBytes: 100, dir });
+    spool.on('error', () => undefined);
+    const written = new Promise<void>((resolve) => spool.write(randomBytes(4096), () => resolve()));
+    await spool.close();
+    await written;
+    for (let i = 0; i < 100 && openSpoolFiles().length; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(openSpoolFiles()).toEqual([]);
+    expect(readdirSync(dir)).toEqual([]);
+  });
 });

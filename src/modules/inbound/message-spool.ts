@@ -44,11 +44,12 @@ function prefix(chunks: readonly Buffer[], n: number): Buffer {
 /**
  * An SMTP message as it arrives (issue 18): held in memory up to `inMemory` bytes, the rest written
  * to a temporary file as it comes, with back-pressure (it is a Writable: pipe the DATA stream in).
- * Holding a 24 MiB message as socket chunks until it was stored left ~33 MiB in the allocator's
- * arena after it was freed (the server's RSS stayed there for the parse that followed), and 200
- * senders at once could hold 200 × INBOUND_MAX_BYTES. The file is unlinked as soon as it is
+ * Held as socket chunks until it was stored, 200 senders at once could hold 200 ×
+ * INBOUND_MAX_BYTES; spooled, the server's peak while reading the largest letters also fell by
+ * ~10 MiB (tests/faults/large-inbound-email.test.ts). The file is unlinked as soon as it is
  * opened, so nothing is left behind, not even by a crash: its space goes with the descriptor.
- * Past `maxBytes` the rest is counted and dropped (`exceeded`). `close()` when done, always.
+ * Past `maxBytes` the rest is counted and dropped (`exceeded`). `close()` when done, always: also
+ * while a write is still under way (a sender gone mid-DATA), whose file is then closed at once.
  */
 export class MessageSpool extends Writable implements RawMessage {
   size = 0;
@@ -58,6 +59,7 @@ export class MessageSpool extends Writable implements RawMessage {
   private headBytes: Buffer[] = [];
   private file: FileHandle | null = null;
   private written = 0;
+  private released = false;
 
   constructor(private readonly opts: { inMemory: number; maxBytes: number; headBytes: number; dir?: string }) {
     super();
@@ -94,8 +96,10 @@ export class MessageSpool extends Writable implements RawMessage {
     this.held.push(chunk);
     if (this.size <= this.opts.inMemory) return;
     const path = join(this.opts.dir ?? tmpdir(), `takedown-inbound-${randomBytes(12).toString('hex')}`);
-    this.file = await open(path, 'wx+', 0o600);
+    const file = await open(path, 'wx+', 0o600);
     await unlink(path);
+    if (this.released) return file.close();
+    this.file = file;
     this.headBytes = [prefix(this.held, this.opts.headBytes)];
     const held = this.held;
     this.held = [];
@@ -104,7 +108,8 @@ export class MessageSpool extends Writable implements RawMessage {
 
   private async append(chunk: Buffer): Promise<void> {
     for (let at = 0; at < chunk.length;) {
-      const { bytesWritten } = await this.file!.write(chunk, at, chunk.length - at, this.written);
+      if (!this.file) return; // closed meanwhile
+      const { bytesWritten } = await this.file.write(chunk, at, chunk.length - at, this.written);
       at += bytesWritten;
       this.written += bytesWritten;
     }
@@ -118,6 +123,7 @@ export class MessageSpool extends Writable implements RawMessage {
 
   /** Lets go of the bytes: the held chunks, and the file's space with its descriptor. */
   async close(): Promise<void> {
+    this.released = true;
     this.held = [];
     await this.closeFile();
   }
