@@ -8,7 +8,7 @@ import { isReplyAddress } from '../../shared/reply-key';
 import type { InboundWorker } from './inbound-worker';
 import { MAX_HEADER_BLOCK } from './message-headers';
 import { MessageSpool } from './message-spool';
-import { PIECE, storeInboundEmail } from './store-inbound-email';
+import { PIECE, storeInboundEmail, type StoredEmail } from './store-inbound-email';
 
 export interface SmtpReceiver {
   readonly port: number;
@@ -83,40 +83,37 @@ export async function startSmtpReceiver(
       // refused for its size is not held first. A large one goes to a temporary file as it comes
       // (MessageSpool), then to PostgreSQL by binary COPY, never joined into one buffer (issue 18).
       const spool = new MessageSpool({ inMemory: PIECE, maxBytes: inbound.maxBytes, headBytes: MAX_HEADER_BLOCK });
-      const done = (err: Error | null, message?: string) => {
-        spool.close().then(
-          () => callback(err, message),
-          () => callback(err, message),
-        );
-      };
-      pipeline(stream, spool).then(
-        () => {
-          if (stream.sizeExceeded || spool.exceeded)
-            return done(smtpError(552, `5.3.4 Message too large (at most ${inbound.maxBytes} bytes)`));
-          const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-          const envelope = {
-            mailFrom,
-            rcptTo: session.envelope.rcptTo.map((r) => r.address.toLowerCase()),
-            remoteIp: session.remoteAddress ?? null,
-            helo: session.hostNameAppearsAs ?? null,
-          };
-          withTransaction(deps.db, (tx) => storeInboundEmail(tx, spool, 'smtp', { envelope, at: deps.clock.now() })).then(
-            (stored) => {
-              done(null, `2.0.0 Ok: ${stored.duplicate ? 'already have it as' : 'stored as'} ${stored.id}`);
-              if (!stored.duplicate) worker?.kick();
-            },
-            (err) => {
-              // Not stored: a temporary failure, so the sender keeps the message and retries.
-              logger.error({ err: String((err as Error)?.message ?? err) }, 'inbound SMTP: storing a message failed');
-              done(smtpError(451, '4.3.0 Could not store the message now; try again later'));
-            },
-          );
-        },
-        (err: Error) => {
+      const receive = async (): Promise<string> => {
+        try {
+          await pipeline(stream, spool);
+        } catch (err) {
           // The DATA stream broke (the client went away) or the spool file could not be written.
-          logger.warn({ err: String(err?.message ?? err) }, 'inbound SMTP: receiving a message failed');
-          done(smtpError(451, '4.3.0 Could not receive the message now; try again later'));
-        },
+          logger.warn({ err: String((err as Error)?.message ?? err) }, 'inbound SMTP: receiving a message failed');
+          throw smtpError(451, '4.3.0 Could not receive the message now; try again later');
+        }
+        if (stream.sizeExceeded || spool.exceeded) throw smtpError(552, `5.3.4 Message too large (at most ${inbound.maxBytes} bytes)`);
+        const envelope = {
+          mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          rcptTo: session.envelope.rcptTo.map((r) => r.address.toLowerCase()),
+          remoteIp: session.remoteAddress ?? null,
+          helo: session.hostNameAppearsAs ?? null,
+        };
+        let stored: StoredEmail;
+        try {
+          stored = await withTransaction(deps.db, (tx) => storeInboundEmail(tx, spool, 'smtp', { envelope, at: deps.clock.now() }));
+        } catch (err) {
+          // Not stored: a temporary failure, so the sender keeps the message and retries.
+          logger.error({ err: String((err as Error)?.message ?? err) }, 'inbound SMTP: storing a message failed');
+          throw smtpError(451, '4.3.0 Could not store the message now; try again later');
+        }
+        if (!stored.duplicate) worker?.kick();
+        return `2.0.0 Ok: ${stored.duplicate ? 'already have it as' : 'stored as'} ${stored.id}`;
+      };
+      // The spool is let go (its file closed) before the answer, whatever the outcome.
+      const release = () => spool.close().catch(() => undefined);
+      receive().then(
+        (message) => release().then(() => callback(null, message)),
+        (err: Error) => release().then(() => callback(err)),
       );
     },
   });

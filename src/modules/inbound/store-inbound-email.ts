@@ -62,7 +62,7 @@ export async function storeInboundEmail(
   wayIn: WayIn,
   opts: { envelope?: InboundEnvelope; at: Date; actor?: Actor; context?: RequestContext },
 ): Promise<StoredEmail> {
-  const msg = raw instanceof MessageSpool ? raw : messageInMemory(raw as Buffer | readonly Buffer[]);
+  const msg = raw instanceof MessageSpool ? raw : messageInMemory(raw);
   const { size, sha256 } = msg;
   const h = storedHeaders(msg.head(MAX_HEADER_BLOCK));
   const envelope = opts.envelope ?? {};
