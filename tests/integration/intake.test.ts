@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import request from 'supertest';
 import type { MailWorker } from '../../src/modules/mail';
 import { Item, Source } from '../../src/modules/items';
-import { expireUnverifiedNotices, sendModeratorDigest } from '../../src/modules/notices';
+import { expireUnverifiedNotices, NoticeDto, sendModeratorDigest, submitNotice } from '../../src/modules/notices';
 import { withTransaction } from '../../src/db/transaction';
 import { ManualClock } from '../../src/shared/clock';
 import { createTestContext, TestContext, truncateAll } from '../support/context';
@@ -258,6 +258,61 @@ describe('takedown intake', () => {
       expect(await count(t, 'notice_targets')).toBe(2);
       expect(await count(t, `audit_events WHERE action = 'notice.submitted'`)).toBe(1);
       expect(await count(t, `outbound_emails WHERE template = 'notice-received'`)).toBe(1);
+    });
+
+    it('when ten notices arrive at once, then their reads and their writes go in groups, and each notice still gets its own reference, targets, audit event and emails', async () => {
+      // Issue 18: statements of one shape arriving while others are in flight go together
+      // (db/statement-groups.ts). Ten use-case calls in one tick: the first reads go alone, the
+      // other eight wait and go as one statement; their writes follow in the same way.
+      const sent: string[] = [];
+      const spy = jest.spyOn(Client.prototype, 'query').mockImplementation(function (this: Client, ...args: unknown[]) {
+        const q = args[0] as string | { text?: string };
+        sent.push(typeof q === 'string' ? q : String(q?.text));
+        return (originalQuery as (...a: unknown[]) => unknown).apply(this, args) as never;
+      });
+      const ten = Array.from({ length: 10 }, (_, i) => i);
+      let answers: Awaited<ReturnType<typeof submitNotice>>[];
+      try {
+        answers = await Promise.all(
+          ten.map((i) =>
+            submitNotice(t, {
+              dto: notice({ email: `sender${i}@analytical.example`, infringingUrls: [`/items/${item.slug}`] }) as unknown as NoticeDto,
+              channel: 'api',
+              context: { ip: `192.0.2.${i + 1}` },
+            }),
+          ),
+        );
+      } finally {
+        spy.mockRestore();
+      }
+      const reads = sent.filter((q) => q.includes(`nextval('notice_reference_seq')`));
+      const writes = sent.filter((q) => /INSERT INTO "notices"/.test(q));
+      expect(reads).toHaveLength(3);
+      expect(reads.filter((q) => q.includes('UNION ALL'))).toHaveLength(1);
+      expect(writes.length).toBeLessThan(10);
+      expect(writes.some((q) => (q.match(/INSERT INTO "notices"/g) ?? []).length > 1)).toBe(true);
+      // Every notice is whole and its own.
+      const references = answers.map((a) => a.answer.reference);
+      expect(new Set(references).size).toBe(10);
+      const rows: { reference: string; email: string; targets: number; item: string; events: number; acks: number }[] = await t.db.query(
+        `SELECT n.reference, n.email,
+                (SELECT count(*)::int FROM notice_targets x WHERE x.notice_id = n.id) AS targets,
+                (SELECT min(x.item_id::text) FROM notice_targets x WHERE x.notice_id = n.id) AS item,
+                (SELECT count(*)::int FROM audit_events a WHERE a.action = 'notice.submitted' AND a.subject_id = n.reference) AS events,
+                (SELECT count(*)::int FROM outbound_emails e WHERE e.notice_id = n.id AND e.template = 'notice-received' AND e."to" = n.email) AS acks
+           FROM notices n ORDER BY n.email`,
+      );
+      expect(rows).toEqual(
+        ten.map((i) => ({
+          reference: expect.any(String),
+          email: `sender${i}@analytical.example`,
+          targets: 1,
+          item: item.id,
+          events: 1,
+          acks: 1,
+        })),
+      );
+      expect(rows.map((r) => r.reference).sort()).toEqual([...references].sort());
     });
 
     it('when the body is over 1 MB, then 413', async () => {

@@ -1,6 +1,7 @@
 import type { SubmitterStanding } from './submitter-standing';
 import { EntityManager, In } from 'typeorm';
 import { composeParts, entityInsertPart, runAsOneStatement, type WritePart } from '../../db/one-statement';
+import { statementGroups } from '../../db/statement-groups';
 import { queryPrepared } from '../../db/prepared';
 import { AppError } from '../../shared/errors';
 import { normaliseUrl } from '../../shared/url';
@@ -121,15 +122,19 @@ const duplicatesSql = (urls: string, items: string) => `ARRAY(SELECT DISTINCT d.
  * its plan.
  */
 export function intakeFactsStatement(q: IntakeFactsQuery, match?: ItemMatch): { sql: string; params: unknown[] } {
-  return composeParts([
-    (p) => {
-      const email = p(q.email);
-      const ip = p(q.ip ?? null);
-      const since = p(q.since);
-      const cap = p(q.cap);
-      const m = match ? `WITH m AS MATERIALIZED (${match.sql(p)})\n` : '';
-      const items = match ? `ARRAY(SELECT id FROM m)` : `'{}'::uuid[]`;
-      const facts = `SELECT nextval('notice_reference_seq')::text AS n,
+  return composeParts([intakeFactsPart(q, match)]);
+}
+
+/** The same statement as a part (`WritePart`: its SELECT with values bound through `p`), for `statementGroups`. */
+function intakeFactsPart(q: IntakeFactsQuery, match?: ItemMatch): WritePart {
+  return (p) => {
+    const email = p(q.email);
+    const ip = p(q.ip ?? null);
+    const since = p(q.since);
+    const cap = p(q.cap);
+    const m = match ? `WITH m AS MATERIALIZED (${match.sql(p)})\n` : '';
+    const items = match ? `ARRAY(SELECT id FROM m)` : `'{}'::uuid[]`;
+    const facts = `SELECT nextval('notice_reference_seq')::text AS n,
             (SELECT count(*)::int FROM (
                (SELECT id FROM notices WHERE email = ${email} AND submitted_at > ${since} LIMIT ${cap})
                UNION
@@ -139,9 +144,8 @@ export function intakeFactsStatement(q: IntakeFactsQuery, match?: ItemMatch): { 
             CASE WHEN ${p(q.withModerators)}::boolean THEN ARRAY(SELECT email FROM users WHERE active ORDER BY email) ELSE '{}'::text[] END AS moderators,
             (SELECT json_build_object('trusted', s.trusted, 'suspendedUntil', s.suspended_until, 'suspensionReason', s.suspension_reason)
                FROM submitters s WHERE s.email = ${email}) AS submitter`;
-      return match ? `${m}, f AS MATERIALIZED (${facts})\nSELECT f.*, m.* FROM f LEFT JOIN m ON true` : facts;
-    },
-  ]);
+    return match ? `${m}, f AS MATERIALIZED (${facts})\nSELECT f.*, m.* FROM f LEFT JOIN m ON true` : facts;
+  };
 }
 
 /**
@@ -156,9 +160,14 @@ export async function intakeFacts(
   q: IntakeFactsQuery,
   match?: ItemMatch,
 ): Promise<IntakeFacts & { matched: Map<string, Item> }> {
-  // Named (planned once per connection): planning was two thirds of this statement's cost (issue 18).
-  const { sql, params } = intakeFactsStatement(q, match);
-  const rows = await queryPrepared<IntakeFactsRow & Record<string, unknown>>(tx, sql, params);
+  // Named (planned once per connection): planning was two thirds of this statement's cost. Outside
+  // a transaction, read with the facts of the notices arriving meanwhile (one round trip, issue 18).
+  type Row = IntakeFactsRow & Record<string, unknown>;
+  let rows: Row[];
+  if (tx.queryRunner && !tx.queryRunner.isReleased) {
+    const { sql, params } = intakeFactsStatement(q, match);
+    rows = await queryPrepared<Row>(tx, sql, params);
+  } else rows = await statementGroups(tx.connection).read<Row>(intakeFactsPart(q, match));
   const [row] = rows;
   return {
     reference: `TD-${String(row.n).padStart(6, '0')}`,

@@ -5,6 +5,7 @@ import { withTransaction } from '../../db/transaction';
 import { AppError } from '../../shared/errors';
 import { secretBox } from '../../shared/secret-box';
 import { runAsOneStatement } from '../../db/one-statement';
+import { statementGroups } from '../../db/statement-groups';
 import { auditEventPart, type AuditInput, canonicalJson, PUBLIC, RequestContext } from '../audit';
 import { emailsPart } from '../mail';
 import { ACCURACY_STATEMENT, GOOD_FAITH_STATEMENT, NoticeDto } from './notice.dto';
@@ -144,7 +145,8 @@ export async function commitNotice(
     emailsPart(intakeEmails(deps, notice, prepared, links)),
   ];
   if (!cmd.idempotencyKey && !cmd.alsoInTransaction) {
-    await runAsOneStatement(deps.db, writes);
+    // Grouped with the writes of notices arriving meanwhile (group commit, issue 18).
+    await statementGroups(deps.db).write(writes);
     return { answer, replayed: false, noticeId: notice.id };
   }
   // A key to claim (stored with its answer) or the caller's own writes: a transaction around the statement.
