@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Client } from 'pg';
 import { freePort } from '../src/db/embedded';
-import { BenchContext, BenchRow, BenchSuite, load, rssRow, startServer } from './lib';
+import { BenchContext, BenchRow, BenchSuite, cpuMeter, load, postmasterPid, rssRow, startServer } from './lib';
 
 /**
  * Notice intake (issue 5): `POST /api/v1/notices` at 10 and 50 connections beside a minimal
@@ -30,7 +30,7 @@ const body = (urls: string[], i = 0) =>
   });
 
 /** The baseline: Express + express.json + one check + one INSERT through pg, in its own process. */
-async function startBaseline(databaseUrl: string): Promise<{ url: string; stop(): void }> {
+async function startBaseline(databaseUrl: string): Promise<{ url: string; pid: number; stop(): void }> {
   const port = await freePort();
   const code = `
     const express = require('express'); const { Pool } = require('pg');
@@ -49,7 +49,7 @@ async function startBaseline(databaseUrl: string): Promise<{ url: string; stop()
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   await new Promise((r) => proc.once('message', r));
-  return { url: `http://127.0.0.1:${port}`, stop: () => proc.kill() };
+  return { url: `http://127.0.0.1:${port}`, pid: proc.pid!, stop: () => proc.kill() };
 }
 
 async function ensureItems(ctx: BenchContext): Promise<string[]> {
@@ -101,7 +101,11 @@ export const intakeSuite: BenchSuite = {
       for (const url of [`${baseline.url}/notices`, `${app.url}/api/v1/notices`]) {
         await load({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body: single, connections: 10, duration: 3 });
       }
+      const c = new Client({ connectionString: ctx.databaseUrl });
+      await c.connect();
+      const postmaster = await postmasterPid(c).finally(() => c.end());
       for (const connections of [10, 50]) {
+        const baseCpu = cpuMeter(baseline.pid, postmaster);
         const base = await load({
           url: `${baseline.url}/notices`,
           method: 'POST',
@@ -109,7 +113,9 @@ export const intakeSuite: BenchSuite = {
           body: single,
           connections,
         });
+        const baseUsed = baseCpu.stop();
         app.rss.reset();
+        const intakeCpu = cpuMeter(app.proc.pid!, postmaster);
         const intake = await load({
           url: `${app.url}/api/v1/notices`,
           method: 'POST',
@@ -117,6 +123,7 @@ export const intakeSuite: BenchSuite = {
           body: single,
           connections,
         });
+        const intakeUsed = intakeCpu.stop();
         ctx.log(
           `${connections} connections: intake ${intake.rps}/s (p99 ${intake.p99} ms, non-2xx ${intake.non2xx}), baseline ${base.rps}/s (p99 ${base.p99} ms)`,
         );
@@ -128,6 +135,23 @@ export const intakeSuite: BenchSuite = {
           baseline: { name: 'Express + 1 check + 1 pg INSERT', value: base.rps },
           goal: '≥ 25% of baseline (issue 18)',
           ok: intake.rps >= base.rps / 4,
+        });
+        // CPU per request, server and PostgreSQL together (the machine's speed changes the rates
+        // from one minute to the next, much less the CPU a request costs). The intake's includes
+        // the mail worker and the audit sealer, which work on its notices during the run.
+        const msPer = (used: { server: number; postgres: number }, requests: number) => (1000 * (used.server + used.postgres)) / requests;
+        const intakeMs = msPer(intakeUsed, intake.requests);
+        const baseMs = msPer(baseUsed, base.requests);
+        ctx.log(
+          `${connections} connections, CPU per request (server + PostgreSQL): intake ${intakeMs.toFixed(2)} ms (server ${((1000 * intakeUsed.server) / intake.requests).toFixed(2)}), baseline ${baseMs.toFixed(2)} ms`,
+        );
+        rows.push({
+          name: `CPU per notice, server + PostgreSQL, ${connections} connections (baseline: per request)`,
+          value: Math.round(intakeMs * 100) / 100,
+          unit: 'ms',
+          baseline: { name: 'Express + 1 check + 1 pg INSERT', value: Math.round(baseMs * 100) / 100 },
+          goal: 'the intake goal in CPU: ≤ 4× baseline',
+          ok: intakeMs <= 4 * baseMs,
         });
         rows.push(rssRow(`notice intake, ${connections} connections`, app.rss.peak()));
       }

@@ -199,6 +199,8 @@ function ping(url: string): Promise<boolean> {
 
 export interface LoadResult {
   rps: number;
+  /** Requests completed in the run. */
+  requests: number;
   p50: number;
   p95: number;
   p99: number;
@@ -212,6 +214,7 @@ export async function load(opts: autocannon.Options): Promise<LoadResult> {
   const lat = r.latency as unknown as Record<string, number>;
   return {
     rps: Math.round(r.requests.average),
+    requests: r.requests.total,
     p50: lat.p50,
     p95: lat.p97_5 !== undefined && lat.p95 === undefined ? lat.p97_5 : (lat.p95 ?? lat.p97_5),
     p99: lat.p99,
