@@ -279,6 +279,7 @@ describe('takedown intake', () => {
               dto: notice({ email: `sender${i}@analytical.example`, infringingUrls: [`/items/${item.slug}`] }) as unknown as NoticeDto,
               channel: 'api',
               context: { ip: `192.0.2.${i + 1}` },
+              grouped: true,
             }),
           ),
         );

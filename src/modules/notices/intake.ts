@@ -28,6 +28,8 @@ export interface IntakeInput {
   withModerators: boolean;
   /** Flags the channel adds itself (e.g. `sender_unauthenticated` for email). */
   extraFlags?: TriageFlag[];
+  /** Read with the facts of concurrent requests (statement groups): the form and the API. */
+  grouped?: boolean;
 }
 
 export interface PreparedIntake {
@@ -72,6 +74,7 @@ export async function prepareIntake(
       targets.map((t) => t.url),
       { baseUrl: config.publicBaseUrl },
     ),
+    { grouped: !!input.grouped },
   );
   const matches = facts.matched;
   // A URL that is not an item's may be an image of one (SPEC §19): the target is then that image,

@@ -20,7 +20,13 @@ export function noticesPublicApi(deps: AppDeps): Router {
     }
     const dto = await validateBody(NoticeDto, req.body);
     if (dto.website) throw AppError.validation([{ field: 'website', message: 'Leave this field empty.' }]);
-    const { answer, replayed } = await submitNotice(deps, { dto, channel: 'api', context: requestContext(req), idempotencyKey: key });
+    const { answer, replayed } = await submitNotice(deps, {
+      dto,
+      channel: 'api',
+      context: requestContext(req),
+      idempotencyKey: key,
+      grouped: true,
+    });
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');
     res.status(201).location(answer.statusUrl).json(answer);
   });

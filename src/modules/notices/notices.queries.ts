@@ -159,12 +159,14 @@ export async function intakeFacts(
   tx: EntityManager,
   q: IntakeFactsQuery,
   match?: ItemMatch,
+  opts: { grouped?: boolean } = {},
 ): Promise<IntakeFacts & { matched: Map<string, Item> }> {
-  // Named (planned once per connection): planning was two thirds of this statement's cost. Outside
-  // a transaction, read with the facts of the notices arriving meanwhile (one round trip, issue 18).
+  // Named (planned once per connection): planning was two thirds of this statement's cost. For a
+  // request (`grouped`, outside a transaction), read with the facts of the requests arriving
+  // meanwhile (statement groups, issue 18).
   type Row = IntakeFactsRow & Record<string, unknown>;
   let rows: Row[];
-  if (tx.queryRunner && !tx.queryRunner.isReleased) {
+  if (!opts.grouped || (tx.queryRunner && !tx.queryRunner.isReleased)) {
     const { sql, params } = intakeFactsStatement(q, match);
     rows = await queryPrepared<Row>(tx, sql, params);
   } else rows = await statementGroups(tx.connection).read<Row>(intakeFactsPart(q, match));

@@ -52,7 +52,7 @@ export function noticePages(deps: AppDeps): Router {
     // fields ("" for an untouched date input) into undefined, which the raw body would not.
     const notice = plainToInstance(NoticeDto, dto);
     try {
-      const { answer } = await submitNotice(deps, { dto: notice, channel: 'form', context: requestContext(req) });
+      const { answer } = await submitNotice(deps, { dto: notice, channel: 'form', context: requestContext(req), grouped: true });
       res.redirect(303, answer.statusUrl.slice(deps.config.publicBaseUrl.length));
     } catch (e) {
       // A suspended submitter's address (DSA Art. 23): the form again, saying until when and why.

@@ -302,6 +302,7 @@ export function portalRoutes(deps: AppDeps, pages: Router[] = [], uploads: Porta
       context: requestContext(req),
       verifiedEmail: true,
       standingStatements: standing ?? undefined,
+      grouped: true,
     });
     req.session.flash = { kind: 'ok', message: `Notice ${answer.reference} was sent. We email you at every step.` };
     res.redirect(303, `/portal/notices/${answer.reference}`);

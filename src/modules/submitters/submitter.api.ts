@@ -55,6 +55,7 @@ export function submitterApi(deps: AppDeps): Router {
       idempotencyKey: key,
       verifiedEmail: true,
       standingStatements: standing ?? undefined,
+      grouped: true,
     });
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');
     res
