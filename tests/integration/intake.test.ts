@@ -44,6 +44,17 @@ const form = (over: Record<string, unknown> = {}) => {
 
 const originalQuery = Client.prototype.query;
 
+/** Every statement this process sends to PostgreSQL, in order (the spy calls through; nothing is faked). */
+function countStatements() {
+  const sent: string[] = [];
+  const spy = jest.spyOn(Client.prototype, 'query').mockImplementation(function (this: Client, ...args: unknown[]) {
+    const q = args[0] as string | { text?: string };
+    sent.push(typeof q === 'string' ? q : String(q?.text));
+    return (originalQuery as (...a: unknown[]) => unknown).apply(this, args) as never;
+  });
+  return { sent, spy };
+}
+
 const count = async (t: TestContext, table: string) => (await t.db.query(`SELECT count(*)::int AS n FROM ${table}`))[0].n as number;
 
 describe('takedown intake', () => {
@@ -231,12 +242,7 @@ describe('takedown intake', () => {
     it('when a notice is posted without an Idempotency-Key, then it costs three statements: the rate limit, the registry match with the triage facts, and ONE write', async () => {
       // Issue 18: the intake is bound by its round trips, not by its work. Every statement the
       // process sends to PostgreSQL is counted (the spy calls through; nothing is faked).
-      const sent: string[] = [];
-      const spy = jest.spyOn(Client.prototype, 'query').mockImplementation(function (this: Client, ...args: unknown[]) {
-        const q = args[0] as string | { text?: string };
-        sent.push(typeof q === 'string' ? q : String(q?.text));
-        return (originalQuery as (...a: unknown[]) => unknown).apply(this, args) as never;
-      });
+      const { sent, spy } = countStatements();
       try {
         await request(t.app)
           .post('/api/v1/notices')
@@ -264,12 +270,7 @@ describe('takedown intake', () => {
       // Issue 18: statements of one shape arriving while others are in flight go together
       // (db/statement-groups.ts). Ten use-case calls in one tick: the first reads go alone, the
       // other eight wait and go as one statement; their writes follow in the same way.
-      const sent: string[] = [];
-      const spy = jest.spyOn(Client.prototype, 'query').mockImplementation(function (this: Client, ...args: unknown[]) {
-        const q = args[0] as string | { text?: string };
-        sent.push(typeof q === 'string' ? q : String(q?.text));
-        return (originalQuery as (...a: unknown[]) => unknown).apply(this, args) as never;
-      });
+      const { sent, spy } = countStatements();
       const ten = Array.from({ length: 10 }, (_, i) => i);
       let answers: Awaited<ReturnType<typeof submitNotice>>[];
       try {
